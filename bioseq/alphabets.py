@@ -1,0 +1,145 @@
+"""Alphabets for DNA, RNA and protein, with IUPAC ambiguity codes as fractional one-hot rows.
+
+An :class:`Alphabet` maps every accepted byte to a row of a lookup table of shape
+``(256, size)``: a standard letter is a one-hot row, an ambiguity code spreads its mass evenly over
+the letters it stands for (DNA ``N`` -> 1/4 each, ``R`` -> 1/2 A + 1/2 G). Letters are
+case-insensitive. Bytes that are not part of the alphabet are marked invalid.
+
+Documented rules for the protein odd letters:
+
+* ``X`` (any amino acid) is uniform over the 20 standard residues;
+* ``B`` = D or N, ``Z`` = E or Q, ``J`` = I or L (half each);
+* ``U`` (selenocysteine) is read as ``C``; ``O`` (pyrrolysine) is read as ``K``;
+* a single terminal ``*`` (stop codon) is dropped before encoding; any other ``*`` is an error.
+
+DNA accepts ``ACGT``; RNA accepts ``ACGU``. Both accept the IUPAC codes
+``R Y S W K M B D H V N``. A gap (``-`` or ``.``) is not a letter and is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+_NUC_AMBIGUITY = {
+    "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT", "M": "AC",
+    "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
+}
+
+
+@dataclass(frozen=True)
+class Alphabet:
+    """A sequence alphabet: ``letters`` are the one-hot columns, ``ambiguity`` maps codes to letters."""
+
+    name: str
+    letters: str
+    ambiguity: Mapping[str, str] = field(default_factory=dict)
+    rule: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.letters)
+
+    @property
+    def accepted(self) -> str:
+        """Every upper-case character the alphabet accepts, standard letters first."""
+        return self.letters + "".join(self.ambiguity)
+
+    def table(self) -> np.ndarray:
+        """Lookup table ``(256, size)`` float32 over bytes; rows of rejected bytes are NaN."""
+        return _table(self)
+
+    def vector(self, char: str) -> np.ndarray:
+        """The encoding row of one character, shape ``(size,)``."""
+        row = self.table()[ord(char)]
+        if np.isnan(row).any():
+            raise ValueError(f"{char!r} is not a {self.name} letter")
+        return row
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "letters": self.letters,
+                "ambiguity": dict(self.ambiguity), "rule": self.rule}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Alphabet":
+        return cls(d["name"], d["letters"], MappingProxyType(dict(d["ambiguity"])), d.get("rule", ""))
+
+
+_TABLES: dict[tuple, np.ndarray] = {}
+
+
+def _table(alpha: Alphabet) -> np.ndarray:
+    key = (alpha.letters, tuple(sorted(alpha.ambiguity.items())))
+    cached = _TABLES.get(key)
+    if cached is not None:
+        return cached
+    table = np.full((256, alpha.size), np.nan, dtype=np.float32)
+    index = {c: i for i, c in enumerate(alpha.letters)}
+    for code, stands_for in list(alpha.ambiguity.items()) + [(c, c) for c in alpha.letters]:
+        row = np.zeros(alpha.size, dtype=np.float32)
+        for c in stands_for:
+            row[index[c]] += 1.0 / len(stands_for)
+        table[ord(code.upper())] = row
+        table[ord(code.lower())] = row
+    table.setflags(write=False)
+    _TABLES[key] = table
+    return table
+
+
+DNA = Alphabet("dna", "ACGT", MappingProxyType(dict(_NUC_AMBIGUITY)),
+               "IUPAC codes R Y S W K M B D H V N are fractional one-hot vectors")
+RNA = Alphabet("rna", "ACGU",
+               MappingProxyType({k: v.replace("T", "U") for k, v in _NUC_AMBIGUITY.items()}),
+               "IUPAC codes R Y S W K M B D H V N are fractional one-hot vectors")
+_AMINO = "ACDEFGHIKLMNPQRSTVWY"
+PROTEIN = Alphabet(
+    "protein", _AMINO,
+    MappingProxyType({"X": _AMINO, "B": "DN", "Z": "EQ", "J": "IL", "U": "C", "O": "K"}),
+    "X uniform; B=D/N, Z=E/Q, J=I/L half each; U read as C, O read as K; one terminal * dropped",
+)
+
+ALPHABETS: Mapping[str, Alphabet] = MappingProxyType({"dna": DNA, "rna": RNA, "protein": PROTEIN})
+
+
+def get_alphabet(name: str) -> Alphabet:
+    try:
+        return ALPHABETS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown alphabet {name!r}; choose one of {', '.join(ALPHABETS)}") from None
+
+
+def _is_nucleotide(seq: str) -> bool:
+    """True when at least 95% of the letters are A, C, G, T, U or N and the rest are IUPAC codes."""
+    return sum(seq.count(c) for c in "ACGTUN") >= 0.95 * len(seq) and set(seq) <= set(DNA.accepted + "U")
+
+
+def detect_alphabet(seqs, name: str = "data") -> Alphabet:
+    """Guess the alphabet of an iterable of sequences (strings).
+
+    The collection is nucleotide when at least 95% of all its letters are ``ACGTUN``; it is RNA when it
+    has ``U`` and no ``T``, else DNA. Otherwise it is protein. Mixed input is an error naming a record:
+    a protein record in a nucleotide file, a record with both ``T`` and ``U``, or a nucleotide-looking
+    record of 20 or more letters in a protein file.
+    """
+    records = [s.upper().rstrip("*") for s in seqs]
+    records_idx = [(i + 1, s) for i, s in enumerate(records) if s]
+    if not records_idx:
+        raise ValueError(f"{name}: no sequences to detect an alphabet from")
+    total = sum(len(s) for _, s in records_idx)
+    nuc_letters = sum(sum(s.count(c) for c in "ACGTUN") for _, s in records_idx)
+    if nuc_letters >= 0.95 * total:
+        has_t = next((i for i, s in records_idx if "T" in s), None)
+        has_u = next((i for i, s in records_idx if "U" in s), None)
+        if has_t and has_u:
+            raise ValueError(f"{name}: mixes DNA (T in record {has_t}) and RNA (U in record {has_u})")
+        for i, s in records_idx:
+            if not _is_nucleotide(s):
+                raise ValueError(f"{name}: record {i} looks like protein in a nucleotide file")
+        return RNA if has_u else DNA
+    for i, s in records_idx:
+        if len(s) >= 20 and _is_nucleotide(s):
+            raise ValueError(f"{name}: record {i} looks like a nucleotide sequence in a protein file")
+    return PROTEIN

@@ -1,0 +1,252 @@
+"""One recurrent sequence classifier, built from a :class:`ModelConfig`.
+
+Data flow and shapes (B = batch, T = longest length in the batch, K = alphabet size):
+
+* input ``x (B, T, K)`` one-hot, ``lengths (B,)``; rows past a length are zero;
+* optional convolutional front end: ``Conv1d`` + ReLU + max-pool of width ``conv_pool`` over valid
+  positions only, giving ``(B, ceil(T / conv_pool), conv_filters)``;
+* the sequence is packed once; every recurrent layer reads and writes a ``PackedSequence`` whose
+  ``data`` is ``(sum of lengths, features)``, exactly the valid positions, so padding never changes
+  outputs, gradients or batch-norm statistics. Between layers: skip connection, normalisation
+  (``batch`` or ``layer``, over valid positions only), dropout;
+* read-out over valid positions (``last``, ``mean``, ``max``, ``attention``) to ``(B, D)`` with
+  ``D = hidden * directions``; ``last`` reads the forward direction at the last valid position
+  and the backward direction at position 1;
+* a linear head gives logits ``(B, n_classes)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+CELLS = ("rnn", "lstm", "gru")
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+NORMS = ("none", "batch", "layer")
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a classifier. Choices are checked by :meth:`validate`."""
+
+    alphabet_size: int
+    n_classes: int
+    cell: str = "lstm"
+    activation: str = "tanh"  # rnn only
+    layers: int = 1
+    hidden: int = 64
+    bidirectional: bool = True
+    dropout: float = 0.1
+    skip: bool = False
+    norm: str = "none"
+    conv: bool = True
+    conv_filters: int = 64
+    conv_width: int = 9
+    conv_pool: int = 2
+    pooling: str = "max"
+    forget_bias: float = 1.0  # lstm only: initial forget-gate bias, as in Keras
+
+    def validate(self) -> "ModelConfig":
+        for name, value, allowed in (("cell", self.cell, CELLS), ("activation", self.activation, ACTIVATIONS),
+                                     ("norm", self.norm, NORMS), ("pooling", self.pooling, POOLINGS)):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+        for name in ("alphabet_size", "layers", "hidden", "conv_filters", "conv_width", "conv_pool"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.n_classes < 2:
+            raise ValueError("a classifier needs at least two classes")
+        if not 0 <= self.dropout < 1:
+            raise ValueError("dropout must be in [0, 1)")
+        return self
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def out_dim(self) -> int:
+        return self.hidden * self.directions
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+        return cls(**d).validate()
+
+
+class SigmoidRNN(nn.Module):
+    """Elman RNN with a sigmoid activation over a ``PackedSequence`` (``nn.RNN`` has no sigmoid).
+
+    Parameter names match ``nn.RNN`` (``weight_ih_l0``, ``weight_hh_l0_reverse``, ...). Packed data
+    is time-major with shrinking batch sizes, so step t updates only the first ``batch_sizes[t]``
+    states; the backward direction walks the steps in reverse, starting new sequences at zero.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bidirectional: bool):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.bidirectional = bidirectional
+        k = 1.0 / math.sqrt(hidden_size)
+        for sfx in ("", "_reverse")[: 2 if bidirectional else 1]:
+            for name, shape in (("weight_ih_l0", (hidden_size, input_size)), ("weight_hh_l0", (hidden_size, hidden_size)),
+                                ("bias_ih_l0", (hidden_size,)), ("bias_hh_l0", (hidden_size,))):
+                self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape).uniform_(-k, k)))
+
+    def _direction(self, data: torch.Tensor, batch_sizes: list[int], sfx: str, reverse: bool) -> torch.Tensor:
+        w_hh = getattr(self, "weight_hh_l0" + sfx)
+        proj = data @ getattr(self, "weight_ih_l0" + sfx).T + getattr(self, "bias_ih_l0" + sfx) \
+            + getattr(self, "bias_hh_l0" + sfx)  # (N, H)
+        offsets = [0]
+        for bs in batch_sizes:
+            offsets.append(offsets[-1] + bs)
+        outs: list[torch.Tensor] = [None] * len(batch_sizes)  # type: ignore[list-item]
+        h = data.new_zeros(0, self.hidden_size)
+        steps = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+        for t in steps:
+            bs = batch_sizes[t]
+            if h.shape[0] < bs:
+                h = torch.cat([h, h.new_zeros(bs - h.shape[0], self.hidden_size)])
+            h = torch.sigmoid(proj[offsets[t]:offsets[t + 1]] + h[:bs] @ w_hh.T)
+            outs[t] = h
+        return torch.cat(outs)
+
+    def forward(self, packed: PackedSequence) -> tuple[PackedSequence, None]:
+        sizes = packed.batch_sizes.tolist()
+        out = self._direction(packed.data, sizes, "", reverse=False)
+        if self.bidirectional:
+            out = torch.cat([out, self._direction(packed.data, sizes, "_reverse", reverse=True)], dim=1)
+        return PackedSequence(out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), None
+
+
+def make_rnn(cfg: ModelConfig, input_size: int) -> nn.Module:
+    """One recurrent layer (both directions) of the configured cell type."""
+    if cfg.cell == "rnn" and cfg.activation == "sigmoid":
+        return SigmoidRNN(input_size, cfg.hidden, cfg.bidirectional)
+    kw = dict(input_size=input_size, hidden_size=cfg.hidden, batch_first=True, bidirectional=cfg.bidirectional)
+    if cfg.cell == "rnn":
+        return nn.RNN(nonlinearity=cfg.activation, **kw)
+    rnn = nn.LSTM(**kw) if cfg.cell == "lstm" else nn.GRU(**kw)
+    if cfg.cell == "lstm":
+        h = cfg.hidden
+        with torch.no_grad():  # PyTorch gate order is i, f, g, o
+            for name, p in rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[h:2 * h].fill_(cfg.forget_bias)
+                elif name.startswith("bias_hh"):
+                    p[h:2 * h].zero_()
+    return rnn
+
+
+def _packed_like(packed: PackedSequence, data: torch.Tensor) -> PackedSequence:
+    return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+
+
+class ConvFrontEnd(nn.Module):
+    """``(B, T, K) -> (B, ceil(T / pool), filters)``; pooling sees valid positions only."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.width, self.pool = cfg.conv_width, cfg.conv_pool
+        self.conv = nn.Conv1d(cfg.alphabet_size, cfg.conv_filters, cfg.conv_width, padding="same")
+
+    def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.div(lengths + self.pool - 1, self.pool, rounding_mode="floor")
+
+    def span(self, step: int, length: int) -> tuple[int, int]:
+        """1-based inclusive range of sequence positions that output step ``step`` (0-based) sees."""
+        left = (self.width - 1) // 2
+        lo = step * self.pool - left
+        hi = step * self.pool + self.pool - 1 + (self.width - 1 - left)
+        return max(lo, 0) + 1, min(hi, length - 1) + 1
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
+        mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
+        if self.pool > 1:
+            y = y.masked_fill(~mask[:, None, :], float("-inf"))
+            y = nn.functional.max_pool1d(y, self.pool, ceil_mode=True)
+            lengths = self.out_lengths(lengths)
+            mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
+        y = y.masked_fill(~mask[:, None, :], 0.0)
+        return y.transpose(1, 2), lengths  # (B, T', F)
+
+
+class SequenceClassifier(nn.Module):
+    """Recurrent classifier for one-hot sequences; see the module docstring for the data flow."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg.validate()
+        self.front = ConvFrontEnd(cfg) if cfg.conv else None
+        size = cfg.conv_filters if cfg.conv else cfg.alphabet_size
+        self.rnns = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        for i in range(cfg.layers):
+            self.rnns.append(make_rnn(cfg, size if i == 0 else cfg.out_dim))
+            if i < cfg.layers - 1:
+                norm = {"none": nn.Identity, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[cfg.norm]
+                self.norms.append(norm(cfg.out_dim) if cfg.norm != "none" else norm())
+        self.drop = nn.Dropout(cfg.dropout)
+        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" else None
+        self.head = nn.Linear(cfg.out_dim, cfg.n_classes)
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input to the first recurrent layer: ``(B, T', F)`` and lengths ``(B,)`` (CPU)."""
+        lengths = lengths.cpu()
+        if self.front is not None:
+            x, lengths = self.front(x, lengths)
+        return x, lengths
+
+    def recurrent(self, packed: PackedSequence, keep: list | None = None) -> PackedSequence:
+        """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``."""
+        for i, rnn in enumerate(self.rnns):
+            out, _ = rnn(packed)
+            if keep is not None:
+                keep.append((packed, out))
+            data = out.data
+            if self.cfg.skip and i > 0:
+                data = data + packed.data
+            if i < len(self.norms):
+                data = self.norms[i](data)
+            packed = _packed_like(out, self.drop(data))
+        return packed
+
+    def readout(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T, D)`` outputs and lengths -> ``(B, D)`` summary over valid positions."""
+        dev = out.device
+        lengths = lengths.to(dev)
+        mask = torch.arange(out.shape[1], device=dev)[None, :] < lengths[:, None]  # (B, T)
+        pool = self.cfg.pooling
+        if pool == "last":
+            fwd = out[torch.arange(out.shape[0], device=dev), lengths - 1, : self.cfg.hidden]
+            if not self.cfg.bidirectional:
+                return fwd
+            return torch.cat([fwd, out[:, 0, self.cfg.hidden:]], dim=1)
+        if pool == "mean":
+            return out.sum(1) / lengths[:, None].to(out.dtype)
+        if pool == "max":
+            return out.masked_fill(~mask[:, :, None], float("-inf")).amax(1)
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
+        return (torch.softmax(scores, dim=1)[:, :, None] * out).sum(1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None) -> torch.Tensor:
+        """Logits ``(B, n_classes)``. ``keep`` collects per-layer packed inputs and outputs."""
+        feats, lengths = self.features(x, lengths)
+        packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.recurrent(packed, keep), batch_first=True)
+        return self.head(self.drop(self.readout(out, lengths)))
+
+
+def build_model(cfg: ModelConfig) -> SequenceClassifier:
+    return SequenceClassifier(cfg)

@@ -1,0 +1,130 @@
+"""Prediction over sequence files in chunks, with bounded memory, in input order.
+
+Each chunk of records is encoded to ``(length, alphabet)`` arrays, cut by the model's length
+policy, batched by length, and run through the model in eval mode; rows come back in input order
+as ``(id, prediction, probabilities (n_classes,))``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import sys
+import tempfile
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .alphabets import detect_alphabet
+from .encoding import clean, encode, fit_length, length_batches, pad_batch
+from .errors import InputError
+from .io import Record, chunked, read_many
+from .store import ModelBundle
+
+
+def check_alphabet(bundle: ModelBundle, records: Sequence[Record]) -> None:
+    """Refuse records whose detected alphabet differs from the model's, naming the file."""
+    by_file: dict[str, list[str]] = {}
+    for r in records:
+        by_file.setdefault(r.file, []).append(r.seq)
+    for file, seqs in by_file.items():
+        try:
+            found = detect_alphabet(seqs, file)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        want = bundle.alphabet.name
+        if found.name != want and not (want == "protein" and found.name in ("dna", "rna") and
+                                       max(map(len, seqs)) < 20):
+            raise InputError(f"looks like {found.name.upper()}, but the model expects {want.upper()} sequences",
+                             file)
+
+
+def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
+    """Class probabilities ``(N, n_classes)`` for encoded sequences, in input order."""
+    model = bundle.model
+    device = next(model.parameters()).device
+    probs = np.zeros((len(arrays), len(bundle.classes)), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode():
+        for idx in length_batches([len(a) for a in arrays], batch_size):
+            x, lengths = pad_batch([arrays[i] for i in idx])
+            probs[idx] = torch.softmax(model(x.to(device), lengths), 1).cpu().numpy()
+    return probs
+
+
+def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
+    out = []
+    for r in records:
+        s = fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy)
+        out.append(encode(s, bundle.alphabet, file=r.file, record=r.where))
+    return out
+
+
+def predict_records(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
+                    batch_size: int = 512, check: bool = True) -> Iterator[tuple[Record, np.ndarray]]:
+    """Yield ``(record, probabilities)`` in input order, a chunk at a time."""
+    for i, chunk in enumerate(chunked(records, chunk_size)):
+        if check and i == 0:
+            check_alphabet(bundle, chunk)
+        probs = predict_arrays(bundle, encode_records(bundle, chunk), batch_size)
+        yield from zip(chunk, probs)
+
+
+def csv_header(classes: Sequence[str]) -> list[str]:
+    return ["id", "prediction", *[f"p_{c}" for c in classes]]
+
+
+def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
+                  chunk_size: int = 4096, progress: Callable[[int], None] | None = None) -> int:
+    """Write predictions for ``paths`` as CSV to ``out`` (``None`` or ``-`` = stdout); return the count.
+
+    Output goes to a temporary file first and appears only when every record has been read, so a
+    bad record never leaves a partial file (or partial standard output).
+    """
+    to_stdout = out in (None, "-")
+    target_dir = os.path.dirname(os.path.abspath(out)) if not to_stdout else None
+    fd, tmp = tempfile.mkstemp(prefix=".bioseq-predict.", suffix=".csv.tmp", dir=target_dir)
+    n = 0
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(csv_header(bundle.classes))
+            for rec, p in predict_records(bundle, read_many(paths), chunk_size=chunk_size):
+                w.writerow([rec.id, bundle.classes[int(p.argmax())], *(f"{v:.6g}" for v in p)])
+                n += 1
+                if progress and n % chunk_size == 0:
+                    progress(n)
+        if to_stdout:
+            with open(tmp, newline="") as fh:
+                shutil.copyfileobj(fh, sys.stdout)
+            sys.stdout.flush()
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, out)  # type: ignore[arg-type]
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return n
+
+
+def predictions_table(bundle: ModelBundle, records: Iterable[Record]) -> list[dict]:
+    """Predictions as a list of dict rows (for the dashboard and small inputs)."""
+    rows = []
+    for rec, p in predict_records(bundle, records):
+        row = {"id": rec.id, "prediction": bundle.classes[int(p.argmax())]}
+        row.update({f"p_{c}": float(v) for c, v in zip(bundle.classes, p)})
+        rows.append(row)
+    return rows
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return buf.getvalue()
