@@ -96,3 +96,58 @@ def layer_ratio(rows: list[dict], column: str = "grad_norm") -> dict:
         return {"per_layer": {}, "ratio": math.nan}
     first, last = means[min(means)], means[max(means)]
     return {"per_layer": means, "ratio": first / last if last > 0 else math.nan}
+
+
+def time_gradients(bundle, records, target: str | None = None, batch_size: int = 64):
+    """‖∂C/∂h(t)‖ for every recurrent layer, direction and step of each record.
+
+    C is the cross-entropy of the target class (a chosen class, or each sequence's predicted
+    class). ``distance`` counts steps from the read-out of that direction: from the last step for
+    the forward direction, from the first step for the reverse one. Columns id, layer, direction,
+    step, position (1-based sequence position where the step starts), distance, grad_norm.
+    """
+    import pandas as pd
+    from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+    from .encoding import length_batches, pad_batch
+    from .interpret import no_cudnn, prepared, target_index
+
+    model = bundle.model.eval()
+    dev = next(model.parameters()).device
+    _, arrays = prepared(bundle, records)
+    t_idx = target_index(bundle, target)
+    hsz = model.cfg.hidden
+    pool = model.cfg.conv_pool if model.front is not None else 1
+    frames: dict[int, list] = {}
+    for idx in length_batches([len(a) for a in arrays], batch_size):
+        x, lengths = pad_batch([arrays[i] for i in idx])
+        with no_cudnn():
+            feats, steps = model.features(x.to(dev), lengths)
+            packed = pack_padded_sequence(feats, steps, batch_first=True, enforce_sorted=False)
+            keep: list = []
+            out, _ = pad_packed_sequence(model.recurrent(packed, keep), batch_first=True)
+            for _, o in keep:
+                o.data.retain_grad()
+            logits = model.head(model.readout(out, steps))
+            tgt = logits.argmax(1) if t_idx is None else torch.full((len(idx),), t_idx, device=dev)
+            torch.nn.functional.cross_entropy(logits, tgt, reduction="sum").backward()
+        for li, (_, o) in enumerate(keep, 1):
+            g, _ = pad_packed_sequence(PackedSequence(o.data.grad, o.batch_sizes, o.sorted_indices,
+                                                      o.unsorted_indices), batch_first=True)
+            for d, direction in enumerate(("forward", "reverse")[: model.cfg.directions]):
+                norms = g[:, :, d * hsz:(d + 1) * hsz].norm(dim=2).cpu().numpy()  # (B, T')
+                for j, i in enumerate(idx):
+                    n = int(steps[j])
+                    step = np.arange(n)
+                    frames.setdefault(int(i), []).append(pd.DataFrame({
+                        "id": records[i].id, "layer": li, "direction": direction, "step": step + 1,
+                        "position": step * pool + 1, "distance": (n - 1 - step) if d == 0 else step,
+                        "grad_norm": norms[j, :n]}))
+    cols = ["id", "layer", "direction", "step", "position", "distance", "grad_norm"]
+    ordered = [f for i in sorted(frames) for f in frames[i]]
+    return pd.concat(ordered, ignore_index=True)[cols] if ordered else pd.DataFrame(columns=cols)
+
+
+def time_profile(df):
+    """Mean ‖∂C/∂h(t)‖ by layer, direction and distance from the read-out."""
+    return df.groupby(["layer", "direction", "distance"], as_index=False)["grad_norm"].mean()
