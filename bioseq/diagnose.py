@@ -68,10 +68,12 @@ class Diagnosis:
 
 
 def _layer_means(rows: list[dict]) -> dict[int, float]:
+    """Mean finite gradient norm per layer (a NaN step is reported as exploding, not averaged in)."""
     per: dict[int, list[float]] = {}
     for r in rows:
         per.setdefault(int(r["layer"]), []).append(float(r["grad_norm"]))
-    return {k: float(np.mean(v)) for k, v in sorted(per.items())}
+    finite = {k: [x for x in v if math.isfinite(x)] for k, v in sorted(per.items())}
+    return {k: float(np.mean(v)) if v else math.nan for k, v in finite.items()}
 
 
 def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
@@ -103,6 +105,9 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
             verdicts.append("vanishing across layers")
             findings.append(f"layer 1 gets {ratio:.1%} of layer {max(means)}'s gradient "
                             f"({'severe, ' if ratio < 0.01 else ''}mean norms {desc})")
+        elif math.isnan(ratio):
+            findings.append(f"no first/last layer ratio: the last layer's mean gradient norm is {last:.3g} "
+                            f"(mean norms {desc})")
         else:
             findings.append(f"gradient reaches layer 1 (first/last ratio {ratio:.2f}; mean norms {desc})")
     elif means:

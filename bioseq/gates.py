@@ -35,31 +35,40 @@ def _act(cfg):
     return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[cfg.activation]
 
 
+def cell_step(cell: str, cfg, params: dict, proj: torch.Tensor, h: torch.Tensor,
+              c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """One step of one direction: ``proj = x(t) @ W_ih.T + b_ih`` ``(..., G*H)``, states ``h, c (..., H)``.
+
+    Returns the new ``h``, ``c`` (unchanged except for the LSTM) and the gate values. Works on one
+    sequence ``(H,)`` or on a batch ``(B, H)``; differentiable, so it can also be back-propagated.
+    """
+    rec = h @ params["weight_hh"].T + params["bias_hh"]  # (..., G*H)
+    if cell == "lstm":
+        i, f, g, o = (proj + rec).chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return h, c, {"input": i, "forget": f, "candidate": g, "output": o, "cell": c, "hidden": h}
+    if cell == "gru":
+        xr, xz, xn = proj.chunk(3, dim=-1)
+        hr, hz, hn = rec.chunk(3, dim=-1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        return h, c, {"reset": r, "update": z, "candidate": n, "hidden": h}
+    h = _act(cfg)(proj + rec)
+    return h, c, {"hidden": h}
+
+
 def _recompute(cell: str, cfg, params: dict, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Run one direction over ``x (T, F)`` step by step; return ``(T, H)`` tensors per gate."""
-    w_ih, w_hh, b_ih, b_hh = params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"]
-    hsz = w_hh.shape[1]
+    hsz = params["weight_hh"].shape[1]
     h = x.new_zeros(hsz)
     c = x.new_zeros(hsz)
     out: dict[str, list] = {g: [] for g in GATES[cell]}
-    proj = x @ w_ih.T + b_ih  # (T, G*H)
+    proj = x @ params["weight_ih"].T + params["bias_ih"]  # (T, G*H)
     for t in range(x.shape[0]):
-        if cell == "lstm":
-            i, f, g, o = (proj[t] + w_hh @ h + b_hh).chunk(4)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-            c = f * c + i * g
-            h = o * torch.tanh(c)
-            vals = {"input": i, "forget": f, "candidate": g, "output": o, "cell": c, "hidden": h}
-        elif cell == "gru":
-            xr, xz, xn = proj[t].chunk(3)
-            hr, hz, hn = (w_hh @ h + b_hh).chunk(3)
-            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-            n = torch.tanh(xn + r * hn)
-            h = (1 - z) * n + z * h
-            vals = {"reset": r, "update": z, "candidate": n, "hidden": h}
-        else:
-            h = _act(cfg)(proj[t] + w_hh @ h + b_hh)
-            vals = {"hidden": h}
+        h, c, vals = cell_step(cell, cfg, params, proj[t], h, c)
         for k, v in vals.items():
             out[k].append(v)
     return {k: torch.stack(v) for k, v in out.items()}

@@ -63,7 +63,8 @@ def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
     if kind == "gates":
         g = df.groupby(["layer", "direction", "gate"])["value"].agg(["mean", "min", "max"]).reset_index()
         return "gates: mean (min..max) per layer, direction and gate:\n" + "\n".join(
-            f"  L{r.layer} {r.direction:<7} {r.gate:<9} {r.mean:.3f} ({r.min:.3f}..{r.max:.3f})" for r in g.itertuples())
+            f"  L{r.layer} {r.direction:<7} {r.gate:<9} {r.mean:.3f} ({r.min:.3f}..{r.max:.3f})"
+            for r in g.itertuples())
     if kind == "gradients":
         from .gradients import time_profile
 
@@ -90,7 +91,8 @@ def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataF
     if kind == "ig":
         return interpret.integrated_gradients(bundle, records, a.target, steps=a.steps), {}
     if kind == "ism":
-        fits = [r for r in records if len(r.seq) <= interpret.ISM_MAX_LENGTH]
+        seen = interpret.prepared_lengths(bundle, records)  # after the model's own cut (--max-length)
+        fits = [r for r, n in zip(records, seen) if n <= interpret.ISM_MAX_LENGTH]
         if not fits:
             raise InputError(f"every record is longer than the ISM limit of {interpret.ISM_MAX_LENGTH} letters",
                              records[0].file)
@@ -109,11 +111,13 @@ def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataF
 
 
 def run_inspect(a: argparse.Namespace) -> int:
+    from .interpret import target_index
     from .io import read_many
     from .predict import check_alphabet
     from .store import load_model, resolve
 
     bundle = load_model(resolve(a.model))
+    target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or DEFAULT_MAX.get(a.kind)
     records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)

@@ -48,6 +48,12 @@ def prepared(bundle: ModelBundle, records: Sequence[Record]) -> tuple[list[str],
     return seqs, encode_records(bundle, records)
 
 
+def prepared_lengths(bundle: ModelBundle, records: Sequence[Record]) -> list[int]:
+    """How many letters of each record the model sees (after cleaning and its length policy)."""
+    return [len(fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy))
+            for r in records]
+
+
 def _device(bundle: ModelBundle) -> torch.device:
     return next(bundle.model.parameters()).device
 
@@ -65,8 +71,9 @@ def input_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: i
         with no_cudnn():
             logits = model(x, lengths)
             tgt = logits.argmax(1) if target is None else torch.full((len(idx),), target, device=dev)
-            logits.gather(1, tgt[:, None]).sum().backward()
-        g = x.grad.detach().cpu().numpy()
+            # autograd.grad, not backward(): the model's parameters get no .grad (it may be shared)
+            (g,) = torch.autograd.grad(logits.gather(1, tgt[:, None]).sum(), x)
+        g = g.detach().cpu().numpy()
         for j, i in enumerate(idx):
             grads[i] = g[j, : len(arrays[i])]
             targets[i] = int(tgt[j])

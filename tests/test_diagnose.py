@@ -1,0 +1,157 @@
+"""Diagnosis: hand-made gradient rows, histories and memory curves give each verdict, with remedies."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bioseq.diagnose import EXPLODE_NORM, REMEDIES, TIME_DISTANCE, diagnose_run
+
+
+def rows(*per_layer: list[float]) -> list[dict]:
+    """Gradient rows: ``per_layer[k][s]`` is layer k+1's norm at step s+1."""
+    out = []
+    for layer, norms in enumerate(per_layer, 1):
+        for step, v in enumerate(norms, 1):
+            out.append({"epoch": 1, "step": step, "layer": layer, "grad_norm": v})
+    return out
+
+
+def history(*losses: float) -> list[dict]:
+    out = []
+    for epoch, loss in enumerate(losses, 1):
+        out += [{"epoch": epoch, "split": "train", "loss": loss}, {"epoch": epoch, "split": "val", "loss": 9.0}]
+    return out
+
+
+def memory(influence, effective=None) -> dict:
+    influence = [float(v) for v in influence]
+    return {"distance": list(range(len(influence))), "influence": influence, "max_length": len(influence),
+            "effective_memory": effective}
+
+
+def test_healthy():
+    d = diagnose_run(rows([0.4, 0.6], [0.5, 0.7], [0.8, 1.0]), history(0.7, 0.5, 0.3))
+    assert d.verdict == "healthy" and d.verdicts == []
+    assert d.remedies == []
+    assert d.numbers["layer_means"] == {1: pytest.approx(0.5), 2: pytest.approx(0.6), 3: pytest.approx(0.9)}
+    assert d.numbers["layer_ratio"] == pytest.approx(0.5 / 0.9)
+    assert d.numbers["first_loss"] == pytest.approx(0.7) and d.numbers["last_loss"] == pytest.approx(0.3)
+    assert any("gradient reaches layer 1" in f and "0.56" in f for f in d.findings)
+    assert any("0.700 -> 0.300" in f for f in d.findings)
+    text = d.text()
+    assert text.splitlines()[0] == "gradient diagnosis: HEALTHY"
+    assert "remedies" not in text
+
+
+def test_ratio_at_the_threshold_is_healthy():
+    d = diagnose_run(rows([0.1], [1.0]))  # exactly 10%: not under it
+    assert d.verdict == "healthy"
+
+
+def test_one_layer_gives_no_ratio():
+    d = diagnose_run(rows([0.3, 0.5]))
+    assert d.verdict == "healthy"
+    assert "layer_ratio" not in d.numbers
+    assert any("one recurrent layer" in f and "0.4" in f for f in d.findings)
+
+
+def test_vanishing_across_layers():
+    d = diagnose_run(rows([0.04, 0.06], [0.2, 0.3], [0.9, 1.1]))
+    assert d.verdict == "vanishing across layers" and d.verdicts == ["vanishing across layers"]
+    assert d.numbers["layer_ratio"] == pytest.approx(0.05)
+    finding = next(f for f in d.findings if "layer 1 gets" in f)
+    assert "5.0%" in finding and "layer 3" in finding
+    assert "L1 0.05" in finding and "L2 0.25" in finding and "L3 1" in finding
+    assert "severe" not in finding
+    assert d.remedies == REMEDIES["vanishing across layers"]
+    assert "VANISHING ACROSS LAYERS" in d.text()
+    assert "--norm batch" in d.text() and "--activation relu" in d.text()
+
+
+def test_severe_vanishing_across_layers():
+    d = diagnose_run(rows([0.002], [1.0]))
+    assert d.verdict == "vanishing across layers"
+    assert d.numbers["layer_ratio"] == pytest.approx(0.002)
+    assert any("0.2%" in f and "severe" in f for f in d.findings)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 2 * EXPLODE_NORM])
+def test_exploding_norms(bad):
+    d = diagnose_run(rows([0.5, bad], [0.6, 0.7]))
+    assert d.verdict == "exploding"
+    assert d.remedies == REMEDIES["exploding"]
+    assert any("clip" in r for r in d.remedies)
+    finding = next(f for f in d.findings if "blow up" in f)
+    if math.isfinite(bad):
+        assert d.numbers["max_grad_norm"] == pytest.approx(bad)
+        assert "2e+03" in finding and "non-finite values: 0" in finding
+    else:
+        assert d.numbers["max_grad_norm"] == pytest.approx(0.7)
+        assert "non-finite values: 1" in finding
+    assert d.text().startswith("gradient diagnosis: EXPLODING")
+
+
+def test_norm_at_the_threshold_is_not_exploding():
+    assert diagnose_run(rows([EXPLODE_NORM], [EXPLODE_NORM])).verdict == "healthy"
+
+
+def test_nan_training_loss_is_exploding():
+    d = diagnose_run(rows([0.5, 0.5], [0.6, 0.6]), history(0.7, math.nan))
+    assert d.verdict == "exploding"
+    assert "first_loss" not in d.numbers  # no loss trend from a NaN history
+    # a NaN validation loss alone is not a training loss
+    assert diagnose_run(rows([0.5], [0.6]), [{"split": "val", "loss": math.nan}]).verdict == "healthy"
+
+
+def test_vanishing_across_time():
+    influence = 0.5 ** np.arange(30)  # far positions (20+) get about 1e-6 of the peak
+    d = diagnose_run(rows([0.5], [0.6]), memory=memory(influence, effective=7))
+    assert d.verdict == "vanishing across time"
+    far = influence[TIME_DISTANCE:].mean() / influence.max()
+    assert d.numbers["far_influence"] == pytest.approx(far)
+    assert d.numbers["effective_memory"] == 7
+    finding = next(f for f in d.findings if f"{TIME_DISTANCE}+ positions" in f)
+    assert "get 0.00% of the peak" in finding and "effective memory 7 positions" in finding
+    assert d.remedies == REMEDIES["vanishing across time"]
+    assert "VANISHING ACROSS TIME" in d.text() and "--arch lstm" in d.text()
+
+
+def test_memory_that_reaches_far_is_healthy():
+    influence = np.linspace(1.0, 0.5, 30)
+    d = diagnose_run(rows([0.5], [0.6]), memory=memory(influence))
+    assert d.verdict == "healthy"
+    assert d.numbers["far_influence"] == pytest.approx(influence[TIME_DISTANCE:].mean())
+    assert any("keep" in f for f in d.findings)
+
+
+def test_short_memory_curve_says_nothing_about_time():
+    d = diagnose_run(rows([0.5], [0.6]), memory=memory(0.1 ** np.arange(TIME_DISTANCE)))  # never reaches d=20
+    assert d.verdict == "healthy" and "far_influence" not in d.numbers
+
+
+def test_several_verdicts_are_ordered_and_remedies_merged():
+    d = diagnose_run(rows([0.001, math.nan], [1.0, 1.0]), history(0.5, 0.4),
+                     memory=memory(0.5 ** np.arange(25)))
+    assert d.verdict == "exploding"
+    assert d.verdicts == ["exploding", "vanishing across layers", "vanishing across time"]
+    assert d.numbers["layer_means"] == {1: pytest.approx(0.001), 2: pytest.approx(1.0)}  # the NaN step left out
+    expected = []
+    for v in d.verdicts:
+        expected += [r for r in REMEDIES[v] if r not in expected]
+    assert d.remedies == expected
+    assert len(d.remedies) == len(set(d.remedies))
+
+
+def test_empty_input_is_healthy():
+    d = diagnose_run([])
+    assert d.verdict == "healthy" and d.findings == [] and d.remedies == []
+
+
+def test_no_gradient_at_all_does_not_claim_it_reaches_layer_1():
+    d = diagnose_run(rows([0.0, 0.0], [0.0, 0.0]))
+    assert math.isnan(d.numbers["layer_ratio"])
+    assert not any("reaches layer 1" in f for f in d.findings)
+    assert any("no first/last layer ratio" in f for f in d.findings)

@@ -1,0 +1,215 @@
+"""``bioseq inspect KIND MODEL FILE -o OUT``: every kind writes its documented CSV; errors leave no file."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bioseq.cli import main
+from bioseq.fit import DataOptions, fit
+from bioseq.inspect_cli import KINDS
+from bioseq.synthetic import motif_dna, write_fasta
+from bioseq.train import TrainConfig
+
+MIN_COLUMNS = {
+    "saliency": ["id", "position", "letter", "saliency", "target"],
+    "ig": ["id", "position", "letter", "ig", "target"],
+    "ism": ["id", "position", "ref", "alt", "delta", "delta_prob", "target"],
+    "gates": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value"],
+    "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
+    "motifs": ["target", "motif", "count", "mean_score", "sequences"],
+    "memory": ["distance", "influence", "relative", "sequences"],
+}
+SEQS = motif_dna(6, length=20, seed=5)  # the sequences to inspect: ids seq1..seq6, 20 letters each
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    """One tiny LSTM (bidirectional, conv width 3 pool 2, hidden 4) trained for one epoch."""
+    root = tmp_path_factory.mktemp("inspect")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOSEQ_HOME", str(root / "home"))
+        train_file = write_fasta(root / "train.fa", motif_dna(24, length=20, seed=1))
+        r = fit(DataOptions([str(train_file)]),
+                {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0},
+                TrainConfig(epochs=1, batch_size=8, seed=0, device="cpu"),
+                out=root / "tiny.safetensors", log_dir=root / "run")
+    fasta = write_fasta(root / "inspect.fa", SEQS)
+    return {"model": str(r.path), "fasta": str(fasta), "classes": r.bundle.classes, "cfg": r.bundle.model.cfg}
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["inspect", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_writes_its_documented_csv(trained, tmp_path, capsys, kind):
+    out = tmp_path / f"{kind}.csv"
+    code, stdout, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out)
+    assert code == 0, err
+    assert stdout == ""
+    df = pd.read_csv(out)
+    assert list(df.columns)[: len(MIN_COLUMNS[kind])] == MIN_COLUMNS[kind]
+    assert err.startswith(kind)  # the summary goes to standard error
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
+    if kind not in ("motifs",):
+        assert len(df) > 0
+
+
+def test_saliency_has_one_row_per_position(trained, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert run(capsys, "saliency", trained["model"], trained["fasta"], "-o", out)[0] == 0
+    df = pd.read_csv(out)
+    assert len(df) == sum(len(s) for _, s, _ in SEQS)
+    for ident, seq, _ in SEQS:
+        sub = df[df["id"] == ident]
+        assert sub["position"].tolist() == list(range(1, len(seq) + 1))
+        assert "".join(sub["letter"]) == seq
+    assert set(df["target"]) <= set(trained["classes"])
+    assert df["saliency"].notna().all()
+
+
+def test_gates_csv_has_lstm_gate_names(trained, tmp_path, capsys):
+    out = tmp_path / "g.csv"
+    assert run(capsys, "gates", trained["model"], trained["fasta"], "-o", out)[0] == 0
+    df = pd.read_csv(out)
+    assert {"input", "forget", "candidate", "output"} <= set(df["gate"])
+    assert set(df["gate"]) == {"input", "forget", "candidate", "output", "cell", "hidden"}
+    assert set(df["direction"]) == {"forward", "reverse"}
+    steps = math.ceil(20 / trained["cfg"].conv_pool)
+    assert len(df) == len(SEQS) * 2 * steps * trained["cfg"].hidden * 6
+    assert sorted(df["position"].unique()) == list(range(1, 20, 2))
+    assert not df.duplicated(["id", "layer", "direction", "position", "unit", "gate"]).any()
+    sig = df[df["gate"].isin(["input", "forget", "output"])]["value"]
+    assert sig.between(0, 1).all()
+
+
+def test_gradients_csv_distances(trained, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    assert run(capsys, "gradients", trained["model"], trained["fasta"], "-o", out)[0] == 0
+    df = pd.read_csv(out)
+    steps = math.ceil(20 / trained["cfg"].conv_pool)
+    assert len(df) == len(SEQS) * 2 * steps
+    fwd = df[df["direction"] == "forward"]
+    rev = df[df["direction"] == "reverse"]
+    assert (fwd[fwd["step"] == steps]["distance"] == 0).all()
+    assert (rev[rev["step"] == 1]["distance"] == 0).all()
+    assert (df["grad_norm"] >= 0).all()
+
+
+def test_ism_rows(trained, tmp_path, capsys):
+    out = tmp_path / "i.csv"
+    assert run(capsys, "ism", trained["model"], trained["fasta"], "-o", out, "--max-records", 2)[0] == 0
+    df = pd.read_csv(out)
+    assert len(df) == 2 * 20 * 3
+    assert list(dict.fromkeys(df["id"])) == ["seq1", "seq2"]
+
+
+def test_memory_csv(trained, tmp_path, capsys):
+    out = tmp_path / "m.csv"
+    code, _, err = run(capsys, "memory", trained["model"], trained["fasta"], "-o", out)
+    assert code == 0
+    df = pd.read_csv(out)
+    assert df["distance"].tolist() == list(range(20))
+    assert (df["sequences"] == len(SEQS)).all()
+    assert df["relative"].max() == pytest.approx(1.0)
+    assert "effective_memory" not in err and "distance" in err
+
+
+@pytest.mark.parametrize("kind", ["saliency", "ig", "ism", "memory", "gradients"])
+def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
+    classes = trained["classes"]
+    out = tmp_path / "pred.csv"
+    assert run(capsys, "saliency", trained["model"], trained["fasta"], "-o", out)[0] == 0
+    predicted = pd.read_csv(out)
+    for cls in classes:
+        out = tmp_path / f"{kind}-{cls}.csv"
+        code, _, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out, "--class", cls,
+                           "--steps", 4)
+        assert code == 0, err
+        df = pd.read_csv(out)
+        if "target" in df.columns:
+            assert (df["target"] == cls).all()
+    # explaining the other class changes the answer for at least one sequence
+    if kind == "saliency":
+        first = predicted.groupby("id")["target"].first()
+        ident = first.index[0]
+        other = next(c for c in classes if c != first[ident])
+        chosen = pd.read_csv(tmp_path / f"saliency-{other}.csv")
+        a = predicted[predicted["id"] == ident]["saliency"].to_numpy()
+        b = chosen[chosen["id"] == ident]["saliency"].to_numpy()
+        assert not (abs(a - b) < 1e-9).all()
+
+
+def test_standard_output_when_no_file_is_given(trained, capsys):
+    code, stdout, _ = run(capsys, "memory", trained["model"], trained["fasta"])
+    assert code == 0
+    assert stdout.splitlines()[0] == "distance,influence,relative,sequences"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_class_is_one_line_and_no_file(trained, tmp_path, capsys, kind):
+    out = tmp_path / "bad.csv"
+    code, stdout, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out, "--class", "nosuch")
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1
+    assert "unknown class 'nosuch'" in err
+    assert not out.exists() and stdout == ""
+
+
+@pytest.mark.parametrize("problem", ["missing", "protein", "empty", "not fasta"])
+def test_bad_file_is_one_line_and_no_file(trained, tmp_path, capsys, problem):
+    bad = tmp_path / "bad.fa"
+    if problem == "protein":
+        bad.write_text(">p1\nMKWVTFISLLLLFSSAYSRGVFRRDTHKSEIAHRFKDLGE\n")
+    elif problem == "empty":
+        bad.write_text("")
+    elif problem == "not fasta":
+        bad.write_text("ACGTACGT\n>late header\nACGT\n")
+    out = tmp_path / "out.csv"
+    code, stdout, err = run(capsys, "saliency", trained["model"], bad, "-o", out)
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("bioseq: error:") and str(bad) in err
+    assert not out.exists() and stdout == ""
+
+
+def test_bad_model_is_one_line(tmp_path, capsys, trained):
+    out = tmp_path / "out.csv"
+    code, _, err = run(capsys, "saliency", tmp_path / "nope.safetensors", trained["fasta"], "-o", out)
+    assert code != 0 and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_unknown_kind_is_a_usage_error(trained, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["inspect", "colour", trained["model"], trained["fasta"]])
+    assert e.value.code == 2
+
+
+def test_existing_output_survives_a_failure(trained, tmp_path, capsys):
+    out = tmp_path / "keep.csv"
+    out.write_text("old\n")
+    code, _, _ = run(capsys, "saliency", trained["model"], trained["fasta"], "-o", out, "--class", "nosuch")
+    assert code != 0 and Path(out).read_text() == "old\n"
+
+
+def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, monkeypatch):
+    from bioseq import interpret
+    from bioseq.store import load_model, save_model
+
+    monkeypatch.setattr(interpret, "ISM_MAX_LENGTH", 15)
+    out = tmp_path / "i.csv"
+    code, _, err = run(capsys, "ism", trained["model"], trained["fasta"], "-o", out)
+    assert code != 0 and "longer than the ISM limit of 15" in err and not out.exists()
+    bundle = load_model(trained["model"])
+    bundle.max_length = 15  # the model itself cuts every record to 15 letters
+    cut = save_model(tmp_path / "cut.safetensors", bundle)
+    code, _, err = run(capsys, "ism", cut, trained["fasta"], "-o", out)
+    assert code == 0, err
+    assert len(pd.read_csv(out)) == len(SEQS) * 15 * 3
