@@ -18,9 +18,9 @@ DNA accepts ``ACGT``; RNA accepts ``ACGU``. Both accept the IUPAC codes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Alphabet:
                 "ambiguity": dict(self.ambiguity), "rule": self.rule}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Alphabet":
+    def from_dict(cls, d: Mapping) -> Alphabet:
         return cls(d["name"], d["letters"], MappingProxyType(dict(d["ambiguity"])), d.get("rule", ""))
 
 

@@ -11,8 +11,7 @@ import json
 import math
 import os
 import sys
-
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 from .errors import BioseqError
@@ -69,7 +68,7 @@ def cmd_train(a: argparse.Namespace) -> int:
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
     m = r.result.val_metrics
-    print("validation (best epoch {}): ".format(r.result.best_epoch)
+    print(f"validation (best epoch {r.result.best_epoch}): "
           + "  ".join(f"{k} {_fmt(m[k])}" for k in ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")),
           file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
@@ -156,7 +155,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"classes:       {', '.join(meta['classes'])}",
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
-        f"versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+        "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]
     if t:
         lines.append(f"trained on:    {t.get('counts')}; best epoch {t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")

@@ -12,9 +12,9 @@ import hashlib
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from .errors import InputError
 from .io import Record, read_records
 
 LABEL_TOKEN = re.compile(r"(?:^|[\s|;])label=([^\s|;]+)")
+NOT_A_LETTER = re.compile(r"[^A-Za-z*]")
 
 
 def header_label(description: str) -> str | None:
@@ -46,7 +47,8 @@ def read_label_table(path: str | os.PathLike) -> dict[str, str]:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("labels file is not UTF-8 text", str(path)) from None
-    delim = "\t" if "\t" in text.splitlines()[0:1][0] else "," if text.strip() else ","
+    first = text.splitlines()[0] if text.strip() else ""
+    delim = "\t" if "\t" in first else ","
     rows = list(csv.DictReader(text.splitlines(), delimiter=delim))
     if not rows or not {"id", "label"} <= set(rows[0]):
         raise InputError("labels file needs a header row with columns id,label", str(path))
@@ -77,7 +79,7 @@ class Dataset:
     def encoded(self) -> list[np.ndarray]:
         return [encode(s, self.alphabet, record=i) for s, i in zip(self.seqs, self.ids)]
 
-    def subset(self, index: Sequence[int]) -> "Dataset":
+    def subset(self, index: Sequence[int]) -> Dataset:
         idx = list(index)
         return Dataset([self.ids[i] for i in idx], [self.seqs[i] for i in idx], self.labels[idx],
                        self.classes, self.alphabet, self.files, 0)
@@ -120,6 +122,11 @@ def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLik
     if isinstance(alphabet, str):
         alphabet = get_alphabet(alphabet)
     if alphabet is None:
+        for r in records:  # a character of no alphabet is no evidence of protein: name it exactly
+            bad = NOT_A_LETTER.search(r.seq)
+            if bad:
+                raise InputError(f"invalid character {bad.group()!r} (not a letter of any alphabet)",
+                                 r.file, r.where, bad.start() + 1)
         try:
             alphabet = detect_alphabet((r.seq for r in records), ", ".join(paths))
         except ValueError as e:
@@ -127,8 +134,8 @@ def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLik
     seqs = []
     truncated = 0
     for r in records:
+        encode(r.seq, alphabet, file=r.file, record=r.where)  # validates letters (encode drops one terminal *)
         s = clean(r.seq, alphabet)
-        encode(s, alphabet, file=r.file, record=r.where)  # validates letters
         cut = fit_length(s, max_length, length_policy)
         truncated += len(cut) < len(s)
         seqs.append(cut)

@@ -9,7 +9,7 @@ Shapes:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -52,6 +52,8 @@ def fit_length(seq: str, max_length: int | None, policy: str = "start") -> str:
     """Cut ``seq`` to ``max_length``, keeping its start, end or centre. ``None`` keeps all."""
     if policy not in LENGTH_POLICIES:
         raise ValueError(f"unknown length policy {policy!r}; choose one of {', '.join(LENGTH_POLICIES)}")
+    if max_length is not None and max_length < 1:  # seq[-0:] would keep everything
+        raise ValueError(f"max_length must be at least 1, not {max_length}")
     if max_length is None or len(seq) <= max_length:
         return seq
     if policy == "start":

@@ -16,9 +16,9 @@ import csv
 import datetime as _dt
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .checkpoint import atomic_write
 from .data import Dataset, file_sha256, load_dataset, split_dataset, summarize
@@ -99,7 +99,7 @@ def write_status(run_dir: Path, **info) -> None:
             current = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             current = {}
-    current.update(info, updated=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    current.update(info, updated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(current, indent=1, default=str)))
 
 
@@ -127,7 +127,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     summary = summarize(train_ds)
     write_status(run_dir, name=name, status="running", model_path=str(path), model_config=cfg.to_dict(),
                  train_config=asdict(train_cfg), data=asdict(data), summary=summary,
-                 started=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                 started=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
 
     def on_progress(p: Progress) -> None:
         if p.phase == "epoch":

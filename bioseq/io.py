@@ -15,9 +15,10 @@ import gzip
 import io
 import os
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from Bio import SeqIO
 from Bio.SeqIO.FastaIO import SimpleFastaParser
@@ -91,8 +92,10 @@ def _checked_lines(handle: IO[str], path: str) -> Iterator[str]:
                     raise InputError(f"line {number}: sequence text before the first '>' header "
                                      "(a sequence with no header?)", path)
             yield line
-    except UnicodeDecodeError:
-        raise InputError(f"line {number + 1}: not UTF-8 text (binary, UTF-16 or Latin-1?)", path) from None
+    except UnicodeDecodeError as e:
+        # the decoder works on a chunk that starts in the line after the last one yielded
+        line = number + 1 + e.object[:e.start].count(b"\n")
+        raise InputError(f"line {line}: not UTF-8 text (binary, UTF-16 or Latin-1?)", path) from None
 
 
 def _fasta(handle: IO[str], path: str) -> Iterator[tuple[str, str, str]]:
@@ -179,5 +182,5 @@ def parse_text(text: str, name: str = "pasted sequence") -> list[Record]:
     if not text:
         raise InputError("nothing was pasted", name)
     if text.startswith(">"):
-        return read_upload(text.encode("utf-8"), name if name.endswith((".fa", ".fasta")) else name + ".fa")
+        return read_upload(text.encode("utf-8"), name, "fasta")
     return [Record("pasted", "pasted", "".join(text.split()), name, 1)]

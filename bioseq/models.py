@@ -51,7 +51,7 @@ class ModelConfig:
     pooling: str = "max"
     forget_bias: float = 1.0  # lstm only: initial forget-gate bias, as in Keras
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         for name, value, allowed in (("cell", self.cell, CELLS), ("activation", self.activation, ACTIVATIONS),
                                      ("norm", self.norm, NORMS), ("pooling", self.pooling, POOLINGS)):
             if value not in allowed:
@@ -77,7 +77,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -152,6 +152,50 @@ def _packed_like(packed: PackedSequence, data: torch.Tensor) -> PackedSequence:
     return PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
 
 
+def _fused_op(rnn: nn.Module):
+    """The ATen function behind a single-layer ``nn.LSTM``/``nn.GRU``/``nn.RNN`` with biases, else ``None``."""
+    if type(rnn) not in (nn.LSTM, nn.GRU, nn.RNN) or rnn.num_layers != 1 or not rnn.bias \
+            or getattr(rnn, "proj_size", 0):
+        return None
+    return {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}[rnn.mode]
+
+
+def run_layer(rnn: nn.Module, packed: PackedSequence) -> PackedSequence:
+    """One recurrent layer over a packed batch: outputs ``data (sum of lengths, D)`` at the valid positions.
+
+    On the CPU, PyTorch's packed kernels are several times slower (backward especially) as soon
+    as the lengths in a batch differ. There, a single-layer ``nn.LSTM``/``nn.GRU``/``nn.RNN`` runs
+    each direction over the padded batch instead: the forward direction on the batch as it is, the
+    reverse direction on each sequence reversed within its own length. Padding then always comes
+    after the valid positions, which are packed again, so outputs and gradients are those of the
+    packed run (to float rounding). Other layers, the GPU and equal lengths use the packed call.
+    """
+    fused = _fused_op(rnn)
+    sizes = packed.batch_sizes
+    if fused is None or packed.data.device.type != "cpu" or int(sizes[0]) == int(sizes[-1]):
+        return rnn(packed)[0]
+    x, lengths = pad_packed_sequence(packed, batch_first=True)  # (B, T, F), lengths on the CPU
+    B, T, _ = x.shape
+    hidden = rnn.hidden_size
+    h0 = x.new_zeros(1, B, hidden)
+    outs = []
+    for suffix in ("", "_reverse")[: 2 if rnn.bidirectional else 1]:
+        weights = [getattr(rnn, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        inp, flip = x, None
+        if suffix:  # position t of row b reads position lengths[b] - 1 - t; padding stays in place
+            t = torch.arange(T)[None, :]
+            flip = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t).to(x.device)  # (B, T)
+            inp = x.gather(1, flip[:, :, None].expand(-1, -1, x.shape[2]))
+        hx = (h0, h0) if fused is torch.lstm else h0
+        out = fused(inp, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]  # (B, T, H)
+        outs.append(out if flip is None else out.gather(1, flip[:, :, None].expand(-1, -1, hidden)))
+    out = torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]  # (B, T, D)
+    order = packed.sorted_indices
+    if order is not None:  # back to the packed batch's own row order (longest first)
+        out, lengths = out.index_select(0, order), lengths[order.cpu()]
+    return _packed_like(packed, pack_padded_sequence(out, lengths, batch_first=True).data)
+
+
 class ConvFrontEnd(nn.Module):
     """``(B, T, K) -> (B, ceil(T / pool), filters)``; pooling sees valid positions only."""
 
@@ -211,7 +255,7 @@ class SequenceClassifier(nn.Module):
     def recurrent(self, packed: PackedSequence, keep: list | None = None) -> PackedSequence:
         """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``."""
         for i, rnn in enumerate(self.rnns):
-            out, _ = rnn(packed)
+            out = run_layer(rnn, packed)
             if keep is not None:
                 keep.append((packed, out))
             data = out.data

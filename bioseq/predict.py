@@ -13,33 +13,52 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 from .alphabets import detect_alphabet
-from .encoding import clean, encode, fit_length, length_batches, pad_batch
+from .encoding import encode, fit_length, length_batches, pad_batch
 from .errors import InputError
 from .io import Record, chunked, read_many
 from .store import ModelBundle
 
 
 def check_alphabet(bundle: ModelBundle, records: Sequence[Record]) -> None:
-    """Refuse records whose detected alphabet differs from the model's, naming the file."""
-    by_file: dict[str, list[str]] = {}
+    """Refuse records that do not fit the model's alphabet, naming the file (and record).
+
+    For a DNA or RNA model the letters decide, so IUPAC-rich DNA that detection would call protein
+    is accepted; detection only words the message. A protein model reads every nucleotide letter,
+    so there detection decides.
+    """
+    want = bundle.alphabet
+    by_file: dict[str, list[Record]] = {}
     for r in records:
-        by_file.setdefault(r.file, []).append(r.seq)
-    for file, seqs in by_file.items():
+        by_file.setdefault(r.file, []).append(r)
+    for file, recs in by_file.items():
+        seqs = [r.seq for r in recs]
         try:
-            found = detect_alphabet(seqs, file)
+            found, why = detect_alphabet(seqs, file).name, ""
         except ValueError as e:
-            raise InputError(str(e)) from None
-        want = bundle.alphabet.name
-        if found.name != want and not (want == "protein" and found.name in ("dna", "rna") and
-                                       max(map(len, seqs)) < 20):
-            raise InputError(f"looks like {found.name.upper()}, but the model expects {want.upper()} sequences",
-                             file)
+            found, why = None, str(e)
+        if found == want.name:
+            continue
+        if want.name == "protein":
+            if found is None:
+                raise InputError(why)
+            if max(map(len, seqs)) >= 20:
+                raise InputError(f"looks like {found.upper()}, but the model expects PROTEIN sequences", file)
+            continue
+        for r in recs:
+            try:
+                encode(r.seq, want, file=r.file, record=r.where)
+            except InputError as e:
+                if found is None:
+                    raise
+                raise InputError(f"looks like {found.upper()}, but the model expects {want.name.upper()} sequences "
+                                 f"(first invalid letter {r.seq[e.position - 1]!r} in record {r.where}, "
+                                 f"position {e.position})", file) from None
 
 
 def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
@@ -58,8 +77,9 @@ def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size
 def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
     out = []
     for r in records:
-        s = fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy)
-        out.append(encode(s, bundle.alphabet, file=r.file, record=r.where))
+        # Encode the whole record (one clean, positions as in the file), then cut the rows.
+        rows = encode(r.seq, bundle.alphabet, file=r.file, record=r.where)
+        out.append(fit_length(rows, bundle.max_length, bundle.length_policy))
     return out
 
 
@@ -89,7 +109,7 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
     fd, tmp = tempfile.mkstemp(prefix=".bioseq-predict.", suffix=".csv.tmp", dir=target_dir)
     n = 0
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:  # UTF-8 whatever the locale
             w = csv.writer(fh)
             w.writerow(csv_header(bundle.classes))
             for rec, p in predict_records(bundle, read_many(paths), chunk_size=chunk_size):
@@ -98,9 +118,11 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
                 if progress and n % chunk_size == 0:
                     progress(n)
         if to_stdout:
-            with open(tmp, newline="") as fh:
-                shutil.copyfileobj(fh, sys.stdout)
             sys.stdout.flush()
+            binary = getattr(sys.stdout, "buffer", None)
+            with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
+                shutil.copyfileobj(fh, binary or sys.stdout)
+            (binary or sys.stdout).flush()
             os.unlink(tmp)
         else:
             os.replace(tmp, out)  # type: ignore[arg-type]

@@ -97,7 +97,7 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
         "length": {"max_length": bundle.max_length, "policy": bundle.length_policy},
         "versions": versions(),
     })
-    meta.setdefault("created", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
     bundle.meta, bundle.path = meta, str(path)

@@ -13,9 +13,9 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -101,10 +101,12 @@ def class_weight_vector(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.tensor(w / w.mean(), dtype=torch.float32)
 
 
-NAN_ADVICE = ("the loss became {value} at epoch {epoch}, step {step}: gradients are probably exploding. "
-              "Try a lower learning rate (--lr), gradient clipping (the default 1.0, or lower), "
-              "an LSTM or GRU cell instead of a plain RNN, tanh instead of relu, or batch "
-              "normalisation between layers (--norm batch). The last good checkpoint is kept.")
+EXPLODING_ADVICE = ("gradients are probably exploding. "
+                    "Try a lower learning rate (--lr), gradient clipping (the default 1.0, or lower), "
+                    "an LSTM or GRU cell instead of a plain RNN, tanh instead of relu, or batch "
+                    "normalisation between layers (--norm batch). The last good checkpoint is kept.")
+NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODING_ADVICE
+VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
 
 
 def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels: np.ndarray, *, batch_size: int = 256,
@@ -121,6 +123,8 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels: np.ndarray,
             y = torch.as_tensor(labels[idx], device=device)
             total += float(loss_fn(logits, y)) * len(idx)
             probs[idx] = torch.softmax(logits, 1).cpu().numpy()
+    if not math.isfinite(total):  # NaN probabilities would crash the metrics with a bare ValueError
+        raise TrainingError(VAL_NAN_ADVICE.format(value=total))
     return classification_metrics(labels, probs, total / max(len(arrays), 1)), probs
 
 
@@ -154,6 +158,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
         history, best, waited = state["history"], state["best"], state["waited"]
         start_epoch, step = state["epoch"] + 1, state["step"]
         recorder.load(state["gradients"])
+        for group in opt.param_groups:  # the options given now win, e.g. a lower --lr after a NaN loss
+            group["lr"], group["weight_decay"] = cfg.lr, cfg.weight_decay
     t0 = time.perf_counter()
     stopped_early = interrupted = False
     for epoch in range(start_epoch, cfg.epochs + 1):
@@ -174,7 +180,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
             logits = model(x.to(device), lens)
             loss = loss_fn(logits, y)
             if not torch.isfinite(loss):
-                raise TrainingError(NAN_ADVICE.format(value=float(loss), epoch=epoch, step=b))
+                raise TrainingError(NAN_ADVICE.format(value=float(loss.detach()), epoch=epoch, step=b))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             step += 1

@@ -1,0 +1,109 @@
+"""Shared fixtures: an isolated workspace, tiny FASTA files, tiny models.
+
+Every test runs with ``$BIOSEQ_HOME`` in its own temporary folder, so nothing touches ``~/.bioseq``.
+PyTorch is held to one thread: the suite's tensors are tiny, and on a shared machine more threads
+only wait for each other (subprocesses inherit ``OMP_NUM_THREADS``).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from bioseq.alphabets import DNA, PROTEIN  # noqa: E402
+from bioseq.models import ModelConfig, build_model  # noqa: E402
+from bioseq.store import ModelBundle  # noqa: E402
+from bioseq.synthetic import cterm_protein, motif_dna, write_fasta  # noqa: E402
+
+torch.set_num_threads(1)
+
+# Small enough to train in well under a second on one core.
+TINY_MODEL = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def bioseq_home(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty workspace for every test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("BIOSEQ_HOME", str(home))
+    monkeypatch.delenv("BIOSEQ_DEBUG", raising=False)
+    return home
+
+
+@pytest.fixture
+def write(tmp_path):
+    """``write(name, content)`` writes text or bytes under ``tmp_path`` and returns the path."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def dna_fasta(tmp_path) -> Path:
+    """40 labelled DNA records of length 24 (half carry the motif), ``label=`` headers."""
+    return write_fasta(tmp_path / "dna.fa", motif_dna(40, length=24, seed=1))
+
+
+@pytest.fixture
+def protein_fasta(tmp_path) -> Path:
+    """20 labelled protein records (``retained``/``secreted``)."""
+    return write_fasta(tmp_path / "protein.fa", cterm_protein(20, min_len=20, max_len=30, seed=2))
+
+
+def _tiny_bundle(alphabet=DNA, classes=("a", "b"), seed: int = 0, **cfg) -> ModelBundle:
+    """A randomly initialised model bundle (eval mode); deterministic for a given seed."""
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(alphabet.size, len(classes), **{**TINY_MODEL, **cfg})).eval()
+    return ModelBundle(model, alphabet, list(classes))
+
+
+@pytest.fixture
+def make_bundle():
+    """``make_bundle(alphabet, classes, seed, **model_config)``: a random tiny model bundle."""
+    return _tiny_bundle
+
+
+@pytest.fixture
+def dna_bundle() -> ModelBundle:
+    return _tiny_bundle(DNA, ("background", "motif"))
+
+
+@pytest.fixture
+def protein_bundle() -> ModelBundle:
+    return _tiny_bundle(PROTEIN, ("retained", "secreted"))
+
+
+@pytest.fixture
+def two_letter():
+    """``two_letter(n, seed)``: an easy encoded task (see :func:`_two_letter_task`)."""
+    return _two_letter_task
+
+
+def _two_letter_task(n: int, seed: int = 0, min_len: int = 6, max_len: int = 12):
+    """Encoded DNA: class 0 is made of A/C, class 1 of G/T; lengths vary. Returns ``(arrays, labels)``."""
+    from bioseq.encoding import encode
+
+    rng = np.random.default_rng(seed)
+    arrays, labels = [], []
+    for i in range(n):
+        c = i % 2
+        seq = "".join(rng.choice(list("AC" if c == 0 else "GT"), int(rng.integers(min_len, max_len + 1))))
+        arrays.append(encode(seq, DNA))
+        labels.append(c)
+    return arrays, np.array(labels, dtype=np.int64)

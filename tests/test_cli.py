@@ -1,0 +1,237 @@
+"""The command line, end to end on tiny data: in-process through ``main`` and once as a real process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from bioseq import cli
+from bioseq.cli import main
+from bioseq.io import read_records
+from bioseq.store import load_model
+
+TRAIN = ["--epochs", "2", "--hidden", "8", "--conv-filters", "8", "--conv-width", "3", "--batch-size", "8",
+         "--device", "cpu", "--quiet"]
+BIOSEQ = Path(sys.executable).parent / "bioseq"
+
+
+def one_error_line(err: str, *must_contain: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("bioseq: error: ") and "Traceback" not in err
+    for text in must_contain:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.fixture
+def model(dna_fasta, capsys) -> str:
+    """A tiny model trained through the CLI into the registry as ``tiny``."""
+    assert main(["train", str(dna_fasta), "--name", "tiny", *TRAIN]) == 0
+    capsys.readouterr()
+    return "tiny"
+
+
+@pytest.fixture
+def bad_fasta(write) -> Path:
+    return write("bad.fa", ">a label=background\n" + "ACGT" * 10 + "\n>b label=motif\n" + "ACGT" * 5 + "EACGT\n")
+
+
+def test_train_out(dna_fasta, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(dna_fasta), "--out", str(out), "--log-dir", str(tmp_path / "run"), *TRAIN]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{out}\n"
+    assert "data: 32 training records {'background': 16, 'motif': 16}, dna, length 24-24" in captured.err
+    assert "validation (best epoch" in captured.err and "confusion (rows true" in captured.err
+    assert f"logs: {tmp_path / 'run'}" in captured.err
+    bundle = load_model(out)
+    assert bundle.model.cfg.hidden == 8 and bundle.model.cfg.conv_width == 3
+    assert (tmp_path / "run" / "metrics.csv").is_file()
+
+
+def test_train_model_options_reach_the_model(dna_fasta, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    args = ["--arch", "gru", "--layers", "2", "--no-bidirectional", "--no-conv", "--pooling", "mean",
+            "--norm", "layer", "--skip", "--dropout", "0.2", "--max-length", "20", "--length-policy", "end"]
+    assert main(["train", str(dna_fasta), "--out", str(out), *TRAIN, *args]) == 0
+    assert "32 training records" in capsys.readouterr().err
+    b = load_model(out)
+    c = b.model.cfg
+    assert (c.cell, c.layers, c.bidirectional, c.conv, c.pooling, c.norm, c.skip, c.dropout) == (
+        "gru", 2, False, False, "mean", "layer", True, 0.2)
+    assert (b.max_length, b.length_policy) == (20, "end")
+
+
+def test_train_name_then_models_and_info(model, bioseq_home, capsys):
+    assert (bioseq_home / "models" / "tiny.safetensors").is_file()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:2] == ["name", "alphabet"] and out[1].split()[:2] == ["tiny", "dna"]
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["tiny"] and rows[0]["classes"] == ["background", "motif"]
+
+    assert main(["info", "tiny"]) == 0
+    text = capsys.readouterr().out
+    assert "name:          tiny" in text and "architecture:  conv8/3 pool2 -> 1x BiLSTM 8 -> max" in text
+    assert "classes:       background, motif" in text and "  train " in text and "validation:" in text
+    assert main(["info", "tiny", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["format"] == "bioseq-model" and meta["name"] == "tiny" and meta["config"]["hidden"] == 8
+
+
+def test_models_when_empty(capsys, bioseq_home):
+    assert main(["models"]) == 0
+    assert capsys.readouterr().err.strip() == f"no models in {bioseq_home}"
+    assert main(["models", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_predict_to_a_file_and_to_stdout(model, dna_fasta, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out)]) == 0
+    assert capsys.readouterr().err.strip() == f"wrote 40 predictions to {out}"
+    rows = csv_rows(out.read_text())
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    assert [r[0] for r in rows[1:]] == [f"seq{i}" for i in range(1, 41)]
+    assert main(["predict", model, str(dna_fasta), "--chunk-size", "7"]) == 0
+    assert capsys.readouterr().out == out.read_bytes().decode()
+
+
+def test_evaluate_text_and_json(model, dna_fasta, write, capsys):
+    assert main(["evaluate", model, str(dna_fasta)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc",
+                                                    "f1", "confusion"]
+    assert lines[0].split() == ["n", "40"]
+    assert main(["evaluate", model, str(dna_fasta), "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["n"] == 40 and m["classes"] == ["background", "motif"] and "loss" not in m
+    assert sum(map(sum, m["confusion"])) == 40 and 0 <= m["accuracy"] <= 1
+    # labels from a table give the same numbers
+    records = list(read_records(dna_fasta))
+    plain = write("plain.fa", "".join(f">{r.id}\n{r.seq}\n" for r in records))
+    table = write("labels.tsv", "id\tlabel\n" + "".join(f"{r.id}\t{r.description.split('label=')[1]}\n"
+                                                      for r in records))
+    assert main(["evaluate", model, str(plain), "--labels", str(table), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == m
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["predict"], ["evaluate"], ["models"], ["info"]])
+def test_help_exits_zero(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*command, "--help"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: bioseq")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == "bioseq 0.1.0"
+
+
+def test_bad_training_file(bad_fasta, tmp_path, bioseq_home, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(bad_fasta), "--out", str(out), "--alphabet", "dna", *TRAIN]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, str(bad_fasta), "record 2 (b)", "position 21", "'E'")
+    assert main(["train", str(bad_fasta), "--out", str(out), *TRAIN]) == cli.EXIT_INPUT  # detection sees it first
+    one_error_line(capsys.readouterr().err, str(bad_fasta), "record 2 looks like protein")
+    assert not out.exists() and not bioseq_home.exists()
+    assert main(["train", str(tmp_path / "missing.fa"), "--name", "x", *TRAIN]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, str(tmp_path / "missing.fa"), "no such file")
+    assert not bioseq_home.exists()
+
+
+def test_bad_prediction_input_leaves_no_output(model, bad_fasta, protein_fasta, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    assert main(["predict", model, str(bad_fasta), "-o", str(out)]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, str(bad_fasta), "record 2 (b)")
+    assert main(["predict", model, str(protein_fasta), "-o", str(out)]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, str(protein_fasta), "looks like PROTEIN")
+    assert main(["predict", model, str(bad_fasta)]) == cli.EXIT_INPUT
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    one_error_line(captured.err, str(bad_fasta))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".tmp")) == []
+
+
+def test_bad_model_arguments(tmp_path, dna_fasta, model, protein_fasta, capsys):
+    assert main(["predict", "nosuchmodel", str(dna_fasta)]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, "nosuchmodel", "no such model file or registry name")
+    assert main(["info", str(dna_fasta)]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, str(dna_fasta), "not a bioseq model file")
+    assert main(["evaluate", model, str(protein_fasta)]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err)
+
+
+def test_output_into_a_missing_folder(model, dna_fasta, tmp_path, capsys):
+    assert main(["predict", model, str(dna_fasta), "-o", str(tmp_path / "no" / "such" / "p.csv")]) == 1
+    one_error_line(capsys.readouterr().err, "No such file or directory")
+
+
+def test_training_failure_is_one_line(dna_fasta, tmp_path, monkeypatch, capsys):
+    class Exploding(torch.nn.CrossEntropyLoss):
+        def forward(self, logits, y):
+            return super().forward(logits, y) * float("nan")
+
+    monkeypatch.setattr(torch.nn, "CrossEntropyLoss", Exploding)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would print more than one line
+        assert main(["train", str(dna_fasta), "--out", str(tmp_path / "m.safetensors"), *TRAIN]) == cli.EXIT_INPUT
+    one_error_line(capsys.readouterr().err, "loss became nan", "--lr")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(monkeypatch, capsys):
+    def boom(a):
+        raise RuntimeError("something odd")
+
+    monkeypatch.setattr(cli, "cmd_models", boom)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "bioseq: internal error (RuntimeError): something odd. Set BIOSEQ_DEBUG=1 for details."]
+    monkeypatch.setenv("BIOSEQ_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="something odd"):
+        main(["models"])
+
+
+def run_bioseq(*args, env):
+    return subprocess.run([str(BIOSEQ), *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
+    env = {**os.environ, "BIOSEQ_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    r = run_bioseq("train", dna_fasta, "--name", "sub", *TRAIN, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(tmp_path / "home" / "models" / "sub.safetensors")
+
+    r = run_bioseq("predict", "sub", dna_fasta, env=env)
+    assert r.returncode == 0, r.stderr
+    rows = csv_rows(r.stdout)
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif"] and len(rows) == 41
+
+    out = tmp_path / "p.csv"
+    r = run_bioseq("predict", "sub", bad_fasta, "-o", out, env=env)
+    assert r.returncode == cli.EXIT_INPUT and r.stdout == ""
+    one_error_line(r.stderr, str(bad_fasta), "record 2 (b)", "position 21")
+    assert not out.exists()
+
+    r = run_bioseq("predict", "--help", env=env)
+    assert r.returncode == 0 and r.stdout.startswith("usage: bioseq predict")

@@ -1,0 +1,164 @@
+"""Prediction: CSV layout and order, chunking, stdout, no partial output, alphabet checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+
+import numpy as np
+import pytest
+
+from bioseq.encoding import encode, fit_length
+from bioseq.errors import InputError
+from bioseq.io import read_many
+from bioseq.predict import (
+    check_alphabet,
+    predict_arrays,
+    predict_files,
+    predict_records,
+    predictions_table,
+    rows_to_csv,
+)
+
+A = ">r1\nACGTACGTAC\n>r2\nGG\n>r3 x\nTTGACTCAAAAAAAAAAAAAAA\n>r4\nNNRYAC\n"
+B = ">r5\nAAAAC\n>r6\nCCCCCCCCCCCCCCCCCG\n"
+
+
+@pytest.fixture
+def inputs(write):
+    return [write("a.fa", A), write("b.fa", B)]
+
+
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path, monkeypatch):
+    """Temporary files of stdout prediction go here, so the tests can see that none is left."""
+    tmp = tmp_path / "systmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+def read_csv(text):
+    return list(csv.reader(io.StringIO(text)))
+
+
+def expected_probs(bundle, paths):
+    recs = list(read_many(paths))
+    arrays = [encode(fit_length(r.seq, bundle.max_length, bundle.length_policy), bundle.alphabet) for r in recs]
+    return [r.id for r in recs], predict_arrays(bundle, arrays)
+
+
+def test_csv_columns_and_input_order(dna_bundle, inputs, tmp_path):
+    out = tmp_path / "pred.csv"
+    assert predict_files(dna_bundle, inputs, str(out)) == 6
+    rows = read_csv(out.read_text())
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    ids, probs = expected_probs(dna_bundle, inputs)
+    assert [r[0] for r in rows[1:]] == ids == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    got = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
+    np.testing.assert_allclose(got, probs, rtol=1e-5)
+    np.testing.assert_allclose(got.sum(1), 1.0, rtol=1e-5)
+    assert [r[1] for r in rows[1:]] == [dna_bundle.classes[i] for i in probs.argmax(1)]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".tmp")) == ["pred.csv"]
+
+
+def test_chunk_size_does_not_change_the_result(dna_bundle, inputs, tmp_path):
+    texts = []
+    for size in (1, 3, 1000):
+        out = tmp_path / f"c{size}.csv"
+        predict_files(dna_bundle, inputs, str(out), chunk_size=size)
+        texts.append(out.read_text())
+    assert texts[0] == texts[1] == texts[2]
+
+
+@pytest.mark.parametrize("target", [None, "-"])
+def test_stdout(dna_bundle, inputs, tmp_path, capsys, private_tempdir, target):
+    predict_files(dna_bundle, inputs, str(tmp_path / "file.csv"))
+    capsys.readouterr()
+    assert predict_files(dna_bundle, inputs, target) == 6
+    assert capsys.readouterr().out == (tmp_path / "file.csv").read_bytes().decode()
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_progress_every_chunk(dna_bundle, inputs, tmp_path):
+    seen = []
+    predict_files(dna_bundle, inputs, str(tmp_path / "p.csv"), chunk_size=2, progress=seen.append)
+    assert seen == [2, 4, 6]
+
+
+def test_a_bad_record_leaves_no_output(dna_bundle, write, tmp_path, capsys, private_tempdir):
+    bad = write("bad.fa", ">ok\n" + "ACGT" * 10 + "\n>ok2\n" + "GGCC" * 10 + "\n>broken\n" + "ACGT" * 5 + "EACGT\n")
+    out = tmp_path / "out" / "pred.csv"
+    out.parent.mkdir()
+    for size in (1, 4096):
+        with pytest.raises(InputError) as e:
+            predict_files(dna_bundle, [bad], str(out), chunk_size=size)
+        assert (e.value.file, e.value.record, e.value.position) == (str(bad), "3 (broken)", 21)
+        assert list(out.parent.iterdir()) == []  # neither the CSV nor a temporary file
+    with pytest.raises(InputError):
+        predict_files(dna_bundle, [bad], None)
+    assert capsys.readouterr().out == ""
+    assert list(private_tempdir.iterdir()) == []
+
+
+def test_a_missing_second_file_leaves_no_output(dna_bundle, inputs, tmp_path):
+    out = tmp_path / "pred.csv"
+    with pytest.raises(InputError, match="no such file"):
+        predict_files(dna_bundle, [inputs[0], tmp_path / "nope.fa"], str(out))
+    assert not out.exists()
+
+
+def test_protein_into_a_dna_model_is_refused(dna_bundle, write, tmp_path):
+    prot = write("prot.fa", ">p1\nMKWVTFISLLLLFSSAYSRGV\n>p2\nMEEPQSDPSV\n")
+    out = tmp_path / "p.csv"
+    with pytest.raises(InputError, match="looks like PROTEIN, but the model expects DNA sequences") as e:
+        predict_files(dna_bundle, [prot], str(out))
+    assert e.value.file == str(prot)
+    assert not out.exists()
+
+
+def test_dna_into_a_protein_model(protein_bundle, write):
+    short = write("pep.fa", ">p1\nACGT\n>p2\nGATTACA\n")  # short peptides may look like DNA
+    assert len(list(predict_records(protein_bundle, read_many([short])))) == 2
+    long = write("dna.fa", ">d1\n" + "ACGT" * 10 + "\n")
+    with pytest.raises(InputError, match="looks like DNA, but the model expects PROTEIN") as e:
+        check_alphabet(protein_bundle, list(read_many([long])))
+    assert e.value.file == str(long)
+
+
+def test_length_policy_of_the_model(dna_bundle, inputs, tmp_path):
+    dna_bundle.max_length, dna_bundle.length_policy = 4, "end"
+    rows = predictions_table(dna_bundle, read_many(inputs))
+    ids, probs = expected_probs(dna_bundle, inputs)
+    np.testing.assert_allclose([[r["p_background"], r["p_motif"]] for r in rows], probs, rtol=1e-6)
+    cut_alone = predict_arrays(dna_bundle, [encode("GTAC", dna_bundle.alphabet)])
+    np.testing.assert_allclose(probs[0], cut_alone[0], rtol=1e-6)  # r1 keeps its last 4 letters
+
+
+def test_errors_give_the_position_in_the_record_not_in_the_cut(dna_bundle, write):
+    dna_bundle.max_length, dna_bundle.length_policy = 4, "end"
+    path = write("e.fa", ">a\n" + "ACGT" * 10 + "EA\n")
+    with pytest.raises(InputError, match="invalid character 'E'") as e:
+        list(predict_records(dna_bundle, read_many([path])))
+    assert (e.value.record, e.value.position) == ("1 (a)", 41)
+
+
+def test_protein_stop_codon(protein_bundle, write):
+    ok = write("ok.fa", ">a\nMKLVW*\n>b\nMKLVW\n")
+    (_, p1), (_, p2) = predict_records(protein_bundle, read_many([ok]))
+    np.testing.assert_array_equal(p1, p2)  # the terminal * is dropped
+    two = write("two.fa", ">a\nMKLVW**\n")
+    with pytest.raises(InputError) as e:
+        list(predict_records(protein_bundle, read_many([two])))
+    assert e.value.position == 6
+
+
+def test_predictions_table_and_rows_to_csv(dna_bundle, inputs, tmp_path):
+    rows = predictions_table(dna_bundle, read_many(inputs))
+    assert list(rows[0]) == ["id", "prediction", "p_background", "p_motif"]
+    assert [r["id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    parsed = read_csv(rows_to_csv(rows))
+    assert parsed[0] == list(rows[0]) and len(parsed) == 7
+    assert float(parsed[3][2]) == pytest.approx(rows[2]["p_background"])
+    assert rows_to_csv([]) == ""
