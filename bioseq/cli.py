@@ -45,7 +45,7 @@ def _fmt(v) -> str:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from .diagnose import diagnose_run
+    from .diagnose import diagnose_model
     from .fit import DataOptions, fit
     from .train import TrainConfig
 
@@ -60,6 +60,8 @@ def cmd_train(a: argparse.Namespace) -> int:
                      class_weights=not a.no_class_weights, grad_every=a.grad_every)
     data = DataOptions(a.files, labels=a.labels, val=a.val, val_fraction=a.val_fraction, alphabet=a.alphabet,
                        max_length=a.max_length, length_policy=a.length_policy)
+    if a.resume and not (a.name or a.out or a.log_dir):
+        raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
             callback=None if a.quiet else _progress_printer())
     s = r.summary
@@ -73,7 +75,8 @@ def cmd_train(a: argparse.Namespace) -> int:
           file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
-    print(diagnose_run(r.result.gradients, r.result.history).text(), file=sys.stderr)
+    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+          file=sys.stderr)
     print(f"logs: {r.run_dir}", file=sys.stderr)
     print(r.path)
     return 0

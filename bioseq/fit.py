@@ -66,6 +66,7 @@ class FitResult:
     path: Path
     run_dir: Path
     summary: dict = field(default_factory=dict)
+    val: Dataset | None = None
 
 
 def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
@@ -164,4 +165,4 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     save_model(path, bundle)
     write_status(run_dir, status="stopped" if result.interrupted else "done", model_path=str(path),
                  best_epoch=result.best_epoch, val_metrics=result.val_metrics)
-    return FitResult(bundle, result, path, run_dir, summary)
+    return FitResult(bundle, result, path, run_dir, summary, val_ds)
