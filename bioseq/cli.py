@@ -177,6 +177,13 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return run_inspect(a)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
 def _bool_pair(p: argparse.ArgumentParser, name: str, help_: str) -> None:
     p.add_argument(f"--{name}", dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction, default=None,
                    help=help_)
@@ -199,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val", nargs="+", metavar="FILE", help="validation files (default: a stratified split)")
     t.add_argument("--val-fraction", type=float, default=0.2, help="held-out fraction without --val (0.2)")
     t.add_argument("--alphabet", choices=("dna", "rna", "protein"), help="override alphabet detection")
-    t.add_argument("--max-length", type=int, help="cut longer sequences to this length")
+    t.add_argument("--max-length", type=_positive, help="cut longer sequences to this length")
     t.add_argument("--length-policy", choices=LENGTH_POLICIES, default="start",
                    help="which part of a long sequence to keep (start)")
     g = t.add_argument_group("model (defaults depend on the alphabet; see README)")

@@ -140,9 +140,15 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
         length = meta.get("length") or {}
         if len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size:
             raise ValueError("classes or alphabet disagree with the model config")
-        model = SequenceClassifier(cfg)
+        with torch.device("meta"):  # shapes only: a hostile config cannot make us allocate
+            expected = {k: tuple(v.shape) for k, v in SequenceClassifier(cfg).state_dict().items()}
         with safe_open(str(path), framework="pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+            if found != expected:
+                bad = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
+                raise ValueError(f"weights do not match the config: {', '.join(bad[:3])}")
             state = {k: f.get_tensor(k) for k in f.keys()}
+        model = SequenceClassifier(cfg)
         model.load_state_dict(state, strict=True)
     except ModelFileError:
         raise
