@@ -19,6 +19,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from bioseq import plots
 from bioseq.data import load_dataset
 from bioseq.fit import DataOptions, fit
 from bioseq.interpret import effective_memory, memory_curve
@@ -73,12 +74,9 @@ def run(out: Path, lengths: list[int], n: int, epochs: int, seed: int) -> tuple[
         color=alt.Color("model:N", sort=list(MODELS)),
         tooltip=["model", "length", alt.Tooltip("test accuracy:Q", format=".3f"), "effective memory"],
     ).properties(width=320, height=240, title="Held-out accuracy against distance to the signal")
-    infl = alt.Chart(curve_df[curve_df.length == max(lengths)]).mark_line().encode(
-        x=alt.X("distance:Q", title="distance from the read-out (positions)"),
-        y=alt.Y("relative:Q", scale=alt.Scale(type="symlog", constant=0.001), title="influence / peak"),
-        color=alt.Color("model:N", sort=list(MODELS)),
-        tooltip=["model", "distance", alt.Tooltip("relative:Q", format=".3g")],
-    ).properties(width=320, height=240, title=f"Memory curve, length {max(lengths)}")
+    longest = curve_df[curve_df.length == max(lengths)].rename(columns={"model": "run"})
+    infl = plots.memory_curve(longest).properties(width=320, height=240,
+                                                  title=f"Memory curve, length {max(lengths)}")
     (acc | infl).save(str(out / "memory.png"), scale_factor=1.5)
     return table, curve_df
 
