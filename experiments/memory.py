@@ -18,6 +18,7 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
+import torch
 
 from bioseq import plots
 from bioseq.data import load_dataset
@@ -40,6 +41,7 @@ BASE = {"hidden": 64, "bidirectional": False, "conv": False, "pooling": "last", 
 
 def run(out: Path, lengths: list[int], n: int, epochs: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     os.environ.setdefault("BIOSEQ_HOME", tempfile.mkdtemp(prefix="bioseq-exp-"))
+    torch.set_num_threads(1)  # the same arithmetic on every rerun
     work = Path(tempfile.mkdtemp(prefix="bioseq-memory-"))
     rows, curves = [], []
     for length in lengths:
