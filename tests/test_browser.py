@@ -1,0 +1,212 @@
+"""End to end in a real browser: Playwright drives Debian's Chromium through the whole dashboard.
+
+The path: open the app and load the DNA example; train a small model to the end on the Train page
+and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and
+download the CSV. Any Streamlit exception box fails the test. A screenshot of every page goes to
+``docs/screenshots/<page>.png`` (the README shows them).
+
+Run it with ``pytest -m browser tests/test_browser.py``; it is skipped without ``/usr/bin/chromium``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+TRAIN_TIMEOUT_MS = 420_000  # two tiny epochs; generous for a loaded 2-core CI machine
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                       "(apt-get install chromium chromium-driver); Playwright cannot download a browser here"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(bioseq_home):
+    """A dashboard server on a free port, with its workspace in the test's temporary folder."""
+    port = _free_port()
+    env = {**os.environ, "BIOSEQ_HOME": str(bioseq_home), "OMP_NUM_THREADS": "2"}
+    log = open(bioseq_home.parent / "streamlit.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            log.seek(0)
+            pytest.fail(f"the dashboard did not start:\n{log.read()[-3000:]}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg.set_default_timeout(90_000)
+        yield pg
+        browser.close()
+
+
+IDLE = "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'"
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script (it marks its root element)."""
+    page.wait_for_timeout(300)  # let a rerun that a click asked for begin
+    page.wait_for_function(IDLE, timeout=180_000)
+
+
+def no_exception(page, where: str) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, f"{where}: exception box: {boxes.first.inner_text()[:2000]}"
+
+
+def shoot(page, name: str, path: Path | None = None) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main area, so grow the viewport first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+                           "[data-testid=stAppViewContainer]')].map(e => e.scrollHeight), 1000)")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height), 6000)})
+    page.wait_for_timeout(800)  # let the charts re-lay out
+    page.screenshot(path=str(path or SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def go(page, label: str) -> None:
+    """Open a page through the sidebar (the session, and so the chosen dataset, carries over)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+    page.wait_for_url(f"**/{label.replace(' ', '_')}")
+    settle(page)
+
+
+def charts(page) -> int:
+    return page.locator('[data-testid="stVegaLiteChart"]').count()
+
+
+def test_dashboard_end_to_end(server, page, tmp_path):
+    try:
+        walk_through(server, page, tmp_path)
+    except BaseException:
+        shoot(page, "failure", tmp_path / "failure.png")
+        print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+        raise
+
+
+def walk_through(server, page, tmp_path):
+    # 1. open the app and load the example data
+    page.goto(server)
+    page.get_by_text("Quick start").wait_for()
+    page.get_by_role("button", name="Load the DNA example").click()
+    page.get_by_text("Dataset: DNA motif").wait_for()
+    settle(page)
+    no_exception(page, "home")
+    shoot(page, "home")
+
+    go(page, "Data")
+    page.get_by_text("Records per class").first.wait_for()
+    assert charts(page) >= 4
+    no_exception(page, "data")
+    shoot(page, "data")
+
+    # 2. train a small model to the end and see its curves
+    go(page, "Train")
+    page.get_by_text("New run").wait_for()
+    for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Conv pool", "8"), ("Epochs", "2"),
+                         ("Batch size", "128")):
+        box = page.locator(f'input[aria-label="{label}"]')
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_text("Bidirectional", exact=True).click()
+    name = page.locator('input[aria-label="Run and model name"]')
+    name.fill("browser-run")
+    name.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("saved as model").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    settle(page)
+    page.get_by_text("Gradient flow of this run").wait_for()
+    assert charts(page) >= 1, "no training curves"
+    no_exception(page, "train")
+    shoot(page, "train")
+
+    # 3. gradient flow and gates & saliency for that model
+    go(page, "Gradient flow")
+    page.get_by_text("Per time step").wait_for()
+    page.get_by_text("Effective memory").first.wait_for()
+    assert charts(page) >= 3
+    no_exception(page, "gradient flow")
+    shoot(page, "gradient_flow")
+
+    go(page, "Gates and saliency")
+    page.get_by_text("Explain the score of").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    no_exception(page, "gates")
+    page.get_by_role("tab", name="Saliency").click()
+    page.get_by_text("Explaining class").wait_for()
+    settle(page)
+    no_exception(page, "saliency")
+    page.get_by_role("tab", name="Gates").click()
+    shoot(page, "gates_and_saliency")
+
+    # 4. upload a FASTA on Predict and download the CSV
+    go(page, "Predict")
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    upload.set_input_files(str(ROOT / "data" / "dna_motif.test.fa"))
+    download_button = page.get_by_role("button", name="Download predictions (CSV)")
+    download_button.wait_for(timeout=180_000)
+    settle(page)
+    no_exception(page, "predict")
+    with page.expect_download() as info:
+        download_button.click()
+    saved = tmp_path / "predictions.csv"
+    info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    assert len(rows) == 401 and rows[1][0] == "seq1"
+    shoot(page, "predict")
+
+    go(page, "Models")
+    page.get_by_text("Model card").wait_for()
+    page.get_by_role("button", name="Download the model file").wait_for()
+    page.get_by_text("browser-run").first.wait_for(state="attached")  # in the registry table (a canvas grid)
+    no_exception(page, "models")
+    shoot(page, "models")

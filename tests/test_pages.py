@@ -1,0 +1,415 @@
+"""Every dashboard page under Streamlit's AppTest: no exception, the key widgets, the main action on tiny data.
+
+Each test has its own ``$BIOSEQ_HOME`` (conftest) and starts with empty Streamlit caches, so the
+process-wide training-job registry and cached models never leak between tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from bioseq.cli import main as cli
+from bioseq.examples import DataSource
+from bioseq.store import list_models, model_path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "flow": "pages/3_Gradient_flow.py",
+         "gates": "pages/4_Gates_and_saliency.py", "predict": "pages/5_Predict.py", "models": "pages/6_Models.py"}
+TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(page: str = "home", source: DataSource | None = None, timeout: float = 60) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if source is not None:
+        at.session_state["data_source"] = source
+    at.run()
+    if page != "home":
+        at.switch_page(PAGES[page]).run()
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("vega_lite_chart"))
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def registry():
+    sys.path.insert(0, str(ROOT))
+    try:
+        import ui
+    finally:
+        sys.path.remove(str(ROOT))
+    return ui.job_registry()
+
+
+@pytest.fixture
+def tiny_source(dna_fasta) -> DataSource:
+    return DataSource("tiny DNA", (str(dna_fasta),))
+
+
+@pytest.fixture
+def cli_model(dna_fasta) -> str:
+    """A model trained by the CLI into the test's workspace, as users will do."""
+    assert cli(["train", str(dna_fasta), "--name", "cli-model", *TINY]) == 0
+    return "cli-model"
+
+
+@pytest.fixture
+def protein_model(protein_fasta) -> str:
+    assert cli(["train", str(protein_fasta), "--name", "prot-model", *TINY]) == 0
+    return "prot-model"
+
+
+# ---------- home ----------
+
+def test_home_loads_an_example_in_one_click():
+    at = ok(open_page())
+    assert {b.key for b in at.button} >= {"home_load_dna_motif", "home_load_protein_kdel"}
+    assert "No runs yet" in texts(at.info)
+    at.button(key="home_load_dna_motif").click().run()
+    ok(at)
+    assert at.session_state["data_source"].name == "DNA motif (AP-1 site)"
+    assert "Dataset: **DNA motif" in texts(at.success)
+    assert [m.label for m in at.metric] == ["Saved models", "Runs", "Training now"]
+
+
+def test_home_shows_workspace_status(cli_model):
+    at = ok(open_page())
+    assert [m.value for m in at.metric][:2] == ["1", "1"]
+    assert at.dataframe[0].value["name"].tolist() == [cli_model]
+
+
+def test_example_from_the_command_line(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["app.py", "--example", "protein_kdel"])
+    at = ok(open_page("data"))
+    assert at.session_state["data_source"].name.startswith("Protein")
+    assert texts(at.metric).count("PROTEIN") == 1
+
+
+# ---------- data ----------
+
+def test_data_page_without_data():
+    at = ok(open_page("data"))
+    assert "No dataset yet" in texts(at.info)
+    assert at.selectbox(key="data_example") and at.file_uploader(key="data_files")
+    assert at.radio(key="data_label_mode").value == "header"
+
+
+@pytest.mark.parametrize("key, alphabet", [("dna_motif", "DNA"), ("protein_kdel", "PROTEIN")])
+def test_data_page_summarises_an_example(key, alphabet):
+    at = open_page("data")
+    at.selectbox(key="data_example").set_value(key)
+    at.button(key="data_use_example").click().run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "1,600" and metrics["Classes"] == "2" and metrics["Alphabet"] == alphabet
+    assert charts(at) == 4 and not at.error
+
+
+def test_data_page_uploads(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Records"] == "40"
+    assert at.session_state["data_source"].train[0].endswith("mine.fa")
+
+
+def test_data_page_one_file_per_class():
+    at = open_page("data")
+    at.radio(key="data_label_mode").set_value("files").run()
+    at.file_uploader(key="data_files").set_value([("bound.fa", b">a\nACGTACGT\n>b\nACGTTCGT\n", "text/plain"),
+                                                  ("free.fa", b">c\nGGGGCCCC\n>d\nGGCCGGCC\n", "text/plain")]).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Classes"] == "2"
+
+
+def test_data_page_label_table():
+    at = open_page("data")
+    at.radio(key="data_label_mode").set_value("table").run()
+    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACGTAC\n>s2\nGGGTTT\n", "text/plain")).run()
+    at.file_uploader(key="data_labels").set_value(("l.csv", b"id,label\ns1,x\ns2,y\n", "text/csv")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Records"] == "2"
+
+
+def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("broken.fa", b"\x00\x01binary", "application/octet-stream")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert "broken.fa" in texts(at.error) and "binary" in texts(at.error)
+    assert at.session_state["data_source"] is None
+    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
+
+
+# ---------- train ----------
+
+def test_train_page_without_data():
+    at = ok(open_page("train"))
+    assert "Choose a dataset first" in texts(at.info)
+
+
+def test_train_page_form_and_presets(tiny_source):
+    from bioseq.jobs import OPTIONS, PRESETS
+
+    at = ok(open_page("train", tiny_source))
+    keys = {w.key for w in [*at.number_input, *at.checkbox, *at.selectbox, *at.text_input]}
+    assert {f"train_opt_{o.name}" for o in OPTIONS} <= keys and "train_name" in keys
+    assert at.selectbox(key="train_preset").options == list(PRESETS)
+    at.selectbox(key="train_preset").set_value("Vanilla RNN").run()
+    ok(at)
+    assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
+
+
+def start_tiny_run(at: AppTest, name: str, epochs: int = 2) -> None:
+    for key, value in (("hidden", 4), ("conv_filters", 4), ("conv_width", 3), ("epochs", epochs),
+                       ("batch_size", 8)):
+        at.number_input(key=f"train_opt_{key}").set_value(value)
+    at.text_input(key="train_name").set_value(name)
+    at.button(key="train_start").click().run()
+    ok(at)
+    job = registry().get(name)
+    assert job is not None, texts(at.error)
+    assert job.join(120), "training did not finish"
+    assert job.snapshot().status == "done", job.snapshot().error
+
+
+def test_train_page_trains_in_the_background(tiny_source):
+    at = open_page("train", tiny_source)
+    start_tiny_run(at, "run-a")
+    at.run()
+    ok(at)
+    assert at.selectbox(key="train_run").value == "run-a"
+    assert "saved as model **run-a**" in texts(at.success)
+    assert charts(at) >= 1 and model_path("run-a").is_file()
+    # the run survives a new session (a browser reload): it is read back from the workspace
+    again = ok(open_page("train", tiny_source))
+    assert again.selectbox(key="train_run").value == "run-a" and "saved as model" in texts(again.success)
+
+
+def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
+    at = open_page("train", tiny_source)
+    start_tiny_run(at, "first", epochs=1)
+    at.text_input(key="train_name").set_value("first")
+    at.button(key="train_start").click().run()
+    ok(at)
+    assert "already exists" in texts(at.error)
+    start_tiny_run(at, "second", epochs=1)
+    at.run()
+    ok(at)
+    assert set(at.multiselect(key="train_compare").value) == {"first", "second"}
+    assert charts(at) >= 2
+
+
+def test_train_page_shows_a_failed_run(tmp_path):
+    at = open_page("train", DataSource("gone", (str(tmp_path / "gone.fa"),)))
+    ok(at)
+    assert "gone.fa" in texts(at.error)  # the data check names the file; no form, no traceback
+
+
+# ---------- gradient flow ----------
+
+def test_gradient_flow_page(cli_model):
+    at = ok(open_page("flow"))
+    assert at.multiselect(key="flow_runs").value == [cli_model] and at.slider(key="flow_n")
+    assert {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
+    assert charts(at) >= 3
+    assert any(word in texts(at.markdown) for word in ("mean gradient norm", "gradient reaches"))
+
+
+def test_gradient_flow_compares_runs(dna_fasta, cli_model):
+    assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
+                *TINY]) == 0
+    at = open_page("flow")
+    at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
+    ok(at)
+    assert len(at.metric) == 4 and not at.error
+    assert charts(at) == 4  # per layer over steps, mean per layer (a run has two layers), per step, memory
+
+
+def test_gradient_flow_without_runs():
+    assert "No finished runs" in texts(ok(open_page("flow")).info)
+
+
+# ---------- gates & saliency ----------
+
+def test_gates_page(cli_model):
+    at = ok(open_page("gates"))
+    assert at.selectbox(key="gates_model").value == cli_model
+    assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
+    assert charts(at) >= 3  # gates, saliency and mutagenesis (short sequences)
+    assert "Explaining class" in texts(at.caption)
+    at.selectbox(key="gates_target").set_value("motif")
+    at.radio(key="gates_method").set_value("ig").run()
+    ok(at)
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
+
+
+def test_gates_page_pasted_protein(protein_model):
+    at = open_page("gates")
+    at.radio(key="gates_origin").set_value("paste").run()
+    assert "paste a sequence" in texts(at.info)
+    at.text_area(key="gates_paste").set_value("MKTAYIAKQRQISFVKSHFSRQKDEL").run()
+    ok(at)
+    assert not at.error and charts(at) >= 3
+
+
+def test_gates_page_on_the_data_page_dataset(cli_model, tiny_source):
+    at = open_page("gates", tiny_source)
+    at.radio(key="gates_origin").set_value("dataset").run()
+    ok(at)
+    assert not at.error and at.selectbox(key="gates_record").options[0].startswith("seq1")
+    assert charts(at) >= 3
+
+
+def test_gates_page_refuses_the_wrong_alphabet(protein_model):
+    at = open_page("gates")
+    at.radio(key="gates_origin").set_value("paste").run()
+    at.text_area(key="gates_paste").set_value(">x\n" + "ACGT" * 10).run()
+    ok(at)
+    assert "looks like DNA" in texts(at.error)
+
+
+def test_gates_page_without_models():
+    assert "No saved models" in texts(ok(open_page("gates")).info)
+
+
+# ---------- predict ----------
+
+def test_predict_page_with_a_cli_model(cli_model, dna_fasta):
+    at = ok(open_page("predict"))
+    assert at.selectbox(key="predict_model").value == cli_model
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert len(table) == 40 and list(table.columns) == ["id", "prediction", "p_background", "p_motif"]
+    assert at.download_button(key="predict_download").label == "Download predictions (CSV)"
+    assert charts(at) == 1
+    at.multiselect(key="predict_filter_class").set_value(["motif"]).run()
+    assert set(at.dataframe[0].value["prediction"]) <= {"motif"}
+
+
+def test_predict_page_row_click_shows_saliency(cli_model, dna_fasta):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain"))
+    at.run()
+    at.session_state["predict_results_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    ok(at)
+    assert any("Saliency of seq3" in h.value for h in at.subheader) and charts(at) == 2
+
+
+def test_predict_page_errors_are_messages(cli_model, protein_fasta):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("prot.fa", protein_fasta.read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    assert "prot.fa" in texts(at.error) and "looks like PROTEIN" in texts(at.error)
+    at.file_uploader(key="predict_files").set_value(("bad.fa", b"no header here\n", "text/plain"))
+    at.run()
+    ok(at)
+    assert "bad.fa" in texts(at.error) and "before the first '>' header" in texts(at.error)
+
+
+def test_predict_page_with_an_uploaded_model(cli_model, dna_fasta):
+    data = model_path(cli_model).read_bytes()
+    at = open_page("predict")
+    at.radio(key="predict_model_from").set_value("upload").run()
+    junk = ("junk.safetensors", b"\x80\x04junk", "application/octet-stream")
+    at.file_uploader(key="predict_model_file").set_value(junk)
+    at.run()
+    ok(at)
+    assert "junk.safetensors: not a bioseq model file" in texts(at.error)
+    at.file_uploader(key="predict_model_file").set_value(("m.safetensors", data, "application/octet-stream")).run()
+    ok(at)
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    assert len(at.dataframe[0].value) == 40
+
+
+# ---------- models ----------
+
+def test_models_page(cli_model):
+    at = ok(open_page("models"))
+    assert at.dataframe[0].value["name"].tolist() == [cli_model]
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["name"] == cli_model and card["alphabet"].startswith("dna")
+    assert charts(at) == 2  # training curves and confusion matrix
+    assert at.download_button(key="models_download").label == "Download the model file"
+    assert at.button(key="models_delete").disabled
+    at.checkbox(key="models_confirm").check().run()
+    at.button(key="models_delete").click().run()
+    ok(at)
+    assert list_models() == [] and "No models yet" in texts(at.info)
+
+
+def test_models_page_upload(cli_model, tmp_path):
+    data = model_path(cli_model).read_bytes()
+    model_path(cli_model).unlink()
+    at = open_page("models")
+    at.file_uploader(key="models_upload").set_value(("x.safetensors", data, "application/octet-stream")).run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert f"Added **{cli_model}**" in texts(at.success) and model_path(cli_model).is_file()
+    at.file_uploader(key="models_upload").set_value(("junk.safetensors", b"junk", "application/octet-stream")).run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "junk.safetensors" in texts(at.error)
+
+
+def test_damaged_model_file_is_a_warning(cli_model):
+    (model_path(cli_model).parent / "broken.safetensors").write_bytes(b"not a model at all")
+    at = ok(open_page("models"))
+    assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
+    predict = ok(open_page("predict"))
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — conv4/3 pool2 -> 1x BiLSTM 4 -> max"]
+
+
+def test_protein_through_every_page(protein_fasta):
+    """Train on protein in the Train page, then Gradient flow, Gates & saliency, Predict and Models."""
+    source = DataSource("tiny protein", (str(protein_fasta),))
+    data = ok(open_page("data", source))
+    assert {m.label: m.value for m in data.metric}["Alphabet"] == "PROTEIN"
+    at = open_page("train", source)
+    assert at.selectbox(key="train_opt_pooling").value == "last"  # the protein defaults
+    start_tiny_run(at, "prot-run")
+    for page in ("flow", "gates", "models"):
+        view = ok(open_page(page, source))
+        assert not view.error and charts(view) >= 2, page
+    predict = open_page("predict", source)
+    predict.file_uploader(key="predict_files").set_value(("p.fa", protein_fasta.read_bytes(), "text/plain"))
+    predict.run()
+    ok(predict)
+    assert list(predict.dataframe[0].value.columns) == ["id", "prediction", "p_retained", "p_secreted"]

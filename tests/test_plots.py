@@ -1,0 +1,190 @@
+"""Charts: every plot function returns a valid Vega-Lite spec with tooltips; exports render offline."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from bioseq import export, plots
+
+
+def spec(chart) -> dict:
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_dict()  # validates against the Vega-Lite schema
+
+
+def has_tooltip(d) -> bool:
+    return "tooltip" in json.dumps(d)
+
+
+@pytest.fixture
+def metrics():
+    rows = []
+    for e in (1, 2, 3):
+        for split, loss in (("train", 1.0 / e), ("val", 1.2 / e)):
+            rows.append({"epoch": e, "split": split, "loss": loss, "accuracy": 0.5 + 0.1 * e})
+    return pd.DataFrame(rows)
+
+
+def test_data_charts():
+    records = pd.DataFrame({"id": ["a", "b", "c"], "label": ["x", "y", "x"], "length": [10, 20, 30],
+                            "ambiguous": [0.0, 0.1, 0.0]})
+    comp = pd.DataFrame({"label": ["x", "x"], "letter": ["A", "N"], "fraction": [0.9, 0.1], "standard": [True, False]})
+    for chart in (plots.class_counts({"x": 2, "y": 1}), plots.length_histogram(records), plots.composition(comp),
+                  plots.ambiguous_histogram(records)):
+        assert has_tooltip(spec(chart))
+
+
+def test_training_curves_train_and_val(metrics):
+    d = spec(plots.training_curves(metrics))
+    assert len(d["hconcat"]) == 2
+    text = json.dumps(d)
+    assert '"train"' in text and '"val"' in text and has_tooltip(d)
+
+
+def test_training_curves_overlay_runs(metrics):
+    both = pd.concat([metrics.assign(run="r1"), metrics.assign(run="r2")])
+    d = spec(plots.training_curves(both))
+    assert '"run"' in json.dumps(d["hconcat"][0]["encoding"]["color"])
+
+
+def test_training_curves_empty_is_a_message():
+    d = spec(plots.training_curves(pd.DataFrame()))
+    assert "no finished epoch" in json.dumps(d)
+
+
+def test_layer_gradients_log_scale_and_facets():
+    df = pd.DataFrame({"epoch": 1, "step": [1, 1, 2, 2], "layer": [1, 2, 1, 2], "direction": "both",
+                       "grad_norm": [0.01, 0.1, 0.02, 0.2]})
+    d = spec(plots.layer_gradients(df))
+    assert d["encoding"]["y"]["scale"]["type"] == "log"
+    faceted = spec(plots.layer_gradients(pd.concat([df.assign(run="a"), df.assign(run="b")])))
+    assert faceted["facet"]["column"]["field"] == "run"
+
+
+def test_layer_gradients_drops_zero_norms():
+    df = pd.DataFrame({"epoch": 1, "step": [1], "layer": [1], "direction": "both", "grad_norm": [0.0]})
+    assert "no gradient norms" in json.dumps(spec(plots.layer_gradients(df)))
+
+
+def test_gradient_views():
+    time = pd.DataFrame({"layer": 1, "direction": ["forward", "forward"], "distance": [0, 1], "grad_norm": [1.0, 0.1]})
+    assert spec(plots.time_profile(time))["encoding"]["y"]["scale"]["type"] == "log"
+    mem = pd.DataFrame({"distance": [0, 1], "influence": [1.0, 0.5], "relative": [1.0, 0.5], "run": "r"})
+    assert has_tooltip(spec(plots.memory_curve(mem)))
+    assert has_tooltip(spec(plots.layer_means(pd.DataFrame({"run": "r", "layer": [1, 2], "grad_norm": [0.1, 1.0]}))))
+    assert has_tooltip(spec(plots.confusion_matrix([[3, 1], [0, 4]], ["a", "b"])))
+
+
+def gate_frame(seq_len=12, pool=2, units=3):
+    rows = []
+    for gate in ("forget", "cell"):
+        for step in range(seq_len // pool):
+            for u in range(1, units + 1):
+                rows.append({"id": "s", "layer": 1, "direction": "forward", "position": step * pool + 1,
+                             "span_start": step * pool + 1, "span_end": step * pool + pool, "unit": u,
+                             "gate": gate, "value": 0.5})
+    return pd.DataFrame(rows)
+
+
+def test_gate_heatmaps_align_steps_with_letters():
+    d = spec(plots.gate_heatmaps(gate_frame(), "ACGTACGTACGT", units=[1, 2]))
+    letters, forget, cell = d["vconcat"]
+    assert letters["mark"]["type"] == "text"
+    assert forget["title"] == "layer 1: forget" and cell["title"] == "layer 1: cell"
+    values = d["datasets"][forget["data"]["name"]]
+    first = min(values, key=lambda r: r["position"])
+    assert (first["x0"], first["x1"]) == (0.5, 2.5)  # a pooled step covers two letters
+    assert {r["unit"] for r in values} == {1, 2}
+    assert forget["encoding"]["x"]["scale"]["domain"] == letters["encoding"]["x"]["scale"]["domain"] == [0.5, 12.5]
+
+
+def test_gate_heatmaps_window_and_filters():
+    d = spec(plots.gate_heatmaps(gate_frame(), "ACGTACGTACGT", gate_names=["cell"], window=(5, 8)))
+    assert len(d["vconcat"]) == 2
+    cell = d["vconcat"][1]
+    assert cell["encoding"]["x"]["scale"]["domain"] == [4.5, 8.5]
+    assert {r["position"] for r in d["datasets"][cell["data"]["name"]]} == {5, 7}
+
+
+def test_saliency_logo_scales_letters():
+    df = pd.DataFrame({"id": "s", "position": [1, 2, 3], "letter": list("ACG"), "saliency": [0.0, 1.0, -0.5],
+                       "target": "x"})
+    d = spec(plots.saliency_logo(df))
+    data = d["datasets"][d["data"]["name"]] if "data" in d else d["datasets"][next(iter(d["datasets"]))]
+    sizes = {r["letter"]: r["size"] for r in data}
+    assert sizes["C"] > sizes["G"] > sizes["A"]
+    windowed = spec(plots.saliency_logo(df, window=(2, 3)))
+    assert len(next(iter(windowed["datasets"].values()))) == 2
+
+
+def test_ism_motif_and_prediction_charts():
+    ism = pd.DataFrame({"id": "s", "position": [1, 1, 2], "ref": ["A", "A", "C"], "alt": ["C", "G", "A"],
+                        "delta": [0.1, -0.2, 0.0], "target": "x"})
+    letters, heat = spec(plots.ism_heatmap(ism))["vconcat"]
+    assert heat["encoding"]["color"]["scale"]["domain"] == [-0.2, 0.2]
+    assert heat["encoding"]["x"]["scale"]["domain"] == letters["encoding"]["x"]["scale"]["domain"] == [0.5, 2.5]
+    motifs = pd.DataFrame({"target": "x", "motif": ["TGACTC", "GACTCA"], "count": [5, 3], "mean_score": [0.2, 0.1],
+                           "sequences": [5, 3]})
+    assert has_tooltip(spec(plots.motif_bars(motifs)))
+    logo = pd.DataFrame({"position": [1, 1, 2], "letter": ["A", "C", "G"], "frequency": [0.5, 0.5, 1.0],
+                         "bits": [0.5, 0.5, 2.0]})
+    assert has_tooltip(spec(plots.motif_logo(logo)))
+    preds = pd.DataFrame({"id": ["a", "b"], "prediction": ["x", "y"], "p_x": [0.9, 0.3], "p_y": [0.1, 0.7]})
+    assert has_tooltip(spec(plots.prediction_summary(preds, ["x", "y"])))
+
+
+def test_letter_colours():
+    scale = plots.letter_scale("ACGTN").to_dict()
+    assert dict(zip(scale["domain"], scale["range"]))["A"] == plots.NUC_COLORS["A"]
+    assert dict(zip(scale["domain"], scale["range"]))["N"] == "#7f7f7f"
+
+
+def test_histograms_are_pre_aggregated():
+    rng = np.random.default_rng(0)
+    records = pd.DataFrame({"id": range(100_000), "label": rng.choice(["x", "y"], 100_000),
+                            "length": rng.integers(50, 5000, 100_000), "ambiguous": rng.random(100_000) * 0.1})
+    for chart in (plots.length_histogram(records), plots.ambiguous_histogram(records)):
+        d = spec(chart)
+        rows = next(iter(d["datasets"].values()))
+        assert len(rows) <= 2 * 40 and sum(r["records"] for r in rows) == 100_000
+    preds = pd.DataFrame({"id": range(1000), "prediction": rng.choice(["x", "y"], 1000)})
+    preds["p_x"] = rng.random(1000)
+    preds["p_y"] = 1 - preds["p_x"]
+    panels = plots.prediction_summary(preds, ["x", "y"]).hconcat
+    left, right = (next(iter(spec(c)["datasets"].values())) for c in panels)
+    assert sum(r["sequences"] for r in left) == 1000 and sum(r["records"] for r in right) == 1000
+
+
+def test_single_length_histogram():
+    records = pd.DataFrame({"id": ["a", "b"], "label": ["x", "y"], "length": [200, 200], "ambiguous": [0.0, 0.0]})
+    rows = next(iter(spec(plots.length_histogram(records))["datasets"].values()))
+    assert [(r["start"], r["end"], r["records"]) for r in rows] == [(200, 201, 1), (200, 201, 1)]
+
+
+def test_thin_steps_keeps_long_runs_light():
+    df = pd.DataFrame({"epoch": 1, "step": np.repeat(np.arange(1, 5001), 2), "layer": np.tile([1, 2], 5000),
+                       "direction": "both", "grad_norm": np.tile([0.01, 1.0], 5000)})
+    thin = plots.thin_steps(df, max_steps=1000)
+    assert thin["step"].nunique() == 1000 and len(thin) == 2000
+    assert np.allclose(thin.groupby("layer")["grad_norm"].mean().to_numpy(), [0.01, 1.0])
+    assert plots.thin_steps(df.head(10)) is not None and len(plots.thin_steps(df.head(10))) == 10
+
+
+def test_big_tables_need_no_row_limit():
+    df = pd.DataFrame({"epoch": 1, "step": np.arange(6000), "layer": 1, "direction": "both", "grad_norm": 0.1})
+    assert export.chart_svg(plots.layer_gradients(df)).startswith(b"<svg")
+
+
+def test_exports_png_svg_csv(metrics):
+    chart = plots.training_curves(metrics)
+    assert export.chart_png(chart).startswith(b"\x89PNG")
+    assert export.chart_svg(chart).startswith(b"<svg")
+    assert export.chart_bytes(chart, "svg").startswith(b"<svg")
+    with pytest.raises(ValueError, match="png or svg"):
+        export.chart_bytes(chart, "gif")
+    assert export.table_csv(metrics).decode().splitlines()[0] == "epoch,split,loss,accuracy"

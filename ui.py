@@ -1,0 +1,200 @@
+"""Streamlit helpers shared by ``app.py`` and ``pages/``: cached loaders, the job registry, exports.
+
+Only this module and the pages import Streamlit; everything they show comes from ``bioseq``.
+Heavy libraries (PyTorch, scikit-learn, pandas) are imported inside the helpers, so the home page
+paints its first elements before they have loaded.
+Caching: models with ``st.cache_resource`` (keyed by path and modification time, never mutated),
+parsed data with ``st.cache_data`` and bounded entries. The training-job registry is one
+``st.cache_resource`` object per server process, so runs outlive page switches and reloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+
+import streamlit as st
+
+# PyTorch's OpenMP threads spin while they wait for work. On a busy or shared machine that starves
+# every other thread (measured: predictions 9x slower at load 8 on 2 cores, the page stalls while a
+# model trains). Passive waiting avoids it; it must be set before PyTorch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from bioseq import examples  # noqa: E402
+from bioseq.errors import BioseqError
+
+SOURCE_KEY = "data_source"
+MODEL_KEY = "current_model"
+
+
+@st.cache_resource(show_spinner=False)
+def job_registry():
+    """The process-wide :class:`bioseq.jobs.JobRegistry`."""
+    from bioseq.jobs import JobRegistry
+
+    return JobRegistry()
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def _load_bundle(path: str, mtime: float):
+    from bioseq.store import load_model
+
+    return load_model(path)
+
+
+def load_bundle(path: str):
+    """A validated model from a file (raises :class:`~bioseq.errors.ModelFileError`)."""
+    return _load_bundle(str(path), os.path.getmtime(path))
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading and checking the data…")
+def data_report(source: examples.DataSource):
+    """:class:`bioseq.sources.DataReport` of a source (raises :class:`~bioseq.errors.InputError`)."""
+    from bioseq.sources import report
+
+    return report(source)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading sequences…")
+def source_records(source: examples.DataSource, limit: int | None = None) -> list:
+    from bioseq.sources import source_records
+
+    return source_records(source, limit)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
+def upload_records(files: tuple[tuple[str, bytes], ...]) -> list:
+    from bioseq.sources import read_uploads
+
+    return read_uploads(files)
+
+
+def uploaded(files) -> tuple[tuple[str, bytes], ...]:
+    """Streamlit ``UploadedFile`` objects (one or a list) as hashable ``(name, bytes)`` pairs."""
+    if files is None:
+        return ()
+    files = files if isinstance(files, list) else [files]
+    return tuple((f.name, f.getvalue()) for f in files)
+
+
+@st.cache_data(max_entries=16, show_spinner="Back-propagating through the sequences…")
+def flow_report(name: str, n: int, model_mtime: float):
+    """:class:`bioseq.runs.FlowReport` of a finished run (cached per run, model file and sample size)."""
+    from bioseq.runs import gradient_flow
+
+    return gradient_flow(name, n)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
+def model_records(path: str, limit: int = 500) -> list:
+    from bioseq.sources import model_records
+
+    return model_records(path, limit)
+
+
+def explain(kind: str, path: str, records, target: str | None = None, **options):
+    """One interpretation table for a model file (cached by file, modification time and inputs).
+
+    ``kind``: ``gates`` (:func:`bioseq.gates.gate_table`), ``saliency``, ``ig``, ``ism``, ``motifs``
+    or ``logo`` (the :mod:`bioseq.interpret` functions of those names).
+    """
+    return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, **options)
+
+
+@st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
+def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None, **options):
+    from bioseq import gates, interpret
+
+    bundle = load_bundle(path)
+    records = list(records)
+    calls = {
+        "gates": lambda: gates.gate_table(bundle, records),
+        "saliency": lambda: interpret.saliency(bundle, records, target),
+        "ig": lambda: interpret.integrated_gradients(bundle, records, target),
+        "ism": lambda: interpret.ism(bundle, records[0], target),
+        "motifs": lambda: interpret.motifs(bundle, records, target=target, **options),
+        "logo": lambda: interpret.motif_logo(bundle, records, target=target, **options),
+    }
+    return calls[kind]()
+
+
+def digest(files: tuple[tuple[str, bytes], ...]) -> str:
+    """A short content hash of uploaded files, to tell whether results are still current."""
+    h = hashlib.sha256()
+    for name, data in files:
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()[:16]
+
+
+def _argv_example() -> str | None:
+    """``streamlit run app.py -- --example dna_motif`` preloads a bundled example."""
+    args = sys.argv[1:]
+    if "--example" in args and args.index("--example") + 1 < len(args):
+        return args[args.index("--example") + 1]
+    return os.environ.get("BIOSEQ_EXAMPLE") or None
+
+
+def current_source() -> examples.DataSource | None:
+    """The dataset chosen on the Data page (or preloaded with ``--example``), shared by all pages."""
+    if SOURCE_KEY not in st.session_state:
+        key = _argv_example()
+        try:
+            st.session_state[SOURCE_KEY] = examples.example(key).source() if key else None
+        except BioseqError:
+            st.session_state[SOURCE_KEY] = None
+    return st.session_state[SOURCE_KEY]
+
+
+def set_source(source: examples.DataSource | None) -> None:
+    st.session_state[SOURCE_KEY] = source
+
+
+def error(e: BaseException) -> None:
+    """One clear message: the text of a BioseqError (it names file and record), never a traceback."""
+    st.error(str(e) if isinstance(e, BioseqError) else f"{type(e).__name__}: {e}", icon=":material/error:")
+
+
+def chart(c, key: str, name: str | None = None) -> None:
+    """Place an Altair chart with PNG and SVG downloads (rendered only when clicked)."""
+    from bioseq import export
+
+    st.altair_chart(c, width="stretch", key=f"{key}_chart")
+    name = name or key
+    with st.popover("Export chart", icon=":material/download:"):
+        st.download_button("PNG", data=lambda: export.chart_png(c), file_name=f"{name}.png", mime="image/png",
+                           key=f"{key}_png", on_click="ignore")
+        st.download_button("SVG", data=lambda: export.chart_svg(c), file_name=f"{name}.svg",
+                           mime="image/svg+xml", key=f"{key}_svg", on_click="ignore")
+
+
+def table(df, key: str, name: str | None = None, **kwargs):
+    """Place a DataFrame with a CSV download; ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
+    from bioseq import export
+
+    out = st.dataframe(df, key=f"{key}_table", **kwargs)
+    st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:")
+    return out
+
+
+def model_choice(key: str, label: str = "Model") -> str | None:
+    """A registry model picked in a select box (the last trained or chosen one first); its path."""
+    from bioseq import store
+
+    models = [m for m in store.list_models() if "error" not in m]
+    if not models:
+        return None
+    names = [m["name"] for m in models]
+    current = st.session_state.get(MODEL_KEY)
+    index = names.index(current) if current in names else 0
+    name = st.selectbox(label, names, index=index, key=key,
+                        format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
+    st.session_state[MODEL_KEY] = name
+    return next(m["path"] for m in models if m["name"] == name)
+
+
+def page_header(title: str, caption: str) -> None:
+    st.set_page_config(page_title=f"{title} · bioseq", page_icon=":material/genetics:", layout="wide")
+    st.title(title)
+    st.caption(caption)
