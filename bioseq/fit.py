@@ -27,7 +27,7 @@ from .gradients import COLUMNS as GRAD_COLUMNS
 from .metrics import METRICS
 from .models import ModelConfig, SequenceClassifier
 from .store import ModelBundle, check_name, model_path, new_name, runs_dir, save_model
-from .train import Progress, TrainConfig, TrainResult, train
+from .train import Progress, TrainConfig, TrainResult, seed_everything, train
 
 # Measured defaults (README, "Defaults"): a small conv front end finds short motifs anywhere;
 # a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet.
@@ -137,6 +137,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         if callback:
             callback(p)
 
+    seed_everything(train_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
     model = SequenceClassifier(cfg)
     try:
         result = train(model, train_ds.encoded(), train_ds.labels, val_ds.encoded(), val_ds.labels, train_cfg,
