@@ -48,6 +48,15 @@ def load_bundle(path: str):
     return _load_bundle(str(path), os.path.getmtime(path))
 
 
+def bundle_or_stop(path: str):
+    """:func:`load_bundle`, or the file's one-line error and the end of the page."""
+    try:
+        return load_bundle(path)
+    except BioseqError as e:
+        error(e)
+        st.stop()
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading and checking the data…")
 def data_report(source: examples.DataSource):
     """:class:`bioseq.sources.DataReport` of a source (raises :class:`~bioseq.errors.InputError`)."""

@@ -154,7 +154,7 @@ def cmd_info(a: argparse.Namespace) -> int:
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_config(meta['config'])}",
-        f"alphabet:      {meta['alphabet']['name']} ({meta['alphabet']['letters']}; {meta['alphabet'].get('rule', '')})",
+        "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
         f"classes:       {', '.join(meta['classes'])}",
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",

@@ -155,7 +155,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                              "seed": train_cfg.seed,
                              "training": {
                                  "files": files, "counts": summary["per_class"],
-                                 "val_counts": {c: int((val_ds.labels == i).sum()) for i, c in enumerate(val_ds.classes)},
+                                 "val_counts": summarize(val_ds)["per_class"],
                                  "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,
                                  "val_metrics": result.val_metrics, "confusion": result.confusion,
                                  "history": result.history, "seconds": result.seconds,

@@ -99,8 +99,9 @@ class SigmoidRNN(nn.Module):
         self.bidirectional = bidirectional
         k = 1.0 / math.sqrt(hidden_size)
         for sfx in ("", "_reverse")[: 2 if bidirectional else 1]:
-            for name, shape in (("weight_ih_l0", (hidden_size, input_size)), ("weight_hh_l0", (hidden_size, hidden_size)),
-                                ("bias_ih_l0", (hidden_size,)), ("bias_hh_l0", (hidden_size,))):
+            shapes = (("weight_ih_l0", (hidden_size, input_size)), ("weight_hh_l0", (hidden_size, hidden_size)),
+                      ("bias_ih_l0", (hidden_size,)), ("bias_hh_l0", (hidden_size,)))
+            for name, shape in shapes:
                 self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape).uniform_(-k, k)))
 
     def _direction(self, data: torch.Tensor, batch_sizes: list[int], sfx: str, reverse: bool) -> torch.Tensor:

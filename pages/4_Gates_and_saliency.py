@@ -13,11 +13,7 @@ path = ui.model_choice("gates_model")
 if path is None:
     st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
     st.stop()
-try:
-    bundle = ui.load_bundle(path)
-except BioseqError as e:
-    ui.error(e)
-    st.stop()
+bundle = ui.bundle_or_stop(path)
 
 origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
                   format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",

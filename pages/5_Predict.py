@@ -27,11 +27,7 @@ else:
     except BioseqError as e:
         ui.error(e)
         st.stop()
-try:
-    bundle = ui.load_bundle(path)
-except BioseqError as e:
-    ui.error(e)
-    st.stop()
+bundle = ui.bundle_or_stop(path)
 st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
 
 files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
