@@ -1,0 +1,81 @@
+"""Smoke tests: the benchmark scripts still run, at tiny sizes. No timing is asserted anywhere."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import bench_core, benchmarks, run  # noqa: E402
+from bench.report import Figure, at_least, table  # noqa: E402
+
+DATA = bench_core.DEFAULT_DATA
+needs_data = pytest.mark.skipif(not (DATA / "amp_scanner_v2").is_dir(), reason=f"no benchmark data in {DATA}")
+
+
+def check(figures: list[Figure], targets: int) -> None:
+    assert all(math.isfinite(f.value) for f in figures), figures
+    assert sum(f.ok is not None for f in figures) == targets
+    assert "PASS" in table(figures) or "FAIL" in table(figures)
+
+
+def test_training_figures():
+    figs = bench_core.train_throughput(n=48, epochs=1, repeats=1, hidden=8, min_len=5, max_len=20)
+    check(figs, 2)
+    assert figs[0].name.startswith("train seq/s, bioseq")
+
+
+def test_prediction_figures(tmp_path):
+    check(bench_core.predict_throughput(n=300, length=40, repeats=1, workdir=tmp_path), 1)
+
+
+def test_peak_rss_of_the_real_command(tmp_path):
+    (rss,) = bench_core.predict_rss(n=2000, length=50, workdir=tmp_path)
+    assert 10 < rss.value < 10_000 and rss.unit == " MiB"
+
+
+def test_random_fasta_is_valid(tmp_path):
+    from bioseq.io import read_records
+
+    recs = list(read_records(bench_core.write_random_fasta(tmp_path / "r.fa", 5, 7)))
+    assert [r.id for r in recs] == ["s0", "s1", "s2", "s3", "s4"]
+    assert all(len(r.seq) == 7 and set(r.seq) <= set("ACGT") for r in recs)
+
+
+def test_front_pad_keeps_the_sequence_at_the_end():
+    import numpy as np
+
+    (p,) = bench_core.front_pad([np.ones((2, 3), dtype=np.float32)], 5)
+    assert p.shape == (5, 3) and p[:3].sum() == 0 and p[3:].sum() == 6
+
+
+@needs_data
+def test_grouping_figures():
+    check(bench_core.grouping_speedup(DATA, epochs=1, repeats=1, limit=32), 1)
+
+
+@needs_data
+def test_benchmark_tasks_follow_the_protocols(tmp_path):
+    splice = benchmarks.make_task("splice", DATA, tmp_path)
+    assert splice.notes["kept"] == 3004 and splice.notes["dropped_conflicting"] == 1
+    split = splice.notes["split"]
+    assert split["train"] + split["val"] + split["test"] == 3004
+    (tmp_path / "e1").mkdir()
+    enh = benchmarks.make_task("ienhancer1", DATA, tmp_path / "e1")
+    assert enh.notes["case_insensitive_encoding_checked"]
+    assert enh.notes["test_records"] == 400 and enh.notes["test_records_also_in_training"] == 100
+
+
+def test_run_reads_the_dashboard_rows():
+    rows = "load 3.0\n  server up (health check answers)  3.10 s  \n  page Data (again)   1.50 s  <= 1 s\n"
+    up, page = run.parse_rows(rows)
+    assert (up.value, up.ok) == (3.1, None)
+    assert (page.name, page.value, page.target, page.ok) == ("page Data (again)", 1.5, "<= 1 s", False)
+    assert run.as_figure({"name": "x", "value": 1.0, "target": ">= 1", "ok": True}).ok is True
+    assert at_least("r", 0.5, 0.8).ok is False
