@@ -32,7 +32,7 @@ def fresh_caches():
     st.cache_resource.clear()
 
 
-def open_page(page: str = "home", source: DataSource | None = None, timeout: float = 60) -> AppTest:
+def open_page(page: str = "home", source: DataSource | None = None, timeout: float = 180) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     if source is not None:
         at.session_state["data_source"] = source
