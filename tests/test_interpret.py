@@ -343,3 +343,23 @@ def test_effective_memory_on_synthetic_curves():
     assert effective_memory(_curve([1.0, 0.5, 0.02])) is None
     assert effective_memory(_curve([])) is None
     assert effective_memory(pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])) is None
+
+
+@pytest.mark.slow
+def test_saliency_peaks_on_the_planted_motif_of_a_trained_default_model(tmp_path):
+    """End to end: default training on the motif task, then saliency on held-out sequences."""
+    from bioseq.fit import DataOptions, fit
+    from bioseq.io import read_records
+    from bioseq.synthetic import DNA_MOTIF, motif_dna, write_fasta
+
+    train = write_fasta(tmp_path / "train.fa", motif_dna(800, seed=5))
+    test = write_fasta(tmp_path / "test.fa", motif_dna(60, seed=6))
+    bundle = fit(DataOptions([str(train)]), name="saliency-check").bundle
+    positives = [r for r in read_records(test) if "label=motif" in r.description]
+    sal = interpret.saliency(bundle, positives, target="motif")
+    inside = 0
+    for r in positives:
+        top = sal[sal["id"] == r.id].set_index("position")["saliency"].idxmax()
+        start = r.seq.find(DNA_MOTIF) + 1
+        inside += start <= top < start + len(DNA_MOTIF)
+    assert inside >= 0.9 * len(positives)
