@@ -76,7 +76,8 @@ def _open_text(path: Path) -> IO[str]:
     if b"\x00" in head:
         raw.close()
         raise InputError("is a binary file, not a text sequence file", str(path))
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+    # utf-8-sig: a byte-order mark (as Windows editors write) is read as nothing
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline=None)
 
 
 def _checked_lines(handle: IO[str], path: str) -> Iterator[str]:
@@ -101,7 +102,7 @@ def _checked_lines(handle: IO[str], path: str) -> Iterator[str]:
 def _fasta(handle: IO[str], path: str) -> Iterator[tuple[str, str, str]]:
     for title, seq in SimpleFastaParser(_checked_lines(handle, path)):
         ident = title.split(None, 1)[0] if title.strip() else ""
-        yield ident, title, seq
+        yield ident, title, "".join(seq.split())  # tabs and other white space inside a sequence
 
 
 def _biopython(handle: IO[str], fmt: str) -> Iterator[tuple[str, str, str]]:

@@ -176,3 +176,10 @@ def test_parse_text():
     with pytest.raises(InputError) as e:
         parse_text(">x\n>y\nAC", name="box")
     assert str(e.value).startswith("box: record 1 (x): empty record")
+
+
+def test_utf8_byte_order_mark_and_tabs_are_accepted(tmp_path):
+    p = tmp_path / "bom.fa"
+    p.write_bytes(b"\xef\xbb\xbf>a label=x\nAC\tGT\n>b\nGG\n")
+    recs = list(read_records(p))
+    assert [(r.id, r.seq) for r in recs] == [("a", "ACGT"), ("b", "GG")]
