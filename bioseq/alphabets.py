@@ -18,6 +18,7 @@ DNA accepts ``ACGT``; RNA accepts ``ACGU``. Both accept the IUPAC codes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -68,24 +69,22 @@ class Alphabet:
         return cls(d["name"], d["letters"], MappingProxyType(dict(d["ambiguity"])), d.get("rule", ""))
 
 
-_TABLES: dict[tuple, np.ndarray] = {}
-
-
 def _table(alpha: Alphabet) -> np.ndarray:
-    key = (alpha.letters, tuple(sorted(alpha.ambiguity.items())))
-    cached = _TABLES.get(key)
-    if cached is not None:
-        return cached
-    table = np.full((256, alpha.size), np.nan, dtype=np.float32)
-    index = {c: i for i, c in enumerate(alpha.letters)}
-    for code, stands_for in list(alpha.ambiguity.items()) + [(c, c) for c in alpha.letters]:
-        row = np.zeros(alpha.size, dtype=np.float32)
+    return _build_table(alpha.letters, tuple(sorted(alpha.ambiguity.items())))
+
+
+@functools.lru_cache(maxsize=16)
+def _build_table(letters: str, ambiguity: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """The read-only lookup table of an alphabet (built once per alphabet)."""
+    table = np.full((256, len(letters)), np.nan, dtype=np.float32)
+    index = {c: i for i, c in enumerate(letters)}
+    for code, stands_for in list(ambiguity) + [(c, c) for c in letters]:
+        row = np.zeros(len(letters), dtype=np.float32)
         for c in stands_for:
             row[index[c]] += 1.0 / len(stands_for)
         table[ord(code.upper())] = row
         table[ord(code.lower())] = row
     table.setflags(write=False)
-    _TABLES[key] = table
     return table
 
 
