@@ -95,19 +95,17 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .data import load_dataset
-    from .metrics import confusion
-    from .predict import check_alphabet, encode_records, predict_arrays
+    from .io import read_many
+    from .metrics import classification_metrics, confusion
+    from .predict import check_alphabet, predict_arrays
     from .store import load_model, resolve
 
     bundle = load_model(resolve(a.model))
-    ds = load_dataset(a.files, labels=a.labels, alphabet=bundle.alphabet, classes=bundle.classes)
-    from .io import read_many
-
     records = list(read_many(a.files))
     check_alphabet(bundle, records)
-    probs = predict_arrays(bundle, encode_records(bundle, records))
-    from .metrics import classification_metrics
-
+    ds = load_dataset(a.files, labels=a.labels, alphabet=bundle.alphabet, classes=bundle.classes,
+                      max_length=bundle.max_length, length_policy=bundle.length_policy, records=records)
+    probs = predict_arrays(bundle, ds.encoded())
     m = classification_metrics(ds.labels, probs)
     m.pop("loss")
     m["n"] = len(ds)

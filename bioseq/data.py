@@ -106,17 +106,19 @@ def _label_records(records: list[Record], paths: list[str], table: dict[str, str
 
 def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLike | None = None,
                  alphabet: str | Alphabet | None = None, classes: Sequence[str] | None = None,
-                 max_length: int | None = None, length_policy: str = "start") -> Dataset:
+                 max_length: int | None = None, length_policy: str = "start",
+                 records: Sequence[Record] | None = None) -> Dataset:
     """Read labelled sequences from ``paths`` (labels from headers, a table, or file names).
 
     ``classes`` fixes the class list (e.g. a model's, for validation data); otherwise classes are
     the sorted label values. Every sequence is checked against the alphabet here, so errors name
-    the file and record before any training starts.
+    the file and record before any training starts. ``records`` are the files' records when the
+    caller has read them already.
     """
     paths = [str(p) for p in paths]
     if not paths:
         raise InputError("no input files given")
-    records = [r for p in paths for r in read_records(p)]
+    records = list(records) if records is not None else [r for p in paths for r in read_records(p)]
     table = read_label_table(labels) if labels else None
     names = _label_records(records, paths, table)
     if isinstance(alphabet, str):
