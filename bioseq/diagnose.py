@@ -89,8 +89,8 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
                  memory: dict | None = None) -> Diagnosis:
     """Diagnose a run from its per-layer gradient rows, history and optional memory curve.
 
-    ``memory`` is ``{"distance": [...], "influence": [...], "max_length": int}`` as returned by
-    :func:`bioseq.interpret.memory_curve` (as lists).
+    ``memory`` is ``{"distance": [...], "influence": [...], "effective_memory": int | None}``, as
+    :func:`memory_summary` makes it from :func:`bioseq.interpret.memory_curve`.
     """
     verdicts: list[str] = []
     findings: list[str] = []
@@ -152,16 +152,21 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
     return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts)
 
 
+def memory_summary(curve) -> dict | None:
+    """The ``memory`` argument of :func:`diagnose_run` from a :func:`bioseq.interpret.memory_curve` table."""
+    from .interpret import effective_memory
+
+    if curve is None or not len(curve):
+        return None
+    return {"distance": curve["distance"].tolist(), "influence": curve["influence"].tolist(),
+            "effective_memory": effective_memory(curve)}
+
+
 def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict], history: list[dict],
                    max_records: int = 128) -> Diagnosis:
     """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences."""
-    from .interpret import effective_memory, memory_curve
+    from .interpret import memory_curve
     from .io import Record
 
     records = [Record(i, i, s, "validation data", n) for n, (i, s) in enumerate(zip(ids, seqs), 1)][:max_records]
-    memory = None
-    if records:
-        curve = memory_curve(bundle, records)
-        memory = {"distance": curve["distance"].tolist(), "influence": curve["influence"].tolist(),
-                  "effective_memory": effective_memory(curve)}
-    return diagnose_run(grad_rows, history, memory)
+    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None)

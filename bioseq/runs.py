@@ -207,7 +207,7 @@ class FlowReport:
 def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowReport:
     """Per-layer norms (recorded in training), per-step ∂C/∂h(t) and memory on ``n`` training records,
     and the plain-words diagnosis, for one finished run. Raises :class:`InputError` without a model."""
-    from .diagnose import diagnose_run
+    from .diagnose import diagnose_run, memory_summary
     from .gradients import time_gradients, time_profile
     from .interpret import effective_memory, memory_curve
     from .store import load_model
@@ -229,9 +229,8 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowRe
         memory = memory_curve(bundle, records)
         eff = effective_memory(memory)
     grads, hist = read_gradients(name), read_metrics(name)
-    mem = {"distance": memory["distance"].tolist(), "influence": memory["influence"].tolist(),
-           "effective_memory": eff, "max_length": max((len(r.seq) for r in records), default=0)} if records else None
-    diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"), mem)
+    diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
+                             memory_summary(memory) if records else None)
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
                       time, memory, eff, diagnosis, len(records), note)
 
