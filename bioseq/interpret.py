@@ -23,7 +23,7 @@ import torch
 from .encoding import clean, fit_length, length_batches, pad_batch
 from .errors import InputError
 from .io import Record
-from .predict import encode_records
+from .predict import encode_records, predict_logits
 from .store import ModelBundle
 
 ISM_MAX_LENGTH = 1000  # in-silico mutagenesis runs length x (alphabet - 1) mutants
@@ -123,16 +123,10 @@ def integrated_gradients(bundle: ModelBundle, records: Sequence[Record], target:
     return _per_position(bundle, records, seqs, scores, targets, "ig")
 
 
-def _scores(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def _scores(bundle: ModelBundle, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Logits and probabilities ``(N, C)`` in input order, without gradients."""
-    model = bundle.model.eval()
-    logits = np.zeros((len(arrays), len(bundle.classes)), dtype=np.float32)
-    with torch.inference_mode():
-        for idx in length_batches([len(a) for a in arrays], batch_size):
-            x, lengths = pad_batch([arrays[i] for i in idx])
-            logits[idx] = model(x.to(_device(bundle)), lengths).cpu().numpy()
-    probs = np.exp(logits - logits.max(1, keepdims=True))
-    return logits, probs / probs.sum(1, keepdims=True)
+    logits = predict_logits(bundle, arrays)
+    return logits, torch.softmax(torch.from_numpy(logits), 1).numpy()
 
 
 def ism(bundle: ModelBundle, record: Record, target: str | None = None) -> pd.DataFrame:

@@ -61,17 +61,21 @@ def check_alphabet(bundle: ModelBundle, records: Sequence[Record]) -> None:
                                  f"position {e.position})", file) from None
 
 
-def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
-    """Class probabilities ``(N, n_classes)`` for encoded sequences, in input order."""
-    model = bundle.model
+def predict_logits(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
+    """Class scores (logits) ``(N, n_classes)`` for encoded sequences, in input order."""
+    model = bundle.model.eval()
     device = next(model.parameters()).device
-    probs = np.zeros((len(arrays), len(bundle.classes)), dtype=np.float32)
-    model.eval()
+    logits = np.zeros((len(arrays), len(bundle.classes)), dtype=np.float32)
     with torch.inference_mode():
         for idx in length_batches([len(a) for a in arrays], batch_size):
             x, lengths = pad_batch([arrays[i] for i in idx])
-            probs[idx] = torch.softmax(model(x.to(device), lengths), 1).cpu().numpy()
-    return probs
+            logits[idx] = model(x.to(device), lengths).cpu().numpy()
+    return logits
+
+
+def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int = 512) -> np.ndarray:
+    """Class probabilities ``(N, n_classes)`` for encoded sequences, in input order."""
+    return torch.softmax(torch.from_numpy(predict_logits(bundle, arrays, batch_size)), 1).numpy()
 
 
 def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
