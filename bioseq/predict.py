@@ -8,6 +8,7 @@ as ``(id, prediction, probabilities (n_classes,))``.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import shutil
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from .alphabets import detect_alphabet
+from .checkpoint import atomic_write
 from .encoding import encode, fit_length, length_batches, pad_batch
 from .errors import InputError
 from .io import Record, chunked, read_many
@@ -108,12 +110,11 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
     Output goes to a temporary file first and appears only when every record has been read, so a
     bad record never leaves a partial file (or partial standard output).
     """
-    to_stdout = out in (None, "-")
-    target_dir = os.path.dirname(os.path.abspath(out)) if not to_stdout else None
-    fd, tmp = tempfile.mkstemp(prefix=".bioseq-predict.", suffix=".csv.tmp", dir=target_dir)
     n = 0
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:  # UTF-8 whatever the locale
+
+    def write(tmp: str) -> None:
+        nonlocal n
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:  # UTF-8 whatever the locale
             w = csv.writer(fh)
             w.writerow(csv_header(bundle.classes))
             for rec, p in predict_records(bundle, read_many(paths), chunk_size=chunk_size):
@@ -121,19 +122,21 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
                 n += 1
                 if progress and n % chunk_size == 0:
                     progress(n)
-        if to_stdout:
-            sys.stdout.flush()
-            binary = getattr(sys.stdout, "buffer", None)
-            with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
-                shutil.copyfileobj(fh, binary or sys.stdout)
-            (binary or sys.stdout).flush()
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, out)  # type: ignore[arg-type]
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    if out not in (None, "-"):
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):  # an output path is never a reason to create folders
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", folder)
+        atomic_write(out, write)
+        return n
+    with tempfile.TemporaryDirectory(prefix="bioseq-predict-") as folder:
+        tmp = os.path.join(folder, "predictions.csv")
+        write(tmp)
+        sys.stdout.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
+            shutil.copyfileobj(fh, binary or sys.stdout)
+        (binary or sys.stdout).flush()
     return n
 
 
