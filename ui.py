@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by ``app.py`` and ``pages/``: cached loaders, the job registry, exports.
+"""Streamlit helpers shared by ``app.py`` and ``pages/``: the page list, cached loaders, the job registry, exports.
 
 Only this module and the pages import Streamlit; everything they show comes from ``bioseq``.
 Heavy libraries (PyTorch, scikit-learn, pandas) are imported inside the helpers, so the home page
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -21,24 +22,56 @@ import streamlit as st
 # model trains). Passive waiting avoids it; it must be set before PyTorch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from bioseq import examples  # noqa: E402
+from bioseq.data import examples  # noqa: E402
+from bioseq.data.source import DataSource  # noqa: E402
 from bioseq.errors import BioseqError
 
+
+@dataclass(frozen=True)
+class Page:
+    """One dashboard page as the frame (``app.py``) lists it."""
+
+    path: str
+    title: str
+    icon: str
+    section: str
+    caption: str
+    heading: str = ""  # the page's title on screen, when it differs from its name in the sidebar
+
+
+PAGES = (
+    Page("pages/home.py", "Home", ":material/home:", "", "Recurrent networks for DNA, RNA and protein sequences — "
+         "offline, on your machine.", heading="bioseq"),
+    Page("pages/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
+         "bundled example, or your own FASTA files."),
+    Page("pages/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
+         "classifier in the background; the run and its model are saved in the workspace, so you can leave this page "
+         "or reload it."),
+    Page("pages/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
+         "reach the first layer and the far end of the sequence? Vanishing gradients mean early layers and distant "
+         "letters barely learn; exploding ones break training."),
+    Page("pages/gates_saliency.py", "Gates & saliency", ":material/grid_on:", "Look inside", "What the network "
+         "remembers along a sequence, and which letters decide its answer."),
+    Page("pages/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences. Results stay "
+         "in input order; download them as CSV."),
+    Page("pages/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
+         "carries its weights, alphabet, classes and training history; it is loaded without unpickling anything."),
+)
 SOURCE_KEY = "data_source"
 MODEL_KEY = "current_model"
 
 
 @st.cache_resource(show_spinner=False)
 def job_registry():
-    """The process-wide :class:`bioseq.jobs.JobRegistry`."""
-    from bioseq.jobs import JobRegistry
+    """The process-wide :class:`bioseq.training.jobs.JobRegistry`."""
+    from bioseq.training.jobs import JobRegistry
 
     return JobRegistry()
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _load_bundle(path: str, mtime: float):
-    from bioseq.store import load_model
+    from bioseq.model.store import load_model
 
     return load_model(path)
 
@@ -58,23 +91,21 @@ def bundle_or_stop(path: str):
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading and checking the data…")
-def data_report(source: examples.DataSource):
-    """:class:`bioseq.sources.DataReport` of a source (raises :class:`~bioseq.errors.InputError`)."""
-    from bioseq.sources import report
+def data_report(source: DataSource):
+    """:class:`bioseq.app.data_report.DataReport` of a source (raises :class:`~bioseq.errors.InputError`)."""
+    from bioseq.app.data_report import report
 
     return report(source)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading sequences…")
-def source_records(source: examples.DataSource, limit: int | None = None) -> list:
-    from bioseq.sources import source_records
-
-    return source_records(source, limit)
+def source_records(source: DataSource, limit: int | None = None) -> list:
+    return source.records(limit)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
 def upload_records(files: tuple[tuple[str, bytes], ...]) -> list:
-    from bioseq.sources import read_uploads
+    from bioseq.app.uploads import read_uploads
 
     return read_uploads(files)
 
@@ -89,15 +120,15 @@ def uploaded(files) -> tuple[tuple[str, bytes], ...]:
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through the sequences…")
 def flow_report(name: str, n: int, model_mtime: float):
-    """:class:`bioseq.runs.FlowReport` of a finished run (cached per run, model file and sample size)."""
-    from bioseq.runs import gradient_flow
+    """:class:`bioseq.app.flow.FlowReport` of a finished run (cached per run, model file and sample size)."""
+    from bioseq.app.flow import gradient_flow
 
     return gradient_flow(name, n)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
 def model_records(path: str, limit: int = 500) -> list:
-    from bioseq.sources import model_records
+    from bioseq.app.records import model_records
 
     return model_records(path, limit)
 
@@ -105,7 +136,7 @@ def model_records(path: str, limit: int = 500) -> list:
 def explain(kind: str, path: str, records, target: str | None = None, **options):
     """One interpretation table for a model file (cached by file, modification time and inputs).
 
-    ``kind``: ``gates`` (:func:`bioseq.gates.gate_table`), ``saliency``, ``ig``, ``ism``, ``motifs``
+    ``kind``: ``gates`` (:func:`bioseq.interpret.gates.gate_table`), ``saliency``, ``ig``, ``ism``, ``motifs``
     or ``logo`` (the :mod:`bioseq.interpret` functions of those names).
     """
     return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, **options)
@@ -113,17 +144,17 @@ def explain(kind: str, path: str, records, target: str | None = None, **options)
 
 @st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
 def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None, **options):
-    from bioseq import gates, interpret
+    from bioseq.interpret import attribution, gates, ism, motifs
 
     bundle = load_bundle(path)
     records = list(records)
     calls = {
         "gates": lambda: gates.gate_table(bundle, records),
-        "saliency": lambda: interpret.saliency(bundle, records, target),
-        "ig": lambda: interpret.integrated_gradients(bundle, records, target),
-        "ism": lambda: interpret.ism(bundle, records[0], target),
-        "motifs": lambda: interpret.motifs(bundle, records, target=target, **options),
-        "logo": lambda: interpret.motif_logo(bundle, records, target=target, **options),
+        "saliency": lambda: attribution.saliency(bundle, records, target),
+        "ig": lambda: attribution.integrated_gradients(bundle, records, target),
+        "ism": lambda: ism.ism(bundle, records[0], target),
+        "motifs": lambda: motifs.motifs(bundle, records, target=target, **options),
+        "logo": lambda: motifs.motif_logo(bundle, records, target=target, **options),
     }
     return calls[kind]()
 
@@ -144,7 +175,7 @@ def _argv_example() -> str | None:
     return os.environ.get("BIOSEQ_EXAMPLE") or None
 
 
-def current_source() -> examples.DataSource | None:
+def current_source() -> DataSource | None:
     """The dataset chosen on the Data page (or preloaded with ``--example``), shared by all pages."""
     if SOURCE_KEY not in st.session_state:
         key = _argv_example()
@@ -155,7 +186,7 @@ def current_source() -> examples.DataSource | None:
     return st.session_state[SOURCE_KEY]
 
 
-def set_source(source: examples.DataSource | None) -> None:
+def set_source(source: DataSource | None) -> None:
     st.session_state[SOURCE_KEY] = source
 
 
@@ -166,7 +197,7 @@ def error(e: BaseException) -> None:
 
 def chart(c, key: str, name: str | None = None) -> None:
     """Place an Altair chart with PNG and SVG downloads (rendered only when clicked)."""
-    from bioseq import export
+    from bioseq.app import downloads as export
 
     st.altair_chart(c, width="stretch", key=f"{key}_chart")
     name = name or key
@@ -179,7 +210,7 @@ def chart(c, key: str, name: str | None = None) -> None:
 
 def table(df, key: str, name: str | None = None, **kwargs):
     """Place a DataFrame with a CSV download; ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
-    from bioseq import export
+    from bioseq.app import downloads as export
 
     out = st.dataframe(df, key=f"{key}_table", **kwargs)
     st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
@@ -189,7 +220,7 @@ def table(df, key: str, name: str | None = None, **kwargs):
 
 def model_choice(key: str, label: str = "Model") -> str | None:
     """A registry model picked in a select box (the last trained or chosen one first); its path."""
-    from bioseq import store
+    from bioseq.model import store
 
     models = [m for m in store.list_models() if "error" not in m]
     if not models:
@@ -201,9 +232,3 @@ def model_choice(key: str, label: str = "Model") -> str | None:
                         format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
     st.session_state[MODEL_KEY] = name
     return next(m["path"] for m in models if m["name"] == name)
-
-
-def page_header(title: str, caption: str) -> None:
-    st.set_page_config(page_title=f"{title} · bioseq", page_icon=":material/genetics:", layout="wide")
-    st.title(title)
-    st.caption(caption)

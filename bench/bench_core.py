@@ -1,6 +1,6 @@
 """Core speed and memory figures of bioseq, each against the plainest way to do the same work.
 
-a. Training seq/s of :func:`bioseq.train.train` (gradient norms recorded every step) against a
+a. Training seq/s of :func:`bioseq.training.loop.train` (gradient norms recorded every step) against a
    hand-written PyTorch loop: one ``nn.LSTM`` of the same size, last-state read-out, the same
    pre-encoded data and the same length-grouped, padded, packed batches, AdamW, clipping, and a
    validation pass per epoch. For one direction, also the fastest plain loop (no packing, output
@@ -49,15 +49,17 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import Figure, at_least, at_most, info, machine, table  # noqa: E402
-from bioseq.alphabets import DNA  # noqa: E402
-from bioseq.data import load_dataset  # noqa: E402
-from bioseq.encoding import length_batches  # noqa: E402
-from bioseq.fit import default_model_config  # noqa: E402
-from bioseq.gradients import GradientRecorder  # noqa: E402
-from bioseq.models import ModelConfig, SequenceClassifier  # noqa: E402
-from bioseq.predict import predict_files  # noqa: E402
-from bioseq.store import ModelBundle, save_model  # noqa: E402
-from bioseq.train import TrainConfig, train  # noqa: E402
+from bioseq.data.alphabets import DNA  # noqa: E402
+from bioseq.data.dataset import load_dataset  # noqa: E402
+from bioseq.data.encoding import length_batches  # noqa: E402
+from bioseq.model.classifier import SequenceClassifier  # noqa: E402
+from bioseq.model.config import ModelConfig  # noqa: E402
+from bioseq.model.store import ModelBundle, save_model  # noqa: E402
+from bioseq.prediction.predict import predict_files  # noqa: E402
+from bioseq.training.config import TrainConfig  # noqa: E402
+from bioseq.training.fit import default_model_config  # noqa: E402
+from bioseq.training.loop import train  # noqa: E402
+from bioseq.training.recorder import GradientRecorder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks"

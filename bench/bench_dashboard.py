@@ -15,7 +15,7 @@ What it does, in a fresh temporary workspace:
 4. loads the DNA example and opens every page through the sidebar, twice: the first visit may
    compute (gates, saliency, gradient flow are then cached), the second is the page alone;
 5. uploads N random sequences on Predict and times it until the download button appears, and
-   times the same prediction in-process (``bioseq.batch.predict_frame``).
+   times the same prediction in-process (``bioseq.app.predictions.predict_frame``).
 
 It also prints the load average, since other processes on a shared machine change every figure.
 """
@@ -51,11 +51,11 @@ def free_port() -> int:
 def prepare(home: Path, n: int, length: int) -> Path:
     """A default DNA model with a finished run, and a FASTA of ``n`` sequences."""
     os.environ["BIOSEQ_HOME"] = str(home)
-    from bioseq.alphabets import DNA
-    from bioseq.fit import default_model_config
-    from bioseq.models import SequenceClassifier
-    from bioseq.store import ModelBundle, model_path, save_model
-    from bioseq.synthetic import motif_dna, write_fasta
+    from bioseq.data.alphabets import DNA
+    from bioseq.data.synthetic import motif_dna, write_fasta
+    from bioseq.model.classifier import SequenceClassifier
+    from bioseq.model.store import ModelBundle, model_path, save_model
+    from bioseq.training.fit import default_model_config
 
     fasta = write_fasta(home / "bench.fa", motif_dna(n, length=length, seed=7))
     cfg = default_model_config("dna", DNA.size, 2)
@@ -142,9 +142,9 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(20)
-        from bioseq import batch
-        from bioseq.io import read_upload
-        from bioseq.store import load_model, model_path
+        from bioseq.app import predictions as batch
+        from bioseq.data.io import read_upload
+        from bioseq.model.store import load_model, model_path
 
         bundle = load_model(model_path("bench"))
         t = time.perf_counter()

@@ -45,14 +45,16 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import machine  # noqa: E402
-from bioseq.alphabets import DNA  # noqa: E402
-from bioseq.data import Dataset, load_dataset, split_dataset  # noqa: E402
-from bioseq.encoding import encode  # noqa: E402
-from bioseq.fit import DataOptions, fit  # noqa: E402
-from bioseq.io import read_records  # noqa: E402
+from bioseq.data.alphabets import DNA  # noqa: E402
+from bioseq.data.dataset import Dataset, load_dataset, split_dataset  # noqa: E402
+from bioseq.data.encoding import encode  # noqa: E402
+from bioseq.data.io import read_records  # noqa: E402
+from bioseq.data.source import DataOptions  # noqa: E402
+from bioseq.data.synthetic import write_fasta  # noqa: E402
 from bioseq.metrics import classification_metrics, confusion  # noqa: E402
-from bioseq.synthetic import write_fasta  # noqa: E402
-from bioseq.train import TrainConfig, evaluate  # noqa: E402
+from bioseq.training.config import TrainConfig  # noqa: E402
+from bioseq.training.fit import fit  # noqa: E402
+from bioseq.training.loop import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks"
@@ -233,7 +235,7 @@ def scores(bundles: list, ds: Dataset, positive: str | None) -> dict:
 
 def run_candidate(task: Task, cand: Candidate, index: int, work: Path, epochs: int | None, echo,
                   trained: dict | None = None) -> dict:
-    """Train every seed of ``cand`` with :func:`bioseq.fit.fit` (``trained`` holds seeds already done)."""
+    """Train every seed of ``cand`` with :func:`bioseq.training.fit.fit` (``trained`` holds seeds already done)."""
     trained = dict(trained or {})  # seed -> (bundle, wall s, CPU s, best epoch)
     new_wall = new_cpu = 0.0
     for seed in cand.seeds:

@@ -1,3 +1,55 @@
-"""bioseq: train recurrent classifiers on DNA, RNA and protein sequences, and see inside them."""
+"""bioseq: train recurrent networks on DNA, RNA and protein sequences, and see inside them.
+
+The public API is four verbs; everything else lives in the sub-packages (see docs/ARCHITECTURE.md)::
+
+    import bioseq
+    result = bioseq.train(["data/dna_motif.train.fa"], name="demo")   # files -> saved model
+    model = bioseq.load("demo")                                        # registry name or path
+    table = bioseq.predict(model, ["data/dna_motif.test.fa"])          # DataFrame, input order
+    scores = bioseq.explain(model, records, method="saliency")         # tidy attribution table
+
+Importing ``bioseq`` is cheap: PyTorch loads on the first call.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+
+def load(model: str, device: str = "cpu"):
+    """A :class:`~bioseq.model.store.ModelBundle` from a model file path or a registry name."""
+    from .model.store import load_model, resolve
+
+    return load_model(resolve(str(model)), device)
+
+
+def train(files, *, name: str | None = None, out: str | None = None, **options):
+    """Train on labelled sequence files and save the model; returns a :class:`~bioseq.training.fit.FitResult`.
+
+    ``options`` are any of the options of ``bioseq train`` (see :mod:`bioseq.options`), by their
+    config names, e.g. ``cell="gru", epochs=5, val_fraction=0.1``.
+    """
+    from .options import split_options
+    from .training.fit import fit
+
+    data, model_options, train_cfg = split_options(files, options)
+    return fit(data, model_options, train_cfg, name=name, out=out)
+
+
+def predict(model, files):
+    """Predictions for sequence files (paths) or records, as a DataFrame ``id, prediction, p_<class>…``."""
+    from .app.predictions import predict_frame
+    from .data.io import Record, read_many
+
+    bundle = load(model) if isinstance(model, str) else model
+    files = [files] if isinstance(files, str) else list(files)
+    records = files if files and isinstance(files[0], Record) else list(read_many(files))
+    return predict_frame(bundle, records)
+
+
+def explain(model, records, method: str = "saliency", target: str | None = None, **options):
+    """Per-position attribution: columns ``id, position, letter, score, method, target``."""
+    from .interpret.attribution import explain as _explain
+
+    bundle = load(model) if isinstance(model, str) else model
+    return _explain(bundle, records, method, target, **options)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bioseq.synthetic import cterm_protein, motif_dna, write_fasta
+from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta
 
 HERE = Path(__file__).parent
 

@@ -21,12 +21,14 @@ import pandas as pd
 import torch
 
 from bioseq import plots
-from bioseq.data import load_dataset
-from bioseq.fit import DataOptions, fit
-from bioseq.interpret import effective_memory, memory_curve
-from bioseq.io import read_records
-from bioseq.synthetic import memory_dna, write_fasta
-from bioseq.train import TrainConfig, evaluate
+from bioseq.data.dataset import load_dataset
+from bioseq.data.io import read_records
+from bioseq.data.source import DataOptions
+from bioseq.data.synthetic import memory_dna, write_fasta
+from bioseq.interpret.memory import effective_memory, memory_curve
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
+from bioseq.training.loop import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {

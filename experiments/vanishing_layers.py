@@ -20,8 +20,9 @@ import pandas as pd
 import torch
 
 from bioseq import plots
-from bioseq.fit import DataOptions, fit
-from bioseq.train import TrainConfig
+from bioseq.data.source import DataOptions
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {

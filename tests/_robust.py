@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bioseq.fit import DataOptions, fit
-from bioseq.synthetic import cterm_protein, motif_dna, write_fasta
-from bioseq.train import TrainConfig
+from bioseq.data.source import DataOptions
+from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
 
 _SCRIPT = Path(sys.executable).with_name("bioseq")  # the installed console script, as a user runs it
 BIOSEQ = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bioseq.cli"]

@@ -18,10 +18,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from bioseq.alphabets import DNA, PROTEIN  # noqa: E402
-from bioseq.models import ModelConfig, build_model  # noqa: E402
-from bioseq.store import ModelBundle  # noqa: E402
-from bioseq.synthetic import cterm_protein, motif_dna, write_fasta  # noqa: E402
+from bioseq.data.alphabets import DNA, PROTEIN  # noqa: E402
+from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta  # noqa: E402
+from bioseq.model.classifier import build_model  # noqa: E402
+from bioseq.model.config import ModelConfig  # noqa: E402
+from bioseq.model.store import ModelBundle  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -97,7 +98,7 @@ def two_letter():
 
 def _two_letter_task(n: int, seed: int = 0, min_len: int = 6, max_len: int = 12):
     """Encoded DNA: class 0 is made of A/C, class 1 of G/T; lengths vary. Returns ``(arrays, labels)``."""
-    from bioseq.encoding import encode
+    from bioseq.data.encoding import encode
 
     rng = np.random.default_rng(seed)
     arrays, labels = [], []

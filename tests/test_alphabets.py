@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bioseq.alphabets import ALPHABETS, DNA, PROTEIN, RNA, Alphabet, detect_alphabet, get_alphabet
+from bioseq.data.alphabets import ALPHABETS, DNA, PROTEIN, RNA, Alphabet, detect_alphabet, get_alphabet
 
 
 def col(alpha: Alphabet, weights: dict[str, float]) -> np.ndarray:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from _robust import assert_one_line_error, run_cli, tiny_models
 
+from bioseq.data.io import read_records
 from bioseq.errors import InputError
-from bioseq.io import read_records
-from bioseq.predict import predict_files
-from bioseq.store import load_model
+from bioseq.model.store import load_model
+from bioseq.prediction.predict import predict_files
 
 DNA_SEQ = "ACGTTGCAAGGCTTACGATC"  # 20 letters
 PROTEIN_SEQ = "MKWVTFISLLLLFSSAYSRGV"  # 21 letters

@@ -41,7 +41,7 @@ def test_peak_rss_of_the_real_command(tmp_path):
 
 
 def test_random_fasta_is_valid(tmp_path):
-    from bioseq.io import read_records
+    from bioseq.data.io import read_records
 
     recs = list(read_records(bench_core.write_random_fasta(tmp_path / "r.fa", 5, 7)))
     assert [r.id for r in recs] == ["s0", "s1", "s2", "s3", "s4"]

@@ -114,10 +114,14 @@ def shoot(page, name: str, path: Path | None = None) -> None:
     page.set_viewport_size(size)
 
 
+URLS = {"Home": "", "Data": "data", "Train": "train", "Gradient flow": "gradient_flow",
+        "Gates & saliency": "gates_saliency", "Predict": "predict", "Models": "models"}
+
+
 def go(page, label: str) -> None:
     """Open a page through the sidebar (the session, and so the chosen dataset, carries over)."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
-    page.wait_for_url(f"**/{label.replace(' ', '_')}")
+    page.wait_for_url(f"**/{URLS[label]}")
     settle(page)
 
 
@@ -142,6 +146,11 @@ def walk_through(server, page, tmp_path):
     page.get_by_text("Dataset: DNA motif").wait_for()
     settle(page)
     no_exception(page, "home")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    links = [s.strip().splitlines()[-1] for s in nav.locator("a").all_inner_texts()]  # after the icon
+    assert links == list(URLS), links  # Home, not "app", then the pages in the order of the work
+    for section in ("Data and training", "Look inside", "Use"):
+        assert nav.get_by_text(section).count() >= 1, section
     shoot(page, "home")
 
     go(page, "Data")
@@ -178,7 +187,7 @@ def walk_through(server, page, tmp_path):
     no_exception(page, "gradient flow")
     shoot(page, "gradient_flow")
 
-    go(page, "Gates and saliency")
+    go(page, "Gates & saliency")
     page.get_by_text("Explain the score of").wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     no_exception(page, "gates")

@@ -8,9 +8,11 @@ import math
 import pytest
 import torch
 
-from bioseq import checkpoint
+from bioseq import workspace
 from bioseq.errors import TrainingError
-from bioseq.models import ModelConfig, build_model
+from bioseq.model.classifier import build_model
+from bioseq.model.config import ModelConfig
+from bioseq.training import checkpoint
 
 
 def model_and_opt(seed=0, hidden=4):
@@ -31,7 +33,7 @@ def take_steps(model, opt, n=2):
 
 def test_atomic_write_success_and_failure(tmp_path):
     target = tmp_path / "sub" / "file.txt"
-    checkpoint.atomic_write(target, lambda tmp: open(tmp, "w").write("new"))
+    workspace.atomic_write(target, lambda tmp: open(tmp, "w").write("new"))
     assert target.read_text() == "new"
 
     def fail(tmp):
@@ -40,7 +42,7 @@ def test_atomic_write_success_and_failure(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        checkpoint.atomic_write(target, fail)
+        workspace.atomic_write(target, fail)
     assert target.read_text() == "new"  # the old file is untouched
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]  # and no temporary file is left
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from bioseq import cli
+from bioseq.cli import commands as cli
 from bioseq.cli import main
-from bioseq.io import read_records
-from bioseq.store import load_model
+from bioseq.data.io import read_records
+from bioseq.model.store import load_model
 
 TRAIN = ["--epochs", "2", "--hidden", "8", "--conv-filters", "8", "--conv-width", "3", "--batch-size", "8",
          "--device", "cpu", "--quiet"]

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from bioseq.alphabets import DNA, PROTEIN
-from bioseq.data import (
+from bioseq.data.alphabets import DNA, PROTEIN
+from bioseq.data.dataset import (
     Dataset,
     class_from_filename,
     file_sha256,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bioseq.diagnose import EXPLODE_NORM, REMEDIES, TIME_DISTANCE, diagnose_run
+from bioseq.interpret.diagnose import EXPLODE_NORM, REMEDIES, TIME_DISTANCE, diagnose_run
 
 
 def rows(*per_layer: list[float]) -> list[dict]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bioseq.alphabets import DNA, PROTEIN, RNA
-from bioseq.encoding import LENGTH_POLICIES, clean, encode, fit_length, length_batches, pad_batch
+from bioseq.data.alphabets import DNA, PROTEIN, RNA
+from bioseq.data.encoding import LENGTH_POLICIES, clean, encode, fit_length, length_batches, pad_batch
 from bioseq.errors import InputError
 
 IUPAC = {"R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT", "M": "AC",

@@ -15,13 +15,15 @@ import pytest
 from _robust import BIOSEQ, assert_one_line_error, cli_env, run_cli
 from safetensors import safe_open
 
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode
+from bioseq.data.synthetic import motif_dna, write_fasta
 from bioseq.errors import TrainingError
-from bioseq.models import ModelConfig, SequenceClassifier
-from bioseq.store import list_models, load_model
-from bioseq.synthetic import motif_dna, write_fasta
-from bioseq.train import TrainConfig, train
+from bioseq.model.classifier import SequenceClassifier
+from bioseq.model.config import ModelConfig
+from bioseq.model.store import list_models, load_model
+from bioseq.training.config import TrainConfig
+from bioseq.training.loop import train
 
 TINY_ARGS = ["--hidden", "8", "--conv-filters", "4", "--no-bidirectional", "--batch-size", "8"]
 

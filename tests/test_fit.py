@@ -9,21 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from bioseq.data import file_sha256, load_dataset
+from bioseq.data.dataset import file_sha256, load_dataset
+from bioseq.data.io import read_records
+from bioseq.data.source import DataOptions
+from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta
 from bioseq.errors import InputError, ModelFileError, TrainingError
-from bioseq.fit import (
-    GRADIENT_COLUMNS,
-    METRIC_COLUMNS,
-    DataOptions,
-    default_model_config,
-    fit,
-    load_split,
-)
-from bioseq.io import read_records
-from bioseq.predict import encode_records, predict_arrays
-from bioseq.store import load_model
-from bioseq.synthetic import cterm_protein, motif_dna, write_fasta
-from bioseq.train import TrainConfig
+from bioseq.model.store import load_model
+from bioseq.prediction.predict import encode_records, predict_arrays
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import default_model_config, fit, load_split
+from bioseq.training.runs import GRADIENT_COLUMNS, METRIC_COLUMNS
 
 TINY = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "layers": 2}
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode
-from bioseq.gates import GATES, gate_arrays, gate_table, layer_io, step_spans
-from bioseq.io import Record
-from bioseq.models import ConvFrontEnd, ModelConfig, build_model
-from bioseq.store import ModelBundle
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode
+from bioseq.data.io import Record
+from bioseq.interpret.gates import GATES, gate_arrays, gate_table, layer_io, step_spans
+from bioseq.model.classifier import ConvFrontEnd, build_model
+from bioseq.model.config import ModelConfig
+from bioseq.model.store import ModelBundle
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode, pad_batch
-from bioseq.gradients import COLUMNS, GradientRecorder, layer_parameters, layer_ratio
-from bioseq.models import ModelConfig, build_model
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode, pad_batch
+from bioseq.model.classifier import build_model
+from bioseq.model.config import ModelConfig
+from bioseq.training.recorder import COLUMNS, GradientRecorder, layer_parameters, layer_ratio
 
 
 def backward_once(model, seed=0):

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode
+from bioseq.data.io import Record
 from bioseq.errors import InputError
-from bioseq.gates import gate_arrays
-from bioseq.gradients import time_gradients, time_profile
-from bioseq.io import Record
-from bioseq.models import ModelConfig, build_model
-from bioseq.store import ModelBundle
+from bioseq.interpret.gates import gate_arrays
+from bioseq.interpret.time_gradients import time_gradients, time_profile
+from bioseq.model.classifier import build_model
+from bioseq.model.config import ModelConfig
+from bioseq.model.store import ModelBundle
 
 COLUMNS = ["id", "layer", "direction", "step", "position", "distance", "grad_norm"]
 

@@ -15,9 +15,10 @@ from _robust import assert_one_line_error, run_cli, tiny_models
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from bioseq import cli
+from bioseq.cli import commands as cli
 from bioseq.errors import ModelFileError
-from bioseq.store import list_models, load_model, models_dir
+from bioseq.model.store import list_models, load_model
+from bioseq.workspace import models_dir
 
 
 class Payload:

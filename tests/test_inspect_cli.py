@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from bioseq.cli import main
-from bioseq.fit import DataOptions, fit
-from bioseq.inspect_cli import KINDS
-from bioseq.synthetic import motif_dna, write_fasta
-from bioseq.train import TrainConfig
+from bioseq.cli.inspect import KINDS
+from bioseq.data.source import DataOptions
+from bioseq.data.synthetic import motif_dna, write_fasta
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
 
 MIN_COLUMNS = {
     "saliency": ["id", "position", "letter", "saliency", "target"],
@@ -200,8 +201,8 @@ def test_existing_output_survives_a_failure(trained, tmp_path, capsys):
 
 
 def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, monkeypatch):
-    from bioseq import interpret
-    from bioseq.store import load_model, save_model
+    from bioseq.interpret import ism as interpret
+    from bioseq.model.store import load_model, save_model
 
     monkeypatch.setattr(interpret, "ISM_MAX_LENGTH", 15)
     out = tmp_path / "i.csv"

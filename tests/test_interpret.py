@@ -13,23 +13,18 @@ import pandas as pd
 import pytest
 import torch
 
-from bioseq import interpret
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode, pad_batch
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode, pad_batch
+from bioseq.data.io import Record
 from bioseq.errors import InputError
-from bioseq.interpret import (
-    effective_memory,
-    integrated_gradients,
-    ism,
-    memory_curve,
-    motif_instances,
-    motif_logo,
-    motifs,
-    saliency,
-)
-from bioseq.io import Record
-from bioseq.models import ModelConfig, build_model
-from bioseq.store import ModelBundle
+from bioseq.interpret import ism as ism_module
+from bioseq.interpret.attribution import integrated_gradients, saliency
+from bioseq.interpret.ism import ism
+from bioseq.interpret.memory import effective_memory, memory_curve
+from bioseq.interpret.motifs import motif_instances, motif_logo, motifs
+from bioseq.model.classifier import build_model
+from bioseq.model.config import ModelConfig
+from bioseq.model.store import ModelBundle
 
 U = np.array([0.5, 1.0, 1.5, 2.0])  # input weight per letter A C G T
 HEAD = np.array([-1.0, 2.0])  # class a, class b: b is always predicted (h > 0)
@@ -194,7 +189,7 @@ def test_ism_for_a_chosen_class():
 
 def test_ism_refuses_sequences_over_the_limit(monkeypatch):
     bundle = linear_bundle()
-    monkeypatch.setattr(interpret, "ISM_MAX_LENGTH", 10)
+    monkeypatch.setattr(ism_module, "ISM_MAX_LENGTH", 10)
     assert len(ism(bundle, rec("A" * 10))) == 30
     with pytest.raises(InputError, match="limited to 10 letters; this one has 11"):
         ism(bundle, rec("A" * 11))
@@ -348,15 +343,16 @@ def test_effective_memory_on_synthetic_curves():
 @pytest.mark.slow
 def test_saliency_peaks_on_the_planted_motif_of_a_trained_default_model(tmp_path):
     """End to end: default training on the motif task, then saliency on held-out sequences."""
-    from bioseq.fit import DataOptions, fit
-    from bioseq.io import read_records
-    from bioseq.synthetic import DNA_MOTIF, motif_dna, write_fasta
+    from bioseq.data.io import read_records
+    from bioseq.data.source import DataOptions
+    from bioseq.data.synthetic import DNA_MOTIF, motif_dna, write_fasta
+    from bioseq.training.fit import fit
 
     train = write_fasta(tmp_path / "train.fa", motif_dna(800, seed=5))
     test = write_fasta(tmp_path / "test.fa", motif_dna(60, seed=6))
     bundle = fit(DataOptions([str(train)]), name="saliency-check").bundle
     positives = [r for r in read_records(test) if "label=motif" in r.description]
-    sal = interpret.saliency(bundle, positives, target="motif")
+    sal = saliency(bundle, positives, target="motif")
     inside = 0
     for r in positives:
         top = sal[sal["id"] == r.id].set_index("position")["saliency"].idxmax()

@@ -6,8 +6,8 @@ import gzip
 
 import pytest
 
+from bioseq.data.io import Record, chunked, guess_format, parse_text, read_many, read_records, read_upload
 from bioseq.errors import InputError
-from bioseq.io import Record, chunked, guess_format, parse_text, read_many, read_records, read_upload
 
 GENBANK = """\
 LOCUS       SEQ1                      12 bp    DNA     linear   UNK 01-JAN-1980

@@ -9,12 +9,13 @@ import os
 
 import pytest
 
-from bioseq import jobs
 from bioseq.cli import build_parser
+from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
-from bioseq.fit import DataOptions
-from bioseq.store import model_path, runs_dir
-from bioseq.train import TrainConfig
+from bioseq.model.store import model_path
+from bioseq.training import jobs
+from bioseq.training.config import TrainConfig
+from bioseq.workspace import runs_dir
 
 TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
 

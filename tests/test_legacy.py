@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bioseq.store import load_model
-from bioseq.predict import predict_files
+from bioseq.model.store import load_model
+from bioseq.prediction.predict import predict_files
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy"
 MODELS = sorted(p.name.removesuffix(".safetensors") for p in LEGACY.glob("*.safetensors"))

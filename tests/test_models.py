@@ -10,19 +10,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bioseq.alphabets import DNA
-from bioseq.encoding import encode, pad_batch
-from bioseq.models import (
-    ACTIVATIONS,
-    CELLS,
-    NORMS,
-    POOLINGS,
-    ConvFrontEnd,
-    ModelConfig,
-    SigmoidRNN,
-    build_model,
-    make_rnn,
-)
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode, pad_batch
+from bioseq.model.classifier import ConvFrontEnd, SigmoidRNN, build_model, make_rnn
+from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
 
 LENGTHS = (7, 1, 4, 10, 3, 10)
 CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("lstm", "tanh"), ("gru", "tanh")]

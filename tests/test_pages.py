@@ -14,12 +14,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
-from bioseq.examples import DataSource
-from bioseq.store import list_models, model_path
+from bioseq.data.source import DataSource
+from bioseq.model.store import list_models, model_path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "flow": "pages/3_Gradient_flow.py",
-         "gates": "pages/4_Gates_and_saliency.py", "predict": "pages/5_Predict.py", "models": "pages/6_Models.py"}
+PAGES = {"data": "pages/data.py", "train": "pages/train.py", "flow": "pages/gradient_flow.py",
+         "gates": "pages/gates_saliency.py", "predict": "pages/predict.py", "models": "pages/models.py"}
 TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
 
 
@@ -178,7 +178,7 @@ def test_train_page_without_data():
 
 
 def test_train_page_form_and_presets(tiny_source):
-    from bioseq.jobs import OPTIONS, PRESETS
+    from bioseq.training.jobs import OPTIONS, PRESETS
 
     at = ok(open_page("train", tiny_source))
     keys = {w.key for w in [*at.number_input, *at.checkbox, *at.selectbox, *at.text_input]}

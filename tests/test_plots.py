@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bioseq import export, plots
+from bioseq import plots
+from bioseq.app import downloads as export
 
 
 def spec(chart) -> dict:

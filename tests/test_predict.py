@@ -9,10 +9,10 @@ import tempfile
 import numpy as np
 import pytest
 
-from bioseq.encoding import encode, fit_length
+from bioseq.data.encoding import encode, fit_length
+from bioseq.data.io import read_many
 from bioseq.errors import InputError
-from bioseq.io import read_many
-from bioseq.predict import (
+from bioseq.prediction.predict import (
     check_alphabet,
     predict_arrays,
     predict_files,

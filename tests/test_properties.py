@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bioseq.alphabets import ALPHABETS, PROTEIN, Alphabet
-from bioseq.encoding import LENGTH_POLICIES, clean, encode, fit_length, length_batches
+from bioseq.data.alphabets import ALPHABETS, PROTEIN, Alphabet
+from bioseq.data.encoding import LENGTH_POLICIES, clean, encode, fit_length, length_batches
+from bioseq.data.io import read_records
 from bioseq.errors import InputError
-from bioseq.io import read_records
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

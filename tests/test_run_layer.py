@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from bioseq.models import run_layer
+from bioseq.model.classifier import run_layer
 
 LAYERS = {
     "lstm": lambda bi: nn.LSTM(3, 5, batch_first=True, bidirectional=bi),

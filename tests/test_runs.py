@@ -9,11 +9,14 @@ import sys
 
 import pytest
 
-from bioseq import runs
+from bioseq.app import flow, records
+from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
-from bioseq.fit import DataOptions, fit, write_status
-from bioseq.store import runs_dir
-from bioseq.train import TrainConfig
+from bioseq.training import runs
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
+from bioseq.training.runs import write_status
+from bioseq.workspace import runs_dir
 
 TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
 
@@ -101,35 +104,35 @@ def test_metrics_of_a_run_still_in_its_first_epoch():
 
 def test_run_records(trained, dna_fasta):
     trained("r")
-    recs = runs.run_records("r", n=8)
+    recs = records.run_records("r", n=8)
     assert len(recs) == 8 and recs[0].file == str(dna_fasta)
 
 
 def test_gradient_flow_report(trained):
     trained("flow", layers=2)
-    r = runs.gradient_flow("flow", n=6)
+    r = flow.gradient_flow("flow", n=6)
     assert r.records == 6 and r.diagnosis.verdict in ("healthy", "vanishing across layers",
                                                        "vanishing across time", "exploding")
     assert r.diagnosis.findings and "2x BiLSTM" in r.architecture
     assert set(r.time.columns) >= {"layer", "direction", "distance", "grad_norm"} and len(r.time)
     assert set(r.time["direction"]) == {"forward", "reverse"}
     assert r.memory["relative"].max() == pytest.approx(1.0)
-    both = runs.stack([r, r], "time")
+    both = flow.stack([r, r], "time")
     assert len(both) == 2 * len(r.time) and set(both["run"]) == {"flow"}
-    assert set(runs.layer_table([r])["layer"]) == {1, 2}
+    assert set(flow.layer_table([r])["layer"]) == {1, 2}
 
 
 def test_gradient_flow_without_training_files_still_reports_layers(trained, dna_fasta):
     trained("moved")
     dna_fasta.unlink()
-    r = runs.gradient_flow("moved")
+    r = flow.gradient_flow("moved")
     assert r.records == 0 and "skipped" in r.note and len(r.layers) and len(r.time) == 0
 
 
 def test_gradient_flow_needs_a_finished_run():
     write_status(runs_dir() / "busy", name="busy", status="running")
     with pytest.raises(InputError, match="no saved model yet"):
-        runs.gradient_flow("busy")
+        flow.gradient_flow("busy")
 
 
 def test_delete_run(trained):

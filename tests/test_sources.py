@@ -9,13 +9,17 @@ import sys
 import numpy as np
 import pytest
 
-from bioseq import batch, cards, examples, sources
+from bioseq import workspace
+from bioseq.app import cards, data_report, records, uploads
+from bioseq.app import predictions as batch
+from bioseq.data import examples, source
+from bioseq.data.io import read_records
+from bioseq.data.source import DataOptions
 from bioseq.errors import InputError, ModelFileError
-from bioseq.fit import DataOptions, fit
-from bioseq.io import read_records
-from bioseq.predict import predictions_table
-from bioseq.store import load_model, model_path, save_model
-from bioseq.train import TrainConfig
+from bioseq.model.store import load_model, model_path, save_model
+from bioseq.prediction.predict import predictions_table
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
 
 
 def test_examples_exist_and_are_light():
@@ -26,21 +30,21 @@ def test_examples_exist_and_are_light():
     assert examples.example("protein_kdel").alphabet == "protein"
     with pytest.raises(InputError, match="unknown example"):
         examples.example("nope")
-    out = subprocess.run([sys.executable, "-c", "import sys, bioseq.examples; "
+    out = subprocess.run([sys.executable, "-c", "import sys, bioseq.data.examples; "
                           "print(any(m in sys.modules for m in ('torch', 'pandas', 'sklearn')))"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the home page paints before the heavy imports
 
 
 def test_data_options_from_a_source():
-    src = examples.DataSource("x", ("a.fa", "b.fa"), labels="l.csv", val=("v.fa",), alphabet="dna")
+    src = source.DataSource("x", ("a.fa", "b.fa"), labels="l.csv", val=("v.fa",), alphabet="dna")
     opts = src.data_options(max_length=10)
     assert opts == DataOptions(["a.fa", "b.fa"], labels="l.csv", val=["v.fa"], alphabet="dna", max_length=10)
-    assert hash(src) == hash(examples.DataSource("x", ("a.fa", "b.fa"), labels="l.csv", val=("v.fa",), alphabet="dna"))
+    assert hash(src) == hash(source.DataSource("x", ("a.fa", "b.fa"), labels="l.csv", val=("v.fa",), alphabet="dna"))
 
 
 def test_report_of_the_dna_example():
-    rep = sources.report(examples.example("dna_motif").source())
+    rep = data_report.report(examples.example("dna_motif").source())
     assert rep.summary["records"] == 1600 and rep.classes == ["background", "motif"]
     assert rep.summary["alphabet"] == "dna" and rep.summary["ambiguous_fraction"] > 0
     assert set(rep.records.columns) == {"id", "label", "length", "ambiguous"} and len(rep.records) == 1600
@@ -51,63 +55,63 @@ def test_report_of_the_dna_example():
 
 
 def test_report_of_the_protein_example():
-    rep = sources.report(examples.example("protein_kdel").source())
+    rep = data_report.report(examples.example("protein_kdel").source())
     assert rep.summary["alphabet"] == "protein" and rep.classes == ["retained", "secreted"]
 
 
 def test_uploads_are_saved_once_with_safe_names(protein_fasta):
     data = protein_fasta.read_bytes()
-    p1 = sources.save_uploads([("../../evil name.fa", data)])
-    p2 = sources.save_uploads([("../../evil name.fa", data)])
-    assert p1 == p2 and p1[0].name == "evil_name.fa" and p1[0].parent.parent == sources.uploads_dir()
+    p1 = uploads.save_uploads([("../../evil name.fa", data)])
+    p2 = uploads.save_uploads([("../../evil name.fa", data)])
+    assert p1 == p2 and p1[0].name == "evil_name.fa" and p1[0].parent.parent == workspace.uploads_dir()
     with pytest.raises(InputError, match="both called"):
-        sources.save_uploads([("a.fa", data), ("a.fa", data)])
+        uploads.save_uploads([("a.fa", data), ("a.fa", data)])
     with pytest.raises(InputError, match="no files"):
-        sources.save_uploads([])
+        uploads.save_uploads([])
 
 
 def test_upload_source_with_header_labels_and_gzip(dna_fasta):
-    src = sources.upload_source([("dna.fa.gz", gzip.compress(dna_fasta.read_bytes()))])
-    rep = sources.report(src)
+    src = uploads.upload_source([("dna.fa.gz", gzip.compress(dna_fasta.read_bytes()))])
+    rep = data_report.report(src)
     assert rep.summary["records"] == 40 and src.train[0].endswith("dna.fa.gz")
 
 
 def test_upload_source_one_file_per_class():
     pos = b">p1\nACGTACGTAC\n>p2\nACGTTTGTAC\n"
     neg = b">n1\nGGGGCCCCAA\n>n2\nGGCCGGCCAA\n"
-    rep = sources.report(sources.upload_source([("bound.fa", pos), ("unbound.fa", neg)], "files"))
+    rep = data_report.report(uploads.upload_source([("bound.fa", pos), ("unbound.fa", neg)], "files"))
     assert rep.summary["per_class"] == {"bound": 2, "unbound": 2}
     with pytest.raises(InputError, match="at least two files"):
-        sources.upload_source([("bound.fa", pos)], "files")
+        uploads.upload_source([("bound.fa", pos)], "files")
 
 
 def test_one_file_per_class_refuses_labelled_headers(dna_fasta):
-    src = sources.upload_source([("a.fa", dna_fasta.read_bytes()), ("b.fa", dna_fasta.read_bytes())], "files")
+    src = uploads.upload_source([("a.fa", dna_fasta.read_bytes()), ("b.fa", dna_fasta.read_bytes())], "files")
     with pytest.raises(InputError, match="choose 'header'"):
-        sources.report(src)
+        data_report.report(src)
 
 
 def test_upload_source_with_a_label_table():
     fasta = b">s1\nACGTAC\n>s2\nGGGTTT\n>s3\nACGAAC\n"
     table = b"id,label\ns1,x\ns2,y\ns3,x\n"
-    rep = sources.report(sources.upload_source([("seqs.fa", fasta)], "table", ("labels.csv", table)))
+    rep = data_report.report(uploads.upload_source([("seqs.fa", fasta)], "table", ("labels.csv", table)))
     assert rep.summary["per_class"] == {"x": 2, "y": 1}
     assert any("records" in n for n in rep.notes)
     with pytest.raises(InputError, match="upload a labels file"):
-        sources.upload_source([("seqs.fa", fasta)], "table")
+        uploads.upload_source([("seqs.fa", fasta)], "table")
 
 
 def test_bad_upload_names_the_file_and_record():
-    src = sources.upload_source([("broken.fa", b">s1 label=a\nACGT\n>s2 label=b\nAC!T\n")])
+    src = uploads.upload_source([("broken.fa", b">s1 label=a\nACGT\n>s2 label=b\nAC!T\n")])
     with pytest.raises(InputError, match=r"broken\.fa.*record 2 \(s2\).*position 3"):
-        sources.report(src)
+        data_report.report(src)
     with pytest.raises(InputError, match="broken.fa"):
-        sources.read_uploads([("broken.fa", b"ACGT\n")])
+        uploads.read_uploads([("broken.fa", b"ACGT\n")])
 
 
 def test_duplicates_table():
     fasta = b">a label=x\nACGTACGT\n>b label=y\nacgtacgt\n>c label=x\nGGGGCCCC\n"
-    rep = sources.report(sources.upload_source([("dup.fa", fasta)]))
+    rep = data_report.report(uploads.upload_source([("dup.fa", fasta)]))
     assert rep.duplicates.iloc[0]["count"] == 2 and rep.duplicates.iloc[0]["labels"] == "x, y"
     assert any("different labels" in n for n in rep.notes)
 
@@ -121,24 +125,24 @@ def bundle(dna_fasta):
 
 def test_model_upload_is_validated_not_unpickled(bundle, tmp_path):
     data = model_path("m").read_bytes()
-    kept = sources.save_model_upload(data, "m.safetensors")
-    assert kept.parent == sources.uploads_dir() / "models" and load_model(kept).classes == bundle.classes
+    kept = uploads.save_model_upload(data, "m.safetensors")
+    assert kept.parent == workspace.uploads_dir() / "models" and load_model(kept).classes == bundle.classes
     with pytest.raises(ModelFileError, match="already in the registry"):
-        sources.save_model_upload(data, "m.safetensors", register=True)
+        uploads.save_model_upload(data, "m.safetensors", register=True)
     with pytest.raises(ModelFileError, match="junk.safetensors: not a bioseq model file"):
-        sources.save_model_upload(b"\x80\x04pickle", "junk.safetensors")
+        uploads.save_model_upload(b"\x80\x04pickle", "junk.safetensors")
 
 
 def test_model_upload_into_the_registry(bundle, tmp_path):
     other = tmp_path / "other.safetensors"
     bundle.meta = {**bundle.meta, "name": "imported"}
     save_model(other, bundle)
-    path = sources.save_model_upload(other.read_bytes(), other.name, register=True)
+    path = uploads.save_model_upload(other.read_bytes(), other.name, register=True)
     assert path == model_path("imported") and load_model(path).name == "imported"
 
 
 def test_model_records(bundle, dna_fasta):
-    recs = sources.model_records(model_path("m"), limit=5)
+    recs = records.model_records(model_path("m"), limit=5)
     assert [r.id for r in recs] == [f"seq{i}" for i in range(1, 6)]
 
 

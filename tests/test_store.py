@@ -14,14 +14,13 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from bioseq import store
-from bioseq.alphabets import DNA, PROTEIN
-from bioseq.encoding import encode
+import bioseq.workspace as ws
+from bioseq.data.alphabets import DNA, PROTEIN
+from bioseq.data.encoding import encode
 from bioseq.errors import ModelFileError
-from bioseq.predict import predict_arrays
-from bioseq.store import (
+from bioseq.model import store
+from bioseq.model.store import (
     ModelBundle,
-    check_name,
     delete_model,
     describe_config,
     list_models,
@@ -30,8 +29,9 @@ from bioseq.store import (
     read_meta,
     resolve,
     save_model,
-    workspace,
 )
+from bioseq.prediction.predict import predict_arrays
+from bioseq.workspace import check_name, workspace
 
 SEQS = ["ACGTACGTAA", "GGG", "ACGTNNRYACGTTTGACTCA", "T"]
 
@@ -109,9 +109,9 @@ def test_same_predictions_in_a_fresh_process(saved, dna_bundle):
     script = (
         "import json, sys, torch\n"
         "torch.set_num_threads(1)\n"
-        "from bioseq.store import load_model\n"
-        "from bioseq.encoding import encode\n"
-        "from bioseq.predict import predict_arrays\n"
+        "from bioseq.model.store import load_model\n"
+        "from bioseq.data.encoding import encode\n"
+        "from bioseq.prediction.predict import predict_arrays\n"
         "b = load_model(sys.argv[1])\n"
         f"p = predict_arrays(b, [encode(s, b.alphabet) for s in {SEQS!r}])\n"
         "print(json.dumps(p.tolist()))\n"
@@ -211,7 +211,7 @@ def test_workspace_defaults_to_home(monkeypatch, tmp_path):
     monkeypatch.delenv("BIOSEQ_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert workspace() == tmp_path / ".bioseq"
-    assert store.models_dir() == tmp_path / ".bioseq" / "models"
+    assert ws.models_dir() == tmp_path / ".bioseq" / "models"
 
 
 def test_saves_are_atomic(bioseq_home, dna_bundle, protein_bundle, monkeypatch):

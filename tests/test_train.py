@@ -12,17 +12,12 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
-from bioseq.encoding import length_batches, pad_batch
+from bioseq.data.encoding import length_batches, pad_batch
 from bioseq.errors import TrainingError
-from bioseq.models import ModelConfig, build_model
-from bioseq.train import (
-    TrainConfig,
-    class_weight_vector,
-    evaluate,
-    resolve_device,
-    seed_everything,
-    train,
-)
+from bioseq.model.classifier import build_model
+from bioseq.model.config import ModelConfig
+from bioseq.training.config import TrainConfig, resolve_device, seed_everything
+from bioseq.training.loop import class_weight_vector, evaluate, train
 
 
 def tiny_model(seed=0, **kw):

@@ -1,0 +1,63 @@
+"""Model cards: a model file's metadata as a readable two-column table, and its training history.
+
+The input is the metadata dict of :func:`bioseq.store.read_meta` (nothing is unpickled); the
+card lists what ``bioseq info`` prints: architecture, alphabet and its ambiguity rule, classes,
+length policy, training data with checksums, validation metrics, seed, versions and creation time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..model.store import describe_config
+
+CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4f}"
+    return str(v)
+
+
+def model_card(meta: dict) -> pd.DataFrame:
+    """Rows ``field, value`` describing one model."""
+    t = meta.get("training") or {}
+    a = meta.get("alphabet") or {}
+    length = meta.get("length") or {}
+    rows = [
+        ("name", meta.get("name")),
+        ("architecture", describe_config(meta.get("config") or {})),
+        ("alphabet", f"{a.get('name')} ({a.get('letters')}); {a.get('rule', '')}"),
+        ("classes", ", ".join(meta.get("classes") or [])),
+        ("length", f"max {length.get('max_length') or 'none'}, keep the {length.get('policy', 'start')}"),
+        ("created", meta.get("created")),
+        ("seed", meta.get("seed")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items())),
+    ]
+    if t:
+        rows.append(("training records", ", ".join(f"{c}: {n}" for c, n in (t.get("counts") or {}).items())))
+        rows.append(("validation records", ", ".join(f"{c}: {n}" for c, n in (t.get("val_counts") or {}).items())))
+        rows.append(("best epoch", f"{t.get('best_epoch')} ({t.get('seconds', 0):.0f} s of training"
+                     + (", stopped early" if t.get("stopped_early") else "")
+                     + (", stopped by the user" if t.get("interrupted") else "") + ")"))
+        vm = t.get("val_metrics") or {}
+        rows += [(f"validation {k.replace('_', ' ')}", _fmt(vm[k])) for k in CARD_METRICS if k in vm]
+        rows += [(f"{f.get('role')} file", f"{f.get('path')} (sha256 {str(f.get('sha256'))[:16]}…)")
+                 for f in t.get("files") or []]
+        tc = t.get("train_config") or {}
+        if tc:
+            rows.append(("training options", ", ".join(f"{k}={v}" for k, v in tc.items())))
+    return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows], columns=["field", "value"])
+
+
+def history(meta: dict) -> pd.DataFrame:
+    """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``)."""
+    return pd.DataFrame((meta.get("training") or {}).get("history") or [])
+
+
+def confusion(meta: dict) -> list[list[int]] | None:
+    """The validation confusion matrix (rows true, columns predicted), if the model file has one."""
+    return (meta.get("training") or {}).get("confusion")

@@ -1,0 +1,68 @@
+"""The Data page's report on a dataset: the summary, per-record rows, composition and duplicates."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..data.dataset import header_label, load_dataset, summarize
+from ..data.io import read_many
+from ..data.source import DataSource
+from ..errors import InputError
+
+
+@dataclass
+class DataReport:
+    """What the Data page shows: the summary of :func:`bioseq.data.summarize` and tables for charts."""
+
+    summary: dict
+    classes: list[str]
+    records: pd.DataFrame  # id, label, length, ambiguous (fraction), file
+    composition: pd.DataFrame  # label, letter, fraction, standard
+    duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
+    notes: list[str] = field(default_factory=list)
+
+
+def report(source: DataSource) -> DataReport:
+    """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`."""
+    if source.label_mode == "files":
+        tokens = [header_label(r.description) for r in read_many(source.train)]
+        if any(t is not None for t in tokens):
+            raise InputError("one file per class was chosen, but the headers carry label=VALUE tokens; "
+                             "choose 'header' as the label source", ", ".join(source.train))
+    ds = load_dataset(list(source.train), labels=source.labels, alphabet=source.alphabet)
+    standard = set(ds.alphabet.letters)
+    rows, comp = [], defaultdict(Counter)
+    for ident, seq, y in zip(ds.ids, ds.seqs, ds.labels):
+        up = seq.upper()
+        amb = sum(1 for c in up if c not in standard)
+        rows.append({"id": ident, "label": ds.classes[int(y)], "length": len(seq), "ambiguous": amb / max(len(seq), 1)})
+        comp[ds.classes[int(y)]].update(up)
+    comp_rows = []
+    for label, counts in comp.items():
+        total = sum(counts.values()) or 1
+        comp_rows += [{"label": label, "letter": c, "fraction": n / total, "standard": c in standard}
+                      for c, n in sorted(counts.items())]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(ds.seqs):
+        groups[s.upper()].append(i)
+    dups = [{"sequence": s[:60] + ("…" if len(s) > 60 else ""), "count": len(g),
+             "ids": ", ".join(ds.ids[i] for i in g[:10]) + (" …" if len(g) > 10 else ""),
+             "labels": ", ".join(sorted({ds.classes[int(ds.labels[i])] for i in g}))}
+            for s, g in groups.items() if len(g) > 1]
+    summary = summarize(ds)
+    notes = []
+    if summary["conflicting_duplicates"]:
+        notes.append(f"{summary['conflicting_duplicates']} identical sequences carry different labels")
+    counts = list(summary["per_class"].values())
+    if min(counts) < 0.2 * max(counts):
+        notes.append("the classes are unbalanced; training weights them by inverse frequency")
+    if len(ds) < 50:
+        notes.append(f"only {len(ds)} records: expect noisy validation numbers")
+    return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
+                      pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
+                      pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes)
+
+

@@ -1,0 +1,72 @@
+"""What the Gradient flow page shows for a run: per-layer norms recorded in training, ∂C/∂h(t) and
+the memory curve measured on training records, and the plain-words diagnosis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..interpret.diagnose import Diagnosis, diagnose_run, memory_summary
+from ..interpret.memory import effective_memory, memory_curve
+from ..interpret.time_gradients import time_gradients, time_profile
+from ..model.store import describe_config, load_model
+from ..training.runs import GradientSummary, gradient_summary, layer_gradients, read_gradients, read_metrics, read_run
+from .records import run_records
+
+
+@dataclass
+class FlowReport:
+    """Everything the Gradient flow page shows for one run."""
+
+    name: str
+    architecture: str
+    layers: pd.DataFrame  # layer_gradients(): epoch, step, layer, direction, grad_norm
+    summary: GradientSummary
+    time: pd.DataFrame  # layer, direction, distance, grad_norm (mean over records)
+    memory: pd.DataFrame  # distance, influence, relative, sequences
+    effective_memory: int | None
+    diagnosis: Diagnosis
+    records: int = 0
+    note: str = ""
+
+
+def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowReport:
+    """Per-layer norms (recorded in training), per-step ∂C/∂h(t) and memory on ``n`` training records,
+    and the plain-words diagnosis, for one finished run. Raises :class:`InputError` without a model."""
+    info = read_run(name)
+    model = info.get("model_path")
+    if info.get("status") not in ("done", "stopped") or not model or not Path(model).is_file():
+        raise InputError(f"run {name!r} has no saved model yet (status: {info.get('status')})")
+    bundle = load_model(model)
+    time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm"])
+    memory = pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])
+    eff, note = None, ""
+    try:
+        records = records if records is not None else run_records(name, n)
+    except InputError as e:
+        records, note = [], f"per-position views skipped: {e}"
+    if records:
+        time = time_profile(time_gradients(bundle, records))
+        memory = memory_curve(bundle, records)
+        eff = effective_memory(memory)
+    grads, hist = read_gradients(name), read_metrics(name)
+    diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
+                             memory_summary(memory) if records else None)
+    return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
+                      time, memory, eff, diagnosis, len(records), note)
+
+
+def stack(reports: list[FlowReport], part: str) -> pd.DataFrame:
+    """One table from several reports' ``part`` (``layers``, ``time`` or ``memory``), with a ``run`` column."""
+    frames = [getattr(r, part).assign(run=r.name) for r in reports if len(getattr(r, part))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
+
+
+def layer_table(reports: list[FlowReport]) -> pd.DataFrame:
+    """Mean gradient norm per layer of each run: ``run, layer, grad_norm``."""
+    rows = [{"run": r.name, "layer": layer, "grad_norm": v}
+            for r in reports for layer, v in r.summary.per_layer.items()]
+    return pd.DataFrame(rows, columns=["run", "layer", "grad_norm"])

@@ -1,0 +1,101 @@
+"""Files uploaded in the dashboard: sequence files and labels saved into the workspace as a
+:class:`~bioseq.data.source.DataSource`, sequence files read for prediction, and model files.
+
+Uploaded bytes are written to ``$BIOSEQ_HOME/uploads/<digest>/<name>``, where the digest is the
+SHA-256 of the names and contents, so ``fit()`` can read paths and the same upload is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..data.io import Record, read_upload
+from ..data.source import LABEL_MODES, DataSource
+from ..errors import InputError, ModelFileError
+from ..model.store import load_model, model_path, read_meta
+from ..workspace import check_name, uploads_dir
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str) -> str:
+    """A file name without folders or odd characters; keeps suffixes such as ``.fa.gz``."""
+    base = _SAFE.sub("_", Path(str(name)).name).lstrip(".") or "upload.fa"
+    return base[:120]
+
+
+def save_uploads(files: Sequence[tuple[str, bytes]]) -> list[Path]:
+    """Write uploaded ``(name, bytes)`` pairs into the workspace; return their paths, in order."""
+    if not files:
+        raise InputError("no files were uploaded")
+    h = hashlib.sha256()
+    for name, data in files:
+        h.update(safe_filename(name).encode() + b"\0" + hashlib.sha256(data).digest())
+    folder = uploads_dir() / h.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, seen = [], set()
+    for name, data in files:
+        fname = safe_filename(name)
+        if fname in seen:
+            raise InputError(f"two uploaded files are both called {fname!r}; rename one", fname)
+        seen.add(fname)
+        path = folder / fname
+        if not path.exists() or path.stat().st_size != len(data):
+            path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header",
+                  labels: tuple[str, bytes] | None = None, alphabet: str | None = None) -> DataSource:
+    """Save uploads and describe them as a :class:`DataSource` (validated by :func:`report`)."""
+    if label_mode not in LABEL_MODES:
+        raise InputError(f"unknown label source {label_mode!r}; choose one of {', '.join(LABEL_MODES)}")
+    if label_mode == "table" and labels is None:
+        raise InputError("upload a labels file (CSV or TSV with columns id,label)")
+    if label_mode == "files" and len(files) < 2:
+        raise InputError("one file per class needs at least two files")
+    paths = save_uploads(list(files) + ([labels] if labels else []))
+    table = str(paths.pop()) if labels else None
+    names = ", ".join(safe_filename(n) for n, _ in files)
+    return DataSource(names, tuple(str(p) for p in paths), label_mode, table, alphabet=alphabet,
+                      description=f"uploaded: {names}")
+
+
+def read_uploads(files: Sequence[tuple[str, bytes]]) -> list[Record]:
+    """Records of several uploaded sequence files, in order; errors name the file and record."""
+    if not files:
+        raise InputError("no files were uploaded")
+    return [r for name, data in files for r in read_upload(data, name)]
+
+
+def save_model_upload(data: bytes, name: str, *, register: bool = False) -> Path:
+    """Store an uploaded model file after validating its metadata (nothing is unpickled).
+
+    With ``register`` it becomes ``models/<model name>.safetensors`` in the registry (an existing
+    model of that name is an error); otherwise it is kept under ``uploads/models/<digest>``.
+    """
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    tmp = uploads_dir() / "models" / f"{digest}.safetensors"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    if not tmp.is_file() or tmp.stat().st_size != len(data):
+        tmp.write_bytes(data)
+    try:
+        meta = read_meta(tmp)
+        load_model(tmp)  # metadata, config and weights must agree
+    except ModelFileError as e:
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(str(e).replace(str(tmp), safe_filename(name))) from None
+    if not register:
+        return tmp
+    target = model_path(check_name(str(meta.get("name") or Path(name).stem)))
+    if target.exists():
+        tmp.unlink(missing_ok=True)
+        raise ModelFileError(f"{target.stem}: a model with this name is already in the registry; "
+                             "delete it first or rename the file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp.replace(target)
+    return target

@@ -1,0 +1,302 @@
+"""The ``bioseq`` command line: train, predict, evaluate, models, info and inspect.
+
+Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
+non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import BioseqError
+
+EXIT_INPUT = 2
+
+
+def _progress_printer(stream=sys.stderr):
+    tty = stream.isatty()
+
+    def show(p) -> None:
+        if p.phase == "batch" and tty:
+            done = (p.epoch - 1) * p.steps_per_epoch + p.step
+            total = p.epochs * p.steps_per_epoch
+            eta = p.elapsed / done * (total - done) if done else 0
+            bar = "#" * int(30 * p.step / p.steps_per_epoch)
+            stream.write(f"\repoch {p.epoch}/{p.epochs} [{bar:<30}] loss {p.loss:.4f} eta {eta:.0f}s ")
+            stream.flush()
+        elif p.phase == "epoch":
+            tr, va = p.history[-2], p.history[-1]
+            stream.write(("\r" if tty else "") +
+                         f"epoch {p.epoch:>3}/{p.epochs}  train loss {tr['loss']:.4f} acc {tr['accuracy']:.3f}  "
+                         f"val loss {va['loss']:.4f} acc {va['accuracy']:.3f} bal {va['balanced_accuracy']:.3f} "
+                         f"auroc {va['auroc']:.3f} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
+            stream.flush()
+    return show
+
+
+def _fmt(v) -> str:
+    return "nan" if isinstance(v, float) and math.isnan(v) else f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from ..interpret.diagnose import diagnose_model
+    from ..training.config import TrainConfig
+    from ..training.fit import DataOptions, fit
+
+    model_opts = {
+        "cell": a.arch, "activation": a.activation, "layers": a.layers, "hidden": a.hidden,
+        "bidirectional": a.bidirectional, "conv": a.conv, "conv_filters": a.conv_filters,
+        "conv_width": a.conv_width, "conv_pool": a.conv_pool, "pooling": a.pooling, "norm": a.norm,
+        "skip": a.skip, "dropout": a.dropout, "forget_bias": a.forget_bias,
+    }
+    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
+                     deterministic=a.deterministic, clip=a.clip, patience=a.patience,
+                     class_weights=not a.no_class_weights, grad_every=a.grad_every)
+    data = DataOptions(a.files, labels=a.labels, val=a.val, val_fraction=a.val_fraction, alphabet=a.alphabet,
+                       max_length=a.max_length, length_policy=a.length_policy)
+    if a.resume and not (a.name or a.out or a.log_dir):
+        raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
+    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
+            callback=None if a.quiet else _progress_printer())
+    s = r.summary
+    print(f"data: {s['records']} training records {s['per_class']}, {s['alphabet']}, length "
+          f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
+          + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
+          file=sys.stderr)
+    m = r.result.val_metrics
+    print(f"validation (best epoch {r.result.best_epoch}): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")),
+          file=sys.stderr)
+    print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
+          + str(r.result.confusion), file=sys.stderr)
+    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+          file=sys.stderr)
+    print(f"logs: {r.run_dir}", file=sys.stderr)
+    print(r.path)
+    return 0
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from ..model.store import load_model, resolve
+    from ..prediction.predict import predict_files
+
+    bundle = load_model(resolve(a.model))
+    n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size)
+    if a.output not in (None, "-"):
+        print(f"wrote {n} predictions to {a.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from ..data.dataset import load_dataset
+    from ..data.io import read_many
+    from ..metrics import classification_metrics, confusion
+    from ..model.store import load_model, resolve
+    from ..prediction.predict import check_alphabet, predict_arrays
+
+    bundle = load_model(resolve(a.model))
+    records = list(read_many(a.files))
+    check_alphabet(bundle, records)
+    ds = load_dataset(a.files, labels=a.labels, alphabet=bundle.alphabet, classes=bundle.classes,
+                      max_length=bundle.max_length, length_policy=bundle.length_policy, records=records)
+    probs = predict_arrays(bundle, ds.encoded())
+    m = classification_metrics(ds.labels, probs)
+    m.pop("loss")
+    m["n"] = len(ds)
+    m["confusion"] = confusion(ds.labels, probs.argmax(1), len(bundle.classes))
+    m["classes"] = bundle.classes
+    if a.json:
+        print(json.dumps(m, indent=1))
+    else:
+        for k in ("n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1"):
+            print(f"{k:<18} {_fmt(m[k])}")
+        print(f"{'confusion':<18} {m['confusion']} (rows true, columns predicted: {', '.join(bundle.classes)})")
+    return 0
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from ..model.store import list_models
+    from ..workspace import workspace
+
+    rows = list_models()
+    if a.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print(f"no models in {workspace()}", file=sys.stderr)
+        return 0
+    print(f"{'name':<40} {'alphabet':<8} {'val acc':>7}  {'created':<25} architecture")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['name']:<40} DAMAGED: {r['error']}")
+            continue
+        acc = r.get("val_accuracy")
+        print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
+              f"{r['created'] or '':<25} {r['architecture']}")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    from ..model.store import describe_config, read_meta, resolve
+
+    meta = read_meta(resolve(a.model))
+    if a.json:
+        print(json.dumps(meta, indent=1))
+        return 0
+    t = meta.get("training") or {}
+    lines = [
+        f"name:          {meta.get('name')}",
+        f"architecture:  {describe_config(meta['config'])}",
+        "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
+        f"classes:       {', '.join(meta['classes'])}",
+        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+        f"created:       {meta.get('created')}  seed {meta.get('seed')}",
+        "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+    ]
+    if t:
+        lines.append(f"trained on:    {t.get('counts')}; best epoch {t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
+        for f in t.get("files", []):
+            lines.append(f"  {f['role']:<5} {f['path']}  sha256 {f['sha256'][:16]}…")
+        vm = t.get("val_metrics") or {}
+        lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
+                                                    ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from .inspect import run_inspect
+
+    return run_inspect(a)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
+def _bool_pair(p: argparse.ArgumentParser, name: str, help_: str) -> None:
+    p.add_argument(f"--{name}", dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction, default=None,
+                   help=help_)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..data.encoding import LENGTH_POLICIES
+    from ..model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS
+
+    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers on DNA, RNA and protein "
+                                 "sequences, predict, and look inside. Models go to $BIOSEQ_HOME (default ~/.bioseq).")
+    ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a classifier on labelled sequence files",
+                       description="Train a classifier. Labels come from label=VALUE header tokens, --labels, "
+                       "or one file per class (several files whose headers carry no labels).")
+    t.add_argument("files", nargs="+", metavar="FILE", help="FASTA (.gz too), FASTQ or GenBank files")
+    t.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
+    t.add_argument("--val", nargs="+", metavar="FILE", help="validation files (default: a stratified split)")
+    t.add_argument("--val-fraction", type=float, default=0.2, help="held-out fraction without --val (0.2)")
+    t.add_argument("--alphabet", choices=("dna", "rna", "protein"), help="override alphabet detection")
+    t.add_argument("--max-length", type=_positive, help="cut longer sequences to this length")
+    t.add_argument("--length-policy", choices=LENGTH_POLICIES, default="start",
+                   help="which part of a long sequence to keep (start)")
+    g = t.add_argument_group("model (defaults depend on the alphabet; see README)")
+    g.add_argument("--arch", choices=CELLS, help="recurrent cell (lstm)")
+    g.add_argument("--activation", choices=ACTIVATIONS, help="activation of a plain rnn (tanh)")
+    g.add_argument("--layers", type=int, help="stacked recurrent layers (1)")
+    g.add_argument("--hidden", type=int, help="hidden units per direction (64)")
+    _bool_pair(g, "bidirectional", "read the sequence in both directions (on)")
+    _bool_pair(g, "conv", "convolutional front end before the recurrent layers (on)")
+    g.add_argument("--conv-filters", type=int, help="convolution filters (64)")
+    g.add_argument("--conv-width", type=int, help="convolution width in letters (9 DNA/RNA, 5 protein)")
+    g.add_argument("--conv-pool", type=int, help="max-pool width after the convolution (2 DNA/RNA, 1 protein)")
+    g.add_argument("--pooling", choices=POOLINGS, help="read-out over positions (max DNA/RNA, last protein)")
+    g.add_argument("--norm", choices=NORMS, help="normalisation between recurrent layers (none)")
+    g.add_argument("--skip", action="store_true", default=None, help="skip (residual) connections between layers")
+    g.add_argument("--dropout", type=float, help="dropout between layers and before the head (0.1)")
+    g.add_argument("--forget-bias", type=float, help="initial LSTM forget-gate bias (1.0)")
+    o = t.add_argument_group("training")
+    o.add_argument("--epochs", type=int, default=20, help="maximum epochs (20)")
+    o.add_argument("--batch-size", type=int, default=32, help="sequences per batch (32)")
+    o.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (0.003)")
+    o.add_argument("--patience", type=int, default=4, help="early stopping: epochs without a better val loss (4)")
+    o.add_argument("--clip", type=float, default=1.0, help="gradient clipping max norm; 0 turns it off (1.0)")
+    o.add_argument("--no-class-weights", action="store_true", help="do not weight classes by inverse frequency")
+    o.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    o.add_argument("--deterministic", action="store_true", help="ask PyTorch for deterministic kernels")
+    o.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
+    o.add_argument("--grad-every", type=int, default=1, help="record per-layer gradient norms every k steps (1)")
+    o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
+    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    o.add_argument("--quiet", action="store_true", help="no progress output")
+    dest = t.add_mutually_exclusive_group()
+    dest.add_argument("--out", metavar="PATH", help="save the model file here")
+    dest.add_argument("--name", help="save the model in the workspace registry under this name")
+    t.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="predict classes for sequence files",
+                       description="Writes CSV: id, prediction, p_<class> per class, in input order.")
+    p.add_argument("model", metavar="MODEL", help="model file or registry name")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
+    p.add_argument("--chunk-size", type=int, default=4096, help="records read at a time (4096)")
+    p.set_defaults(func=cmd_predict)
+
+    e = sub.add_parser("evaluate", help="metrics of a model on labelled files")
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("files", nargs="+", metavar="FILE")
+    e.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.set_defaults(func=cmd_evaluate)
+
+    m = sub.add_parser("models", help="list the models in the workspace registry")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
+
+    i = sub.add_parser("info", help="print a model card")
+    i.add_argument("model", metavar="MODEL")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    from .inspect import add_inspect_parser
+
+    add_inspect_parser(sub, cmd_inspect)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Idle OpenMP threads sleep instead of spinning; on a busy 2-core machine spinning costs ~9x.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BioseqError as e:
+        print(f"bioseq: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("bioseq: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except (OSError, MemoryError) as e:
+        if os.environ.get("BIOSEQ_DEBUG"):
+            raise
+        print(f"bioseq: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback
+        if os.environ.get("BIOSEQ_DEBUG"):
+            raise
+        print(f"bioseq: internal error ({type(e).__name__}): {e}. Set BIOSEQ_DEBUG=1 for details.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Labelled datasets: labels from headers, a CSV/TSV, or one file per class; splits and summaries.
+
+A :class:`Dataset` holds parallel lists ``ids``, ``seqs`` and ``labels`` (class indices into
+``classes``) plus the detected or chosen alphabet. ``encoded()`` gives one ``(length, alphabet)``
+float32 array per record.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .alphabets import Alphabet, detect_alphabet, get_alphabet
+from .encoding import clean, encode, fit_length
+from .io import Record, read_records
+
+LABEL_TOKEN = re.compile(r"(?:^|[\s|;])label=([^\s|;]+)")
+NOT_A_LETTER = re.compile(r"[^A-Za-z*]")
+
+
+def header_label(description: str) -> str | None:
+    """The value of a ``label=VALUE`` token in a FASTA header, or ``None``."""
+    m = LABEL_TOKEN.search(description)
+    return m.group(1) if m else None
+
+
+def class_from_filename(path: str | os.PathLike) -> str:
+    """A class name from a file name, up to its first dot: ``AMP.tr.fa`` -> ``AMP``."""
+    return Path(path).name.split(".", 1)[0]
+
+
+def read_label_table(path: str | os.PathLike) -> dict[str, str]:
+    """Read ``id,label`` pairs from a CSV or TSV file with a header row."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such labels file" if not p.exists() else "is not a file", str(path))
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("labels file is not UTF-8 text", str(path)) from None
+    first = text.splitlines()[0] if text.strip() else ""
+    delim = "\t" if "\t" in first else ","
+    rows = list(csv.DictReader(text.splitlines(), delimiter=delim))
+    if not rows or not {"id", "label"} <= set(rows[0]):
+        raise InputError("labels file needs a header row with columns id,label", str(path))
+    table: dict[str, str] = {}
+    for n, row in enumerate(rows, 2):
+        ident, label = (row.get("id") or "").strip(), (row.get("label") or "").strip()
+        if not ident or not label:
+            raise InputError(f"line {n}: empty id or label", str(path))
+        table[ident] = label
+    return table
+
+
+@dataclass
+class Dataset:
+    """Labelled sequences. ``labels[i]`` indexes ``classes``."""
+
+    ids: list[str]
+    seqs: list[str]
+    labels: np.ndarray
+    classes: list[str]
+    alphabet: Alphabet
+    files: list[str] = field(default_factory=list)
+    truncated: int = 0
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def encoded(self) -> list[np.ndarray]:
+        return [encode(s, self.alphabet, record=i) for s, i in zip(self.seqs, self.ids)]
+
+    def subset(self, index: Sequence[int]) -> Dataset:
+        idx = list(index)
+        return Dataset([self.ids[i] for i in idx], [self.seqs[i] for i in idx], self.labels[idx],
+                       self.classes, self.alphabet, self.files, 0)
+
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.seqs), dtype=np.int64, count=len(self.seqs))
+
+
+def _label_records(records: list[Record], paths: list[str], table: dict[str, str] | None) -> list[str]:
+    if table is not None:
+        missing = next((r for r in records if r.id not in table), None)
+        if missing:
+            raise InputError(f"id {missing.id!r} is not in the labels file", missing.file, missing.where)
+        return [table[r.id] for r in records]
+    tokens = [header_label(r.description) for r in records]
+    if all(t is not None for t in tokens):
+        return tokens  # type: ignore[return-value]
+    if len(paths) > 1 and all(t is None for t in tokens):
+        return [class_from_filename(r.file) for r in records]
+    r = records[tokens.index(None)]
+    raise InputError("no label=VALUE token in the header; label every header, give --labels FILE, "
+                     "or give one file per class", r.file, r.where)
+
+
+def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLike | None = None,
+                 alphabet: str | Alphabet | None = None, classes: Sequence[str] | None = None,
+                 max_length: int | None = None, length_policy: str = "start",
+                 records: Sequence[Record] | None = None) -> Dataset:
+    """Read labelled sequences from ``paths`` (labels from headers, a table, or file names).
+
+    ``classes`` fixes the class list (e.g. a model's, for validation data); otherwise classes are
+    the sorted label values. Every sequence is checked against the alphabet here, so errors name
+    the file and record before any training starts. ``records`` are the files' records when the
+    caller has read them already.
+    """
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise InputError("no input files given")
+    records = list(records) if records is not None else [r for p in paths for r in read_records(p)]
+    table = read_label_table(labels) if labels else None
+    names = _label_records(records, paths, table)
+    if isinstance(alphabet, str):
+        alphabet = get_alphabet(alphabet)
+    if alphabet is None:
+        for r in records:  # a character of no alphabet is no evidence of protein: name it exactly
+            bad = NOT_A_LETTER.search(r.seq)
+            if bad:
+                raise InputError(f"invalid character {bad.group()!r} (not a letter of any alphabet)",
+                                 r.file, r.where, bad.start() + 1)
+        try:
+            alphabet = detect_alphabet((r.seq for r in records), ", ".join(paths))
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    seqs = []
+    truncated = 0
+    for r in records:
+        encode(r.seq, alphabet, file=r.file, record=r.where)  # validates letters (encode drops one terminal *)
+        s = clean(r.seq, alphabet)
+        cut = fit_length(s, max_length, length_policy)
+        truncated += len(cut) < len(s)
+        seqs.append(cut)
+    class_list = list(classes) if classes is not None else sorted(set(names))
+    unknown = next((i for i, n in enumerate(names) if n not in class_list), None)
+    if unknown is not None:
+        r = records[unknown]
+        raise InputError(f"label {names[unknown]!r} is not one of the classes {class_list}", r.file, r.where)
+    if classes is None and len(class_list) < 2:
+        raise InputError(f"needs at least two classes; found only {class_list}", ", ".join(paths))
+    index = {c: i for i, c in enumerate(class_list)}
+    return Dataset([r.id for r in records], seqs, np.array([index[n] for n in names], dtype=np.int64),
+                   class_list, alphabet, paths, truncated)
+
+
+def split_dataset(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Stratified random split; identical sequences always land on the same side.
+
+    Groups of identical sequences (case-insensitive) are assigned whole, class by class (by the
+    group's first label), until each class has ``fraction`` of its records in the validation part.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError("the validation fraction must be between 0 and 1")
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(ds.seqs):
+        groups[s.upper()].append(i)
+    by_class: dict[int, list[list[int]]] = defaultdict(list)
+    for members in groups.values():
+        by_class[int(ds.labels[members[0]])].append(members)
+    rng = np.random.default_rng(seed)
+    val: list[int] = []
+    for c in sorted(by_class):
+        glist = by_class[c]
+        target = round(fraction * sum(len(g) for g in glist))
+        taken = 0
+        for gi in rng.permutation(len(glist)):
+            if taken >= max(target, 1):
+                break
+            val.extend(glist[gi])
+            taken += len(glist[gi])
+    val_set = set(val)
+    train = [i for i in range(len(ds)) if i not in val_set]
+    return ds.subset(train), ds.subset(sorted(val_set))
+
+
+def summarize(ds: Dataset) -> dict:
+    """Counts per class, lengths, alphabet, ambiguous-letter fraction, duplicates, letter composition."""
+    lengths = ds.lengths()
+    standard = set(ds.alphabet.letters)
+    letters = Counter()
+    for s in ds.seqs:
+        letters.update(s.upper())
+    total = sum(letters.values()) or 1
+    ambiguous = sum(n for c, n in letters.items() if c not in standard)
+    seq_count = Counter(s.upper() for s in ds.seqs)
+    label_sets: dict[str, set[int]] = defaultdict(set)
+    for s, y in zip(ds.seqs, ds.labels):
+        label_sets[s.upper()].add(int(y))
+    return {
+        "records": len(ds),
+        "per_class": {c: int((ds.labels == i).sum()) for i, c in enumerate(ds.classes)},
+        "length_min": int(lengths.min()), "length_median": float(np.median(lengths)),
+        "length_max": int(lengths.max()),
+        "alphabet": ds.alphabet.name,
+        "ambiguous_fraction": ambiguous / total,
+        "duplicate_records": int(sum(n - 1 for n in seq_count.values() if n > 1)),
+        "conflicting_duplicates": int(sum(1 for v in label_sets.values() if len(v) > 1)),
+        "composition": {c: n / total for c, n in sorted(letters.items())},
+        "truncated": ds.truncated,
+    }
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,93 @@
+"""One-hot encoding with a byte lookup table, length policies and length-grouped padded batches.
+
+Shapes:
+
+* one sequence encodes to ``(length, alphabet)`` float32;
+* a batch is ``x (batch, max_length_in_batch, alphabet)`` plus ``lengths (batch,)`` int64;
+  rows past a sequence's length are zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .alphabets import PROTEIN, Alphabet
+
+LENGTH_POLICIES = ("start", "end", "centre")
+
+
+def clean(seq: str, alphabet: Alphabet) -> str:
+    """Apply the alphabet's documented rules that change length (a protein's terminal ``*``)."""
+    if alphabet.name == PROTEIN.name and seq.endswith("*"):
+        return seq[:-1]
+    return seq
+
+
+def encode(seq: str, alphabet: Alphabet, *, file: str | None = None, record: str | None = None) -> np.ndarray:
+    """Encode one sequence to ``(length, alphabet.size)`` float32 with no per-letter Python loop.
+
+    Any character outside the alphabet raises :class:`InputError` naming the file, record, the
+    1-based position and the character.
+    """
+    seq = clean(seq, alphabet)
+    try:
+        codes = np.frombuffer(seq.encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError as e:
+        raise InputError(f"invalid character {seq[e.start]!r} (not a {alphabet.name} letter)",
+                         file, record, e.start + 1) from None
+    rows = alphabet.table()[codes]
+    bad = np.flatnonzero(np.isnan(rows[:, 0])) if rows.size else []
+    if len(bad):
+        p = int(bad[0])
+        raise InputError(f"invalid character {seq[p]!r} (not a {alphabet.name} letter; "
+                         f"accepted: {alphabet.accepted})", file, record, p + 1)
+    return rows
+
+
+def fit_length(seq: str, max_length: int | None, policy: str = "start") -> str:
+    """Cut ``seq`` to ``max_length``, keeping its start, end or centre. ``None`` keeps all."""
+    if policy not in LENGTH_POLICIES:
+        raise ValueError(f"unknown length policy {policy!r}; choose one of {', '.join(LENGTH_POLICIES)}")
+    if max_length is not None and max_length < 1:  # seq[-0:] would keep everything
+        raise ValueError(f"max_length must be at least 1, not {max_length}")
+    if max_length is None or len(seq) <= max_length:
+        return seq
+    if policy == "start":
+        return seq[:max_length]
+    if policy == "end":
+        return seq[-max_length:]
+    off = (len(seq) - max_length) // 2
+    return seq[off:off + max_length]
+
+
+def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``(length_i, alphabet)`` arrays into ``x (batch, max length_i, alphabet)`` and ``lengths``."""
+    lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
+    width = arrays[0].shape[1]
+    x = np.zeros((len(arrays), int(lengths.max()), width), dtype=np.float32)
+    for i, a in enumerate(arrays):
+        x[i, : len(a)] = a
+    return torch.from_numpy(x), torch.from_numpy(lengths)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = False,
+                   rng: np.random.Generator | None = None, group: bool = True) -> list[np.ndarray]:
+    """Split indices into batches of similar length, so each batch pads only a little.
+
+    Indices are sorted by length (ties broken at random when shuffling) and cut into batches;
+    with ``shuffle`` the order of the batches is random too. ``group=False`` gives plain
+    (optionally shuffled) batches, for comparison.
+    """
+    n = len(lengths)
+    rng = rng or np.random.default_rng(0)
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    if group:
+        order = order[np.argsort(np.asarray(lengths)[order], kind="stable")]
+    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches

@@ -1,0 +1,1 @@
+"""Looking inside a model: attribution, gates, gradients across time, memory, motifs, diagnosis."""

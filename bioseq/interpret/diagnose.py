@@ -1,0 +1,172 @@
+"""Diagnosis in plain words: healthy, vanishing across layers, vanishing across time, or exploding.
+
+Inputs are the per-layer gradient rows recorded during training (``gradients.csv``), the metric
+history, and optionally a memory curve (influence by distance from the read-out). Thresholds:
+
+* **exploding** — a non-finite gradient norm or loss, or a layer norm above ``EXPLODE_NORM``;
+* **vanishing across layers** — the first recurrent layer gets under ``LAYER_RATIO`` (10%) of the
+  last layer's gradient (under 1% is severe);
+* **vanishing across time** — inputs ``TIME_DISTANCE`` or more positions from the read-out get under
+  1% of the peak influence, while the model does not fit the validation data (balanced accuracy
+  under ``FIT_ACCURACY``). A model that fits while ignoring far inputs gets a finding, not a verdict:
+  its signal is probably near the read-out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EXPLODE_NORM = 1e3
+LAYER_RATIO = 0.1
+TIME_FRACTION = 0.01
+TIME_DISTANCE = 20
+FIT_ACCURACY = 0.9  # far inputs may be ignored on purpose by a model that fits
+
+REMEDIES = {
+    "vanishing across layers": [
+        "use ReLU instead of sigmoid or tanh (--activation relu)",
+        "use LSTM or GRU cells (--arch lstm / gru)",
+        "add batch normalisation between layers (--norm batch)",
+        "add skip connections (--skip) or use fewer layers",
+    ],
+    "vanishing across time": [
+        "use LSTM or GRU cells instead of a plain RNN (--arch lstm / gru)",
+        "raise the LSTM forget-gate bias (--forget-bias 1 or more) so the cell state keeps what it saw",
+        "read the sequence both ways (--bidirectional) or use a max/attention read-out (--pooling max)",
+        "shorten the path: a convolutional front end with pooling (--conv --conv-pool 2)",
+    ],
+    "exploding": [
+        "clip gradients (--clip 1.0, or lower)",
+        "lower the learning rate (--lr)",
+        "use LSTM or GRU cells, or tanh instead of relu",
+        "add batch normalisation between layers (--norm batch)",
+    ],
+    "healthy": [],
+}
+
+
+@dataclass
+class Diagnosis:
+    verdict: str  # healthy | vanishing across layers | vanishing across time | exploding
+    findings: list[str] = field(default_factory=list)
+    numbers: dict = field(default_factory=dict)
+    verdicts: list[str] = field(default_factory=list)
+
+    @property
+    def remedies(self) -> list[str]:
+        out: list[str] = []
+        for v in self.verdicts or [self.verdict]:
+            out += [r for r in REMEDIES[v] if r not in out]
+        return out
+
+    def text(self) -> str:
+        lines = [f"gradient diagnosis: {self.verdict.upper()}"]
+        lines += [f"  - {f}" for f in self.findings]
+        if self.remedies:
+            lines.append("  remedies: " + "; ".join(self.remedies))
+        return "\n".join(lines)
+
+
+def _layer_means(rows: list[dict]) -> dict[int, float]:
+    """Mean finite gradient norm per layer (a NaN step is reported as exploding, not averaged in)."""
+    per: dict[int, list[float]] = {}
+    for r in rows:
+        per.setdefault(int(r["layer"]), []).append(float(r["grad_norm"]))
+    finite = {k: [x for x in v if math.isfinite(x)] for k, v in sorted(per.items())}
+    return {k: float(np.mean(v)) if v else math.nan for k, v in finite.items()}
+
+
+def _fits_well(history: list[dict] | None) -> bool:
+    """True when the last validation balanced accuracy reaches ``FIT_ACCURACY``."""
+    val = [h for h in history or [] if h.get("split") == "val"]
+    return bool(val) and float(val[-1].get("balanced_accuracy", math.nan)) >= FIT_ACCURACY
+
+
+def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
+                 memory: dict | None = None) -> Diagnosis:
+    """Diagnose a run from its per-layer gradient rows, history and optional memory curve.
+
+    ``memory`` is ``{"distance": [...], "influence": [...], "effective_memory": int | None}``, as
+    :func:`memory_summary` makes it from :func:`bioseq.interpret.memory_curve`.
+    """
+    verdicts: list[str] = []
+    findings: list[str] = []
+    numbers: dict = {}
+    norms = np.array([float(r["grad_norm"]) for r in grad_rows], dtype=float)
+    losses = np.array([float(h["loss"]) for h in history or [] if h.get("split") == "train"], dtype=float)
+    if norms.size and (not np.isfinite(norms).all() or norms.max() > EXPLODE_NORM) or \
+            (losses.size and not np.isfinite(losses).all()):
+        peak = float(np.nanmax(np.where(np.isfinite(norms), norms, np.nan))) if np.isfinite(norms).any() else math.inf
+        numbers["max_grad_norm"] = peak
+        verdicts.append("exploding")
+        findings.append(f"gradient norms blow up (largest finite layer norm {peak:.3g}; "
+                        f"non-finite values: {int((~np.isfinite(norms)).sum())})")
+    means = _layer_means(grad_rows)
+    if len(means) >= 2:
+        first, last = means[min(means)], means[max(means)]
+        ratio = first / last if last > 0 else math.nan
+        numbers.update(layer_means=means, layer_ratio=ratio)
+        desc = ", ".join(f"L{k} {v:.3g}" for k, v in means.items())
+        if ratio < LAYER_RATIO:
+            verdicts.append("vanishing across layers")
+            findings.append(f"layer 1 gets {ratio:.1%} of layer {max(means)}'s gradient "
+                            f"({'severe, ' if ratio < 0.01 else ''}mean norms {desc})")
+        elif math.isnan(ratio):
+            findings.append(f"no first/last layer ratio: the last layer's mean gradient norm is {last:.3g} "
+                            f"(mean norms {desc})")
+        else:
+            findings.append(f"gradient reaches layer 1 (first/last ratio {ratio:.2f}; mean norms {desc})")
+    elif means:
+        numbers["layer_means"] = means
+        findings.append(f"one recurrent layer, mean gradient norm {next(iter(means.values())):.3g}")
+    if memory and memory.get("influence"):
+        infl = np.asarray(memory["influence"], dtype=float)
+        dist = np.asarray(memory["distance"], dtype=float)
+        peak = float(np.nanmax(infl)) if infl.size else 0.0
+        far = dist >= TIME_DISTANCE
+        numbers["effective_memory"] = memory.get("effective_memory")
+        if peak > 0 and far.any():
+            frac = float(np.nanmean(infl[far]) / peak)
+            numbers["far_influence"] = frac
+            fits = _fits_well(history)
+            if frac < TIME_FRACTION and not fits:
+                verdicts.append("vanishing across time")
+                findings.append(f"inputs {TIME_DISTANCE}+ positions from the read-out get {frac:.2%} of the peak "
+                                f"influence (effective memory {memory.get('effective_memory')} positions), "
+                                "and the model does not fit the validation data")
+            elif frac < TIME_FRACTION:
+                findings.append(f"the model uses only the last ~{memory.get('effective_memory')} positions "
+                                f"(far inputs get {frac:.2%} of the peak influence); it fits the validation "
+                                "data, so the signal is probably near the read-out")
+            else:
+                findings.append(f"inputs {TIME_DISTANCE}+ positions from the read-out keep {frac:.1%} of the peak "
+                                "influence")
+    if losses.size >= 2 and np.isfinite(losses).all():
+        numbers.update(first_loss=float(losses[0]), last_loss=float(losses[-1]))
+        findings.append(f"training loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    order = ["exploding", "vanishing across layers", "vanishing across time"]
+    verdicts = [v for v in order if v in verdicts]
+    return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts)
+
+
+def memory_summary(curve) -> dict | None:
+    """The ``memory`` argument of :func:`diagnose_run` from a :func:`bioseq.interpret.memory_curve` table."""
+    from .memory import effective_memory
+
+    if curve is None or not len(curve):
+        return None
+    return {"distance": curve["distance"].tolist(), "influence": curve["influence"].tolist(),
+            "effective_memory": effective_memory(curve)}
+
+
+def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict], history: list[dict],
+                   max_records: int = 128) -> Diagnosis:
+    """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences."""
+    from ..data.io import Record
+    from .memory import memory_curve
+
+    records = [Record(i, i, s, "validation data", n) for n, (i, s) in enumerate(zip(ids, seqs), 1)][:max_records]
+    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None)

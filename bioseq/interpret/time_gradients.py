@@ -1,0 +1,132 @@
+"""Gradient flow across time: ‖∂C/∂h(t)‖ for every recurrent layer, direction and step.
+
+A fused recurrent layer returns its outputs as one tensor, so autograd cannot give the gradient
+with respect to each state h(t) along the path back through the recurrence. Here each layer is
+replaced by an unrolled stand-in with the same weights, whose every h(t) is its own tensor; the
+gradient with respect to it is the full back-propagation-through-time ∂C/∂h(t). Packed data is
+``(sum of lengths, features)``, time-major with shrinking batch sizes.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from ..data.encoding import length_batches, pad_batch
+from .attribution import no_cudnn, prepared, target_index
+
+
+class _UnrolledLayer:
+    """Stand-in for one fused recurrent layer: the same maths, step by step, keeping every h(t).
+
+    A fused layer (``nn.LSTM``, cuDNN) returns its outputs as one tensor, whose gradient holds only
+    what flows back from above (the read-out or the next layer), never the path back through the
+    recurrence. Here every h(t) is its own tensor, used both as an output and by step t+1, so the
+    gradient with respect to it is the full back-propagation-through-time ∂C/∂h(t). Packed data is
+    time-major with shrinking batch sizes (as in :class:`bioseq.models.SigmoidRNN`).
+    """
+
+    def __init__(self, rnn, cfg):
+        self.rnn, self.cfg = rnn, cfg
+        self.states: list[list[torch.Tensor]] = []  # per direction: h(t) (batch_sizes[t], H) per step
+
+    def _direction(self, data: torch.Tensor, sizes: list[int], params: dict, reverse: bool) -> list[torch.Tensor]:
+        from .gates import cell_step
+
+        hsz = params["weight_hh"].shape[1]
+        proj = data @ params["weight_ih"].T + params["bias_ih"]  # (N, G*H)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        hs: list[torch.Tensor] = [None] * len(sizes)  # type: ignore[list-item]
+        h = c = data.new_zeros(0, hsz)
+        for t in (range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))):
+            bs = sizes[t]
+            if h.shape[0] < bs:  # the reverse direction starts new sequences at zero
+                h = torch.cat([h, h.new_zeros(bs - h.shape[0], hsz)])
+                c = torch.cat([c, c.new_zeros(bs - c.shape[0], hsz)])
+            h, c, _ = cell_step(self.cfg.cell, self.cfg, params, proj[offsets[t]:offsets[t + 1]], h[:bs], c[:bs])
+            hs[t] = h
+        return hs
+
+    def __call__(self, packed):
+        named = dict(self.rnn.named_parameters())
+        sizes = packed.batch_sizes.tolist()
+        outs = []
+        for sfx, reverse in (("", False), ("_reverse", True))[: self.cfg.directions]:
+            params = {k: named[f"{k}_l0{sfx}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+            hs = self._direction(packed.data, sizes, params, reverse)
+            self.states.append(hs)
+            outs.append(torch.cat(hs))
+        out = torch.cat(outs, dim=1)  # (N, D), packed order
+        return PackedSequence(out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), None
+
+
+def _state_grads(loss: torch.Tensor, layers: list[_UnrolledLayer]) -> list[torch.Tensor]:
+    """∂loss/∂h(t) per layer, both directions side by side: ``(N, D)`` in packed order.
+
+    ``autograd.grad``, not ``backward()``: the model's parameters get no ``.grad`` (it may be shared).
+    """
+    flat = [h for layer in layers for hs in layer.states for h in hs]
+    grads = iter(torch.autograd.grad(loss, flat, allow_unused=True))
+    out = []
+    for layer in layers:
+        dirs = []
+        for hs in layer.states:
+            dirs.append(torch.cat([g if g is not None else torch.zeros_like(h) for h, g in zip(hs, grads)]))
+        out.append(torch.cat(dirs, dim=1))
+    return out
+
+
+def time_gradients(bundle, records, target: str | None = None, batch_size: int = 64):
+    """‖∂C/∂h(t)‖ for every recurrent layer, direction and step of each record.
+
+    C is the cross-entropy of the target class (a chosen class, or each sequence's predicted
+    class). ∂C/∂h(t) is the full back-propagation-through-time gradient, including the path back
+    through the recurrence (see :class:`_UnrolledLayer`). ``distance`` counts steps from the
+    read-out of that direction: from the last step for the forward direction, from the first step
+    for the reverse one. Columns id, layer, direction, step, position (1-based sequence position
+    where the step starts), distance, grad_norm.
+    """
+    model = bundle.model.eval()
+    dev = next(model.parameters()).device
+    _, arrays = prepared(bundle, records)
+    t_idx = target_index(bundle, target)
+    hsz = model.cfg.hidden
+    pool = model.cfg.conv_pool if model.front is not None else 1
+    frames: dict[int, list] = {}
+    for idx in length_batches([len(a) for a in arrays], batch_size):
+        x, lengths = pad_batch([arrays[i] for i in idx])
+        with no_cudnn():
+            feats, steps = model.features(x.to(dev), lengths)
+            packed = pack_padded_sequence(feats, steps, batch_first=True, enforce_sorted=False)
+            layers = [_UnrolledLayer(rnn, model.cfg) for rnn in model.rnns]
+            # the model's own recurrent() (skip, norm, dropout between layers), with unrolled layers
+            stand_in = SimpleNamespace(cfg=model.cfg, rnns=layers, norms=model.norms, drop=model.drop)
+            out, _ = pad_packed_sequence(type(model).recurrent(stand_in, packed), batch_first=True)
+            logits = model.head(model.readout(out, steps))
+            tgt = logits.argmax(1) if t_idx is None else torch.full((len(idx),), t_idx, device=dev)
+            loss = torch.nn.functional.cross_entropy(logits, tgt, reduction="sum")
+            layer_grads = _state_grads(loss, layers)
+        for li, grad in enumerate(layer_grads, 1):
+            g, _ = pad_packed_sequence(PackedSequence(grad, packed.batch_sizes, packed.sorted_indices,
+                                                      packed.unsorted_indices), batch_first=True)
+            for d, direction in enumerate(("forward", "reverse")[: model.cfg.directions]):
+                norms = g[:, :, d * hsz:(d + 1) * hsz].norm(dim=2).detach().cpu().numpy()  # (B, T')
+                for j, i in enumerate(idx):
+                    n = int(steps[j])
+                    step = np.arange(n)
+                    frames.setdefault(int(i), []).append(pd.DataFrame({
+                        "id": records[i].id, "layer": li, "direction": direction, "step": step + 1,
+                        "position": step * pool + 1, "distance": (n - 1 - step) if d == 0 else step,
+                        "grad_norm": norms[j, :n]}))
+    cols = ["id", "layer", "direction", "step", "position", "distance", "grad_norm"]
+    ordered = [f for i in sorted(frames) for f in frames[i]]
+    return pd.concat(ordered, ignore_index=True)[cols] if ordered else pd.DataFrame(columns=cols)
+
+
+def time_profile(df):
+    """Mean ‖∂C/∂h(t)‖ by layer, direction and distance from the read-out."""
+    return df.groupby(["layer", "direction", "distance"], as_index=False)["grad_norm"].mean()

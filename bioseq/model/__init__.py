@@ -1,0 +1,1 @@
+"""The recurrent model: its options, the recurrent cells, the classifier, and model files."""

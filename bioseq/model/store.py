@@ -1,0 +1,190 @@
+"""Self-describing model files and the workspace registry.
+
+A model file is a safetensors file: the weights as tensors, and one JSON metadata entry
+``bioseq`` with the format version, model config, alphabet and its ambiguity rule, class names,
+length policy, training summary (data files with SHA-256, counts, metrics, history), versions,
+seed and creation time. Loading never unpickles anything.
+
+Models live in the workspace (:mod:`bioseq.workspace`), in
+``models/<name>.safetensors``. The registry is the folder itself:
+every model file describes itself, so there is no index to corrupt. Saves are atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .. import __version__
+from ..data.alphabets import Alphabet
+from ..errors import ModelFileError
+from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
+from .classifier import ModelConfig, SequenceClassifier
+
+FORMAT = "bioseq-model"
+FORMAT_VERSION = 1
+SUFFIX = ".safetensors"
+
+
+def versions() -> dict:
+    import Bio
+
+    return {"bioseq": __version__, "torch": torch.__version__, "biopython": Bio.__version__,
+            "python": platform.python_version()}
+
+
+@dataclass
+class ModelBundle:
+    """A loaded model with everything needed to use it."""
+
+    model: SequenceClassifier
+    alphabet: Alphabet
+    classes: list[str]
+    max_length: int | None = None
+    length_policy: str = "start"
+    meta: dict = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name") or Path(self.path).name.removesuffix(SUFFIX)
+
+
+def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
+    """Write the model file atomically and return its path."""
+    path = Path(path)
+    meta = dict(bundle.meta)
+    meta.update({
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "name": meta.get("name") or path.name.removesuffix(SUFFIX),
+        "config": bundle.model.cfg.to_dict(), "alphabet": bundle.alphabet.to_dict(),
+        "classes": list(bundle.classes),
+        "length": {"max_length": bundle.max_length, "policy": bundle.length_policy},
+        "versions": versions(),
+    })
+    meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
+    bundle.meta, bundle.path = meta, str(path)
+    return path
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """The model file's metadata, validated; raises :class:`ModelFileError` for anything else."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"{path}: no such model file" if not p.exists() else f"{path}: is not a file")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            raw = (f.metadata() or {}).get("bioseq")
+    except Exception:  # noqa: BLE001 - any parse failure means "not a model file"
+        raise ModelFileError(f"{path}: not a bioseq model file (not a readable safetensors file)") from None
+    if raw is None:
+        raise ModelFileError(f"{path}: not a bioseq model file (no bioseq metadata)")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{path}: damaged bioseq model file (metadata is not valid JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a bioseq model file (format is {meta.get('format')!r})"
+                             if isinstance(meta, dict) else f"{path}: damaged bioseq model file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model file format version {version} is newer than this bioseq "
+                             f"understands ({FORMAT_VERSION}); upgrade bioseq")
+    return meta
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ModelBundle:
+    """Load and validate a model file: metadata, config and weights must agree."""
+    meta = read_meta(path)
+    try:
+        cfg = ModelConfig.from_dict(meta["config"])
+        alphabet = Alphabet.from_dict(meta["alphabet"])
+        classes = [str(c) for c in meta["classes"]]
+        length = meta.get("length") or {}
+        if len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size:
+            raise ValueError("classes or alphabet disagree with the model config")
+        with torch.device("meta"):  # shapes only: a hostile config cannot make us allocate
+            expected = {k: tuple(v.shape) for k, v in SequenceClassifier(cfg).state_dict().items()}
+        with safe_open(str(path), framework="pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+            if found != expected:
+                bad = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
+                raise ValueError(f"weights do not match the config: {', '.join(bad[:3])}")
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        model = SequenceClassifier(cfg)
+        model.load_state_dict(state, strict=True)
+    except ModelFileError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights ({first})") from None
+    model.to(device).eval()
+    return ModelBundle(model, alphabet, classes, length.get("max_length"), length.get("policy", "start"),
+                       meta, str(path))
+
+
+def model_path(name: str) -> Path:
+    return models_dir() / f"{check_name(name)}{SUFFIX}"
+
+
+def resolve(name_or_path: str) -> Path:
+    """A model path from a file path or a registry name."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    if NAME_RE.match(name_or_path):
+        reg = models_dir() / f"{name_or_path.removesuffix(SUFFIX)}{SUFFIX}"
+        if reg.is_file():
+            return reg
+    raise ModelFileError(f"{name_or_path}: no such model file or registry name (workspace {workspace()})")
+
+
+def list_models() -> list[dict]:
+    """One summary per readable model in the registry, newest first; damaged files are marked."""
+    out = []
+    folder = models_dir()
+    for p in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+        try:
+            m = read_meta(p)
+        except ModelFileError as e:
+            out.append({"name": p.name.removesuffix(SUFFIX), "path": str(p), "error": str(e)})
+            continue
+        cfg, val = m.get("config", {}), (m.get("training") or {}).get("val_metrics", {})
+        out.append({
+            "name": m.get("name", p.stem), "path": str(p), "cell": cfg.get("cell"),
+            "architecture": describe_config(cfg), "alphabet": m.get("alphabet", {}).get("name"),
+            "classes": m.get("classes"), "val_accuracy": val.get("accuracy"), "val_auroc": val.get("auroc"),
+            "val_mcc": val.get("mcc"), "created": m.get("created"),
+        })
+    return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
+
+
+def delete_model(name: str) -> None:
+    p = model_path(name)
+    if not p.is_file():
+        raise ModelFileError(f"{name}: no such model in the registry")
+    p.unlink()
+
+
+def describe_config(cfg: dict) -> str:
+    """A short architecture string, e.g. ``conv64/9 -> 2x BiLSTM 64 [batch, skip] -> max``."""
+    cell = {"rnn": f"RNN-{cfg.get('activation')}", "lstm": "LSTM", "gru": "GRU"}.get(cfg.get("cell"), "?")
+    parts = []
+    if cfg.get("conv"):
+        parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
+    extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,
+                          "skip" if cfg.get("skip") else None) if x]
+    parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
+                 + (f" [{', '.join(extras)}]" if extras else ""))
+    parts.append(str(cfg.get("pooling")))
+    return " -> ".join(parts)

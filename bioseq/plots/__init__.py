@@ -1,0 +1,18 @@
+"""Altair charts for the dashboard and the README experiments.
+
+Every function returns an ``alt.Chart`` (or a layered / concatenated chart) with tooltips, and takes
+the DataFrames that the library's readers and interpretation functions return. No chart computes
+model outputs; at most it reshapes.
+"""
+
+from .common import AA_COLORS, NUC_COLORS, WIDTH, letter_scale
+from .data import ambiguous_histogram, class_counts, composition, length_histogram
+from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
+from .predictions import prediction_summary
+from .sequence import gate_heatmaps, ism_heatmap, letter_track, motif_bars, motif_logo, saliency_logo
+from .training import confusion_matrix, training_curves
+
+__all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
+           "confusion_matrix", "gate_heatmaps", "ism_heatmap", "layer_gradients", "layer_means", "length_histogram",
+           "letter_scale", "letter_track", "memory_curve", "motif_bars", "motif_logo", "prediction_summary",
+           "saliency_logo", "thin_steps", "time_profile", "training_curves"]

@@ -1,0 +1,139 @@
+"""Charts along a sequence: letters, gate heatmaps, saliency logos, mutagenesis, motifs."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from .common import WIDTH, empty, letter_scale
+
+
+def _letters(seq: str) -> pd.DataFrame:
+    return pd.DataFrame({"position": np.arange(1, len(seq) + 1), "letter": list(seq.upper())})
+
+
+def letter_track(seq: str, width: int = WIDTH, domain=None) -> alt.Chart:
+    """The sequence as coloured letters on the shared position axis (only those inside ``domain``)."""
+    df = _letters(seq)
+    if domain is not None:
+        df = df[(df["position"] >= domain[0]) & (df["position"] <= domain[1])]
+    return alt.Chart(df).mark_text(fontWeight="bold", font="monospace").encode(
+        x=alt.X("position:Q", scale=alt.Scale(domain=domain or [0.5, len(seq) + 0.5], nice=False), title=None,
+                axis=alt.Axis(orient="top")),
+        text="letter:N", color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
+        tooltip=["position:Q", "letter:N"]).properties(width=width, height=24)
+
+
+def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, directions=None, gate_names=None,
+                  window: tuple[int, int] | None = None, width: int = WIDTH) -> alt.VConcatChart:
+    """One heatmap per gate (positions × units), under the sequence letters; one record's ``gate_table``.
+
+    ``units``, ``layers``, ``directions`` and ``gate_names`` keep only those (default: all);
+    ``window`` (1-based, inclusive) zooms into part of the sequence.
+
+    A step starts at ``position`` and, after a pooled convolution, covers ``conv_pool`` letters (its
+    receptive field ``span_start..span_end`` is in the tooltip); its cell spans those letters, so
+    letters and gates line up.
+    """
+    for col, keep in (("unit", units), ("layer", layers), ("direction", directions), ("gate", gate_names)):
+        if keep is not None:
+            gates = gates[gates[col].isin(list(keep))]
+    lo, hi = window or (1, len(seq))
+    domain = [lo - 0.5, hi + 0.5]
+    positions = np.sort(gates["position"].unique())
+    step = float(np.median(np.diff(positions))) if len(positions) > 1 else 1.0
+    gates = gates[(gates["position"] + step - 1 >= lo) & (gates["position"] <= hi)]
+    if not len(gates):
+        return alt.vconcat(letter_track(seq, width, domain), empty("no gates selected"))
+    df = gates.assign(x0=np.maximum(gates["position"] - 0.5, lo - 0.5),
+                      x1=np.minimum(gates["position"] - 0.5 + step, hi + 0.5),
+                      row=gates["direction"].astype(str) + " " + gates["unit"].astype(str))
+    panels = [letter_track(seq, width, domain)]
+    keep = ["direction", "unit", "position", "span_start", "span_end", "value", "x0", "x1", "row"]
+    for (layer, gate), d in df.groupby(["layer", "gate"], sort=False):
+        d = d[keep].round({"value": 4})  # only what the panel draws: the browser parses every row
+        signed = gate in ("candidate", "cell", "hidden")
+        scale = alt.Scale(scheme="redblue", domainMid=0, reverse=True) if signed else alt.Scale(
+            scheme="viridis", domain=[0, 1])
+        panels.append(alt.Chart(d, title=f"layer {layer}: {gate}").mark_rect().encode(
+            x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title=None), x2="x1:Q",
+            y=alt.Y("row:N", title="unit", sort=None, axis=alt.Axis(labels=len(d["row"].unique()) <= 32)),
+            color=alt.Color("value:Q", scale=scale, title=gate),
+            tooltip=["direction:N", "unit:Q", "position:Q", "span_start:Q", "span_end:Q",
+                     alt.Tooltip("value:Q", format=".3f")]).properties(
+            width=width, height=max(60, min(240, 6 * d["row"].nunique()))))
+    return alt.vconcat(*panels, spacing=6).resolve_scale(color="independent")
+
+
+def _window(df: pd.DataFrame, window) -> tuple[pd.DataFrame, list[float]]:
+    lo, hi = window or (1, int(df["position"].max()) if len(df) else 1)
+    return df[(df["position"] >= lo) & (df["position"] <= hi)], [lo - 0.5, hi + 0.5]
+
+
+def saliency_logo(df: pd.DataFrame, score: str = "saliency", title: str = "Saliency", window=None) -> alt.LayerChart:
+    """Letters along the sequence, sized and placed by their score (gradient × input), like a logo.
+
+    ``window`` (1-based, inclusive) zooms into part of the sequence.
+    """
+    df, domain = _window(df, window)
+    df = df.assign(size=(df[score].abs() / (df[score].abs().max() or 1.0)) * 26 + 6)
+    base = alt.Chart(df, title=title).encode(
+        x=alt.X("position:Q", scale=alt.Scale(domain=domain, nice=False)))
+    bars = base.mark_bar(opacity=0.25, color="#888").encode(y=alt.Y(f"{score}:Q", title=score))
+    letters = base.mark_text(fontWeight="bold", baseline="bottom").encode(
+        y=f"{score}:Q", text="letter:N", size=alt.Size("size:Q", legend=None, scale=None),
+        color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
+        tooltip=["position:Q", "letter:N", alt.Tooltip(f"{score}:Q", format=".4f")])
+    return (bars + letters).properties(width=WIDTH, height=280)
+
+
+def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
+    """Score change for every single-letter substitution: positions × replacement letter, under the
+    reference letters (the same position axis as the gates and saliency views)."""
+    df, domain = _window(df, window)
+    lim = float(df["delta"].abs().max() or 1.0) if len(df) else 1.0
+    ref = df.drop_duplicates("position").sort_values("position")
+    letters = pd.DataFrame({"position": ref["position"], "letter": ref["ref"].str.upper()})
+    track = alt.Chart(letters).mark_text(fontWeight="bold", font="monospace").encode(
+        x=alt.X("position:Q", scale=alt.Scale(domain=domain, nice=False), title=None, axis=alt.Axis(orient="top")),
+        text="letter:N", color=alt.Color("letter:N", scale=letter_scale(letters["letter"]), legend=None),
+        tooltip=["position:Q", "letter:N"]).properties(width=WIDTH, height=24)
+    heat = alt.Chart(df.assign(x0=df["position"] - 0.5, x1=df["position"] + 0.5),
+                     title="In-silico mutagenesis (change in class score)").mark_rect().encode(
+        x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title="position"), x2="x1:Q",
+        y=alt.Y("alt:N", title="replaced by"),
+        color=alt.Color("delta:Q", scale=alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True), title="Δ"),
+        tooltip=["position:Q", "ref:N", "alt:N", alt.Tooltip("delta:Q", format=".4f")],
+    ).properties(width=WIDTH, height=max(80, 14 * df["alt"].nunique()))
+    return alt.vconcat(track, heat, spacing=4)
+
+
+def motif_bars(df: pd.DataFrame) -> alt.Chart:
+    """Motif candidates of :func:`bioseq.interpret.motifs`: occurrences, coloured by the class explained."""
+    if not len(df):
+        return empty("no k-mer carries positive saliency")
+    return alt.Chart(df, title="Top k-mers by saliency").mark_bar().encode(
+        x=alt.X("count:Q", title="occurrences among the top windows"),
+        y=alt.Y("motif:N", sort=alt.EncodingSortField("count", order="descending"), title=None),
+        color=alt.Color("target:N", title="class explained") if "target" in df.columns else alt.value("#1f77b4"),
+        tooltip=[c for c in ("target", "motif", "count", "sequences") if c in df.columns]
+        + [alt.Tooltip("mean_score:Q", format=".4f", title="mean saliency")],
+    ).properties(width=WIDTH // 2, height=max(120, 16 * len(df)))
+
+
+def motif_logo(df: pd.DataFrame, title: str = "Motif logo") -> alt.LayerChart:
+    """Stacked letter heights (bits) per motif position: bars coloured by letter, labelled."""
+    df = df[df["bits"] > 0].sort_values(["position", "bits"]).copy()
+    df["top"] = df.groupby("position")["bits"].cumsum()
+    df["bottom"] = df["top"] - df["bits"]
+    df["mid"] = (df["top"] + df["bottom"]) / 2
+    base = alt.Chart(df, title=title).encode(x=alt.X("position:O"))
+    bars = base.mark_bar(width={"band": 0.9}).encode(
+        y=alt.Y("bottom:Q", title="bits"), y2="top:Q",
+        color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
+        tooltip=["position:O", "letter:N", alt.Tooltip("frequency:Q", format=".2f"),
+                 alt.Tooltip("bits:Q", format=".2f")])
+    text = base.mark_text(color="white", fontWeight="bold").encode(
+        y="mid:Q", text="letter:N", size=alt.Size("bits:Q", scale=alt.Scale(range=[0, 28]), legend=None))
+    return (bars + text).properties(width=max(160, 36 * df["position"].nunique()), height=180)

@@ -1,0 +1,1 @@
+"""Using a trained model on new sequences: chunked prediction in input order."""

@@ -1,0 +1,1 @@
+"""Training: options, the loop, gradient recording, checkpoints, run folders, background jobs."""

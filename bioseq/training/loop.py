@@ -1,0 +1,180 @@
+"""The training loop: AdamW, length-grouped batches, early stopping, checkpoints, gradient recording.
+
+Inputs are lists of encoded sequences ``(length, alphabet)`` with labels ``(N,)``. Each batch is
+padded to its own longest member, ``x (B, T, K)``, and the model packs it, so padding never
+changes outputs, gradients or batch statistics. Progress goes to a plain callback, so this module
+never imports a user interface.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.encoding import length_batches, pad_batch
+from ..errors import TrainingError
+from ..metrics import classification_metrics, confusion
+from . import checkpoint
+from .config import TrainConfig, resolve_device, seed_everything
+from .recorder import GradientRecorder
+
+
+@dataclass
+class Progress:
+    """What the callback receives after each batch (``phase='batch'``) and epoch (``'epoch'``)."""
+
+    phase: str
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    loss: float
+    elapsed: float
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]  # one row per epoch and split: epoch, split, loss, accuracy, ...
+    gradients: list[dict]  # one row per recurrent layer per recorded step
+    best_epoch: int
+    confusion: list[list[int]]
+    val_metrics: dict
+    seconds: float
+    stopped_early: bool = False
+    interrupted: bool = False
+
+
+def class_weight_vector(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
+    return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+EXPLODING_ADVICE = ("gradients are probably exploding. "
+                    "Try a lower learning rate (--lr), gradient clipping (the default 1.0, or lower), "
+                    "an LSTM or GRU cell instead of a plain RNN, tanh instead of relu, or batch "
+                    "normalisation between layers (--norm batch). The last good checkpoint is kept.")
+NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODING_ADVICE
+VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
+
+
+def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels: np.ndarray, *, batch_size: int = 256,
+             device: torch.device | str = "cpu", loss_fn: nn.Module | None = None) -> tuple[dict, np.ndarray]:
+    """Metrics and class probabilities ``(N, C)`` of ``model`` in eval mode, in input order."""
+    model.eval()
+    probs = np.zeros((len(arrays), model.cfg.n_classes), dtype=np.float32)
+    total = 0.0
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    with torch.no_grad():
+        for idx in length_batches([len(a) for a in arrays], batch_size):
+            x, lengths = pad_batch([arrays[i] for i in idx])
+            logits = model(x.to(device), lengths)
+            y = torch.as_tensor(labels[idx], device=device)
+            total += float(loss_fn(logits, y)) * len(idx)
+            probs[idx] = torch.softmax(logits, 1).cpu().numpy()
+    if not math.isfinite(total):  # NaN probabilities would crash the metrics with a bare ValueError
+        raise TrainingError(VAL_NAN_ADVICE.format(value=total))
+    return classification_metrics(labels, probs, total / max(len(arrays), 1)), probs
+
+
+def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np.ndarray,
+          val_arrays: Sequence[np.ndarray], val_labels: np.ndarray, cfg: TrainConfig, *,
+          callback: Callable[[Progress], None] | None = None, run_dir: str | os.PathLike | None = None,
+          resume: bool = False, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train ``model`` in place, restore its best weights (lowest validation loss) and report.
+
+    ``run_dir`` receives ``checkpoint.safetensors`` after each epoch; with ``resume`` the run
+    continues from it. ``should_stop`` is polled between batches (the dashboard's Stop button).
+    """
+    seed_everything(cfg.seed, cfg.deterministic)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    n_classes = model.cfg.n_classes
+    train_labels = np.asarray(train_labels)
+    val_labels = np.asarray(val_labels)
+    weights = class_weight_vector(train_labels, n_classes) if cfg.class_weights else None
+    loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    recorder = GradientRecorder(model, cfg.grad_every)
+    lengths = [len(a) for a in train_arrays]
+    steps_per_epoch = math.ceil(len(train_arrays) / cfg.batch_size)
+    history: list[dict] = []
+    best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    start_epoch, step, waited = 1, 0, 0
+    ckpt_path = Path(run_dir) / "checkpoint.safetensors" if run_dir else None
+    if resume and ckpt_path and ckpt_path.exists():
+        state = checkpoint.load(ckpt_path, model, opt, device)
+        history, best, waited = state["history"], state["best"], state["waited"]
+        start_epoch, step = state["epoch"] + 1, state["step"]
+        recorder.load(state["gradients"])
+        for group in opt.param_groups:  # the options given now win, e.g. a lower --lr after a NaN loss
+            group["lr"], group["weight_decay"] = cfg.lr, cfg.weight_decay
+    t0 = time.perf_counter()
+    stopped_early = interrupted = False
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        if waited >= cfg.patience:
+            stopped_early = True
+            break
+        model.train()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        batches = length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng, group=cfg.group_by_length)
+        run_loss, seen = 0.0, 0
+        probs = np.zeros((len(train_arrays), n_classes), dtype=np.float32)
+        for b, idx in enumerate(batches, 1):
+            if should_stop is not None and should_stop():
+                interrupted = True
+                break
+            x, lens = pad_batch([train_arrays[i] for i in idx])
+            y = torch.as_tensor(train_labels[idx], device=device)
+            logits = model(x.to(device), lens)
+            loss = loss_fn(logits, y)
+            if not torch.isfinite(loss):
+                raise TrainingError(NAN_ADVICE.format(value=float(loss.detach()), epoch=epoch, step=b))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            step += 1
+            recorder.record(epoch, step)
+            if cfg.clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            run_loss += loss.item() * len(idx)
+            seen += len(idx)
+            probs[idx] = torch.softmax(logits.detach(), 1).cpu().numpy()
+            if callback:
+                callback(Progress("batch", epoch, cfg.epochs, b, steps_per_epoch, run_loss / seen,
+                                  time.perf_counter() - t0, history))
+        if interrupted:
+            break
+        train_m = classification_metrics(train_labels, probs, run_loss / max(seen, 1))
+        val_m, _ = evaluate(model, val_arrays, val_labels, device=device, loss_fn=loss_fn)
+        history.append({"epoch": epoch, "split": "train", **train_m})
+        history.append({"epoch": epoch, "split": "val", **val_m})
+        if val_m["loss"] < best["loss"] - 1e-4:
+            best = {"loss": val_m["loss"], "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            waited = 0
+        else:
+            waited += 1
+        if ckpt_path:
+            checkpoint.save(ckpt_path, model, opt, {"epoch": epoch, "step": step, "history": history,
+                                                     "best": best, "waited": waited,
+                                                     "gradients": recorder.table()})
+        if callback:
+            callback(Progress("epoch", epoch, cfg.epochs, steps_per_epoch, steps_per_epoch,
+                              train_m["loss"], time.perf_counter() - t0, history))
+    model.load_state_dict(best["state"])
+    val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, loss_fn=loss_fn)
+    return TrainResult(history, recorder.table(), best["epoch"],
+                       confusion(val_labels, val_p.argmax(1), n_classes), val_m,
+                       time.perf_counter() - t0, stopped_early, interrupted)
+

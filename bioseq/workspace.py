@@ -1,0 +1,76 @@
+"""Where bioseq keeps its files, what they may be called, and how they are written.
+
+The workspace is the folder ``$BIOSEQ_HOME`` (default ``~/.bioseq``):
+
+* ``models/<name>.safetensors`` — model files (:mod:`bioseq.model.store`);
+* ``runs/<name>/`` — run folders (:mod:`bioseq.training.runs`);
+* ``uploads/<digest>/`` — files uploaded in the dashboard (:mod:`bioseq.app.uploads`).
+
+Every file bioseq writes goes through :func:`atomic_write`: a temporary file in the same folder,
+renamed over the target at the end, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ModelFileError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def workspace() -> Path:
+    """The workspace folder: ``$BIOSEQ_HOME`` or ``~/.bioseq``."""
+    return Path(os.environ.get("BIOSEQ_HOME") or Path.home() / ".bioseq")
+
+
+def models_dir() -> Path:
+    return workspace() / "models"
+
+
+def runs_dir() -> Path:
+    return workspace() / "runs"
+
+
+def uploads_dir() -> Path:
+    return workspace() / "uploads"
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid model or run name, else :class:`ModelFileError`."""
+    if not NAME_RE.match(name):
+        raise ModelFileError(f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+    return name
+
+
+def new_name(cell: str, alphabet: str) -> str:
+    """A fresh name such as ``lstm-dna-20261202-101500-3fa2``."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{cell}-{alphabet}-{stamp}-{secrets.token_hex(2)}"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` and rename the result over ``path`` (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,99 @@
+"""Gates & saliency: gate activations under the letters, saliency as a logo, mutagenesis, motifs."""
+
+import streamlit as st
+
+import ui
+from bioseq import plots
+from bioseq.data import io
+from bioseq.errors import BioseqError
+from bioseq.interpret import ism
+from bioseq.prediction import predict
+
+path = ui.model_choice("gates_model")
+if path is None:
+    st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
+    st.stop()
+bundle = ui.bundle_or_stop(path)
+
+origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
+                  format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",
+                               "paste": "pasted text", "upload": "a FASTA file"}.get)
+source = ui.current_source()
+try:
+    if origin == "data":
+        records = ui.model_records(path)
+    elif origin == "dataset":
+        records = ui.source_records(source, 500) if source else []
+    elif origin == "paste":
+        text = st.text_area("Sequence (FASTA or bare letters)", key="gates_paste", height=100)
+        records = io.parse_text(text) if text.strip() else []
+    else:
+        files = st.file_uploader("FASTA file", key="gates_upload")
+        records = ui.upload_records(ui.uploaded(files)) if files else []
+    if records:
+        predict.check_alphabet(bundle, records)
+except BioseqError as e:
+    ui.error(e)
+    st.stop()
+if not records:
+    st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
+    st.stop()
+
+c1, c2 = st.columns([3, 2])
+index = c1.selectbox("Record", range(len(records)), key="gates_record",
+                     format_func=lambda i: f"{records[i].description} ({len(records[i].seq)} letters)"[:90])
+choice = c2.selectbox("Explain the score of", ["predicted class", *bundle.classes], key="gates_target")
+target = None if choice == "predicted class" else choice
+record = records[index]
+seq = record.seq.upper()
+
+window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), 300)), key="gates_window",
+                   help="zoom into part of the sequence (gates, saliency and mutagenesis); long sequences "
+                   "start with their first 300 letters") if len(seq) > 1 else None
+gates_tab, saliency_tab, ism_tab, motif_tab = st.tabs(["Gates", "Saliency", "Mutagenesis", "Motifs"])
+with gates_tab:
+    table = ui.explain("gates", path, [record])
+    g1, g2, g3, g4 = st.columns(4)
+    layer = g1.selectbox("Layer", sorted(table["layer"].unique()), key="gates_layer")
+    directions = g2.multiselect("Direction", list(table["direction"].unique()), key="gates_directions",
+                                default=list(table["direction"].unique())[:1])
+    names = list(table["gate"].unique())
+    shown = g3.multiselect("Gates", names, default=names, key="gates_names")
+    units = sorted(table["unit"].unique())
+    n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
+    st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here'); the "
+               "candidate, cell state C(t) and hidden state h(t) are signed.")
+    ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
+                                 gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
+with saliency_tab:
+    method = st.radio("Method", ["saliency", "ig"], key="gates_method", horizontal=True,
+                      format_func={"saliency": "gradient × input", "ig": "integrated gradients"}.get)
+    scores = ui.explain(method, path, [record], target)
+    st.caption(f"Explaining class **{scores['target'].iloc[0]}**: tall letters push its score up, letters "
+               "below the line push it down.")
+    ui.chart(plots.saliency_logo(scores, score=method, title=f"{record.id}: {method}", window=window), "gates_saliency",
+             f"{record.id}_{method}")
+with ism_tab:
+    auto = len(seq) <= 300
+    if len(seq) > ism.ISM_MAX_LENGTH:
+        st.info(f"In-silico mutagenesis is limited to {ism.ISM_MAX_LENGTH} letters.", icon=":material/info:")
+    elif auto or st.button(f"Run mutagenesis ({len(seq) * (bundle.alphabet.size - 1):,} mutants)", key="gates_ism"):
+        ui.chart(plots.ism_heatmap(ui.explain("ism", path, [record], target), window=window), "gates_ism_chart",
+                 f"{record.id}_ism")
+with motif_tab:
+    m1, m2 = st.columns(2)
+    n = m1.slider("Sequences", 10, min(500, len(records)), min(100, len(records)), key="gates_motif_n") \
+        if len(records) > 10 else len(records)
+    k = m2.slider("Motif length k", 3, 12, 6 if bundle.alphabet.size <= 4 else 4, key="gates_motif_k")
+    request = (path, n, k, target)
+    if st.button(f"Find motifs in {n} sequences", key="gates_find_motifs", icon=":material/search:"):
+        st.session_state["gates_motif_request"] = request
+    if st.session_state.get("gates_motif_request") == request:
+        found = ui.explain("motifs", path, records[:n], target, k=k, top=15)
+        ui.chart(plots.motif_bars(found), "gates_motifs", "motifs")
+        if len(found):
+            ui.table(found, "gates_motif_table", "motifs", hide_index=True)
+            motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
+                                 key="gates_logo_motif", help="the most frequent candidate comes first")
+            ui.chart(plots.motif_logo(ui.explain("logo", path, records[:n], target, motif=motif),
+                                      title=f"Windows within one letter of {motif}"), "gates_logo", f"logo_{motif}")

@@ -1,0 +1,72 @@
+"""Gradient flow: per-layer gradient norms, gradient by distance from the read-out, and a diagnosis."""
+
+import math
+import os
+
+import streamlit as st
+
+import ui
+from bioseq import plots
+from bioseq.app import flow
+from bioseq.errors import BioseqError
+from bioseq.training import runs
+
+table = runs.list_runs()
+finished = table[table["status"].isin(["done", "stopped"]) & table["has_model"]]
+if not len(finished):
+    st.info("No finished runs yet: train a model on the Train page (or with `bioseq train`).", icon=":material/info:")
+    st.stop()
+names = list(finished["name"])
+current = st.session_state.get(ui.MODEL_KEY)
+st.session_state.setdefault("flow_runs", [current if current in names else names[0]])
+st.session_state["flow_runs"] = [n for n in st.session_state["flow_runs"] if n in names]
+chosen = st.multiselect("Runs (two or more side by side, e.g. RNN against LSTM, or batch norm off against on)",
+                        names, key="flow_runs", max_selections=4)
+n = st.slider("Training sequences for the per-position views", 8, 128, 32, 8, key="flow_n",
+              help="∂C/∂h(t) and the memory curve are computed on this many training records")
+if not chosen:
+    st.info("Pick at least one run.", icon=":material/info:")
+    st.stop()
+
+reports = []
+for name in chosen:
+    try:
+        path = finished.loc[finished["name"] == name, "model_path"].iloc[0]
+        reports.append(ui.flow_report(name, n, os.path.getmtime(path)))
+    except BioseqError as e:
+        ui.error(e)
+if not reports:
+    st.stop()
+
+st.subheader("Diagnosis")
+for col, r in zip(st.columns(len(reports)), reports):
+    with col:
+        st.markdown(f"**{r.name}**  \n`{r.architecture}`")
+        box = st.success if r.diagnosis.verdict == "healthy" else st.error
+        box(f"**{r.diagnosis.verdict.capitalize()}**", icon=":material/stethoscope:")
+        st.markdown("\n".join(f"- {f}" for f in r.diagnosis.findings))
+        if r.diagnosis.remedies:
+            st.markdown("**What to try:**\n" + "\n".join(f"- {x}" for x in r.diagnosis.remedies))
+        m1, m2 = st.columns(2)
+        ratio = r.summary.ratio
+        m1.metric("First/last layer", "one layer" if math.isnan(ratio) else f"{ratio:.3g}",
+                  help="mean gradient norm of layer 1 over that of the last recurrent layer; well under 0.1 "
+                  "means the first layer hardly learns")
+        m2.metric("Effective memory", "whole sequence" if r.effective_memory is None else f"{r.effective_memory}",
+                  help="positions from the read-out before an input's influence falls under 1% of the peak")
+        if r.note:
+            st.caption(r.note)
+
+st.subheader("Per layer, over training")
+st.caption("‖∇‖ of each recurrent layer's weights and biases at every recorded step (log scale). Layer 1 is "
+           "nearest the input; lines far below the last layer's mean it learns far more slowly.")
+ui.chart(plots.layer_gradients(flow.stack(reports, "layers")), "flow_layers", "layer_gradients")
+means = flow.layer_table(reports)
+if len(means) and means["layer"].nunique() > 1:
+    ui.chart(plots.layer_means(means), "flow_means", "layer_means")
+
+st.subheader("Per time step")
+st.caption("‖∂C/∂h(t)‖ against distance from the read-out, by back-propagation through time on training "
+           "sequences. A plain RNN's line falls steeply; an LSTM's cell state keeps it up.")
+ui.chart(plots.time_profile(flow.stack(reports, "time")), "flow_time", "time_profile")
+ui.chart(plots.memory_curve(flow.stack(reports, "memory")), "flow_memory", "memory_curve")

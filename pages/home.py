@@ -1,0 +1,49 @@
+"""Home: what bioseq does, a one-click example, and the workspace status."""
+
+import streamlit as st
+
+import ui
+from bioseq.data import examples
+
+st.markdown(
+    "**bioseq trains recurrent classifiers (RNN, LSTM, GRU) on labelled DNA, RNA or protein sequences.** "
+    "It shows how training went — loss, accuracy and the gradient flowing through every layer and "
+    "position — and diagnoses vanishing or exploding gradients in plain words. "
+    "It then opens the trained model up: gate activations, saliency, mutagenesis and motifs, and "
+    "predictions for new FASTA files.")
+
+st.subheader("Quick start")
+source = ui.current_source()
+cols = st.columns(len(examples.EXAMPLES))
+for col, ex in zip(cols, examples.EXAMPLES):
+    with col:
+        if st.button(f"Load the {ex.alphabet.upper()} example", key=f"home_load_{ex.key}", type="primary",
+                     icon=":material/play_arrow:"):
+            source = ex.source()
+            ui.set_source(source)
+        st.markdown(f"**{ex.title}** — {ex.description}")
+if source is not None:
+    st.success(f"Dataset: **{source.name}**. Next: look at it on **Data**, or train a model on **Train**.",
+               icon=":material/check_circle:")
+    c1, c2 = st.columns(2)
+    c1.page_link("pages/data.py", label="Data", icon=":material/dataset:")
+    c2.page_link("pages/train.py", label="Train", icon=":material/model_training:")
+
+st.subheader("Workspace")
+with st.spinner("Reading the workspace…"):
+    from bioseq.model import store  # PyTorch loads here, after the page above is on screen
+    from bioseq.training import runs
+    from bioseq.workspace import workspace
+
+    models = store.list_models()
+    run_table = runs.list_runs()
+st.caption(f"`{workspace()}` (set `BIOSEQ_HOME` to use another folder)")
+m1, m2, m3 = st.columns(3)
+m1.metric("Saved models", len(models))
+m2.metric("Runs", len(run_table))
+m3.metric("Training now", len(ui.job_registry().active()))
+if len(run_table):
+    ui.table(run_table[["name", "status", "architecture", "alphabet", "epoch", "epochs", "val_accuracy", "started"]],
+             "home_runs", "runs", hide_index=True)
+else:
+    st.info("No runs yet: load an example above, then start one on the Train page.")
