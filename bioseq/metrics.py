@@ -47,3 +47,20 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, loss: float = math.nan)
 def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> list[list[int]]:
     """Rows are true classes, columns predicted classes."""
     return skm.confusion_matrix(y, pred, labels=list(range(n_classes))).tolist()
+
+
+def metric_notes(m: dict, y: np.ndarray, n_classes: int) -> list[str]:
+    """Plain-words warnings where the figures could mislead, e.g. a high AUROC next to chance accuracy."""
+    notes = []
+    chance = 1 / n_classes
+    auroc, bal = m.get("auroc", math.nan), m.get("balanced_accuracy", math.nan)
+    if math.isfinite(auroc) and auroc >= 0.75 and math.isfinite(bal) and bal < chance + 0.1:
+        notes.append(f"AUROC {auroc:.2f} with balanced accuracy {bal:.2f}: the model ranks the sequences of each "
+                     "class apart, but its probabilities all fall on one side of the decision threshold, so every "
+                     "sequence gets the same call. It has begun to learn but is not calibrated: train longer, or move "
+                     "the decision threshold.")
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=n_classes)
+    if len(y) and counts.max() >= 0.8 * len(y):
+        notes.append(f"{counts.max() / len(y):.0%} of the sequences are of one class: accuracy can look good while "
+                     "the rare class is missed; read balanced accuracy and MCC.")
+    return notes

@@ -211,7 +211,8 @@ def walk_through(server, page, tmp_path):
     saved = tmp_path / "predictions.csv"
     info.value.save_as(saved)
     rows = list(csv.reader(io.StringIO(saved.read_text())))
-    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    assert rows[0][:4] == ["id", "prediction", "p_background", "p_motif"]
+    assert {"length", "unlike_training", "file"} <= set(rows[0])
     assert len(rows) == 401 and rows[1][0] == "seq1"
     shoot(page, "predict")
 

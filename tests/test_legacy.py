@@ -23,4 +23,6 @@ def test_legacy_model_predicts_the_same_bytes(name, tmp_path):
     bundle = load_model(LEGACY / f"{name}.safetensors")
     out = tmp_path / "p.csv"
     predict_files(bundle, [fasta], str(out))
-    assert out.read_text() == (LEGACY / f"{name}.predictions.csv").read_text()
+    then = (LEGACY / f"{name}.predictions.csv").read_text().splitlines()
+    now = [",".join(row.split(",")[: len(then[0].split(","))]) for row in out.read_text().splitlines()]
+    assert now == then  # id, prediction, p_<class>...: the same bytes; newer columns follow

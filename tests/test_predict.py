@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 
+from bioseq.app.predictions import predict_frame
 from bioseq.data.encoding import encode, fit_length
 from bioseq.data.io import read_many
 from bioseq.errors import InputError
@@ -17,8 +18,6 @@ from bioseq.prediction.predict import (
     predict_arrays,
     predict_files,
     predict_records,
-    predictions_table,
-    rows_to_csv,
 )
 
 A = ">r1\nACGTACGTAC\n>r2\nGG\n>r3 x\nTTGACTCAAAAAAAAAAAAAAA\n>r4\nNNRYAC\n"
@@ -53,10 +52,12 @@ def test_csv_columns_and_input_order(dna_bundle, inputs, tmp_path):
     out = tmp_path / "pred.csv"
     assert predict_files(dna_bundle, inputs, str(out)) == 6
     rows = read_csv(out.read_text())
-    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif", "length", "unlike_training", "file"]
     ids, probs = expected_probs(dna_bundle, inputs)
     assert [r[0] for r in rows[1:]] == ids == ["r1", "r2", "r3", "r4", "r5", "r6"]
-    got = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
+    assert [r[4] for r in rows[1:]] == ["10", "2", "22", "6", "5", "18"]
+    assert [r[6] for r in rows[1:]] == [str(inputs[0])] * 4 + [str(inputs[1])] * 2
+    got = np.array([[float(v) for v in r[2:4]] for r in rows[1:]])
     np.testing.assert_allclose(got, probs, rtol=1e-5)
     np.testing.assert_allclose(got.sum(1), 1.0, rtol=1e-5)
     assert [r[1] for r in rows[1:]] == [dna_bundle.classes[i] for i in probs.argmax(1)]
@@ -129,9 +130,10 @@ def test_dna_into_a_protein_model(protein_bundle, write):
 
 def test_length_policy_of_the_model(dna_bundle, inputs, tmp_path):
     dna_bundle.max_length, dna_bundle.length_policy = 4, "end"
-    rows = predictions_table(dna_bundle, read_many(inputs))
+    rows = predict_frame(dna_bundle, list(read_many(inputs)))
     ids, probs = expected_probs(dna_bundle, inputs)
-    np.testing.assert_allclose([[r["p_background"], r["p_motif"]] for r in rows], probs, rtol=1e-6)
+    np.testing.assert_allclose(rows[["p_background", "p_motif"]].to_numpy(), probs, rtol=1e-6)
+    assert list(rows["length"]) == [4, 2, 4, 4, 4, 4]  # what the model reads
     cut_alone = predict_arrays(dna_bundle, [encode("GTAC", dna_bundle.alphabet)])
     np.testing.assert_allclose(probs[0], cut_alone[0], rtol=1e-6)  # r1 keeps its last 4 letters
 
@@ -154,11 +156,18 @@ def test_protein_stop_codon(protein_bundle, write):
     assert e.value.position == 6
 
 
-def test_predictions_table_and_rows_to_csv(dna_bundle, inputs, tmp_path):
-    rows = predictions_table(dna_bundle, read_many(inputs))
-    assert list(rows[0]) == ["id", "prediction", "p_background", "p_motif"]
-    assert [r["id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5", "r6"]
-    parsed = read_csv(rows_to_csv(rows))
-    assert parsed[0] == list(rows[0]) and len(parsed) == 7
-    assert float(parsed[3][2]) == pytest.approx(rows[2]["p_background"])
-    assert rows_to_csv([]) == ""
+def test_sequence_column_on_request(dna_bundle, inputs, tmp_path):
+    out = tmp_path / "pred.csv"
+    predict_files(dna_bundle, inputs, str(out), with_sequence=True)
+    rows = read_csv(out.read_text())
+    assert rows[0][-1] == "sequence" and rows[3][-1] == "TTGACTCAAAAAAAAAAAAAAA"
+
+
+def test_the_dashboard_table_is_the_cli_table(dna_bundle, inputs, tmp_path):
+    out = tmp_path / "pred.csv"
+    predict_files(dna_bundle, inputs, str(out))
+    frame = predict_frame(dna_bundle, list(read_many(inputs)))
+    parsed = read_csv(out.read_text())
+    assert parsed[0] == list(frame.columns) and len(parsed) == 7
+    assert [r[0] for r in parsed[1:]] == list(frame["id"])
+    assert float(parsed[3][2]) == pytest.approx(frame["p_background"].iloc[2], rel=1e-5)

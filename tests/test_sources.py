@@ -17,7 +17,7 @@ from bioseq.data.io import read_records
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError, ModelFileError
 from bioseq.model.store import load_model, model_path, save_model
-from bioseq.prediction.predict import predictions_table
+from bioseq.prediction.predict import predict_records
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 
@@ -151,10 +151,11 @@ def test_predict_frame_matches_the_cli_table(bundle, dna_fasta):
     calls = []
     df = batch.predict_frame(bundle, records, chunk_size=16, progress=lambda d, n: calls.append((d, n)))
     assert calls == [(16, 40), (32, 40), (40, 40)]
-    rows = predictions_table(bundle, records)
-    assert list(df["id"]) == [r["id"] for r in rows] and list(df["prediction"]) == [r["prediction"] for r in rows]
-    assert np.allclose(df["p_motif"], [r["p_motif"] for r in rows], atol=1e-6)
-    assert list(df.columns) == ["id", "prediction", "p_background", "p_motif"]
+    rows = list(predict_records(bundle, records))
+    assert list(df["id"]) == [r.id for r, _ in rows]
+    assert list(df["prediction"]) == [bundle.classes[int(p.argmax())] for _, p in rows]
+    assert np.allclose(df["p_motif"], [p[1] for _, p in rows], atol=1e-6)
+    assert list(df.columns) == ["id", "prediction", "p_background", "p_motif", "length", "unlike_training", "file"]
 
 
 def test_predict_frame_refuses_the_wrong_alphabet(bundle, protein_fasta):

@@ -1,7 +1,7 @@
 """Prediction tables for the dashboard: chunked, with a progress callback, and filtered views.
 
-:func:`predict_frame` runs :func:`bioseq.predict.predict_records` (alphabet check, length policy,
-length-grouped batches) and returns ``id, prediction, p_<class>...`` in input order, calling
+:func:`predict_frame` runs :func:`bioseq.prediction.predict.predict_chunks` (alphabet check, length policy,
+length-grouped batches) and returns the rows of ``bioseq predict`` in input order, calling
 ``progress(done, total)`` after every chunk so a page can show a progress bar.
 """
 
@@ -14,23 +14,21 @@ import pandas as pd
 
 from ..data.io import Record
 from ..model.store import ModelBundle
-from ..prediction.predict import csv_header, predict_records
+from ..prediction.predict import predict_chunks, prediction_table
 
 
 def predict_frame(bundle: ModelBundle, records: Sequence[Record], *, chunk_size: int = 2048,
                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Predictions for ``records`` as a DataFrame (columns of :func:`bioseq.predict.csv_header`)."""
-    cols = csv_header(bundle.classes)
-    probs = np.zeros((len(records), len(bundle.classes)), dtype=np.float32)
-    for i, (_, p) in enumerate(predict_records(bundle, records, chunk_size=chunk_size)):
-        probs[i] = p
-        if progress and ((i + 1) % chunk_size == 0 or i + 1 == len(records)):
-            progress(i + 1, len(records))
-    classes = np.asarray(bundle.classes, dtype=object)
-    df = pd.DataFrame(probs.astype(float), columns=cols[2:])
-    df.insert(0, "prediction", classes[probs.argmax(1)] if len(records) else [])
-    df.insert(0, "id", [r.id for r in records])
-    return df
+    """Predictions for ``records`` as one DataFrame (see :func:`bioseq.prediction.predict.prediction_table`)."""
+    frames, done = [], 0
+    for chunk, arrays, probs in predict_chunks(bundle, records, chunk_size=chunk_size):
+        frames.append(prediction_table(bundle, chunk, arrays, probs))
+        done += len(chunk)
+        if progress:
+            progress(done, len(records))
+    if not frames:
+        return prediction_table(bundle, [], [], np.zeros((0, len(bundle.classes))))
+    return pd.concat(frames, ignore_index=True)
 
 
 def filter_predictions(df: pd.DataFrame, classes: Sequence[str] | None = None, min_probability: float = 0.0,

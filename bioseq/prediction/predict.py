@@ -1,15 +1,14 @@
 """Prediction over sequence files in chunks, with bounded memory, in input order.
 
 Each chunk of records is encoded to ``(length, alphabet)`` arrays, cut by the model's length
-policy, batched by length, and run through the model in eval mode; rows come back in input order
-as ``(id, prediction, probabilities (n_classes,))``.
+policy, batched by length, and run through the model in eval mode; rows come back in input order.
+The table (and the CSV of ``bioseq predict``) has the columns ``id, prediction, p_<class>..., length,
+unlike_training, file`` (and ``sequence`` on request).
 """
 
 from __future__ import annotations
 
-import csv
 import errno
-import io
 import os
 import shutil
 import sys
@@ -17,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..data.alphabets import detect_alphabet
@@ -25,6 +25,7 @@ from ..data.io import Record, chunked, read_many
 from ..errors import InputError
 from ..model.store import ModelBundle
 from ..workspace import atomic_write
+from .novelty import flag_arrays
 
 
 def check_alphabet(bundle: ModelBundle, records: Sequence[Record]) -> None:
@@ -89,22 +90,49 @@ def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.nd
     return out
 
 
-def predict_records(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
-                    batch_size: int = 512, check: bool = True) -> Iterator[tuple[Record, np.ndarray]]:
-    """Yield ``(record, probabilities)`` in input order, a chunk at a time."""
+def predict_chunks(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
+                   batch_size: int = 512, check: bool = True
+                   ) -> Iterator[tuple[list[Record], list[np.ndarray], np.ndarray]]:
+    """Yield ``(records, encoded arrays, probabilities (n, n_classes))`` a chunk at a time, in input order."""
     for i, chunk in enumerate(chunked(records, chunk_size)):
         if check and i == 0:
             check_alphabet(bundle, chunk)
-        probs = predict_arrays(bundle, encode_records(bundle, chunk), batch_size)
+        arrays = encode_records(bundle, chunk)
+        yield chunk, arrays, predict_arrays(bundle, arrays, batch_size)
+
+
+def predict_records(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
+                    batch_size: int = 512, check: bool = True) -> Iterator[tuple[Record, np.ndarray]]:
+    """Yield ``(record, probabilities)`` in input order, a chunk at a time."""
+    for chunk, _, probs in predict_chunks(bundle, records, chunk_size=chunk_size, batch_size=batch_size, check=check):
         yield from zip(chunk, probs)
 
 
-def csv_header(classes: Sequence[str]) -> list[str]:
-    return ["id", "prediction", *[f"p_{c}" for c in classes]]
+def prediction_table(bundle: ModelBundle, records: Sequence[Record], arrays: Sequence[np.ndarray],
+                     probs: np.ndarray, *, with_sequence: bool = False) -> pd.DataFrame:
+    """The prediction rows of :data:`COLUMNS` (plus ``sequence`` on request) for one chunk.
+
+    ``length`` is what the model reads (after its length policy); ``unlike_training`` says why a record
+    is unlike the training data (empty when it is not; see :mod:`bioseq.prediction.novelty`).
+    """
+    classes = list(bundle.classes)
+    table = pd.DataFrame(np.asarray(probs, dtype=float).reshape(len(records), len(classes)),
+                         columns=[f"p_{c}" for c in classes])
+    table.insert(0, "prediction", np.asarray(classes, dtype=object)[np.asarray(probs).argmax(1)] if len(records)
+                 else [])
+    table.insert(0, "id", [r.id for r in records])
+    flags = flag_arrays(arrays, (bundle.meta.get("training") or {}).get("profile"))
+    table["length"] = flags["length"].to_numpy()
+    table["unlike_training"] = flags["flag"].to_numpy()
+    table["file"] = [r.file for r in records]
+    if with_sequence:
+        table["sequence"] = [r.seq for r in records]
+    return table
 
 
 def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
-                  chunk_size: int = 4096, progress: Callable[[int], None] | None = None) -> int:
+                  chunk_size: int = 4096, with_sequence: bool = False,
+                  progress: Callable[[int], None] | None = None) -> int:
     """Write predictions for ``paths`` as CSV to ``out`` (``None`` or ``-`` = stdout); return the count.
 
     Output goes to a temporary file first and appears only when every record has been read, so a
@@ -115,12 +143,11 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
     def write(tmp: str) -> None:
         nonlocal n
         with open(tmp, "w", newline="", encoding="utf-8") as fh:  # UTF-8 whatever the locale
-            w = csv.writer(fh)
-            w.writerow(csv_header(bundle.classes))
-            for rec, p in predict_records(bundle, read_many(paths), chunk_size=chunk_size):
-                w.writerow([rec.id, bundle.classes[int(p.argmax())], *(f"{v:.6g}" for v in p)])
-                n += 1
-                if progress and n % chunk_size == 0:
+            for chunk, arrays, probs in predict_chunks(bundle, read_many(paths), chunk_size=chunk_size):
+                table = prediction_table(bundle, chunk, arrays, probs, with_sequence=with_sequence)
+                table.to_csv(fh, header=n == 0, index=False, float_format="%.6g", lineterminator="\n")
+                n += len(chunk)
+                if progress:
                     progress(n)
 
     if out not in (None, "-"):
@@ -138,22 +165,3 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
             shutil.copyfileobj(fh, binary or sys.stdout)
         (binary or sys.stdout).flush()
     return n
-
-
-def predictions_table(bundle: ModelBundle, records: Iterable[Record]) -> list[dict]:
-    """Predictions as a list of dict rows (for the dashboard and small inputs)."""
-    rows = []
-    for rec, p in predict_records(bundle, records):
-        row = {"id": rec.id, "prediction": bundle.classes[int(p.argmax())]}
-        row.update({f"p_{c}": float(v) for c, v in zip(bundle.classes, p)})
-        rows.append(row)
-    return rows
-
-
-def rows_to_csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return buf.getvalue()
