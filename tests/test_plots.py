@@ -164,7 +164,7 @@ def test_histograms_are_pre_aggregated():
 def test_single_length_histogram():
     records = pd.DataFrame({"id": ["a", "b"], "label": ["x", "y"], "length": [200, 200], "ambiguous": [0.0, 0.0]})
     rows = next(iter(spec(plots.length_histogram(records))["datasets"].values()))
-    assert [(r["start"], r["end"], r["records"]) for r in rows] == [(200, 201, 1), (200, 201, 1)]
+    assert [(r["start"], r["end"], r["records"]) for r in rows] == [(199.5, 200.5, 1), (199.5, 200.5, 1)]
 
 
 def test_thin_steps_keeps_long_runs_light():
@@ -189,3 +189,59 @@ def test_exports_png_svg_csv(metrics):
     with pytest.raises(ValueError, match="png or svg"):
         export.chart_bytes(chart, "gif")
     assert export.table_csv(metrics).decode().splitlines()[0] == "epoch,split,loss,accuracy"
+
+
+# ---------- rendered: what a reader sees on uniform and on long inputs ----------
+
+def rendered_texts(chart, width: int | None = None) -> list[str]:
+    """Every text drawn in the chart's SVG (axis labels, titles, legends), at its own or a given width."""
+    import re
+
+    import vl_convert as vlc
+
+    if width is not None:
+        chart = chart.properties(width=width)
+    with alt.data_transformers.disable_max_rows():
+        svg = vlc.vegalite_to_svg(chart.to_dict())
+    return re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+
+
+def test_composition_labels_every_letter_even_when_narrow():
+    letters = list("ACDEFGHIKLMNPQRSTVWYXBZJU")
+    comp = pd.DataFrame([{"label": c, "letter": x, "fraction": 0.04, "standard": x not in "XBZJU"}
+                         for c in ("AMP", "DECOY") for x in letters])
+    chart = plots.composition(comp)
+    texts = rendered_texts(chart, width=300)
+    assert all(x in texts for x in letters), sorted(set(letters) - set(texts))
+    # the dashboard's theme thins out overlapping labels unless the axis forbids it
+    assert spec(chart)["encoding"]["x"]["axis"]["labelOverlap"] is False
+
+
+def test_one_length_is_one_bar_labelled_with_that_length():
+    records = pd.DataFrame({"id": range(800), "label": ["a", "b"] * 400, "length": 200, "ambiguous": 0.0})
+    texts = rendered_texts(plots.length_histogram(records))
+    assert "200" in texts and not any("." in x for x in texts if x[:1].isdigit()), texts
+    assert not any(x.endswith(".000000") for x in texts)
+
+
+def test_no_ambiguous_letters_gives_a_plain_axis():
+    records = pd.DataFrame({"id": range(10), "label": "a", "length": 50, "ambiguous": 0.0})
+    texts = rendered_texts(plots.ambiguous_histogram(records))
+    numbers = [x for x in texts if x[:1].isdigit()]
+    assert "0" in numbers and "1" in numbers and all(len(x) <= 4 for x in numbers), numbers
+
+
+def test_histograms_are_bars_from_zero():
+    df = pd.DataFrame({"id": range(712), "prediction": "AMP", "p_AMP": 0.999, "p_DECOY": 0.001})
+    chart = plots.prediction_summary(df, ["AMP", "DECOY"])
+    d = spec(chart)
+    assert d["hconcat"][1]["mark"]["orient"] == "vertical"
+    texts = rendered_texts(chart)
+    assert "712" not in texts  # the count is a bar height on a 0-based axis, not a tick at 712
+    assert texts.count("0") >= 2
+
+
+def test_training_curves_one_legend_and_whole_epochs(metrics):
+    texts = rendered_texts(plots.training_curves(metrics))
+    assert texts.count("split") == 1 and texts.count("train") == 1
+    assert "1.5" not in texts and {"1", "2", "3"} <= set(texts)

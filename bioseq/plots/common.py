@@ -15,6 +15,7 @@ _AA_GROUPS = (("#1f77b4", "KRH"), ("#d62728", "DE"), ("#2ca02c", "STNQ"), ("#ff7
 AA_COLORS = MappingProxyType({a: c for c, group in _AA_GROUPS for a in group})
 METRIC_TITLES = MappingProxyType({"loss": "loss", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
                                   "auroc": "AUROC", "auprc": "AUPRC", "mcc": "MCC", "f1": "F1"})
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)  # counts: whole numbers, never 0.5 records
 
 
 def letter_scale(letters) -> alt.Scale:
@@ -31,7 +32,6 @@ def empty(message: str) -> alt.Chart:
         text="text:N").properties(width=WIDTH, height=60)
 
 
-
 def binned(values: np.ndarray, groups: pd.Series, bins: int | np.ndarray, name: str) -> pd.DataFrame:
     """Counts per bin and group (pre-aggregated, so a chart of 100,000 records stays small)."""
     values = np.asarray(values, dtype=float)
@@ -42,3 +42,10 @@ def binned(values: np.ndarray, groups: pd.Series, bins: int | np.ndarray, name: 
         rows += [{name: g, "start": a, "end": b, "records": int(n)}
                  for a, b, n in zip(edges[:-1], edges[1:], counts) if n]
     return pd.DataFrame(rows, columns=[name, "start", "end", "records"])
+
+
+def whole_ticks(lo: int, hi: int, most: int = 12) -> list[int]:
+    """At most ``most`` whole-number ticks from ``lo`` to ``hi`` on a round step (1, 2, 5, 10, 20, 50, ...)."""
+    span = max(hi - lo, 1)
+    step = next(s for s in (m * 10 ** e for e in range(9) for m in (1, 2, 5)) if span / s < most)
+    return list(range(-(-lo // step) * step, hi + 1, step)) or [lo]

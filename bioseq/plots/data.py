@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .common import WIDTH, binned
+from .common import COUNT_AXIS, WIDTH, binned, whole_ticks
 
 
 def class_counts(per_class: dict) -> alt.Chart:
@@ -17,20 +17,28 @@ def class_counts(per_class: dict) -> alt.Chart:
 
 
 def length_histogram(records: pd.DataFrame) -> alt.Chart:
+    """Records per length, one bar per length when they span under 40 letters (a single length included)."""
     lengths = records["length"].to_numpy()
-    bins = np.arange(lengths.min(), lengths.max() + 2) if np.ptp(lengths) < 40 else 40
-    df = binned(lengths, records["label"], bins, "class")
-    return alt.Chart(df, title="Sequence length").mark_bar(opacity=0.7, binSpacing=0).encode(
-        x=alt.X("start:Q", title="length (letters)", scale=alt.Scale(zero=False)), x2="end:Q",
-        y=alt.Y("records:Q", stack=None, title="records"), color=alt.Color("class:N", title="class"),
-        tooltip=["class:N", alt.Tooltip("start:Q", title="from", format=".0f"),
-                 alt.Tooltip("end:Q", title="to (excl.)", format=".0f"), "records:Q"],
+    lo, hi = int(lengths.min()), int(lengths.max())
+    if hi - lo < 40:  # one bar per length, centred on it
+        edges = np.arange(lo, hi + 2) - 0.5
+    else:
+        edges = np.unique(np.round(np.linspace(lo, hi + 1, 41))) - 0.5
+    df = binned(lengths, records["label"], edges, "class")
+    df = df.assign(first=np.ceil(df["start"]).astype(int), last=np.ceil(df["end"]).astype(int) - 1)
+    return alt.Chart(df, title="Sequence length").mark_bar(opacity=0.7, binSpacing=0, orient="vertical").encode(
+        x=alt.X("start:Q", title="length (letters)", scale=alt.Scale(zero=False, domain=[edges[0], edges[-1]]),
+                axis=alt.Axis(values=whole_ticks(lo, hi), format="d")), x2="end:Q",
+        y=alt.Y("records:Q", stack=None, title="records", axis=COUNT_AXIS),
+        color=alt.Color("class:N", title="class"),
+        tooltip=["class:N", alt.Tooltip("first:Q", title="from"), alt.Tooltip("last:Q", title="to"), "records:Q"],
     ).properties(width=WIDTH, height=300)
 
 
 def composition(comp: pd.DataFrame) -> alt.Chart:
     return alt.Chart(comp, title="Letter composition").mark_bar().encode(
-        x=alt.X("letter:N", title=None), xOffset="label:N", y=alt.Y("fraction:Q", axis=alt.Axis(format="%")),
+        x=alt.X("letter:N", title=None, axis=alt.Axis(labelOverlap=False, labelAngle=0)), xOffset="label:N",
+        y=alt.Y("fraction:Q", axis=alt.Axis(format="%")),
         color=alt.Color("label:N", title="class"),
         opacity=alt.condition("datum.standard", alt.value(1.0), alt.value(0.45)),
         tooltip=[alt.Tooltip("label:N", title="class"), "letter:N", alt.Tooltip("fraction:Q", format=".2%"),
@@ -39,10 +47,13 @@ def composition(comp: pd.DataFrame) -> alt.Chart:
 
 def ambiguous_histogram(records: pd.DataFrame) -> alt.Chart:
     percent = records["ambiguous"].to_numpy() * 100
-    df = binned(percent, records["label"], np.linspace(0, max(float(percent.max()), 1e-9), 21), "class")
-    return alt.Chart(df, title="Ambiguous letters per record").mark_bar(binSpacing=0).encode(
-        x=alt.X("start:Q", title="ambiguous letters (% of the record)"), x2="end:Q",
-        y=alt.Y("records:Q", title="records"), color=alt.Color("class:N", title="class"),
+    top = float(percent.max()) if len(percent) else 0.0
+    edges = np.linspace(0, top, 21) if top > 0 else np.array([0.0, 1.0])  # none at all: one bar, 0-1%
+    df = binned(percent, records["label"], edges, "class")
+    return alt.Chart(df, title="Ambiguous letters per record").mark_bar(binSpacing=0, orient="vertical").encode(
+        x=alt.X("start:Q", title="ambiguous letters (% of the record)", axis=alt.Axis(format="~g"),
+                scale=alt.Scale(domain=[0, edges[-1]])), x2="end:Q",
+        y=alt.Y("records:Q", title="records", axis=COUNT_AXIS), color=alt.Color("class:N", title="class"),
         tooltip=["class:N", alt.Tooltip("start:Q", title="from %", format=".2f"),
                  alt.Tooltip("end:Q", title="to %", format=".2f"), "records:Q"],
     ).properties(width=WIDTH, height=260)

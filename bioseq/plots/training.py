@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .common import METRIC_TITLES, WIDTH, empty
+from .common import METRIC_TITLES, WIDTH, empty, whole_ticks
 
 
 def _long_metrics(df: pd.DataFrame, metrics) -> pd.DataFrame:
@@ -21,6 +21,7 @@ def training_curves(metrics: pd.DataFrame, metrics_shown=("loss", "accuracy"), t
         return empty("no finished epoch yet")
     long = _long_metrics(metrics, metrics_shown)
     by_run = "run" in long.columns and long["run"].nunique() > 1
+    epochs = whole_ticks(int(long["epoch"].min()), int(long["epoch"].max())) if len(long) else [1]
     panels = []
     for m in metrics_shown:
         d = long[long["metric"] == m]
@@ -30,9 +31,9 @@ def training_curves(metrics: pd.DataFrame, metrics_shown=("loss", "accuracy"), t
         if "run" in d.columns:
             tips.insert(0, "run:N")
         panels.append(alt.Chart(d, title=METRIC_TITLES.get(m, m)).mark_line(point=True).encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)), y=alt.Y("value:Q", title=METRIC_TITLES.get(m, m),
-                                                                          scale=alt.Scale(zero=False)),
-            color=color, strokeDash=alt.StrokeDash("split:N", title="split"),
+            x=alt.X("epoch:Q", axis=alt.Axis(values=epochs, format="d")),
+            y=alt.Y("value:Q", title=METRIC_TITLES.get(m, m), scale=alt.Scale(zero=False)),
+            color=color, strokeDash=alt.StrokeDash("split:N", title="split", legend=alt.Legend() if by_run else None),
             tooltip=tips).properties(width=width // 2 - 20, height=280))
     chart = alt.hconcat(*panels)
     return chart.properties(title=title) if title else chart
