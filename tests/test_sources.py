@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,21 @@ def test_model_card(bundle):
     assert list(cards.history(meta)["split"]) == ["train", "val"]
     assert np.asarray(cards.confusion(meta)).sum() > 0
     assert cards.model_card({"name": "bare"}).shape[1] == 2
+
+
+def test_an_uploaded_dataset_is_found_again_by_its_key(dna_fasta, protein_fasta):
+    src = uploads.upload_source([("my reads.fa", dna_fasta.read_bytes())], "header")
+    assert src.key.startswith("upload:")
+    assert uploads.source_by_key(src.key) == src
+    later = uploads.upload_source([("prot.fa", protein_fasta.read_bytes())], "header", alphabet="protein")
+    assert uploads.recent_sources() == [later, src]  # most recent first
+    assert uploads.display_names(src) == {src.train[0]: "my reads.fa"}
+    assert uploads.source_by_key("example:dna_motif") == examples.example("dna_motif").source()
+    for bad in ("upload:../../etc", "upload:0123456789abcdef", "example:nope", "", "what:ever"):
+        assert uploads.source_by_key(bad) is None
+
+
+def test_a_dataset_whose_files_are_gone_is_not_offered(dna_fasta):
+    src = uploads.upload_source([("a.fa", dna_fasta.read_bytes())], "header")
+    Path(src.train[0]).unlink()
+    assert uploads.source_by_key(src.key) is None and uploads.recent_sources() == []

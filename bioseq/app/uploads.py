@@ -3,20 +3,29 @@
 
 Uploaded bytes are written to ``$BIOSEQ_HOME/uploads/<digest>/<name>``, where the digest is the
 SHA-256 of the names and contents, so ``fit()`` can read paths and the same upload is stored once.
+Beside them, ``source.json`` records how the files were last used as a dataset (label source, labels
+file, alphabet, the names the user gave the files), so the dashboard can offer recent datasets again and
+find the current one after a browser reload (by its key ``upload:<digest>``).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
+from ..data.examples import example
 from ..data.io import Record, read_upload
 from ..data.source import LABEL_MODES, DataSource
 from ..errors import InputError, ModelFileError
 from ..model.store import load_model, model_path, read_meta
-from ..workspace import check_name, uploads_dir
+from ..workspace import atomic_write, check_name, uploads_dir
+
+MANIFEST = "source.json"
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -61,8 +70,66 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
     paths = save_uploads(list(files) + ([labels] if labels else []))
     table = str(paths.pop()) if labels else None
     names = ", ".join(safe_filename(n) for n, _ in files)
-    return DataSource(names, tuple(str(p) for p in paths), label_mode, table, alphabet=alphabet,
-                      description=f"uploaded: {names}")
+    folder = paths[0].parent
+    source = DataSource(names, tuple(str(p) for p in paths), label_mode, table, alphabet=alphabet,
+                        description=f"uploaded: {names}", key=f"upload:{folder.name}")
+    original = {str(p): n for p, (n, _) in zip(paths, files)}
+    if labels:
+        original[table] = labels[0]
+    manifest = {**asdict(source), "original_names": original,
+                "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")}
+    atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1)))
+    return source
+
+
+def _manifest(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _from_manifest(m: dict) -> DataSource | None:
+    """The saved dataset, if its files are all still there."""
+    fields = {k: m.get(k) for k in ("name", "label_mode", "labels", "alphabet", "description", "key")}
+    src = DataSource(train=tuple(m.get("train") or ()), val=tuple(m.get("val") or ()), test=tuple(m.get("test") or ()),
+                     **{k: v for k, v in fields.items() if v is not None})
+    files = [*src.train, *([src.labels] if src.labels else [])]
+    return src if files and all(Path(f).is_file() for f in files) else None
+
+
+def recent_sources(limit: int = 10) -> list[DataSource]:
+    """Datasets made from uploads, most recently used first (those whose files are gone are skipped)."""
+    folder = uploads_dir()
+    found = []
+    for d in folder.iterdir() if folder.is_dir() else []:
+        m = _manifest(d) if d.is_dir() else None
+        src = _from_manifest(m) if m else None
+        if src is not None:
+            found.append((m.get("saved") or "", src))
+    return [s for _, s in sorted(found, key=lambda x: x[0], reverse=True)[:limit]]
+
+
+def source_by_key(key: str) -> DataSource | None:
+    """The dataset with this key (``example:<name>`` or ``upload:<digest>``), or ``None``."""
+    kind, _, name = (key or "").partition(":")
+    if kind == "example":
+        try:
+            return example(name).source()
+        except InputError:
+            return None
+    if kind == "upload" and re.fullmatch(r"[0-9a-f]{16}", name):
+        m = _manifest(uploads_dir() / name)
+        return _from_manifest(m) if m else None
+    return None
+
+
+def display_names(source: DataSource | None) -> dict[str, str]:
+    """Stored upload path -> the file name the user chose, for messages about an uploaded dataset."""
+    if source is None or not source.key.startswith("upload:"):
+        return {}
+    m = _manifest(uploads_dir() / source.key.partition(":")[2]) or {}
+    return dict(m.get("original_names") or {})
 
 
 def read_uploads(files: Sequence[tuple[str, bytes]]) -> list[Record]:

@@ -26,7 +26,7 @@ class Example:
 
     def source(self) -> DataSource:
         return DataSource(self.title, (str(DATA_DIR / self.train),), "header", test=(str(DATA_DIR / self.test),),
-                          alphabet=None, description=self.description)
+                          alphabet=None, description=self.description, key=f"example:{self.key}")
 
 
 EXAMPLES: tuple[Example, ...] = (

@@ -46,6 +46,7 @@ class DataSource:
     test: tuple[str, ...] = ()
     alphabet: str | None = None  # None: detect
     description: str = ""
+    key: str = ""  # how the dashboard finds it again: "example:<key>" or "upload:<digest>"
 
     def data_options(self, **overrides) -> DataOptions:
         """:class:`DataOptions` for this source; ``overrides`` set val_fraction, max_length, ..."""
