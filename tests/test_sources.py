@@ -200,3 +200,22 @@ def test_a_dataset_whose_files_are_gone_is_not_offered(dna_fasta):
     src = uploads.upload_source([("a.fa", dna_fasta.read_bytes())], "header")
     Path(src.train[0]).unlink()
     assert uploads.source_by_key(src.key) is None and uploads.recent_sources() == []
+
+
+def test_record_table_and_orders(bundle, write):
+    fasta = write("r.fa", "".join(f">r{i} label={'motif' if i % 2 else 'background'}\n{'ACGT' * (i + 2)}\n"
+                                  for i in range(6)) + ">nolabel\nACGTACGT\n")
+    recs = list(read_records(fasta))
+    table = records.record_table(bundle, recs)
+    assert list(table["id"]) == [f"r{i}" for i in range(6)] + ["nolabel"]
+    assert table["true"].iloc[-1] is None and table["correct"].iloc[-1] is None
+    assert list(table["length"]) == [8, 12, 16, 20, 24, 28, 8]
+    assert np.allclose(table[["p_background", "p_motif"]].sum(axis=1), 1.0)
+    wrong_first = records.order_records(table, "misclassified first")
+    flags = list(wrong_first["correct"])
+    assert flags == sorted(flags, key=lambda c: {False: 0, None: 1, True: 2}[c])
+    turns = records.order_records(table, "most confident per class")
+    assert set(turns["prediction"].iloc[:2]) == set(table["prediction"])  # each class near the top
+    assert list(records.order_records(table, "file order")["id"]) == list(table["id"])
+    with pytest.raises(ValueError, match="choose one of file order"):
+        records.order_records(table, "random")

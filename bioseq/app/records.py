@@ -1,12 +1,23 @@
-"""Sequences to look inside a model with: records of the files a model or a run was trained on."""
+"""Sequences to look inside a model with: records of the files a model or a run was trained on, and a
+table of records with their true label and prediction, for finding the interesting ones.
+
+:func:`record_table` has one row per record: ``index`` (its place in the input), ``id``, ``length``,
+``true`` (``None`` when unknown), ``prediction``, ``confidence`` (probability of the predicted class),
+``correct`` (``None`` when the label is unknown) and ``p_<class>...``. :func:`order_records` sorts it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import known_labels
 from ..data.io import Record, read_many
 from ..errors import InputError
-from ..model.store import read_meta
+from ..model.store import ModelBundle, read_meta
+from ..prediction.predict import predict_records
 from ..training.runs import read_run, run_dir
 
 
@@ -43,3 +54,40 @@ def run_records(name: str, n: int = 32) -> list[Record]:
         raise InputError("the run does not name its training files", str(run_dir(name)))
     pool = _first(files, 20 * n)
     return pool[:: max(1, len(pool) // n)][:n]
+
+
+ORDERS = ("file order", "misclassified first", "most confident per class")
+
+
+def record_table(bundle: ModelBundle, records: list[Record], labels: list[str | None] | None = None) -> pd.DataFrame:
+    """Records with their true label (from ``labels`` or found as in training) and the model's prediction."""
+    labels = known_labels(records) if labels is None else labels
+    probs = np.array([p for _, p in predict_records(bundle, records)]).reshape(len(records), len(bundle.classes))
+    pred = probs.argmax(1) if len(records) else np.zeros(0, dtype=int)
+    classes = np.asarray(bundle.classes, dtype=object)
+    true = [lab if lab in bundle.classes else None for lab in labels]
+    table = pd.DataFrame({"index": np.arange(len(records)), "id": [r.id for r in records],
+                          "length": [len(r.seq) for r in records], "true": pd.Series(true, dtype=object),
+                          "prediction": classes[pred], "confidence": probs.max(1) if len(records) else [],
+                          "correct": pd.Series([None if t is None else bool(t == classes[k])
+                                                for t, k in zip(true, pred)], dtype=object)})
+    for j, c in enumerate(bundle.classes):
+        table[f"p_{c}"] = probs[:, j]
+    return table
+
+
+def order_records(table: pd.DataFrame, order: str = "file order") -> pd.DataFrame:
+    """The table in one of :data:`ORDERS`: as read; wrong predictions first (the most confident mistakes
+    leading, then records whose label is unknown, then the right ones); or per predicted class, most
+    confident first, the classes taking turns so that every class shows near the top."""
+    if order == "file order":
+        return table
+    if order == "misclassified first":
+        rank = table["correct"].map(lambda c: {False: 0, True: 2}.get(c, 1))
+        return table.assign(_r=rank).sort_values(["_r", "confidence"], ascending=[True, False],
+                                                 kind="stable").drop(columns="_r")
+    if order == "most confident per class":
+        ranked = table.sort_values("confidence", ascending=False, kind="stable")
+        turn = ranked.groupby("prediction", sort=False).cumcount()
+        return ranked.assign(_t=turn).sort_values("_t", kind="stable").drop(columns="_t")
+    raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")

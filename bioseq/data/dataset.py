@@ -88,6 +88,17 @@ class Dataset:
         return np.fromiter((len(s) for s in self.seqs), dtype=np.int64, count=len(self.seqs))
 
 
+def known_labels(records: Sequence[Record], table: dict[str, str] | None = None) -> list[str | None]:
+    """Each record's label where one can be found (a labels table, a ``label=`` token, or, when the
+    records come from several files and no header has a token, the file name), else ``None``."""
+    if table is not None:
+        return [table.get(r.id) for r in records]
+    tokens = [header_label(r.description) for r in records]
+    if all(t is None for t in tokens) and len({r.file for r in records}) > 1:
+        return [class_from_filename(r.file) for r in records]
+    return tokens
+
+
 def _label_records(records: list[Record], paths: list[str], table: dict[str, str] | None) -> list[str]:
     if table is not None:
         missing = next((r for r in records if r.id not in table), None)
