@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import IO
 
 from Bio import SeqIO
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from ..errors import InputError
 
@@ -99,15 +98,29 @@ def _checked_lines(handle: IO[str], path: str) -> Iterator[str]:
         raise InputError(f"line {line}: not UTF-8 text (binary, UTF-16 or Latin-1?)", path) from None
 
 
-def _fasta(handle: IO[str], path: str) -> Iterator[tuple[str, str, str]]:
-    for title, seq in SimpleFastaParser(_checked_lines(handle, path)):
-        ident = title.split(None, 1)[0] if title.strip() else ""
-        yield ident, title, "".join(seq.split())  # tabs and other white space inside a sequence
+def _fasta(handle: IO[str], path: str) -> Iterator[tuple[str, str, list[str]]]:
+    """``(id, title, lines)`` per record; white space inside a line (tabs, spaces) is dropped."""
+    title, lines = None, []
+    for line in _checked_lines(handle, path):
+        if line.startswith(">"):
+            if title is not None:
+                yield _ident(title), title, lines
+            title, lines = line[1:].rstrip(), []
+        elif title is not None:
+            line = "".join(line.split())
+            if line:
+                lines.append(line)
+    if title is not None:
+        yield _ident(title), title, lines
 
 
-def _biopython(handle: IO[str], fmt: str) -> Iterator[tuple[str, str, str]]:
+def _ident(title: str) -> str:
+    return title.split(None, 1)[0] if title.strip() else ""
+
+
+def _biopython(handle: IO[str], fmt: str) -> Iterator[tuple[str, str, list[str]]]:
     for rec in SeqIO.parse(handle, fmt):
-        yield rec.id, rec.description, str(rec.seq)
+        yield rec.id, rec.description, [str(rec.seq)]
 
 
 def read_records(path: str | os.PathLike, fmt: str | None = None) -> Iterator[Record]:
@@ -115,6 +128,13 @@ def read_records(path: str | os.PathLike, fmt: str | None = None) -> Iterator[Re
 
     An empty record (a header with no sequence) and a file without any record are errors.
     """
+    for record, _ in read_blocks(path, fmt):
+        yield record
+
+
+def read_blocks(path: str | os.PathLike, fmt: str | None = None) -> Iterator[tuple[Record, list[str]]]:
+    """Like :func:`read_records`, with each record's sequence lines as they stand in the file (FASTA), for
+    layouts that give lines a meaning, such as three-line FASTA (sequence line, then label line)."""
     p = Path(path)
     name = str(path)
     _check_path(p)
@@ -123,12 +143,13 @@ def read_records(path: str | os.PathLike, fmt: str | None = None) -> Iterator[Re
     number = 0
     try:
         parsed = _fasta(handle, name) if fmt == "fasta" else _biopython(handle, fmt)
-        for number, (ident, desc, seq) in enumerate(parsed, 1):
+        for number, (ident, desc, lines) in enumerate(parsed, 1):
             if not ident:
                 raise InputError("header has no identifier", name, str(number))
+            seq = "".join(lines)
             if not seq:
                 raise InputError("empty record: the header has no sequence", name, f"{number} ({ident})")
-            yield Record(ident, desc, seq, name, number)
+            yield Record(ident, desc, seq, name, number), lines
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise InputError(f"damaged or truncated gzip file after record {number} ({e})", name) from None
     except UnicodeDecodeError:
