@@ -1,19 +1,24 @@
-"""The cell registry: names and errors, well-formed specs, steps that reproduce PyTorch's fused layers."""
+"""The cell registry: names and errors, well-formed specs, steps that reproduce PyTorch's fused layers, DT-RNN."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 
+import numpy as np
 import pytest
 import torch
 from _cells import CELL_KINDS
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode, pad_batch
+from bioseq.interpret.gates import gate_arrays, layer_io
 from bioseq.model import cells
 from bioseq.model.classifier import build_model
 from bioseq.model.config import CELLS, ModelConfig
 from bioseq.model.recurrence import hidden_output, unroll_layer
+from bioseq.model.store import ModelBundle, describe_config, load_model, save_model
 from bioseq.training.jobs import OPTIONS
 
 FUSED_KINDS = [(c, a) for c, a in CELL_KINDS
@@ -21,7 +26,7 @@ FUSED_KINDS = [(c, a) for c, a in CELL_KINDS
 
 
 def test_names_come_from_one_read_only_registry():
-    assert cells.names() == ("rnn", "lstm", "gru")
+    assert cells.names() == ("rnn", "lstm", "gru", "dtrnn")
     assert CELLS == cells.names()  # the config's choices are the registry's
     assert [s.name for s in cells.CELLS.values()] == list(cells.names())
     with pytest.raises(TypeError):
@@ -31,7 +36,7 @@ def test_names_come_from_one_read_only_registry():
 
 @pytest.mark.parametrize("bad", ["transformer", "LSTM", "", None])
 def test_unknown_cell_names_list_the_known_ones(bad):
-    message = f"unknown cell {bad!r}; choose one of rnn, lstm, gru"
+    message = f"unknown cell {bad!r}; choose one of rnn, lstm, gru, dtrnn"
     with pytest.raises(ValueError) as e:
         cells.get(bad)
     assert str(e.value) == message
@@ -67,22 +72,25 @@ def test_parameter_shapes_by_hand():
     assert cells.get("lstm").param_shapes(3, 5) == {"weight_ih": (20, 3), "weight_hh": (20, 5), "bias_ih": (20,),
                                                     "bias_hh": (20,)}
     assert cells.get("gru").param_shapes(3, 5)["weight_hh"] == (15, 5)
+    assert cells.get("dtrnn").param_shapes(3, 5) == {"weight_ih": (5, 3), "weight_hh": (5, 5), "bias_ih": (5,),
+                                                     "bias_hh": (5,), "weight_zh": (5, 5), "bias_zh": (5,)}
 
 
 def test_signed_gates_agree_across_cells():
     """The charts know a gate by name only: a name is signed in every cell that has it, or in none."""
     for gate in {g for s in cells.CELLS.values() for g in s.gates}:
         assert len({gate in s.signed for s in cells.CELLS.values() if gate in s.gates}) == 1, gate
-    assert cells.signed_gates() == {"candidate", "cell", "hidden"}
+    assert cells.signed_gates() == {"candidate", "cell", "hidden", "transition"}
 
 
 def test_help_text_and_labels():
     assert cells.help_text() == (
         "rnn: one tanh/relu update per letter, forgets quickly; lstm: gated cell state that keeps information "
-        "over long stretches; gru: a lighter gated cell")
+        "over long stretches; gru: a lighter gated cell; dtrnn: deep transition: a small tanh network between one "
+        "state and the next")
     assert next(o for o in OPTIONS if o.name == "cell").help == cells.help_text()
     assert [cells.get(c).describe({"activation": a}) for c, a in CELL_KINDS] == [
-        "RNN-tanh", "RNN-relu", "RNN-sigmoid", "LSTM", "GRU"]
+        "RNN-tanh", "RNN-relu", "RNN-sigmoid", "LSTM", "GRU", "DT-RNN"]
     assert cells.get("rnn").reads == ("activation",) and cells.get("lstm").reads == ("forget_bias",)
 
 
@@ -116,3 +124,67 @@ def test_step_reproduces_the_fused_layer(cell, activation, bidirectional):
         for d, per_step in enumerate(steps):
             got = _final(packed, torch.cat([g[name] for g in per_step]), lengths, reverse=d == 1)
             torch.testing.assert_close(got, final[d], atol=1e-5, rtol=0, msg=name)
+
+
+# --- the deep-transition RNN -------------------------------------------------------------------------------------
+
+def test_dtrnn_by_hand():
+    """z(t) = tanh(W_ih x + b_ih + W_hh h(t-1) + b_hh), h(t) = tanh(W_zh z(t) + b_zh), in float64 by hand."""
+    cfg = ModelConfig(DNA.size, 2, cell="dtrnn", hidden=2, bidirectional=True, conv=False, dropout=0.0)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    rng = np.random.default_rng(0)
+    params = {name: rng.uniform(-1, 1, p.shape) for name, p in model.rnns[0].named_parameters()}
+    with torch.no_grad():
+        for name, p in model.rnns[0].named_parameters():
+            p.copy_(torch.from_numpy(params[name]))
+    seq = "GATTACA"
+    x = encode(seq, DNA).astype(np.float64)
+
+    def run(xs, sfx):
+        w = {k: params[f"{k}_l0{sfx}"] for k in cells.get("dtrnn").param_names}
+        h, zs, hs = np.zeros(2), [], []
+        for x_t in xs:
+            z = np.tanh(w["weight_ih"] @ x_t + w["bias_ih"] + w["weight_hh"] @ h + w["bias_hh"])
+            h = np.tanh(w["weight_zh"] @ z + w["bias_zh"])
+            zs.append(z)
+            hs.append(h)
+        return np.array(zs), np.array(hs)
+
+    arrays = gate_arrays(ModelBundle(model, DNA, ["a", "b"]), encode(seq, DNA))
+    z_f, h_f = run(x, "")
+    z_r, h_r = run(x[::-1], "_reverse")
+    expected = {"forward": (z_f, h_f), "reverse": (z_r[::-1], h_r[::-1])}
+    for direction, (z, h) in expected.items():
+        np.testing.assert_allclose(arrays[(1, direction, "transition")], z, atol=1e-6)
+        np.testing.assert_allclose(arrays[(1, direction, "hidden")], h, atol=1e-6)
+    io, _ = layer_io(ModelBundle(model, DNA, ["a", "b"]), encode(seq, DNA))
+    np.testing.assert_allclose(io[0][1].numpy(), np.hstack([h_f, h_r[::-1]]), atol=1e-6)
+
+
+def test_dtrnn_initialisation():
+    torch.manual_seed(0)
+    layer = cells.get("dtrnn").build(ModelConfig(4, 2, cell="dtrnn", hidden=16), 8)
+    names = [n for n, _ in layer.named_parameters()]
+    assert names == [f"{k}_l0{sfx}" for sfx in ("", "_reverse")
+                     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_zh", "bias_zh")]
+    for sfx in ("", "_reverse"):
+        for k in ("weight_hh", "weight_zh"):
+            w = getattr(layer, f"{k}_l0{sfx}").detach()
+            torch.testing.assert_close(w @ w.T, torch.eye(16), atol=1e-5, rtol=0)  # orthogonal
+        for k in ("weight_ih", "bias_ih", "bias_hh", "bias_zh"):
+            assert getattr(layer, f"{k}_l0{sfx}").abs().max() <= 0.25  # U(-1/√16, 1/√16), as nn.RNN
+
+
+def test_dtrnn_saves_loads_and_predicts_the_same(tmp_path):
+    cfg = ModelConfig(DNA.size, 3, cell="dtrnn", hidden=6, layers=2, conv_filters=5, conv_width=3, norm="layer")
+    torch.manual_seed(1)
+    bundle = ModelBundle(build_model(cfg).eval(), DNA, ["a", "b", "c"])
+    path = save_model(tmp_path / "dt.safetensors", bundle)
+    loaded = load_model(path)
+    assert loaded.model.cfg == cfg and type(loaded.model.rnns[0]) is type(bundle.model.rnns[0])
+    assert {"rnns.1.weight_zh_l0", "rnns.1.bias_zh_l0_reverse"} <= set(loaded.model.state_dict())
+    x, lengths = pad_batch([encode(s, DNA) for s in ("ACGTTGCA", "GAT", "ACGTACGTACGTAC")])
+    with torch.no_grad():
+        assert torch.equal(loaded.model(x, lengths), bundle.model(x, lengths))
+    assert describe_config(cfg.to_dict()) == "conv5/3 pool2 -> 2x BiDT-RNN 6 [layer] -> max"

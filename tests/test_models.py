@@ -224,7 +224,7 @@ def test_make_rnn_picks_the_cell():
     cfg = ModelConfig(4, 2, hidden=4)
     kinds = {(c, a): type(make_rnn(ModelConfig(4, 2, hidden=4, cell=c, activation=a), 4)) for c, a in CELL_KINDS}
     assert kinds == {("rnn", "tanh"): nn.RNN, ("rnn", "relu"): nn.RNN, ("rnn", "sigmoid"): UnrolledRNN,
-                     ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU}
+                     ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU, ("dtrnn", "tanh"): UnrolledRNN}
     assert make_rnn(ModelConfig(4, 2, cell="rnn", activation="relu"), 4).nonlinearity == "relu"
     assert cfg.out_dim == 8 and ModelConfig(4, 2, hidden=4, bidirectional=False).out_dim == 4
 

@@ -18,7 +18,7 @@ Shapes, for one direction of one layer (H = hidden size, F = input features, G =
 
 ``lstm``, ``gru`` and the tanh/relu ``rnn`` build PyTorch's fused layers (the fast path of
 :func:`~bioseq.model.recurrence.run_layer`); their steps reproduce those layers to float rounding.
-The sigmoid ``rnn`` builds :class:`~bioseq.model.recurrence.UnrolledRNN`, which runs the
+The sigmoid ``rnn`` and ``dtrnn`` build :class:`~bioseq.model.recurrence.UnrolledRNN`, which runs the
 step itself. This module imports no torch (steps use tensor methods only; builders import it when
 called), so validation, the CLI parser and the options table stay light.
 """
@@ -107,6 +107,15 @@ def _gru_step(cfg: ModelConfig, p: Params, xp: Tensor, state: Mapping[str, Tenso
     return {"reset": r, "update": z, "candidate": n, "hidden": (1 - z) * n + z * state["hidden"]}
 
 
+def _dtrnn_step(cfg: ModelConfig, p: Params, xp: Tensor, state: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Deep transition (Pascanu et al. 2014, DT-RNN): an MLP between h(t-1) and h(t).
+
+    z(t) = tanh(W_ih x(t) + b_ih + W_hh h(t-1) + b_hh), h(t) = tanh(W_zh z(t) + b_zh).
+    """
+    z = (xp + _recurrent(p, state)).tanh()
+    return {"transition": z, "hidden": (z @ p["weight_zh"].T + p["bias_zh"]).tanh()}
+
+
 def _fused_kwargs(cfg: ModelConfig, input_size: int) -> dict:
     return dict(input_size=input_size, hidden_size=cfg.hidden, batch_first=True, bidirectional=cfg.bidirectional)
 
@@ -148,6 +157,25 @@ def _gru_layer(spec: CellSpec, cfg: ModelConfig, input_size: int) -> nn.Module:
     return nn.GRU(**_fused_kwargs(cfg, input_size))
 
 
+def _dtrnn_layer(spec: CellSpec, cfg: ModelConfig, input_size: int) -> nn.Module:
+    """Orthogonal ``weight_hh`` and ``weight_zh``, the rest as ``nn.RNN``.
+
+    A step back through time multiplies the gradient by W_hhᵀ diag(1 - z²) W_zhᵀ diag(1 - h²): with
+    ``nn.RNN``'s uniform weights each matrix shrinks it about twofold, so two per step would make the
+    deep transition forget twice as fast as a plain RNN. Orthogonal matrices keep its norm but for
+    the tanh slopes (Saxe et al. 2014).
+    """
+    import torch
+    from torch import nn
+
+    layer = _unrolled_layer(spec, cfg, input_size)
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if name.startswith(("weight_hh", "weight_zh")):
+                nn.init.orthogonal_(p)
+    return layer
+
+
 _SPECS = (
     CellSpec("rnn", "RNN-{activation}", "one tanh/relu update per letter, forgets quickly",
              ("hidden",), frozenset({"hidden"}), ("activation",), _rnn_step, _rnn_layer),
@@ -157,6 +185,9 @@ _SPECS = (
     CellSpec("gru", "GRU", "a lighter gated cell",
              ("reset", "update", "candidate", "hidden"), frozenset({"candidate", "hidden"}), (), _gru_step,
              _gru_layer, blocks=3),
+    CellSpec("dtrnn", "DT-RNN", "deep transition: a small tanh network between one state and the next",
+             ("transition", "hidden"), frozenset({"transition", "hidden"}), (), _dtrnn_step, _dtrnn_layer,
+             extra=(("weight_zh", (1, 1)), ("bias_zh", (1,)))),
 )
 
 CELLS: Mapping[str, CellSpec] = MappingProxyType({s.name: s for s in _SPECS})
