@@ -91,7 +91,8 @@ def test_help_text_and_labels():
     assert next(o for o in OPTIONS if o.name == "cell").help == cells.help_text()
     assert [cells.get(c).describe({"activation": a}) for c, a in CELL_KINDS] == [
         "RNN-tanh", "RNN-relu", "RNN-sigmoid", "LSTM", "GRU", "DT-RNN"]
-    assert cells.get("rnn").reads == ("activation",) and cells.get("lstm").reads == ("forget_bias",)
+    assert cells.readers("activation") == ("rnn",) and cells.readers("forget_bias") == ("lstm",)
+    assert cells.readers("hidden") == ()
 
 
 def _final(packed: PackedSequence, values: torch.Tensor, lengths: torch.Tensor, reverse: bool) -> torch.Tensor:
