@@ -23,6 +23,7 @@ from bioseq import plots
 from bioseq.data.source import DataOptions
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
+from bioseq.training.recorder import layer_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {
@@ -46,9 +47,9 @@ def run(out: Path, epochs: int, seeds: list[int]) -> pd.DataFrame:
                     name=f"vanish-{label.replace(' ', '').replace('+', '-')}-{seed}")
             grads = pd.read_csv(r.run_dir / "gradients.csv")
             metrics = pd.read_csv(r.run_dir / "metrics.csv")
-            per_layer = grads.groupby("layer")["grad_norm"].mean()
-            per_seed.append({"model": label, "seed": seed, **{f"L{k}": v for k, v in per_layer.items()},
-                             "ratio L1/L4": per_layer.iloc[0] / per_layer.iloc[-1],
+            layers = layer_ratio(grads.to_dict("records"))
+            per_seed.append({"model": label, "seed": seed, **{f"L{k}": v for k, v in layers["per_layer"].items()},
+                             "ratio L1/L4": layers["ratio"],
                              "train loss": metrics[metrics.split == "train"].iloc[-1]["loss"],
                              "val accuracy": metrics[metrics.split == "val"].iloc[-1]["accuracy"]})
             if seed == seeds[0]:

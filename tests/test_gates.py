@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from _cells import CELL_KINDS
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
 from bioseq.data.io import Record
-from bioseq.interpret.gates import GATES, gate_arrays, gate_table, layer_io, step_spans
+from bioseq.interpret.gates import gate_arrays, gate_table, layer_io, step_spans
+from bioseq.model import cells
 from bioseq.model.classifier import ConvFrontEnd, build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
@@ -35,7 +37,6 @@ def _bundle(seed: int = 0, **cfg) -> ModelBundle:
     return ModelBundle(model, DNA, ["a", "b"])
 
 
-CELLS = [("lstm", "tanh"), ("gru", "tanh"), ("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid")]
 SHAPES = {
     "1 layer": dict(layers=1, bidirectional=False, conv=False),
     "2 layers bi batch-norm skip conv": dict(layers=2, bidirectional=True, norm="batch", skip=True, conv=True),
@@ -45,7 +46,7 @@ SHAPES = {
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("cell,activation", CELLS)
+@pytest.mark.parametrize("cell,activation", CELL_KINDS)
 def test_recomputed_hidden_equals_fused_output(cell, activation, shape):
     bundle = _bundle(cell=cell, activation=activation, **SHAPES[shape])
     cfg = bundle.model.cfg
@@ -64,7 +65,7 @@ def test_recomputed_hidden_equals_fused_output(cell, activation, shape):
             assert (layer, "reverse", "hidden") not in arrays
     # the layers' outputs are what the model reads out: the logits follow from the last layer
     expected_keys = {(li, d, g) for li in range(1, cfg.layers + 1)
-                     for d in ("forward", "reverse")[: cfg.directions] for g in GATES[cell]}
+                     for d in ("forward", "reverse")[: cfg.directions] for g in cells.get(cell).gates}
     assert set(arrays) == expected_keys
 
 
@@ -166,10 +167,10 @@ def test_gate_table_has_every_cell_exactly_once():
     for rec in records:
         steps = math.ceil(len(rec.seq) / 2)
         sub = df[df["id"] == rec.id]
-        assert len(sub) == 2 * 2 * steps * 5 * len(GATES["lstm"])
+        assert len(sub) == 2 * 2 * steps * 5 * len(cells.get("lstm").gates)
         assert sorted(sub["position"].unique()) == list(range(1, len(rec.seq) + 1, 2))  # 1-based, step starts
         assert set(sub["unit"]) == {1, 2, 3, 4, 5}
-        assert set(sub["gate"]) == set(GATES["lstm"])
+        assert set(sub["gate"]) == set(cells.get("lstm").gates)
         assert set(sub["direction"]) == {"forward", "reverse"}
         assert sub["span_start"].min() == 1 and sub["span_end"].max() == len(rec.seq)
     # the table holds the arrays' values, step-major then unit

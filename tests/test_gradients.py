@@ -10,9 +10,11 @@ import torch
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
+from bioseq.interpret.diagnose import diagnose_run
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
-from bioseq.training.recorder import COLUMNS, GradientRecorder, layer_parameters, layer_ratio
+from bioseq.training.recorder import COLUMNS, GradientRecorder, layer_means, layer_parameters, layer_ratio
+from bioseq.training.runs import GRADIENT_COLUMNS, gradient_summary, run_dir, write_csv
 
 
 def backward_once(model, seed=0):
@@ -108,3 +110,30 @@ def test_layer_ratio():
     assert layer_ratio([{"layer": 1, "bias_norm": 2.0}, {"layer": 2, "bias_norm": 1.0}], "bias_norm")["ratio"] == 2.0
     assert math.isnan(layer_ratio([])["ratio"])
     assert math.isnan(layer_ratio([{"layer": 1, "grad_norm": 1.0}, {"layer": 2, "grad_norm": 0.0}])["ratio"])
+
+
+NON_FINITE = [{"layer": 1, "grad_norm": 1.0}, {"layer": 1, "grad_norm": math.nan}, {"layer": 1, "grad_norm": 3.0},
+              {"layer": 2, "grad_norm": math.inf}, {"layer": 2, "grad_norm": 4.0},
+              {"layer": 2, "grad_norm": -math.inf}, {"layer": 3, "grad_norm": math.nan}]
+
+
+def test_layer_means_drop_non_finite_norms():
+    means = layer_means(NON_FINITE)
+    assert list(means) == [1, 2, 3]
+    assert means[1] == 2.0 and means[2] == 4.0  # NaN and ±inf left out, not averaged in
+    assert math.isnan(means[3])  # no finite norm at all
+    assert math.isnan(layer_ratio(NON_FINITE)["ratio"])  # the last layer has no mean
+    assert layer_ratio(NON_FINITE[:-1]) == {"per_layer": {1: 2.0, 2: 4.0}, "ratio": 0.5}
+    one = layer_ratio([{"layer": 1, "grad_norm": 2.0}])
+    assert one["per_layer"] == {1: 2.0} and math.isnan(one["ratio"])  # a ratio needs two layers
+
+
+def test_the_diagnosis_and_the_run_summary_use_the_one_rule():
+    """Both appear on the Gradient flow page: the same rows give the same means and ratio."""
+    rows = [{"epoch": 1, "step": i // 2 + 1, **{c: math.nan for c in COLUMNS}, **r}
+            for i, r in enumerate(NON_FINITE[:-1])]
+    write_csv(run_dir("nan-run") / "gradients.csv", rows, GRADIENT_COLUMNS)
+    summary = gradient_summary("nan-run")
+    numbers = diagnose_run(rows).numbers
+    assert summary.per_layer == numbers["layer_means"] == {1: 2.0, 2: 4.0}
+    assert summary.ratio == numbers["layer_ratio"] == 0.5

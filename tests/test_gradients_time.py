@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _cells import CELL_KINDS
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
@@ -14,6 +15,7 @@ from bioseq.data.io import Record
 from bioseq.errors import InputError
 from bioseq.interpret.gates import gate_arrays
 from bioseq.interpret.time_gradients import time_gradients, time_profile
+from bioseq.model import cells
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
@@ -124,6 +126,47 @@ def test_gradient_reaches_back_through_time(cell):
                         else cell_state[t - 1], bundle.model.head, target) for t in range(1, 11)]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)
     assert (got[:-1] > 0).all()  # not only the read-out step
+
+
+def _hand_state_grads(bundle: ModelBundle, seq: str) -> dict[str, np.ndarray]:
+    """‖∂C/∂h(t)‖ per direction by autograd through a plain loop over one sequence with the cell's step.
+
+    One bidirectional layer, mean read-out, C the cross-entropy of the predicted class. The loop
+    shares only the step function with the stand-in (the step is checked against PyTorch's fused
+    layers in test_cells): no packing, no batch, no reverse walk over packed data.
+    """
+    model, cfg = bundle.model, bundle.model.cfg
+    spec, rnn = cells.get(cfg.cell), bundle.model.rnns[0]
+    x = torch.from_numpy(encode(seq, DNA))  # (T, 4)
+    per_direction = []
+    for sfx, xs in (("", x), ("_reverse", x.flip(0))):
+        p = {k: getattr(rnn, f"{k}_l0{sfx}") for k in spec.param_names}
+        state = {k: torch.zeros(1, cfg.hidden) for k in spec.state}
+        hs = []
+        for t in range(len(seq)):
+            gates = spec.step(cfg, p, xs[t:t + 1] @ p["weight_ih"].T + p["bias_ih"], state)
+            hs.append(gates["hidden"])
+            state = {k: gates[k] for k in spec.state}
+        per_direction.append(hs if not sfx else hs[::-1])  # both by position
+    out = torch.cat([torch.cat(per_direction[0]), torch.cat(per_direction[1])], dim=1)  # (T, 2H)
+    logits = model.head(out.mean(0, keepdim=True))
+    with torch.no_grad():
+        torch.testing.assert_close(logits, model(x[None], torch.tensor([len(seq)])), atol=1e-5, rtol=0)
+    loss = torch.nn.functional.cross_entropy(logits, logits.argmax(1))
+    grads = torch.autograd.grad(loss, per_direction[0] + per_direction[1])
+    norms = np.array([float(g.norm()) for g in grads])
+    return {"forward": norms[: len(seq)], "reverse": norms[len(seq):]}
+
+
+@pytest.mark.parametrize("cell,activation", CELL_KINDS)
+def test_stand_in_matches_autograd_through_a_plain_loop(cell, activation):
+    bundle = bundle_of(seed=4, cell=cell, activation=activation, hidden=3, bidirectional=True, pooling="mean")
+    seq = random_seq(7, 8)
+    want = _hand_state_grads(bundle, seq)
+    df = time_gradients(bundle, [rec(seq)])
+    for direction, norms in want.items():
+        got = df[df["direction"] == direction].sort_values("step")["grad_norm"].to_numpy()
+        np.testing.assert_allclose(got, norms, rtol=1e-4, atol=1e-7, err_msg=direction)
 
 
 def test_sigmoid_rnn_gradient_shrinks_with_distance():

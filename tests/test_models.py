@@ -7,16 +7,17 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from _cells import CELL_KINDS
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
-from bioseq.model.classifier import ConvFrontEnd, SigmoidRNN, build_model, make_rnn
+from bioseq.model.classifier import ConvFrontEnd, build_model, make_rnn
 from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
+from bioseq.model.recurrence import UnrolledRNN
 
 LENGTHS = (7, 1, 4, 10, 3, 10)
-CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("lstm", "tanh"), ("gru", "tanh")]
 
 
 def arrays(lengths=LENGTHS, seed=0):
@@ -194,7 +195,8 @@ def test_lstm_forget_gate_bias():
 
 def test_sigmoid_rnn_matches_a_hand_loop():
     torch.manual_seed(3)
-    rnn = SigmoidRNN(input_size=2, hidden_size=3, bidirectional=True)
+    rnn = make_rnn(ModelConfig(4, 2, cell="rnn", activation="sigmoid", hidden=3, bidirectional=True), 2)
+    assert isinstance(rnn, UnrolledRNN)
     seqs = [torch.randn(3, 2), torch.randn(1, 2), torch.randn(2, 2)]
     x = nn.utils.rnn.pad_sequence(seqs, batch_first=True)
     packed = pack_padded_sequence(x, torch.tensor([3, 1, 2]), batch_first=True, enforce_sorted=False)
@@ -221,8 +223,8 @@ def test_sigmoid_rnn_matches_a_hand_loop():
 def test_make_rnn_picks_the_cell():
     cfg = ModelConfig(4, 2, hidden=4)
     kinds = {(c, a): type(make_rnn(ModelConfig(4, 2, hidden=4, cell=c, activation=a), 4)) for c, a in CELL_KINDS}
-    assert kinds == {("rnn", "tanh"): nn.RNN, ("rnn", "relu"): nn.RNN, ("rnn", "sigmoid"): SigmoidRNN,
-                     ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU}
+    assert kinds == {("rnn", "tanh"): nn.RNN, ("rnn", "relu"): nn.RNN, ("rnn", "sigmoid"): UnrolledRNN,
+                     ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU, ("dtrnn", "tanh"): UnrolledRNN}
     assert make_rnn(ModelConfig(4, 2, cell="rnn", activation="relu"), 4).nonlinearity == "relu"
     assert cfg.out_dim == 8 and ModelConfig(4, 2, hidden=4, bidirectional=False).out_dim == 4
 

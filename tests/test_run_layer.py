@@ -1,4 +1,4 @@
-"""``models.run_layer``: the CPU padded path gives the packed layer's outputs and gradients."""
+"""``recurrence.run_layer``: the CPU padded path gives the packed layer's outputs and gradients."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from bioseq.model.classifier import run_layer
+from bioseq.model.recurrence import run_layer
 
 LAYERS = {
     "lstm": lambda bi: nn.LSTM(3, 5, batch_first=True, bidirectional=bi),

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..training.recorder import layer_ratio
+
 EXPLODE_NORM = 1e3
 LAYER_RATIO = 0.1
 TIME_FRACTION = 0.01
@@ -70,15 +72,6 @@ class Diagnosis:
         return "\n".join(lines)
 
 
-def _layer_means(rows: list[dict]) -> dict[int, float]:
-    """Mean finite gradient norm per layer (a NaN step is reported as exploding, not averaged in)."""
-    per: dict[int, list[float]] = {}
-    for r in rows:
-        per.setdefault(int(r["layer"]), []).append(float(r["grad_norm"]))
-    finite = {k: [x for x in v if math.isfinite(x)] for k, v in sorted(per.items())}
-    return {k: float(np.mean(v)) if v else math.nan for k, v in finite.items()}
-
-
 def _fits_well(history: list[dict] | None) -> bool:
     """True when the last validation balanced accuracy reaches ``FIT_ACCURACY``."""
     val = [h for h in history or [] if h.get("split") == "val"]
@@ -104,10 +97,10 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
         verdicts.append("exploding")
         findings.append(f"gradient norms blow up (largest finite layer norm {peak:.3g}; "
                         f"non-finite values: {int((~np.isfinite(norms)).sum())})")
-    means = _layer_means(grad_rows)
+    layers = layer_ratio(grad_rows)
+    means, ratio = layers["per_layer"], layers["ratio"]
     if len(means) >= 2:
-        first, last = means[min(means)], means[max(means)]
-        ratio = first / last if last > 0 else math.nan
+        last = means[max(means)]
         numbers.update(layer_means=means, layer_ratio=ratio)
         desc = ", ".join(f"L{k} {v:.3g}" for k, v in means.items())
         if ratio < LAYER_RATIO:

@@ -17,51 +17,30 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..data.encoding import length_batches, pad_batch
+from ..model import cells
+from ..model.recurrence import hidden_output, unroll_layer
 from .attribution import no_cudnn, prepared, target_index
 
 
 class _UnrolledLayer:
-    """Stand-in for one fused recurrent layer: the same maths, step by step, keeping every h(t).
+    """Stand-in for one recurrent layer: the same weights and maths, step by step, keeping every h(t).
 
     A fused layer (``nn.LSTM``, cuDNN) returns its outputs as one tensor, whose gradient holds only
     what flows back from above (the read-out or the next layer), never the path back through the
-    recurrence. Here every h(t) is its own tensor, used both as an output and by step t+1, so the
-    gradient with respect to it is the full back-propagation-through-time ∂C/∂h(t). Packed data is
-    time-major with shrinking batch sizes (as in :class:`bioseq.models.SigmoidRNN`).
+    recurrence. Here the layer runs through the one unrolled time loop
+    (:func:`bioseq.model.recurrence.unroll_layer`, the cell's step from :mod:`bioseq.model.cells`),
+    where every h(t) is its own tensor, used both as an output and by step t+1, so the gradient
+    with respect to it is the full back-propagation-through-time ∂C/∂h(t).
     """
 
     def __init__(self, rnn, cfg):
-        self.rnn, self.cfg = rnn, cfg
+        self.rnn, self.cfg, self.spec = rnn, cfg, cells.get(cfg.cell)
         self.states: list[list[torch.Tensor]] = []  # per direction: h(t) (batch_sizes[t], H) per step
 
-    def _direction(self, data: torch.Tensor, sizes: list[int], params: dict, reverse: bool) -> list[torch.Tensor]:
-        from .gates import cell_step
-
-        hsz = params["weight_hh"].shape[1]
-        proj = data @ params["weight_ih"].T + params["bias_ih"]  # (N, G*H)
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        hs: list[torch.Tensor] = [None] * len(sizes)  # type: ignore[list-item]
-        h = c = data.new_zeros(0, hsz)
-        for t in (range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))):
-            bs = sizes[t]
-            if h.shape[0] < bs:  # the reverse direction starts new sequences at zero
-                h = torch.cat([h, h.new_zeros(bs - h.shape[0], hsz)])
-                c = torch.cat([c, c.new_zeros(bs - c.shape[0], hsz)])
-            h, c, _ = cell_step(self.cfg.cell, self.cfg, params, proj[offsets[t]:offsets[t + 1]], h[:bs], c[:bs])
-            hs[t] = h
-        return hs
-
     def __call__(self, packed):
-        named = dict(self.rnn.named_parameters())
-        sizes = packed.batch_sizes.tolist()
-        outs = []
-        for sfx, reverse in (("", False), ("_reverse", True))[: self.cfg.directions]:
-            params = {k: named[f"{k}_l0{sfx}"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-            hs = self._direction(packed.data, sizes, params, reverse)
-            self.states.append(hs)
-            outs.append(torch.cat(hs))
-        out = torch.cat(outs, dim=1)  # (N, D), packed order
-        return PackedSequence(out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices), None
+        per_direction = unroll_layer(self.spec, self.cfg, self.rnn, packed)
+        self.states = [[gates["hidden"] for gates in steps] for steps in per_direction]
+        return hidden_output(packed, per_direction), None
 
 
 def _state_grads(loss: torch.Tensor, layers: list[_UnrolledLayer]) -> list[torch.Tensor]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-CELLS = ("rnn", "lstm", "gru")
+from . import cells
+
+CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")

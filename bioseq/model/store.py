@@ -27,6 +27,7 @@ from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
+from . import cells
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
@@ -178,7 +179,8 @@ def delete_model(name: str) -> None:
 
 def describe_config(cfg: dict) -> str:
     """A short architecture string, e.g. ``conv64/9 -> 2x BiLSTM 64 [batch, skip] -> max``."""
-    cell = {"rnn": f"RNN-{cfg.get('activation')}", "lstm": "LSTM", "gru": "GRU"}.get(cfg.get("cell"), "?")
+    spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
+    cell = spec.describe(cfg) if spec is not None else "?"
     parts = []
     if cfg.get("conv"):
         parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")

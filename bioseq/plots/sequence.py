@@ -6,6 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ..model import cells
 from .common import WIDTH, empty, letter_scale
 
 
@@ -53,7 +54,7 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
     keep = ["direction", "unit", "position", "span_start", "span_end", "value", "x0", "x1", "row"]
     for (layer, gate), d in df.groupby(["layer", "gate"], sort=False):
         d = d[keep].round({"value": 4})  # only what the panel draws: the browser parses every row
-        signed = gate in ("candidate", "cell", "hidden")
+        signed = gate in cells.signed_gates()
         scale = alt.Scale(scheme="redblue", domainMid=0, reverse=True) if signed else alt.Scale(
             scheme="viridis", domain=[0, 1])
         panels.append(alt.Chart(d, title=f"layer {layer}: {gate}").mark_rect().encode(

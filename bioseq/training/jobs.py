@@ -24,6 +24,7 @@ from types import MappingProxyType
 from ..data.encoding import LENGTH_POLICIES
 from ..data.source import DataOptions
 from ..errors import BioseqError, InputError
+from ..model import cells
 from ..model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
 from ..model.store import model_path
 from ..workspace import check_name, runs_dir
@@ -55,8 +56,7 @@ OPTIONS: tuple[Option, ...] = (
            min=0, step=10),
     Option("length_policy", "data", "choice", "Keep which part", "which part of a long sequence to keep",
            LENGTH_POLICIES),
-    Option("cell", "model", "choice", "Recurrent cell", "rnn: one tanh/relu update per letter, forgets quickly; "
-           "lstm: gated cell state that keeps information over long stretches; gru: a lighter gated cell", CELLS),
+    Option("cell", "model", "choice", "Recurrent cell", cells.help_text(), CELLS),
     Option("activation", "model", "choice", "RNN activation", "plain RNN only: relu and tanh keep gradients "
            "alive better than sigmoid", ACTIVATIONS),
     Option("layers", "model", "int", "Layers", "stacked recurrent layers; deeper stacks need skip connections "

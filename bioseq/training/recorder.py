@@ -86,13 +86,26 @@ class GradientRecorder:
         self.values = list(by_step.values())
 
 
-def layer_ratio(rows: list[dict], column: str = "grad_norm") -> dict:
-    """Mean norm per layer over the recorded rows and the first/last layer ratio."""
+def layer_means(rows: list[dict], column: str = "grad_norm") -> dict[int, float]:
+    """Mean norm per layer (layer 1 first) over the recorded rows, finite values only.
+
+    The one rule for non-finite values: a NaN or infinite norm is dropped, not averaged in (the
+    diagnosis reports it as exploding); a layer with no finite value at all gets NaN.
+    """
     per_layer: dict[int, list[float]] = {}
     for r in rows:
         per_layer.setdefault(int(r["layer"]), []).append(float(r[column]))
-    means = {k: float(np.mean(v)) for k, v in sorted(per_layer.items())}
-    if not means:
-        return {"per_layer": {}, "ratio": math.nan}
+    finite = {k: [x for x in v if math.isfinite(x)] for k, v in sorted(per_layer.items())}
+    return {k: float(np.mean(v)) if v else math.nan for k, v in finite.items()}
+
+
+def layer_ratio(rows: list[dict], column: str = "grad_norm") -> dict:
+    """:func:`layer_means` as ``per_layer`` and the first/last layer ``ratio`` of those means.
+
+    The ratio is NaN with fewer than two layers, or when the last layer's mean is not positive.
+    """
+    means = layer_means(rows, column)
+    if len(means) < 2:
+        return {"per_layer": means, "ratio": math.nan}
     first, last = means[min(means)], means[max(means)]
     return {"per_layer": means, "ratio": first / last if last > 0 else math.nan}
