@@ -106,7 +106,7 @@ def test_predict_to_a_file_and_to_stdout(model, dna_fasta, tmp_path, capsys):
     assert main(["predict", model, str(dna_fasta), "-o", str(out)]) == 0
     assert capsys.readouterr().err.strip() == f"wrote 40 predictions to {out}"
     rows = csv_rows(out.read_text())
-    assert rows[0] == ["id", "prediction", "p_background", "p_motif"]
+    assert rows[0] == ["id", "prediction", "p_background", "p_motif", "length", "unlike_training", "file"]
     assert [r[0] for r in rows[1:]] == [f"seq{i}" for i in range(1, 41)]
     assert main(["predict", model, str(dna_fasta), "--chunk-size", "7"]) == 0
     assert capsys.readouterr().out == out.read_bytes().decode()
@@ -225,7 +225,7 @@ def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
     r = run_bioseq("predict", "sub", dna_fasta, env=env)
     assert r.returncode == 0, r.stderr
     rows = csv_rows(r.stdout)
-    assert rows[0] == ["id", "prediction", "p_background", "p_motif"] and len(rows) == 41
+    assert rows[0][:4] == ["id", "prediction", "p_background", "p_motif"] and len(rows) == 41
 
     out = tmp_path / "p.csv"
     r = run_bioseq("predict", "sub", bad_fasta, "-o", out, env=env)
