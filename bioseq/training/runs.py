@@ -121,6 +121,10 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.status_path = self.path / "run.json"
+        self.metrics_path = self.path / "metrics.csv"
+        self.gradients_path = self.path / "gradients.csv"
+        self.checkpoint_path = self.path / "checkpoint.safetensors"
         self._info: dict | None = None  # what this writer last wrote
         self._last_progress = -math.inf
 
@@ -128,22 +132,6 @@ class RunFolder:
     def named(cls, name: str) -> RunFolder:
         """The run folder of a workspace run (raises for an invalid name)."""
         return cls(runs_dir() / check_name(name))
-
-    @property
-    def status_path(self) -> Path:
-        return self.path / "run.json"
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.path / "metrics.csv"
-
-    @property
-    def gradients_path(self) -> Path:
-        return self.path / "gradients.csv"
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.path / "checkpoint.safetensors"
 
     # ---- writers ----
 
