@@ -135,25 +135,37 @@ def _field_type(hint) -> tuple[type, bool]:
     return hint, False
 
 
-def _collect(cls, group: str) -> list[Option]:
-    hints = typing.get_type_hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        if "option" not in f.metadata:
-            raise TypeError(f"{cls.__name__}.{f.name} is not declared with bioseq.options.opt()")
-        kind, many = _field_type(hints[f.name])
-        default = None if f.default is dataclasses.MISSING else f.default
-        out.append(Option(f.name, group, kind, default, many=many, **f.metadata["option"]))
-    return out
-
-
-def options(group: str | None = None) -> tuple[Option, ...]:
-    """Every option of the three config dataclasses (of one ``group``), in field order."""
+def _configs() -> dict[str, type]:
     from .data.source import DataOptions
     from .model.config import ModelConfig
     from .training.config import TrainConfig
 
-    table = [*_collect(DataOptions, "data"), *_collect(ModelConfig, "model"), *_collect(TrainConfig, "training")]
+    return {"data": DataOptions, "model": ModelConfig, "training": TrainConfig}
+
+
+def _collect(cls, group: str) -> list[Option]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if "option" in f.metadata:
+            kind, many = _field_type(hints[f.name])
+            default = None if f.default is dataclasses.MISSING else f.default
+            out.append(Option(f.name, group, kind, default, many=many, **f.metadata["option"]))
+    return out
+
+
+def undeclared(*classes) -> list[str]:
+    """``Class.field`` for each field of the configs (or of ``classes``) not declared with :func:`opt`.
+
+    Such a field has no CLI flag, no form field and no README row; the tests require this list empty.
+    """
+    return [f"{cls.__name__}.{f.name}" for cls in classes or _configs().values()
+            for f in dataclasses.fields(cls) if "option" not in f.metadata]
+
+
+def options(group: str | None = None) -> tuple[Option, ...]:
+    """Every option of the three config dataclasses (of one ``group``), in field order."""
+    table = [o for g, cls in _configs().items() for o in _collect(cls, g)]
     return tuple(o for o in table if group in (None, o.group))
 
 

@@ -81,3 +81,18 @@ def test_failed_job_reports_the_file(tmp_path):
     on_disk = json.loads((runs_dir() / "broken" / "run.json").read_text())
     assert on_disk["status"] == "failed" and "missing.fa" in on_disk["error"]
     assert math.isnan(runs.RunProgress.of(info).loss)
+
+
+def test_cli_and_dashboard_runs_are_alike_on_disk(dna_fasta, capsys):
+    from bioseq.cli import main
+
+    job = jobs.JobRegistry().start("dash", *tiny_job_args(dna_fasta, epochs=1))
+    assert job.join(120)
+    assert main(["train", str(dna_fasta), "--name", "cli", "--epochs", "1", "--hidden", "4", "--conv-filters", "4",
+                 "--conv-width", "3", "--batch-size", "8", "--quiet"]) == 0
+    capsys.readouterr()
+    dash, cli = runs.read_run("dash"), runs.read_run("cli")
+    assert set(dash) == set(cli) and (dash["launcher"], cli["launcher"]) == ("dashboard", "cli")
+    assert dash["pid"] == cli["pid"] == os.getpid()  # both in this test's process
+    files = [sorted(p.name for p in (runs_dir() / n).iterdir()) for n in ("dash", "cli")]
+    assert files[0] == files[1] == ["checkpoint.safetensors", "gradients.csv", "metrics.csv", "run.json"]
