@@ -17,6 +17,7 @@ field order, as :class:`Option` rows. Generated from this table, never written b
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -192,10 +193,7 @@ def split_options(files, options: Mapping) -> tuple:
     Model options left out (or ``None``) get their default for the data's alphabet when the model is
     built. Raises :class:`InputError` for an unknown name (listing the known ones) or an invalid value.
     """
-    from .data.source import DataOptions
-    from .model.config import ModelConfig
-    from .training.config import TrainConfig
-
+    configs = _configs()
     known = {o.name: o for o in settable()}
     unknown = sorted(set(options) - set(known))
     if unknown:
@@ -204,14 +202,14 @@ def split_options(files, options: Mapping) -> tuple:
     by_group = {g: {k: v for k, v in options.items() if known[k].group == g} for g in GROUPS}
     model = {k: v for k, v in by_group["model"].items() if v is not None}
     try:
-        ModelConfig(alphabet_size=4, n_classes=2, **model).validate()
+        configs["model"](alphabet_size=4, n_classes=2, **model).validate()
     except (TypeError, ValueError) as e:
         raise InputError(f"model options: {e}") from None
-    files = [files] if isinstance(files, str) else [str(f) for f in files]
-    data = DataOptions(files, **by_group["data"])
+    files = [str(files)] if isinstance(files, str | os.PathLike) else [str(f) for f in files]
+    data = configs["data"](files, **by_group["data"])
     if not 0 < data.val_fraction < 1 and not data.val:
         raise InputError("the validation fraction must be between 0 and 1")
-    return data, model, TrainConfig(**by_group["training"])
+    return data, model, configs["training"](**by_group["training"])
 
 
 def _values(o: Option) -> str:

@@ -157,6 +157,7 @@ def test_form_values_for_none():
 
 
 def test_split_options_routes_each_option_to_its_config():
+    assert options.split_options(Path("b.fa"), {})[0].train == ["b.fa"]
     data, model, tc = options.split_options("a.fa", {"val_fraction": 0.3, "cell": "gru", "hidden": None,
                                                      "epochs": 3, "weight_decay": 0.0})
     assert data == DataOptions(["a.fa"], val_fraction=0.3)
