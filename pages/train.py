@@ -1,15 +1,18 @@
-"""Train: every training option with presets, training in a background worker, live curves, comparison."""
+"""Train: every option of the options table, with presets; training in a background worker; live progress and
+curves read from the run folder (so a run started from the command line shows the same); comparison."""
 
 import streamlit as st
 
 import ui
 from bioseq import plots, workspace
+from bioseq.app import presets, train_form
 from bioseq.errors import BioseqError
-from bioseq.training import jobs, runs
+from bioseq.training import runs
 
 registry = ui.job_registry()
 source = ui.current_source()
 live_box, form_box, compare_box = st.container(), st.container(), st.container()
+LAUNCHED = {"cli": "started from the command line", "dashboard": "started here", "python": "started from Python"}
 
 
 def _eta(seconds) -> str:
@@ -17,21 +20,18 @@ def _eta(seconds) -> str:
 
 
 def monitor(name: str, poll: bool) -> None:
-    """Progress of one run: from the live job when this server runs it, else from its files."""
-    job = registry.get(name)
-    snap = job.snapshot() if job else None
+    """Progress of one run, from its run folder alone, whoever started it."""
     info = runs.read_run(name)
-    status = snap.status if snap else info["status"]
-    st.caption(f"Status: **{status}** · {info.get('summary', {}).get('records', '?')} training records · "
-               f"started {info.get('started', '?')}")
-    if snap is not None and snap.active:
-        st.progress(snap.fraction, text=f"epoch {max(snap.epoch, 1)}/{snap.epochs} · step {snap.step}/"
-                    f"{snap.steps_per_epoch or '?'} · loss {snap.loss:.4f} · ETA {_eta(snap.eta)}")
-        st.button("Stop", key="train_stop", on_click=job.stop, icon=":material/stop_circle:",
-                  help="stop after this batch; the best weights so far are saved as the model")
-    elif status == "running":
-        st.progress(min(1.0, (info.get("epoch") or 0) / max(info.get("epochs") or 1, 1)),
-                    text=f"running outside this dashboard: epoch {info.get('epoch') or 0}/{info.get('epochs')}")
+    status, job = info["status"], registry.get(name)
+    st.caption(f"Status: **{status}** · {LAUNCHED.get(info.get('launcher'), 'started elsewhere')} · "
+               f"{info.get('summary', {}).get('records', '?')} training records · started {info.get('started', '?')}")
+    if status == "running":
+        p = runs.RunProgress.of(info)
+        st.progress(p.fraction, text=f"epoch {max(p.epoch, 1)}/{p.epochs} · step {p.step}/{p.steps_per_epoch} · "
+                    f"loss {p.loss:.4f} · ETA {_eta(p.eta)}" if p.steps_per_epoch else "reading the data…")
+        if job is not None and job.alive:
+            st.button("Stop", key="train_stop", on_click=job.stop, icon=":material/stop_circle:",
+                      help="stop after this batch; the best weights so far are saved as the model")
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
@@ -39,12 +39,12 @@ def monitor(name: str, poll: bool) -> None:
                    f"AUROC {vm.get('auroc', float('nan')):.3f}).", icon=":material/check_circle:")
         st.session_state[ui.MODEL_KEY] = name
     elif status == "failed":
-        st.error(f"Training failed: {info.get('error') or (snap.error if snap else '')}", icon=":material/error:")
+        st.error(f"Training failed: {info.get('error', '')}", icon=":material/error:")
     elif status == "interrupted":
-        st.warning("This run was interrupted (the server stopped while it trained).", icon=":material/warning:")
+        st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
     metrics = runs.read_metrics(name)
     ui.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
-    if poll and status not in ("starting", "running"):
+    if poll and status != "running":
         st.rerun()  # the run ended: draw the page once more, without polling
 
 
@@ -58,8 +58,7 @@ with live_box:
         if st.session_state.get("train_run") not in names:
             st.session_state["train_run"] = names[0]
         name = st.selectbox("Run", names, key="train_run")
-        job = registry.get(name)
-        active = (job is not None and job.snapshot().active) or status[name] == "running"
+        active = status[name] == "running"
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
             c1, c2 = st.columns(2)
@@ -75,33 +74,56 @@ with compare_box:
             ui.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
 
 
+def _remember(alphabet: str, preset: str, values: dict) -> None:
+    """Keep the form's values under a non-widget key: Streamlit drops widget state while the page is away."""
+    st.session_state["train_saved"] = {"alphabet": alphabet, "preset": preset, "values": dict(values)}
+
+
 def _apply_preset(alphabet: str) -> None:
-    for k, v in jobs.preset_values(st.session_state["train_preset"], alphabet).items():
-        st.session_state[f"train_opt_{k}"] = v
+    values = presets.preset_values(st.session_state["train_preset"], alphabet)
+    for k, v in values.items():
+        st.session_state[train_form.key(k)] = v
+    _remember(alphabet, st.session_state["train_preset"], values)
 
 
-def _start(data) -> None:
-    values = {o.name: st.session_state[f"train_opt_{o.name}"] for o in jobs.OPTIONS}
+def _form_state(alphabet: str) -> None:
+    """Every form widget's value set with ``setdefault`` before anything reads it: the remembered values,
+    or the preset's for this alphabet when the data (or its alphabet) is new."""
+    saved = st.session_state.get("train_saved")
+    if saved is None or saved["alphabet"] != alphabet:
+        st.session_state.setdefault("train_preset", presets.DEFAULT_PRESET)
+        _apply_preset(alphabet)
+        saved = st.session_state["train_saved"]
+    st.session_state.setdefault("train_preset", saved["preset"])
+    for k, v in {**train_form.defaults(alphabet), **saved["values"]}.items():
+        st.session_state.setdefault(train_form.key(k), v)
+    st.session_state.setdefault("train_name", workspace.new_name(st.session_state[train_form.key("cell")], alphabet))
+
+
+def _start(data, alphabet: str) -> None:
+    values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
+    _remember(alphabet, st.session_state["train_preset"], values)
     try:
-        job = registry.start(st.session_state["train_name"], *jobs.build_options(values, data))
+        job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
     except BioseqError as e:
         st.session_state["train_message"] = str(e)
         return
-    st.session_state.update(train_message=None, train_run=job.name, train_name=workspace.new_name(
-        values["cell"], st.session_state["train_alphabet"]))
+    st.session_state.update(train_message=None, train_run=job.name,
+                            train_name=workspace.new_name(values["cell"], alphabet))
 
 
-def _widget(o: jobs.Option):
-    key = f"train_opt_{o.name}"
+def _widget(o) -> None:
+    kw = {"key": train_form.key(o), "help": o.describe()}
     if o.kind == "bool":
-        return st.checkbox(o.label, key=key, help=o.help)
-    if o.kind == "choice":
-        return st.selectbox(o.label, o.choices, key=key, help=o.help)
-    if o.kind == "int":
-        return st.number_input(o.label, key=key, help=o.help, step=1, min_value=None if o.min is None else int(o.min),
-                               max_value=None if o.max is None else int(o.max))
-    fmt = "%.5f" if (o.step or 1) < 0.01 else "%.2f"
-    return st.number_input(o.label, key=key, help=o.help, min_value=o.min, max_value=o.max, step=o.step, format=fmt)
+        st.checkbox(o.form_label, **kw)
+    elif o.kind == "choice":
+        st.selectbox(o.form_label, o.allowed, **kw)
+    elif o.kind == "int":
+        st.number_input(o.form_label, step=1, min_value=None if o.form_min is None else int(o.form_min),
+                        max_value=None if o.max is None else int(o.max), **kw)
+    else:
+        st.number_input(o.form_label, min_value=o.form_min, max_value=o.max, step=o.step,
+                        format="%.5f" if (o.step or 1) < 0.01 else "%.2f", **kw)
 
 
 with form_box:
@@ -119,25 +141,19 @@ with form_box:
     alphabet = summary["alphabet"]
     st.markdown(f"**Data:** {source.name} — {summary['records']:,} records, classes "
                 f"{', '.join(f'{c} ({n})' for c, n in summary['per_class'].items())}, {alphabet.upper()}.")
-    st.session_state.setdefault("train_preset", "BiLSTM + conv")
-    if st.session_state.get("train_alphabet") != alphabet:
-        st.session_state["train_alphabet"] = alphabet
-        _apply_preset(alphabet)
-    st.selectbox("Preset", list(jobs.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet,),
+    _form_state(alphabet)
+    st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet,),
                  help="fills in the model options below; you can still change any of them")
-    st.caption(jobs.PRESETS[st.session_state["train_preset"]][0])
-    st.session_state.setdefault("train_name", workspace.new_name(st.session_state["train_opt_cell"], alphabet))
+    st.caption(presets.PRESETS[st.session_state["train_preset"]][0])
     with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
-        columns = dict(zip(("model", "training", "data"), st.columns(3)))
-        for group, col in columns.items():
+        for group, col in zip(train_form.COLUMNS, st.columns(len(train_form.COLUMNS))):
             with col:
                 st.markdown(f"**{group.capitalize()}**")
-                for o in jobs.OPTIONS:
-                    if o.group == group:
-                        _widget(o)
+                for o in train_form.fields(group):
+                    _widget(o)
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
-                              args=(source.data_options(),), icon=":material/play_arrow:")
+                              args=(source.data_options(), alphabet), icon=":material/play_arrow:")
     if st.session_state.get("train_message"):
         st.error(st.session_state["train_message"], icon=":material/error:")

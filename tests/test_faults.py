@@ -24,6 +24,7 @@ from bioseq.model.config import ModelConfig
 from bioseq.model.store import list_models, load_model
 from bioseq.training.config import TrainConfig
 from bioseq.training.loop import train
+from bioseq.training.runs import RunFolder
 
 TINY_ARGS = ["--hidden", "8", "--conv-filters", "4", "--no-bidirectional", "--batch-size", "8"]
 
@@ -75,6 +76,8 @@ def test_kill_during_training_then_resume(data, tmp_path):
         proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     assert registry_files(home) == [], "a model or temporary file was left in the registry"
+    killed = RunFolder(log).info()
+    assert (killed["status"], killed["launcher"], killed["pid"]) == ("interrupted", "cli", proc.pid)
 
     done = checkpoint_meta(ckpt)["epoch"]
     assert done >= 1

@@ -1,19 +1,17 @@
-"""Background training jobs, the training form's options and presets."""
+"""Background training jobs: a thread and a stop event; the run's state is read from its folder."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 
 import pytest
 
-from bioseq.cli import build_parser
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
 from bioseq.model.store import model_path
-from bioseq.training import jobs
+from bioseq.training import jobs, runs
 from bioseq.training.config import TrainConfig
 from bioseq.workspace import runs_dir
 
@@ -24,79 +22,28 @@ def tiny_job_args(path, epochs=2, **model):
     return DataOptions([str(path)]), {**TINY, **model}, TrainConfig(epochs=epochs, batch_size=8)
 
 
-def test_form_covers_every_cli_training_option():
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    train = sub.choices["train"]
-    cli = {a.dest for a in train._actions} - {"help", "files", "labels", "val", "alphabet", "log_dir", "resume",
-                                               "quiet", "out", "name"}
-    renamed = {"arch": "cell", "no_class_weights": "class_weights"}
-    assert {renamed.get(d, d) for d in cli} <= {o.name for o in jobs.OPTIONS}
-    assert all(o.help and o.label for o in jobs.OPTIONS)
-
-
-def test_defaults_follow_the_alphabet():
-    dna, protein = jobs.defaults("dna"), jobs.defaults("protein")
-    assert dna["pooling"] == "max" and protein["pooling"] == "last"
-    assert protein["conv_pool"] == 1 and dna["conv_pool"] == 2
-    assert dna["epochs"] == TrainConfig().epochs and dna["clip"] == 1.0
-    assert set(dna) == {o.name for o in jobs.OPTIONS}
-
-
-def test_presets():
-    rnn = jobs.preset_values("Vanilla RNN", "dna")
-    assert (rnn["cell"], rnn["conv"], rnn["bidirectional"], rnn["pooling"]) == ("rnn", False, False, "last")
-    deep = jobs.preset_values("Deep RNN + batch norm + skip")
-    assert (deep["layers"], deep["norm"], deep["skip"]) == (3, "batch", True)
-    assert jobs.preset_values("BiLSTM + conv", "protein") == jobs.defaults("protein")
-    with pytest.raises(InputError, match="unknown preset"):
-        jobs.preset_values("nope")
-
-
-def test_build_options():
-    values = {**jobs.defaults("dna"), "max_length": 0, "clip": 0.0, "val_fraction": 0.3, "hidden": 5}
-    data, model, tc = jobs.build_options(values, DataOptions(["a.fa"]))
-    assert data.max_length is None and data.val_fraction == 0.3 and data.train == ["a.fa"]
-    assert model["hidden"] == 5 and "epochs" not in model
-    assert tc.clip is None and tc.epochs == values["epochs"]
-    values["max_length"] = 50
-    assert jobs.build_options(values, DataOptions(["a.fa"]))[0].max_length == 50
-
-
-def test_build_options_rejects_bad_choices():
-    with pytest.raises(InputError, match="unknown cell"):
-        jobs.build_options({**jobs.defaults(), "cell": "transformer"}, DataOptions(["a.fa"]))
-    with pytest.raises(InputError, match="validation fraction"):
-        jobs.build_options({**jobs.defaults(), "val_fraction": 1.0}, DataOptions(["a.fa"]))
-
-
-def test_job_state_progress_and_eta():
-    s = jobs.JobState("x", status="running", epoch=2, epochs=4, step=5, steps_per_epoch=10, elapsed=30.0)
-    assert s.fraction == pytest.approx(15 / 40)
-    assert s.eta == pytest.approx(30.0 * (25 / 40) / (15 / 40))
-    assert jobs.JobState("x").fraction == 0.0 and jobs.JobState("x").eta is None
-    assert jobs.JobState("x", status="done").fraction == 1.0
-
-
 def test_job_trains_to_a_saved_model(dna_fasta):
     reg = jobs.JobRegistry()
     job = reg.start("tiny", *tiny_job_args(dna_fasta))
     assert job.join(120)
-    snap = job.snapshot()
-    assert snap.status == "done", snap.error
-    assert model_path("tiny").is_file() and snap.model_path == str(model_path("tiny"))
-    assert [h["epoch"] for h in snap.history] == [1, 1, 2, 2]
-    assert snap.val_metrics and not snap.active
-    info = json.loads((runs_dir() / "tiny" / "run.json").read_text())
-    assert info["status"] == "done" and info["pid"] == os.getpid() and info["launcher"] == "dashboard"
+    info = runs.read_run("tiny")
+    assert info["status"] == "done", info.get("error")
+    assert model_path("tiny").is_file() and info["model_path"] == str(model_path("tiny"))
+    assert list(runs.read_metrics("tiny")["epoch"]) == [1, 1, 2, 2]
+    assert info["val_metrics"] and not job.alive
+    assert runs.RunProgress.of(info).fraction == 1.0
+    on_disk = json.loads((runs_dir() / "tiny" / "run.json").read_text())
+    assert on_disk["status"] == "done" and on_disk["pid"] == os.getpid() and on_disk["launcher"] == "dashboard"
     assert reg.get("tiny") is job and reg.jobs() == [job] and reg.active() == []
 
 
-def test_snapshot_is_a_copy(dna_fasta):
+def test_the_job_holds_no_copy_of_the_run_state(dna_fasta):
     job = jobs.JobRegistry().start("copy", *tiny_job_args(dna_fasta, epochs=1))
     job.join(120)
-    snap = job.snapshot()
-    snap.history.clear()
-    assert job.snapshot().history
+    assert set(vars(job)) == {"name", "_stop", "_thread"}
+    info = runs.read_run("copy")
+    info["val_metrics"].clear()
+    assert runs.read_run("copy")["val_metrics"]  # every read is fresh from the folder
 
 
 def test_stop_keeps_the_best_model(dna_fasta):
@@ -104,7 +51,7 @@ def test_stop_keeps_the_best_model(dna_fasta):
     job = reg.start("stopped", *tiny_job_args(dna_fasta, epochs=500))
     reg.stop("stopped")
     assert job.join(120)
-    assert job.snapshot().status == "stopped"
+    assert runs.read_run("stopped")["status"] == "stopped"
     assert model_path("stopped").is_file()
     assert json.loads((runs_dir() / "stopped" / "run.json").read_text())["status"] == "stopped"
 
@@ -129,8 +76,23 @@ def test_failed_job_reports_the_file(tmp_path):
     missing = tmp_path / "missing.fa"
     job = jobs.JobRegistry().start("broken", *tiny_job_args(missing))
     assert job.join(60)
-    snap = job.snapshot()
-    assert snap.status == "failed" and "missing.fa" in snap.error and "no such file" in snap.error
-    info = json.loads((runs_dir() / "broken" / "run.json").read_text())
-    assert info["status"] == "failed" and "missing.fa" in info["error"]
-    assert math.isnan(snap.loss)
+    info = runs.read_run("broken")
+    assert info["status"] == "failed" and "missing.fa" in info["error"] and "no such file" in info["error"]
+    on_disk = json.loads((runs_dir() / "broken" / "run.json").read_text())
+    assert on_disk["status"] == "failed" and "missing.fa" in on_disk["error"]
+    assert math.isnan(runs.RunProgress.of(info).loss)
+
+
+def test_cli_and_dashboard_runs_are_alike_on_disk(dna_fasta, capsys):
+    from bioseq.cli import main
+
+    job = jobs.JobRegistry().start("dash", *tiny_job_args(dna_fasta, epochs=1))
+    assert job.join(120)
+    assert main(["train", str(dna_fasta), "--name", "cli", "--epochs", "1", "--hidden", "4", "--conv-filters", "4",
+                 "--conv-width", "3", "--batch-size", "8", "--quiet"]) == 0
+    capsys.readouterr()
+    dash, cli = runs.read_run("dash"), runs.read_run("cli")
+    assert set(dash) == set(cli) and (dash["launcher"], cli["launcher"]) == ("dashboard", "cli")
+    assert dash["pid"] == cli["pid"] == os.getpid()  # both in this test's process
+    files = [sorted(p.name for p in (runs_dir() / n).iterdir()) for n in ("dash", "cli")]
+    assert files[0] == files[1] == ["checkpoint.safetensors", "gradients.csv", "metrics.csv", "run.json"]

@@ -178,18 +178,20 @@ def test_train_page_without_data():
 
 
 def test_train_page_form_and_presets(tiny_source):
-    from bioseq.training.jobs import OPTIONS, PRESETS
+    from bioseq.app.presets import PRESETS
+    from bioseq.app.train_form import fields
 
     at = ok(open_page("train", tiny_source))
     keys = {w.key for w in [*at.number_input, *at.checkbox, *at.selectbox, *at.text_input]}
-    assert {f"train_opt_{o.name}" for o in OPTIONS} <= keys and "train_name" in keys
+    assert {f"train_opt_{o.name}" for o in fields()} <= keys and "train_name" in keys
     assert at.selectbox(key="train_preset").options == list(PRESETS)
     at.selectbox(key="train_preset").set_value("Vanilla RNN").run()
     ok(at)
     assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
 
 
-def start_tiny_run(at: AppTest, name: str, epochs: int = 2) -> None:
+def click_start(at: AppTest, name: str, epochs: int = 2):
+    """Fill in a tiny run and press Start; returns its job."""
     for key, value in (("hidden", 4), ("conv_filters", 4), ("conv_width", 3), ("epochs", epochs),
                        ("batch_size", 8)):
         at.number_input(key=f"train_opt_{key}").set_value(value)
@@ -198,8 +200,15 @@ def start_tiny_run(at: AppTest, name: str, epochs: int = 2) -> None:
     ok(at)
     job = registry().get(name)
     assert job is not None, texts(at.error)
-    assert job.join(120), "training did not finish"
-    assert job.snapshot().status == "done", job.snapshot().error
+    return job
+
+
+def start_tiny_run(at: AppTest, name: str, epochs: int = 2) -> None:
+    from bioseq.training.runs import read_run
+
+    assert click_start(at, name, epochs).join(120), "training did not finish"
+    info = read_run(name)
+    assert info["status"] == "done", info.get("error")
 
 
 def test_train_page_trains_in_the_background(tiny_source):
@@ -213,6 +222,35 @@ def test_train_page_trains_in_the_background(tiny_source):
     # the run survives a new session (a browser reload): it is read back from the workspace
     again = ok(open_page("train", tiny_source))
     assert again.selectbox(key="train_run").value == "run-a" and "saved as model" in texts(again.success)
+
+
+def test_train_page_form_after_leaving_during_a_run(tiny_source):
+    """Left during training, back after it ended: the form is there again, with the values of the last run."""
+    at = open_page("train", tiny_source)
+    at.selectbox(key="train_preset").set_value("GRU").run()
+    job = click_start(at, "away")
+    at.switch_page(PAGES["models"]).run()
+    ok(at)
+    assert job.join(120), "training did not finish"
+    at.switch_page(PAGES["train"]).run()
+    ok(at)  # no KeyError for a widget that was not drawn while the page was away
+    assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in texts(at.success)
+    assert at.selectbox(key="train_preset").value == "GRU" and at.selectbox(key="train_opt_cell").value == "gru"
+    assert at.number_input(key="train_opt_hidden").value == 4 and at.button(key="train_start")
+    assert at.text_input(key="train_name").value.startswith("gru-dna-")
+    start_tiny_run(at, "again", epochs=1)  # and the form still starts runs
+
+
+def test_train_page_shows_a_cli_run_from_its_folder(tiny_source, dna_fasta):
+    from bioseq.training.runs import RunFolder
+
+    run = RunFolder.named("from-cli")
+    run.start("from-cli", "cli", train_config={"epochs": 5}, summary={"records": 40})
+    run.update(progress={"epoch": 2, "epochs": 5, "step": 3, "steps_per_epoch": 4, "loss": 0.5, "elapsed": 7.0})
+    at = ok(open_page("train", tiny_source))
+    assert "started from the command line" in texts(at.caption)
+    bar = at.get("progress")[0]
+    assert "epoch 2/5 · step 3/4 · loss 0.5000" in bar.proto.text and "train_stop" not in {b.key for b in at.button}
 
 
 def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):

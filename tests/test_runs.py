@@ -1,9 +1,11 @@
-"""Reading training runs back from the workspace: listing, metrics, gradients, gradient-flow reports."""
+"""The run folder: its writers (start, progress, epoch_done, finish, fail) and readers; listing runs, metrics,
+gradients, gradient-flow reports."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -15,7 +17,8 @@ from bioseq.errors import InputError
 from bioseq.training import runs
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
-from bioseq.training.runs import write_status
+from bioseq.training.loop import Progress
+from bioseq.training.runs import RunFolder, RunProgress
 from bioseq.workspace import runs_dir
 
 TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
@@ -78,9 +81,9 @@ def test_compare_metrics_stacks_runs(trained):
 
 def test_running_run_with_a_dead_worker_is_interrupted(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    write_status(runs_dir() / "ghost", name="ghost", status="running", pid=int(dead.stdout))
-    write_status(runs_dir() / "alive", name="alive", status="running", pid=__import__("os").getpid())
-    write_status(runs_dir() / "cli", name="cli", status="running")
+    RunFolder(runs_dir() / "ghost").update(name="ghost", status="running", pid=int(dead.stdout))
+    RunFolder(runs_dir() / "alive").update(name="alive", status="running", pid=__import__("os").getpid())
+    RunFolder(runs_dir() / "cli").update(name="cli", status="running")  # an old run.json, without a pid
     status = dict(zip(runs.list_runs()["name"], runs.list_runs()["status"]))
     assert status == {"ghost": "interrupted", "alive": "running", "cli": "running"}
 
@@ -97,7 +100,7 @@ def test_unreadable_run_is_skipped_and_reported():
 
 
 def test_metrics_of_a_run_still_in_its_first_epoch():
-    write_status(runs_dir() / "early", name="early", status="running")
+    RunFolder.named("early").update(name="early", status="running")
     assert len(runs.read_metrics("early")) == 0 and "epoch" in runs.read_metrics("early").columns
     assert len(runs.layer_gradients("early")) == 0
 
@@ -130,7 +133,7 @@ def test_gradient_flow_without_training_files_still_reports_layers(trained, dna_
 
 
 def test_gradient_flow_needs_a_finished_run():
-    write_status(runs_dir() / "busy", name="busy", status="running")
+    RunFolder.named("busy").update(name="busy", status="running")
     with pytest.raises(InputError, match="no saved model yet"):
         flow.gradient_flow("busy")
 
@@ -147,3 +150,78 @@ def test_run_json_is_what_fit_wrote(trained):
     trained("same")
     on_disk = json.loads((runs_dir() / "same" / "run.json").read_text())
     assert runs.read_run("same")["model_path"] == on_disk["model_path"]
+
+
+def test_run_progress_fraction_and_eta():
+    s = RunProgress(status="running", epoch=2, epochs=4, step=5, steps_per_epoch=10, elapsed=30.0)
+    assert s.fraction == pytest.approx(15 / 40)
+    assert s.eta == pytest.approx(30.0 * (25 / 40) / (15 / 40))
+    assert RunProgress().fraction == 0.0 and RunProgress().eta is None
+    assert RunProgress(status="done").fraction == 1.0
+
+
+def test_run_progress_from_run_json():
+    info = {"status": "running", "train_config": {"epochs": 7},
+            "progress": {"epoch": 1, "step": 3, "steps_per_epoch": 6, "loss": 0.5, "elapsed": 2.0}}
+    p = RunProgress.of(info)
+    assert (p.epoch, p.epochs, p.step, p.steps_per_epoch, p.loss, p.fraction) == (1, 7, 3, 6, 0.5, 3 / 42)
+    assert RunProgress.of({"status": "failed"}).epochs == 0 and math.isnan(RunProgress.of({}).loss)
+
+
+def batch(epoch, step, loss=0.5, phase="batch", history=()):
+    return Progress(phase, epoch, 3, step, 4, loss, float(step), list(history))
+
+
+def test_progress_is_written_at_most_once_a_second(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(runs.time, "monotonic", lambda: clock[0])
+    run = RunFolder.named("live")
+    run.start("live", "cli", train_config={"epochs": 3})
+    run.progress(batch(1, 1))
+    assert runs.read_progress("live").step == 1
+    clock[0] += 0.5
+    run.progress(batch(1, 2))
+    assert runs.read_progress("live").step == 1  # half a second later: not written
+    clock[0] += 0.6
+    run.progress(batch(1, 3, loss=0.25))
+    p = runs.read_progress("live")
+    assert (p.epoch, p.step, p.steps_per_epoch, p.loss, p.elapsed) == (1, 3, 4, 0.25, 3.0)
+    rows = [{"epoch": 1, "split": s, "loss": 0.1} for s in ("train", "val")]
+    run.progress(batch(1, 4, phase="epoch", history=rows))  # an epoch's end is always written
+    assert runs.read_run("live")["epoch"] == 1 and runs.read_progress("live").step == 4
+    assert list(runs.read_metrics("live")["split"]) == ["train", "val"]
+
+
+def test_start_records_the_process_and_the_launcher():
+    run = RunFolder.named("mine")
+    run.update(status="failed", error="old")
+    run.start("mine", "python", summary={"records": 3})
+    info = runs.read_run("mine")
+    assert (info["status"], info["launcher"], info["pid"], info["summary"]) == ("running", "python", os.getpid(),
+                                                                                 {"records": 3})
+    assert "error" not in info  # a fresh run.json, also when resuming a failed run
+    assert runs.list_runs()["launcher"].tolist() == ["python"]
+
+
+def test_a_killed_run_reads_as_interrupted_whoever_started_it():
+    code = ("import sys; from bioseq.training.runs import RunFolder; "
+            "RunFolder(sys.argv[1]).start('killed', 'cli')")
+    subprocess.run([sys.executable, "-c", code, str(runs_dir() / "killed")], check=True)
+    assert runs.read_run("killed")["status"] == "interrupted"
+
+
+def test_fail_is_one_line():
+    RunFolder.named("f").fail(ValueError("bad value"))
+    assert runs.read_run("f")["error"] == "ValueError: bad value"
+    RunFolder.named("g").fail(KeyboardInterrupt())
+    assert runs.read_run("g")["error"] == "KeyboardInterrupt"
+    RunFolder.named("h").fail(InputError("no such file", "x.fa"))
+    assert runs.read_run("h")["error"] == "x.fa: no such file"
+
+
+def test_paths_of_a_run_folder(tmp_path):
+    run = RunFolder(tmp_path / "r")
+    assert [p.name for p in (run.status_path, run.metrics_path, run.gradients_path, run.checkpoint_path)] == [
+        "run.json", "metrics.csv", "gradients.csv", "checkpoint.safetensors"]
+    with pytest.raises(Exception, match="invalid model name"):
+        RunFolder.named("../outside")

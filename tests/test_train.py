@@ -111,7 +111,7 @@ def test_nan_loss_raises_with_advice_and_keeps_the_last_checkpoint(task, tmp_pat
     monkeypatch.setattr(torch.nn, "CrossEntropyLoss", PoisonedLoss)
     PoisonedLoss.calls = 0
     with pytest.raises(TrainingError) as e:
-        train(tiny_model(), *task, cfg(), run_dir=tmp_path)
+        train(tiny_model(), *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors")
     msg = str(e.value)
     assert "loss became nan at epoch 2, step 1" in msg
     assert "lower learning rate" in msg and "clipping" in msg
@@ -131,7 +131,7 @@ def test_a_checkpoint_every_epoch(task, tmp_path):
         if p.phase == "epoch":
             seen.append(checkpoint_meta(tmp_path / "checkpoint.safetensors")["epoch"])
 
-    train(tiny_model(), *task, cfg(), run_dir=tmp_path, callback=on_progress)
+    train(tiny_model(), *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors", callback=on_progress)
     assert seen == [1, 2, 3]
     meta = checkpoint_meta(tmp_path / "checkpoint.safetensors")
     assert meta["step"] == 12 and len(meta["history"]) == 6
@@ -150,12 +150,13 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(task, tmp_path):
         return polls == 6  # epoch 2, before its second batch
 
     first = tiny_model()
-    r_first = train(first, *task, cfg(), run_dir=tmp_path, should_stop=stop_in_epoch_two)
+    r_first = train(first, *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors",
+                    should_stop=stop_in_epoch_two)
     assert r_first.interrupted and [h["epoch"] for h in r_first.history] == [1, 1]
     assert not states_equal(first.state_dict(), full.state_dict())
 
     resumed = tiny_model(seed=123)  # its own weights are replaced by the checkpoint
-    r_resumed = train(resumed, *task, cfg(), run_dir=tmp_path, resume=True)
+    r_resumed = train(resumed, *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors", resume=True)
     assert states_equal(resumed.state_dict(), full.state_dict())
     assert r_resumed.history == r_full.history
     assert r_resumed.gradients == r_full.gradients
@@ -163,12 +164,12 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(task, tmp_path):
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(task, tmp_path):
-    train(tiny_model(), *task, cfg(epochs=1), run_dir=tmp_path)
+    train(tiny_model(), *task, cfg(epochs=1), checkpoint_path=tmp_path / "checkpoint.safetensors")
     with pytest.raises(TrainingError, match="does not match this model"):
-        train(tiny_model(hidden=5), *task, cfg(), run_dir=tmp_path, resume=True)
+        train(tiny_model(hidden=5), *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors", resume=True)
     (tmp_path / "checkpoint.safetensors").write_bytes(b"garbage")
     with pytest.raises(TrainingError, match="cannot resume from this checkpoint"):
-        train(tiny_model(), *task, cfg(), run_dir=tmp_path, resume=True)
+        train(tiny_model(), *task, cfg(), checkpoint_path=tmp_path / "checkpoint.safetensors", resume=True)
 
 
 def test_stop_before_the_first_batch(task):

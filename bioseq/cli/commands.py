@@ -46,24 +46,14 @@ def _fmt(v) -> str:
 
 def cmd_train(a: argparse.Namespace) -> int:
     from ..interpret.diagnose import diagnose_model
-    from ..training.config import TrainConfig
-    from ..training.fit import DataOptions, fit
+    from ..options import settable, split_options
+    from ..training.fit import fit
 
-    model_opts = {
-        "cell": a.arch, "activation": a.activation, "layers": a.layers, "hidden": a.hidden,
-        "bidirectional": a.bidirectional, "conv": a.conv, "conv_filters": a.conv_filters,
-        "conv_width": a.conv_width, "conv_pool": a.conv_pool, "pooling": a.pooling, "norm": a.norm,
-        "skip": a.skip, "dropout": a.dropout, "forget_bias": a.forget_bias,
-    }
-    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
-                     deterministic=a.deterministic, clip=a.clip, patience=a.patience,
-                     class_weights=not a.no_class_weights, grad_every=a.grad_every)
-    data = DataOptions(a.files, labels=a.labels, val=a.val, val_fraction=a.val_fraction, alphabet=a.alphabet,
-                       max_length=a.max_length, length_policy=a.length_policy)
+    data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
-            callback=None if a.quiet else _progress_printer())
+            callback=None if a.quiet else _progress_printer(), launcher="cli")
     s = r.summary
     print(f"data: {s['records']} training records {s['per_class']}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
@@ -176,22 +166,49 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return run_inspect(a)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
-    return value
+def _checked(o):
+    """An argparse ``type`` for option ``o``: its type, at least its ``min``."""
+    def convert(text: str):
+        try:
+            value = o.type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a valid {o.type.__name__}: {text!r}") from None
+        if o.min is not None and value < o.min:
+            raise argparse.ArgumentTypeError(f"must be at least {o.min}, not {text}")
+        return value
+    convert.__name__ = o.type.__name__  # argparse names the type in its messages
+    return convert
 
 
-def _bool_pair(p: argparse.ArgumentParser, name: str, help_: str) -> None:
-    p.add_argument(f"--{name}", dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction, default=None,
-                   help=help_)
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """One argument per option of the options table (:mod:`bioseq.options`), in groups, defaults in the help.
+
+    Model options whose default depends on the alphabet default to ``None`` here (decided with the data).
+    """
+    from ..options import options
+
+    groups = {g: parser.add_argument_group(g) for g in ("data", "model", "training")}
+    for o in options():
+        if not o.cli:
+            continue
+        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.by_alphabet else o.default}
+        if o.positional:
+            groups[o.group].add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
+            continue
+        if o.type is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif o.choices is not None:
+            kw.update(metavar="{" + ",".join(o.allowed) + ",...}") if o.open_choices else kw.update(choices=o.allowed)
+        elif o.type in (int, float):
+            kw.update(type=_checked(o), metavar="N" if o.type is int else "X")
+        if o.many:
+            kw["nargs"] = "+"
+        if o.metavar:
+            kw["metavar"] = o.metavar
+        groups[o.group].add_argument(o.flag, *o.aliases, dest=o.name, **kw)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..data.encoding import LENGTH_POLICIES
-    from ..model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS
-
     ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers on DNA, RNA and protein "
                                  "sequences, predict, and look inside. Models go to $BIOSEQ_HOME (default ~/.bioseq).")
     ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
@@ -199,41 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a classifier on labelled sequence files",
                        description="Train a classifier. Labels come from label=VALUE header tokens, --labels, "
-                       "or one file per class (several files whose headers carry no labels).")
-    t.add_argument("files", nargs="+", metavar="FILE", help="FASTA (.gz too), FASTQ or GenBank files")
-    t.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
-    t.add_argument("--val", nargs="+", metavar="FILE", help="validation files (default: a stratified split)")
-    t.add_argument("--val-fraction", type=float, default=0.2, help="held-out fraction without --val (0.2)")
-    t.add_argument("--alphabet", choices=("dna", "rna", "protein"), help="override alphabet detection")
-    t.add_argument("--max-length", type=_positive, help="cut longer sequences to this length")
-    t.add_argument("--length-policy", choices=LENGTH_POLICIES, default="start",
-                   help="which part of a long sequence to keep (start)")
-    g = t.add_argument_group("model (defaults depend on the alphabet; see README)")
-    g.add_argument("--arch", choices=CELLS, help="recurrent cell (lstm)")
-    g.add_argument("--activation", choices=ACTIVATIONS, help="activation of a plain rnn (tanh)")
-    g.add_argument("--layers", type=int, help="stacked recurrent layers (1)")
-    g.add_argument("--hidden", type=int, help="hidden units per direction (64)")
-    _bool_pair(g, "bidirectional", "read the sequence in both directions (on)")
-    _bool_pair(g, "conv", "convolutional front end before the recurrent layers (on)")
-    g.add_argument("--conv-filters", type=int, help="convolution filters (64)")
-    g.add_argument("--conv-width", type=int, help="convolution width in letters (9 DNA/RNA, 5 protein)")
-    g.add_argument("--conv-pool", type=int, help="max-pool width after the convolution (2 DNA/RNA, 1 protein)")
-    g.add_argument("--pooling", choices=POOLINGS, help="read-out over positions (max DNA/RNA, last protein)")
-    g.add_argument("--norm", choices=NORMS, help="normalisation between recurrent layers (none)")
-    g.add_argument("--skip", action="store_true", default=None, help="skip (residual) connections between layers")
-    g.add_argument("--dropout", type=float, help="dropout between layers and before the head (0.1)")
-    g.add_argument("--forget-bias", type=float, help="initial LSTM forget-gate bias (1.0)")
-    o = t.add_argument_group("training")
-    o.add_argument("--epochs", type=int, default=20, help="maximum epochs (20)")
-    o.add_argument("--batch-size", type=int, default=32, help="sequences per batch (32)")
-    o.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (0.003)")
-    o.add_argument("--patience", type=int, default=4, help="early stopping: epochs without a better val loss (4)")
-    o.add_argument("--clip", type=float, default=1.0, help="gradient clipping max norm; 0 turns it off (1.0)")
-    o.add_argument("--no-class-weights", action="store_true", help="do not weight classes by inverse frequency")
-    o.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    o.add_argument("--deterministic", action="store_true", help="ask PyTorch for deterministic kernels")
-    o.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
-    o.add_argument("--grad-every", type=int, default=1, help="record per-layer gradient norms every k steps (1)")
+                       "or one file per class (several files whose headers carry no labels). Every option is "
+                       "also an argument of bioseq.train() and a field of the dashboard's Train form.")
+    add_option_arguments(t)
+    o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
     o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     o.add_argument("--quiet", action="store_true", help="no progress output")

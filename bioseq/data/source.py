@@ -16,22 +16,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..options import opt
+
 LABEL_MODES = MappingProxyType({
     "header": "label=VALUE in each FASTA header", "table": "a CSV/TSV file with columns id,label",
     "files": "one file per class (the class is the file name up to its first dot)"})
 
 
+def _length_policies() -> tuple[str, ...]:
+    from .encoding import LENGTH_POLICIES  # PyTorch loads with it: only when the choices are asked for
+
+    return LENGTH_POLICIES
+
+
+def _alphabets() -> tuple[str, ...]:
+    from .alphabets import ALPHABETS
+
+    return tuple(ALPHABETS)
+
+
 @dataclass
 class DataOptions:
-    """The data options of a training run."""
+    """The data options of a training run (each field is an option of :mod:`bioseq.options`)."""
 
-    train: Sequence[str]
-    labels: str | None = None
-    val: Sequence[str] | None = None
-    val_fraction: float = 0.2
-    alphabet: str | None = None
-    max_length: int | None = None
-    length_policy: str = "start"
+    train: Sequence[str] = opt(help="FASTA (.gz too), FASTQ or GenBank files", internal=True, positional=True,
+                               metavar="FILE", unset="required")
+    labels: str | None = opt(None, help="CSV or TSV with columns id,label", internal=True, metavar="F",
+                             unset="label=VALUE header tokens")
+    val: Sequence[str] | None = opt(None, help="validation files", internal=True, metavar="FILE",
+                                    unset="a stratified split")
+    val_fraction: float = opt(0.2, label="Validation fraction", help="share of each class held out to measure "
+                              "generalisation when there are no validation files (identical sequences stay on one "
+                              "side)", min=0.01, max=0.5, step=0.05)
+    alphabet: str | None = opt(None, help="the alphabet of the data", choices=_alphabets, internal=True,
+                               unset="detected")
+    max_length: int | None = opt(None, label="Max length", help="cut longer sequences to this many letters",
+                                 min=1, step=10, none=0)
+    length_policy: str = opt("start", label="Keep which part", help="which part of a long sequence to keep",
+                             choices=_length_policies)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..options import opt
 from . import cells
 
 CELLS = cells.names()
@@ -16,22 +17,36 @@ POOLINGS = ("last", "mean", "max", "attention")
 class ModelConfig:
     """Everything needed to rebuild a classifier. Choices are checked by :meth:`validate`."""
 
-    alphabet_size: int
-    n_classes: int
-    cell: str = "lstm"
-    activation: str = "tanh"  # rnn only
-    layers: int = 1
-    hidden: int = 64
-    bidirectional: bool = True
-    dropout: float = 0.1
-    skip: bool = False
-    norm: str = "none"
-    conv: bool = True
-    conv_filters: int = 64
-    conv_width: int = 9
-    conv_pool: int = 2
-    pooling: str = "max"
-    forget_bias: float = 1.0  # lstm only: initial forget-gate bias, as in Keras
+    alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False)
+    n_classes: int = opt(help="classes, from the data", internal=True, cli=False)
+    cell: str = opt("lstm", label="Recurrent cell", choices=lambda: CELLS, aliases=("--arch",),
+                    help=cells.help_text())
+    activation: str = opt("tanh", label="RNN activation", choices=ACTIVATIONS,
+                          help="plain RNN only: relu and tanh keep gradients alive better than sigmoid")
+    layers: int = opt(1, label="Layers", min=1, max=8, help="stacked recurrent layers; deeper stacks need "
+                      "skip connections or batch norm to train")
+    hidden: int = opt(64, label="Hidden units", min=1, max=1024, help="units per direction: the size of the memory")
+    bidirectional: bool = opt(True, label="Bidirectional", help="a second RNN reads the sequence from the end, so "
+                              "every position sees both sides")
+    dropout: float = opt(0.1, label="Dropout", min=0.0, max=0.9, step=0.05,
+                         help="randomly silence units between layers and before the head while training, against "
+                         "overfitting")
+    skip: bool = opt(False, label="Skip connections", help="add each layer's input to its output, a short path for "
+                     "gradients through deep stacks")
+    norm: str = opt("none", label="Normalisation", choices=NORMS, help="normalisation between recurrent layers: "
+                    "batch norm re-centres activations, which keeps gradients from vanishing in deep stacks")
+    conv: bool = opt(True, label="Convolution front end", help="a convolution finds short motifs before the RNN "
+                     "and pooling shortens the sequence it must remember")
+    conv_filters: int = opt(64, label="Conv filters", min=1, max=1024, help="motif detectors in the front end")
+    conv_width: int = opt(9, label="Conv width", min=1, max=51, by_alphabet={"protein": 5},
+                          help="letters each motif detector sees")
+    conv_pool: int = opt(2, label="Conv pool", min=1, max=16, by_alphabet={"protein": 1},
+                         help="max-pool width after the convolution (1 = none)")
+    pooling: str = opt("max", label="Read-out", choices=POOLINGS, by_alphabet={"protein": "last"},
+                       help="how positions become one vector: last state, mean, max or learned attention")
+    forget_bias: float = opt(1.0, label="Forget-gate bias", step=0.5,
+                             help="LSTM only: start with the forget gate open (bias 1, as in Keras), so the cell "
+                             "remembers by default")
 
     def validate(self) -> ModelConfig:
         for name, value, allowed in (("cell", self.cell, CELLS), ("activation", self.activation, ACTIVATIONS),

@@ -1,37 +1,52 @@
-"""Training options (:class:`TrainConfig`), the seeding helper and the device choice."""
+"""Training options (:class:`TrainConfig`), the seeding helper and the device choice.
+
+PyTorch and NumPy load inside the helpers, so the options table can be read without them.
+"""
 
 from __future__ import annotations
 
 import os
 import random
 from dataclasses import dataclass
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import TrainingError
+from ..options import opt
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
 class TrainConfig:
     """Training options; the defaults are the ones measured to learn (see README)."""
 
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 1e-2
-    patience: int = 4  # early stopping: epochs without a better validation loss
-    clip: float | None = 1.0  # max gradient L2 norm; None or 0 turns clipping off
-    class_weights: bool = True
-    seed: int = 0
-    deterministic: bool = False
-    device: str = "auto"
-    grad_every: int = 1  # record per-layer gradient norms every k optimiser steps
-    group_by_length: bool = True
-
+    epochs: int = opt(20, label="Epochs", min=1, max=1000, help="maximum passes over the training data")
+    batch_size: int = opt(32, label="Batch size", min=1, max=4096, help="sequences per optimiser step")
+    lr: float = opt(3e-3, label="Learning rate", min=0.0, max=1.0, step=1e-4,
+                    help="AdamW step size; lower it if the loss jumps or turns NaN")
+    weight_decay: float = opt(1e-2, label="Weight decay", min=0.0, max=1.0, step=1e-3,
+                              help="AdamW shrinkage of the weights, a mild regulariser")
+    patience: int = opt(4, label="Patience", min=1, max=1000,
+                        help="early stopping: stop after this many epochs without a better validation loss")
+    clip: float | None = opt(1.0, label="Gradient clipping", min=0.0, max=100.0, step=0.5, none=0.0, unset="off",
+                             help="cap the gradient's L2 norm at this, against exploding gradients; 0 turns it off")
+    class_weights: bool = opt(True, label="Class weights", help="weight classes by inverse frequency, for "
+                              "unbalanced data")
+    seed: int = opt(0, label="Seed", min=0, help="random seed: the same seed and options give the same model")
+    deterministic: bool = opt(False, label="Deterministic", help="ask PyTorch for deterministic kernels (slower)")
+    device: str = opt("auto", label="Device", choices=("auto", "cpu", "cuda"), open_choices=True,
+                      help="auto uses a CUDA GPU when there is one")
+    grad_every: int = opt(1, label="Record gradients every", min=1, max=1000,
+                          help="optimiser steps between per-layer gradient recordings (the Gradient flow page)")
+    group_by_length: bool = opt(True, label="Group by length", help="batch sequences of similar length "
+                                "together, so less padding is computed")
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and PyTorch; optionally ask PyTorch for deterministic kernels."""
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -43,6 +58,8 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

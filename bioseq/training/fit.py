@@ -1,18 +1,13 @@
 """From files to a saved model: load, split, build, train, log and save, in one call.
 
-The CLI's ``bioseq train`` and the dashboard's Train page both call :func:`fit`. A run writes
-into its run folder (``--log-dir``, or ``$BIOSEQ_HOME/runs/<name>``):
-
-* ``run.json`` — status (``running``, ``done``, ``failed``, ``stopped``), options, data summary;
-* ``metrics.csv`` — one row per epoch and split: ``epoch, split, loss, accuracy, ...``;
-* ``gradients.csv`` — one row per recurrent layer per recorded step:
-  ``epoch, step, layer, grad_norm, weight_norm, bias_norm, forward_*, reverse_*``;
-* ``checkpoint.safetensors`` — for ``--resume``.
+The CLI's ``bioseq train``, the dashboard's Train page and :func:`bioseq.train` all call :func:`fit`.
+A run writes its run folder (``--log-dir``, or ``$BIOSEQ_HOME/runs/<name>``) through
+:class:`bioseq.training.runs.RunFolder`, the same way whoever starts it (``launcher``): ``run.json``
+with live progress, ``metrics.csv``, ``gradients.csv`` and ``checkpoint.safetensors`` (see there).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,23 +19,21 @@ from ..errors import InputError
 from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
+from ..options import alphabet_defaults
 from ..workspace import check_name, new_name, runs_dir
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
-from .runs import GRADIENT_COLUMNS, METRIC_COLUMNS, write_csv, write_status
-
-# Measured defaults (README, "Defaults"): a small conv front end finds short motifs anywhere;
-# a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet.
-ALPHABET_DEFAULTS = {
-    "dna": {"pooling": "max"},
-    "rna": {"pooling": "max"},
-    "protein": {"pooling": "last", "conv_pool": 1, "conv_width": 5},
-}
+from .runs import RunFolder
 
 
 def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **overrides) -> ModelConfig:
-    """The default architecture for an alphabet; ``overrides`` that are ``None`` are ignored."""
-    opts = dict(ALPHABET_DEFAULTS.get(alphabet, {}))
+    """The default architecture for an alphabet; ``overrides`` that are ``None`` are ignored.
+
+    The defaults were measured (README, "Defaults"): a small conv front end finds short motifs anywhere;
+    a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet. Each default, and
+    where it differs by alphabet, is declared with its :class:`ModelConfig` field (:mod:`bioseq.options`).
+    """
+    opts = alphabet_defaults(alphabet)
     opts.update({k: v for k, v in overrides.items() if v is not None})
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()
 
@@ -72,8 +65,11 @@ def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
 def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainConfig | None = None, *,
         out: str | os.PathLike | None = None, name: str | None = None, log_dir: str | os.PathLike | None = None,
         resume: bool = False, callback: Callable[[Progress], None] | None = None,
-        should_stop: Callable[[], bool] | None = None) -> FitResult:
-    """Train a model on ``data`` and save it to ``out`` or the registry under ``name``."""
+        should_stop: Callable[[], bool] | None = None, launcher: str = "python") -> FitResult:
+    """Train a model on ``data`` and save it to ``out`` or the registry under ``name``.
+
+    ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``.
+    """
     train_cfg = train_cfg or TrainConfig()
     train_ds, val_ds = load_split(data, train_cfg.seed)
     cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
@@ -84,17 +80,13 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     else:
         path = Path(out)
         name = name or path.name.removesuffix(".safetensors")
-    run_dir = Path(log_dir) if log_dir else runs_dir() / name
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(log_dir if log_dir else runs_dir() / name)
     summary = summarize(train_ds)
-    write_status(run_dir, name=name, status="running", model_path=str(path), model_config=cfg.to_dict(),
-                 train_config=asdict(train_cfg), data=asdict(data), summary=summary,
-                 started=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
+              data=asdict(data), summary=summary)
 
     def on_progress(p: Progress) -> None:
-        if p.phase == "epoch":
-            write_csv(run_dir / "metrics.csv", p.history, METRIC_COLUMNS)
-            write_status(run_dir, epoch=p.epoch, epochs=p.epochs)
+        run.progress(p)
         if callback:
             callback(p)
 
@@ -102,12 +94,11 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     model = SequenceClassifier(cfg)
     try:
         result = train(model, train_ds.encoded(), train_ds.labels, val_ds.encoded(), val_ds.labels, train_cfg,
-                       callback=on_progress, run_dir=run_dir, resume=resume, should_stop=should_stop)
+                       callback=on_progress, checkpoint_path=run.checkpoint_path, resume=resume,
+                       should_stop=should_stop)
     except BaseException as e:
-        write_status(run_dir, status="failed", error=str(e) or type(e).__name__)
+        run.fail(e)
         raise
-    write_csv(run_dir / "metrics.csv", result.history, METRIC_COLUMNS)
-    write_csv(run_dir / "gradients.csv", result.gradients, GRADIENT_COLUMNS)
     files = [{"path": os.path.abspath(p), "sha256": file_sha256(p), "role": role}
              for role, group in (("train", data.train), ("val", data.val or [])) for p in group]
     bundle = ModelBundle(model.cpu().eval(), train_ds.alphabet, train_ds.classes, data.max_length,
@@ -121,10 +112,9 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                                  "val_metrics": result.val_metrics, "confusion": result.confusion,
                                  "history": result.history, "seconds": result.seconds,
                                  "stopped_early": result.stopped_early, "interrupted": result.interrupted,
-                                 "run_dir": str(run_dir.resolve()),
+                                 "run_dir": str(run.path.resolve()),
                              },
                          })
     save_model(path, bundle)
-    write_status(run_dir, status="stopped" if result.interrupted else "done", model_path=str(path),
-                 best_epoch=result.best_epoch, val_metrics=result.val_metrics)
-    return FitResult(bundle, result, path, run_dir, summary, val_ds)
+    run.finish(result, path)
+    return FitResult(bundle, result, path, run.path, summary, val_ds)

@@ -90,12 +90,14 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels: np.ndarray,
 
 def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np.ndarray,
           val_arrays: Sequence[np.ndarray], val_labels: np.ndarray, cfg: TrainConfig, *,
-          callback: Callable[[Progress], None] | None = None, run_dir: str | os.PathLike | None = None,
-          resume: bool = False, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          callback: Callable[[Progress], None] | None = None,
+          checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``model`` in place, restore its best weights (lowest validation loss) and report.
 
-    ``run_dir`` receives ``checkpoint.safetensors`` after each epoch; with ``resume`` the run
-    continues from it. ``should_stop`` is polled between batches (the dashboard's Stop button).
+    A checkpoint is saved to ``checkpoint_path`` (a run folder's, :mod:`bioseq.training.runs`) after
+    each epoch; with ``resume`` the run continues from it. ``should_stop`` is polled between batches
+    (the dashboard's Stop button).
     """
     seed_everything(cfg.seed, cfg.deterministic)
     device = resolve_device(cfg.device)
@@ -112,7 +114,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     start_epoch, step, waited = 1, 0, 0
-    ckpt_path = Path(run_dir) / "checkpoint.safetensors" if run_dir else None
+    ckpt_path = Path(checkpoint_path) if checkpoint_path else None
     if resume and ckpt_path and ckpt_path.exists():
         state = checkpoint.load(ckpt_path, model, opt, device)
         history, best, waited = state["history"], state["best"], state["waited"]

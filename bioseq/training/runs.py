@@ -1,12 +1,19 @@
-"""Training runs in the workspace, read back as tables: ``$BIOSEQ_HOME/runs/<name>/``.
+"""A run folder, written and read by this module alone: ``$BIOSEQ_HOME/runs/<name>/`` or ``--log-dir``.
 
-:func:`bioseq.fit.fit` writes each run's ``run.json`` (status, options, data summary),
-``metrics.csv`` (``epoch, split, loss, accuracy, ...`` per epoch and split) and ``gradients.csv``
-(``epoch, step, layer, grad_norm, ...`` per recurrent layer and recorded step). This module lists
-runs and reads those files into DataFrames; it never writes them, except :func:`delete_run`.
+* ``run.json`` — status (``running``, ``done``, ``failed``, ``stopped``), who started it (``launcher``:
+  ``cli``, ``dashboard`` or ``python``) and its process (``pid``), options, data summary, live progress
+  (``progress``: epoch, epochs, step, steps_per_epoch, running loss, elapsed seconds; written at most
+  about once a second), then the result (``best_epoch``, ``val_metrics``) or the ``error``;
+* ``metrics.csv`` — ``epoch, split, loss, accuracy, ...``: one row per epoch and split, after each epoch;
+* ``gradients.csv`` — ``epoch, step, layer, grad_norm, ...``: one row per recurrent layer and recorded
+  step, when the run ends;
+* ``checkpoint.safetensors`` — for ``--resume``; its content is :mod:`bioseq.training.checkpoint`'s.
 
-A run whose ``run.json`` says ``running`` but whose recorded process (``pid``, written by the
-dashboard's training worker) is gone is reported as ``interrupted``.
+A :class:`RunFolder` writes one run (:meth:`~RunFolder.start`, :meth:`~RunFolder.progress`,
+:meth:`~RunFolder.epoch_done`, :meth:`~RunFolder.finish`, :meth:`~RunFolder.fail`) and reads it back
+(:meth:`~RunFolder.info`, :meth:`~RunFolder.metrics`, :meth:`~RunFolder.gradients`). A run whose
+``run.json`` says ``running`` but whose process is gone reads back as ``interrupted``, whoever started it.
+The functions below read the workspace's runs by name, as tables.
 """
 
 from __future__ import annotations
@@ -17,20 +24,38 @@ import json
 import math
 import os
 import shutil
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import BioseqError, InputError
 from ..metrics import METRICS
 from ..model.store import describe_config
 from ..workspace import atomic_write, check_name, runs_dir
 from .recorder import COLUMNS as GRAD_COLUMNS
 
+METRIC_COLUMNS = ("epoch", "split", *METRICS)
+GRADIENT_COLUMNS = ("epoch", "step", "layer", *GRAD_COLUMNS)
+PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "loss", "elapsed")
+RUN_COLUMNS = ("name", "status", "launcher", "architecture", "cell", "alphabet", "classes", "epoch", "epochs",
+               "best_epoch", "val_accuracy", "val_auroc", "started", "updated", "model_path", "has_model", "error")
 
-def write_csv(path: Path, rows: list[dict], columns: Sequence[str]) -> None:
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def error_message(e: BaseException | str) -> str:
+    """One line for a failed run: a :class:`BioseqError`'s own text, else the exception's type and text."""
+    if isinstance(e, str) or isinstance(e, BioseqError):
+        return str(e)
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+
+def _write_csv(path: Path, rows: list[dict], columns: Sequence[str]) -> None:
     def _write(tmp: str) -> None:
         with open(tmp, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
@@ -39,28 +64,13 @@ def write_csv(path: Path, rows: list[dict], columns: Sequence[str]) -> None:
     atomic_write(path, _write)
 
 
-def write_status(run_dir: Path, **info) -> None:
-    path = run_dir / "run.json"
-    current = {}
-    if path.exists():
-        try:
-            current = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            current = {}
-    current.update(info, updated=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(current, indent=1, default=str)))
-
-
-METRIC_COLUMNS = ("epoch", "split", *METRICS)
-GRADIENT_COLUMNS = ("epoch", "step", "layer", *GRAD_COLUMNS)
-
-
-RUN_COLUMNS = ("name", "status", "architecture", "cell", "alphabet", "classes", "epoch", "epochs", "best_epoch",
-               "val_accuracy", "val_auroc", "started", "updated", "model_path", "has_model", "error")
-
-
-def run_dir(name: str) -> Path:
-    return runs_dir() / check_name(name)
+def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=list(columns))
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read ({e})", str(path)) from None
 
 
 def _alive(pid) -> bool:
@@ -71,25 +81,141 @@ def _alive(pid) -> bool:
     return True
 
 
-def _status(info: dict) -> str:
-    status = info.get("status", "unknown")
-    if status == "running" and info.get("pid") is not None and not _alive(info["pid"]):
-        return "interrupted"
-    return status
+@dataclass
+class RunProgress:
+    """Where a run is, from its ``run.json`` (``progress`` and ``status``)."""
+
+    status: str = "running"
+    epoch: int = 0
+    epochs: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    loss: float = math.nan
+    elapsed: float = 0.0
+
+    @classmethod
+    def of(cls, info: dict) -> RunProgress:
+        p = {k: v for k, v in (info.get("progress") or {}).items() if k in PROGRESS_FIELDS and v is not None}
+        p.setdefault("epochs", (info.get("train_config") or {}).get("epochs") or 0)
+        return cls(status=info.get("status", "unknown"), **p)
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned optimiser steps done (0..1)."""
+        if self.status == "done":
+            return 1.0
+        total = self.epochs * self.steps_per_epoch
+        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / total) if total else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current pace (early stopping may end the run sooner)."""
+        f = self.fraction
+        return self.elapsed * (1 - f) / f if 0 < f < 1 and self.elapsed > 0 else None
+
+
+class RunFolder:
+    """The files of one run: their paths, the writers a training run calls, and the readers."""
+
+    PROGRESS_EVERY = 1.0  # seconds between per-batch progress writes
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.status_path = self.path / "run.json"
+        self.metrics_path = self.path / "metrics.csv"
+        self.gradients_path = self.path / "gradients.csv"
+        self.checkpoint_path = self.path / "checkpoint.safetensors"
+        self._info: dict | None = None  # what this writer last wrote
+        self._last_progress = -math.inf
+
+    @classmethod
+    def named(cls, name: str) -> RunFolder:
+        """The run folder of a workspace run (raises for an invalid name)."""
+        return cls(runs_dir() / check_name(name))
+
+    # ---- writers ----
+
+    def update(self, **info) -> None:
+        """Merge ``info`` into ``run.json``, atomically (the first call reads what is there)."""
+        if self._info is None:
+            try:
+                self._info = self._read_json()
+            except InputError:
+                self._info = {}
+        self._info.update(info, updated=_now())
+        text = json.dumps(self._info, indent=1, default=str)
+        atomic_write(self.status_path, lambda tmp: Path(tmp).write_text(text))
+
+    def start(self, name: str, launcher: str, **info) -> None:
+        """A fresh ``run.json``: ``running`` in this process, with ``info`` (options, data summary)."""
+        self._info = {}
+        self.update(name=name, status="running", launcher=launcher, pid=os.getpid(), started=_now(), **info)
+
+    def progress(self, p) -> None:
+        """A training :class:`~bioseq.training.loop.Progress` (the loop's callback): after a batch, written
+        at most every ``PROGRESS_EVERY`` seconds; at the end of an epoch, :meth:`epoch_done`."""
+        if p.phase == "epoch":
+            self.epoch_done(p)
+        elif time.monotonic() - self._last_progress >= self.PROGRESS_EVERY:
+            self._write_progress(p)
+
+    def epoch_done(self, p) -> None:
+        """The end of an epoch: ``metrics.csv`` so far, the completed epoch count and the progress."""
+        _write_csv(self.metrics_path, p.history, METRIC_COLUMNS)
+        self._write_progress(p, epoch=p.epoch, epochs=p.epochs)
+
+    def _write_progress(self, p, **info) -> None:
+        self._last_progress = time.monotonic()
+        self.update(progress={k: getattr(p, k) for k in PROGRESS_FIELDS}, **info)
+
+    def finish(self, result, model_path: str | os.PathLike) -> None:
+        """A :class:`~bioseq.training.loop.TrainResult` saved as ``model_path``: status done (or stopped)."""
+        _write_csv(self.metrics_path, result.history, METRIC_COLUMNS)
+        _write_csv(self.gradients_path, result.gradients, GRADIENT_COLUMNS)
+        self.update(status="stopped" if result.interrupted else "done", model_path=str(model_path),
+                    best_epoch=result.best_epoch, val_metrics=result.val_metrics)
+
+    def fail(self, error: BaseException | str) -> None:
+        self.update(status="failed", error=error_message(error))
+
+    # ---- readers ----
+
+    def _read_json(self) -> dict:
+        if not self.status_path.is_file():
+            raise InputError("no such run (no run.json)", str(self.path))
+        try:
+            return json.loads(self.status_path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(f"run.json is not readable ({e})", str(self.status_path)) from None
+
+    def info(self) -> dict:
+        """``run.json``, a fresh copy, with ``status`` ``interrupted`` when its process is gone."""
+        info = self._read_json()
+        if info.get("status") == "running" and info.get("pid") is not None and not _alive(info["pid"]):
+            info["status"] = "interrupted"
+        info.setdefault("name", self.path.name)
+        return info
+
+    def metrics(self) -> pd.DataFrame:
+        """``metrics.csv``: one row per epoch and split (empty until the first epoch ends)."""
+        return _read_csv(self.metrics_path, METRIC_COLUMNS)
+
+    def gradients(self) -> pd.DataFrame:
+        """``gradients.csv``: one row per layer per recorded step (written when the run ends)."""
+        return _read_csv(self.gradients_path, GRADIENT_COLUMNS)
+
+
+def run_dir(name: str) -> Path:
+    return RunFolder.named(name).path
 
 
 def read_run(name: str) -> dict:
     """The run's ``run.json`` with ``status`` corrected for dead workers; raises :class:`InputError`."""
-    path = run_dir(name) / "run.json"
-    if not path.is_file():
-        raise InputError("no such run (no run.json)", str(path.parent))
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise InputError(f"run.json is not readable ({e})", str(path)) from None
-    info["status"] = _status(info)
-    info.setdefault("name", name)
-    return info
+    return RunFolder.named(name).info()
+
+
+def read_progress(name: str) -> RunProgress:
+    return RunProgress.of(read_run(name))
 
 
 def _row(info: dict) -> dict:
@@ -98,7 +224,7 @@ def _row(info: dict) -> dict:
     summary = info.get("summary") or {}
     model = info.get("model_path") or ""
     return {
-        "name": info.get("name"), "status": info.get("status"),
+        "name": info.get("name"), "status": info.get("status"), "launcher": info.get("launcher"),
         "architecture": describe_config(cfg) if cfg else "", "cell": cfg.get("cell"),
         "alphabet": summary.get("alphabet"), "classes": ", ".join(summary.get("per_class") or {}),
         "epoch": info.get("epoch"), "epochs": (info.get("train_config") or {}).get("epochs"),
@@ -123,23 +249,14 @@ def list_runs() -> pd.DataFrame:
     return df.sort_values("started", ascending=False, na_position="last", ignore_index=True)
 
 
-def _read_csv(path: Path, columns: Iterable[str]) -> pd.DataFrame:
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame(columns=list(columns))
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot read ({e})", str(path)) from None
-
-
 def read_metrics(name: str) -> pd.DataFrame:
     """``metrics.csv`` of a run: one row per epoch and split (empty until the first epoch ends)."""
-    return _read_csv(run_dir(name) / "metrics.csv", METRIC_COLUMNS)
+    return RunFolder.named(name).metrics()
 
 
 def read_gradients(name: str) -> pd.DataFrame:
     """``gradients.csv`` of a run: one row per layer per recorded step (written when the run ends)."""
-    return _read_csv(run_dir(name) / "gradients.csv", GRADIENT_COLUMNS)
+    return RunFolder.named(name).gradients()
 
 
 def compare_metrics(names: Iterable[str]) -> pd.DataFrame:

@@ -1,0 +1,49 @@
+"""The Train page's form, from the options table: fields, defaults by alphabet, values to configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bioseq.app import train_form
+from bioseq.data.source import DataOptions
+from bioseq.errors import InputError
+from bioseq.training.config import TrainConfig
+
+
+def test_fields_by_column():
+    assert [o.name for o in train_form.fields("data")] == ["val_fraction", "max_length", "length_policy"]
+    assert train_form.fields("model")[0].name == "cell" and "alphabet_size" not in train_form.defaults()
+    assert {o.group for o in train_form.fields()} == set(train_form.COLUMNS)
+    assert train_form.key("cell") == train_form.key(train_form.fields("model")[0]) == "train_opt_cell"
+
+
+def test_defaults_follow_the_alphabet():
+    dna, protein = train_form.defaults("dna"), train_form.defaults("protein")
+    assert dna["pooling"] == "max" and protein["pooling"] == "last"
+    assert protein["conv_pool"] == 1 and dna["conv_pool"] == 2
+    assert dna["epochs"] == TrainConfig().epochs and dna["clip"] == 1.0 and dna["max_length"] == 0
+    assert set(dna) == {o.name for o in train_form.fields()}
+    assert train_form.defaults(None) == dna
+
+
+def test_to_configs():
+    values = {**train_form.defaults("dna"), "max_length": 0, "clip": 0.0, "val_fraction": 0.3, "hidden": 5}
+    data, model, tc = train_form.to_configs(values, DataOptions(["a.fa"]))
+    assert data.max_length is None and data.val_fraction == 0.3 and data.train == ["a.fa"]
+    assert model["hidden"] == 5 and "epochs" not in model
+    assert tc.clip is None and tc.epochs == values["epochs"]
+    values["max_length"] = 50
+    assert train_form.to_configs(values, DataOptions(["a.fa"]))[0].max_length == 50
+
+
+def test_to_configs_keeps_the_data_page_choices():
+    source = DataOptions(["a.fa"], labels="l.csv", val=["v.fa"], alphabet="rna")
+    data, _, _ = train_form.to_configs(train_form.defaults("rna"), source)
+    assert (data.labels, data.val, data.alphabet, data.val_fraction) == ("l.csv", ["v.fa"], "rna", 0.2)
+
+
+def test_to_configs_rejects_bad_choices():
+    with pytest.raises(InputError, match="unknown cell"):
+        train_form.to_configs({**train_form.defaults(), "cell": "transformer"}, DataOptions(["a.fa"]))
+    with pytest.raises(InputError, match="validation fraction"):
+        train_form.to_configs({**train_form.defaults(), "val_fraction": 1.0}, DataOptions(["a.fa"]))
