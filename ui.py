@@ -136,8 +136,10 @@ def model_records(path: str, limit: int = 500) -> list:
 def explain(kind: str, path: str, records, target: str | None = None, **options):
     """One interpretation table for a model file (cached by file, modification time and inputs).
 
-    ``kind``: ``gates`` (:func:`bioseq.interpret.gates.gate_table`), ``saliency``, ``ig``, ``ism``, ``motifs``
-    or ``logo`` (the :mod:`bioseq.interpret` functions of those names).
+    ``kind``: any attribution method of :data:`bioseq.interpret.attribution.METHODS` (its tidy
+    ``explain`` table, ``options`` are the method's), ``gates`` (:func:`bioseq.interpret.gates.gate_table`),
+    ``mutations`` (:func:`bioseq.interpret.ism.ism` of the first record), ``motifs`` or ``logo``
+    (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``).
     """
     return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, **options)
 
@@ -148,11 +150,11 @@ def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | N
 
     bundle = load_bundle(path)
     records = list(records)
+    if kind in attribution.METHODS:
+        return attribution.explain(bundle, records, kind, target, **options)
     calls = {
         "gates": lambda: gates.gate_table(bundle, records),
-        "saliency": lambda: attribution.saliency(bundle, records, target),
-        "ig": lambda: attribution.integrated_gradients(bundle, records, target),
-        "ism": lambda: ism.ism(bundle, records[0], target),
+        "mutations": lambda: ism.ism(bundle, records[0], target),
         "motifs": lambda: motifs.motifs(bundle, records, target=target, **options),
         "logo": lambda: motifs.motif_logo(bundle, records, target=target, **options),
     }

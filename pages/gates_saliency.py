@@ -1,4 +1,4 @@
-"""Gates & saliency: gate activations under the letters, saliency as a logo, mutagenesis, motifs."""
+"""Gates & saliency: gate activations under the letters, any attribution method as a logo, mutagenesis, motifs."""
 
 import streamlit as st
 
@@ -6,7 +6,7 @@ import ui
 from bioseq import plots
 from bioseq.data import io
 from bioseq.errors import BioseqError
-from bioseq.interpret import ism
+from bioseq.interpret import attribution, ism
 from bioseq.prediction import predict
 
 path = ui.model_choice("gates_model")
@@ -66,34 +66,51 @@ with gates_tab:
     ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with saliency_tab:
-    method = st.radio("Method", ["saliency", "ig"], key="gates_method", horizontal=True,
-                      format_func={"saliency": "gradient × input", "ig": "integrated gradients"}.get)
-    scores = ui.explain(method, path, [record], target)
-    st.caption(f"Explaining class **{scores['target'].iloc[0]}**: tall letters push its score up, letters "
-               "below the line push it down.")
-    ui.chart(plots.saliency_logo(scores, score=method, title=f"{record.id}: {method}", window=window), "gates_saliency",
-             f"{record.id}_{method}")
+    methods = attribution.METHODS
+    method = st.radio("Method", list(methods), key="gates_method", horizontal=True,
+                      format_func=lambda m: methods[m].label, help="  \n".join(
+                          f"**{m.label}**: {m.help}" for m in methods.values()))
+    chosen, scores = methods[method], None
+    if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
+        st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")
+    else:
+        try:
+            scores = ui.explain(method, path, [record], target)
+        except BioseqError as e:  # one message; the other tabs still draw
+            ui.error(e)
+    if scores is not None:
+        st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining class **{scores['target'].iloc[0]}**: "
+                   "tall letters push its score up, letters below the line push it down.")
+        ui.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}", window=window), "gates_saliency",
+                 f"{record.id}_{method}")
 with ism_tab:
     auto = len(seq) <= 300
     if len(seq) > ism.ISM_MAX_LENGTH:
         st.info(f"In-silico mutagenesis is limited to {ism.ISM_MAX_LENGTH} letters.", icon=":material/info:")
     elif auto or st.button(f"Run mutagenesis ({len(seq) * (bundle.alphabet.size - 1):,} mutants)", key="gates_ism"):
-        ui.chart(plots.ism_heatmap(ui.explain("ism", path, [record], target), window=window), "gates_ism_chart",
-                 f"{record.id}_ism")
+        ui.chart(plots.ism_heatmap(ui.explain("mutations", path, [record], target), window=window),
+                 "gates_ism_chart", f"{record.id}_ism")
 with motif_tab:
-    m1, m2 = st.columns(2)
+    m1, m2, m3 = st.columns(3)
     n = m1.slider("Sequences", 10, min(500, len(records)), min(100, len(records)), key="gates_motif_n") \
         if len(records) > 10 else len(records)
     k = m2.slider("Motif length k", 3, 12, 6 if bundle.alphabet.size <= 4 else 4, key="gates_motif_k")
-    request = (path, n, k, target)
+    by = m3.selectbox("Scores from", list(attribution.METHODS), key="gates_motif_method",
+                      format_func=lambda m: attribution.METHODS[m].label,
+                      help="the attribution method whose per-letter scores the k-mer windows add up")
+    request = (path, n, k, target, by)
     if st.button(f"Find motifs in {n} sequences", key="gates_find_motifs", icon=":material/search:"):
         st.session_state["gates_motif_request"] = request
     if st.session_state.get("gates_motif_request") == request:
-        found = ui.explain("motifs", path, records[:n], target, k=k, top=15)
+        try:
+            found = ui.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
+        except BioseqError as e:  # e.g. a record longer than the method's limit
+            ui.error(e)
+            st.stop()
         ui.chart(plots.motif_bars(found), "gates_motifs", "motifs")
         if len(found):
             ui.table(found, "gates_motif_table", "motifs", hide_index=True)
             motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
                                  key="gates_logo_motif", help="the most frequent candidate comes first")
-            ui.chart(plots.motif_logo(ui.explain("logo", path, records[:n], target, motif=motif),
+            ui.chart(plots.motif_logo(ui.explain("logo", path, records[:n], target, motif=motif, method=by),
                                       title=f"Windows within one letter of {motif}"), "gates_logo", f"logo_{motif}")

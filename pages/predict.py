@@ -78,9 +78,10 @@ if not rows:
 record = records[int(shown.index[rows[0]])]
 st.subheader(f"Saliency of {record.id}")
 try:
-    sal = attribution.saliency(bundle, [record])
+    sal = ui.explain("saliency", path, [record])
 except BioseqError as e:
     ui.error(e)
     st.stop()
-ui.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
+label = attribution.METHODS["saliency"].label
+ui.chart(plots.saliency_logo(sal, title=f"{record.id}: {label} for '{sal['target'].iloc[0]}'"),
          "predict_saliency", f"{record.id}_saliency")

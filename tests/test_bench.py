@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import bench_core, benchmarks, run  # noqa: E402
+from bench import attribution_motif, bench_core, benchmarks, run  # noqa: E402
 from bench.report import Figure, at_least, table  # noqa: E402
 
 DATA = bench_core.DEFAULT_DATA
@@ -79,3 +79,13 @@ def test_run_reads_the_dashboard_rows():
     assert (page.name, page.value, page.target, page.ok) == ("page Data (again)", 1.5, "<= 1 s", False)
     assert run.as_figure({"name": "x", "value": 1.0, "target": ">= 1", "ok": True}).ok is True
     assert at_least("r", 0.5, 0.8).ok is False
+
+
+def test_attribution_motif_figures(dna_bundle):
+    """The motif-hit table of every method on the bundled test file (a random model: no target is asserted)."""
+    records = attribution_motif.positives(n=2)
+    assert len(records) == 2 and all(attribution_motif.DNA_MOTIF in r.seq for r in records)
+    figs = attribution_motif.figures(dna_bundle, records, methods=["saliency", "occlusion"])
+    check(figs, 2)
+    assert [f.name for f in figs] == [f"top position inside the motif, {m}" for m in ("saliency", "occlusion")]
+    assert all(f.value in (0.0, 50.0, 100.0) for f in figs)

@@ -1,9 +1,12 @@
-"""``bioseq inspect KIND MODEL FILE -o OUT``: every kind writes its documented CSV; errors leave no file."""
+"""``bioseq inspect KIND MODEL FILE -o OUT``: every kind (each registered attribution method, and the
+other views) writes its documented CSV; the registry drives kinds, flags and help; errors leave no file."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import pytest
@@ -12,13 +15,14 @@ from bioseq.cli import main
 from bioseq.cli.inspect import KINDS
 from bioseq.data.source import DataOptions
 from bioseq.data.synthetic import motif_dna, write_fasta
+from bioseq.interpret.attribution import METHODS
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 
+ATTRIBUTION = ["id", "position", "letter", "score", "method", "target"]
 MIN_COLUMNS = {
-    "saliency": ["id", "position", "letter", "saliency", "target"],
-    "ig": ["id", "position", "letter", "ig", "target"],
-    "ism": ["id", "position", "ref", "alt", "delta", "delta_prob", "target"],
+    **{name: ATTRIBUTION for name in METHODS},
+    "mutations": ["id", "position", "ref", "alt", "delta", "delta_prob", "target"],
     "gates": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value"],
     "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
     "motifs": ["target", "motif", "count", "mean_score", "sequences"],
@@ -49,6 +53,22 @@ def run(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_every_registered_method_is_a_kind():
+    assert KINDS[: len(METHODS)] == tuple(METHODS)
+    assert {"saliency", "ig", "ism", "deeplift", "gradientshap", "occlusion", "mutations", "gates", "gradients",
+            "motifs", "memory"} <= set(KINDS)
+
+
+def test_help_lists_every_method_with_its_help_and_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["inspect", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for m in METHODS.values():
+        assert f"{m.name} {m.label}: {m.help}" in out
+        for o in m.options:
+            assert f"--{o.name}" in out and f"{o.help}, default {o.default}" in out
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_writes_its_documented_csv(trained, tmp_path, capsys, kind):
     out = tmp_path / f"{kind}.csv"
@@ -61,6 +81,9 @@ def test_every_kind_writes_its_documented_csv(trained, tmp_path, capsys, kind):
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
     if kind not in ("motifs",):
         assert len(df) > 0
+    if kind in METHODS:
+        assert (df["method"] == kind).all() and df["score"].notna().all()
+        assert err.startswith(f"{kind} ({METHODS[kind].label}): ")
 
 
 def test_saliency_has_one_row_per_position(trained, tmp_path, capsys):
@@ -73,7 +96,7 @@ def test_saliency_has_one_row_per_position(trained, tmp_path, capsys):
         assert sub["position"].tolist() == list(range(1, len(seq) + 1))
         assert "".join(sub["letter"]) == seq
     assert set(df["target"]) <= set(trained["classes"])
-    assert df["saliency"].notna().all()
+    assert df["score"].notna().all()
 
 
 def test_gates_csv_has_lstm_gate_names(trained, tmp_path, capsys):
@@ -104,12 +127,43 @@ def test_gradients_csv_distances(trained, tmp_path, capsys):
     assert (df["grad_norm"] >= 0).all()
 
 
-def test_ism_rows(trained, tmp_path, capsys):
+def test_mutations_rows(trained, tmp_path, capsys):
     out = tmp_path / "i.csv"
-    assert run(capsys, "ism", trained["model"], trained["fasta"], "-o", out, "--max-records", 2)[0] == 0
+    assert run(capsys, "mutations", trained["model"], trained["fasta"], "-o", out, "--max-records", 2)[0] == 0
     df = pd.read_csv(out)
     assert len(df) == 2 * 20 * 3
     assert list(dict.fromkeys(df["id"])) == ["seq1", "seq2"]
+
+
+def test_ism_scores_are_the_mutations_averaged_per_position(trained, tmp_path, capsys):
+    args = (trained["model"], trained["fasta"], "--max-records", 2, "-o")
+    assert run(capsys, "mutations", *args, tmp_path / "m.csv")[0] == 0
+    assert run(capsys, "ism", *args, tmp_path / "i.csv")[0] == 0
+    table, scores = pd.read_csv(tmp_path / "m.csv"), pd.read_csv(tmp_path / "i.csv")
+    mean_drop = -table.groupby(["id", "position"], sort=False)["delta"].mean()
+    assert scores["score"].to_numpy() == pytest.approx(mean_drop.to_numpy(), rel=1e-4, abs=1e-5)
+
+
+def test_method_options_reach_the_method(trained, tmp_path, capsys):
+    args = (trained["model"], trained["fasta"], "--max-records", 2, "-o")
+    assert run(capsys, "occlusion", *args, tmp_path / "w1.csv")[0] == 0
+    assert run(capsys, "occlusion", *args, tmp_path / "w5.csv", "--window", 5)[0] == 0
+    assert run(capsys, "occlusion", *args, tmp_path / "w5b.csv", "--window", 5)[0] == 0
+    w1, w5, w5b = (pd.read_csv(tmp_path / f"{n}.csv")["score"] for n in ("w1", "w5", "w5b"))
+    assert not (abs(w1 - w5) < 1e-9).all() and (w5 == w5b).all()
+    code, _, err = run(capsys, "occlusion", *args, tmp_path / "bad.csv", "--baseline", "random")
+    assert code != 0 and "occlusion: option baseline must be one of zero, uniform" in err
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_motifs_take_a_method(trained, tmp_path, capsys):
+    out = tmp_path / "m.csv"
+    code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "-o", out, "--method", "deeplift",
+                       "--k", 4)
+    assert code == 0 and err.startswith("motifs (deeplift)")
+    assert list(pd.read_csv(out).columns) == MIN_COLUMNS["motifs"]
+    with pytest.raises(SystemExit):
+        main(["inspect", "motifs", trained["model"], trained["fasta"], "--method", "colour"])
 
 
 def test_memory_csv(trained, tmp_path, capsys):
@@ -123,7 +177,7 @@ def test_memory_csv(trained, tmp_path, capsys):
     assert "effective_memory" not in err and "distance" in err
 
 
-@pytest.mark.parametrize("kind", ["saliency", "ig", "ism", "memory", "gradients"])
+@pytest.mark.parametrize("kind", [*METHODS, "mutations", "memory", "gradients"])
 def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
     classes = trained["classes"]
     out = tmp_path / "pred.csv"
@@ -132,7 +186,7 @@ def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
     for cls in classes:
         out = tmp_path / f"{kind}-{cls}.csv"
         code, _, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out, "--class", cls,
-                           "--steps", 4)
+                           "--steps", 4, "--samples", 4)
         assert code == 0, err
         df = pd.read_csv(out)
         if "target" in df.columns:
@@ -143,8 +197,8 @@ def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
         ident = first.index[0]
         other = next(c for c in classes if c != first[ident])
         chosen = pd.read_csv(tmp_path / f"saliency-{other}.csv")
-        a = predicted[predicted["id"] == ident]["saliency"].to_numpy()
-        b = chosen[chosen["id"] == ident]["saliency"].to_numpy()
+        a = predicted[predicted["id"] == ident]["score"].to_numpy()
+        b = chosen[chosen["id"] == ident]["score"].to_numpy()
         assert not (abs(a - b) < 1e-9).all()
 
 
@@ -200,17 +254,21 @@ def test_existing_output_survives_a_failure(trained, tmp_path, capsys):
     assert code != 0 and Path(out).read_text() == "old\n"
 
 
-def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("kind", ["ism", "mutations"])
+def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, monkeypatch, kind):
+    from bioseq.interpret import attribution
     from bioseq.interpret import ism as interpret
     from bioseq.model.store import load_model, save_model
 
-    monkeypatch.setattr(interpret, "ISM_MAX_LENGTH", 15)
+    monkeypatch.setattr(interpret, "ISM_MAX_LENGTH", 15)  # the table's limit, and the method entry's below
+    monkeypatch.setattr(attribution, "METHODS", MappingProxyType(
+        {**attribution.METHODS, "ism": replace(attribution.METHODS["ism"], max_length=15)}))
     out = tmp_path / "i.csv"
-    code, _, err = run(capsys, "ism", trained["model"], trained["fasta"], "-o", out)
-    assert code != 0 and "longer than the ISM limit of 15" in err and not out.exists()
+    code, _, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out)
+    assert code != 0 and "longer than the limit of 15" in err and not out.exists()
     bundle = load_model(trained["model"])
     bundle.max_length = 15  # the model itself cuts every record to 15 letters
     cut = save_model(tmp_path / "cut.safetensors", bundle)
-    code, _, err = run(capsys, "ism", cut, trained["fasta"], "-o", out)
+    code, _, err = run(capsys, kind, cut, trained["fasta"], "-o", out)
     assert code == 0, err
-    assert len(pd.read_csv(out)) == len(SEQS) * 15 * 3
+    assert len(pd.read_csv(out)) == len(SEQS) * 15 * (3 if kind == "mutations" else 1)

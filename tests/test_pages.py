@@ -313,6 +313,24 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+def test_gates_page_offers_every_attribution_method(cli_model):
+    from bioseq.interpret.attribution import METHODS
+
+    at = ok(open_page("gates"))
+    radio = at.radio(key="gates_method")
+    assert radio.options == [m.label for m in METHODS.values()]  # labels from the registry
+    assert all(m.help in radio.help for m in METHODS.values())
+    for name, m in METHODS.items():
+        at.radio(key="gates_method").set_value(name).run()
+        ok(at)
+        assert not at.error and f"{m.label.capitalize()}: {m.help}" in texts(at.caption)
+        assert charts(at) >= 3
+    at.selectbox(key="gates_motif_method").set_value("ism")
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert not at.error and at.selectbox(key="gates_logo_motif")
+
+
 def test_gates_page_pasted_protein(protein_model):
     at = open_page("gates")
     at.radio(key="gates_origin").set_value("paste").run()

@@ -113,8 +113,8 @@ def test_gate_heatmaps_window_and_filters():
 
 
 def test_saliency_logo_scales_letters():
-    df = pd.DataFrame({"id": "s", "position": [1, 2, 3], "letter": list("ACG"), "saliency": [0.0, 1.0, -0.5],
-                       "target": "x"})
+    df = pd.DataFrame({"id": "s", "position": [1, 2, 3], "letter": list("ACG"), "score": [0.0, 1.0, -0.5],
+                       "method": "saliency", "target": "x"})
     d = spec(plots.saliency_logo(df))
     data = d["datasets"][d["data"]["name"]] if "data" in d else d["datasets"][next(iter(d["datasets"]))]
     sizes = {r["letter"]: r["size"] for r in data}

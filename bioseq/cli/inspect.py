@@ -2,12 +2,14 @@
 
 Kinds and their minimum columns:
 
-* ``saliency`` — id, position, letter, saliency (gradient × input summed over the alphabet), target
-* ``ig`` — id, position, letter, ig, target (integrated gradients)
-* ``ism`` — id, position, ref, alt, delta, delta_prob, target (every single-letter substitution)
+* every attribution method of :data:`bioseq.interpret.attribution.METHODS` (``saliency``, ``ig``,
+  ``ism``, ``deeplift``, ``gradientshap``, ``smoothgrad``, ``occlusion``, ...) — id, position, letter,
+  score, method, target; the method's options are flags (``--steps``, ``--window``, ...), their help
+  and defaults come from the registry;
+* ``mutations`` — id, position, ref, alt, delta, delta_prob, target (every single-letter substitution)
 * ``gates`` — id, layer, direction, position, span_start, span_end, unit, gate, value
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
-* ``motifs`` — target, motif, count, mean_score, sequences
+* ``motifs`` — target, motif, count, mean_score, sequences (scores from ``--method``, default saliency)
 * ``memory`` — distance, influence, relative, sequences
 
 The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
@@ -22,42 +24,72 @@ import sys
 import pandas as pd
 
 from ..errors import InputError
+from ..interpret import attribution
 from ..workspace import atomic_write
 
-KINDS = ("saliency", "ig", "ism", "gates", "gradients", "motifs", "memory")
-DEFAULT_MAX = {"gates": 10, "ism": 20}
+OTHER_KINDS = {
+    "mutations": "every single-letter substitution: change of the class score and probability",
+    "gates": "gate activations, cell and hidden state per layer, direction, position and unit",
+    "gradients": "‖∂C/∂h(t)‖ per layer, direction and step (gradient flow across time)",
+    "motifs": "the k-mers that carry the most attribution, per class (--method)",
+    "memory": "influence of a position by distance from the end; the effective memory",
+}
+KINDS = (*attribution.METHODS, *OTHER_KINDS)
+DEFAULT_MAX = {"gates": 10, "mutations": 20}
+
+
+def _kind_help() -> str:
+    rows = [(m.name, f"{m.label}: {m.help}") for m in attribution.METHODS.values()] + list(OTHER_KINDS.items())
+    return "kinds:\n" + "\n".join(f"  {name:<13} {text}" for name, text in rows)
+
+
+def _max_records(kind: str) -> int | None:
+    m = attribution.METHODS.get(kind)
+    return m.default_records if m else DEFAULT_MAX.get(kind)
 
 
 def add_inspect_parser(sub, func) -> None:
     p = sub.add_parser("inspect", help="look inside a trained model (saliency, gates, gradients, ...)",
-                       description="Compute one view of a trained model on sequence files: " + ", ".join(KINDS)
-                       + ". Writes a tidy CSV (see README) and prints a short summary.")
-    p.add_argument("kind", choices=KINDS)
+                       description="Compute one view of a trained model on sequence files. Writes a tidy CSV "
+                       "(see README) and prints a short summary.", epilog=_kind_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("kind", choices=KINDS, metavar="KIND", help="one of: " + ", ".join(KINDS))
     p.add_argument("model", metavar="MODEL", help="model file or registry name")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
     p.add_argument("--class", dest="target", metavar="C", help="explain this class (default: the predicted one)")
+    p.add_argument("--method", default="saliency", choices=list(attribution.METHODS),
+                   help="attribution method for 'motifs' (saliency)")
     p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' (6)")
     p.add_argument("--top", type=int, default=20, help="motifs per class (20)")
-    p.add_argument("--steps", type=int, default=32, help="integration steps for 'ig' (32)")
-    p.add_argument("--max-records", type=int, help="use at most this many records (default: all; "
-                   "gates 10, ism 20)")
+    uses: dict[str, list] = {}
+    for m in attribution.METHODS.values():
+        for o in m.options:
+            uses.setdefault(o.name, []).append((m, o))
+    for name, pairs in uses.items():
+        same: dict[tuple, list[str]] = {}  # methods that share the option's help and default
+        for m, o in pairs:
+            same.setdefault((o.help, o.default), []).append(m.name)
+        p.add_argument(f"--{name}", type=type(pairs[0][1].default), metavar=name.upper(),
+                       help="; ".join(f"{', '.join(ms)}: {h}, default {d}" for (h, d), ms in same.items()))
+    limits = ", ".join(f"{k} {_max_records(k)}" for k in KINDS if _max_records(k))
+    p.add_argument("--max-records", type=int, help=f"use at most this many records (default: all; {limits})")
     p.set_defaults(func=func)
 
 
 def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
     if df.empty:
         return f"{kind}: no rows"
-    if kind in ("saliency", "ig"):
-        col = "saliency" if kind == "saliency" else "ig"
-        top = df.loc[df.groupby("id")[col].idxmax()].head(10)
-        lines = [f"{kind}: {df['id'].nunique()} sequences; highest-scoring position per sequence:"]
-        lines += [f"  {r.id}: position {r.position} {r.letter} ({getattr(r, col):.3g}, class {r.target})"
+    if kind in attribution.METHODS:
+        top = df.loc[df.groupby("id", sort=False)["score"].idxmax()].head(10)
+        lines = [f"{kind} ({attribution.METHODS[kind].label}): {df['id'].nunique()} sequences; "
+                 "highest-scoring position per sequence:"]
+        lines += [f"  {r.id}: position {r.position} {r.letter} ({r.score:.3g}, class {r.target})"
                   for r in top.itertuples()]
         return "\n".join(lines)
-    if kind == "ism":
+    if kind == "mutations":
         worst = df.nsmallest(5, "delta")
-        return "ism: strongest loss-of-score substitutions:\n" + "\n".join(
+        return "mutations: strongest loss-of-score substitutions:\n" + "\n".join(
             f"  {r.id}: {r.ref}{r.position}{r.alt} delta {r.delta:.3g} (prob {r.delta_prob:+.3f})"
             for r in worst.itertuples())
     if kind == "gates":
@@ -76,49 +108,62 @@ def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
                          f"d={int(far.distance)}: {far.grad_norm:.3g}")
         return "\n".join(lines)
     if kind == "motifs":
-        return "motifs: top candidates per class:\n" + "\n".join(
+        return f"motifs ({extra['method']}): top candidates per class:\n" + "\n".join(
             f"  {r.target}: {r.motif} x{r.count} (mean score {r.mean_score:.3g})"
             for r in df.groupby("target").head(5).itertuples())
     return (f"memory: influence falls below 1% of its peak at distance {extra.get('effective_memory')} "
             f"(None = never, within {int(df['distance'].max()) + 1} positions)")
 
 
-def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
-    from ..interpret import attribution, gates, ism, memory, motifs, time_gradients
+def _within(kind: str, bundle, records, limit: int | None) -> list:
+    """The records the model sees at most ``limit`` letters of (after its own cut, ``--max-length``)."""
+    if limit is None:
+        return records
+    seen = attribution.prepared_lengths(bundle, records)
+    fits = [r for r, n in zip(records, seen) if n <= limit]
+    if not fits:
+        raise InputError(f"{kind}: every record is longer than the limit of {limit} letters", records[0].file)
+    if len(fits) < len(records):
+        print(f"{kind}: skipped {len(records) - len(fits)} records longer than {limit}", file=sys.stderr)
+    return fits
 
-    if kind == "saliency":
-        return attribution.saliency(bundle, records, a.target), {}
-    if kind == "ig":
-        return attribution.integrated_gradients(bundle, records, a.target, steps=a.steps), {}
-    if kind == "ism":
-        seen = attribution.prepared_lengths(bundle, records)  # after the model's own cut (--max-length)
-        fits = [r for r, n in zip(records, seen) if n <= ism.ISM_MAX_LENGTH]
-        if not fits:
-            raise InputError(f"every record is longer than the ISM limit of {ism.ISM_MAX_LENGTH} letters",
-                             records[0].file)
-        if len(fits) < len(records):
-            print(f"ism: skipped {len(records) - len(fits)} records longer than {ism.ISM_MAX_LENGTH}",
-                  file=sys.stderr)
+
+def _options(method: str, a: argparse.Namespace) -> dict:
+    """The method's options given on the command line (the others keep the registry's defaults)."""
+    given = ((o.name, getattr(a, o.name, None)) for o in attribution.get_method(method).options)
+    return {name: value for name, value in given if value is not None}
+
+
+def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
+    from ..interpret import gates, ism, memory, motifs, time_gradients
+
+    if kind in attribution.METHODS:
+        fits = _within(kind, bundle, records, attribution.METHODS[kind].max_length)
+        return attribution.explain(bundle, fits, kind, a.target, **_options(kind, a)), {}
+    if kind == "mutations":
+        fits = _within(kind, bundle, records, ism.ISM_MAX_LENGTH)
         return pd.concat([ism.ism(bundle, r, a.target) for r in fits], ignore_index=True), {}
     if kind == "gates":
         return gates.gate_table(bundle, records), {}
     if kind == "gradients":
         return time_gradients.time_gradients(bundle, records, a.target), {}
     if kind == "motifs":
-        return motifs.motifs(bundle, records, k=a.k, top=a.top, target=a.target), {}
+        fits = _within(kind, bundle, records, attribution.METHODS[a.method].max_length)
+        found = motifs.motifs(bundle, fits, k=a.k, top=a.top, target=a.target, method=a.method,
+                              **_options(a.method, a))
+        return found, {"method": a.method}
     curve = memory.memory_curve(bundle, records, a.target)
     return curve, {"effective_memory": memory.effective_memory(curve)}
 
 
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
-    from ..interpret.attribution import target_index
     from ..model.store import load_model, resolve
     from ..prediction.predict import check_alphabet
 
     bundle = load_model(resolve(a.model))
-    target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
-    limit = a.max_records or DEFAULT_MAX.get(a.kind)
+    attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
+    limit = a.max_records or _max_records(a.kind)
     records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
     df, extra = compute(a.kind, bundle, records, a)

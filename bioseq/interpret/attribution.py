@@ -1,127 +1,175 @@
-"""Attribution: which input letters decide the model's score (saliency, integrated gradients).
+"""Attribution: which input letters decide the model's score. One registry, one entry point.
 
-All functions take a :class:`~bioseq.store.ModelBundle` and records, run the model in eval mode
-(on CPU or GPU; cuDNN is switched off around the backward pass, because cuDNN's RNN backward
-refuses eval mode — captum#564) and return tidy DataFrames. Shapes inside: a batch is
-``x (B, T, K)``; attributions are ``(B, T, K)`` and are summed over the alphabet to one score
-per position. Padding is handled by packing, so a sequence's scores do not depend on its batch.
+:func:`explain` runs any method of :data:`METHODS` on records and returns one tidy table::
 
-The score explained is the logit of the target class: a chosen class, or each sequence's
-predicted class.
+    id, position, letter, score, method, target
+
+one row per position (1-based) of each record as the model sees it (cleaned and cut by its
+length policy). ``score`` is the method's attribution of the target class logit to that position
+(positive = the letter pushes the class up); ``target`` is the class explained: the chosen one, or
+each record's predicted class. :func:`attribute` gives the same as arrays (motifs read it).
+
+Every method has one signature: ``fn(bundle, arrays, targets, **options) -> scores``, where
+``arrays`` are the encoded records ``(L, K)`` (K = alphabet size), ``targets`` the class index per
+record ``(N,)``, and ``scores`` one ``(L,)`` array per record. Batches inside are ``x (B, T, K)``
+with ``lengths (B,)``; padding is packed away, so a record's scores do not depend on its batch.
+
+To add a method: write its function (in a small module next to this one), add one
+:class:`Method` entry to :data:`METHODS` (name, label, one-line help, options with their defaults,
+limits), and add one test. The CLI (``bioseq inspect NAME``), the dashboard's method choice, motif
+search and :func:`bioseq.explain` read this registry; nothing else needs to change.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-import torch
 
-from ..data.encoding import clean, fit_length, length_batches, pad_batch
 from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
-from ..prediction.predict import encode_records, predict_logits
+from . import captum_methods, ism, saliency
+from .inputs import check_length, input_gradients, no_cudnn, prepared, prepared_lengths, resolve_targets, target_index
+
+# the shared helpers are re-exported for modules that import them from here (time_gradients)
+__all__ = ["COLUMNS", "METHODS", "Attribution", "Method", "Option", "attribute", "explain", "get_method",
+           "input_gradients", "no_cudnn", "prepared", "prepared_lengths", "target_index"]
+
+COLUMNS = ["id", "position", "letter", "score", "method", "target"]
 
 
-def no_cudnn():
-    """Context that disables cuDNN, whose RNN backward refuses eval mode."""
-    return torch.backends.cudnn.flags(enabled=False) if torch.cuda.is_available() else contextlib.nullcontext()
+@dataclass(frozen=True)
+class Option:
+    """One option of a method: its name (a keyword of the method's function), default and help.
 
-
-def target_index(bundle: ModelBundle, target: str | None) -> int | None:
-    if target is None:
-        return None
-    if target not in bundle.classes:
-        raise InputError(f"unknown class {target!r}; the model's classes are {', '.join(bundle.classes)}")
-    return bundle.classes.index(target)
-
-
-def prepared(bundle: ModelBundle, records: Sequence[Record]) -> tuple[list[str], list[np.ndarray]]:
-    """The sequences as the model sees them (cleaned and cut) and their encodings."""
-    seqs = [fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy) for r in records]
-    return seqs, encode_records(bundle, records)
-
-
-def prepared_lengths(bundle: ModelBundle, records: Sequence[Record]) -> list[int]:
-    """How many letters of each record the model sees (after cleaning and its length policy)."""
-    return [len(fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy))
-            for r in records]
-
-
-def _device(bundle: ModelBundle) -> torch.device:
-    return next(bundle.model.parameters()).device
-
-
-def input_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: int | None,
-                    scale: float = 1.0, batch_size: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
-    """Gradient of the target logit w.r.t. ``scale * x`` per sequence ``(L, K)``, and the targets."""
-    model = bundle.model.eval()
-    dev = _device(bundle)
-    grads: list[np.ndarray] = [None] * len(arrays)  # type: ignore[list-item]
-    targets = np.zeros(len(arrays), dtype=np.int64)
-    for idx in length_batches([len(a) for a in arrays], batch_size):
-        x, lengths = pad_batch([arrays[i] for i in idx])
-        x = (x * scale).to(dev).requires_grad_(True)
-        with no_cudnn():
-            logits = model(x, lengths)
-            tgt = logits.argmax(1) if target is None else torch.full((len(idx),), target, device=dev)
-            # autograd.grad, not backward(): the model's parameters get no .grad (it may be shared)
-            (g,) = torch.autograd.grad(logits.gather(1, tgt[:, None]).sum(), x)
-        g = g.detach().cpu().numpy()
-        for j, i in enumerate(idx):
-            grads[i] = g[j, : len(arrays[i])]
-            targets[i] = int(tgt[j])
-    return grads, targets
-
-
-def _per_position(bundle: ModelBundle, records, seqs, scores, targets, column: str) -> pd.DataFrame:
-    frames = [pd.DataFrame({"id": r.id, "position": np.arange(1, len(s) + 1), "letter": list(s),
-                            column: sc, "target": bundle.classes[t]})
-              for r, s, sc, t in zip(records, seqs, scores, targets)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["id", "position", "letter", column, "target"])
-
-
-def saliency_arrays(bundle: ModelBundle, records: Sequence[Record], target: str | None = None):
-    """Gradient × input ``(L, K)`` per record, with sequences and target indices."""
-    seqs, arrays = prepared(bundle, records)
-    grads, targets = input_gradients(bundle, arrays, target_index(bundle, target))
-    return seqs, [g * a for g, a in zip(grads, arrays)], targets
-
-
-def saliency(bundle: ModelBundle, records: Sequence[Record], target: str | None = None) -> pd.DataFrame:
-    """Gradient × input, summed over the alphabet: columns id, position, letter, saliency, target."""
-    seqs, attr, targets = saliency_arrays(bundle, records, target)
-    return _per_position(bundle, records, seqs, [a.sum(1) for a in attr], targets, "saliency")
-
-
-def integrated_gradients(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
-                         steps: int = 32) -> pd.DataFrame:
-    """Integrated gradients from the all-zero input (no letter), midpoint rule with ``steps`` steps.
-
-    Columns id, position, letter, ig, target. The scores sum to about f(x) - f(0).
+    The type is the default's type; ``choices`` limits the values; ``minimum`` bounds numbers.
     """
+
+    name: str
+    default: int | float | str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+    def parse(self, method: str, value) -> int | float | str:
+        """``value`` as this option's type, or an :class:`InputError` naming the method and option."""
+        kind = type(self.default)
+        try:
+            v = kind(value)
+            if kind is int and isinstance(value, float) and value != v:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InputError(f"{method}: option {self.name} must be {kind.__name__}, not {value!r}") from None
+        if self.choices and v not in self.choices:
+            raise InputError(f"{method}: option {self.name} must be one of {', '.join(self.choices)}, not {v!r}")
+        if self.minimum is not None and v < self.minimum:
+            raise InputError(f"{method}: option {self.name} must be at least {self.minimum:g}, not {v!r}")
+        return v
+
+
+@dataclass(frozen=True)
+class Method:
+    """One attribution method: what the CLI, the dashboard and :func:`explain` need to know about it."""
+
+    name: str
+    label: str
+    help: str  # one line, shown in the CLI and the dashboard
+    fn: Callable[..., list[np.ndarray]]
+    options: tuple[Option, ...] = ()
+    max_length: int | None = None  # longest record (letters the model sees) it accepts
+    default_records: int | None = None  # how many records the CLI uses unless told (costly methods)
+
+    def parse(self, options: dict) -> dict:
+        """The method's options: defaults, overridden by ``options`` (checked and converted)."""
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            allowed = ", ".join(known) or "none"
+            raise InputError(f"{self.name} has no option {', '.join(unknown)}; its options: {allowed}")
+        return {n: o.parse(self.name, options[n]) if n in options else o.default for n, o in known.items()}
+
+
+_SEED = Option("seed", 0, "seed of the random draws (reproducible results)", minimum=0)
+
+METHODS = MappingProxyType({m.name: m for m in (
+    Method("saliency", "gradient × input",
+           "gradient of the class score at each letter, times the letter (bioseq's own; fast)",
+           saliency.gradient_x_input),
+    Method("ig", "integrated gradients",
+           "gradients averaged on the straight path from no letters to the sequence; sums to f(x) − f(0)",
+           saliency.integrated_gradients, (Option("steps", 32, "integration steps (midpoint rule)", minimum=1),)),
+    Method("ism", "in-silico mutagenesis",
+           "drop of the class score when the letter is replaced, averaged over the other letters (no gradients)",
+           ism.ism_scores, max_length=ism.ISM_MAX_LENGTH, default_records=20),
+    Method("deeplift", "DeepLift",
+           "differences from a reference input (no letters) carried back by the rescale rule (Captum)",
+           captum_methods.deeplift,
+           (Option("baseline", "zero", "reference input: zero (no letter) or uniform (1/K per letter)",
+                   ("zero", "uniform")),)),
+    Method("gradientshap", "GradientShap",
+           "gradient × (input − reference) at random points between random sequences and the input "
+           "(Captum)",
+           captum_methods.gradient_shap,
+           (Option("baseline", "random", "references: random sequences, zero or uniform", captum_methods.BASELINES),
+            Option("samples", 32, "random draws per record", minimum=1),
+            Option("noise", 0.0, "standard deviation of Gaussian noise added to the input", minimum=0.0),
+            _SEED)),
+    Method("smoothgrad", "SmoothGrad",
+           "gradient × input averaged over noisy copies of the sequence: less speckle (Captum NoiseTunnel)",
+           captum_methods.smoothgrad,
+           (Option("samples", 32, "noisy copies per record", minimum=1),
+            Option("noise", 0.25, "standard deviation of the Gaussian noise (one-hot rows span 0 to 1)",
+                   minimum=0.0),
+            _SEED)),
+    Method("occlusion", "occlusion",
+           "drop of the class score when a window of letters is blanked out, no gradients (Captum)",
+           captum_methods.occlusion,
+           (Option("window", 1, "letters blanked at a time", minimum=1),
+            Option("baseline", "zero", "what replaces them: zero (no letter) or uniform (1/K per letter)",
+                   ("zero", "uniform"))),
+           max_length=ism.ISM_MAX_LENGTH, default_records=20),
+)})
+
+
+def get_method(name: str) -> Method:
+    """The registered method ``name``, or an :class:`InputError` listing the known ones."""
+    if name not in METHODS:
+        raise InputError(f"unknown attribution method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+@dataclass
+class Attribution:
+    """What a method found: per record the sequence as seen, its scores ``(L,)`` and the target index."""
+
+    method: str
+    seqs: list[str]
+    scores: list[np.ndarray]
+    targets: np.ndarray
+
+
+def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
+              **options) -> Attribution:
+    """Run one registered method on ``records``; see the module docstring for the signature."""
+    m = get_method(method)
+    opts = m.parse(options)
     seqs, arrays = prepared(bundle, records)
-    t_idx = target_index(bundle, target)
-    _, targets = input_gradients(bundle, arrays, t_idx)  # fix the target at the input's prediction
-    total = [np.zeros_like(a) for a in arrays]
-    for alpha in (np.arange(steps) + 0.5) / steps:
-        by_target: dict[int, list[int]] = defaultdict(list)
-        for i, t in enumerate(targets):
-            by_target[int(t)].append(i)
-        for t, members in by_target.items():
-            g, _ = input_gradients(bundle, [arrays[i] for i in members], t, scale=float(alpha))
-            for i, gi in zip(members, g):
-                total[i] += gi
-    scores = [(tot / steps * a).sum(1) for tot, a in zip(total, arrays)]
-    return _per_position(bundle, records, seqs, scores, targets, "ig")
+    targets = resolve_targets(bundle, arrays, target)  # an unknown class is an error even with no records
+    for r, s in zip(records, seqs):
+        check_length(r, len(s), m.max_length, m.label)
+    scores = m.fn(bundle, arrays, targets, **opts) if arrays else []
+    return Attribution(m.name, seqs, [np.asarray(s, dtype=np.float64) for s in scores], targets)
 
 
-def _scores(bundle: ModelBundle, arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and probabilities ``(N, C)`` in input order, without gradients."""
-    logits = predict_logits(bundle, arrays)
-    return logits, torch.softmax(torch.from_numpy(logits), 1).numpy()
+def explain(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
+            **options) -> pd.DataFrame:
+    """Per-position attribution by any registered method: columns id, position, letter, score, method, target."""
+    a = attribute(bundle, records, method, target, **options)
+    frames = [pd.DataFrame({"id": r.id, "position": np.arange(1, len(s) + 1), "letter": list(s), "score": sc,
+                            "method": a.method, "target": bundle.classes[t]})
+              for r, s, sc, t in zip(records, a.seqs, a.scores, a.targets)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..data.io import Record
 from ..model.store import ModelBundle
-from .attribution import input_gradients, prepared, target_index
+from .inputs import input_gradients, prepared, target_index
 
 
 def memory_curve(bundle: ModelBundle, records: Sequence[Record], target: str | None = None) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""Motif candidates: the k-mer windows that carry the most attribution, and sequence-logo data."""
+"""Motif candidates: the k-mer windows that carry the most attribution, and sequence-logo data.
+
+The per-position scores ``(L,)`` come from any method of :mod:`bioseq.interpret.attribution`
+(``method``, default saliency, with its ``options``); a window's score is the sum over its k letters.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pandas as pd
 
 from ..data.io import Record
 from ..model.store import ModelBundle
-from .attribution import saliency_arrays
+from .attribution import attribute
 
 
 def _top_windows(seq: str, scores: np.ndarray, k: int, per_seq: int) -> list[tuple[str, float, int]]:
@@ -27,22 +31,22 @@ def _top_windows(seq: str, scores: np.ndarray, k: int, per_seq: int) -> list[tup
 
 
 def motif_instances(bundle: ModelBundle, records: Sequence[Record], k: int = 6, target: str | None = None,
-                    per_seq: int = 2) -> pd.DataFrame:
+                    per_seq: int = 2, method: str = "saliency", **options) -> pd.DataFrame:
     """Top-scoring k-mer windows per sequence: id, target, kmer, score, start (1-based)."""
-    seqs, attr, targets = saliency_arrays(bundle, records, target)
+    a = attribute(bundle, records, method, target, **options)
     rows = [(r.id, bundle.classes[t], kmer, score, start + 1)
-            for r, s, a, t in zip(records, seqs, attr, targets)
-            for kmer, score, start in _top_windows(s, a.sum(1), k, per_seq)]
+            for r, s, sc, t in zip(records, a.seqs, a.scores, a.targets)
+            for kmer, score, start in _top_windows(s, sc, k, per_seq)]
     return pd.DataFrame(rows, columns=["id", "target", "kmer", "score", "start"])
 
 
 def motifs(bundle: ModelBundle, records: Sequence[Record], k: int = 6, top: int = 20,
-           target: str | None = None) -> pd.DataFrame:
+           target: str | None = None, method: str = "saliency", **options) -> pd.DataFrame:
     """Motif candidates: the k-mers that most often carry the attribution, per target class.
 
     Columns target, motif, count, mean_score, sequences; ranked by total score (count × mean).
     """
-    inst = motif_instances(bundle, records, k, target)
+    inst = motif_instances(bundle, records, k, target, method=method, **options)
     if inst.empty:
         return pd.DataFrame(columns=["target", "motif", "count", "mean_score", "sequences"])
     g = inst.groupby(["target", "kmer"]).agg(count=("score", "size"), mean_score=("score", "mean"),
@@ -54,13 +58,13 @@ def motifs(bundle: ModelBundle, records: Sequence[Record], k: int = 6, top: int 
 
 
 def motif_logo(bundle: ModelBundle, records: Sequence[Record], motif: str | None = None, k: int | None = None,
-               target: str | None = None) -> pd.DataFrame:
+               target: str | None = None, method: str = "saliency", **options) -> pd.DataFrame:
     """Sequence-logo data for a motif: the top windows within one mismatch of it, aligned.
 
     Columns position, letter, frequency, bits (letter height = frequency × information content).
     """
     k = len(motif) if motif else (k or 6)
-    inst = motif_instances(bundle, records, k, target)
+    inst = motif_instances(bundle, records, k, target, method=method, **options)
     if motif is None and not inst.empty:
         motif = inst.groupby("kmer")["score"].sum().idxmax()
     letters = bundle.alphabet.letters

@@ -40,6 +40,7 @@ class ConvFrontEnd(nn.Module):
         super().__init__()
         self.width, self.pool = cfg.conv_width, cfg.conv_pool
         self.conv = nn.Conv1d(cfg.alphabet_size, cfg.conv_filters, cfg.conv_width, padding="same")
+        self.relu = nn.ReLU()  # a module (no parameters), so Captum's DeepLift applies its rescale rule here
 
     def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return torch.div(lengths + self.pool - 1, self.pool, rounding_mode="floor")
@@ -52,7 +53,7 @@ class ConvFrontEnd(nn.Module):
         return max(lo, 0) + 1, min(hi, length - 1) + 1
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = torch.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
+        y = self.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
         mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
         if self.pool > 1:
             y = y.masked_fill(~mask[:, None, :], float("-inf"))

@@ -72,8 +72,10 @@ def _window(df: pd.DataFrame, window) -> tuple[pd.DataFrame, list[float]]:
     return df[(df["position"] >= lo) & (df["position"] <= hi)], [lo - 0.5, hi + 0.5]
 
 
-def saliency_logo(df: pd.DataFrame, score: str = "saliency", title: str = "Saliency", window=None) -> alt.LayerChart:
-    """Letters along the sequence, sized and placed by their score (gradient × input), like a logo.
+def saliency_logo(df: pd.DataFrame, score: str = "score", title: str = "Saliency", window=None) -> alt.LayerChart:
+    """Letters along the sequence, sized and placed by their attribution score, like a logo.
+
+    ``df`` is one record's :func:`bioseq.interpret.attribution.explain` table (``position, letter, score``).
 
     ``window`` (1-based, inclusive) zooms into part of the sequence.
     """
@@ -113,13 +115,13 @@ def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
 def motif_bars(df: pd.DataFrame) -> alt.Chart:
     """Motif candidates of :func:`bioseq.interpret.motifs`: occurrences, coloured by the class explained."""
     if not len(df):
-        return empty("no k-mer carries positive saliency")
-    return alt.Chart(df, title="Top k-mers by saliency").mark_bar().encode(
+        return empty("no k-mer carries a positive score")
+    return alt.Chart(df, title="Top k-mers by attribution").mark_bar().encode(
         x=alt.X("count:Q", title="occurrences among the top windows"),
         y=alt.Y("motif:N", sort=alt.EncodingSortField("count", order="descending"), title=None),
         color=alt.Color("target:N", title="class explained") if "target" in df.columns else alt.value("#1f77b4"),
         tooltip=[c for c in ("target", "motif", "count", "sequences") if c in df.columns]
-        + [alt.Tooltip("mean_score:Q", format=".4f", title="mean saliency")],
+        + [alt.Tooltip("mean_score:Q", format=".4f", title="mean score")],
     ).properties(width=WIDTH // 2, height=max(120, 16 * len(df)))
 
 

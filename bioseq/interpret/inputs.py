@@ -1,0 +1,116 @@
+"""What the interpretation methods share: records as the model sees them, targets, batches, input gradients.
+
+Shapes (K = alphabet size): one record encodes to ``(L, K)`` after cleaning and the model's own length
+policy; a batch is ``x (B, T, K)``, zero past each length, with ``lengths (B,)`` on the CPU; targets are
+class indices ``(N,)``. The model runs in eval mode (on CPU or GPU); cuDNN is switched off around every
+backward pass, because cuDNN's RNN backward refuses eval mode (captum#564). Gradients are taken with
+``torch.autograd.grad`` with respect to the input only, so the model's parameters never get a ``.grad``
+(the dashboard shares one cached model between users).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.encoding import clean, fit_length, length_batches, pad_batch
+from ..data.io import Record
+from ..errors import InputError
+from ..model.store import ModelBundle
+from ..prediction.predict import encode_records, predict_logits
+
+
+def no_cudnn():
+    """Context that disables cuDNN, whose RNN backward refuses eval mode."""
+    return torch.backends.cudnn.flags(enabled=False) if torch.cuda.is_available() else contextlib.nullcontext()
+
+
+def target_index(bundle: ModelBundle, target: str | None) -> int | None:
+    """The index of class ``target`` (``None`` stays ``None``: explain the predicted class)."""
+    if target is None:
+        return None
+    if target not in bundle.classes:
+        raise InputError(f"unknown class {target!r}; the model's classes are {', '.join(bundle.classes)}")
+    return bundle.classes.index(target)
+
+
+def prepared(bundle: ModelBundle, records: Sequence[Record]) -> tuple[list[str], list[np.ndarray]]:
+    """The sequences as the model sees them (cleaned and cut) and their encodings ``(L, K)``."""
+    seqs = [fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy) for r in records]
+    return seqs, encode_records(bundle, records)
+
+
+def prepared_lengths(bundle: ModelBundle, records: Sequence[Record]) -> list[int]:
+    """How many letters of each record the model sees (after cleaning and its length policy)."""
+    return [len(fit_length(clean(r.seq, bundle.alphabet), bundle.max_length, bundle.length_policy))
+            for r in records]
+
+
+def check_length(record: Record, length: int, limit: int | None, what: str) -> None:
+    """Refuse a record longer than ``limit`` letters (as the model sees it), naming the record."""
+    if limit is not None and length > limit:
+        raise InputError(f"{what} is limited to {limit} letters; this one has {length}", record.file, record.where)
+
+
+def model_device(bundle: ModelBundle) -> torch.device:
+    return next(bundle.model.parameters()).device
+
+
+def resolve_targets(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: str | None) -> np.ndarray:
+    """Class index explained per record ``(N,)``: the chosen class, or each record's predicted one."""
+    t = target_index(bundle, target)
+    if t is not None:
+        return np.full(len(arrays), t, dtype=np.int64)
+    if not len(arrays):
+        return np.zeros(0, dtype=np.int64)
+    return predict_logits(bundle, arrays).argmax(1).astype(np.int64)
+
+
+def batches(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int,
+            same_length: bool = False) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """``(indices, x (B, T, K) on the model's device, lengths (B,))`` over length-grouped batches.
+
+    ``same_length`` puts only records of one length in a batch (for methods, like occlusion, whose
+    result would otherwise depend on the padding of the others).
+    """
+    lengths = [len(a) for a in arrays]
+    if same_length:
+        groups = [np.flatnonzero(np.asarray(lengths) == n) for n in sorted(set(lengths))]
+        chunks = [g[i:i + batch_size] for g in groups for i in range(0, len(g), batch_size)]
+    else:
+        chunks = length_batches(lengths, batch_size)
+    dev = model_device(bundle)
+    for idx in chunks:
+        x, lens = pad_batch([arrays[i] for i in idx])
+        yield idx, x.to(dev), lens
+
+
+def input_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: int | Sequence[int] | None,
+                    scale: float = 1.0, batch_size: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
+    """Gradient of the target logit w.r.t. ``scale * x`` per sequence ``(L, K)``, and the targets ``(N,)``.
+
+    ``target``: one class index for all, one per sequence, or ``None`` for each one's prediction.
+    """
+    model = bundle.model.eval()
+    grads: list[np.ndarray] = [None] * len(arrays)  # type: ignore[list-item]
+    targets = np.zeros(len(arrays), dtype=np.int64)
+    for idx, x, lengths in batches(bundle, arrays, batch_size):
+        x = (x * scale).requires_grad_(True)
+        with no_cudnn():
+            logits = model(x, lengths)
+            if target is None:
+                tgt = logits.argmax(1)
+            elif np.ndim(target) == 0:
+                tgt = torch.full((len(idx),), int(target), device=x.device)
+            else:
+                tgt = torch.as_tensor(np.asarray(target)[idx], device=x.device)
+            # autograd.grad, not backward(): the model's parameters get no .grad (it may be shared)
+            (g,) = torch.autograd.grad(logits.gather(1, tgt[:, None]).sum(), x)
+        g = g.detach().cpu().numpy()
+        for j, i in enumerate(idx):
+            grads[i] = g[j, : len(arrays[i])]
+            targets[i] = int(tgt[j])
+    return grads, targets

@@ -1,0 +1,51 @@
+"""Memory span: influence of a position by distance from the read-out, and the effective memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _linear import HEAD, U, linear_bundle, rec
+
+from bioseq.interpret.memory import effective_memory, memory_curve
+
+
+def test_memory_of_a_last_position_model():
+    bundle = linear_bundle(w=0.0)  # no recurrence: only the last letter reaches the read-out
+    curve = memory_curve(bundle, [rec("ACGTACGTAC", "x"), rec("GGTACA", "y", 2)])
+    assert list(curve.columns) == ["distance", "influence", "relative", "sequences"]
+    assert curve["distance"].tolist() == list(range(10))
+    assert curve["sequences"].tolist() == [2] * 6 + [1] * 4
+    assert curve["influence"].iloc[0] == pytest.approx(HEAD[1] * np.linalg.norm(U), rel=1e-6)
+    assert (curve["influence"].iloc[1:] == 0).all()
+    assert curve["relative"].tolist() == [1.0] + [0.0] * 9
+    assert effective_memory(curve) == 1
+
+
+def test_memory_of_a_decaying_model():
+    """Influence w^d: with w = 1/2 it first falls below 1% at d = 7 (1/128)."""
+    bundle = linear_bundle(w=0.5)
+    curve = memory_curve(bundle, [rec("ACGTACGTACGT", "x"), rec("TTGACATTGA", "y", 2)])
+    np.testing.assert_allclose(curve["relative"], 0.5 ** np.arange(12), rtol=1e-5)
+    np.testing.assert_allclose(curve["influence"], HEAD[1] * np.linalg.norm(U) * 0.5 ** np.arange(12), rtol=1e-5)
+    assert effective_memory(curve) == 7
+    assert effective_memory(curve, fraction=0.1) == 4  # 1/16 < 0.1 <= 1/8
+
+
+def _curve(relative) -> pd.DataFrame:
+    rel = np.asarray(relative, dtype=float)
+    return pd.DataFrame({"distance": np.arange(len(rel)) * 2, "influence": rel * 3.0, "relative": rel,
+                         "sequences": 1})
+
+
+def test_effective_memory_on_synthetic_curves():
+    # the first distance beyond the peak where influence < 1% of the peak
+    assert effective_memory(_curve([0.5, 1.0, 0.3, 0.02, 0.005, 0.2])) == 8
+    # values below 1% before the peak do not count
+    assert effective_memory(_curve([0.001, 0.2, 1.0, 0.5, 0.0099])) == 8
+    # exactly 1% is not below 1%
+    assert effective_memory(_curve([1.0, 0.01, 0.0])) == 4
+    # never below: the model reaches all the way back
+    assert effective_memory(_curve([1.0, 0.5, 0.02])) is None
+    assert effective_memory(_curve([])) is None
+    assert effective_memory(pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])) is None

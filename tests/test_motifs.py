@@ -1,0 +1,94 @@
+"""Motif candidates: the top k-mer windows by attribution, per class; sequence-logo data.
+
+The motif model (``tests/_linear.py``) scores matches to GATTA: its saliency is ``head`` on the
+matching letters of the best window and 0 elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _linear import MOTIF, motif_bundle, planted, rec
+
+from bioseq.errors import InputError
+from bioseq.interpret.motifs import motif_instances, motif_logo, motifs
+
+
+def test_top_motif_is_the_planted_one():
+    bundle = motif_bundle(bias=-3.5)  # 5 matches -> 1.5, 4 matches -> 0.5, fewer -> 0
+    records = planted(4, 2, 2)
+    inst = motif_instances(bundle, records, k=5, target="motif")
+    for r in records:
+        got = inst[inst["id"] == r.id]
+        if MOTIF in r.seq:
+            assert got[["kmer", "start"]].values.tolist() == [[MOTIF, r.seq.index(MOTIF) + 1]]
+            assert got["score"].iloc[0] == pytest.approx(2.0 * 5)
+        elif "GCTTA" in r.seq:
+            assert got[["kmer", "start"]].values.tolist() == [["GCTTA", r.seq.index("GCTTA") + 1]]
+            assert got["score"].iloc[0] == pytest.approx(2.0 * 4)  # the mismatched letter scores 0
+        else:
+            assert got.empty
+    table = motifs(bundle, records, k=5, target="motif")
+    assert list(table.columns) == ["target", "motif", "count", "mean_score", "sequences"]
+    assert table.iloc[0].tolist() == ["motif", MOTIF, 4, pytest.approx(10.0), 4]
+    assert table.iloc[1].tolist() == ["motif", "GCTTA", 2, pytest.approx(8.0), 2]
+    assert len(table) == 2
+
+
+def test_motifs_per_predicted_class():
+    bundle = motif_bundle(bias=-4.5)  # exact matches only
+    table = motifs(bundle, planted(3, 0, 3, seed=1), k=5)
+    # sequences without the motif have zero saliency, so only the motif class has candidates
+    assert table[["target", "motif", "count"]].values.tolist() == [["motif", MOTIF, 3]]
+
+
+def test_motif_logo_frequencies_and_bits():
+    bundle = motif_bundle(bias=-3.5)
+    logo = motif_logo(bundle, planted(4, 2, 2), k=5, target="motif")  # the motif is chosen by total score
+    assert list(logo.columns) == ["position", "letter", "frequency", "bits"]
+    assert len(logo) == len(MOTIF) * 4
+    np.testing.assert_allclose(logo.groupby("position")["frequency"].sum(), 1.0)
+    assert (logo["bits"] <= np.log2(4) + 1e-12).all() and (logo["bits"] >= -1e-12).all()
+    freq = logo.pivot(index="position", columns="letter", values="frequency")
+    bits = logo.pivot(index="position", columns="letter", values="bits")
+    for p, c in enumerate(MOTIF, 1):
+        if p != 2:
+            assert freq.loc[p, c] == 1.0 and bits.loc[p, c] == pytest.approx(2.0)
+    # position 2: A in 4 windows, C in 2 (GCTTA is within one mismatch of GATTA)
+    assert freq.loc[2, "A"] == pytest.approx(2 / 3) and freq.loc[2, "C"] == pytest.approx(1 / 3)
+    ic = 2 + (2 / 3) * np.log2(2 / 3) + (1 / 3) * np.log2(1 / 3)
+    assert bits.loc[2, "A"] == pytest.approx(2 / 3 * ic) and bits.loc[2, "C"] == pytest.approx(1 / 3 * ic)
+
+
+def test_motif_logo_of_random_model_is_well_formed(make_bundle):
+    bundle = make_bundle(seed=2)
+    rng = np.random.default_rng(3)
+    records = [rec("".join(rng.choice(list("ACGT"), 24)), f"r{i}", i + 1) for i in range(8)]
+    logo = motif_logo(bundle, records, k=4)
+    if not logo.empty:
+        sums = logo.groupby("position")["frequency"].sum()
+        np.testing.assert_allclose(sums, 1.0)
+        assert (logo["bits"] <= 2 + 1e-9).all()
+
+
+@pytest.mark.parametrize("method", ["ism", "occlusion", "deeplift"])
+def test_other_methods_find_the_planted_motif_too(method):
+    bundle = motif_bundle(bias=-4.5)  # exact matches only
+    recs = planted(3, 0, 3, seed=1)
+    inst = motif_instances(bundle, recs, k=5, target="motif", per_seq=1, method=method)
+    for r in recs:
+        if MOTIF in r.seq:
+            got = inst[inst["id"] == r.id]
+            assert got[["kmer", "start"]].values.tolist() == [[MOTIF, r.seq.index(MOTIF) + 1]]
+    table = motifs(bundle, recs, k=5, target="motif", method=method)
+    assert table.iloc[0][["motif", "count"]].tolist() == [MOTIF, 3]
+
+
+def test_motifs_pass_the_method_and_its_options_on():
+    bundle = motif_bundle(bias=-3.5)
+    recs = planted(2, 1, 1)
+    with pytest.raises(InputError, match="unknown attribution method 'colour'"):
+        motifs(bundle, recs, k=5, method="colour")
+    with pytest.raises(InputError, match="saliency has no option steps"):
+        motifs(bundle, recs, k=5, steps=4)
+    assert not motifs(bundle, recs, k=5, method="ig", steps=4).empty
