@@ -19,7 +19,7 @@ from bioseq.model.classifier import build_model
 from bioseq.model.config import CELLS, ModelConfig
 from bioseq.model.recurrence import hidden_output, unroll_layer
 from bioseq.model.store import ModelBundle, describe_config, load_model, save_model
-from bioseq.training.jobs import OPTIONS
+from bioseq.options import options
 
 FUSED_KINDS = [(c, a) for c, a in CELL_KINDS
                if isinstance(cells.get(c).build(ModelConfig(4, 2, cell=c, activation=a, hidden=2), 3), nn.RNNBase)]
@@ -88,7 +88,7 @@ def test_help_text_and_labels():
         "rnn: one tanh/relu update per letter, forgets quickly; lstm: gated cell state that keeps information "
         "over long stretches; gru: a lighter gated cell; dtrnn: deep transition: a small tanh network between one "
         "state and the next")
-    assert next(o for o in OPTIONS if o.name == "cell").help == cells.help_text()
+    assert next(o for o in options() if o.name == "cell").help.startswith(cells.help_text())
     assert [cells.get(c).describe({"activation": a}) for c, a in CELL_KINDS] == [
         "RNN-tanh", "RNN-relu", "RNN-sigmoid", "LSTM", "GRU", "DT-RNN"]
     assert cells.readers("activation") == ("rnn",) and cells.readers("forget_bias") == ("lstm",)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from bioseq.interpret.diagnose import diagnose_run
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
 from bioseq.training.recorder import COLUMNS, GradientRecorder, layer_means, layer_parameters, layer_ratio
-from bioseq.training.runs import GRADIENT_COLUMNS, gradient_summary, run_dir, write_csv
+from bioseq.training.runs import RunFolder, gradient_summary
 
 
 def backward_once(model, seed=0):
@@ -132,7 +133,8 @@ def test_the_diagnosis_and_the_run_summary_use_the_one_rule():
     """Both appear on the Gradient flow page: the same rows give the same means and ratio."""
     rows = [{"epoch": 1, "step": i // 2 + 1, **{c: math.nan for c in COLUMNS}, **r}
             for i, r in enumerate(NON_FINITE[:-1])]
-    write_csv(run_dir("nan-run") / "gradients.csv", rows, GRADIENT_COLUMNS)
+    result = SimpleNamespace(history=[], gradients=rows, interrupted=False, best_epoch=1, val_metrics={})
+    RunFolder.named("nan-run").finish(result, "nan-run.safetensors")  # the run folder writes gradients.csv
     summary = gradient_summary("nan-run")
     numbers = diagnose_run(rows).numbers
     assert summary.per_layer == numbers["layer_means"] == {1: 2.0, 2: 4.0}

@@ -15,6 +15,7 @@ from bioseq.app import train_form
 from bioseq.cli import build_parser, main
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
+from bioseq.model import cells
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import load_model
 from bioseq.training.config import TrainConfig
@@ -105,7 +106,8 @@ def test_help_lists_every_form_option_with_its_generated_default(capsys):
         assert o.flag in text, o.flag
     assert "--weight-decay X AdamW shrinkage of the weights, a mild regulariser (default 0.01)" in text
     assert "(default 9 DNA/RNA, 5 protein)" in text and "(default max DNA/RNA, last protein)" in text
-    assert "--cell {rnn,lstm,gru}, --arch {rnn,lstm,gru}" in text
+    names = ",".join(cells.names())  # rnn,lstm,gru,dtrnn: from the cell registry
+    assert f"--cell {{{names}}}, --arch {{{names}}}" in text
 
 
 def test_default_texts():
@@ -187,7 +189,8 @@ def test_readme_table_is_generated():
 
 def test_markdown_rows():
     table = options.markdown()
-    assert "| model | `--cell` `--arch` | Recurrent cell | lstm | `rnn`, `lstm`, `gru` |" in table
+    values = ", ".join(f"`{n}`" for n in cells.names())
+    assert f"| model | `--cell` `--arch` | Recurrent cell | lstm | {values} |" in table
     assert "| training | `--class-weights` / `--no-class-weights` | Class weights | on | on, off |" in table
     assert "| data | `FILE…` | — |" in table and "alphabet_size" not in table
     assert len(table.strip().splitlines()) == 2 + sum(o.cli for o in options.options())
