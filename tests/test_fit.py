@@ -147,3 +147,15 @@ def test_the_defaults_learn(tmp_path, task, threshold):
     acc = accuracy_on(test_fa, r.path)
     assert acc >= threshold, (acc, r.result.best_epoch, r.result.val_metrics)
     assert np.isfinite(r.result.val_metrics["loss"])
+
+
+def test_the_model_file_keeps_a_training_profile(dna_fasta, tmp_path):
+    from bioseq.prediction.novelty import flag_arrays
+
+    r = fit(DataOptions([str(dna_fasta)]), {"hidden": 4, "conv_filters": 4}, TrainConfig(epochs=1),
+            out=str(tmp_path / "m.safetensors"))
+    profile = load_model(r.path).meta["training"]["profile"]
+    assert (profile["length_min"], profile["length_max"]) == (24, 24)
+    assert 0 < profile["composition_cutoff"] < 1 and len(profile["composition"]) == 4
+    long = [np.zeros((50, 4), dtype=np.float32) + 0.25]
+    assert flag_arrays(long, profile)["flag"][0] == "longer than any training sequence (50 > 24)"

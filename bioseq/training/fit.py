@@ -20,6 +20,7 @@ from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults
+from ..prediction.novelty import training_profile
 from ..workspace import check_name, new_name, runs_dir
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
@@ -92,8 +93,9 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
 
     seed_everything(train_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
     model = SequenceClassifier(cfg)
+    train_arrays = train_ds.encoded()
     try:
-        result = train(model, train_ds.encoded(), train_ds.labels, val_ds.encoded(), val_ds.labels, train_cfg,
+        result = train(model, train_arrays, train_ds.labels, val_ds.encoded(), val_ds.labels, train_cfg,
                        callback=on_progress, checkpoint_path=run.checkpoint_path, resume=resume,
                        should_stop=should_stop)
     except BaseException as e:
@@ -106,7 +108,8 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                              "name": name,
                              "seed": train_cfg.seed,
                              "training": {
-                                 "files": files, "counts": summary["per_class"],
+                                 "files": files, "labels": os.path.abspath(data.labels) if data.labels else None,
+                                 "counts": summary["per_class"], "profile": training_profile(train_arrays),
                                  "val_counts": summarize(val_ds)["per_class"],
                                  "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,
                                  "val_metrics": result.val_metrics, "confusion": result.confusion,
