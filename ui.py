@@ -178,23 +178,56 @@ def _argv_example() -> str | None:
 
 
 def current_source() -> DataSource | None:
-    """The dataset chosen on the Data page (or preloaded with ``--example``), shared by all pages."""
+    """The dataset chosen on the Data page, shared by all pages.
+
+    It survives a browser reload through the page address (``?data=<key>``, see
+    :func:`bioseq.app.uploads.source_by_key`); ``--example`` preloads a bundled one.
+    """
     if SOURCE_KEY not in st.session_state:
+        from bioseq.app.uploads import source_by_key
+
+        source = source_by_key(st.query_params.get("data", ""))
         key = _argv_example()
-        try:
-            st.session_state[SOURCE_KEY] = examples.example(key).source() if key else None
-        except BioseqError:
-            st.session_state[SOURCE_KEY] = None
-    return st.session_state[SOURCE_KEY]
+        if source is None and key:
+            try:
+                source = examples.example(key).source()
+            except BioseqError:
+                source = None
+        st.session_state[SOURCE_KEY] = source
+    source = st.session_state[SOURCE_KEY]
+    if source is not None and source.key and st.query_params.get("data") != source.key:
+        st.query_params["data"] = source.key  # every page's address carries the dataset
+    return source
 
 
 def set_source(source: DataSource | None) -> None:
     st.session_state[SOURCE_KEY] = source
+    if source is not None and source.key:
+        st.query_params["data"] = source.key
+    else:
+        st.query_params.pop("data", None)
 
 
-def error(e: BaseException) -> None:
-    """One clear message: the text of a BioseqError (it names file and record), never a traceback."""
-    st.error(str(e) if isinstance(e, BioseqError) else f"{type(e).__name__}: {e}", icon=":material/error:")
+def words(text: str) -> str:
+    """A library message in the dashboard's words: option names as form fields, uploaded files by the names
+    the user gave them (not their place in the workspace)."""
+    from bioseq.app.uploads import display_names
+    from bioseq.errors import render
+
+    text = render(text, "dashboard")
+    for stored, name in display_names(st.session_state.get(SOURCE_KEY)).items():
+        text = text.replace(stored, name)
+    return text
+
+
+def error(e: BaseException | str) -> None:
+    """One clear message: a BioseqError's text in the dashboard's words (it names file and record), never a
+    traceback."""
+    if isinstance(e, BioseqError):
+        text = words(e.dashboard())
+    else:
+        text = words(e) if isinstance(e, str) else f"{type(e).__name__}: {e}"
+    st.error(text, icon=":material/error:")
 
 
 def chart(c, key: str, name: str | None = None) -> None:

@@ -60,6 +60,7 @@ class Option:
     positional: bool = False
     metavar: str | None = None
     open_choices: bool = False
+    where: str = ""  # how the dashboard asks for an internal option, e.g. "a labels file on the Data page"
 
     @property
     def flag(self) -> str:
@@ -175,6 +176,29 @@ def option(name: str) -> Option:
     if not found:
         raise KeyError(f"no option {name!r}")
     return found[0]
+
+
+def mention(name: str, value: Any = None, surface: str = "cli") -> str:
+    """An option named in a message, in the words of the surface that shows it.
+
+    ``cli``: the flag (``--activation relu``, ``--labels FILE``, ``--no-skip``); ``dashboard``: the form
+    field's label (“RNN activation” set to relu), or, for an option the form does not show, where the
+    dashboard asks for it (``where``).
+    """
+    o = option(name)
+    if surface == "cli":
+        if o.type is bool and value is not None:
+            return o.flag if value else f"--no-{o.flag[2:]}"
+        if value is None:
+            return f"{o.flag} FILE" if o.metavar == "FILE" else o.flag
+        return f"{o.flag} {value}"
+    if surface != "dashboard":
+        raise ValueError(f"unknown surface {surface!r}; choose cli or dashboard")
+    if o.internal:
+        return o.where or o.help
+    if value is None:
+        return f"“{o.label}”"
+    return f"“{o.label}” {_show(value)}" if o.type is bool else f"“{o.label}” set to {value}"
 
 
 def settable() -> tuple[Option, ...]:

@@ -39,7 +39,7 @@ def monitor(name: str, poll: bool) -> None:
                    f"AUROC {vm.get('auroc', float('nan')):.3f}).", icon=":material/check_circle:")
         st.session_state[ui.MODEL_KEY] = name
     elif status == "failed":
-        st.error(f"Training failed: {info.get('error', '')}", icon=":material/error:")
+        ui.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
     metrics = runs.read_metrics(name)
@@ -106,7 +106,7 @@ def _start(data, alphabet: str) -> None:
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
     except BioseqError as e:
-        st.session_state["train_message"] = str(e)
+        st.session_state["train_message"] = e.dashboard()
         return
     st.session_state.update(train_message=None, train_run=job.name,
                             train_name=workspace.new_name(values["cell"], alphabet))
@@ -156,4 +156,4 @@ with form_box:
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet), icon=":material/play_arrow:")
     if st.session_state.get("train_message"):
-        st.error(st.session_state["train_message"], icon=":material/error:")
+        ui.error(st.session_state["train_message"])

@@ -197,3 +197,22 @@ def test_subset_and_encoded():
 def test_file_sha256(write):
     path = write("x.bin", b"hello\n" * 1000)
     assert file_sha256(path) == hashlib.sha256(b"hello\n" * 1000).hexdigest()
+
+
+def test_class_map_renames_merges_and_drops(write):
+    from bioseq.data.dataset import format_class_map, parse_class_map
+
+    path = write("c.fa", ">a label=weak\nACGT\n>b label=strong\nACGA\n>c label=none\nCCGT\n>d label=junk\nGGGT\n")
+    cmap = parse_class_map("weak=enhancer, strong=enhancer,junk=")
+    assert cmap == {"weak": "enhancer", "strong": "enhancer", "junk": ""}
+    ds = load_dataset([path], class_map=cmap)
+    assert ds.classes == ["enhancer", "none"] and ds.ids == ["a", "b", "c"]
+    assert ds.labels.tolist() == [0, 0, 1]
+    same = load_dataset([path]).with_classes(cmap)
+    assert (same.ids, same.classes, same.labels.tolist()) == (ds.ids, ds.classes, ds.labels.tolist())
+    assert format_class_map({"weak": "enhancer", "none": "none"}) == "weak=enhancer"
+    assert format_class_map({"none": "none"}) is None
+    with pytest.raises(InputError, match="OLD=NEW"):
+        parse_class_map("weak")
+    with pytest.raises(InputError, match="every class was dropped"):
+        load_dataset([path], class_map={"weak": "", "strong": "", "none": "", "junk": ""})

@@ -64,7 +64,7 @@ def test_every_field_has_a_cli_flag_or_a_form_field_unless_internal():
 def test_the_form_lists_every_cli_option_except_internal_ones():
     internal = {o.name for o in options.options() if o.internal}
     assert set(cli_args()) - internal == {o.name for o in train_form.fields()}
-    assert internal & set(cli_args()) == {"train", "labels", "val", "alphabet"}  # from the Data page
+    assert internal & set(cli_args()) == {"train", "labels", "val", "class_map", "alphabet"}  # from the Data page
 
 
 def test_defaults_agree_between_dataclass_cli_and_form():
@@ -168,7 +168,7 @@ def test_split_options_routes_each_option_to_its_config():
 
 
 def test_split_options_refuses_unknown_and_invalid_options():
-    with pytest.raises(InputError, match=r"unknown option epoch; known options: labels, val, val_fraction, "):
+    with pytest.raises(InputError, match=r"unknown option epoch; known options: labels, val, class_map, val_fraction, "):
         options.split_options(["a.fa"], {"epoch": 3})
     with pytest.raises(InputError, match="unknown options alphabet_size, train"):
         options.split_options(["a.fa"], {"train": ["b.fa"], "alphabet_size": 4})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..data.dataset import header_label, load_dataset, summarize
+from ..data.dataset import header_label, load_dataset, parse_class_map, summarize
 from ..data.io import read_many
 from ..data.source import DataSource
 from ..errors import InputError
@@ -23,6 +23,7 @@ class DataReport:
     composition: pd.DataFrame  # label, letter, fraction, standard
     duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
     notes: list[str] = field(default_factory=list)
+    labelled: dict[str, int] = field(default_factory=dict)  # records per class as labelled, before renaming
 
 
 def report(source: DataSource) -> DataReport:
@@ -32,7 +33,12 @@ def report(source: DataSource) -> DataReport:
         if any(t is not None for t in tokens):
             raise InputError("one file per class was chosen, but the headers carry label=VALUE tokens; "
                              "choose 'header' as the label source", ", ".join(source.train))
-    ds = load_dataset(list(source.train), labels=source.labels, alphabet=source.alphabet)
+    raw = load_dataset(list(source.train), labels=source.labels, alphabet=source.alphabet)
+    labelled = {c: int((raw.labels == i).sum()) for i, c in enumerate(raw.classes)}
+    ds = raw.with_classes(parse_class_map(source.class_map)) if source.class_map else raw
+    if len(ds.classes) < 2:
+        raise InputError(f"training needs at least two classes; after renaming there is only {ds.classes}",
+                         ", ".join(source.train))
     standard = set(ds.alphabet.letters)
     rows, comp = [], defaultdict(Counter)
     for ident, seq, y in zip(ds.ids, ds.seqs, ds.labels):
@@ -63,6 +69,6 @@ def report(source: DataSource) -> DataReport:
         notes.append(f"only {len(ds)} records: expect noisy validation numbers")
     return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
-                      pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes)
+                      pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
 
 

@@ -77,36 +77,27 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from ..prediction.predict import predict_files
 
     bundle = load_model(resolve(a.model))
-    n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size)
+    n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
     if a.output not in (None, "-"):
         print(f"wrote {n} predictions to {a.output}", file=sys.stderr)
     return 0
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from ..data.dataset import load_dataset
-    from ..data.io import read_many
-    from ..metrics import classification_metrics, confusion
     from ..model.store import load_model, resolve
-    from ..prediction.predict import check_alphabet, predict_arrays
+    from ..prediction.evaluate import evaluate_files
 
     bundle = load_model(resolve(a.model))
-    records = list(read_many(a.files))
-    check_alphabet(bundle, records)
-    ds = load_dataset(a.files, labels=a.labels, alphabet=bundle.alphabet, classes=bundle.classes,
-                      max_length=bundle.max_length, length_policy=bundle.length_policy, records=records)
-    probs = predict_arrays(bundle, ds.encoded())
-    m = classification_metrics(ds.labels, probs)
-    m.pop("loss")
-    m["n"] = len(ds)
-    m["confusion"] = confusion(ds.labels, probs.argmax(1), len(bundle.classes))
-    m["classes"] = bundle.classes
+    ev = evaluate_files(bundle, a.files, labels=a.labels)
+    m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
     if a.json:
         print(json.dumps(m, indent=1))
     else:
         for k in ("n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1"):
             print(f"{k:<18} {_fmt(m[k])}")
         print(f"{'confusion':<18} {m['confusion']} (rows true, columns predicted: {', '.join(bundle.classes)})")
+        for note in ev.notes:
+            print(f"note: {note}")
     return 0
 
 
@@ -234,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
     p.add_argument("--chunk-size", type=int, default=4096, help="records read at a time (4096)")
+    p.add_argument("--with-sequence", action="store_true", help="add each record's sequence as a last column")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")

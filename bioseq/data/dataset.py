@@ -12,13 +12,13 @@ import hashlib
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ref
 from .alphabets import Alphabet, detect_alphabet, get_alphabet
 from .encoding import clean, encode, fit_length
 from .io import Record, read_records
@@ -84,6 +84,16 @@ class Dataset:
         return Dataset([self.ids[i] for i in idx], [self.seqs[i] for i in idx], self.labels[idx],
                        self.classes, self.alphabet, self.files, 0)
 
+    def with_classes(self, class_map: Mapping[str, str]) -> Dataset:
+        """The records renamed, merged or dropped under ``class_map`` (see :func:`parse_class_map`)."""
+        keep, names = renamed([self.classes[int(y)] for y in self.labels], class_map)
+        idx = [i for i, k in enumerate(keep) if k]
+        classes = sorted(set(names))
+        index = {c: i for i, c in enumerate(classes)}
+        sub = self.subset(idx)
+        return Dataset(sub.ids, sub.seqs, np.array([index[n] for n in names], dtype=np.int64), classes,
+                       self.alphabet, self.files, self.truncated)
+
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(s) for s in self.seqs), dtype=np.int64, count=len(self.seqs))
 
@@ -111,20 +121,47 @@ def _label_records(records: list[Record], paths: list[str], table: dict[str, str
     if len(paths) > 1 and all(t is None for t in tokens):
         return [class_from_filename(r.file) for r in records]
     r = records[tokens.index(None)]
-    raise InputError("no label=VALUE token in the header; label every header, give --labels FILE, "
+    raise InputError(f"no label=VALUE token in the header; label every header, give {ref('labels')}, "
                      "or give one file per class", r.file, r.where)
+
+
+def parse_class_map(text: str | None) -> dict[str, str]:
+    """``"AMP=antimicrobial,weak=enhancer,strong=enhancer,junk="`` -> a rename map; an empty new name drops
+    the class, the same new name for two classes merges them."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        old, sep, new = part.partition("=")
+        if not sep or not old.strip():
+            raise InputError(f"class map entries are OLD=NEW (NEW empty to drop a class), not {part.strip()!r}")
+        out[old.strip()] = new.strip()
+    return out
+
+
+def renamed(names: Sequence[str], class_map: Mapping[str, str]) -> tuple[list[bool], list[str]]:
+    """Which labels are kept, and the kept labels renamed, under ``class_map``."""
+    new = [class_map.get(n, n) for n in names]
+    return [bool(n) for n in new], [n for n in new if n]
+
+
+def format_class_map(mapping: Mapping[str, str]) -> str | None:
+    """The inverse of :func:`parse_class_map` (``None`` for no change)."""
+    text = ",".join(f"{k}={v}" for k, v in mapping.items() if v != k)
+    return text or None
 
 
 def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLike | None = None,
                  alphabet: str | Alphabet | None = None, classes: Sequence[str] | None = None,
                  max_length: int | None = None, length_policy: str = "start",
-                 records: Sequence[Record] | None = None) -> Dataset:
+                 records: Sequence[Record] | None = None, class_map: Mapping[str, str] | None = None) -> Dataset:
     """Read labelled sequences from ``paths`` (labels from headers, a table, or file names).
 
     ``classes`` fixes the class list (e.g. a model's, for validation data); otherwise classes are
-    the sorted label values. Every sequence is checked against the alphabet here, so errors name
-    the file and record before any training starts. ``records`` are the files' records when the
-    caller has read them already.
+    the sorted label values. ``class_map`` renames labels first (see :func:`parse_class_map`): two
+    labels given one name merge, a label mapped to ``""`` is dropped with its records. Every sequence
+    is checked against the alphabet here, so errors name the file and record before any training
+    starts. ``records`` are the files' records when the caller has read them already.
     """
     paths = [str(p) for p in paths]
     if not paths:
@@ -132,6 +169,11 @@ def load_dataset(paths: Sequence[str | os.PathLike], *, labels: str | os.PathLik
     records = list(records) if records is not None else [r for p in paths for r in read_records(p)]
     table = read_label_table(labels) if labels else None
     names = _label_records(records, paths, table)
+    if class_map:
+        keep, names = renamed(names, class_map)
+        records = [r for r, k in zip(records, keep) if k]
+        if not records:
+            raise InputError("every class was dropped", ", ".join(paths))
     if isinstance(alphabet, str):
         alphabet = get_alphabet(alphabet)
     if alphabet is None:

@@ -40,16 +40,21 @@ class DataOptions:
     """The data options of a training run (each field is an option of :mod:`bioseq.options`)."""
 
     train: Sequence[str] = opt(help="FASTA (.gz too), FASTQ or GenBank files", internal=True, positional=True,
-                               metavar="FILE", unset="required")
-    labels: str | None = opt(None, help="CSV or TSV with columns id,label", internal=True, metavar="F",
-                             unset="label=VALUE header tokens")
+                               metavar="FILE", unset="required", where="sequence files on the Data page")
+    labels: str | None = opt(None, help="CSV or TSV with columns id,label", internal=True, metavar="FILE",
+                             unset="label=VALUE header tokens",
+                             where="a labels file (on the Data page, Labels from “a CSV file”)")
     val: Sequence[str] | None = opt(None, help="validation files", internal=True, metavar="FILE",
-                                    unset="a stratified split")
+                                    unset="a stratified split", where="validation files")
+    class_map: str | None = opt(None, help="rename, merge or drop classes before training: OLD=NEW,... (the same "
+                                "NEW for two classes merges them; an empty NEW drops a class and its records)",
+                                internal=True, metavar="MAP", unset="classes as labelled",
+                                where="the Classes table on the Data page")
     val_fraction: float = opt(0.2, label="Validation fraction", help="share of each class held out to measure "
                               "generalisation when there are no validation files (identical sequences stay on one "
                               "side)", min=0.01, max=0.5, step=0.05)
     alphabet: str | None = opt(None, help="the alphabet of the data", choices=_alphabets, internal=True,
-                               unset="detected")
+                               unset="detected", where="the Alphabet choice on the Data page")
     max_length: int | None = opt(None, label="Max length", help="cut longer sequences to this many letters",
                                  min=1, step=10, none=0)
     length_policy: str = opt("start", label="Keep which part", help="which part of a long sequence to keep",
@@ -69,11 +74,12 @@ class DataSource:
     alphabet: str | None = None  # None: detect
     description: str = ""
     key: str = ""  # how the dashboard finds it again: "example:<key>" or "upload:<digest>"
+    class_map: str | None = None  # renamed, merged or dropped classes (bioseq.data.dataset.parse_class_map)
 
     def data_options(self, **overrides) -> DataOptions:
         """:class:`DataOptions` for this source; ``overrides`` set val_fraction, max_length, ..."""
         return DataOptions(train=list(self.train), labels=self.labels, val=list(self.val) or None,
-                           alphabet=self.alphabet, **overrides)
+                           alphabet=self.alphabet, class_map=self.class_map, **overrides)
 
     def records(self, limit: int | None = None) -> list:
         """Sequences for inspection or prediction: the test files, else the training files."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from ..data.dataset import Dataset, load_dataset
+from ..data.dataset import Dataset, load_dataset, parse_class_map
 from ..data.io import read_many
 from ..metrics import classification_metrics, confusion, metric_notes
 from ..model.store import ModelBundle
@@ -70,11 +70,13 @@ def evaluate_dataset(bundle: ModelBundle, ds: Dataset) -> Evaluation:
 
 
 def evaluate_files(bundle: ModelBundle, files: Sequence[str | os.PathLike], labels: str | None = None) -> Evaluation:
-    """Read labelled files once, check them against the model, and evaluate."""
+    """Read labelled files once, check them against the model, and evaluate (the classes renamed, merged or
+    dropped as they were for training)."""
     records = list(read_many(files))
     check_alphabet(bundle, records)
     ds = load_dataset(files, labels=labels, alphabet=bundle.alphabet, classes=bundle.classes,
-                      max_length=bundle.max_length, length_policy=bundle.length_policy, records=records)
+                      max_length=bundle.max_length, length_policy=bundle.length_policy, records=records,
+                      class_map=parse_class_map((bundle.meta.get("training") or {}).get("class_map")))
     return evaluate_dataset(bundle, ds)
 
 

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import TrainingError
+from ..errors import TrainingError, ref
 from ..options import opt
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingError("--device cuda was asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
+        raise TrainingError(f"{ref('device', 'cuda')} was asked for, but PyTorch sees no CUDA GPU here; "
+                            f"use {ref('device', 'cpu')}")
     if name != "cpu" and not name.startswith("cuda"):
         raise TrainingError(f"unknown device {name!r}; use auto, cpu or cuda")
     return torch.device(name)

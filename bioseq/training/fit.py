@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..data.dataset import Dataset, file_sha256, load_dataset, split_dataset, summarize
+from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, split_dataset, summarize
 from ..data.source import DataOptions
 from ..errors import InputError
 from ..model.classifier import SequenceClassifier
@@ -51,11 +51,12 @@ class FitResult:
 
 def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Training and validation data: ``--val`` files, or a stratified split of the training files."""
-    ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet,
-                      max_length=opts.max_length, length_policy=opts.length_policy)
+    class_map = parse_class_map(opts.class_map)
+    ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
+                      length_policy=opts.length_policy, class_map=class_map)
     if opts.val:
         val = load_dataset(opts.val, labels=opts.labels, alphabet=ds.alphabet, classes=ds.classes,
-                           max_length=opts.max_length, length_policy=opts.length_policy)
+                           max_length=opts.max_length, length_policy=opts.length_policy, class_map=class_map)
         return ds, val
     train_ds, val_ds = split_dataset(ds, opts.val_fraction, seed)
     if len(val_ds) == 0 or len(train_ds) == 0:
@@ -109,6 +110,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                              "seed": train_cfg.seed,
                              "training": {
                                  "files": files, "labels": os.path.abspath(data.labels) if data.labels else None,
+                                 "class_map": data.class_map,
                                  "counts": summary["per_class"], "profile": training_profile(train_arrays),
                                  "val_counts": summarize(val_ds)["per_class"],
                                  "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,

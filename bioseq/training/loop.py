@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..data.encoding import length_batches, pad_batch
-from ..errors import TrainingError
+from ..errors import TrainingError, ref
 from ..metrics import classification_metrics, confusion
 from . import checkpoint
 from .config import TrainConfig, resolve_device, seed_everything
@@ -62,9 +62,10 @@ def class_weight_vector(labels: np.ndarray, n_classes: int) -> torch.Tensor:
 
 
 EXPLODING_ADVICE = ("gradients are probably exploding. "
-                    "Try a lower learning rate (--lr), gradient clipping (the default 1.0, or lower), "
-                    "an LSTM or GRU cell instead of a plain RNN, tanh instead of relu, or batch "
-                    "normalisation between layers (--norm batch). The last good checkpoint is kept.")
+                    f"Try a lower learning rate ({ref('lr')}), gradient clipping ({ref('clip', 1.0)}, or lower), "
+                    f"an LSTM or GRU cell ({ref('cell', 'lstm')}) instead of a plain RNN, tanh instead of relu "
+                    f"({ref('activation', 'tanh')}), or batch normalisation between layers ({ref('norm', 'batch')}). "
+                    "The last good checkpoint is kept.")
 NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODING_ADVICE
 VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
 

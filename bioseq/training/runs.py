@@ -176,7 +176,10 @@ class RunFolder:
                     best_epoch=result.best_epoch, val_metrics=result.val_metrics)
 
     def fail(self, error: BaseException | str) -> None:
-        self.update(status="failed", error=error_message(error))
+        """Status failed, with the error in the command line's words and, as ``error_markup``, with its
+        option references kept, for the dashboard to word (:func:`bioseq.errors.render`)."""
+        raw = Exception.__str__(error) if isinstance(error, BioseqError) else error_message(error)
+        self.update(status="failed", error=error_message(error), error_markup=raw)
 
     # ---- readers ----
 
