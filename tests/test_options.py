@@ -168,7 +168,7 @@ def test_split_options_routes_each_option_to_its_config():
 
 
 def test_split_options_refuses_unknown_and_invalid_options():
-    with pytest.raises(InputError, match=r"unknown option epoch; known options: labels, val, class_map, val_fraction, "):
+    with pytest.raises(InputError, match=r"unknown option epoch; known options: labels, val, class_map, val_fraction"):
         options.split_options(["a.fa"], {"epoch": 3})
     with pytest.raises(InputError, match="unknown options alphabet_size, train"):
         options.split_options(["a.fa"], {"train": ["b.fa"], "alphabet_size": 4})
