@@ -56,9 +56,14 @@ def test_columns_rows_positions_and_distances():
             else:
                 assert g["distance"].tolist() == list(range(steps))  # 0 at the first step
     assert np.isfinite(df["grad_norm"]).all() and (df["grad_norm"] >= 0).all()
-    prof = time_profile(df)
-    assert list(prof.columns) == ["layer", "direction", "distance", "grad_norm"]
+    prof = time_profile(df, min_share=0)
+    assert list(prof.columns) == ["layer", "direction", "distance", "grad_norm", "relative", "sequences"]
     assert len(prof) == 2 * 2 * 7  # the longest record has 7 steps
+    assert ((prof["relative"] >= 0) & (prof["relative"] <= 1)).all()
+    shortest = df.groupby("id")["step"].max().min()
+    kept = time_profile(df)  # distances that fewer than half of the records reach are left out
+    assert kept["distance"].max() >= shortest - 1 and len(kept) <= len(prof)
+    assert (kept["sequences"] >= df["id"].nunique() / 2).all()
 
 
 def _head_grad(bundle: ModelBundle, seq: str, target: int | None) -> tuple[np.ndarray, int]:

@@ -26,7 +26,7 @@ MIN_COLUMNS = {
     "gates": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value"],
     "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
     "motifs": ["target", "motif", "count", "mean_score", "sequences"],
-    "memory": ["distance", "influence", "relative", "sequences"],
+    "memory": ["direction", "distance", "influence", "relative", "sequences"],
 }
 SEQS = motif_dna(6, length=20, seed=5)  # the sequences to inspect: ids seq1..seq6, 20 letters each
 
@@ -171,9 +171,11 @@ def test_memory_csv(trained, tmp_path, capsys):
     code, _, err = run(capsys, "memory", trained["model"], trained["fasta"], "-o", out)
     assert code == 0
     df = pd.read_csv(out)
-    assert df["distance"].tolist() == list(range(20))
-    assert (df["sequences"] == len(SEQS)).all()
-    assert df["relative"].max() == pytest.approx(1.0)
+    for _, g in df.groupby("direction"):  # one curve per direction of the bidirectional model
+        assert g["distance"].tolist() == list(range(20))
+        assert (g["sequences"] == len(SEQS)).all()
+    assert set(df["direction"]) == {"forward", "reverse"}
+    assert 0 < df["relative"].max() <= 1.0
     assert "effective_memory" not in err and "distance" in err
 
 
@@ -205,7 +207,7 @@ def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
 def test_standard_output_when_no_file_is_given(trained, capsys):
     code, stdout, _ = run(capsys, "memory", trained["model"], trained["fasta"])
     assert code == 0
-    assert stdout.splitlines()[0] == "distance,influence,relative,sequences"
+    assert stdout.splitlines()[0] == "direction,distance,influence,relative,sequences"
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from _linear import HEAD, U, linear_bundle, rec
 
-from bioseq.interpret.memory import effective_memory, memory_curve
+from bioseq.interpret.memory import effective_memory, memory_curve, reach
 
 
 def test_memory_of_a_last_position_model():
     bundle = linear_bundle(w=0.0)  # no recurrence: only the last letter reaches the read-out
     curve = memory_curve(bundle, [rec("ACGTACGTAC", "x"), rec("GGTACA", "y", 2)])
-    assert list(curve.columns) == ["distance", "influence", "relative", "sequences"]
+    assert list(curve.columns) == ["direction", "distance", "influence", "relative", "sequences"]
+    assert set(curve["direction"]) == {"forward"}  # one direction: one curve
     assert curve["distance"].tolist() == list(range(10))
     assert curve["sequences"].tolist() == [2] * 6 + [1] * 4
     assert curve["influence"].iloc[0] == pytest.approx(HEAD[1] * np.linalg.norm(U), rel=1e-6)
@@ -49,3 +50,30 @@ def test_effective_memory_on_synthetic_curves():
     assert effective_memory(_curve([1.0, 0.5, 0.02])) is None
     assert effective_memory(_curve([])) is None
     assert effective_memory(pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])) is None
+
+
+def test_each_direction_has_its_own_read_out(make_bundle):
+    """A bidirectional model read at the last letter (forward) and the first (reverse): one curve each."""
+    bundle = make_bundle(cell="lstm", bidirectional=True, conv=False, pooling="last", seed=3)
+    seqs = ["ACGTACGTACGTAAC", "TTGACCAGTTAGCAT", "GGGCATTACGATCAG"]
+    curve = memory_curve(bundle, [rec(s, f"s{i}", i + 1) for i, s in enumerate(seqs)])
+    assert set(curve["direction"]) == {"forward", "reverse"}
+    for _, g in curve.groupby("direction"):
+        assert g["distance"].tolist() == list(range(15)) and (g["sequences"] == 3).all()
+    assert 0 < curve["relative"].max() <= 1.0
+    both = reach(curve)
+    assert both["relative"].tolist() == curve.groupby("distance")["relative"].max().tolist()
+
+
+def test_distances_few_sequences_reach_are_not_drawn():
+    bundle = linear_bundle(w=0.5)
+    curve = memory_curve(bundle, [rec("ACGTACGTACGT", "x"), rec("TTGA", "y", 2), rec("TTGAC", "z", 3)])
+    assert curve["distance"].max() == 4  # 5 letters are reached by 2 of 3 records, 6 and more by 1
+    assert (curve["sequences"] >= 2).all()
+
+
+def test_a_direction_that_never_matters_reaches_zero():
+    rows = [{"direction": d, "distance": k, "influence": 1.0, "relative": rel, "sequences": 1}
+            for d, rels in (("forward", [1.0, 0.5, 0.001]), ("reverse", [0.005, 0.004, 0.001]))
+            for k, rel in enumerate(rels)]
+    assert effective_memory(pd.DataFrame(rows)) == 2

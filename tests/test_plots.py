@@ -73,9 +73,11 @@ def test_layer_gradients_drops_zero_norms():
 
 
 def test_gradient_views():
-    time = pd.DataFrame({"layer": 1, "direction": ["forward", "forward"], "distance": [0, 1], "grad_norm": [1.0, 0.1]})
-    assert spec(plots.time_profile(time))["encoding"]["y"]["scale"]["type"] == "log"
-    mem = pd.DataFrame({"distance": [0, 1], "influence": [1.0, 0.5], "relative": [1.0, 0.5], "run": "r"})
+    time = pd.DataFrame({"layer": 1, "direction": ["forward", "forward"], "distance": [0, 1], "grad_norm": [1.0, 0.1],
+                         "relative": [1.0, 0.1], "sequences": 4})
+    assert spec(plots.time_profile(time))["spec"]["encoding"]["y"]["scale"]["type"] == "log"
+    mem = pd.DataFrame({"direction": "forward", "distance": [0, 1], "influence": [1.0, 0.5], "relative": [1.0, 0.5],
+                        "sequences": 2, "run": "r"})
     assert has_tooltip(spec(plots.memory_curve(mem)))
     assert has_tooltip(spec(plots.layer_means(pd.DataFrame({"run": "r", "layer": [1, 2], "grad_norm": [0.1, 1.0]}))))
     assert has_tooltip(spec(plots.confusion_matrix([[3, 1], [0, 4]], ["a", "b"])))
@@ -245,3 +247,16 @@ def test_training_curves_one_legend_and_whole_epochs(metrics):
     texts = rendered_texts(plots.training_curves(metrics))
     assert texts.count("split") == 1 and texts.count("train") == 1
     assert "1.5" not in texts and {"1", "2", "3"} <= set(texts)
+
+
+def test_gradient_and_memory_curves_have_a_panel_per_direction():
+    rows = [{"layer": 1, "direction": d, "distance": k, "grad_norm": 0.5 ** k, "relative": 0.5 ** k, "sequences": 9}
+            for d in ("forward", "reverse") for k in range(300)]  # a long profile
+    texts = rendered_texts(plots.time_profile(pd.DataFrame(rows)))
+    assert "forward direction: distance from the last letter" in texts
+    assert "reverse direction: distance from the first letter" in texts
+    mem = pd.DataFrame(rows).drop(columns="layer").rename(columns={"grad_norm": "influence"})
+    d = spec(plots.memory_curve(mem))
+    assert d["facet"]["column"]["field"] == "panel"
+    assert any(layer.get("mark", {}).get("type") == "rule" for layer in d["spec"]["layer"])  # the 1% threshold
+    assert "sequences" in json.dumps(d)  # how many records reach each distance, in the tooltip

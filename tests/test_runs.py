@@ -119,7 +119,7 @@ def test_gradient_flow_report(trained):
     assert r.diagnosis.findings and "2x BiLSTM" in r.architecture
     assert set(r.time.columns) >= {"layer", "direction", "distance", "grad_norm"} and len(r.time)
     assert set(r.time["direction"]) == {"forward", "reverse"}
-    assert r.memory["relative"].max() == pytest.approx(1.0)
+    assert 0 < r.memory["relative"].max() <= 1.0 and set(r.memory["direction"]) == {"forward", "reverse"}
     both = flow.stack([r, r], "time")
     assert len(both) == 2 * len(r.time) and set(both["run"]) == {"flow"}
     assert set(flow.layer_table([r])["layer"]) == {1, 2}

@@ -146,12 +146,15 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
 
 
 def memory_summary(curve) -> dict | None:
-    """The ``memory`` argument of :func:`diagnose_run` from a :func:`bioseq.interpret.memory_curve` table."""
-    from .memory import effective_memory
+    """The ``memory`` argument of :func:`diagnose_run` from a :func:`bioseq.interpret.memory.memory_curve`
+    table: the relative influence of the strongest direction at each distance (the curve the Gradient
+    flow page draws), and the effective memory read off the same curve."""
+    from .memory import effective_memory, reach
 
     if curve is None or not len(curve):
         return None
-    return {"distance": curve["distance"].tolist(), "influence": curve["influence"].tolist(),
+    strongest = reach(curve)
+    return {"distance": strongest["distance"].tolist(), "influence": strongest["relative"].tolist(),
             "effective_memory": effective_memory(curve)}
 
 

@@ -1,4 +1,22 @@
-"""Memory span: how strongly an input position influences the output, by distance from the read-out."""
+"""Memory span: how strongly an input position influences the output, by distance from the read-out.
+
+The explained score is the target class logit, ``head(r)`` of the read-out vector ``r (B, D)``. Its
+forward half ``r[:, :H]`` comes from the forward direction, read at the last letter (for the ``last``
+read-out), and its reverse half from the reverse direction, read at the first letter; so the score
+splits into one part per direction, and each part has its own read-out position. For each record,
+direction and input position ``p`` the influence is ``‖∂ score_direction / ∂x(p)‖`` at distance
+``k`` from that direction's read-out (forward: from the end, ``k = L - 1 - p``; reverse: from the start,
+``k = p``).
+
+Averaging sequences of mixed lengths, with fewer and fewer sequences at long distances, makes such a
+curve saw-tooth. So each sequence's influences are divided by that sequence's largest one (over both
+directions), the curve is the **median** of these relative values over the sequences that reach a
+distance, and distances reached by fewer than ``min_share`` of the sequences are not drawn. Columns:
+``direction, distance, influence`` (mean raw norm), ``relative`` (median relative), ``sequences``.
+
+With a ``mean``, ``max`` or ``attention`` read-out the model reads every position, so the distance is
+counted from the sequence's end and start all the same, but there is no single read-out it travels from.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +25,98 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data.io import Record
 from ..model.store import ModelBundle
-from .inputs import input_gradients, prepared, target_index
+from .inputs import batches, no_cudnn, prepared, resolve_targets
+
+COLUMNS = ["direction", "distance", "influence", "relative", "sequences"]
 
 
-def memory_curve(bundle: ModelBundle, records: Sequence[Record], target: str | None = None) -> pd.DataFrame:
-    """Mean influence ‖∂score/∂x(p)‖ of each input position by distance from the end of the sequence.
+def direction_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray,
+                        batch_size: int = 64) -> list[dict[str, np.ndarray]]:
+    """Per record: ``{direction: ‖∂ score_direction / ∂x(p)‖ (L,)}`` for the target class of each record."""
+    model = bundle.model.eval()
+    cfg = model.cfg
+    names = ("forward", "reverse")[: cfg.directions]
+    out: list[dict] = [None] * len(arrays)  # type: ignore[list-item]
+    for idx, x, lengths in batches(bundle, arrays, batch_size):
+        x = x.requires_grad_(True)
+        with no_cudnn():
+            feats, steps = model.features(x, lengths)
+            packed = pack_padded_sequence(feats, steps, batch_first=True, enforce_sorted=False)
+            seq_out, _ = pad_packed_sequence(model.recurrent(packed), batch_first=True)
+            r = model.readout(seq_out, steps)  # (B, D)
+            w = model.head.weight[torch.as_tensor(targets[idx], device=x.device)]  # (B, D)
+            parts = [(r[:, d * cfg.hidden:(d + 1) * cfg.hidden] * w[:, d * cfg.hidden:(d + 1) * cfg.hidden]).sum()
+                     for d in range(len(names))]
+            # autograd.grad, not backward(): the model's parameters get no .grad (it may be shared)
+            grads = [torch.autograd.grad(part, x, retain_graph=True)[0] for part in parts]
+        norms = [g.norm(dim=2).detach().cpu().numpy() for g in grads]  # (B, T) per direction
+        for j, i in enumerate(idx):
+            out[i] = {name: n[j, : len(arrays[i])] for name, n in zip(names, norms)}
+    return out
 
-    Distance 0 is the last letter (where a forward read-out sits). Columns distance, influence,
-    relative (influence / its peak), sequences (how many sequences reach that distance).
-    """
+
+def memory_curve(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
+                 min_share: float = 0.5) -> pd.DataFrame:
+    """The influence curve of the module docstring, one per direction (columns :data:`COLUMNS`)."""
     _, arrays = prepared(bundle, records)
-    grads, _ = input_gradients(bundle, arrays, target_index(bundle, target))
-    sums: dict[int, list[float]] = defaultdict(list)
-    for g in grads:
-        norms = np.linalg.norm(g, axis=1)[::-1]
-        for d, v in enumerate(norms):
-            sums[d].append(float(v))
-    dist = np.array(sorted(sums))
-    infl = np.array([np.mean(sums[d]) for d in dist]) if len(dist) else np.array([])
-    peak = infl.max() if infl.size and infl.max() > 0 else 1.0
-    return pd.DataFrame({"distance": dist, "influence": infl, "relative": infl / peak,
-                         "sequences": [len(sums[d]) for d in dist]})
+    if not arrays:
+        return pd.DataFrame(columns=COLUMNS)
+    per_record = direction_gradients(bundle, arrays, resolve_targets(bundle, arrays, target))
+    raw: dict[tuple[str, int], list[float]] = defaultdict(list)
+    rel: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for norms in per_record:
+        peak = max(float(v.max()) for v in norms.values()) if norms else 0.0
+        for direction, v in norms.items():
+            by_distance = v[::-1] if direction == "forward" else v  # index k = distance from the read-out
+            for k, value in enumerate(by_distance):
+                raw[direction, k].append(float(value))
+                rel[direction, k].append(float(value) / peak if peak > 0 else 0.0)
+    need = max(1, int(np.ceil(min_share * len(arrays))))
+    rows = [{"direction": d, "distance": k, "influence": float(np.mean(raw[d, k])),
+             "relative": float(np.median(rel[d, k])), "sequences": len(rel[d, k])}
+            for (d, k) in sorted(rel, key=lambda dk: (dk[0] != "forward", dk[1])) if len(rel[d, k]) >= need]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def reach(curve: pd.DataFrame) -> pd.DataFrame:
+    """The strongest direction at each distance: ``distance, influence, relative, sequences`` (what the
+    model as a whole still feels that far from a read-out)."""
+    if curve.empty:
+        return pd.DataFrame(columns=COLUMNS[1:])
+    return curve.groupby("distance", as_index=False).agg(influence=("influence", "max"), relative=("relative", "max"),
+                                                         sequences=("sequences", "max"))
 
 
 def effective_memory(curve: pd.DataFrame, fraction: float = 0.01) -> int | None:
-    """The first distance beyond the peak where influence falls below ``fraction`` of the peak.
+    """The distance from the read-out beyond the peak where the relative influence first falls below
+    ``fraction``, over the distances drawn; with one curve per direction, the farthest of them.
 
-    ``None`` when it never does within the sequences given (the model reaches all the way back).
+    ``None`` when it never does within the distances drawn (the model reaches as far as was measured).
+    A direction whose influence never reaches ``fraction`` counts as reaching 0.
     """
     if curve.empty:
         return None
-    rel = curve["relative"].to_numpy()
-    peak = int(np.argmax(rel))
-    below = np.flatnonzero(rel[peak:] < fraction)
-    return int(curve["distance"].iloc[peak + below[0]]) if below.size else None
+    groups = curve.groupby("direction") if "direction" in curve.columns else [("", curve)]
+    found = []
+    for _, g in groups:
+        g = g.sort_values("distance")
+        rel = g["relative"].to_numpy()
+        if rel.max() < fraction:
+            found.append(0)
+            continue
+        peak = int(np.argmax(rel))
+        below = np.flatnonzero(rel[peak:] < fraction)
+        if not below.size:
+            return None
+        found.append(int(g["distance"].iloc[peak + below[0]]))
+    return max(found)
+
+
+def measured_range(curve: pd.DataFrame) -> int:
+    """The longest distance the curve covers (what "the whole range" means for :func:`effective_memory`)."""
+    return int(curve["distance"].max()) if len(curve) else 0

@@ -106,6 +106,20 @@ def time_gradients(bundle, records, target: str | None = None, batch_size: int =
     return pd.concat(ordered, ignore_index=True)[cols] if ordered else pd.DataFrame(columns=cols)
 
 
-def time_profile(df):
-    """Mean ‖∂C/∂h(t)‖ by layer, direction and distance from the read-out."""
-    return df.groupby(["layer", "direction", "distance"], as_index=False)["grad_norm"].mean()
+def time_profile(df: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
+    """‖∂C/∂h(t)‖ by layer, direction and distance from the read-out, robust to mixed lengths.
+
+    Each record's norms are divided by that record's largest in the same layer (both directions), the
+    profile is the median of these relative values over the records that reach a distance, and
+    distances reached by fewer than ``min_share`` of the records are left out. Columns layer,
+    direction, distance, grad_norm (median raw norm), relative, sequences.
+    """
+    cols = ["layer", "direction", "distance", "grad_norm", "relative", "sequences"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    peak = df.groupby(["id", "layer"])["grad_norm"].transform("max")
+    df = df.assign(relative=np.where(peak > 0, df["grad_norm"] / peak.where(peak > 0, 1.0), 0.0))
+    out = df.groupby(["layer", "direction", "distance"], as_index=False).agg(
+        grad_norm=("grad_norm", "median"), relative=("relative", "median"), sequences=("id", "nunique"))
+    need = max(1, int(np.ceil(min_share * df["id"].nunique())))
+    return out[out["sequences"] >= need].reset_index(drop=True)[cols]

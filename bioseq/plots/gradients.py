@@ -52,30 +52,47 @@ def layer_means(per_layer: pd.DataFrame) -> alt.Chart:
     ).properties(width=WIDTH // 2, height=280)
 
 
+DIRECTION_TITLES = {"forward": "forward direction: distance from the last letter",
+                    "reverse": "reverse direction: distance from the first letter"}
+
+
+def _by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: list,
+                  floor: float | None = None) -> alt.Chart:
+    """One panel per direction, ``value`` against distance on a log scale, a line per run (or layer)."""
+    df = df[df[value] > 0] if len(df) else df
+    if not len(df):
+        return empty(f"no {title.lower()}")
+    by_run = "run" in df.columns and df["run"].nunique() > 1
+    color = alt.Color("run:N", title="run") if by_run else alt.Color("layer:N", title="layer") \
+        if "layer" in df.columns else alt.value("#1f77b4")
+    df = df.assign(panel=df["direction"].map(DIRECTION_TITLES))
+    base = alt.Chart(df).encode(
+        x=alt.X("distance:Q", title="distance from that direction's read-out (steps)",
+                axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y(f"{value}:Q", scale=alt.Scale(type="log"), title=y_title, axis=alt.Axis(format="~g", tickCount=6)),
+        color=color, detail=alt.Detail("layer:N") if "layer" in df.columns else alt.Detail("direction:N"),
+        tooltip=(["run:N"] if "run" in df.columns else []) + tips)
+    chart = base.mark_line(point=df["distance"].nunique() <= 60)
+    if floor is not None:  # the effective-memory threshold
+        rule = alt.Chart(df).transform_aggregate(n="count()").transform_calculate(threshold=str(floor))
+        chart = chart + rule.mark_rule(strokeDash=[4, 4], color="gray").encode(y="threshold:Q")
+    panels = alt.Column("panel:N", title=None, sort=list(DIRECTION_TITLES.values()))
+    return chart.properties(width=WIDTH // 2 - 20, height=280).facet(column=panels).properties(title=title)
+
+
 def time_profile(df: pd.DataFrame) -> alt.Chart:
-    """Mean ‖∂C/∂h(t)‖ against distance from the read-out (log), per run, layer and direction."""
-    df = df[df["grad_norm"] > 0] if len(df) else df
-    if not len(df):
-        return empty("no per-time-step gradients")
-    color = "run:N" if "run" in df.columns else alt.Color("layer:N", title="layer")
-    series = df.assign(series=df["layer"].astype(str) + " " + df["direction"].astype(str))
-    return alt.Chart(series, title="Gradient reaching each position").mark_line(point=False).encode(
-        x=alt.X("distance:Q", title="distance from the read-out (steps)"),
-        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="mean ‖∂C/∂h(t)‖ (log)"),
-        color=color, detail="series:N", strokeDash=alt.StrokeDash("direction:N", title="direction"),
-        tooltip=(["run:N"] if "run" in df.columns else []) + ["layer:N", "direction:N", "distance:Q",
-                                                             alt.Tooltip("grad_norm:Q", format=".3g")],
-    ).properties(width=WIDTH, height=320)
+    """‖∂C/∂h(t)‖ relative to each record's largest, by distance from the read-out, one panel per direction
+    (:func:`bioseq.interpret.time_gradients.time_profile`); a line per run, or per layer."""
+    tips = ["layer:N", "direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="relative (median)"),
+            alt.Tooltip("grad_norm:Q", format=".3g", title="‖∂C/∂h(t)‖ (median)"), alt.Tooltip("sequences:Q")]
+    return _by_direction(df, "relative", "Gradient reaching each position", "‖∂C/∂h(t)‖, share of the largest (log)",
+                         tips)
 
 
-def memory_curve(df: pd.DataFrame) -> alt.Chart:
-    """Relative influence of an input on the output by its distance from the read-out."""
-    if not len(df):
-        return empty("no memory curve")
-    return alt.Chart(df, title="Memory: influence by distance").mark_line(point=df["distance"].nunique() <= 60).encode(
-        x=alt.X("distance:Q", title="distance from the read-out (positions)"),
-        y=alt.Y("relative:Q", title="influence (share of the peak)", scale=alt.Scale(type="symlog")),
-        color="run:N" if "run" in df.columns else alt.value("#1f77b4"),
-        tooltip=(["run:N"] if "run" in df.columns else []) + ["distance:Q", alt.Tooltip("influence:Q", format=".3g"),
-                                                             alt.Tooltip("relative:Q", format=".2%")],
-    ).properties(width=WIDTH, height=300)
+def memory_curve(df: pd.DataFrame, fraction: float = 0.01) -> alt.Chart:
+    """Relative influence of an input on the output by its distance from the read-out, one panel per direction
+    (:func:`bioseq.interpret.memory.memory_curve`), with the effective-memory threshold as a dashed line."""
+    tips = ["direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="share of the peak (median)"),
+            alt.Tooltip("influence:Q", format=".3g", title="mean ‖∂score/∂x‖"), alt.Tooltip("sequences:Q")]
+    return _by_direction(df, "relative", "Memory: influence by distance", "influence, share of the peak (log)", tips,
+                         floor=fraction)
