@@ -260,3 +260,34 @@ def test_gradient_and_memory_curves_have_a_panel_per_direction():
     assert d["facet"]["column"]["field"] == "panel"
     assert any(layer.get("mark", {}).get("type") == "rule" for layer in d["spec"]["layer"])  # the 1% threshold
     assert "sequences" in json.dumps(d)  # how many records reach each distance, in the tooltip
+
+
+def test_sequence_axes_tick_whole_positions():
+    seq = "ACDEFGHIKLMNPQR"  # 15 letters
+    scores = pd.DataFrame({"position": range(1, 16), "letter": list(seq), "score": np.linspace(-1, 1, 15)})
+    chart = plots.saliency_logo(scores)
+    axis = spec(chart)["layer"][0]["encoding"]["x"]["axis"]
+    assert axis["values"] == list(range(1, 16)) and axis["format"] == "d"  # no half positions
+    assert {"1", "15"} <= set(rendered_texts(chart))
+
+
+def test_every_replacement_letter_and_motif_is_labelled():
+    letters = "ACDEFGHIKLMNPQRSTVWY"
+    ism = pd.DataFrame([{"id": "p", "position": p, "ref": "A", "alt": a, "delta": 0.1, "delta_prob": 0.0,
+                         "target": "x"} for p in range(1, 31) for a in letters[1:]])
+    texts = rendered_texts(plots.ism_heatmap(ism))
+    assert all(a in texts for a in letters[1:])
+    motifs = pd.DataFrame({"target": "x", "motif": [f"{c}KDEL"[:5] + str(i) for i, c in enumerate(letters[:15])],
+                           "count": range(15, 0, -1), "mean_score": 0.5, "sequences": 3})
+    texts = rendered_texts(plots.motif_bars(motifs))
+    assert all(m in texts for m in motifs["motif"])
+
+
+def test_a_long_letter_row_stays_readable():
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 149))
+    chart = plots.letter_track(seq)
+    d = spec(chart)
+    assert d["width"] >= 149 * 9 and d["mark"]["fontSize"] >= 7  # drawn wide, not squeezed
+    texts = rendered_texts(chart)
+    assert sum(1 for x in texts if len(x) == 1 and x.isalpha()) == 149

@@ -7,21 +7,38 @@ import numpy as np
 import pandas as pd
 
 from ..model import cells
-from .common import WIDTH, empty, letter_scale
+from .common import WIDTH, empty, letter_scale, whole_ticks
+
+LETTER_PX = 9  # width of one position, so that its letter can be read
 
 
 def _letters(seq: str) -> pd.DataFrame:
     return pd.DataFrame({"position": np.arange(1, len(seq) + 1), "letter": list(seq.upper())})
 
 
-def letter_track(seq: str, width: int = WIDTH, domain=None) -> alt.Chart:
-    """The sequence as coloured letters on the shared position axis (only those inside ``domain``)."""
-    df = _letters(seq)
-    if domain is not None:
-        df = df[(df["position"] >= domain[0]) & (df["position"] <= domain[1])]
-    return alt.Chart(df).mark_text(fontWeight="bold", font="monospace").encode(
-        x=alt.X("position:Q", scale=alt.Scale(domain=domain or [0.5, len(seq) + 0.5], nice=False), title=None,
-                axis=alt.Axis(orient="top")),
+def track_width(positions: int, width: int = WIDTH) -> int:
+    """Width of a chart along the sequence: at least ``width``, and :data:`LETTER_PX` per position shown (so a
+    long window is drawn wide, to be scrolled, rather than squeezed into overlapping letters)."""
+    return max(width, LETTER_PX * int(positions))
+
+
+def position_axis(domain, orient: str = "bottom", title: str | None = "position") -> alt.X:
+    """The shared x encoding of sequence charts: 1-based positions, whole-number ticks only."""
+    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
+    return alt.X("position:Q", scale=alt.Scale(domain=list(domain), nice=False), title=title,
+                 axis=alt.Axis(orient=orient, values=whole_ticks(lo, hi, most=20), format="d"))
+
+
+def letter_track(seq: str | pd.DataFrame, width: int = WIDTH, domain=None) -> alt.Chart:
+    """The sequence (or a ``position, letter`` table) as coloured letters on the shared position axis, only
+    those inside ``domain``; one position is at least :data:`LETTER_PX` wide."""
+    df = _letters(seq) if isinstance(seq, str) else seq
+    domain = domain or [0.5, len(df) + 0.5]
+    df = df[(df["position"] >= domain[0]) & (df["position"] <= domain[1])]
+    width = track_width(len(df), width)
+    size = int(min(14, max(7, 0.9 * width / max(len(df), 1))))
+    return alt.Chart(df).mark_text(fontWeight="bold", font="monospace", fontSize=size).encode(
+        x=position_axis(domain, "top", None),
         text="letter:N", color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
         tooltip=["position:Q", "letter:N"]).properties(width=width, height=24)
 
@@ -42,6 +59,7 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
             gates = gates[gates[col].isin(list(keep))]
     lo, hi = window or (1, len(seq))
     domain = [lo - 0.5, hi + 0.5]
+    width = track_width(hi - lo + 1, width)
     positions = np.sort(gates["position"].unique())
     step = float(np.median(np.diff(positions))) if len(positions) > 1 else 1.0
     gates = gates[(gates["position"] + step - 1 >= lo) & (gates["position"] <= hi)]
@@ -58,7 +76,8 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
         scale = alt.Scale(scheme="redblue", domainMid=0, reverse=True) if signed else alt.Scale(
             scheme="viridis", domain=[0, 1])
         panels.append(alt.Chart(d, title=f"layer {layer}: {gate}").mark_rect().encode(
-            x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title=None), x2="x1:Q",
+            x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title=None,
+                    axis=alt.Axis(values=whole_ticks(lo, hi, most=20), format="d")), x2="x1:Q",
             y=alt.Y("row:N", title="unit", sort=None, axis=alt.Axis(labels=len(d["row"].unique()) <= 32)),
             color=alt.Color("value:Q", scale=scale, title=gate),
             tooltip=["direction:N", "unit:Q", "position:Q", "span_start:Q", "span_end:Q",
@@ -81,14 +100,13 @@ def saliency_logo(df: pd.DataFrame, score: str = "score", title: str = "Saliency
     """
     df, domain = _window(df, window)
     df = df.assign(size=(df[score].abs() / (df[score].abs().max() or 1.0)) * 26 + 6)
-    base = alt.Chart(df, title=title).encode(
-        x=alt.X("position:Q", scale=alt.Scale(domain=domain, nice=False)))
+    base = alt.Chart(df, title=title).encode(x=position_axis(domain))
     bars = base.mark_bar(opacity=0.25, color="#888").encode(y=alt.Y(f"{score}:Q", title=score))
     letters = base.mark_text(fontWeight="bold", baseline="bottom").encode(
         y=f"{score}:Q", text="letter:N", size=alt.Size("size:Q", legend=None, scale=None),
         color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
         tooltip=["position:Q", "letter:N", alt.Tooltip(f"{score}:Q", format=".4f")])
-    return (bars + letters).properties(width=WIDTH, height=280)
+    return (bars + letters).properties(width=track_width(len(df)), height=280)
 
 
 def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
@@ -97,18 +115,17 @@ def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
     df, domain = _window(df, window)
     lim = float(df["delta"].abs().max() or 1.0) if len(df) else 1.0
     ref = df.drop_duplicates("position").sort_values("position")
-    letters = pd.DataFrame({"position": ref["position"], "letter": ref["ref"].str.upper()})
-    track = alt.Chart(letters).mark_text(fontWeight="bold", font="monospace").encode(
-        x=alt.X("position:Q", scale=alt.Scale(domain=domain, nice=False), title=None, axis=alt.Axis(orient="top")),
-        text="letter:N", color=alt.Color("letter:N", scale=letter_scale(letters["letter"]), legend=None),
-        tooltip=["position:Q", "letter:N"]).properties(width=WIDTH, height=24)
+    track = letter_track(pd.DataFrame({"position": ref["position"], "letter": ref["ref"].str.upper()}), domain=domain)
+    width = track_width(len(ref))
+    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
     heat = alt.Chart(df.assign(x0=df["position"] - 0.5, x1=df["position"] + 0.5),
                      title="In-silico mutagenesis (change in class score)").mark_rect().encode(
-        x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title="position"), x2="x1:Q",
-        y=alt.Y("alt:N", title="replaced by"),
+        x=alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title="position",
+                axis=alt.Axis(values=whole_ticks(lo, hi, most=20), format="d")), x2="x1:Q",
+        y=alt.Y("alt:N", title="replaced by", axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("delta:Q", scale=alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True), title="Δ"),
         tooltip=["position:Q", "ref:N", "alt:N", alt.Tooltip("delta:Q", format=".4f")],
-    ).properties(width=WIDTH, height=max(80, 14 * df["alt"].nunique()))
+    ).properties(width=width, height=max(80, 16 * df["alt"].nunique()))
     return alt.vconcat(track, heat, spacing=4)
 
 
@@ -118,11 +135,12 @@ def motif_bars(df: pd.DataFrame) -> alt.Chart:
         return empty("no k-mer carries a positive score")
     return alt.Chart(df, title="Top k-mers by attribution").mark_bar().encode(
         x=alt.X("count:Q", title="occurrences among the top windows"),
-        y=alt.Y("motif:N", sort=alt.EncodingSortField("count", order="descending"), title=None),
+        y=alt.Y("motif:N", sort=alt.EncodingSortField("count", order="descending"), title=None,
+                axis=alt.Axis(labelOverlap=False, labelFont="monospace")),
         color=alt.Color("target:N", title="class explained") if "target" in df.columns else alt.value("#1f77b4"),
         tooltip=[c for c in ("target", "motif", "count", "sequences") if c in df.columns]
         + [alt.Tooltip("mean_score:Q", format=".4f", title="mean score")],
-    ).properties(width=WIDTH // 2, height=max(120, 16 * len(df)))
+    ).properties(width=WIDTH // 2, height=max(120, 20 * df["motif"].nunique()))
 
 
 def motif_logo(df: pd.DataFrame, title: str = "Motif logo") -> alt.LayerChart:
