@@ -291,3 +291,16 @@ def test_a_long_letter_row_stays_readable():
     assert d["width"] >= 149 * 9 and d["mark"]["fontSize"] >= 7  # drawn wide, not squeezed
     texts = rendered_texts(chart)
     assert sum(1 for x in texts if len(x) == 1 and x.isalpha()) == 149
+
+
+def test_evaluation_charts():
+    from bioseq.prediction.evaluate import pr_curves, roc_curves, threshold_sweep
+
+    y, p1 = np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])
+    p = np.stack([1 - p1, p1], axis=1)
+    for chart in (plots.roc_curve(roc_curves(y, p, ["a", "b"])), plots.pr_curve(pr_curves(y, p, ["a", "b"])),
+                  plots.threshold_effect(threshold_sweep(y, p1), 0.5)):
+        assert has_tooltip(spec(chart))
+    assert "only one class" in json.dumps(spec(plots.roc_curve(roc_curves(np.array([1, 1]), p[:2], ["a", "b"]))))
+    texts = rendered_texts(plots.threshold_effect(threshold_sweep(y, p1), 0.3))
+    assert {"precision", "recall", "f1"} <= set(texts)

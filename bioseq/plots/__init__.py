@@ -7,12 +7,14 @@ model outputs; at most it reshapes.
 
 from .common import AA_COLORS, NUC_COLORS, WIDTH, letter_scale
 from .data import ambiguous_histogram, class_counts, composition, length_histogram
+from .evaluation import pr_curve, roc_curve, threshold_effect
 from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
 from .predictions import prediction_summary
 from .sequence import gate_heatmaps, ism_heatmap, letter_track, motif_bars, motif_logo, saliency_logo
 from .training import confusion_matrix, training_curves
 
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
-           "confusion_matrix", "gate_heatmaps", "ism_heatmap", "layer_gradients", "layer_means", "length_histogram",
-           "letter_scale", "letter_track", "memory_curve", "motif_bars", "motif_logo", "prediction_summary",
-           "saliency_logo", "thin_steps", "time_profile", "training_curves"]
+           "confusion_matrix", "gate_heatmaps", "ism_heatmap", "layer_gradients", "layer_means",
+           "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars", "motif_logo",
+           "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "thin_steps", "threshold_effect",
+           "time_profile", "training_curves"]

@@ -39,10 +39,12 @@ def training_curves(metrics: pd.DataFrame, metrics_shown=("loss", "accuracy"), t
     return chart.properties(title=title) if title else chart
 
 
-def confusion_matrix(matrix: list[list[int]], classes: list[str]) -> alt.LayerChart:
+def confusion_matrix(matrix: list[list[int]], classes: list[str],
+                     title: str = "Validation confusion matrix") -> alt.LayerChart:
+    """Counts of true (rows) against predicted (columns) classes."""
     rows = [{"true": t, "predicted": p, "count": int(matrix[i][j])}
             for i, t in enumerate(classes) for j, p in enumerate(classes)]
-    base = alt.Chart(pd.DataFrame(rows), title="Validation confusion matrix").encode(
+    base = alt.Chart(pd.DataFrame(rows), title=title).encode(
         x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes))
     return (base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues")),
                                     tooltip=["true:N", "predicted:N", "count:Q"])
