@@ -1,0 +1,50 @@
+"""The Train page's comparison of runs: one sortable row per run with its data, metrics, options and time,
+and which runs can fairly be drawn together (the same alphabet and classes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..errors import InputError
+from ..training.runs import RunProgress, list_runs, read_run
+
+OPTION_COLUMNS = ("cell", "layers", "hidden", "bidirectional", "conv", "pooling", "norm", "skip", "dropout")
+TRAIN_COLUMNS = ("lr", "batch_size", "weight_decay", "epochs")
+METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1")
+COLUMNS = ("run", "status", "alphabet", "classes", "records", *(f"val_{m}" for m in METRIC_COLUMNS), "best_epoch",
+           "epochs_run", "minutes", *OPTION_COLUMNS, *TRAIN_COLUMNS, "started")
+
+
+def comparison_table(names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of :data:`COLUMNS` for ``names`` (default: every run), newest first."""
+    names = list(list_runs()["name"]) if names is None else list(names)
+    rows = []
+    for name in names:
+        try:
+            info = read_run(name)
+        except InputError:
+            continue
+        model, train = info.get("model_config") or {}, info.get("train_config") or {}
+        val, summary = info.get("val_metrics") or {}, info.get("summary") or {}
+        progress = RunProgress.of(info)
+        rows.append({
+            "run": name, "status": info.get("status"), "alphabet": summary.get("alphabet"),
+            "classes": ", ".join(summary.get("per_class") or {}), "records": summary.get("records"),
+            **{f"val_{m}": val.get(m) for m in METRIC_COLUMNS}, "best_epoch": info.get("best_epoch"),
+            "epochs_run": info.get("epoch"), "minutes": round(progress.elapsed / 60, 2) if progress.elapsed else None,
+            **{k: model.get(k) for k in OPTION_COLUMNS}, **{k: train.get(k) for k in TRAIN_COLUMNS},
+            "started": info.get("started")})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def comparable(table: pd.DataFrame, name: str) -> list[str]:
+    """Runs of ``table`` (``list_runs`` or :func:`comparison_table`) with the same alphabet and classes as
+    ``name``, ``name`` first: curves of a DNA and a protein run on one chart compare nothing."""
+    key = "name" if "name" in table.columns else "run"
+    row = table[table[key] == name]
+    if not len(row):
+        return []
+    same = table[(table["alphabet"] == row["alphabet"].iloc[0]) & (table["classes"] == row["classes"].iloc[0])]
+    return [name] + [n for n in same[key] if n != name]
