@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -187,6 +187,8 @@ def current_source() -> DataSource | None:
         from bioseq.app.uploads import source_by_key
 
         source = source_by_key(st.query_params.get("data", ""))
+        if source is not None and st.query_params.get("classes"):
+            source = replace(source, class_map=st.query_params["classes"])
         key = _argv_example()
         if source is None and key:
             try:
@@ -196,16 +198,24 @@ def current_source() -> DataSource | None:
         st.session_state[SOURCE_KEY] = source
     source = st.session_state[SOURCE_KEY]
     if source is not None and source.key and st.query_params.get("data") != source.key:
-        st.query_params["data"] = source.key  # every page's address carries the dataset
+        _to_address(source)  # every page's address carries the dataset
     return source
 
 
-def set_source(source: DataSource | None) -> None:
-    st.session_state[SOURCE_KEY] = source
+def _to_address(source: DataSource | None) -> None:
     if source is not None and source.key:
         st.query_params["data"] = source.key
     else:
         st.query_params.pop("data", None)
+    if source is not None and source.class_map:
+        st.query_params["classes"] = source.class_map
+    else:
+        st.query_params.pop("classes", None)
+
+
+def set_source(source: DataSource | None) -> None:
+    st.session_state[SOURCE_KEY] = source
+    _to_address(source)
 
 
 def words(text: str) -> str:

@@ -1,15 +1,20 @@
 """Data: choose labelled sequences (bundled example or uploads) and see what they contain."""
 
+from dataclasses import replace
+
+import pandas as pd
 import streamlit as st
 
 import ui
 from bioseq import plots
 from bioseq.app import uploads
 from bioseq.data import examples
+from bioseq.data.dataset import format_class_map, parse_class_map
 from bioseq.data.source import LABEL_MODES
 from bioseq.errors import BioseqError
 
-example_tab, upload_tab = st.tabs(["Bundled example", "Upload files"])
+recent = uploads.recent_sources()
+example_tab, upload_tab, recent_tab = st.tabs(["Bundled example", "Upload files", f"Recent uploads ({len(recent)})"])
 with example_tab:
     key = st.selectbox("Example", [e.key for e in examples.EXAMPLES], key="data_example",
                        format_func=lambda k: examples.example(k).title)
@@ -35,6 +40,16 @@ with upload_tab:
                                                 None if alphabet == "detect" else alphabet))
         except BioseqError as e:
             ui.error(e)
+
+with recent_tab:
+    if recent:
+        pick = st.selectbox("Dataset", range(len(recent)), key="data_recent",
+                            format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
+        st.caption("Uploads are kept in the workspace; use one again without uploading it.")
+        if st.button("Use this dataset", key="data_use_recent", type="primary"):
+            ui.set_source(recent[pick])
+    else:
+        st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 
 source = ui.current_source()
 if source is None:
@@ -70,6 +85,21 @@ with left:
 with right:
     ui.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
     ui.chart(plots.ambiguous_histogram(rep.records), "data_ambiguous", "ambiguous_letters")
+
+st.subheader("Classes", help="Rename a class, give two classes the same name to merge them, or untick Keep to drop "
+             "a class and its records. The change applies to training and evaluation; the files are not touched.")
+current = parse_class_map(source.class_map)
+editor = pd.DataFrame({"class": list(rep.labelled), "records": list(rep.labelled.values()),
+                       "train as": [current.get(c, c) or c for c in rep.labelled],
+                       "keep": [current.get(c, c) != "" for c in rep.labelled]})
+edited = st.data_editor(editor, key="data_classes", hide_index=True, disabled=["class", "records"],
+                        column_config={"train as": st.column_config.TextColumn(required=True)})
+wanted = format_class_map({c: (n.strip() if keep else "") for c, n, keep
+                           in zip(edited["class"], edited["train as"], edited["keep"])})
+if wanted != source.class_map and st.button("Apply to the classes", key="data_apply_classes", type="primary"):
+    ui.set_source(replace(source, class_map=wanted))
+    st.rerun()
+st.caption("Trained as: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
 
 if len(rep.duplicates):
     st.subheader("Duplicate sequences")

@@ -12,6 +12,9 @@ st.markdown(
     "It then opens the trained model up: gate activations, saliency, mutagenesis and motifs, and "
     "predictions for new FASTA files.")
 
+st.info("**Your own data:** on **Data**, upload FASTA files with `label=VALUE` in each header, one file per "
+        "class, or a CSV of `id,label`; then start a run on **Train**.", icon=":material/upload_file:")
+
 st.subheader("Quick start")
 source = ui.current_source()
 cols = st.columns(len(examples.EXAMPLES))

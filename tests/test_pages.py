@@ -7,6 +7,7 @@ process-wide training-job registry and cached models never leak between tests.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,47 @@ def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
     at.button(key="data_use_files").click().run()
     ok(at)
     assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
+
+
+def test_the_dataset_survives_a_reload(dna_fasta):
+    """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    key = at.session_state["data_source"].key
+    assert key.startswith("upload:") and at.query_params["data"] in (key, [key])
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    again.query_params["data"] = key
+    again.run()
+    again.switch_page(PAGES["train"]).run()
+    ok(again)
+    assert again.session_state["data_source"].key == key and "Choose a dataset first" not in texts(again.info)
+    assert "mine.fa" in texts(again.markdown)
+
+
+def test_recent_uploads_are_offered_again(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    fresh = ok(open_page("data"))
+    assert fresh.session_state["data_source"] is None
+    assert "mine.fa" in fresh.selectbox(key="data_recent").format_func(0)
+    fresh.button(key="data_use_recent").click().run()
+    ok(fresh)
+    assert {m.label: m.value for m in fresh.metric}["Records"] == "40"
+
+
+def test_classes_can_be_renamed_merged_and_dropped(write):
+    fasta = write("three.fa", "".join(f">s{i} label={lab}\n{'ACGT' * (i % 5 + 2)}\n"
+                                      for i, lab in enumerate(["weak", "strong", "none"] * 10)))
+    src = DataSource("three", (str(fasta),), key="")
+    at = ok(open_page("data", replace(src, class_map="weak=enhancer,strong=enhancer")))
+    assert {m.label: m.value for m in at.metric}["Classes"] == "2"
+    assert "**enhancer** (20)" in texts(at.caption) and "**none** (10)" in texts(at.caption)
+    dropped = ok(open_page("data", replace(src, class_map="none=")))
+    assert {m.label: m.value for m in dropped.metric}["Records"] == "20"
+    alone = ok(open_page("data", replace(src, class_map="weak=,strong=")))
+    assert "only ['none']" in texts(alone.error)  # one class cannot be trained: a message, not a traceback
 
 
 # ---------- train ----------
