@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 from bioseq import plots, workspace
-from bioseq.app import presets, train_form
+from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
 
@@ -37,6 +37,8 @@ def monitor(name: str, poll: bool) -> None:
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
                    f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
                    f"AUROC {vm.get('auroc', float('nan')):.3f}).", icon=":material/check_circle:")
+        for note in run_table.run_notes(info):
+            st.warning(note, icon=":material/warning:")
         st.session_state[ui.MODEL_KEY] = name
     elif status == "failed":
         ui.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
@@ -65,13 +67,24 @@ with live_box:
             c1.page_link("pages/gradient_flow.py", label="Gradient flow of this run", icon=":material/show_chart:")
             c2.page_link("pages/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
 
+def compare(chosen: list[str]) -> None:
+    """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
+    if chosen:
+        ui.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
+    ui.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
+             column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
+
+
 with compare_box:
     if len(table) > 1:
-        st.header("Compare runs")
-        chosen = st.multiselect("Runs to overlay", list(table["name"]), default=list(table["name"][:2]),
-                                key="train_compare")
-        if chosen:
-            ui.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
+        st.header("Compare runs", help="Runs on the same alphabet and classes as the run above are overlaid by "
+                  "default; a DNA run and a protein run compare nothing. Click a column of the table to sort by it.")
+        like = run_table.comparable(table, st.session_state.get("train_run", table["name"].iloc[0]))
+        st.session_state.setdefault("train_compare", like[:3])
+        st.session_state["train_compare"] = [n for n in st.session_state["train_compare"] if n in set(table["name"])]
+        chosen = st.multiselect("Runs to overlay", list(table["name"]), key="train_compare")
+        training = bool(set(chosen) & set(table.loc[table["status"] == "running", "name"]))
+        st.fragment(compare, run_every=3.0 if training else None)(chosen)
 
 
 def _remember(alphabet: str, preset: str, values: dict) -> None:

@@ -309,6 +309,17 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     assert charts(at) >= 2
 
 
+def test_compare_runs_overlays_like_with_like(dna_fasta, protein_fasta):
+    for fasta, name in ((dna_fasta, "dna-a"), (protein_fasta, "prot-a"), (dna_fasta, "dna-b")):
+        assert cli(["train", str(fasta), "--name", name, *TINY]) == 0
+    at = ok(open_page("train"))
+    at.selectbox(key="train_run").set_value("dna-b").run()
+    ok(at)
+    assert at.multiselect(key="train_compare").value == ["dna-b", "dna-a"]  # not the protein run
+    table = next(d.value for d in at.dataframe if "val_balanced_accuracy" in d.value.columns)
+    assert set(table["run"]) == {"dna-a", "dna-b", "prot-a"} and {"lr", "hidden", "minutes"} <= set(table.columns)
+
+
 def test_train_page_shows_a_failed_run(tmp_path):
     at = open_page("train", DataSource("gone", (str(tmp_path / "gone.fa"),)))
     ok(at)
