@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui
 from bioseq import plots
-from bioseq.app import flow
+from bioseq.app import flow, glossary
 from bioseq.errors import BioseqError
 from bioseq.training import runs
 
@@ -50,14 +50,15 @@ for col, r in zip(st.columns(len(reports)), reports):
         m1, m2 = st.columns(2)
         ratio = r.summary.ratio
         m1.metric("First/last layer", "one layer" if math.isnan(ratio) else f"{ratio:.3g}",
-                  help="mean gradient norm of layer 1 over that of the last recurrent layer; well under 0.1 "
-                  "means the first layer hardly learns")
-        m2.metric("Effective memory", "whole sequence" if r.effective_memory is None else f"{r.effective_memory}",
-                  help="positions from the read-out before an input's influence falls under 1% of the peak")
+                  help=glossary.explain("first/last layer ratio"))
+        m2.metric("Effective memory", r.memory_text(), help=glossary.explain("effective memory"))
+        if r.readout != "last":
+            st.caption(f"This model's read-out (**{r.readout}**) looks at every position, so there is no single "
+                       "read-out for an input to travel from; distances count from the sequence's ends.")
         if r.note:
             st.caption(r.note)
 
-st.subheader("Per layer, over training")
+st.subheader("Per layer, over training", help=glossary.explain("gradient norm"))
 st.caption("‖∇‖ of each recurrent layer's weights and biases at every recorded step (log scale). Layer 1 is "
            "nearest the input; lines far below the last layer's mean it learns far more slowly.")
 ui.chart(plots.layer_gradients(flow.stack(reports, "layers")), "flow_layers", "layer_gradients")
@@ -65,8 +66,12 @@ means = flow.layer_table(reports)
 if len(means) and means["layer"].nunique() > 1:
     ui.chart(plots.layer_means(means), "flow_means", "layer_means")
 
-st.subheader("Per time step")
-st.caption("‖∂C/∂h(t)‖ against distance from the read-out, by back-propagation through time on training "
-           "sequences. A plain RNN's line falls steeply; an LSTM's cell state keeps it up.")
+st.subheader("Per time step", help=glossary.explain("∂C/∂h(t)"))
 ui.chart(plots.time_profile(flow.stack(reports, "time")), "flow_time", "time_profile")
+st.caption("How much of the error signal reaches the hidden state h(t) at each distance from where the model reads "
+           "its answer, one panel per direction: each training sequence's values are divided by its largest, and "
+           "the line is the median over the sequences that reach that far (at least half of them). A plain RNN's "
+           "line falls steeply; an LSTM's cell state keeps it up.")
 ui.chart(plots.memory_curve(flow.stack(reports, "memory")), "flow_memory", "memory_curve")
+st.caption("How strongly an input letter moves the answer, by its distance from the read-out, measured the same "
+           "way; the dashed line is 1% of the strongest position, where the effective memory is read off.")

@@ -334,6 +334,10 @@ def test_gradient_flow_page(cli_model):
     assert {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
     assert charts(at) >= 3
     assert any(word in texts(at.markdown) for word in ("mean gradient norm", "gradient reaches"))
+    memory = next(m.value for m in at.metric if m.label == "Effective memory")
+    assert memory.endswith("positions") or memory.startswith("≥")  # read off the curve drawn below it
+    assert "median over the sequences that reach that far" in texts(at.caption)
+    assert "read-out (**max**) looks at every position" in texts(at.caption)  # the default DNA read-out
 
 
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..interpret.diagnose import Diagnosis, diagnose_run, memory_summary
-from ..interpret.memory import effective_memory, memory_curve
+from ..interpret.memory import effective_memory, measured_range, memory_curve
 from ..interpret.time_gradients import time_gradients, time_profile
 from ..model.store import describe_config, load_model
 from ..training.runs import GradientSummary, gradient_summary, layer_gradients, read_gradients, read_metrics, read_run
@@ -31,6 +31,14 @@ class FlowReport:
     diagnosis: Diagnosis
     records: int = 0
     note: str = ""
+    measured: int = 0  # the longest distance the memory curve covers
+    readout: str = "last"  # the model's read-out (pooling): last, mean, max or attention
+
+    def memory_text(self) -> str:
+        """The effective memory in words, read off the memory curve the page draws."""
+        if self.effective_memory is not None:
+            return f"{self.effective_memory} positions"
+        return f"≥ {self.measured} (all measured)" if self.measured else "not measured"
 
 
 def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowReport:
@@ -56,7 +64,8 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowRe
     diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
                              memory_summary(memory) if records else None)
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
-                      time, memory, eff, diagnosis, len(records), note)
+                      time, memory, eff, diagnosis, len(records), note, measured_range(memory),
+                      bundle.model.cfg.pooling)
 
 
 def stack(reports: list[FlowReport], part: str) -> pd.DataFrame:
