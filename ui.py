@@ -57,6 +57,8 @@ PAGES = (
     Page("pages/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
          "carries its weights, alphabet, classes and training history; it is loaded without unpickling anything."),
 )
+MAX_RECORDS = 20_000  # records a page reads from a dataset to search and explain
+WINDOW = 100  # letters a sequence view shows at first
 SOURCE_KEY = "data_source"
 MODEL_KEY = "current_model"
 
@@ -131,6 +133,26 @@ def model_records(path: str, limit: int = 500) -> list:
     from bioseq.app.records import model_records
 
     return model_records(path, limit)
+
+
+def record_table(path: str, records, origin: str, source: DataSource | None):
+    """:func:`bioseq.app.records.record_table` of ``records`` with their true labels as training saw them
+    (the model's labels table for its own data, the Data page's for its dataset)."""
+    return _record_table(str(path), os.path.getmtime(path), tuple(records), origin, source)
+
+
+@st.cache_data(max_entries=8, show_spinner="Predicting the records…")
+def _record_table(path: str, mtime: float, records: tuple, origin: str, source: DataSource | None):
+    from bioseq.app import records as lib
+
+    records = list(records)
+    if origin == "data":
+        labels = lib.model_labels(path, records)
+    elif origin == "dataset" and source is not None:
+        labels = lib.labels_for(records, source.labels, source.class_map)
+    else:
+        labels = lib.labels_for(records)
+    return lib.record_table(load_bundle(path), records, labels)
 
 
 def explain(kind: str, path: str, records, target: str | None = None, **options):

@@ -4,9 +4,12 @@ import streamlit as st
 
 import ui
 from bioseq import plots
+from bioseq.app import glossary
+from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
+from bioseq.model import cells
 from bioseq.prediction import predict
 
 path = ui.model_choice("gates_model")
@@ -21,9 +24,9 @@ origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="
 source = ui.current_source()
 try:
     if origin == "data":
-        records = ui.model_records(path)
+        records = ui.model_records(path, ui.MAX_RECORDS)
     elif origin == "dataset":
-        records = ui.source_records(source, 500) if source else []
+        records = ui.source_records(source, ui.MAX_RECORDS) if source else []
     elif origin == "paste":
         text = st.text_area("Sequence (FASTA or bare letters)", key="gates_paste", height=100)
         records = io.parse_text(text) if text.strip() else []
@@ -32,24 +35,38 @@ try:
         records = ui.upload_records(ui.uploaded(files)) if files else []
     if records:
         predict.check_alphabet(bundle, records)
+        found = ui.record_table(path, records, origin, source)
 except BioseqError as e:
     ui.error(e)
     st.stop()
 if not records:
     st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
     st.stop()
+if len(records) == ui.MAX_RECORDS:
+    st.caption(f"The first {ui.MAX_RECORDS:,} records are searched.")
 
-c1, c2 = st.columns([3, 2])
-index = c1.selectbox("Record", range(len(records)), key="gates_record",
-                     format_func=lambda i: f"{records[i].description} ({len(records[i].seq)} letters)"[:90])
-choice = c2.selectbox("Explain the score of", ["predicted class", *bundle.classes], key="gates_target")
+c1, c2, c3 = st.columns([2, 3, 2])
+order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order",
+                     help="misclassified first: wrong predictions first, the most confident mistakes leading; most "
+                     "confident per class: each predicted class's surest records, the classes taking turns")
+ordered = records_lib.order_records(found, order)
+index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
+                     format_func=lambda i: records_lib.describe_row(found.iloc[i]))
+choice = c3.selectbox("Explain the score of", ["predicted class", *bundle.classes], key="gates_target")
 target = None if choice == "predicted class" else choice
 record = records[index]
+row = found.iloc[index]
 seq = record.seq.upper()
+cols = st.columns(2 + len(bundle.classes))
+cols[0].metric("True label", row["true"] or "unknown")
+cols[1].metric("Predicted", row["prediction"], delta=None if row["correct"] is None else
+               ("right" if row["correct"] else "wrong"), delta_color="normal" if row["correct"] else "inverse")
+for col, c in zip(cols[2:], bundle.classes):
+    col.metric(f"p({c})", f"{row[f'p_{c}']:.3f}")
 
-window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), 300)), key="gates_window",
-                   help="zoom into part of the sequence (gates, saliency and mutagenesis); long sequences "
-                   "start with their first 300 letters") if len(seq) > 1 else None
+window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), ui.WINDOW)), key="gates_window",
+                   help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
+                   f"with its first {ui.WINDOW} letters, which stay readable") if len(seq) > 1 else None
 gates_tab, saliency_tab, ism_tab, motif_tab = st.tabs(["Gates", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
     table = ui.explain("gates", path, [record])
@@ -61,8 +78,9 @@ with gates_tab:
     shown = g3.multiselect("Gates", names, default=names, key="gates_names")
     units = sorted(table["unit"].unique())
     n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
-    st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here'); the "
-               "candidate, cell state C(t) and hidden state h(t) are signed.")
+    signed = ", ".join(g for g in names if g in cells.signed_gates())
+    st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
+               + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
     ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with saliency_tab:

@@ -370,6 +370,27 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
+    """The whole dataset is searchable (not the first 500), with each record's true label and probabilities."""
+    from bioseq.data.synthetic import motif_dna, write_fasta
+
+    big = write_fasta(write("x", "").parent / "big.fa", motif_dna(700, length=24, seed=9))
+    at = ok(open_page("gates", DataSource("big", (str(big),))))
+    at.radio(key="gates_origin").set_value("dataset").run()
+    ok(at)
+    picker = at.selectbox(key="gates_record")
+    assert len(picker.options) == 700 and any("seq700 ·" in o for o in picker.options)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["True label"] in ("motif", "background") and {"p(background)", "p(motif)"} <= set(metrics)
+    at.selectbox(key="gates_order").set_value("misclassified first").run()
+    ok(at)
+    marks = ["✗" in o for o in at.selectbox(key="gates_record").options]
+    assert marks == sorted(marks, reverse=True) and any(marks)  # every mistake before every right call
+    at.selectbox(key="gates_order").set_value("most confident per class").run()
+    predicted = [o.split("predicted ")[1].split(" ")[0] for o in at.selectbox(key="gates_record").options]
+    assert set(predicted[:2]) == set(predicted)  # each predicted class near the top
+
+
 def test_gates_page_offers_every_attribution_method(cli_model):
     from bioseq.interpret.attribution import METHODS
 

@@ -219,3 +219,12 @@ def test_record_table_and_orders(bundle, write):
     assert list(records.order_records(table, "file order")["id"]) == list(table["id"])
     with pytest.raises(ValueError, match="choose one of file order"):
         records.order_records(table, "random")
+
+
+def test_labels_as_training_saw_them(write):
+    fasta = write("l.fa", ">a label=weak\nACGT\n>b label=strong\nACGA\n>c\nCCGT\n")
+    recs = list(read_records(fasta))
+    assert records.labels_for(recs) == ["weak", "strong", None]
+    assert records.labels_for(recs, class_map="weak=enhancer,strong=") == ["enhancer", None, None]
+    table = write("t.csv", "id,label\na,x\nc,y\n")
+    assert records.labels_for(recs, str(table)) == ["x", None, "y"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.dataset import known_labels
+from ..data.dataset import known_labels, parse_class_map, read_label_table
 from ..data.io import Record, read_many
 from ..errors import InputError
 from ..model.store import ModelBundle, read_meta
@@ -59,6 +59,21 @@ def run_records(name: str, n: int = 32) -> list[Record]:
 ORDERS = ("file order", "misclassified first", "most confident per class")
 
 
+def labels_for(records: list[Record], labels_table: str | None = None, class_map: str | None = None) -> list:
+    """Each record's true label as training saw it (from a labels table, ``label=`` tokens or file names,
+    renamed by the class map), ``None`` where it cannot be found."""
+    table = read_label_table(labels_table) if labels_table else None
+    cmap = parse_class_map(class_map)
+    return [cmap.get(lab, lab) or None if lab is not None else None for lab in known_labels(records, table)]
+
+
+def model_labels(path: str | Path, records: list[Record]) -> list:
+    """:func:`labels_for` with the labels table and class map recorded in a model file."""
+    training = read_meta(path).get("training") or {}
+    labels = training.get("labels")
+    return labels_for(records, labels if labels and Path(labels).is_file() else None, training.get("class_map"))
+
+
 def record_table(bundle: ModelBundle, records: list[Record], labels: list[str | None] | None = None) -> pd.DataFrame:
     """Records with their true label (from ``labels`` or found as in training) and the model's prediction."""
     labels = known_labels(records) if labels is None else labels
@@ -91,3 +106,11 @@ def order_records(table: pd.DataFrame, order: str = "file order") -> pd.DataFram
         turn = ranked.groupby("prediction", sort=False).cumcount()
         return ranked.assign(_t=turn).sort_values("_t", kind="stable").drop(columns="_t")
     raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
+
+
+def describe_row(row) -> str:
+    """One line for a record picker: ``id · true X · predicted Y (p 0.93) ✗``."""
+    true = f"true {row['true']}" if row["true"] is not None else "label unknown"
+    mark = "" if row["correct"] is None else (" ✓" if row["correct"] else " ✗")
+    return (f"{row['id']} · {true} · predicted {row['prediction']} ({row['confidence']:.2f}){mark} · "
+            f"{row['length']} letters")
