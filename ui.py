@@ -183,6 +183,19 @@ def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | N
     return calls[kind]()
 
 
+@st.cache_data(max_entries=4, show_spinner="Evaluating on the labelled files…")
+def _evaluation(path: str, mtime: float, files: tuple, labels: tuple | None):
+    from bioseq.app.predictions import evaluate_upload
+
+    return evaluate_upload(load_bundle(path), files, labels)
+
+
+def evaluation(path: str, files: tuple, labels: tuple | None = None):
+    """:func:`bioseq.app.predictions.evaluate_upload` (raises :class:`~bioseq.errors.InputError` when the files
+    carry no labels)."""
+    return _evaluation(str(path), os.path.getmtime(path), files, labels)
+
+
 def digest(files: tuple[tuple[str, bytes], ...]) -> str:
     """A short content hash of uploaded files, to tell whether results are still current."""
     h = hashlib.sha256()

@@ -1,12 +1,12 @@
-"""Predict: classify uploaded FASTA files with a saved or uploaded model; filter, download, explain a row."""
+"""Predict: classify uploaded FASTA files with a saved or uploaded model; flag records unlike the training data;
+filter and download the table; explain a row; evaluate on labelled files, with a decision threshold."""
 
 import streamlit as st
 
 import ui
 from bioseq import plots
-from bioseq.app import downloads, predictions, uploads
+from bioseq.app import downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
-from bioseq.interpret import attribution
 
 origin = st.radio("Model from", ["registry", "upload"], key="predict_model_from", horizontal=True,
                   format_func={"registry": "the workspace", "upload": "a model file"}.get)
@@ -33,7 +33,8 @@ st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {'
 files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
                          key="predict_files")
 if not files:
-    st.info("Upload one or more FASTA files.", icon=":material/info:")
+    st.info("Upload one or more FASTA files. Labelled files (`label=` in the headers, or one file per class) are "
+            "also evaluated.", icon=":material/info:")
     st.stop()
 pairs = ui.uploaded(files)
 try:
@@ -53,35 +54,82 @@ if st.session_state.get("predict_key") != key:
         ui.error(e)
         st.stop()
     bar.empty()
-    st.session_state.update(predict_key=key, predict_frame=frame)
+    st.session_state.update(predict_key=key, predict_frame=frame, predict_selected=None)
 frame = st.session_state["predict_frame"]
+
+banner = predictions.unlike_training(frame)
+if banner:
+    st.warning(banner + " See the `unlike_training` column.", icon=":material/warning:")
+
+two_class = len(bundle.classes) == 2
+threshold = 0.5
+if two_class:
+    threshold = st.slider(f"Decision threshold: call **{bundle.classes[1]}** when p({bundle.classes[1]}) is at least",
+                          0.0, 1.0, 0.5, 0.01, key="predict_threshold", help=glossary.explain("decision threshold"))
+    frame = predictions.apply_threshold(frame, bundle.classes, threshold)
 
 st.download_button("Download predictions (CSV)", downloads.table_csv(frame), file_name="predictions.csv",
                    mime="text/csv", key="predict_download", type="primary", on_click="ignore",
                    icon=":material/download:")
 ui.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
 
-st.subheader(f"Predictions ({len(frame):,})")
-c1, c2, c3 = st.columns(3)
-chosen = c1.multiselect("Predicted class", bundle.classes, key="predict_filter_class",
-                        placeholder="all classes")
-min_p = c2.slider("Minimum probability", 0.0, 1.0, 0.0, 0.05, key="predict_filter_p")
-text = c3.text_input("Id contains", key="predict_filter_id")
-shown = predictions.filter_predictions(frame, chosen, min_p, text)
-event = ui.table(shown, "predict_results", "predictions_filtered", on_select="rerun", selection_mode="single-row",
-                 hide_index=True)
-rows = event.selection.rows if event else []
-if not rows:
-    st.caption("Click a row to see which letters drove its prediction.")
-    st.stop()
+evaluate_tab, table_tab = st.tabs(["Evaluation on labelled files", "Predictions"])
+with evaluate_tab:
+    labels = st.file_uploader("Labels file (id,label), if the headers carry no labels", type=["csv", "tsv", "txt"],
+                              key="predict_labels")
+    try:
+        ev = ui.evaluation(path, pairs, ui.uploaded(labels)[0] if labels else None)
+    except BioseqError as e:
+        st.info(f"No evaluation: {ui.words(e.dashboard())}", icon=":material/info:")
+        ev = None
+    if ev is not None:
+        m = ev.metrics if not two_class else {**ev.metrics, **ev.at(threshold)}
+        cols = st.columns(5)
+        for col, (k, label) in zip(cols, (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
+                                          ("auroc", "AUROC"), ("mcc", "MCC"), ("f1", "F1"))):
+            col.metric(label, f"{m[k]:.3f}", help=glossary.TERMS.get(label))
+        st.caption(f"{ev.metrics['n']:,} labelled sequences" + (f"; at threshold {threshold:.2f}: precision "
+                   f"{m['precision']:.3f}, recall {m['recall']:.3f}" if two_class else "") + ".")
+        for note in ev.notes:
+            st.warning(note, icon=":material/warning:")
+        left, right = st.columns(2)
+        with left:
+            ui.chart(plots.confusion_matrix(m.get("confusion", ev.confusion), ev.classes, title="Confusion matrix"),
+                     "predict_confusion", "confusion")
+            ui.chart(plots.roc_curve(ev.roc()), "predict_roc", "roc_curve")
+        with right:
+            if two_class:
+                ui.chart(plots.threshold_effect(ev.thresholds(), threshold), "predict_threshold_chart", "threshold")
+            ui.chart(plots.pr_curve(ev.precision_recall()), "predict_pr", "precision_recall")
 
-record = records[int(shown.index[rows[0]])]
-st.subheader(f"Saliency of {record.id}")
-try:
-    sal = ui.explain("saliency", path, [record])
-except BioseqError as e:
-    ui.error(e)
-    st.stop()
-label = attribution.METHODS["saliency"].label
-ui.chart(plots.saliency_logo(sal, title=f"{record.id}: {label} for '{sal['target'].iloc[0]}'"),
-         "predict_saliency", f"{record.id}_saliency")
+with table_tab:
+    c1, c2, c3, c4 = st.columns(4)
+    chosen = c1.multiselect("Predicted class", bundle.classes, key="predict_filter_class", placeholder="all classes")
+    min_p = c2.slider("Minimum probability", 0.0, 1.0, 0.0, 0.05, key="predict_filter_p")
+    text = c3.text_input("Id contains", key="predict_filter_id")
+    unusual = c4.checkbox("Only unlike the training data", key="predict_filter_unusual",
+                          help=glossary.explain("unlike the training data"))
+    shown = predictions.filter_predictions(frame, chosen, min_p, text, unusual)
+    st.subheader(f"Predictions ({len(shown):,} of {len(frame):,})" if len(shown) != len(frame)
+                 else f"Predictions ({len(frame):,})")
+    filters = (tuple(chosen), min_p, text, unusual, threshold)
+    if st.session_state.get("predict_filters") != filters:  # a row number of another table means nothing here
+        st.session_state.pop("predict_results_table", None)
+        st.session_state["predict_filters"] = filters
+    event = ui.table(shown, "predict_results", "predictions_filtered", on_select="rerun", selection_mode="single-row",
+                     hide_index=True)
+    selected = predictions.follow_selection(shown, event.selection.rows if event else [],
+                                            st.session_state.get("predict_selected"))
+    st.session_state["predict_selected"] = selected
+    if selected is None:
+        st.caption("Click a row to see which letters drove its prediction.")
+        st.stop()
+    record = records[selected]
+    st.subheader(f"Saliency of {record.id}")
+    try:
+        sal = ui.explain("saliency", path, [record])
+    except BioseqError as e:
+        ui.error(e)
+        st.stop()
+    ui.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
+             "predict_saliency", f"{record.id}_saliency")

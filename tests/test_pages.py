@@ -449,9 +449,61 @@ def test_predict_page_with_a_cli_model(cli_model, dna_fasta):
     table = at.dataframe[0].value
     assert len(table) == 40 and list(table.columns)[:4] == ["id", "prediction", "p_background", "p_motif"]
     assert at.download_button(key="predict_download").label == "Download predictions (CSV)"
-    assert charts(at) == 1
+    assert charts(at) == 5  # the summary; the evaluation: confusion, ROC, threshold, precision-recall
     at.multiselect(key="predict_filter_class").set_value(["motif"]).run()
     assert set(at.dataframe[0].value["prediction"]) <= {"motif"}
+
+
+def test_predict_page_evaluates_labelled_files_with_a_threshold(cli_model, dna_fasta):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"accuracy", "balanced accuracy", "AUROC", "MCC", "F1"} <= set(metrics)
+    assert "40 labelled sequences" in texts(at.caption)
+    auroc = metrics["AUROC"]
+    at.slider(key="predict_threshold").set_value(0.0).run()
+    ok(at)
+    after = {m.label: m.value for m in at.metric}
+    assert after["AUROC"] == auroc and after["balanced accuracy"] == "0.500"  # every sequence called motif
+    assert set(at.dataframe[0].value["prediction"]) == {"motif"}
+    assert "recall 1.000" in texts(at.caption)
+
+
+def test_predict_page_unlabelled_files_are_predicted_not_evaluated(cli_model):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("plain.fa", b">a\nACGTACGTAC\n>b\nTTGACTCAGG\n", "text/plain"))
+    at.run()
+    ok(at)
+    assert len(at.dataframe[0].value) == 2 and "No evaluation" in texts(at.info)
+
+
+def test_predict_page_flags_records_unlike_the_training_data(cli_model):
+    long = b">long\n" + b"ACGT" * 100 + b"\n>typical\n" + b"ACGTTGCA" * 3 + b"\n"
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("odd.fa", long, "text/plain")).run()
+    ok(at)
+    assert "1 of 2 sequences are unlike the training data" in texts(at.warning)
+    table = at.dataframe[0].value
+    assert table.set_index("id").loc["long", "unlike_training"].startswith("longer than any training sequence")
+    at.checkbox(key="predict_filter_unusual").check().run()
+    assert list(at.dataframe[0].value["id"]) == ["long"]
+
+
+def test_predict_page_selection_follows_the_record_not_the_row(cli_model, dna_fasta):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.session_state["predict_results_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert any("Saliency of seq3" in h.value for h in at.subheader)
+    at.text_input(key="predict_filter_id").set_value("seq3").run()  # seq3 is now row 0: still seq3
+    ok(at)
+    assert any("Saliency of seq3" in h.value for h in at.subheader)
+    assert any("Predictions (11 of 40)" in h.value for h in at.subheader)  # seq3 and seq30..seq39
+    at.text_input(key="predict_filter_id").set_value("seq1").run()  # seq3 is filtered out: no saliency at all
+    ok(at)
+    assert not any("Saliency of" in h.value for h in at.subheader)
+    assert any("Predictions (11 of 40)" in h.value for h in at.subheader)
 
 
 def test_predict_page_row_click_shows_saliency(cli_model, dna_fasta):
@@ -461,7 +513,7 @@ def test_predict_page_row_click_shows_saliency(cli_model, dna_fasta):
     at.session_state["predict_results_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     ok(at)
-    assert any("Saliency of seq3" in h.value for h in at.subheader) and charts(at) == 2
+    assert any("Saliency of seq3" in h.value for h in at.subheader) and charts(at) == 6
 
 
 def test_predict_page_errors_are_messages(cli_model, protein_fasta):

@@ -228,3 +228,15 @@ def test_labels_as_training_saw_them(write):
     assert records.labels_for(recs, class_map="weak=enhancer,strong=") == ["enhancer", None, None]
     table = write("t.csv", "id,label\na,x\nc,y\n")
     assert records.labels_for(recs, str(table)) == ["x", None, "y"]
+
+
+def test_threshold_banner_and_uploaded_evaluation(bundle, dna_fasta, write):
+    df = batch.predict_frame(bundle, list(read_records(dna_fasta)))
+    low = batch.apply_threshold(df, bundle.classes, 0.0)
+    assert set(low["prediction"]) == {bundle.classes[1]}
+    assert set(batch.apply_threshold(df, bundle.classes, 1.01)["prediction"]) == {bundle.classes[0]}
+    assert batch.unlike_training(df) is None  # the fixture's model has no training profile
+    ev = batch.evaluate_upload(bundle, [("mine.fa", dna_fasta.read_bytes())])
+    assert ev.metrics["n"] == 40
+    with pytest.raises(InputError, match=r"^plain.fa: record 1 \(a\): no label=VALUE"):
+        batch.evaluate_upload(bundle, [("plain.fa", b">a\nACGT\n")])

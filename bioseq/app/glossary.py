@@ -41,8 +41,9 @@ TERMS = MappingProxyType({
     "decision threshold": "The probability above which a sequence is called the positive class; 0.5 by default. "
                           "Lower it to find more positives (recall) at the cost of more false ones (precision).",
     "unlike the training data": "A sequence whose length lies outside the training lengths, or whose letter "
-                                "composition is farther from the training data's than 99% of the training "
-                                "sequences. A network still gives a confident answer; treat it with suspicion.",
+                                "composition is far from the training data's (1.5 times farther than 99% of "
+                                "the training sequences). A network still gives a confident answer; treat it "
+                                "with suspicion.",
 })
 
 

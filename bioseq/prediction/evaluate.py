@@ -49,6 +49,12 @@ class Evaluation:
     def precision_recall(self) -> pd.DataFrame:
         return pr_curves(self.labels, self.probabilities, self.classes)
 
+    def at(self, threshold: float) -> dict:
+        """Two-class models: accuracy, balanced accuracy, MCC, F1, precision, recall and the confusion matrix
+        when ``p(positive) >= threshold`` is called positive (AUROC does not depend on it)."""
+        m = metrics_at(self.labels, self.probabilities[:, 1], threshold)
+        return {**m, "confusion": [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]}
+
     def thresholds(self) -> pd.DataFrame:
         """Two-class models: metrics at each decision threshold (see :func:`threshold_sweep`)."""
         return threshold_sweep(self.labels, self.probabilities[:, 1])

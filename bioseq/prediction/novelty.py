@@ -1,10 +1,11 @@
 """Is a sequence unlike the training data? Length and letter composition against the model's training set.
 
 A model's training profile (stored in its model file under ``training.profile``) holds the range of
-training lengths, the training letters' mean composition ``(alphabet,)`` and the 99th percentile of the
-per-record composition distance over the training records. A record is flagged when its length lies
-outside the training range, or when it is farther from the training composition than 99% of the
-training records (``unusual composition``). The distance is the Jensen-Shannon divergence (base 2,
+training lengths, the training letters' mean composition ``(alphabet,)`` and a composition cut-off:
+1.5 times the distance that 99% of the training records stay within (:data:`MARGIN`, so that the
+training data itself is hardly ever flagged). A record is flagged when its length lies outside the
+training range, or when its composition is farther from the training mean than the cut-off
+(``unusual composition``). The distance is the Jensen-Shannon divergence (base 2,
 0..1) between the record's letter frequencies and the training mean; ambiguity codes count as their
 fractional letters. Everything is measured on the sequence as the model reads it (after its length policy).
 
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+MARGIN = 1.5  # the composition cut-off, in units of the 99th percentile of the training records' distances
 
 
 def compositions(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -47,7 +50,7 @@ def training_profile(arrays: Sequence[np.ndarray]) -> dict:
     lengths = [len(a) for a in arrays]
     return {"length_min": int(min(lengths, default=0)), "length_max": int(max(lengths, default=0)),
             "composition": [float(x) for x in mean],
-            "composition_cutoff": float(np.quantile(dist, 0.99)) if len(dist) else 1.0}
+            "composition_cutoff": float(MARGIN * np.quantile(dist, 0.99)) if len(dist) else 1.0}
 
 
 def flag_arrays(arrays: Sequence[np.ndarray], profile: dict | None) -> pd.DataFrame:
