@@ -49,6 +49,8 @@ card_col, chart_col = st.columns([2, 3])
 with card_col:
     st.subheader("Model card")
     ui.table(cards.model_card(meta), "models_card", f"{name}_card", hide_index=True)
+    for note in cards.notes(meta):
+        st.warning(note, icon=":material/warning:")
 with chart_col:
     st.subheader("Training curves")
     ui.chart(plots.training_curves(cards.history(meta), width=460), "models_curves", f"{name}_curves")

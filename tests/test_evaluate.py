@@ -48,13 +48,13 @@ def test_three_classes_give_one_curve_per_class():
 def test_high_auroc_at_chance_accuracy_is_explained():
     # every sequence gets p(pos) < 0.5, but the positives still rank above the negatives
     m = {"auroc": 1.0, "balanced_accuracy": 0.5}
-    notes = metric_notes(m, np.array([0, 0, 1, 1]), 2)
+    notes = metric_notes(m, [2, 2])
     assert len(notes) == 1 and "ranks the sequences of each class apart" in notes[0]
-    assert metric_notes({"auroc": 0.6, "balanced_accuracy": 0.55}, np.array([0, 1]), 2) == []
+    assert metric_notes({"auroc": 0.6, "balanced_accuracy": 0.55}, [1, 1]) == []
 
 
 def test_imbalance_is_noted():
-    notes = metric_notes({"auroc": 0.9, "balanced_accuracy": 0.9}, np.array([0] * 9 + [1]), 2)
+    notes = metric_notes({"auroc": 0.9, "balanced_accuracy": 0.9}, [9, 1])
     assert any("90% of the sequences are of one class" in n for n in notes)
 
 

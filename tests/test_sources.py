@@ -240,3 +240,10 @@ def test_threshold_banner_and_uploaded_evaluation(bundle, dna_fasta, write):
     assert ev.metrics["n"] == 40
     with pytest.raises(InputError, match=r"^plain.fa: record 1 \(a\): no label=VALUE"):
         batch.evaluate_upload(bundle, [("plain.fa", b">a\nACGT\n")])
+
+
+def test_model_card_notes_a_high_auroc_at_chance():
+    meta = {"training": {"val_counts": {"a": 50, "b": 50},
+                         "val_metrics": {"auroc": 1.0, "balanced_accuracy": 0.5, "accuracy": 0.5, "mcc": 0.0}}}
+    assert len(cards.notes(meta)) == 1 and "ranks the sequences" in cards.notes(meta)[0]
+    assert cards.notes({}) == []

@@ -61,3 +61,12 @@ def history(meta: dict) -> pd.DataFrame:
 def confusion(meta: dict) -> list[list[int]] | None:
     """The validation confusion matrix (rows true, columns predicted), if the model file has one."""
     return (meta.get("training") or {}).get("confusion")
+
+
+def notes(meta: dict) -> list[str]:
+    """Warnings about the model's validation figures (:func:`bioseq.metrics.metric_notes`)."""
+    from ..metrics import metric_notes
+
+    t = meta.get("training") or {}
+    counts = (t.get("val_counts") or t.get("counts") or {}).values()
+    return metric_notes(t["val_metrics"], counts) if t.get("val_metrics") else []

@@ -53,12 +53,7 @@ def comparable(table: pd.DataFrame, name: str) -> list[str]:
 def run_notes(info: dict) -> list[str]:
     """Warnings about a finished run's validation figures (:func:`bioseq.metrics.metric_notes`), e.g. a
     high AUROC next to chance accuracy, or one class making up most of the data."""
-    import numpy as np
-
     from ..metrics import metric_notes
 
-    counts = list(((info.get("summary") or {}).get("per_class") or {}).values())
-    if not counts or not info.get("val_metrics"):
-        return []
-    y = np.repeat(np.arange(len(counts)), counts)
-    return metric_notes(info["val_metrics"], y, len(counts))
+    counts = ((info.get("summary") or {}).get("per_class") or {}).values()
+    return metric_notes(info["val_metrics"], counts) if info.get("val_metrics") else []

@@ -49,9 +49,12 @@ def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> list[list[int]
     return skm.confusion_matrix(y, pred, labels=list(range(n_classes))).tolist()
 
 
-def metric_notes(m: dict, y: np.ndarray, n_classes: int) -> list[str]:
-    """Plain-words warnings where the figures could mislead, e.g. a high AUROC next to chance accuracy."""
+def metric_notes(m: dict, counts) -> list[str]:
+    """Plain-words warnings where the figures ``m`` could mislead, e.g. a high AUROC next to chance accuracy;
+    ``counts`` are the sequences per class behind them."""
     notes = []
+    counts = np.asarray(list(counts), dtype=float)
+    n_classes = max(len(counts), 2)
     chance = 1 / n_classes
     auroc, bal = m.get("auroc", math.nan), m.get("balanced_accuracy", math.nan)
     if math.isfinite(auroc) and auroc >= 0.75 and math.isfinite(bal) and bal < chance + 0.1:
@@ -59,8 +62,7 @@ def metric_notes(m: dict, y: np.ndarray, n_classes: int) -> list[str]:
                      "class apart, but its probabilities all fall on one side of the decision threshold, so every "
                      "sequence gets the same call. It has begun to learn but is not calibrated: train longer, or move "
                      "the decision threshold.")
-    counts = np.bincount(np.asarray(y, dtype=int), minlength=n_classes)
-    if len(y) and counts.max() >= 0.8 * len(y):
-        notes.append(f"{counts.max() / len(y):.0%} of the sequences are of one class: accuracy can look good while "
-                     "the rare class is missed; read balanced accuracy and MCC.")
+    if counts.sum() and counts.max() >= 0.8 * counts.sum():
+        notes.append(f"{counts.max() / counts.sum():.0%} of the sequences are of one class: accuracy can look good "
+                     "while the rare class is missed; read balanced accuracy and MCC.")
     return notes

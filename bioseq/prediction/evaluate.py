@@ -72,7 +72,7 @@ def evaluate_dataset(bundle: ModelBundle, ds: Dataset) -> Evaluation:
     table.insert(0, "true", [classes[int(y)] for y in ds.labels])
     table.insert(0, "id", ds.ids)
     return Evaluation(classes, m, confusion(ds.labels, probs.argmax(1), len(classes)), table,
-                      metric_notes(m, ds.labels, len(classes)))
+                      metric_notes(m, np.bincount(ds.labels, minlength=len(classes))))
 
 
 def evaluate_files(bundle: ModelBundle, files: Sequence[str | os.PathLike], labels: str | None = None) -> Evaluation:
