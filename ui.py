@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by ``app.py`` and ``pages/``: the page list, cached loaders, the job registry, exports.
+"""Streamlit helpers shared by ``app.py`` and ``views/``: the page list, cached loaders, the job registry, exports.
 
 Only this module and the pages import Streamlit; everything they show comes from ``bioseq``.
 Heavy libraries (PyTorch, scikit-learn, pandas) are imported inside the helpers, so the home page
@@ -40,21 +40,21 @@ class Page:
 
 
 PAGES = (
-    Page("pages/home.py", "Home", ":material/home:", "", "Recurrent networks for DNA, RNA and protein sequences — "
+    Page("views/home.py", "Home", ":material/home:", "", "Recurrent networks for DNA, RNA and protein sequences — "
          "offline, on your machine.", heading="bioseq"),
-    Page("pages/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
+    Page("views/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
          "bundled example, or your own FASTA files."),
-    Page("pages/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
+    Page("views/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
          "classifier in the background; the run and its model are saved in the workspace, so you can leave this page "
          "or reload it."),
-    Page("pages/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
+    Page("views/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
          "reach the first layer and the far end of the sequence? Vanishing gradients mean early layers and distant "
          "letters barely learn; exploding ones break training."),
-    Page("pages/gates_saliency.py", "Gates & saliency", ":material/grid_on:", "Look inside", "What the network "
+    Page("views/gates_saliency.py", "Gates & saliency", ":material/grid_on:", "Look inside", "What the network "
          "remembers along a sequence, and which letters decide its answer."),
-    Page("pages/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences. Results stay "
+    Page("views/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences. Results stay "
          "in input order; download them as CSV."),
-    Page("pages/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
+    Page("views/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
          "carries its weights, alphabet, classes and training history; it is loaded without unpickling anything."),
 )
 MAX_RECORDS = 20_000  # records a page reads from a dataset to search and explain

@@ -106,4 +106,4 @@ if len(rep.duplicates):
     ui.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)
 if st.toggle("Show every record", key="data_show_records"):
     ui.table(rep.records, "data_records", "records", hide_index=True)
-st.page_link("pages/train.py", label="Train a model on this dataset", icon=":material/model_training:")
+st.page_link("views/train.py", label="Train a model on this dataset", icon=":material/model_training:")

@@ -29,8 +29,8 @@ if source is not None:
     st.success(f"Dataset: **{source.name}**. Next: look at it on **Data**, or train a model on **Train**.",
                icon=":material/check_circle:")
     c1, c2 = st.columns(2)
-    c1.page_link("pages/data.py", label="Data", icon=":material/dataset:")
-    c2.page_link("pages/train.py", label="Train", icon=":material/model_training:")
+    c1.page_link("views/data.py", label="Data", icon=":material/dataset:")
+    c2.page_link("views/train.py", label="Train", icon=":material/model_training:")
 
 st.subheader("Workspace")
 with st.spinner("Reading the workspace…"):

@@ -64,8 +64,8 @@ with live_box:
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
             c1, c2 = st.columns(2)
-            c1.page_link("pages/gradient_flow.py", label="Gradient flow of this run", icon=":material/show_chart:")
-            c2.page_link("pages/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
+            c1.page_link("views/gradient_flow.py", label="Gradient flow of this run", icon=":material/show_chart:")
+            c2.page_link("views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
 
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
@@ -144,7 +144,7 @@ with form_box:
     if source is None:
         st.info("Choose a dataset first: load an example on the home page or pick files on the Data page.",
                 icon=":material/info:")
-        st.page_link("pages/data.py", label="Go to Data", icon=":material/dataset:")
+        st.page_link("views/data.py", label="Go to Data", icon=":material/dataset:")
         st.stop()
     try:
         summary = ui.data_report(source).summary
