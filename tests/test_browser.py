@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -121,7 +122,7 @@ URLS = {"Home": "", "Data": "data", "Train": "train", "Gradient flow": "gradient
 def go(page, label: str) -> None:
     """Open a page through the sidebar (the session, and so the chosen dataset, carries over)."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
-    page.wait_for_url(f"**/{URLS[label]}")
+    page.wait_for_url(lambda url: urlparse(url).path == f"/{URLS[label]}")  # the query (the dataset) stays
     settle(page)
 
 
@@ -133,8 +134,8 @@ def test_dashboard_end_to_end(server, page, tmp_path):
     try:
         walk_through(server, page, tmp_path)
     except BaseException:
-        shoot(page, "failure", tmp_path / "failure.png")
-        print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+        shoot(page, "failure")  # into the screenshot folder, which outlives pytest's temporary folders
+        print(f"screenshot of the failure: {SHOTS / 'failure.png'}")
         raise
 
 
@@ -157,11 +158,27 @@ def walk_through(server, page, tmp_path):
     page.get_by_text("Records per class").first.wait_for()
     assert charts(page) >= 4
     no_exception(page, "data")
+
+    # an upload survives a browser reload: the page address carries the dataset
+    page.get_by_role("tab", name="Upload files").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        str(ROOT / "data" / "dna_motif.train.fa"))
+    settle(page)
+    page.get_by_role("button", name="Use these files").click()
+    page.get_by_text("Dataset: dna_motif.train.fa").wait_for()
+    settle(page)
+    assert "data=upload" in page.url
+    page.reload()
+    settle(page)
+    page.get_by_text("Dataset: dna_motif.train.fa").wait_for()
+    page.get_by_text("Records per class").first.wait_for()
+    no_exception(page, "data after a reload")
     shoot(page, "data")
 
     # 2. train a small model to the end and see its curves
     go(page, "Train")
     page.get_by_text("New run").wait_for()
+    page.get_by_text("dna_motif.train.fa — 1,600 records").wait_for()  # the dataset carried over
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Conv pool", "8"), ("Epochs", "2"),
                          ("Batch size", "128")):
         box = page.locator(f'input[aria-label="{label}"]')
@@ -191,6 +208,20 @@ def walk_through(server, page, tmp_path):
     page.get_by_text("Explain the score of").wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     no_exception(page, "gates")
+    # any record of the whole dataset can be found by its id, with its label and probabilities
+    page.locator('[data-testid="stRadio"] label').filter(has_text="the dataset on the Data page").click()
+    settle(page)
+    picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Record (type to search by id)")
+    picker.locator("input").click()
+    page.keyboard.type("seq1234")
+    page.wait_for_timeout(500)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stSelectbox] input')]"
+                           ".some(i => i.value.startsWith('seq1234 ·'))")  # the picker shows its value in an input
+    settle(page)
+    page.get_by_text("True label").wait_for()
+    page.get_by_text("p(motif)").wait_for()
+    no_exception(page, "gates, a searched record")
     page.get_by_role("tab", name="Saliency").click()
     page.get_by_text("Explaining class").wait_for()
     settle(page)
@@ -214,7 +245,38 @@ def walk_through(server, page, tmp_path):
     assert rows[0][:4] == ["id", "prediction", "p_background", "p_motif"]
     assert {"length", "unlike_training", "file"} <= set(rows[0])
     assert len(rows) == 401 and rows[1][0] == "seq1"
+    page.get_by_text("labelled sequences").first.wait_for()  # the test file is labelled: it is evaluated
     shoot(page, "predict")
+
+    # a clicked row keeps its record through filtering
+    settle(page)
+    page.get_by_role("tab", name="Predictions").click()
+    page.get_by_text("Click a row to see which letters drove its prediction").wait_for()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 * 2 + 17)  # the third row's selection box
+    page.get_by_text("Saliency of seq3").wait_for()
+    settle(page)
+    ids = page.locator('[data-testid="stTextInput"]').filter(has_text="Id contains").locator("input")
+    ids.fill("seq3")
+    ids.press("Enter")
+    settle(page)
+    page.get_by_text("Predictions (111 of 400)").wait_for()  # seq3, seq30..39, seq300..399
+    assert page.get_by_text("Saliency of seq3").count() == 1
+    ids.fill("seq1")
+    ids.press("Enter")
+    settle(page)
+    page.get_by_text("Predictions (111 of 400)").wait_for()
+    assert page.get_by_text("Saliency of").count() == 0  # seq3 is not shown: no other record takes its place
+    no_exception(page, "predict, filtered")
+    shoot(page, "predict_table")
+
+    # a page opened by its address still gets the frame (its header and the grouped sidebar)
+    page.goto(f"{server}/gradient_flow")
+    settle(page)
+    assert page.locator("h1").first.inner_text() == "Gradient flow"
+    assert [s.strip().splitlines()[-1] for s in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()] \
+        == list(URLS)
 
     go(page, "Models")
     page.get_by_text("Model card").wait_for()

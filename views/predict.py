@@ -44,8 +44,9 @@ except BioseqError as e:
     st.stop()
 
 key = (path, ui.digest(pairs))
+slot = st.empty()  # always there, so the elements below keep their places (and the tabs their choice) on reruns
 if st.session_state.get("predict_key") != key:
-    bar = st.progress(0.0, text=f"Predicting {len(records):,} sequences…")
+    bar = slot.progress(0.0, text=f"Predicting {len(records):,} sequences…")
     try:
         frame = predictions.predict_frame(bundle, records, progress=lambda done, total: bar.progress(
             done / total, text=f"Predicted {done:,} of {total:,} sequences"))
@@ -59,7 +60,7 @@ frame = st.session_state["predict_frame"]
 
 banner = predictions.unlike_training(frame)
 if banner:
-    st.warning(banner + " See the `unlike_training` column.", icon=":material/warning:")
+    slot.warning(banner + " See the `unlike_training` column.", icon=":material/warning:")
 
 two_class = len(bundle.classes) == 2
 threshold = 0.5
