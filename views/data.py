@@ -72,7 +72,8 @@ cols = st.columns(6)
 cols[0].metric("Records", f"{s['records']:,}")
 cols[1].metric("Classes", len(rep.classes))
 cols[2].metric("Alphabet", s["alphabet"].upper())
-cols[3].metric("Length", f"{s['length_min']}–{s['length_max']}", help=f"median {s['length_median']:g}")
+span = f"{s['length_min']}" if s["length_min"] == s["length_max"] else f"{s['length_min']}–{s['length_max']}"
+cols[3].metric("Length", span, help=f"median {s['length_median']:g}")
 cols[4].metric("Ambiguous letters", f"{s['ambiguous_fraction']:.2%}")
 cols[5].metric("Duplicates", s["duplicate_records"], help=f"{s['conflicting_duplicates']} with conflicting labels")
 for note in rep.notes:

@@ -12,8 +12,10 @@ from .common import COUNT_AXIS, WIDTH, binned, whole_ticks
 def class_counts(per_class: dict) -> alt.Chart:
     df = pd.DataFrame({"class": list(per_class), "records": list(per_class.values())})
     return alt.Chart(df, title="Records per class").mark_bar().encode(
-        x=alt.X("records:Q", title="records"), y=alt.Y("class:N", sort="-x", title=None),
-        color=alt.Color("class:N", legend=None), tooltip=["class:N", "records:Q"]).properties(width=WIDTH)
+        x=alt.X("records:Q", title="records", axis=COUNT_AXIS),
+        y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
+        color=alt.Color("class:N", legend=None), tooltip=["class:N", "records:Q"]).properties(
+        width=WIDTH, height=max(120, 36 * len(df)))
 
 
 def length_histogram(records: pd.DataFrame) -> alt.Chart:
