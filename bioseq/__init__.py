@@ -13,6 +13,8 @@ Importing ``bioseq`` is cheap: PyTorch loads on the first call.
 
 from __future__ import annotations
 
+import os
+
 __version__ = "0.1.0"
 
 
@@ -36,20 +38,25 @@ def train(files, *, name: str | None = None, out: str | None = None, **options):
     return fit(data, model_options, train_cfg, name=name, out=out)
 
 
+def _records(files) -> list:
+    """Records from file paths (one or several), or the records themselves."""
+    from .data.io import Record, read_many
+
+    files = [files] if isinstance(files, str | os.PathLike) else list(files)
+    return files if files and isinstance(files[0], Record) else list(read_many(files))
+
+
 def predict(model, files):
     """Predictions for sequence files (paths) or records, as a DataFrame ``id, prediction, p_<class>…``."""
     from .app.predictions import predict_frame
-    from .data.io import Record, read_many
 
     bundle = load(model) if isinstance(model, str) else model
-    files = [files] if isinstance(files, str) else list(files)
-    records = files if files and isinstance(files[0], Record) else list(read_many(files))
-    return predict_frame(bundle, records)
+    return predict_frame(bundle, _records(files))
 
 
 def explain(model, records, method: str = "saliency", target: str | None = None, **options):
-    """Per-position attribution: columns ``id, position, letter, score, method, target``."""
+    """Per-position attribution of sequence files or records: ``id, position, letter, score, method, target``."""
     from .interpret.attribution import explain as _explain
 
     bundle = load(model) if isinstance(model, str) else model
-    return _explain(bundle, records, method, target, **options)
+    return _explain(bundle, _records(records), method, target, **options)

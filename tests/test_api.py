@@ -1,0 +1,27 @@
+"""The public API: four verbs in bioseq/__init__.py, on files or records."""
+
+from __future__ import annotations
+
+import pytest
+
+import bioseq
+from bioseq.data.io import read_records
+from bioseq.errors import InputError
+
+
+def test_train_load_predict_explain(dna_fasta, tmp_path):
+    r = bioseq.train([dna_fasta], name="api", epochs=1, hidden=4, conv_filters=4, batch_size=8, val_fraction=0.25)
+    assert r.path.name == "api.safetensors" and r.bundle.model.cfg.hidden == 4
+    model = bioseq.load("api")
+    assert model.classes == ["background", "motif"]
+    table = bioseq.predict(model, dna_fasta)
+    assert len(table) == 40 and list(table.columns)[:4] == ["id", "prediction", "p_background", "p_motif"]
+    assert bioseq.predict("api", list(read_records(dna_fasta))[:3])["id"].tolist() == ["seq1", "seq2", "seq3"]
+    scores = bioseq.explain("api", dna_fasta, method="saliency")
+    assert list(scores.columns) == ["id", "position", "letter", "score", "method", "target"]
+    assert len(scores) == 40 * 24 and set(scores["method"]) == {"saliency"}
+
+
+def test_unknown_options_are_named(dna_fasta):
+    with pytest.raises(InputError, match="unknown option epoch; known options: labels"):
+        bioseq.train([dna_fasta], epoch=1)
