@@ -1,25 +1,31 @@
-"""Sequence identity between sets of sequences, measured by MMseqs2, or by CD-HIT where MMseqs2 is missing.
+"""Sequence identity between sets of sequences, measured with MMseqs2, or with CD-HIT where MMseqs2 is missing.
 
 **Identity**, the one definition bioseq uses: the number of identical aligned positions divided by the
-length of the *shorter* sequence, in the alignment the tool finds (MMseqs2's ``--seq-id-mode 1``,
-CD-HIT's default global identity ``-G 1``). A fragment of a sequence is 100% identical to it. For
-DNA and RNA both strands count: the reverse complement of a sequence is the same molecule.
+length of the *shorter* sequence (:data:`IDENTITY`; MMseqs2's ``--seq-id-mode 1``, CD-HIT's global
+identity ``-G 1``). A fragment of a sequence is 100% identical to it; a gap or an ambiguous letter
+is never identical. For DNA and RNA both strands count (a reverse complement is the same molecule).
 
-Settings, chosen so that "no validation sequence has a training sequence at or above X" holds:
+Settings, chosen so that "no validation sequence has a training sequence at X or more" holds:
 
-* **MMseqs2** (any identity): no k-mer seeds. ``ungappedprefilter`` scores every query against every
-  target on its best ungapped diagonal, with no E-value cut and no minimum score, and passes the best
-  :data:`MAX_TARGETS` targets of each query to ``align`` (Smith-Waterman, BLOSUM62, gap 11 + 1, no
-  E-value cut, no coverage requirement, composition correction off). The identity is then counted
-  here from the aligned strings (an ambiguous letter never counts as identical). Nucleotides are
-  aligned the same way, as letters (A, C, G and T are amino-acid letters too), both strands: MMseqs2
-  14's nucleotide search needs exact k-mer seeds and misses short and divergent pairs. Unrelated DNA
-  reaches about 50% by this measure (gapped alignments of four letters), so use 0.8 or more for DNA.
+* **MMseqs2, protein**: when the queries' letters times the targets' letters are at most
+  :data:`EXHAUSTIVE_CELLS`, ``ungappedprefilter`` scores *every* pair on its best ungapped diagonal
+  (no k-mer seeds, no E-value cut, no minimum score); above that, the k-mer ``prefilter`` at
+  sensitivity :func:`sensitivity` (7.5 below 50% identity). The best :data:`MAX_TARGETS` targets of
+  each query go to ``align`` (Smith-Waterman, BLOSUM62, gap 11 + 1 per letter, composition
+  correction off, no E-value cut, no coverage requirement), and the identity is counted here from
+  the aligned strings.
+* **MMseqs2, DNA/RNA**: its nucleotide ``search`` (both strands, :data:`NUCLEOTIDE_K`-letter seeds,
+  E-value up to :data:`NUCLEOTIDE_EVALUE`) proposes the pairs, and each pair's identity comes from a
+  full local alignment here (:func:`nucleotide_identity`, blastn's +2/-3, gap 5 + 2 per letter, the
+  better strand): MMseqs2 14's own nucleotide alignments stop early on divergent pairs.
 * **CD-HIT**: ``cd-hit`` / ``cd-hit-est`` cluster, ``cd-hit-2d`` / ``cd-hit-est-2d`` find for each
-  query one target at or above the identity. Its word sizes limit the identity (:data:`CDHIT_WORDS`):
-  protein 0.4 or more, DNA/RNA 0.75 or more; it drops sequences of fewer letters than its word
-  size and finds no similarity through shared words in very short ones (identical sequences are
-  grouped here, whatever the tool).
+  query one target at X or more (both strands for nucleotides). Its word sizes limit X
+  (:data:`CDHIT_WORDS`): protein 0.4 or more, DNA/RNA 0.75 or more. It drops sequences shorter than
+  its word size and finds nothing through shared words in very short ones.
+
+Whatever the tool, identical sequences are always found. Mind the noise: by any alignment, unrelated
+short sequences reach low identities by chance (shuffled 30-letter peptides often reach 40% against
+a thousand others; unrelated DNA reaches about 50%, so use 0.8 or more for DNA).
 
 Inputs are lists of sequence strings; results are indices into them. The tools run in a temporary
 folder, removed afterwards, with ``$OMP_NUM_THREADS`` threads (default: every core).
@@ -202,7 +208,10 @@ def nucleotide_identity(a: str, b: str, aligner=None) -> float:
     if not a or not b:
         return 0.0
     aligner = aligner or nucleotide_aligner()
-    best = max(aligner.align(a, s)[0].counts().identities for s in (b, b[::-1].translate(_COMPLEMENT)))
+    best = 0
+    for strand in (b, b[::-1].translate(_COMPLEMENT)):
+        if aligner.score(a, strand) > 0:  # a local alignment exists
+            best = max(best, aligner.align(a, strand)[0].counts().identities)
     return best / min(len(a), len(b))
 
 

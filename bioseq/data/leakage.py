@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from ..errors import ToolError
-from .homology import available, best_hits, search
+from .homology import TOOL_LABELS, available, best_hits, search
 
 LEAK_IDENTITY = 0.9
 KMER = {"nucleotide": 8, "protein": 4}
@@ -87,6 +87,7 @@ def describe_leakage(leak: dict | None) -> str:
         return "not measured"
     how = {"k-mer": f"sharing {KMER_SHARE:.0%} of their k-mers (k-mer check; MMseqs2 and CD-HIT not installed)",
            "exact duplicates": "identical (exact duplicates only)"}.get(
-        leak["method"], f"{leak.get('identity', LEAK_IDENTITY):.0%} or more identical ({leak['method']})")
+        leak["method"], f"{leak.get('identity') or LEAK_IDENTITY:.0%} or more identical "
+                        f"({TOOL_LABELS.get(leak['method'], leak['method'])})")
     return (f"{leak['count']} of {leak['checked']} validation sequences ({leak['share']:.1%}) have a training "
             f"sequence {how}")
