@@ -61,3 +61,16 @@ def test_the_cli_refuses_a_bad_identity_and_a_missing_file(split_files, capsys):
     assert e.value.code == 2 and "must be above 0 and at most 1, not 1.5" in capsys.readouterr().err
     assert main(["check-overlap", str(train), "--against", "missing.fa"]) == 2
     assert "missing.fa: no such file" in capsys.readouterr().err
+
+
+@needs_mmseqs
+def test_the_data_page_checks_the_test_files(split_files):
+    from bioseq.app.data_report import overlap_check
+    from bioseq.data.source import DataSource
+    from bioseq.errors import InputError
+
+    train, test = split_files
+    found = overlap_check(DataSource("fam", (str(train),), test=(str(test),)), identity=0.4)
+    assert found.count == 1 and found.table["test_id"].tolist() == ["f0_v90"]
+    with pytest.raises(InputError, match="no test or validation files to check"):
+        overlap_check(DataSource("fam", (str(train),)))
