@@ -289,7 +289,8 @@ def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     at = open_page("flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
-    assert len(at.metric) == 4 and not at.error
+    # two one-epoch models are at chance: the diagnosis box says "not learning"; no other error
+    assert len(at.metric) == 4 and not [e for e in at.error if e.icon != ":material/stethoscope:"]
     assert charts(at) == 4  # per layer over steps, mean per layer (a run has two layers), per step, memory
 
 
