@@ -9,7 +9,7 @@ import pytest
 
 from bioseq.data.source import DataOptions
 from bioseq.data.synthetic import motif_dna, write_fasta
-from bioseq.interpret.diagnose import REMEDIES, diagnose_model, diagnose_run
+from bioseq.interpret.diagnose import ORDER, REMEDIES, diagnose_model, diagnose_run
 from bioseq.interpret.diagnose_training import chance_loss, training_findings
 from bioseq.interpret.remedies import Remedy
 from bioseq.training.config import TrainConfig
@@ -124,6 +124,7 @@ def test_remedies_are_data_with_the_flag_and_the_form_label():
     assert Remedy("no conv", "conv", False).setting() == "--no-conv"
     assert Remedy("cells", "cell", ("lstm", "gru")).setting("Recurrent cell") == "Recurrent cell lstm / gru"
     assert str(Remedy("collect more data")) == "collect more data" and Remedy("x").flag is None
+    assert set(REMEDIES) == {*ORDER, "healthy"} and all(REMEDIES[v] for v in ORDER)  # remedies.json is complete
     for verdict, remedies in REMEDIES.items():  # every option named exists in the options table
         for remedy in remedies:
             assert remedy.option is None or remedy.flag.startswith("--"), (verdict, remedy)

@@ -34,12 +34,11 @@ class Overlap:
     version: str = ""
 
     @property
-    def count(self) -> int:
-        return len(self.table)
-
-    @property
     def share(self) -> float:
+        """The share of the test sequences that have such a training sequence (0..1)."""
         return self.count / max(self.tested, 1)
+
+    count = property(lambda self: len(self.table), doc="How many test sequences have such a training sequence.")
 
     def text(self) -> str:
         """One line: how many, the rule, the tool."""

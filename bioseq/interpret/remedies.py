@@ -1,5 +1,7 @@
 """What to try for each verdict of the diagnosis, as data: which option, which value, and why.
 
+The table is ``remedies.json`` next to this module (one list of remedies per verdict, in order).
+
 A :class:`Remedy` names an option by its options-table name (:mod:`bioseq.options`), so the CLI shows
 its flag (``--lr``) and the dashboard its form label ("Learning rate"); ``value`` is the suggested
 value (``None``: the words say which way to move it). Remedies without an option are advice in
@@ -8,7 +10,9 @@ words. ``str(remedy)`` is the CLI's wording: ``why (--flag value)``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -50,58 +54,13 @@ class Remedy:
         return f"{self.why} ({self.setting()})" if self.option else self.why
 
 
-_CELLS = ("lstm", "gru")
-REMEDIES = MappingProxyType({
-    "vanishing across layers": (
-        Remedy("use ReLU instead of sigmoid or tanh", "activation", "relu"),
-        Remedy("use LSTM or GRU cells", "cell", _CELLS),
-        Remedy("add batch normalisation between layers", "norm", "batch"),
-        Remedy("add skip connections", "skip", True),
-        Remedy("or use fewer layers", "layers", 1),
-    ),
-    "vanishing across time": (
-        Remedy("use LSTM or GRU cells instead of a plain RNN", "cell", _CELLS),
-        Remedy("raise the LSTM forget-gate bias to 1 or more, so the cell state keeps what it saw", "forget_bias", 1.0),
-        Remedy("read the sequence both ways", "bidirectional", True),
-        Remedy("use a max or attention read-out", "pooling", "max"),
-        Remedy("shorten the path: a convolutional front end with pooling", "conv_pool", 2),
-    ),
-    "exploding": (
-        Remedy("clip gradients (1.0, or lower)", "clip", 1.0),
-        Remedy("lower the learning rate", "lr"),
-        Remedy("use LSTM or GRU cells, or tanh instead of relu", "cell", _CELLS),
-        Remedy("add batch normalisation between layers", "norm", "batch"),
-    ),
-    "not learning": (
-        Remedy("check that each label belongs to its sequence: with shuffled labels there is nothing to learn"),
-        Remedy("use a learning rate that moves the weights (the default 0.003; 0 learns nothing)", "lr", 0.003),
-        Remedy("train for more epochs", "epochs", 40),
-        Remedy("let a convolution find short motifs", "conv", True),
-        Remedy("read every position, not only the last state", "pooling", "max"),
-    ),
-    "overfitting": (
-        Remedy("train on more data: the model memorises a small training set"),
-        Remedy("more dropout", "dropout", 0.3),
-        Remedy("stronger weight decay", "weight_decay", 0.05),
-        Remedy("a smaller model", "hidden", 16),
-        Remedy("stop sooner once the validation loss stops improving", "patience", 2),
-    ),
-    "underfitting": (
-        Remedy("train for more epochs: both losses were still falling", "epochs", 60),
-        Remedy("a larger model", "hidden", 128),
-        Remedy("a higher learning rate", "lr", 0.01),
-        Remedy("less regularisation", "dropout", 0.0),
-    ),
-    "accuracy misleads": (
-        Remedy("judge the model by balanced accuracy and MCC, not accuracy: predicting the common class "
-               "scores well on unbalanced data"),
-        Remedy("weight the classes by inverse frequency", "class_weights", True),
-        Remedy("collect more examples of the rare class"),
-    ),
-    "leakage": (
-        Remedy("split by homology, so that near copies stay on one side (0.4 suits protein, 0.8 DNA)",
-               "split_identity"),
-        Remedy("check held-out test files the same way: bioseq check-overlap TRAIN... --against TEST..."),
-    ),
-    "healthy": (),
-})
+def _load() -> MappingProxyType:
+    """``remedies.json``: per verdict, rows ``[why]``, ``[why, option]`` or ``[why, option, value]`` (a list
+    value is a choice of alternatives)."""
+    table = json.loads(resources.files(__package__).joinpath("remedies.json").read_text(encoding="utf-8"))
+    return MappingProxyType({verdict: tuple(Remedy(*row[:2], *(tuple(v) if isinstance(v, list) else v
+                                                                 for v in row[2:])) for row in rows)
+                             for verdict, rows in table.items()})
+
+
+REMEDIES = _load()  # verdict -> (Remedy, ...), read-only

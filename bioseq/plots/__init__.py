@@ -9,10 +9,18 @@ from .common import AA_COLORS, NUC_COLORS, WIDTH, letter_scale
 from .data import ambiguous_histogram, class_counts, composition, length_histogram
 from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
 from .predictions import prediction_summary
-from .sequence import gate_heatmaps, ism_heatmap, letter_track, motif_bars, motif_logo, saliency_logo
+from .sequence import (
+    gate_heatmaps,
+    gate_saliency_tracks,
+    ism_heatmap,
+    letter_track,
+    motif_bars,
+    motif_logo,
+    saliency_logo,
+)
 from .training import confusion_matrix, training_curves
 
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
-           "confusion_matrix", "gate_heatmaps", "ism_heatmap", "layer_gradients", "layer_means", "length_histogram",
-           "letter_scale", "letter_track", "memory_curve", "motif_bars", "motif_logo", "prediction_summary",
-           "saliency_logo", "thin_steps", "time_profile", "training_curves"]
+           "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
+           "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
+           "motif_logo", "prediction_summary", "saliency_logo", "thin_steps", "time_profile", "training_curves"]
