@@ -23,9 +23,9 @@ Settings, chosen so that "no validation sequence has a training sequence at X or
   (:data:`CDHIT_WORDS`): protein 0.4 or more, DNA/RNA 0.75 or more. It drops sequences shorter than
   its word size and finds nothing through shared words in very short ones.
 
-Whatever the tool, identical sequences are always found. Mind the noise: by any alignment, unrelated
-short sequences reach low identities by chance (shuffled 30-letter peptides often reach 40% against
-a thousand others; unrelated DNA reaches about 50%, so use 0.8 or more for DNA).
+Whatever the tool, identical sequences are always found. Mind the noise: unrelated *short* sequences
+reach low identities by chance, and an exhaustive search finds those pairs too (README, "Homology":
+shuffled AMP peptides against real ones at 40%).
 
 Inputs are lists of sequence strings; results are indices into them. The tools run in a temporary
 folder, removed afterwards, with ``$OMP_NUM_THREADS`` threads (default: every core).
