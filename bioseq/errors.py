@@ -63,5 +63,9 @@ class ModelFileError(BioseqError, ValueError):
     """A model file that is not a valid bioseq model, or that does not fit the data."""
 
 
+class ToolError(BioseqError, RuntimeError):
+    """An external program (MMseqs2, CD-HIT) is missing, cannot do what was asked, or failed."""
+
+
 class TrainingError(BioseqError, RuntimeError):
     """Training cannot go on (for example a NaN loss); the message says why and what to try."""

@@ -233,6 +233,8 @@ def split_options(files, options: Mapping) -> tuple:
     data = configs["data"](files, **by_group["data"])
     if not 0 < data.val_fraction < 1 and not data.val:
         raise InputError("the validation fraction must be between 0 and 1")
+    if data.split_identity is not None and not 0 < data.split_identity <= 1:
+        raise InputError(f"--split-identity must be above 0 and at most 1, not {data.split_identity:g}")
     return data, model, configs["training"](**by_group["training"])
 
 

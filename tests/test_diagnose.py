@@ -42,7 +42,7 @@ def test_healthy():
     assert any("gradient reaches layer 1" in f and "0.56" in f for f in d.findings)
     assert any("0.700 -> 0.300" in f for f in d.findings)
     text = d.text()
-    assert text.splitlines()[0] == "gradient diagnosis: HEALTHY"
+    assert text.splitlines()[0] == "diagnosis: HEALTHY"
     assert "remedies" not in text
 
 
@@ -66,7 +66,7 @@ def test_vanishing_across_layers():
     assert "5.0%" in finding and "layer 3" in finding
     assert "L1 0.05" in finding and "L2 0.25" in finding and "L3 1" in finding
     assert "severe" not in finding
-    assert d.remedies == REMEDIES["vanishing across layers"]
+    assert d.remedies == list(REMEDIES["vanishing across layers"])
     assert "VANISHING ACROSS LAYERS" in d.text()
     assert "--norm batch" in d.text() and "--activation relu" in d.text()
 
@@ -82,8 +82,8 @@ def test_severe_vanishing_across_layers():
 def test_exploding_norms(bad):
     d = diagnose_run(rows([0.5, bad], [0.6, 0.7]))
     assert d.verdict == "exploding"
-    assert d.remedies == REMEDIES["exploding"]
-    assert any("clip" in r for r in d.remedies)
+    assert d.remedies == list(REMEDIES["exploding"])
+    assert any("clip" in str(r) for r in d.remedies)
     finding = next(f for f in d.findings if "blow up" in f)
     if math.isfinite(bad):
         assert d.numbers["max_grad_norm"] == pytest.approx(bad)
@@ -91,7 +91,7 @@ def test_exploding_norms(bad):
     else:
         assert d.numbers["max_grad_norm"] == pytest.approx(0.7)
         assert "non-finite values: 1" in finding
-    assert d.text().startswith("gradient diagnosis: EXPLODING")
+    assert d.text().startswith("diagnosis: EXPLODING")
 
 
 def test_norm_at_the_threshold_is_not_exploding():
@@ -115,8 +115,8 @@ def test_vanishing_across_time():
     assert d.numbers["effective_memory"] == 7
     finding = next(f for f in d.findings if f"{TIME_DISTANCE}+ positions" in f)
     assert "get 0.00% of the peak" in finding and "effective memory 7 positions" in finding
-    assert d.remedies == REMEDIES["vanishing across time"]
-    assert "VANISHING ACROSS TIME" in d.text() and "--arch lstm" in d.text()
+    assert d.remedies == list(REMEDIES["vanishing across time"])
+    assert "VANISHING ACROSS TIME" in d.text() and "--cell lstm" in d.text()
 
 
 def test_memory_that_reaches_far_is_healthy():

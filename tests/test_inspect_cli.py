@@ -24,6 +24,8 @@ MIN_COLUMNS = {
     **{name: ATTRIBUTION for name in METHODS},
     "mutations": ["id", "position", "ref", "alt", "delta", "delta_prob", "target"],
     "gates": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value"],
+    "gate-saliency": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value",
+                      "score", "target"],
     "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
     "motifs": ["target", "motif", "count", "mean_score", "sequences"],
     "memory": ["direction", "distance", "influence", "relative", "sequences"],
@@ -179,7 +181,7 @@ def test_memory_csv(trained, tmp_path, capsys):
     assert "effective_memory" not in err and "distance" in err
 
 
-@pytest.mark.parametrize("kind", [*METHODS, "mutations", "memory", "gradients"])
+@pytest.mark.parametrize("kind", [*METHODS, "mutations", "memory", "gradients", "gate-saliency"])
 def test_class_option_sets_the_target(trained, tmp_path, capsys, kind):
     classes = trained["classes"]
     out = tmp_path / "pred.csv"

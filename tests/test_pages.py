@@ -70,6 +70,11 @@ def tiny_source(dna_fasta) -> DataSource:
     return DataSource("tiny DNA", (str(dna_fasta),))
 
 
+def errors(at) -> list:
+    """The page's error boxes, less the Gradient flow page's diagnosis (an error box for any verdict but healthy)."""
+    return [e for e in at.error if e.icon != ":material/stethoscope:"]
+
+
 @pytest.fixture
 def cli_model(dna_fasta) -> str:
     """A model trained by the CLI into the test's workspace, as users will do."""
@@ -346,7 +351,8 @@ def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     at = open_page("flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
-    assert len(at.metric) == 4 and not at.error
+    # two one-epoch models are at chance: the diagnosis box says "not learning"; no other error
+    assert len(at.metric) == 4 and not errors(at)
     assert charts(at) == 4  # per layer over steps, mean per layer (a run has two layers), per step, memory
 
 
@@ -593,7 +599,7 @@ def test_protein_through_every_page(protein_fasta):
     start_tiny_run(at, "prot-run")
     for page in ("flow", "gates", "models"):
         view = ok(open_page(page, source))
-        assert not view.error and charts(view) >= 2, page
+        assert not errors(view) and charts(view) >= 2, page  # a tiny run is diagnosed "not learning", no error
     predict = open_page("predict", source)
     predict.file_uploader(key="predict_files").set_value(("p.fa", protein_fasta.read_bytes(), "text/plain"))
     predict.run()

@@ -304,3 +304,25 @@ def test_evaluation_charts():
     assert "only one class" in json.dumps(spec(plots.roc_curve(roc_curves(np.array([1, 1]), p[:2], ["a", "b"]))))
     texts = rendered_texts(plots.threshold_effect(threshold_sweep(y, p1), 0.3))
     assert {"precision", "recall", "f1"} <= set(texts)
+def test_gate_saliency_tracks_one_per_gate_and_top_units():
+    rows = []
+    for p in (1, 3, 5):  # a pooled model: steps start at 1, 3, 5
+        for unit, score in ((1, 0.5), (2, -0.25)):
+            for gate in ("forget", "input"):
+                rows.append({"id": "s", "layer": 1, "direction": "forward", "position": p, "span_start": p,
+                             "span_end": p + 1, "unit": unit, "gate": gate, "value": 0.9, "score": score * p,
+                             "target": "x"})
+    from bioseq.interpret.gate_saliency import gate_summary, top_units
+
+    table = pd.DataFrame(rows)
+    d = spec(plots.gate_saliency_tracks(gate_summary(table), "ACGTAC", top=top_units(table, 1)))
+    letters, forget, inp, top = d["vconcat"]
+    assert letters["mark"]["type"] == "text" and has_tooltip(d)
+    assert forget["title"] == "layer 1 forward: forget" and inp["title"] == "layer 1 forward: input"
+    values = d["datasets"][forget["data"]["name"]]
+    assert [(r["position"], r["x0"], r["x1"], r["score"], r["sign"]) for r in values] == [
+        (1, 0.5, 2.5, 0.25, "up"), (3, 2.5, 4.5, 0.75, "up"), (5, 4.5, 6.5, 1.25, "up")]  # summed over units
+    assert top["title"] == "layer 1 forward: top units"
+    assert {r["row"] for r in d["datasets"][top["data"]["name"]]} == {"forget 1", "input 1"}
+    only = spec(plots.gate_saliency_tracks(gate_summary(table), "ACGTAC", gate_names=["input"], window=(3, 4)))
+    assert len(only["vconcat"]) == 2 and only["vconcat"][1]["encoding"]["x"]["scale"]["domain"] == [2.5, 4.5]

@@ -14,6 +14,7 @@ import pytest
 from bioseq.app import flow, records
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
+from bioseq.interpret.diagnose import ORDER
 from bioseq.training import runs
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
@@ -114,8 +115,7 @@ def test_run_records(trained, dna_fasta):
 def test_gradient_flow_report(trained):
     trained("flow", layers=2)
     r = flow.gradient_flow("flow", n=6)
-    assert r.records == 6 and r.diagnosis.verdict in ("healthy", "vanishing across layers",
-                                                       "vanishing across time", "exploding")
+    assert r.records == 6 and r.diagnosis.verdict in ("healthy", *ORDER)  # a tiny run may well be "not learning"
     assert r.diagnosis.findings and "2x BiLSTM" in r.architecture
     assert set(r.time.columns) >= {"layer", "direction", "distance", "grad_norm"} and len(r.time)
     assert set(r.time["direction"]) == {"forward", "reverse"}

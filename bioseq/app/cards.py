@@ -2,7 +2,8 @@
 
 The input is the metadata dict of :func:`bioseq.store.read_meta` (nothing is unpickled); the
 card lists what ``bioseq info`` prints: architecture, alphabet and its ambiguity rule, classes,
-length policy, training data with checksums, validation metrics, seed, versions and creation time.
+length policy, training data with checksums, the validation split rule and the leakage found,
+validation metrics, seed, versions and creation time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 
 import pandas as pd
 
+from ..data.leakage import describe_leakage
+from ..data.splits import describe_split
 from ..model.store import describe_config
 
 CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
@@ -40,6 +43,8 @@ def model_card(meta: dict) -> pd.DataFrame:
     if t:
         rows.append(("training records", ", ".join(f"{c}: {n}" for c, n in (t.get("counts") or {}).items())))
         rows.append(("validation records", ", ".join(f"{c}: {n}" for c, n in (t.get("val_counts") or {}).items())))
+        rows.append(("validation split", describe_split(t.get("split"))))
+        rows.append(("leakage", describe_leakage(t.get("leakage"))))
         rows.append(("best epoch", f"{t.get('best_epoch')} ({t.get('seconds', 0):.0f} s of training"
                      + (", stopped early" if t.get("stopped_early") else "")
                      + (", stopped by the user" if t.get("interrupted") else "") + ")"))

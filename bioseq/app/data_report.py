@@ -1,4 +1,5 @@
-"""The Data page's report on a dataset: the summary, per-record rows, composition and duplicates."""
+"""The Data page's report on a dataset: the summary, per-record rows, composition and duplicates; and
+the homology check of its test files against its training files (:func:`overlap_check`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from ..data.dataset import header_label, load_dataset, parse_class_map, summarize
 from ..data.io import read_many
+from ..data.overlap import Overlap, check_overlap
 from ..data.source import DataSource
 from ..errors import InputError
 
@@ -72,3 +74,17 @@ def report(source: DataSource) -> DataReport:
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
 
 
+
+
+def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:
+    """The Data page's homology check: which of the source's test files' sequences (else its validation
+    files') have a training sequence at ``identity`` or more (:func:`bioseq.data.overlap.check_overlap`).
+
+    Raises :class:`InputError` when the source has neither, and :class:`~bioseq.errors.ToolError` (its
+    message says how to install MMseqs2 or CD-HIT) without a tool.
+    """
+    against = source.test or source.val
+    if not against:
+        raise InputError("no test or validation files to check against the training files",
+                         ", ".join(source.train))
+    return check_overlap(list(source.train), list(against), identity, tool, source.alphabet)

@@ -62,7 +62,7 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowRe
         eff = effective_memory(memory)
     grads, hist = read_gradients(name), read_metrics(name)
     diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
-                             memory_summary(memory) if records else None)
+                             memory_summary(memory) if records else None, (bundle.meta or {}).get("training"))
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
                       time, memory, eff, diagnosis, len(records), note, measured_range(memory),
                       bundle.model.cfg.pooling)

@@ -1,4 +1,4 @@
-"""The ``bioseq`` command line: train, predict, evaluate, models, info and inspect.
+"""The ``bioseq`` command line: train, predict, evaluate, models, info, inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -144,11 +144,20 @@ def cmd_info(a: argparse.Namespace) -> int:
         lines.append(f"trained on:    {t.get('counts')}; best epoch {t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
         for f in t.get("files", []):
             lines.append(f"  {f['role']:<5} {f['path']}  sha256 {f['sha256'][:16]}…")
+        lines += _split_lines(t)
         vm = t.get("val_metrics") or {}
         lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
                                                     ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
     print("\n".join(lines))
     return 0
+
+
+def _split_lines(training: dict) -> list[str]:
+    from ..data.leakage import describe_leakage
+    from ..data.splits import describe_split
+
+    return [f"split:         {describe_split(training.get('split'))}",
+            f"leakage:       {describe_leakage(training.get('leakage'))}"]
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
@@ -245,8 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_info)
 
     from .inspect import add_inspect_parser
+    from .overlap import add_overlap_parser
 
     add_inspect_parser(sub, cmd_inspect)
+    add_overlap_parser(sub)
     return ap
 
 

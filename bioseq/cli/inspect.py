@@ -8,6 +8,8 @@ Kinds and their minimum columns:
   and defaults come from the registry;
 * ``mutations`` — id, position, ref, alt, delta, delta_prob, target (every single-letter substitution)
 * ``gates`` — id, layer, direction, position, span_start, span_end, unit, gate, value
+* ``gate-saliency`` — id, layer, direction, position, span_start, span_end, unit, gate, value, score, target
+  (gradient × activation of the class score for every gate, unit and position)
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
 * ``motifs`` — target, motif, count, mean_score, sequences (scores from ``--method``, default saliency)
 * ``memory`` — distance, influence, relative, sequences
@@ -30,12 +32,13 @@ from ..workspace import atomic_write
 OTHER_KINDS = {
     "mutations": "every single-letter substitution: change of the class score and probability",
     "gates": "gate activations, cell and hidden state per layer, direction, position and unit",
+    "gate-saliency": "how much each gate decides the class score: gradient x activation per gate, unit, position",
     "gradients": "‖∂C/∂h(t)‖ per layer, direction and step (gradient flow across time)",
     "motifs": "the k-mers that carry the most attribution, per class (--method)",
     "memory": "influence of a position by distance from the end; the effective memory",
 }
 KINDS = (*attribution.METHODS, *OTHER_KINDS)
-DEFAULT_MAX = {"gates": 10, "mutations": 20}
+DEFAULT_MAX = {"gates": 10, "gate-saliency": 10, "mutations": 20}
 
 
 def _kind_help() -> str:
@@ -97,6 +100,11 @@ def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
         return "gates: mean (min..max) per layer, direction and gate:\n" + "\n".join(
             f"  L{r.layer} {r.direction:<7} {r.gate:<9} {r.mean:.3f} ({r.min:.3f}..{r.max:.3f})"
             for r in g.itertuples())
+    if kind == "gate-saliency":
+        g = df.assign(a=df["score"].abs()).groupby(["layer", "direction", "gate"])["a"].sum().reset_index()
+        return "gate-saliency: total |gradient x activation| per layer, direction and gate:\n" + "\n".join(
+            f"  L{r.layer} {r.direction:<7} {r.gate:<10} {r.a:.4g}" for r in g.sort_values("a", ascending=False)
+            .itertuples())
     if kind == "gradients":
         from ..interpret.time_gradients import time_profile
 
@@ -135,7 +143,7 @@ def _options(method: str, a: argparse.Namespace) -> dict:
 
 
 def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
-    from ..interpret import gates, ism, memory, motifs, time_gradients
+    from ..interpret import gate_saliency, gates, ism, memory, motifs, time_gradients
 
     if kind in attribution.METHODS:
         fits = _within(kind, bundle, records, attribution.METHODS[kind].max_length)
@@ -145,6 +153,8 @@ def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataF
         return pd.concat([ism.ism(bundle, r, a.target) for r in fits], ignore_index=True), {}
     if kind == "gates":
         return gates.gate_table(bundle, records), {}
+    if kind == "gate-saliency":
+        return gate_saliency.gate_saliency(bundle, records, a.target), {}
     if kind == "gradients":
         return time_gradients.time_gradients(bundle, records, a.target), {}
     if kind == "motifs":

@@ -212,13 +212,22 @@ def split_dataset(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Dataset,
     Groups of identical sequences (case-insensitive) are assigned whole, class by class (by the
     group's first label), until each class has ``fraction`` of its records in the validation part.
     """
+    train, val = split_indices(ds, fraction, seed)
+    return ds.subset(train), ds.subset(val)
+
+
+def split_indices(ds: Dataset, fraction: float, seed: int = 0,
+                  groups: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+    """The record indices ``(train, val)`` of :func:`split_dataset`; ``groups`` (one key per record, e.g.
+    a homology cluster) are kept whole instead of the groups of identical sequences."""
     if not 0 < fraction < 1:
         raise ValueError("the validation fraction must be between 0 and 1")
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(ds.seqs):
-        groups[s.upper()].append(i)
+    keys = groups if groups is not None else [s.upper() for s in ds.seqs]
+    members_of: dict = defaultdict(list)
+    for i, key in enumerate(keys):
+        members_of[key].append(i)
     by_class: dict[int, list[list[int]]] = defaultdict(list)
-    for members in groups.values():
+    for members in members_of.values():
         by_class[int(ds.labels[members[0]])].append(members)
     rng = np.random.default_rng(seed)
     val: list[int] = []
@@ -232,8 +241,7 @@ def split_dataset(ds: Dataset, fraction: float, seed: int = 0) -> tuple[Dataset,
             val.extend(glist[gi])
             taken += len(glist[gi])
     val_set = set(val)
-    train = [i for i in range(len(ds)) if i not in val_set]
-    return ds.subset(train), ds.subset(sorted(val_set))
+    return [i for i in range(len(ds)) if i not in val_set], sorted(val_set)
 
 
 def summarize(ds: Dataset) -> dict:

@@ -53,6 +53,11 @@ class DataOptions:
     val_fraction: float = opt(0.2, label="Validation fraction", help="share of each class held out to measure "
                               "generalisation when there are no validation files (identical sequences stay on one "
                               "side)", min=0.01, max=0.5, step=0.05)
+    split_identity: float | None = opt(None, label="Split identity", help="homology-aware split: cluster the "
+                                       "sequences with MMseqs2 (or CD-HIT) so that no validation sequence has a "
+                                       "training sequence this identical (identical positions / shorter length); "
+                                       "0.4 suits protein, 0.8 DNA", min=0.1, max=1.0, step=0.05, none=0.0,
+                                       unset="off")
     alphabet: str | None = opt(None, help="the alphabet of the data", choices=_alphabets, internal=True,
                                unset="detected", where="the Alphabet choice on the Data page")
     max_length: int | None = opt(None, label="Max length", help="cut longer sequences to this many letters",

@@ -1,7 +1,14 @@
-"""Diagnosis in plain words: healthy, vanishing across layers, vanishing across time, or exploding.
+"""Diagnosis in plain words: healthy, or what went wrong, with the numbers and what to try.
+
+Verdicts, in the order they are reported: **exploding**, **not learning**, **vanishing across layers**,
+**vanishing across time**, **leakage**, **overfitting**, **underfitting**, **accuracy misleads**. The
+gradient verdicts come from here; the training ones from :mod:`bioseq.interpret.diagnose_training`
+(the history, class counts and leakage), and their remedies, as data, from
+:mod:`bioseq.interpret.remedies`. A model at chance is never "healthy": it is "not learning".
 
 Inputs are the per-layer gradient rows recorded during training (``gradients.csv``), the metric
-history, and optionally a memory curve (influence by distance from the read-out). Thresholds:
+history, optionally a memory curve (influence by distance from the read-out) and the ``training``
+dict of the model file (class counts, training options, leakage). Gradient thresholds:
 
 * **exploding** — a non-finite gradient norm or loss, or a layer norm above ``EXPLODE_NORM``;
 * **vanishing across layers** — the first recurrent layer gets under ``LAYER_RATIO`` (10%) of the
@@ -20,6 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..training.recorder import layer_ratio
+from .diagnose_training import training_findings
+from .remedies import REMEDIES, Remedy
+
+__all__ = ["ORDER", "REMEDIES", "Diagnosis", "Remedy", "diagnose_model", "diagnose_run", "memory_summary"]
 
 EXPLODE_NORM = 1e3
 LAYER_RATIO = 0.1
@@ -27,48 +38,30 @@ TIME_FRACTION = 0.01
 TIME_DISTANCE = 20
 FIT_ACCURACY = 0.9  # far inputs may be ignored on purpose by a model that fits
 
-REMEDIES = {
-    "vanishing across layers": [
-        "use ReLU instead of sigmoid or tanh (--activation relu)",
-        "use LSTM or GRU cells (--arch lstm / gru)",
-        "add batch normalisation between layers (--norm batch)",
-        "add skip connections (--skip) or use fewer layers",
-    ],
-    "vanishing across time": [
-        "use LSTM or GRU cells instead of a plain RNN (--arch lstm / gru)",
-        "raise the LSTM forget-gate bias (--forget-bias 1 or more) so the cell state keeps what it saw",
-        "read the sequence both ways (--bidirectional) or use a max/attention read-out (--pooling max)",
-        "shorten the path: a convolutional front end with pooling (--conv --conv-pool 2)",
-    ],
-    "exploding": [
-        "clip gradients (--clip 1.0, or lower)",
-        "lower the learning rate (--lr)",
-        "use LSTM or GRU cells, or tanh instead of relu",
-        "add batch normalisation between layers (--norm batch)",
-    ],
-    "healthy": [],
-}
+ORDER = ("exploding", "not learning", "vanishing across layers", "vanishing across time", "leakage",
+         "overfitting", "underfitting", "accuracy misleads")
 
 
 @dataclass
 class Diagnosis:
-    verdict: str  # healthy | vanishing across layers | vanishing across time | exploding
+    verdict: str  # healthy, or the first of ``verdicts`` (see ORDER)
     findings: list[str] = field(default_factory=list)
     numbers: dict = field(default_factory=dict)
     verdicts: list[str] = field(default_factory=list)
 
     @property
-    def remedies(self) -> list[str]:
-        out: list[str] = []
+    def remedies(self) -> list[Remedy]:
+        """What to try for every verdict, in their order, each once (``str()`` gives the CLI's words)."""
+        out: list[Remedy] = []
         for v in self.verdicts or [self.verdict]:
             out += [r for r in REMEDIES[v] if r not in out]
         return out
 
     def text(self) -> str:
-        lines = [f"gradient diagnosis: {self.verdict.upper()}"]
+        lines = [f"diagnosis: {self.verdict.upper()}"]
         lines += [f"  - {f}" for f in self.findings]
         if self.remedies:
-            lines.append("  remedies: " + "; ".join(self.remedies))
+            lines.append("  remedies: " + "; ".join(map(str, self.remedies)))
         return "\n".join(lines)
 
 
@@ -79,11 +72,13 @@ def _fits_well(history: list[dict] | None) -> bool:
 
 
 def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
-                 memory: dict | None = None) -> Diagnosis:
-    """Diagnose a run from its per-layer gradient rows, history and optional memory curve.
+                 memory: dict | None = None, training: dict | None = None) -> Diagnosis:
+    """Diagnose a run from its per-layer gradient rows, history, optional memory curve and training facts.
 
     ``memory`` is ``{"distance": [...], "influence": [...], "effective_memory": int | None}``, as
-    :func:`memory_summary` makes it from :func:`bioseq.interpret.memory_curve`.
+    :func:`memory_summary` makes it from :func:`bioseq.interpret.memory_curve`. ``training`` is a model
+    file's ``training`` dict (``counts``, ``train_config``, ``leakage``); without its class counts the
+    training verdicts (not learning, overfitting, ...) are not judged.
     """
     verdicts: list[str] = []
     findings: list[str] = []
@@ -140,8 +135,11 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
     if losses.size >= 2 and np.isfinite(losses).all():
         numbers.update(first_loss=float(losses[0]), last_loss=float(losses[-1]))
         findings.append(f"training loss {losses[0]:.3f} -> {losses[-1]:.3f}")
-    order = ["exploding", "vanishing across layers", "vanishing across time"]
-    verdicts = [v for v in order if v in verdicts]
+    trained = training_findings(history, training)
+    verdicts += trained.verdicts
+    findings += trained.findings
+    numbers.update(trained.numbers)
+    verdicts = [v for v in ORDER if v in verdicts]
     return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts)
 
 
@@ -160,9 +158,11 @@ def memory_summary(curve) -> dict | None:
 
 def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict], history: list[dict],
                    max_records: int = 128) -> Diagnosis:
-    """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences."""
+    """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences, and the
+    training facts of the model file (``bundle.meta["training"]``)."""
     from ..data.io import Record
     from .memory import memory_curve
 
     records = [Record(i, i, s, "validation data", n) for n, (i, s) in enumerate(zip(ids, seqs), 1)][:max_records]
-    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None)
+    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None,
+                        (bundle.meta or {}).get("training"))

@@ -9,51 +9,27 @@ gradient with respect to it is the full back-propagation-through-time ∂C/∂h(
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import torch
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..data.encoding import length_batches, pad_batch
-from ..model import cells
-from ..model.recurrence import hidden_output, unroll_layer
 from .attribution import no_cudnn, prepared, target_index
+from .unrolled import UnrolledLayer, padded, unrolled_logits
 
 
-class _UnrolledLayer:
-    """Stand-in for one recurrent layer: the same weights and maths, step by step, keeping every h(t).
-
-    A fused layer (``nn.LSTM``, cuDNN) returns its outputs as one tensor, whose gradient holds only
-    what flows back from above (the read-out or the next layer), never the path back through the
-    recurrence. Here the layer runs through the one unrolled time loop
-    (:func:`bioseq.model.recurrence.unroll_layer`, the cell's step from :mod:`bioseq.model.cells`),
-    where every h(t) is its own tensor, used both as an output and by step t+1, so the gradient
-    with respect to it is the full back-propagation-through-time ∂C/∂h(t).
-    """
-
-    def __init__(self, rnn, cfg):
-        self.rnn, self.cfg, self.spec = rnn, cfg, cells.get(cfg.cell)
-        self.states: list[list[torch.Tensor]] = []  # per direction: h(t) (batch_sizes[t], H) per step
-
-    def __call__(self, packed):
-        per_direction = unroll_layer(self.spec, self.cfg, self.rnn, packed)
-        self.states = [[gates["hidden"] for gates in steps] for steps in per_direction]
-        return hidden_output(packed, per_direction), None
-
-
-def _state_grads(loss: torch.Tensor, layers: list[_UnrolledLayer]) -> list[torch.Tensor]:
+def _state_grads(loss: torch.Tensor, layers: list[UnrolledLayer]) -> list[torch.Tensor]:
     """∂loss/∂h(t) per layer, both directions side by side: ``(N, D)`` in packed order.
 
     ``autograd.grad``, not ``backward()``: the model's parameters get no ``.grad`` (it may be shared).
     """
-    flat = [h for layer in layers for hs in layer.states for h in hs]
+    states = [[[g["hidden"] for g in steps] for steps in layer.steps] for layer in layers]
+    flat = [h for layer in states for hs in layer for h in hs]
     grads = iter(torch.autograd.grad(loss, flat, allow_unused=True))
     out = []
-    for layer in layers:
+    for layer in states:
         dirs = []
-        for hs in layer.states:
+        for hs in layer:
             dirs.append(torch.cat([g if g is not None else torch.zeros_like(h) for h, g in zip(hs, grads)]))
         out.append(torch.cat(dirs, dim=1))
     return out
@@ -64,7 +40,7 @@ def time_gradients(bundle, records, target: str | None = None, batch_size: int =
 
     C is the cross-entropy of the target class (a chosen class, or each sequence's predicted
     class). ∂C/∂h(t) is the full back-propagation-through-time gradient, including the path back
-    through the recurrence (see :class:`_UnrolledLayer`). ``distance`` counts steps from the
+    through the recurrence (:mod:`bioseq.interpret.unrolled`). ``distance`` counts steps from the
     read-out of that direction: from the last step for the forward direction, from the first step
     for the reverse one. Columns id, layer, direction, step, position (1-based sequence position
     where the step starts), distance, grad_norm.
@@ -79,19 +55,12 @@ def time_gradients(bundle, records, target: str | None = None, batch_size: int =
     for idx in length_batches([len(a) for a in arrays], batch_size):
         x, lengths = pad_batch([arrays[i] for i in idx])
         with no_cudnn():
-            feats, steps = model.features(x.to(dev), lengths)
-            packed = pack_padded_sequence(feats, steps, batch_first=True, enforce_sorted=False)
-            layers = [_UnrolledLayer(rnn, model.cfg) for rnn in model.rnns]
-            # the model's own recurrent() (skip, norm, dropout between layers), with unrolled layers
-            stand_in = SimpleNamespace(cfg=model.cfg, rnns=layers, norms=model.norms, drop=model.drop)
-            out, _ = pad_packed_sequence(type(model).recurrent(stand_in, packed), batch_first=True)
-            logits = model.head(model.readout(out, steps))
+            logits, layers, packed, steps = unrolled_logits(model, x.to(dev), lengths)
             tgt = logits.argmax(1) if t_idx is None else torch.full((len(idx),), t_idx, device=dev)
             loss = torch.nn.functional.cross_entropy(logits, tgt, reduction="sum")
             layer_grads = _state_grads(loss, layers)
         for li, grad in enumerate(layer_grads, 1):
-            g, _ = pad_packed_sequence(PackedSequence(grad, packed.batch_sizes, packed.sorted_indices,
-                                                      packed.unsorted_indices), batch_first=True)
+            g = padded(packed, grad)
             for d, direction in enumerate(("forward", "reverse")[: model.cfg.directions]):
                 norms = g[:, :, d * hsz:(d + 1) * hsz].norm(dim=2).detach().cpu().numpy()  # (B, T')
                 for j, i in enumerate(idx):

@@ -10,11 +10,19 @@ from .data import ambiguous_histogram, class_counts, composition, length_histogr
 from .evaluation import pr_curve, roc_curve, threshold_effect
 from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
 from .predictions import prediction_summary
-from .sequence import gate_heatmaps, ism_heatmap, letter_track, motif_bars, motif_logo, saliency_logo
+from .sequence import (
+    gate_heatmaps,
+    gate_saliency_tracks,
+    ism_heatmap,
+    letter_track,
+    motif_bars,
+    motif_logo,
+    saliency_logo,
+)
 from .training import confusion_matrix, training_curves
 
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
-           "confusion_matrix", "gate_heatmaps", "ism_heatmap", "layer_gradients", "layer_means",
-           "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars", "motif_logo",
-           "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "thin_steps", "threshold_effect",
-           "time_profile", "training_curves"]
+           "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
+           "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
+           "motif_logo", "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "thin_steps",
+           "threshold_effect", "time_profile", "training_curves"]

@@ -1,4 +1,4 @@
-"""Charts along a sequence: letters, gate heatmaps, saliency logos, mutagenesis, motifs."""
+"""Charts along a sequence: letters, gate heatmaps, gate saliency tracks, saliency logos, mutagenesis, motifs."""
 
 from __future__ import annotations
 
@@ -43,6 +43,25 @@ def letter_track(seq: str | pd.DataFrame, width: int = WIDTH, domain=None) -> al
         tooltip=["position:Q", "letter:N"]).properties(width=width, height=24)
 
 
+def _step_cells(df: pd.DataFrame, seq: str, window) -> tuple[pd.DataFrame, list[float]]:
+    """The rows of steps inside ``window`` (default: all of ``seq``), with ``x0, x1``: the letters each step
+    covers (after a pooled convolution a step covers ``conv_pool`` letters); and the x domain."""
+    lo, hi = window or (1, len(seq))
+    positions = np.sort(df["position"].unique())
+    step = float(np.median(np.diff(positions))) if len(positions) > 1 else 1.0
+    df = df[(df["position"] + step - 1 >= lo) & (df["position"] <= hi)]
+    return df.assign(x0=np.maximum(df["position"] - 0.5, lo - 0.5),
+                     x1=np.minimum(df["position"] - 0.5 + step, hi + 0.5)), [lo - 0.5, hi + 0.5]
+
+
+def _keep(df: pd.DataFrame, **columns) -> pd.DataFrame:
+    """Only the rows whose ``column`` is in the given values (a value of ``None`` keeps all)."""
+    for col, keep in columns.items():
+        if keep is not None:
+            df = df[df[col].isin(list(keep))]
+    return df
+
+
 def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, directions=None, gate_names=None,
                   window: tuple[int, int] | None = None, width: int = WIDTH) -> alt.VConcatChart:
     """One heatmap per gate (positions × units), under the sequence letters; one record's ``gate_table``.
@@ -54,20 +73,13 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
     receptive field ``span_start..span_end`` is in the tooltip); its cell spans those letters, so
     letters and gates line up.
     """
-    for col, keep in (("unit", units), ("layer", layers), ("direction", directions), ("gate", gate_names)):
-        if keep is not None:
-            gates = gates[gates[col].isin(list(keep))]
-    lo, hi = window or (1, len(seq))
-    domain = [lo - 0.5, hi + 0.5]
+    gates = _keep(gates, unit=units, layer=layers, direction=directions, gate=gate_names)
+    df, domain = _step_cells(gates, seq, window)
+    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
     width = track_width(hi - lo + 1, width)
-    positions = np.sort(gates["position"].unique())
-    step = float(np.median(np.diff(positions))) if len(positions) > 1 else 1.0
-    gates = gates[(gates["position"] + step - 1 >= lo) & (gates["position"] <= hi)]
-    if not len(gates):
+    if not len(df):
         return alt.vconcat(letter_track(seq, width, domain), empty("no gates selected"))
-    df = gates.assign(x0=np.maximum(gates["position"] - 0.5, lo - 0.5),
-                      x1=np.minimum(gates["position"] - 0.5 + step, hi + 0.5),
-                      row=gates["direction"].astype(str) + " " + gates["unit"].astype(str))
+    df = df.assign(row=df["direction"].astype(str) + " " + df["unit"].astype(str))
     panels = [letter_track(seq, width, domain)]
     keep = ["direction", "unit", "position", "span_start", "span_end", "value", "x0", "x1", "row"]
     for (layer, gate), d in df.groupby(["layer", "gate"], sort=False):
@@ -158,3 +170,41 @@ def motif_logo(df: pd.DataFrame, title: str = "Motif logo") -> alt.LayerChart:
     text = base.mark_text(color="white", fontWeight="bold").encode(
         y="mid:Q", text="letter:N", size=alt.Size("bits:Q", scale=alt.Scale(range=[0, 28]), legend=None))
     return (bars + text).properties(width=max(160, 36 * df["position"].nunique()), height=180)
+
+
+def gate_saliency_tracks(summary: pd.DataFrame, seq: str, top: pd.DataFrame | None = None, layers=None,
+                         directions=None, gate_names=None, window: tuple[int, int] | None = None,
+                         width: int = WIDTH) -> alt.VConcatChart:
+    """Gate saliency under the sequence: one bar track per layer, direction and gate (the score summed
+    over units, :func:`bioseq.interpret.gate_saliency.gate_summary` of one record), then, with ``top``
+    (:func:`~bioseq.interpret.gate_saliency.top_units`), a heatmap of the top units' scores per layer and
+    direction. Positive bars (red) push the explained class up. ``window`` zooms in (1-based, inclusive).
+    """
+    summary = _keep(summary, layer=layers, direction=directions, gate=gate_names)
+    df, domain = _step_cells(summary, seq, window)
+    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
+    width = track_width(hi - lo + 1, width)
+    panels = [letter_track(seq, width, domain)]
+    if not len(df):
+        return alt.vconcat(*panels, empty("no gates selected"))
+    x = alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title=None,
+              axis=alt.Axis(values=whole_ticks(lo, hi, most=20), format="d"))
+    tips = ["position:Q", "span_start:Q", "span_end:Q", alt.Tooltip("score:Q", format=".4f"),
+            alt.Tooltip("value:Q", format=".3f", title="mean activation")]
+    for (layer, direction, gate), d in df.groupby(["layer", "direction", "gate"], sort=False):
+        d = d.assign(sign=np.where(d["score"] >= 0, "up", "down")).round({"score": 5, "value": 4})
+        panels.append(alt.Chart(d, title=f"layer {layer} {direction}: {gate}").mark_rect().encode(
+            x=x, x2="x1:Q", y=alt.Y("score:Q", title="score"), y2=alt.datum(0),
+            color=alt.Color("sign:N", scale=alt.Scale(domain=["up", "down"], range=["#d62728", "#1f77b4"]),
+                            legend=None), tooltip=tips).properties(width=width, height=56))
+    if top is not None and len(top):
+        t, _ = _step_cells(_keep(top, layer=layers, direction=directions, gate=gate_names), seq, window)
+        for (layer, direction), d in t.groupby(["layer", "direction"], sort=False):
+            d = d.assign(row=d["gate"] + " " + d["unit"].astype(str)).round({"score": 5, "value": 4})
+            lim = float(d["score"].abs().max() or 1.0)
+            panels.append(alt.Chart(d, title=f"layer {layer} {direction}: top units").mark_rect().encode(
+                x=x, x2="x1:Q", y=alt.Y("row:N", title="gate, unit", sort=None),
+                color=alt.Color("score:Q", scale=alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True)),
+                tooltip=["gate:N", "unit:Q", "rank:Q", *tips]).properties(
+                width=width, height=max(60, min(240, 10 * d["row"].nunique()))))
+    return alt.vconcat(*panels, spacing=6).resolve_scale(color="independent", y="independent")

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, split_dataset, summarize
+from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
+from ..data.leakage import leakage
 from ..data.source import DataOptions
+from ..data.splits import files_rule, split
 from ..errors import InputError
 from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
@@ -50,18 +52,26 @@ class FitResult:
 
 
 def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Training and validation data: ``--val`` files, or a stratified split of the training files."""
+    """Training and validation data: ``--val`` files, or a split of the training files."""
+    train_ds, val_ds, _ = load_split_rule(opts, seed)
+    return train_ds, val_ds
+
+
+def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset, dict]:
+    """:func:`load_split` and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
+    homology-aware split with ``--split-identity``, else a stratified split. Classes are renamed, merged
+    or dropped by ``--class-map`` first."""
     class_map = parse_class_map(opts.class_map)
     ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
                       length_policy=opts.length_policy, class_map=class_map)
     if opts.val:
         val = load_dataset(opts.val, labels=opts.labels, alphabet=ds.alphabet, classes=ds.classes,
                            max_length=opts.max_length, length_policy=opts.length_policy, class_map=class_map)
-        return ds, val
-    train_ds, val_ds = split_dataset(ds, opts.val_fraction, seed)
+        return ds, val, files_rule(ds, val, opts.split_identity)
+    train_ds, val_ds, rule = split(ds, opts.val_fraction, seed, opts.split_identity)
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
-    return train_ds, val_ds
+    return train_ds, val_ds, rule
 
 
 def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainConfig | None = None, *,
@@ -73,7 +83,8 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``.
     """
     train_cfg = train_cfg or TrainConfig()
-    train_ds, val_ds = load_split(data, train_cfg.seed)
+    train_ds, val_ds, split_rule = load_split_rule(data, train_cfg.seed)
+    leak = leakage(train_ds.ids, train_ds.seqs, val_ds.ids, val_ds.seqs, train_ds.alphabet.name != "protein")
     cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
                                **(model_options or {}))
     if out is None:
@@ -85,7 +96,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     run = RunFolder(log_dir if log_dir else runs_dir() / name)
     summary = summarize(train_ds)
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
-              data=asdict(data), summary=summary)
+              data=asdict(data), summary=summary, split=split_rule, leakage=leak)
 
     def on_progress(p: Progress) -> None:
         run.progress(p)
@@ -113,6 +124,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                                  "class_map": data.class_map,
                                  "counts": summary["per_class"], "profile": training_profile(train_arrays),
                                  "val_counts": summarize(val_ds)["per_class"],
+                                 "split": split_rule, "leakage": leak,
                                  "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,
                                  "val_metrics": result.val_metrics, "confusion": result.confusion,
                                  "history": result.history, "seconds": result.seconds,

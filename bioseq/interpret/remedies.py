@@ -1,0 +1,66 @@
+"""What to try for each verdict of the diagnosis, as data: which option, which value, and why.
+
+The table is ``remedies.json`` next to this module (one list of remedies per verdict, in order).
+
+A :class:`Remedy` names an option by its options-table name (:mod:`bioseq.options`), so the CLI shows
+its flag (``--lr``) and the dashboard its form label ("Learning rate"); ``value`` is the suggested
+value (``None``: the words say which way to move it). Remedies without an option are advice in
+words. ``str(remedy)`` is the CLI's wording: ``why (--flag value)``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One thing to try: ``why`` in words, and the option (and value) that does it, if any."""
+
+    why: str
+    option: str | None = None  # an options-table name, e.g. "lr"
+    value: Any = None  # a value of that option, a tuple of alternatives, or None
+
+    def _option(self):
+        from ..options import option
+
+        return option(self.option)
+
+    @property
+    def flag(self) -> str | None:
+        """The CLI flag, e.g. ``--lr``."""
+        return self._option().flag if self.option else None
+
+    @property
+    def label(self) -> str | None:
+        """The dashboard's form label, e.g. ``Learning rate``."""
+        return self._option().label if self.option else None
+
+    def setting(self, name: str | None = None) -> str:
+        """The option and value as ``name value`` (``name`` defaults to the flag): ``--norm batch``."""
+        name = name or self.flag or ""
+        if self.value is None:
+            return name
+        if isinstance(self.value, bool):
+            return name if self.value or not name.startswith("--") else "--no-" + name[2:]
+        shown = " / ".join(map(str, self.value)) if isinstance(self.value, tuple) else str(self.value)
+        return f"{name} {shown}"
+
+    def __str__(self) -> str:
+        return f"{self.why} ({self.setting()})" if self.option else self.why
+
+
+def _load() -> MappingProxyType:
+    """``remedies.json``: per verdict, rows ``[why]``, ``[why, option]`` or ``[why, option, value]`` (a list
+    value is a choice of alternatives)."""
+    table = json.loads(resources.files(__package__).joinpath("remedies.json").read_text(encoding="utf-8"))
+    return MappingProxyType({verdict: tuple(Remedy(*row[:2], *(tuple(v) if isinstance(v, list) else v
+                                                                 for v in row[2:])) for row in rows)
+                             for verdict, rows in table.items()})
+
+
+REMEDIES = _load()  # verdict -> (Remedy, ...), read-only
