@@ -100,6 +100,14 @@ def data_report(source: DataSource):
     return report(source)
 
 
+@st.cache_data(max_entries=8, show_spinner="Aligning the held-out sequences against the training ones…")
+def overlap(source: DataSource, identity: float):
+    """:func:`bioseq.app.data_report.overlap_check` of a source (raises :class:`~bioseq.errors.BioseqError`)."""
+    from bioseq.app.data_report import overlap_check
+
+    return overlap_check(source, identity)
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading sequences…")
 def source_records(source: DataSource, limit: int | None = None) -> list:
     return source.records(limit)
@@ -160,6 +168,7 @@ def explain(kind: str, path: str, records, target: str | None = None, **options)
 
     ``kind``: any attribution method of :data:`bioseq.interpret.attribution.METHODS` (its tidy
     ``explain`` table, ``options`` are the method's), ``gates`` (:func:`bioseq.interpret.gates.gate_table`),
+    ``gate_saliency`` (:func:`bioseq.interpret.gate_saliency.gate_saliency`),
     ``mutations`` (:func:`bioseq.interpret.ism.ism` of the first record), ``motifs`` or ``logo``
     (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``).
     """
@@ -168,7 +177,7 @@ def explain(kind: str, path: str, records, target: str | None = None, **options)
 
 @st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
 def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None, **options):
-    from bioseq.interpret import attribution, gates, ism, motifs
+    from bioseq.interpret import attribution, gate_saliency, gates, ism, motifs
 
     bundle = load_bundle(path)
     records = list(records)
@@ -176,6 +185,7 @@ def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | N
         return attribution.explain(bundle, records, kind, target, **options)
     calls = {
         "gates": lambda: gates.gate_table(bundle, records),
+        "gate_saliency": lambda: gate_saliency.gate_saliency(bundle, records, target),
         "mutations": lambda: ism.ism(bundle, records[0], target),
         "motifs": lambda: motifs.motifs(bundle, records, target=target, **options),
         "logo": lambda: motifs.motif_logo(bundle, records, target=target, **options),

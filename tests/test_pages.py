@@ -6,6 +6,7 @@ process-wide training-job registry and cached models never leak between tests.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -366,7 +367,9 @@ def test_gates_page(cli_model):
     at = ok(open_page("gates"))
     assert at.selectbox(key="gates_model").value == cli_model
     assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
-    assert charts(at) >= 3  # gates, saliency and mutagenesis (short sequences)
+    assert charts(at) >= 4  # gates, gate saliency, saliency and mutagenesis (short sequences)
+    assert [t.label for t in at.tabs][:2] == ["Gates", "Gate saliency"]
+    assert at.selectbox(key="gates_sal_layer") and at.multiselect(key="gates_sal_directions").value
     assert "Explaining class" in texts(at.caption)
     at.selectbox(key="gates_target").set_value("motif")
     at.radio(key="gates_method").set_value("ig").run()
@@ -605,3 +608,14 @@ def test_protein_through_every_page(protein_fasta):
     predict.run()
     ok(predict)
     assert list(predict.dataframe[0].value.columns)[:4] == ["id", "prediction", "p_retained", "p_secreted"]
+
+
+@pytest.mark.skipif(not (shutil.which("mmseqs") or shutil.which("cd-hit")), reason="needs MMseqs2 or CD-HIT")
+def test_data_page_checks_overlap_with_the_test_file(write):
+    seqs = ["ACGTTGCAAGGCTTACGATCGGATCCATGCA", "TTGACCGTAGGCATCGATCGGCTAGCTAAGT"]
+    train = write("train.fa", "".join(f">t{i} label={'ab'[i]}\n{s}\n" for i, s in enumerate(seqs)))
+    test = write("test.fa", f">copy label=a\n{seqs[0]}\n>other label=b\nGGGGCCCCAAAATTTTGGGGCCCCAAAATTTTG\n")
+    at = open_page("data", DataSource("split", (str(train),), test=(str(test),)))
+    at.button(key="data_overlap").click().run()
+    ok(at)
+    assert "copy" in texts(at.warning) or "1 " in texts(at.warning), texts(at.warning)

@@ -102,6 +102,23 @@ if wanted != source.class_map and st.button("Apply to the classes", key="data_ap
     st.rerun()
 st.caption("Trained as: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
 
+if source.test or source.val:
+    st.subheader("Overlap with the held-out files", help="A test sequence nearly identical to a training one "
+                 "measures memory, not generalisation. The check aligns every test sequence against the training "
+                 "ones with MMseqs2 (or CD-HIT).")
+    c1, c2 = st.columns([3, 1])
+    identity = c1.slider("Identity", 0.3, 1.0, 0.9 if rep.summary["alphabet"] != "protein" else 0.4, 0.05,
+                         key="data_overlap_identity")
+    if c2.button("Check overlap", key="data_overlap", icon=":material/compare_arrows:"):
+        try:
+            found = ui.overlap(source, identity)
+        except BioseqError as e:
+            ui.error(e)
+        else:
+            (st.warning if found.count else st.success)(ui.words(found.text()), icon=":material/compare_arrows:")
+            if found.count:
+                ui.table(found.table, "data_overlap_table", "overlap", hide_index=True)
+
 if len(rep.duplicates):
     st.subheader("Duplicate sequences")
     ui.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)

@@ -9,6 +9,7 @@ from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
+from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.model import cells
 from bioseq.prediction import predict
 
@@ -67,7 +68,8 @@ for col, c in zip(cols[2:], bundle.classes):
 window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), ui.WINDOW)), key="gates_window",
                    help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
                    f"with its first {ui.WINDOW} letters, which stay readable") if len(seq) > 1 else None
-gates_tab, saliency_tab, ism_tab, motif_tab = st.tabs(["Gates", "Saliency", "Mutagenesis", "Motifs"])
+gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
+    ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
     table = ui.explain("gates", path, [record])
     g1, g2, g3, g4 = st.columns(4)
@@ -83,6 +85,20 @@ with gates_tab:
                + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
     ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
+with gate_sal_tab:
+    scored = ui.explain("gate_saliency", path, [record], target)
+    s1, s2 = st.columns(2)
+    sal_layer = s1.selectbox("Layer", sorted(scored["layer"].unique()), key="gates_sal_layer")
+    sal_dirs = s2.multiselect("Direction", list(scored["direction"].unique()), key="gates_sal_directions",
+                              default=list(scored["direction"].unique())[:1])
+    st.caption("How much each gate, at each position, decides the explained score: activation × gradient, summed "
+               "over units (bars above the line push the class up); then the three units that matter most. A "
+               "forget gate that holds across a stretch between a signal and the read-out is where the memory is.")
+    ui.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
+                                        top=gate_saliency_lib.top_units(scored, 3), layers=[sal_layer],
+                                        directions=sal_dirs, window=window), "gates_gate_saliency",
+             f"{record.id}_gate_saliency")
+
 with saliency_tab:
     methods = attribution.METHODS
     method = st.radio("Method", list(methods), key="gates_method", horizontal=True,

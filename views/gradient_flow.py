@@ -46,7 +46,7 @@ for col, r in zip(st.columns(len(reports)), reports):
         box(f"**{r.diagnosis.verdict.capitalize()}**", icon=":material/stethoscope:")
         st.markdown("\n".join(f"- {f}" for f in r.diagnosis.findings))
         if r.diagnosis.remedies:
-            st.markdown("**What to try:**\n" + "\n".join(f"- {x}" for x in r.diagnosis.remedies))
+            st.markdown("**What to try:**\n" + "\n".join(f"- {x.words('dashboard')}" for x in r.diagnosis.remedies))
         m1, m2 = st.columns(2)
         ratio = r.summary.ratio
         m1.metric("First/last layer", "one layer" if math.isnan(ratio) else f"{ratio:.3g}",

@@ -80,7 +80,11 @@ with compare_box:
         st.header("Compare runs", help="Runs on the same alphabet and classes as the run above are overlaid by "
                   "default; a DNA run and a protein run compare nothing. Click a column of the table to sort by it.")
         like = run_table.comparable(table, st.session_state.get("train_run", table["name"].iloc[0]))
-        st.session_state.setdefault("train_compare", like[:3])
+        # the default follows the runs (a run's classes are known once it has read its data) until the user
+        # picks runs of their own
+        if st.session_state.get("train_compare") in (None, st.session_state.get("train_compare_auto")):
+            st.session_state["train_compare"] = like[:3]
+        st.session_state["train_compare_auto"] = like[:3]
         st.session_state["train_compare"] = [n for n in st.session_state["train_compare"] if n in set(table["name"])]
         chosen = st.multiselect("Runs to overlay", list(table["name"]), key="train_compare")
         training = bool(set(chosen) & set(table.loc[table["status"] == "running", "name"]))

@@ -53,6 +53,19 @@ class Remedy:
     def __str__(self) -> str:
         return f"{self.why} ({self.setting()})" if self.option else self.why
 
+    def words(self, surface: str = "cli") -> str:
+        """The remedy worded for ``surface``: the flag on the command line (``str``), the form field in the
+        dashboard: ``add batch normalisation between layers (“Normalisation” set to batch)``."""
+        if surface == "cli" or not self.option:
+            return str(self)
+        from ..options import mention
+
+        values = self.value if isinstance(self.value, tuple) else (self.value,)
+        shown = mention(self.option, values[0], "dashboard")
+        if len(values) > 1:
+            shown += "".join(f" or {v}" for v in values[1:])
+        return f"{self.why} ({shown})"
+
 
 def _load() -> MappingProxyType:
     """``remedies.json``: per verdict, rows ``[why]``, ``[why, option]`` or ``[why, option, value]`` (a list
