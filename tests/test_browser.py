@@ -222,11 +222,11 @@ def walk_through(server, page, tmp_path):
     page.get_by_text("True label").wait_for()
     page.get_by_text("p(motif)").wait_for()
     no_exception(page, "gates, a searched record")
-    page.get_by_role("tab", name="Saliency").click()
+    page.get_by_role("tab", name="Saliency", exact=True).click()
     page.get_by_text("Explaining class").wait_for()
     settle(page)
     no_exception(page, "saliency")
-    page.get_by_role("tab", name="Gates").click()
+    page.get_by_role("tab", name="Gates", exact=True).click()
     shoot(page, "gates_and_saliency")
 
     # 4. upload a FASTA on Predict and download the CSV
