@@ -1,4 +1,4 @@
-"""The ``bioseq`` command line: train, predict, evaluate, models, info, inspect and check-overlap.
+"""The ``bioseq`` command line: train, tune, predict, evaluate, models, info, inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -180,17 +180,18 @@ def _checked(o):
     return convert
 
 
-def add_option_arguments(parser: argparse.ArgumentParser) -> None:
-    """One argument per option of the options table (:mod:`bioseq.options`), in groups, defaults in the help.
+def add_option_arguments(parser: argparse.ArgumentParser, groups: Sequence[str] = ("data", "model", "training"),
+                         names: Sequence[str] = ()) -> None:
+    """One argument per option of the options table (:mod:`bioseq.options`), in groups, defaults in the help:
+    every option of ``groups``, and the options ``names`` of other groups.
 
     Model options whose default depends on the alphabet default to ``None`` here (decided with the data).
     """
     from ..options import options
 
-    groups = {g: parser.add_argument_group(g) for g in ("data", "model", "training")}
-    for o in options():
-        if not o.cli:
-            continue
+    wanted = [o for o in options() if o.cli and (o.group in groups or o.name in names)]
+    groups = {g: parser.add_argument_group(g) for g in dict.fromkeys(o.group for o in wanted)}
+    for o in wanted:
         kw = {"help": o.describe().replace("%", "%%"), "default": None if o.by_alphabet else o.default}
         if o.positional:
             groups[o.group].add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
@@ -255,9 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .inspect import add_inspect_parser
     from .overlap import add_overlap_parser
+    from .tune import add_tune_parser
 
     add_inspect_parser(sub, cmd_inspect)
     add_overlap_parser(sub)
+    add_tune_parser(sub, add_option_arguments)
     return ap
 
 

@@ -1,0 +1,66 @@
+"""``bioseq tune FILE… --budget 10m``: search model and training options with Optuna (:mod:`bioseq.training.tune`).
+
+Progress goes to standard error (one line per trial and per epoch: trials done, the best validation loss
+so far and the time left); the best model's path to standard output. ``--resume`` continues a study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import BioseqError
+
+# training options a tuning run takes (the rest of the training options are searched or fixed)
+TRAINING_FLAGS = ("epochs", "patience", "clip", "class_weights", "seed", "device", "deterministic", "group_by_length")
+
+
+def _printer(stream=sys.stderr):
+    tty = stream.isatty()
+
+    def show(p) -> None:
+        stream.write(("\r" if tty else "") + p.text() + ("" if tty and p.epoch else "\n"))
+        stream.flush()
+    return show
+
+
+def cmd_tune(a: argparse.Namespace) -> int:
+    from ..options import settable, split_options
+    from ..training.tune import tune
+
+    chosen = {o.name: getattr(a, o.name) for o in settable() if o.cli and hasattr(a, o.name)}
+    data, model_opts, tc = split_options(a.train, chosen)
+    if a.resume and not (a.name or a.log_dir):
+        raise BioseqError("--resume needs --name (or --log-dir) to find the study")
+    r = tune(data, a.name, a.budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
+             model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer())
+    done = [t for t in r.trials if t["state"] == "complete"]
+    pruned = sum(t["state"] == "pruned" for t in r.trials)
+    print(f"{len(r.trials)} trials ({len(done)} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
+          file=sys.stderr)
+    if r.model_path is None:
+        raise BioseqError("no trial finished within the budget; give a longer --budget")
+    best = min(done, key=lambda t: t["val_loss"])
+    print(f"best: trial {best['trial']}, validation loss {best['val_loss']:.4f}, accuracy "
+          f"{best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in r.best_params.items()), file=sys.stderr)
+    print(r.model_path)
+    return 0
+
+
+def add_tune_parser(sub, add_option_arguments) -> None:
+    from ..training.tune import SPACE
+
+    p = sub.add_parser("tune", help="search model and training options (Optuna) and save the best model",
+                       description="Search the options with Optuna (TPE sampler, median pruning on the per-epoch "
+                       "validation loss) for --budget, choosing on validation data only. The first trial is the "
+                       "defaults. The study is an SQLite database in the run folder ($BIOSEQ_HOME/runs/NAME/"
+                       "study.db); --resume continues it. Searched: " + ", ".join(SPACE) + ".")
+    add_option_arguments(p, groups=("data",), names=TRAINING_FLAGS)
+    o = p.add_argument_group("search")
+    o.add_argument("--budget", default="10m", help="wall-clock time for the search, e.g. 3m, 90s, 1h (default 10m)")
+    o.add_argument("--trials", type=int, metavar="N", help="stop after N trials (default: as many as fit the budget)")
+    o.add_argument("--name", help="the study's name, also the best model's registry name")
+    o.add_argument("--log-dir", metavar="DIR", help="keep the study and trials here instead of the workspace")
+    o.add_argument("--resume", action="store_true", help="continue the study --name")
+    o.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_tune)

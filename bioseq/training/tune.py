@@ -1,0 +1,349 @@
+"""Search the model and training options with Optuna: ``bioseq tune`` and the Train page's Tune panel.
+
+A **study** lives in its own folder, ``$BIOSEQ_HOME/runs/<name>/`` (or ``--log-dir``):
+
+* ``study.db``: Optuna's SQLite storage (the trials, their parameters, values and per-epoch
+  intermediate values), so ``--resume`` continues a study and two studies never share a database;
+* ``tune.json``: the study's options (data, budget, seed, search space) and status, for the dashboard;
+* ``trial-<n>/``: each trial's ordinary run folder (:mod:`bioseq.training.runs`) and its model file
+  ``trial-<n>/model.safetensors``.
+
+Sampler: TPE seeded with the study's seed. Pruner: median pruning on the per-epoch **validation loss**
+(after two epochs and three complete trials). The objective is the best validation loss of a trial, so
+selection uses validation data only (a test file is never read). The first trial of a new study is
+the defaults, so the best trial is never worse on validation than the defaults. A trial that would run
+past the budget is stopped early and keeps its best epoch (``stopped_by_budget``). After every trial,
+the best trial's model file is copied to the registry as ``<name>`` with the trial history in its
+model card (``meta["tuning"]``): stopping a search keeps the best model found so far.
+
+The search space (:data:`SPACE`) is documented in the README ("Tuning"). For per-position labellers
+(``task="label"``) the conv pool and the read-out are not searched (one output per position).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from ..data.source import DataOptions
+from ..errors import InputError, TrainingError
+from ..model.config import ModelConfig
+from ..model.store import load_model, model_path, save_model
+from ..options import alphabet_defaults
+from ..workspace import check_name, runs_dir
+from .config import TrainConfig
+
+# name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
+SPACE: dict[str, tuple] = {
+    "cell": ("cat", ("lstm", "gru", "rnn")),
+    "layers": ("int", (1, 3)),
+    "hidden": ("int", (16, 128), True),
+    "conv": ("cat", (True, False)),
+    "conv_filters": ("int", (16, 128), True),
+    "conv_width": ("int", (3, 15)),
+    "conv_pool": ("int", (1, 4)),
+    "pooling": ("cat", ("last", "mean", "max", "attention")),
+    "dropout": ("float", (0.0, 0.5)),
+    "forget_bias": ("float", (0.0, 2.0)),
+    "lr": ("float", (3e-4, 1e-2), True),
+    "batch_size": ("cat", (16, 32, 64)),
+    "weight_decay": ("float", (1e-5, 1e-1), True),
+}
+TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
+LABELLING_FIXED = ("conv_pool", "pooling")
+PRUNE_AFTER_EPOCHS = 2
+PRUNE_AFTER_TRIALS = 3
+
+
+def parse_budget(text: str | float | int) -> float:
+    """``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds, as seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+        if not parts or not any(parts.groups()):
+            raise InputError(f"budget {text!r}: give a time such as 10m, 90s or 1h")
+        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = 3600 * h + 60 * m + s
+    if seconds <= 0:
+        raise InputError(f"budget {text!r}: must be more than zero")
+    return seconds
+
+
+def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
+    """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
+    from ..data.dataset import load_dataset
+
+    alphabet = data.alphabet or load_dataset(data.train, labels=data.labels, max_length=data.max_length,
+                                             length_policy=data.length_policy).alphabet.name
+    model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
+    model.update({k: v for k, v in alphabet_defaults(alphabet).items() if k in model})
+    params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
+    return {k: v for k, v in params.items() if not (task == "label" and k in LABELLING_FIXED)}
+
+
+def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
+    """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
+    chosen = {}
+    for name, (kind, values, *log) in SPACE.items():
+        if task == "label" and name in LABELLING_FIXED:
+            continue
+        if kind == "cat":
+            chosen[name] = trial.suggest_categorical(name, list(values))
+        elif kind == "int":
+            chosen[name] = trial.suggest_int(name, *values, log=bool(log and log[0]))
+        else:
+            chosen[name] = trial.suggest_float(name, *values, log=bool(log and log[0]))
+    train = {k: chosen.pop(k) for k in TRAIN_PARAMS}
+    return chosen, train
+
+
+@dataclass
+class TuneProgress:
+    """What the callback receives after each trial and each epoch of a trial."""
+
+    trial: int
+    trials_done: int
+    best_value: float | None
+    best_trial: int | None
+    elapsed: float
+    budget: float
+    epoch: int = 0
+    epochs: int = 0
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.budget - self.elapsed)
+
+    def text(self) -> str:
+        best = f"best val loss {self.best_value:.4f} (trial {self.best_trial})" if self.best_value is not None \
+            else "no trial finished yet"
+        epoch = f", epoch {self.epoch}/{self.epochs}" if self.epoch else ""
+        return (f"trial {self.trial}{epoch} · {self.trials_done} done · {best} · "
+                f"{_clock(self.left)} left")
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s"
+
+
+@dataclass
+class TuneResult:
+    name: str
+    folder: Path
+    model_path: Path | None
+    best_value: float | None
+    best_params: dict = field(default_factory=dict)
+    trials: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class StudyFolder:
+    """The files of one study (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.db = self.path / "study.db"
+        self.info_path = self.path / "tune.json"
+
+    @classmethod
+    def named(cls, name: str) -> StudyFolder:
+        return cls(runs_dir() / check_name(name))
+
+    @property
+    def storage(self) -> str:
+        return f"sqlite:///{self.db.resolve()}"
+
+    def trial_dir(self, number: int) -> Path:
+        return self.path / f"trial-{number}"
+
+    def info(self) -> dict:
+        try:
+            return json.loads(self.info_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def update(self, **info) -> None:
+        data = {**self.info(), **info}
+        tmp = self.info_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, default=str))
+        os.replace(tmp, self.info_path)
+
+    def study(self, name: str, seed: int, create: bool):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=seed)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS,
+                                             n_warmup_steps=PRUNE_AFTER_EPOCHS)
+        if create:
+            return optuna.create_study(storage=self.storage, study_name=name, direction="minimize",
+                                       sampler=sampler, pruner=pruner)
+        return optuna.load_study(storage=self.storage, study_name=name, sampler=sampler, pruner=pruner)
+
+
+def trials_table(study) -> list[dict]:
+    """One dict per trial: number, state, value (best validation loss), seconds, accuracy and params."""
+    rows = []
+    for t in study.trials:
+        seconds = (t.datetime_complete - t.datetime_start).total_seconds() \
+            if t.datetime_complete and t.datetime_start else None
+        rows.append({"trial": t.number, "state": t.state.name.lower(), "val_loss": t.value,
+                     "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": len(t.intermediate_values),
+                     "stopped_by_budget": bool(t.user_attrs.get("stopped_by_budget")),
+                     "seconds": seconds, **t.params})
+    return rows
+
+
+def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m", *, seed: int = 0,
+         resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
+         model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
+         callback: Callable[[TuneProgress], None] | None = None,
+         should_stop: Callable[[], bool] | None = None) -> TuneResult:
+    """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``.
+
+    ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
+    per-trial epochs, patience and the rest of the training options.
+    """
+    import optuna
+
+    from .fit import fit
+
+    budget_s = parse_budget(budget)
+    base = train_cfg or TrainConfig()
+    fixed = dict(model_options or {})
+    task = fixed.get("task", "classify")
+    name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
+    folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
+    if folder.db.exists() and not resume:
+        raise InputError(f"study {name!r} already exists ({folder.db}); add --resume to continue it, or choose "
+                         "another --name")
+    if resume and not folder.db.exists():
+        raise InputError(f"no study {name!r} to resume ({folder.db} is missing)")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    study = folder.study(name, seed, create=not resume)
+    if not resume:
+        study.enqueue_trial(default_params(data, base, task))  # trial 0: the defaults
+    folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
+                  data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
+                  started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
+    out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+    t0 = time.monotonic()
+    deadline = t0 + budget_s
+
+    def stop_now() -> bool:
+        return time.monotonic() >= deadline or bool(should_stop and should_stop())
+
+    def report(trial: int, epoch: int = 0, epochs: int = 0) -> None:
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = min(done, key=lambda t: t.value) if done else None
+        if callback:
+            callback(TuneProgress(trial, len(done), best.value if best else None, best.number if best else None,
+                                  time.monotonic() - t0, budget_s, epoch, epochs))
+
+    def objective(trial) -> float:
+        model_opts, train_opts = suggest(trial, task)
+        pruned = []
+
+        def on_progress(p) -> None:
+            if p.phase != "epoch":
+                return
+            val = [r["loss"] for r in p.history if r.get("split") == "val" and r.get("epoch") == p.epoch]
+            if val and math.isfinite(val[0]):
+                trial.report(val[0], p.epoch)
+                if trial.should_prune():
+                    pruned.append(p.epoch)
+            report(trial.number, p.epoch, p.epochs)
+
+        where = folder.trial_dir(trial.number)
+        cfg = replace(base, seed=seed, **train_opts)
+        result = fit(data, {**model_opts, **fixed}, cfg, out=where / "model.safetensors",
+                     name=f"{name}-t{trial.number}", log_dir=where, callback=on_progress,
+                     should_stop=lambda: bool(pruned) or stop_now(), launcher="tune")
+        val = [r["loss"] for r in result.result.history if r.get("split") == "val"]
+        value = min((v for v in val if math.isfinite(v)), default=math.inf)
+        trial.set_user_attr("val_accuracy", result.result.val_metrics.get("accuracy"))
+        trial.set_user_attr("model_options", result.bundle.model.cfg.to_dict())
+        trial.set_user_attr("stopped_by_budget", result.result.interrupted and not pruned)
+        if pruned:
+            raise optuna.TrialPruned(f"validation loss behind the median at epoch {pruned[0]}")
+        return value
+
+    def after_trial(study, trial) -> None:
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if complete:  # the best so far, its card with the whole history up to now
+            _keep_best(folder, study, min(complete, key=lambda t: t.value), out, name)
+        folder.update(trials=len(study.trials), best_value=study.best_value if complete else None)
+        report(trial.number + 1)
+        if stop_now() or (max_trials is not None and _finished(study) >= max_trials):
+            study.stop()
+
+    try:
+        study.optimize(objective, n_trials=None if max_trials is None else max(0, max_trials - _finished(study)),
+                       timeout=budget_s, callbacks=[after_trial], catch=(TrainingError,))
+    except BaseException as e:
+        folder.update(status="failed", error=str(e))
+        raise
+    rows = trials_table(study)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = min(complete, key=lambda t: t.value) if complete else None
+    folder.update(status="done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  best_value=best.value if best else None, best_trial=best.number if best else None,
+                  model_path=str(out) if best else None)
+    return TuneResult(name, folder.path, out if best else None, best.value if best else None,
+                      best.params if best else {}, rows, time.monotonic() - t0)
+
+
+def _finished(study) -> int:
+
+    return sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+
+
+def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
+    """Copy the best trial's model to ``out`` as model ``name``, its card holding the trial history."""
+    bundle = load_model(folder.trial_dir(trial.number) / "model.safetensors")
+    bundle.meta = {**bundle.meta, "name": name, "tuning": {
+        "study": str(folder.db.resolve()), "best_trial": trial.number, "best_val_loss": trial.value,
+        "params": trial.params, "trials": trials_table(study), "seed": folder.info().get("seed"),
+    }}
+    save_model(out, bundle)
+
+
+def read_study(name: str) -> tuple[dict, list[dict]]:
+    """``(tune.json, trials table)`` of a study in the workspace, for the dashboard."""
+    folder = StudyFolder.named(name)
+    info = folder.info()
+    if not folder.db.exists():
+        return info, []
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return info, trials_table(optuna.load_study(storage=folder.storage, study_name=info.get("name", name)))
+
+
+def importances(name: str) -> dict[str, float]:
+    """Optuna's parameter importances (fANOVA) of a study; empty with fewer than two complete trials."""
+    import optuna
+
+    folder = StudyFolder.named(name)
+    study = optuna.load_study(storage=folder.storage, study_name=folder.info().get("name", name))
+    if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < 2:
+        return {}
+    try:
+        return dict(optuna.importance.get_param_importances(study))
+    except (RuntimeError, ValueError):
+        return {}
+
+
+def list_studies() -> list[str]:
+    """Studies in the workspace (folders with a ``study.db``), newest first."""
+    folder = runs_dir()
+    found = [d for d in folder.iterdir() if (d / "study.db").is_file()] if folder.is_dir() else []
+    return [d.name for d in sorted(found, key=lambda d: d.stat().st_mtime, reverse=True)]

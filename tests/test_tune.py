@@ -1,0 +1,91 @@
+"""Tuning with Optuna (bioseq.training.tune and ``bioseq tune``): tiny studies of one-epoch trials."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from bioseq.cli import main as cli
+from bioseq.data.source import DataOptions
+from bioseq.errors import InputError
+from bioseq.model.store import load_model
+from bioseq.training.config import TrainConfig
+from bioseq.training.tune import (
+    LABELLING_FIXED,
+    SPACE,
+    StudyFolder,
+    default_params,
+    importances,
+    list_studies,
+    parse_budget,
+    read_study,
+    suggest,
+    tune,
+)
+
+TINY = TrainConfig(epochs=1, patience=1, batch_size=16)
+
+
+@pytest.mark.parametrize("text, seconds", [("10m", 600), ("90s", 90), ("1h", 3600), ("1h30m", 5400), ("45", 45),
+                                           (2.5, 2.5)])
+def test_budgets(text, seconds):
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "", "0", "-5m"])
+def test_bad_budgets(text):
+    with pytest.raises(InputError, match="budget"):
+        parse_budget(text)
+
+
+def test_every_option_of_the_space_is_drawn_and_labelling_leaves_out_pooling():
+    trial = optuna.trial.FixedTrial({k: (v[1][0]) for k, v in SPACE.items()})
+    model, train = suggest(trial)
+    assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay"}
+    model, _ = suggest(trial, task="label")
+    assert not set(model) & set(LABELLING_FIXED)
+
+
+def test_the_defaults_are_a_point_of_the_space(dna_fasta):
+    params = default_params(DataOptions([str(dna_fasta)]), TrainConfig())
+    assert params["cell"] == "lstm" and params["hidden"] == 64 and params["lr"] == 3e-3
+    for name, (kind, values, *_) in SPACE.items():
+        assert (params[name] in values) if kind == "cat" else (values[0] <= params[name] <= values[1]), name
+
+
+def test_a_study_in_sqlite_its_first_trial_the_defaults_and_resume(dna_fasta, bioseq_home):
+    data = DataOptions([str(dna_fasta)])
+    r = tune(data, "study", "5m", max_trials=2, train_cfg=TINY, seed=3)
+    assert len(r.trials) == 2 and r.model_path.is_file()
+    folder = StudyFolder.named("study")
+    assert folder.db.read_bytes()[:16] == b"SQLite format 3\x00"
+    assert r.trials[0]["cell"] == "lstm" and r.trials[0]["hidden"] == 64  # trial 0 is the defaults
+    best = min((t for t in r.trials if t["state"] == "complete"), key=lambda t: t["val_loss"])
+    card = load_model(r.model_path).meta["tuning"]
+    assert card["best_trial"] == best["trial"] and len(card["trials"]) == 2 and card["seed"] == 3
+    assert best["val_loss"] <= r.trials[0]["val_loss"]  # never worse on validation than the defaults
+    info, rows = read_study("study")
+    assert info["status"] == "done" and len(rows) == 2 and list_studies() == ["study"]
+    assert set(importances("study")) <= set(SPACE)
+
+    with pytest.raises(InputError, match="--resume"):
+        tune(data, "study", "5m", max_trials=1, train_cfg=TINY)
+    again = tune(data, "study", "5m", max_trials=3, train_cfg=TINY, seed=3, resume=True)
+    assert [t["trial"] for t in again.trials] == [0, 1, 2]  # continued, not restarted
+    with pytest.raises(InputError, match="no study"):
+        tune(data, "other", "5m", resume=True)
+
+
+def test_the_budget_stops_the_search(dna_fasta, bioseq_home):
+    r = tune(DataOptions([str(dna_fasta)]), "quick", 1.0, train_cfg=TrainConfig(epochs=50, patience=50))
+    assert len(r.trials) == 1 and r.trials[0]["stopped_by_budget"]
+
+
+def test_cli(dna_fasta, bioseq_home, capsys):
+    assert cli(["tune", str(dna_fasta), "--budget", "5m", "--trials", "1", "--epochs", "1", "--name", "t",
+                "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().endswith("t.safetensors") and "1 trials (1 complete, 0 pruned)" in err
+    assert cli(["tune", str(dna_fasta), "--budget", "5m", "--trials", "1", "--name", "t", "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert cli(["tune", str(dna_fasta), "--budget", "soon"]) == 2
