@@ -108,6 +108,14 @@ def overlap(source: DataSource, identity: float):
     return overlap_check(source, identity)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def importances(study: str, trials: int) -> dict:
+    """:func:`bioseq.training.tune.importances` of a study, recomputed when its number of ``trials`` changes."""
+    from bioseq.training.tune import importances as study_importances
+
+    return study_importances(study)
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading sequences…")
 def source_records(source: DataSource, limit: int | None = None) -> list:
     return source.records(limit)

@@ -89,3 +89,29 @@ def test_cli(dna_fasta, bioseq_home, capsys):
     assert cli(["tune", str(dna_fasta), "--budget", "5m", "--trials", "1", "--name", "t", "--quiet"]) == 2
     assert "--resume" in capsys.readouterr().err
     assert cli(["tune", str(dna_fasta), "--budget", "soon"]) == 2
+
+
+def test_charts_of_a_study():
+    import pandas as pd
+
+    from bioseq import plots
+    from bioseq.plots.tuning import best_so_far
+
+    rows = pd.DataFrame({"trial": [0, 1, 2, 3], "state": ["complete", "pruned", "complete", "complete"],
+                         "val_loss": [0.5, None, 0.7, 0.3]})
+    assert best_so_far(rows)["best"].tolist() == [0.5, 0.5, 0.3]
+    assert plots.tuning_history(rows).to_dict()["layer"][0]["mark"]["type"] == "circle"
+    spec = plots.importances({"lr": 0.7, "hidden": 0.3}).to_dict()
+    assert spec["encoding"]["y"]["sort"] == "-x"
+    assert "no trial" in str(plots.tuning_history(rows.iloc[:0]).to_dict())
+
+
+def test_a_study_being_created_reads_as_no_trials(bioseq_home):
+    folder = StudyFolder.named("young")
+    folder.path.mkdir(parents=True)
+    import sqlite3
+
+    sqlite3.connect(folder.db).close()  # the file exists, the study not yet
+    folder.update(name="young", status="running")
+    info, rows = read_study("young")
+    assert info["status"] == "running" and rows == [] and importances("young") == {}

@@ -174,3 +174,7 @@ with form_box:
                               args=(source.data_options(), alphabet), icon=":material/play_arrow:")
     if st.session_state.get("train_message"):
         ui.error(st.session_state["train_message"])
+
+from views import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
+
+tune_panel.show(registry, source)

@@ -26,7 +26,7 @@ def _printer(stream=sys.stderr):
 
 def cmd_tune(a: argparse.Namespace) -> int:
     from ..options import settable, split_options
-    from ..training.tune import tune
+    from ..training.tune import best_trial, chosen_options, tune
 
     chosen = {o.name: getattr(a, o.name) for o in settable() if o.cli and hasattr(a, o.name)}
     data, model_opts, tc = split_options(a.train, chosen)
@@ -34,15 +34,16 @@ def cmd_tune(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name (or --log-dir) to find the study")
     r = tune(data, a.name, a.budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
              model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer())
-    done = [t for t in r.trials if t["state"] == "complete"]
+    done = sum(t["state"] == "complete" for t in r.trials)
     pruned = sum(t["state"] == "pruned" for t in r.trials)
-    print(f"{len(r.trials)} trials ({len(done)} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
+    print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
           file=sys.stderr)
-    if r.model_path is None:
+    best = best_trial(r.trials)
+    if r.model_path is None or best is None:
         raise BioseqError("no trial finished within the budget; give a longer --budget")
-    best = min(done, key=lambda t: t["val_loss"])
     print(f"best: trial {best['trial']}, validation loss {best['val_loss']:.4f}, accuracy "
-          f"{best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in r.best_params.items()), file=sys.stderr)
+          f"{best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
+          file=sys.stderr)
     print(r.model_path)
     return 0
 

@@ -61,6 +61,31 @@ class TrainingJob:
         return not self._thread.is_alive()
 
 
+class TuningJob:
+    """One study (:func:`bioseq.training.tune.tune`) in a daemon thread; ``stop()`` ends it after the
+    current epoch, keeping the best model found so far. Its state is in the study folder's ``tune.json``."""
+
+    def __init__(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig, model_options: dict):
+        self.name = name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(data, budget, train_cfg, dict(model_options)),
+                                        name=f"bioseq-tune-{name}", daemon=True)
+
+    def _run(self, data: DataOptions, budget: float, train_cfg: TrainConfig, model_options: dict) -> None:
+        from .tune import StudyFolder, tune
+
+        try:
+            tune(data, self.name, budget, seed=train_cfg.seed, train_cfg=train_cfg, model_options=model_options,
+                 should_stop=self._stop.is_set)
+        except Exception as e:  # noqa: BLE001 - recorded in tune.json for the page, never raised in the thread
+            StudyFolder.named(self.name).path.mkdir(parents=True, exist_ok=True)
+            StudyFolder.named(self.name).update(status="failed", error=str(e))
+
+    alive = TrainingJob.alive
+    stop = TrainingJob.stop
+    join = TrainingJob.join
+
+
 class JobRegistry:
     """The training jobs of one process, by run name; at most ``max_running`` train at once."""
 
@@ -68,6 +93,7 @@ class JobRegistry:
         self.max_running = max_running
         self._lock = threading.Lock()
         self._jobs: dict[str, TrainingJob] = {}
+        self._tunes: dict[str, TuningJob] = {}
 
     def start(self, name: str, data: DataOptions, model_options: dict, train_cfg: TrainConfig) -> TrainingJob:
         """Start a run; refuses a taken name or too many concurrent runs with :class:`InputError`."""
@@ -81,6 +107,24 @@ class JobRegistry:
                                  "wait for one to finish or stop it")
             job = self._jobs[name] = TrainingJob(name, data, model_options, train_cfg).start()
         return job
+
+    def start_tuning(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig,
+                     model_options: dict | None = None) -> TuningJob:
+        """Start a study; refuses a taken name or a second running study with :class:`InputError`."""
+        name = check_name(name.strip())
+        with self._lock:
+            if model_path(name).exists() or (runs_dir() / name).exists():
+                raise InputError(f"a model, run or study called {name!r} already exists; choose another name")
+            running = [j.name for j in self._tunes.values() if j.alive]
+            if running:
+                raise InputError(f"the study {running[0]!r} is still searching; wait for it or stop it")
+            job = self._tunes[name] = TuningJob(name, data, budget, train_cfg, model_options or {})
+            job._thread.start()
+        return job
+
+    def tuning(self, name: str) -> TuningJob | None:
+        with self._lock:
+            return self._tunes.get(name)
 
     def get(self, name: str) -> TrainingJob | None:
         with self._lock:

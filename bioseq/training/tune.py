@@ -38,6 +38,7 @@ from ..model.store import load_model, model_path, save_model
 from ..options import alphabet_defaults
 from ..workspace import check_name, runs_dir
 from .config import TrainConfig
+from .runs import _alive as pid_alive
 
 # name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
 SPACE: dict[str, tuple] = {
@@ -202,6 +203,17 @@ def trials_table(study) -> list[dict]:
     return rows
 
 
+def best_trial(rows: list[dict]) -> dict | None:
+    """The complete trial of a trials table with the lowest validation loss (``None`` if none is complete)."""
+    done = [r for r in rows if r["state"] == "complete"]
+    return min(done, key=lambda r: r["val_loss"]) if done else None
+
+
+def chosen_options(row: dict) -> dict:
+    """The searched options of a trials-table row, in :data:`SPACE` order."""
+    return {k: row[k] for k in SPACE if row.get(k) is not None and row.get(k) == row.get(k)}
+
+
 def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m", *, seed: int = 0,
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
@@ -244,9 +256,11 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     def report(trial: int, epoch: int = 0, epochs: int = 0) -> None:
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         best = min(done, key=lambda t: t.value) if done else None
+        p = TuneProgress(trial, len(done), best.value if best else None, best.number if best else None,
+                         time.monotonic() - t0, budget_s, epoch, epochs)
+        folder.update(progress={**asdict(p), "text": p.text()})
         if callback:
-            callback(TuneProgress(trial, len(done), best.value if best else None, best.number if best else None,
-                                  time.monotonic() - t0, budget_s, epoch, epochs))
+            callback(p)
 
     def objective(trial) -> float:
         model_opts, train_opts = suggest(trial, task)
@@ -317,15 +331,21 @@ def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
 
 
 def read_study(name: str) -> tuple[dict, list[dict]]:
-    """``(tune.json, trials table)`` of a study in the workspace, for the dashboard."""
+    """``(tune.json, trials table)`` of a study in the workspace, for the dashboard; a study whose process
+    died while it searched reads as ``interrupted``."""
     folder = StudyFolder.named(name)
     info = folder.info()
+    if info.get("status") == "running" and info.get("pid") is not None and not pid_alive(info["pid"]):
+        info["status"] = "interrupted"  # its process died while it searched
     if not folder.db.exists():
         return info, []
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return info, trials_table(optuna.load_study(storage=folder.storage, study_name=info.get("name", name)))
+    try:
+        return info, trials_table(optuna.load_study(storage=folder.storage, study_name=info.get("name", name)))
+    except KeyError:  # the database is there but the study is still being created
+        return info, []
 
 
 def importances(name: str) -> dict[str, float]:
@@ -333,7 +353,10 @@ def importances(name: str) -> dict[str, float]:
     import optuna
 
     folder = StudyFolder.named(name)
-    study = optuna.load_study(storage=folder.storage, study_name=folder.info().get("name", name))
+    try:
+        study = optuna.load_study(storage=folder.storage, study_name=folder.info().get("name", name))
+    except KeyError:
+        return {}
     if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < 2:
         return {}
     try:
