@@ -191,7 +191,7 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
     for o in options():
         if not o.cli:
             continue
-        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.by_alphabet else o.default}
+        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.from_data else o.default}
         if o.positional:
             groups[o.group].add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
             continue

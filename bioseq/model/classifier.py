@@ -15,6 +15,11 @@ Data flow and shapes (B = batch, T = longest length in the batch, K = alphabet s
   ``D = hidden * directions``; ``last`` reads the forward direction at the last valid position
   and the backward direction at position 1;
 * a linear head gives logits ``(B, n_classes)``.
+
+With ``cfg.task == "label"`` (sequence labelling) there is no read-out: the head is applied at every
+position, giving logits ``(B, T, n_classes)`` (``n_classes`` = labels), exactly zero past each length.
+The conv front end then must not pool (``conv_pool == 1``, checked by the config), so output t is
+position t.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class SequenceClassifier(nn.Module):
                 norm = {"none": nn.Identity, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[cfg.norm]
                 self.norms.append(norm(cfg.out_dim) if cfg.norm != "none" else norm())
         self.drop = nn.Dropout(cfg.dropout)
-        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" else None
+        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" and not cfg.labelling else None
         self.head = nn.Linear(cfg.out_dim, cfg.n_classes)
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,11 +127,19 @@ class SequenceClassifier(nn.Module):
         scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
         return (torch.softmax(scores, dim=1)[:, :, None] * out).sum(1)
 
+    def per_position(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Labelling head: ``(B, T, D)`` outputs -> logits ``(B, T, n_classes)``, zero past each length."""
+        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths.to(out.device)[:, None]
+        return self.head(self.drop(out)).masked_fill(~mask[:, :, None], 0.0)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None) -> torch.Tensor:
-        """Logits ``(B, n_classes)``. ``keep`` collects per-layer packed inputs and outputs."""
+        """Logits ``(B, n_classes)``, or ``(B, T, n_classes)`` for a labeller. ``keep`` collects per-layer
+        packed inputs and outputs."""
         feats, lengths = self.features(x, lengths)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.recurrent(packed, keep), batch_first=True)
+        out, _ = pad_packed_sequence(self.recurrent(packed, keep), batch_first=True, total_length=feats.shape[1])
+        if self.cfg.labelling:
+            return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
 
 
