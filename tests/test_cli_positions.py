@@ -164,3 +164,19 @@ def test_task_and_pooling_are_checked(write, tmp_path, capsys):
     seqs, labels = write("s.fa", ">a\nAC\n"), write("l.fa", ">a\nEH\n")
     assert main(["train", str(seqs), "--labels-fasta", str(labels), "--task", "classify", *TRAIN]) == 2
     one_error_line(capsys.readouterr().err, "--task classify needs one label per sequence")
+
+
+def test_the_bundled_per_position_example_is_three_line_fasta_with_its_rule():
+    from bioseq.data.examples import example
+    from bioseq.data.position_labels import is_position_data, read_positions
+
+    src = example("protein_tm").source()
+    assert is_position_data(src.train) and is_position_data(src.test)
+    ds = read_positions(src.train)
+    assert len(ds) == 600 and ds.label_set == ["M", "O"]
+    hydrophobic = set("AILMFVWG")
+    for seq, lab in zip(ds.seqs[:50], ds.labels[:50]):
+        inside = [c in hydrophobic for c, y in zip(seq, lab) if y == "M"]
+        assert not inside or sum(inside) / len(inside) > 0.8  # segments are mostly hydrophobic letters
+        runs = [len(r) for r in lab.replace("O", " ").split()]
+        assert all(16 <= n <= 25 for n in runs)
