@@ -180,3 +180,11 @@ def test_the_bundled_per_position_example_is_three_line_fasta_with_its_rule():
         assert not inside or sum(inside) / len(inside) > 0.8  # segments are mostly hydrophobic letters
         runs = [len(r) for r in lab.replace("O", " ").split()]
         assert all(16 <= n <= 25 for n in runs)
+
+
+def test_the_python_api_predicts_per_position(trained, write):
+    import bioseq
+
+    table = bioseq.predict(str(trained[0]), write("q.3line.fa", ">q\nGATC\nCCCC\n"))
+    assert list(table.columns) == ["id", "position", "letter", "prediction", "p_C", "p_E", "p_H"]
+    assert "".join(table["prediction"]) == "HHCE" and table["position"].tolist() == [1, 2, 3, 4]
