@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -255,3 +256,91 @@ def test_config_dict_round_trip():
         ModelConfig.from_dict({**cfg.to_dict(), "colour": "red"})
     with pytest.raises(ValueError, match="unknown cell"):
         ModelConfig.from_dict({**cfg.to_dict(), "cell": "tcn"})
+
+
+# --- the labeller (task "label"): logits (B, T, C) at every position ---------------------------------------
+
+def labeller(seed=0, **kw):
+    return model_for(seed, task="label", conv_pool=1, **kw)
+
+
+@pytest.mark.parametrize(("cell", "activation"), CELL_KINDS)
+@pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "uni"])
+@pytest.mark.parametrize(("layers", "norm", "skip", "conv"), [(1, "none", False, True), (3, "batch", True, True),
+                                                                (2, "layer", False, False)])
+def test_labeller_gives_padding_invariant_logits_at_every_position(cell, activation, bidirectional, layers, norm,
+                                                                   skip, conv):
+    model = labeller(cell=cell, activation=activation, bidirectional=bidirectional, layers=layers, norm=norm,
+                     skip=skip, conv=conv).eval()
+    arrs = arrays()
+    with torch.no_grad():
+        x, lengths = pad_batch(arrs)
+        out = model(x, lengths)
+        assert out.shape == (len(arrs), max(LENGTHS), 3)
+        for i, a in enumerate(arrs):
+            alone = model(*pad_batch([a]))[0]
+            torch.testing.assert_close(out[i, : len(a)], alone, atol=1e-5, rtol=0)
+            assert (out[i, len(a):] == 0).all()  # exactly zero past the length
+        wider = torch.cat([x, torch.zeros(x.shape[0], 5, x.shape[2])], dim=1)
+        torch.testing.assert_close(model(wider, lengths)[:, : x.shape[1]], out, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_labeller_padded_batch_gradients_equal_the_sum_of_per_sequence_gradients(cell):
+    model = labeller(cell=cell, layers=2, skip=True).train()  # dropout 0: train mode is deterministic
+    arrs = arrays()
+    weights = [torch.randn(len(a), 3, generator=torch.Generator().manual_seed(i)) for i, a in enumerate(arrs)]
+
+    def grads(loss):
+        model.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    x, lengths = pad_batch(arrs)
+    out = model(x, lengths)
+    batch = grads(sum((out[i, : len(a)] * w).sum() for i, (a, w) in enumerate(zip(arrs, weights))))
+    alone = [grads((model(*pad_batch([a]))[0] * w).sum()) for a, w in zip(arrs, weights)]
+    for b, parts in zip(batch, zip(*alone)):
+        torch.testing.assert_close(b, sum(parts), atol=1e-4, rtol=1e-4)
+
+
+def test_labeller_output_t_depends_only_on_the_past_when_one_directional():
+    model = labeller(cell="lstm", bidirectional=False, conv=False).eval()
+    a = arrays((8,))[0]
+    x = torch.from_numpy(a)[None].requires_grad_(True)
+    model(x, torch.tensor([8]))[0, 3].sum().backward()
+    assert (x.grad[0, 4:] == 0).all() and x.grad[0, :4].abs().sum() > 0
+
+
+def test_labeller_refuses_conv_pooling():
+    with pytest.raises(ValueError, match="cannot pool: conv_pool is 2"):
+        ModelConfig(alphabet_size=4, n_classes=3, task="label", conv_pool=2).validate()
+    assert ModelConfig(alphabet_size=4, n_classes=3, task="label", conv=False, conv_pool=2).validate()
+    with pytest.raises(ValueError, match="unknown task 'segment'; choose one of classify, label"):
+        ModelConfig(alphabet_size=4, n_classes=3, task="segment").validate()
+    with pytest.raises(ValueError, match="a labeller needs at least two labels"):
+        ModelConfig(alphabet_size=4, n_classes=1, task="label", conv_pool=1).validate()
+
+
+def test_masked_batch_norm_takes_statistics_from_the_scored_rows_only():
+    from bioseq.model.classifier import masked_batch_norm
+
+    bn = nn.BatchNorm1d(1, momentum=0.5).train()
+    data = torch.tensor([[1.0], [3.0], [100.0]])
+    rows = torch.tensor([True, True, False])
+    out = masked_batch_norm(bn, data, rows)
+    # mean 2, biased variance 1 over the scored rows; the unscored row is normalised with them
+    torch.testing.assert_close(out[:, 0], torch.tensor([-1.0, 1.0, 98.0]) / math.sqrt(1 + bn.eps))
+    torch.testing.assert_close(bn.running_mean, torch.tensor([1.0]))  # 0.5 * 0 + 0.5 * 2
+    torch.testing.assert_close(bn.running_var, torch.tensor([1.5]))  # 0.5 * 1 + 0.5 * (unbiased 2)
+    bn.eval()
+    torch.testing.assert_close(masked_batch_norm(bn, data, rows), bn(data))  # eval: running statistics
+
+
+def test_labeller_batch_norm_with_every_position_scored_is_plain_batch_norm():
+    model = labeller(layers=2, norm="batch").train()
+    x, lengths = pad_batch(arrays())
+    scored = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+    torch.testing.assert_close(model(x, lengths, scored=scored), model(x, lengths))
+    scored[0, :3] = False  # now those positions leave the statistics: the outputs elsewhere change
+    assert not torch.allclose(model(x, lengths, scored=scored)[1], model(x, lengths)[1])

@@ -64,7 +64,8 @@ def test_every_field_has_a_cli_flag_or_a_form_field_unless_internal():
 def test_the_form_lists_every_cli_option_except_internal_ones():
     internal = {o.name for o in options.options() if o.internal}
     assert set(cli_args()) - internal == {o.name for o in train_form.fields()}
-    assert internal & set(cli_args()) == {"train", "labels", "val", "class_map", "alphabet"}  # from the Data page
+    assert internal & set(cli_args()) == {"train", "labels", "val", "class_map", "alphabet",  # from the Data page
+                                          "task", "labels_fasta", "mask", "ignore_label"}
 
 
 def test_defaults_agree_between_dataclass_cli_and_form():
@@ -75,7 +76,7 @@ def test_defaults_agree_between_dataclass_cli_and_form():
         default = None if f.default is dataclasses.MISSING else f.default
         assert o.default == default, o.name
         if o.cli and not o.positional:
-            assert parsed[o.name] == (None if o.by_alphabet else default), o.name  # None: decided by the data
+            assert parsed[o.name] == (None if o.from_data else default), o.name  # None: decided by the data
         if o.name in form:
             assert o.from_form(form[o.name]) == o.default_for("dna"), o.name
 

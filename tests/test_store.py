@@ -81,7 +81,8 @@ def test_round_trip(saved, dna_bundle):
 def test_the_file_is_safetensors_with_a_json_header(saved):
     head = header(saved)
     meta = json.loads(head["__metadata__"]["bioseq"])
-    assert meta["format"] == "bioseq-model" and meta["format_version"] == store.FORMAT_VERSION
+    assert meta["format"] == "bioseq-model" and meta["format_version"] == 1  # a classifier: version 1
+    assert meta["task"] == "classify" and "task" not in meta["config"] and "labelling" not in meta
     assert meta["classes"] == ["background", "motif"] and meta["alphabet"]["letters"] == "ACGT"
     assert meta["alphabet"]["rule"].startswith("IUPAC") and meta["length"] == {"max_length": 50, "policy": "centre"}
     assert set(head) - {"__metadata__"} == set(load_model(saved).model.state_dict())
@@ -142,7 +143,7 @@ def test_refuses_files_that_are_not_models(tmp_path, saved, dna_bundle):
 
 def test_refuses_a_newer_format_version(tmp_path, saved):
     newer = rewrite_meta(saved, tmp_path / "newer.safetensors", format_version=store.FORMAT_VERSION + 1)
-    with pytest.raises(ModelFileError, match="format version 2 is newer than this bioseq understands"):
+    with pytest.raises(ModelFileError, match="format version 3 is newer than this bioseq understands"):
         load_model(newer)
     with pytest.raises(ModelFileError, match="format is 'other'"):
         load_model(rewrite_meta(saved, tmp_path / "other.safetensors", format="other"))

@@ -115,3 +115,13 @@ def test_a_study_being_created_reads_as_no_trials(bioseq_home):
     folder.update(name="young", status="running")
     info, rows = read_study("young")
     assert info["status"] == "running" and rows == [] and importances("young") == {}
+
+
+def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+
+    path = write_three_line(tmp_path / "tm.fa", transmembrane_protein(24, min_len=40, max_len=60, seed=0))
+    r = tune(DataOptions([str(path)]), "tm", "5m", max_trials=2, train_cfg=TINY)
+    assert [t["state"] for t in r.trials] == ["complete", "complete"]
+    assert not set(r.trials[1]) & set(LABELLING_FIXED)  # conv pool and read-out are not searched
+    assert load_model(r.model_path).task == "label"

@@ -32,10 +32,11 @@ def _progress_printer(stream=sys.stderr):
             stream.flush()
         elif p.phase == "epoch":
             tr, va = p.history[-2], p.history[-1]
+            last = f"auroc {va['auroc']:.3f}" if "auroc" in va else f"f1 {va['f1']:.3f} sov {va['sov']:.3f}"
             stream.write(("\r" if tty else "") +
                          f"epoch {p.epoch:>3}/{p.epochs}  train loss {tr['loss']:.4f} acc {tr['accuracy']:.3f}  "
                          f"val loss {va['loss']:.4f} acc {va['accuracy']:.3f} bal {va['balanced_accuracy']:.3f} "
-                         f"auroc {va['auroc']:.3f} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
+                         f"{last} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
             stream.flush()
     return show
 
@@ -55,18 +56,29 @@ def cmd_train(a: argparse.Namespace) -> int:
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     s = r.summary
-    print(f"data: {s['records']} training records {s['per_class']}, {s['alphabet']}, length "
+    labelling = r.bundle.task == "label"
+    what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling
+            else str(s["per_class"]))
+    print(f"data: {s['records']} training records {what}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
     m = r.result.val_metrics
-    print(f"validation (best epoch {r.result.best_epoch}): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")),
-          file=sys.stderr)
+    shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
+        "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+    print(f"validation (best epoch {r.result.best_epoch}"
+          + (", per position over scored positions" if labelling else "") + "): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
-    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
-          file=sys.stderr)
+    if labelling:  # the memory curve reads one output per sequence; the training diagnosis applies as it is
+        from ..interpret.diagnose import diagnose_run
+
+        print(diagnose_run(r.result.gradients, r.result.history, None, r.bundle.meta.get("training")).text(),
+              file=sys.stderr)
+    else:
+        print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+              file=sys.stderr)
     print(f"logs: {r.run_dir}", file=sys.stderr)
     print(r.path)
     return 0
@@ -77,9 +89,18 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from ..prediction.predict import predict_files
 
     bundle = load_model(resolve(a.model))
-    n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
+    if bundle.task == "label":
+        from ..prediction.positions import predict_position_files
+
+        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size)
+    elif a.format == "fasta":
+        raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
+                          "sequence (its CSV is the default output)")
+    else:
+        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
     if a.output not in (None, "-"):
-        print(f"wrote {n} predictions to {a.output}", file=sys.stderr)
+        print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
+              file=sys.stderr)
     return 0
 
 
@@ -88,6 +109,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..prediction.evaluate import evaluate_files
 
     bundle = load_model(resolve(a.model))
+    if bundle.task == "label":
+        from .positions import print_position_evaluation
+
+        return print_position_evaluation(bundle, a)
     ev = evaluate_files(bundle, a.files, labels=a.labels)
     m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
     if a.json:
@@ -192,7 +217,7 @@ def add_option_arguments(parser: argparse.ArgumentParser, groups: Sequence[str] 
     wanted = [o for o in options() if o.cli and (o.group in groups or o.name in names)]
     groups = {g: parser.add_argument_group(g) for g in dict.fromkeys(o.group for o in wanted)}
     for o in wanted:
-        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.by_alphabet else o.default}
+        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.from_data else o.default}
         if o.positional:
             groups[o.group].add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
             continue
@@ -229,19 +254,27 @@ def build_parser() -> argparse.ArgumentParser:
     dest.add_argument("--name", help="save the model in the workspace registry under this name")
     t.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", help="predict classes for sequence files",
-                       description="Writes CSV: id, prediction, p_<class> per class, in input order.")
+    p = sub.add_parser("predict", help="predict classes (or per-position labels) for sequence files",
+                       description="Writes CSV: id, prediction, p_<class> per class, in input order. For a "
+                       "labeller: id, position (1-based), letter, prediction, p_<label> per label, one row per "
+                       "letter; with --format fasta, three-line FASTA with the predicted label string.")
     p.add_argument("model", metavar="MODEL", help="model file or registry name")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
     p.add_argument("--chunk-size", type=int, default=4096, help="records read at a time (4096)")
     p.add_argument("--with-sequence", action="store_true", help="add each record's sequence as a last column")
+    p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
+                   "fasta (three-line FASTA: header, sequence, predicted labels)")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")
     e.add_argument("model", metavar="MODEL")
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
+    e.add_argument("--labels-fasta", nargs="+", metavar="FILE", help="labellers: label FASTA files matched by id "
+                   "(default: the files are three-line FASTA)")
+    e.add_argument("--mask", nargs="+", metavar="FILE", help="labellers: 0/1 FASTA files of scored positions")
+    e.add_argument("--ignore-label", metavar="CHAR", help="labellers: a label never scored (default: the model's)")
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=cmd_evaluate)
 

@@ -11,8 +11,9 @@ import sys
 
 from ..errors import BioseqError
 
-# training options a tuning run takes (the rest of the training options are searched or fixed)
-TRAINING_FLAGS = ("epochs", "patience", "clip", "class_weights", "seed", "device", "deterministic", "group_by_length")
+# options a tuning run takes besides the data's (the rest of the training options are searched or fixed)
+TRAINING_FLAGS = ("task", "epochs", "patience", "clip", "class_weights", "seed", "device", "deterministic",
+                  "group_by_length")
 
 
 def _printer(stream=sys.stderr):

@@ -15,6 +15,11 @@ Data flow and shapes (B = batch, T = longest length in the batch, K = alphabet s
   ``D = hidden * directions``; ``last`` reads the forward direction at the last valid position
   and the backward direction at position 1;
 * a linear head gives logits ``(B, n_classes)``.
+
+With ``cfg.task == "label"`` (sequence labelling) there is no read-out: the head is applied at every
+position, giving logits ``(B, T, n_classes)`` (``n_classes`` = labels), exactly zero past each length.
+The conv front end then must not pool (``conv_pool == 1``, checked by the config), so output t is
+position t.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class SequenceClassifier(nn.Module):
                 norm = {"none": nn.Identity, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[cfg.norm]
                 self.norms.append(norm(cfg.out_dim) if cfg.norm != "none" else norm())
         self.drop = nn.Dropout(cfg.dropout)
-        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" else None
+        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" and not cfg.labelling else None
         self.head = nn.Linear(cfg.out_dim, cfg.n_classes)
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,8 +95,10 @@ class SequenceClassifier(nn.Module):
             x, lengths = self.front(x, lengths)
         return x, lengths
 
-    def recurrent(self, packed: PackedSequence, keep: list | None = None) -> PackedSequence:
-        """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``."""
+    def recurrent(self, packed: PackedSequence, keep: list | None = None,
+                  scored: torch.Tensor | None = None) -> PackedSequence:
+        """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``. ``scored``
+        ``(N,)`` bool in packed order: the rows whose statistics batch norm uses in training (all if None)."""
         for i, rnn in enumerate(self.rnns):
             out = run_layer(rnn, packed)
             if keep is not None:
@@ -100,7 +107,7 @@ class SequenceClassifier(nn.Module):
             if self.cfg.skip and i > 0:
                 data = data + packed.data
             if i < len(self.norms):
-                data = self.norms[i](data)
+                data = masked_batch_norm(self.norms[i], data, scored)
             packed = packed_like(out, self.drop(data))
         return packed
 
@@ -122,12 +129,46 @@ class SequenceClassifier(nn.Module):
         scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))  # (B, T)
         return (torch.softmax(scores, dim=1)[:, :, None] * out).sum(1)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None) -> torch.Tensor:
-        """Logits ``(B, n_classes)``. ``keep`` collects per-layer packed inputs and outputs."""
+    def per_position(self, out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Labelling head: ``(B, T, D)`` outputs -> logits ``(B, T, n_classes)``, zero past each length."""
+        mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths.to(out.device)[:, None]
+        return self.head(self.drop(out)).masked_fill(~mask[:, :, None], 0.0)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None,
+                scored: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, n_classes)``, or ``(B, T, n_classes)`` for a labeller. ``keep`` collects per-layer
+        packed inputs and outputs. ``scored (B, T)`` bool (labellers): only these positions enter batch-norm
+        statistics in training; outputs at every position are computed as usual."""
         feats, lengths = self.features(x, lengths)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.recurrent(packed, keep), batch_first=True)
+        rows = None
+        if scored is not None and self.cfg.labelling and self.cfg.norm == "batch" and self.training:
+            rows = pack_padded_sequence(scored[:, : feats.shape[1]].cpu(), lengths, batch_first=True,
+                                        enforce_sorted=False).data.to(feats.device)  # (N,) in packed order
+        out, _ = pad_packed_sequence(self.recurrent(packed, keep, rows), batch_first=True,
+                                     total_length=feats.shape[1])
+        if self.cfg.labelling:
+            return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
+
+
+def masked_batch_norm(norm: nn.Module, data: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """``norm(data (N, D))``, except that a training-mode batch norm takes its statistics (and updates its
+    running ones) from ``rows`` only, Algorithm 1 of Ioffe & Szegedy over the scored positions."""
+    if rows is None or not isinstance(norm, nn.BatchNorm1d) or not norm.training or bool(rows.all()):
+        return norm(data)
+    chosen = data[rows]
+    if chosen.shape[0] < 2:  # too few scored rows for a variance: normalise with the running statistics
+        mean, var = norm.running_mean, norm.running_var
+    else:
+        mean, var = chosen.mean(0), chosen.var(0, unbiased=False)
+        with torch.no_grad():
+            m = norm.momentum if norm.momentum is not None else 0.1
+            n = chosen.shape[0]
+            norm.running_mean.mul_(1 - m).add_(m * mean.detach())
+            norm.running_var.mul_(1 - m).add_(m * var.detach() * n / (n - 1))
+            norm.num_batches_tracked += 1
+    return (data - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
 
 
 def build_model(cfg: ModelConfig) -> SequenceClassifier:

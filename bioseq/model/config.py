@@ -1,9 +1,14 @@
-"""The model options (:class:`ModelConfig`): everything needed to rebuild a model."""
+"""The model options (:class:`ModelConfig`): everything needed to rebuild a model.
+
+``task`` decides the head: ``classify`` reads the positions out once (``pooling``) to logits ``(B, C)``;
+``label`` gives logits ``(B, T, C)`` at every position (``pooling`` is unused, ``conv_pool`` must be 1).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..errors import ref
 from ..options import opt
 from . import cells
 
@@ -11,6 +16,7 @@ CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
+TASKS = ("classify", "label")
 
 
 @dataclass
@@ -19,6 +25,10 @@ class ModelConfig:
 
     alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False)
     n_classes: int = opt(help="classes, from the data", internal=True, cli=False)
+    task: str = opt("classify", choices=TASKS, internal=True, detected=True, unset="detected",
+                    where="detected from the data on the Data page",
+                    help="classify: one label per sequence; label: one label per position (sequence labelling). "
+                    "Detected from the inputs when not given: a three-line FASTA or --labels-fasta means label")
     cell: str = opt("lstm", label="Recurrent cell", choices=lambda: CELLS, aliases=("--arch",),
                     help=cells.help_text())
     activation: str = opt("tanh", label="RNN activation", choices=ACTIVATIONS,
@@ -40,8 +50,9 @@ class ModelConfig:
     conv_filters: int = opt(64, label="Conv filters", min=1, max=1024, help="motif detectors in the front end")
     conv_width: int = opt(9, label="Conv width", min=1, max=51, by_alphabet={"protein": 5},
                           help="letters each motif detector sees")
-    conv_pool: int = opt(2, label="Conv pool", min=1, max=16, by_alphabet={"protein": 1},
-                         help="max-pool width after the convolution (1 = none)")
+    conv_pool: int = opt(2, label="Conv pool", min=1, max=16, by_alphabet={"protein": 1}, by_task={"label": 1},
+                         help="max-pool width after the convolution (1 = none; a labeller keeps one output per "
+                         "position, so 1)")
     pooling: str = opt("max", label="Read-out", choices=POOLINGS, by_alphabet={"protein": "last"},
                        help="how positions become one vector: last state, mean, max or learned attention")
     forget_bias: float = opt(1.0, label="Forget-gate bias", step=0.5,
@@ -49,7 +60,8 @@ class ModelConfig:
                              "remembers by default")
 
     def validate(self) -> ModelConfig:
-        for name, value, allowed in (("cell", self.cell, CELLS), ("activation", self.activation, ACTIVATIONS),
+        for name, value, allowed in (("task", self.task, TASKS), ("cell", self.cell, CELLS),
+                                     ("activation", self.activation, ACTIVATIONS),
                                      ("norm", self.norm, NORMS), ("pooling", self.pooling, POOLINGS)):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
@@ -57,10 +69,19 @@ class ModelConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.n_classes < 2:
-            raise ValueError("a classifier needs at least two classes")
+            raise ValueError("a classifier needs at least two classes" if self.task == "classify"
+                             else "a labeller needs at least two labels")
+        if self.task == "label" and self.conv and self.conv_pool > 1:
+            raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
+                             f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")
         return self
+
+    @property
+    def labelling(self) -> bool:
+        """Whether the model gives a label per position (``task == "label"``)."""
+        return self.task == "label"
 
     @property
     def directions(self) -> int:

@@ -5,6 +5,12 @@ A model file is a safetensors file: the weights as tensors, and one JSON metadat
 length policy, training summary (data files with SHA-256, counts, metrics, history), versions,
 seed and creation time. Loading never unpickles anything.
 
+Every file written now has a top-level ``task`` (``classify`` or ``label``). A labeller (format version 2)
+also has ``labelling``: ``{"labels": [...], "ignore_label": "-" or null, "mask": true/false}`` (the label
+alphabet, the label character never scored, and whether a mask file marked unscored positions); its
+``classes`` are the labels. Classification files stay format version 1 with the config as before (no
+``task`` key in it), so they read as they always did; files without ``task`` are classifiers.
+
 Models live in the workspace (:mod:`bioseq.workspace`), in
 ``models/<name>.safetensors``. The registry is the folder itself:
 every model file describes itself, so there is no index to corrupt. Saves are atomic.
@@ -31,7 +37,7 @@ from . import cells
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: labellers (task "label"); classifiers are still written as version 1
 SUFFIX = ".safetensors"
 
 
@@ -55,6 +61,18 @@ class ModelBundle:
     path: str = ""
 
     @property
+    def task(self) -> str:
+        """``classify`` (one label per sequence) or ``label`` (one label per position)."""
+        return self.model.cfg.task
+
+    @property
+    def labelling(self) -> dict:
+        """For a labeller: ``labels``, ``ignore_label`` and ``mask`` (see the module docstring); else ``{}``."""
+        if self.task != "label":
+            return {}
+        return {"labels": list(self.classes), "ignore_label": None, "mask": False, **self.meta.get("labelling", {})}
+
+    @property
     def name(self) -> str:
         return self.meta.get("name") or Path(self.path).name.removesuffix(SUFFIX)
 
@@ -63,10 +81,16 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     """Write the model file atomically and return its path."""
     path = Path(path)
     meta = dict(bundle.meta)
+    config = bundle.model.cfg.to_dict()
+    labeller = config["task"] == "label"
+    if not labeller:
+        del config["task"]  # a classifier's file stays readable by earlier versions
+    else:
+        meta["labelling"] = bundle.labelling
     meta.update({
-        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "format": FORMAT, "format_version": FORMAT_VERSION if labeller else 1, "task": bundle.task,
         "name": meta.get("name") or path.name.removesuffix(SUFFIX),
-        "config": bundle.model.cfg.to_dict(), "alphabet": bundle.alphabet.to_dict(),
+        "config": config, "alphabet": bundle.alphabet.to_dict(),
         "classes": list(bundle.classes),
         "length": {"max_length": bundle.max_length, "policy": bundle.length_policy},
         "versions": versions(),
@@ -163,6 +187,7 @@ def list_models() -> list[dict]:
         cfg, val = m.get("config", {}), (m.get("training") or {}).get("val_metrics", {})
         out.append({
             "name": m.get("name", p.stem), "path": str(p), "cell": cfg.get("cell"),
+            "task": m.get("task", "classify"),
             "architecture": describe_config(cfg), "alphabet": m.get("alphabet", {}).get("name"),
             "classes": m.get("classes"), "val_accuracy": val.get("accuracy"), "val_auroc": val.get("auroc"),
             "val_mcc": val.get("mcc"), "created": m.get("created"),
@@ -188,5 +213,5 @@ def describe_config(cfg: dict) -> str:
                           "skip" if cfg.get("skip") else None) if x]
     parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
                  + (f" [{', '.join(extras)}]" if extras else ""))
-    parts.append(str(cfg.get("pooling")))
+    parts.append("per position" if cfg.get("task") == "label" else str(cfg.get("pooling")))
     return " -> ".join(parts)

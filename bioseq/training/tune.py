@@ -79,12 +79,14 @@ def parse_budget(text: str | float | int) -> float:
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
     """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
-    from ..data.dataset import load_dataset
+    from .fit import load_position_split, load_split_rule
 
-    alphabet = data.alphabet or load_dataset(data.train, labels=data.labels, max_length=data.max_length,
-                                             length_policy=data.length_policy).alphabet.name
+    if data.alphabet:
+        alphabet = data.alphabet
+    else:
+        alphabet = (load_position_split if task == "label" else load_split_rule)(data, 0)[0].alphabet.name
     model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
-    model.update({k: v for k, v in alphabet_defaults(alphabet).items() if k in model})
+    model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
     return {k: v for k, v in params.items() if not (task == "label" and k in LABELLING_FIXED)}
 
@@ -230,8 +232,10 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
 
     budget_s = parse_budget(budget)
     base = train_cfg or TrainConfig()
+    from .fit import detect_task
+
     fixed = dict(model_options or {})
-    task = fixed.get("task", "classify")
+    task = fixed["task"] = detect_task(data, fixed.get("task"))
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
     if folder.db.exists() and not resume:
