@@ -31,6 +31,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from . import cells
 from .config import ModelConfig
 from .recurrence import packed_like, run_layer
+from .strands import reverse_complement
 
 
 def make_rnn(cfg: ModelConfig, input_size: int) -> nn.Module:
@@ -138,7 +139,18 @@ class SequenceClassifier(nn.Module):
                 scored: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)``, or ``(B, T, n_classes)`` for a labeller. ``keep`` collects per-layer
         packed inputs and outputs. ``scored (B, T)`` bool (labellers): only these positions enter batch-norm
-        statistics in training; outputs at every position are computed as usual."""
+        statistics in training; outputs at every position are computed as usual. With ``strand="both"`` an
+        evaluating classifier averages the probabilities of ``x`` and its reverse complement."""
+        if self.cfg.strand == "both" and not self.training and not self.cfg.labelling and keep is None:
+            # the average of the probabilities on both strands, as logits: softmax(log mean p) = mean p
+            p = (torch.softmax(self.strand_logits(x, lengths), -1)
+                 + torch.softmax(self.strand_logits(reverse_complement(x, lengths), lengths), -1)) / 2
+            return torch.log(p.clamp_min(1e-12))
+        return self.strand_logits(x, lengths, keep, scored)
+
+    def strand_logits(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None,
+                      scored: torch.Tensor | None = None) -> torch.Tensor:
+        """The logits of one reading of ``x`` (the sequences as given)."""
         feats, lengths = self.features(x, lengths)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
         rows = None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import ref
 from ..options import opt
 from . import cells
+from .strands import STRANDS
 
 CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -55,6 +56,10 @@ class ModelConfig:
                          "position, so 1)")
     pooling: str = opt("max", label="Read-out", choices=POOLINGS, by_alphabet={"protein": "last"},
                        help="how positions become one vector: last state, mean, max or learned attention")
+    strand: str = opt("forward", label="DNA strands", choices=STRANDS,
+                      help="DNA only: forward reads the sequences as given; augment trains on random reverse "
+                      "complements too; both also predicts the average over a sequence and its reverse complement "
+                      "(for signals that can sit on either strand)")
     forget_bias: float = opt(1.0, label="Forget-gate bias", step=0.5,
                              help="LSTM only: start with the forget gate open (bias 1, as in Keras), so the cell "
                              "remembers by default")
@@ -74,6 +79,11 @@ class ModelConfig:
         if self.task == "label" and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
+        if self.strand not in STRANDS:
+            raise ValueError(f"unknown strand {self.strand!r}; choose one of {', '.join(STRANDS)}")
+        if self.task == "label" and self.strand != "forward":
+            raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
+                             f"reversed too; use {ref('strand', 'forward')}")
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")
         return self

@@ -25,7 +25,7 @@ from ..data.position_labels import (
 )
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
-from ..errors import InputError
+from ..errors import InputError, ref
 from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
@@ -46,6 +46,9 @@ def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **ov
     with its :class:`ModelConfig` field (:mod:`bioseq.options`).
     """
     given = {k: v for k, v in overrides.items() if v is not None}
+    if given.get("strand", "forward") != "forward" and alphabet != "dna":
+        raise InputError(f"{ref('strand', given['strand'])} reads both DNA strands; {alphabet.upper()} has one "
+                         f"strand to read (drop the option or use {ref('strand', 'forward')})")
     opts = alphabet_defaults(alphabet, given.get("task"))
     opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()

@@ -25,6 +25,7 @@ from torch import nn
 from ..data.encoding import length_batches, pad_batch
 from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
+from ..model import strands
 from . import checkpoint
 from .config import TrainConfig, resolve_device, seed_everything
 from .objective import class_weight_vector, flat_labels, objective
@@ -149,7 +150,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
-            x, lens = pad_batch([train_arrays[i] for i in idx])
+            chosen = [train_arrays[i] for i in idx]
+            x, lens = pad_batch(strands.augment(chosen, rng) if model.cfg.strand != "forward" else chosen)
             y = task.targets(idx, x.shape[1], device)
             logits = _run(model, x.to(device), lens, y)
             loss, n = task.loss(logits, y)

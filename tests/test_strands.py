@@ -1,0 +1,65 @@
+"""Both DNA strands (bioseq.model.strands, ``--strand``): reverse complements by hand, augmentation, the
+two-strand average, and the refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bioseq.cli import main as cli
+from bioseq.data.alphabets import DNA
+from bioseq.data.encoding import encode, pad_batch
+from bioseq.model.classifier import SequenceClassifier
+from bioseq.model.config import ModelConfig
+from bioseq.model.strands import augment, reverse_complement, reverse_complement_array
+
+
+def test_reverse_complement_of_one_sequence_by_hand():
+    assert np.array_equal(reverse_complement_array(encode("AACGR", DNA)), encode("YCGTT", DNA))
+
+
+def test_reverse_complement_of_a_padded_batch_keeps_padding_zero():
+    x, lengths = pad_batch([encode("ACG", DNA), encode("AATTC", DNA)])
+    rc = reverse_complement(x, lengths)
+    assert torch.equal(rc[0, :3], torch.from_numpy(encode("CGT", DNA))) and not rc[0, 3:].any()
+    assert torch.equal(rc[1], torch.from_numpy(encode("GAATT", DNA)))
+    assert torch.equal(reverse_complement(rc, lengths), x)  # twice is the identity
+
+
+def test_augment_flips_about_half():
+    arrays = [encode("AAAA", DNA)] * 1000
+    flipped = sum(a[0, 3] == 1 for a in augment(arrays, np.random.default_rng(0)))  # TTTT starts with T
+    assert 450 < flipped < 550
+
+
+def test_both_strands_average_the_probabilities():
+    torch.manual_seed(0)
+    model = SequenceClassifier(ModelConfig(alphabet_size=4, n_classes=2, hidden=4, conv=False,
+                                           strand="both").validate()).eval()
+    x, lengths = pad_batch([encode("ACGTTGCA", DNA), encode("GGGAT", DNA)])
+    with torch.no_grad():
+        p = torch.softmax(model(x, lengths), -1)
+        one = torch.softmax(model.strand_logits(x, lengths), -1)
+        other = torch.softmax(model.strand_logits(reverse_complement(x, lengths), lengths), -1)
+    assert torch.allclose(p, (one + other) / 2, atol=1e-6)
+    rc, _ = pad_batch([reverse_complement_array(encode(s, DNA)) for s in ("ACGTTGCA", "GGGAT")])
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(model(rc, lengths), -1), p, atol=1e-6)  # strand-symmetric
+
+
+def test_a_labeller_refuses_two_strands():
+    with pytest.raises(ValueError, match="for classifiers"):
+        ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, strand="both").validate()
+
+
+def test_protein_refuses_strands(protein_fasta, bioseq_home, capsys):
+    assert cli(["train", str(protein_fasta), "--strand", "augment", "--epochs", "1", "--quiet"]) == 2
+    assert "--strand augment reads both DNA strands; PROTEIN has one strand" in capsys.readouterr().err
+
+
+def test_train_with_both_strands(dna_fasta, bioseq_home, capsys):
+    assert cli(["train", str(dna_fasta), "--strand", "both", "--epochs", "1", "--hidden", "4", "--name", "two",
+                "--quiet"]) == 0
+    assert cli(["info", "two"]) == 0
+    assert "strand" in capsys.readouterr().out
