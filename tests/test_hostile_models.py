@@ -108,7 +108,7 @@ def _protein_alphabet(meta):
 
 
 METADATA_CASES = {
-    "newer-format-version": (_set("format_version", 2), None, ("newer", "upgrade")),
+    "newer-format-version": (_set("format_version", 4), None, ("newer", "upgrade")),
     "format-version-not-int": (_set("format_version", "1"), None, ()),
     "other-format": (_set("format", "not-bioseq"), None, ("not a bioseq model",)),
     "hidden-size-changed": (_set_config("hidden", 16), None, ("disagree",)),

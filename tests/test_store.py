@@ -143,7 +143,7 @@ def test_refuses_files_that_are_not_models(tmp_path, saved, dna_bundle):
 
 def test_refuses_a_newer_format_version(tmp_path, saved):
     newer = rewrite_meta(saved, tmp_path / "newer.safetensors", format_version=store.FORMAT_VERSION + 1)
-    with pytest.raises(ModelFileError, match="format version 3 is newer than this bioseq understands"):
+    with pytest.raises(ModelFileError, match="format version 4 is newer than this bioseq understands"):
         load_model(newer)
     with pytest.raises(ModelFileError, match="format is 'other'"):
         load_model(rewrite_meta(saved, tmp_path / "other.safetensors", format="other"))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
-from ..model.store import describe_config
+from ..model.store import describe_model
 
 CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
 
@@ -32,7 +32,7 @@ def model_card(meta: dict) -> pd.DataFrame:
     length = meta.get("length") or {}
     rows = [
         ("name", meta.get("name")),
-        ("architecture", describe_config(meta.get("config") or {})),
+        ("architecture", describe_model(meta)),
         ("alphabet", f"{a.get('name')} ({a.get('letters')}); {a.get('rule', '')}"),
         ("classes", ", ".join(meta.get("classes") or [])),
         ("length", f"max {length.get('max_length') or 'none'}, keep the {length.get('policy', 'start')}"),

@@ -149,7 +149,7 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from ..model.store import describe_config, read_meta, resolve
+    from ..model.store import describe_model, read_meta, resolve
 
     meta = read_meta(resolve(a.model))
     if a.json:
@@ -158,7 +158,7 @@ def cmd_info(a: argparse.Namespace) -> int:
     t = meta.get("training") or {}
     lines = [
         f"name:          {meta.get('name')}",
-        f"architecture:  {describe_config(meta['config'])}",
+        f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
         f"classes:       {', '.join(meta['classes'])}",
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
@@ -170,6 +170,10 @@ def cmd_info(a: argparse.Namespace) -> int:
         for f in t.get("files", []):
             lines.append(f"  {f['role']:<5} {f['path']}  sha256 {f['sha256'][:16]}…")
         lines += _split_lines(t)
+        if meta.get("ensemble"):
+            e = meta["ensemble"]
+            lines.append(f"ensemble:      {len(e.get('members', []))} members ({e.get('origin', 'seeds')}), "
+                         "probabilities averaged")
         vm = t.get("val_metrics") or {}
         lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
                                                     ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))

@@ -33,11 +33,12 @@ from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
-from . import cells
+from . import cells, ensemble
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
-FORMAT_VERSION = 2  # 2: labellers (task "label"); classifiers are still written as version 1
+FORMAT_VERSION = 3  # 2: labellers (task "label"); 3: ensembles; single classifiers are still written as version 1
+ENSEMBLE_VERSION = 3
 SUFFIX = ".safetensors"
 
 
@@ -76,19 +77,36 @@ class ModelBundle:
     def name(self) -> str:
         return self.meta.get("name") or Path(self.path).name.removesuffix(SUFFIX)
 
+    @property
+    def size(self) -> int:
+        """How many networks the model averages (1 for a single model)."""
+        return len(ensemble.members(self.model))
+
+    def member(self, i: int) -> ModelBundle:
+        """Member ``i`` (0-based) of an ensemble as a bundle of its own (a single model: itself, for 0)."""
+        nets = ensemble.members(self.model)
+        if not 0 <= i < len(nets):
+            raise IndexError(f"{self.name} has {len(nets)} member(s); there is no member {i + 1}")
+        return ModelBundle(nets[i], self.alphabet, self.classes, self.max_length, self.length_policy,
+                           {**self.meta, "member": i + 1}, self.path)
+
 
 def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     """Write the model file atomically and return its path."""
     path = Path(path)
     meta = dict(bundle.meta)
-    config = bundle.model.cfg.to_dict()
-    labeller = config["task"] == "label"
-    if not labeller:
-        del config["task"]  # a classifier's file stays readable by earlier versions
-    else:
+    configs = [_file_config(c) for c in ensemble.members_configs(bundle.model)]
+    config = configs[0]
+    labeller = bundle.task == "label"
+    if labeller:
         meta["labelling"] = bundle.labelling
+    if len(configs) > 1:
+        meta["ensemble"] = {**meta.get("ensemble", {}), "members": configs}
+    else:
+        meta.pop("ensemble", None)
+    version = ENSEMBLE_VERSION if len(configs) > 1 else 2 if labeller else 1
     meta.update({
-        "format": FORMAT, "format_version": FORMAT_VERSION if labeller else 1, "task": bundle.task,
+        "format": FORMAT, "format_version": version, "task": bundle.task,
         "name": meta.get("name") or path.name.removesuffix(SUFFIX),
         "config": config, "alphabet": bundle.alphabet.to_dict(),
         "classes": list(bundle.classes),
@@ -100,6 +118,17 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
     bundle.meta, bundle.path = meta, str(path)
     return path
+
+
+def _file_config(cfg: ModelConfig) -> dict:
+    """A config as the file stores it: a classifier's ``task`` and a forward ``strand`` are left out, so
+    such files stay readable by earlier versions."""
+    config = cfg.to_dict()
+    if config["task"] == "classify":
+        del config["task"]
+    if config.get("strand") == "forward":
+        del config["strand"]
+    return config
 
 
 def read_meta(path: str | os.PathLike) -> dict:
@@ -132,21 +161,22 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
     """Load and validate a model file: metadata, config and weights must agree."""
     meta = read_meta(path)
     try:
-        cfg = ModelConfig.from_dict(meta["config"])
+        members = (meta.get("ensemble") or {}).get("members") or [meta["config"]]
+        configs = [ModelConfig.from_dict(c) for c in members]
         alphabet = Alphabet.from_dict(meta["alphabet"])
         classes = [str(c) for c in meta["classes"]]
         length = meta.get("length") or {}
-        if len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size:
+        if any(len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size for cfg in configs):
             raise ValueError("classes or alphabet disagree with the model config")
         with torch.device("meta"):  # shapes only: a hostile config cannot make us allocate
-            expected = {k: tuple(v.shape) for k, v in SequenceClassifier(cfg).state_dict().items()}
+            expected = {k: tuple(v.shape) for k, v in ensemble.build(configs).state_dict().items()}
         with safe_open(str(path), framework="pt") as f:
             found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
             if found != expected:
                 bad = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
                 raise ValueError(f"weights do not match the config: {', '.join(bad[:3])}")
             state = {k: f.get_tensor(k) for k in f.keys()}
-        model = SequenceClassifier(cfg)
+        model = ensemble.build(configs)
         model.load_state_dict(state, strict=True)
     except ModelFileError:
         raise
@@ -188,7 +218,7 @@ def list_models() -> list[dict]:
         out.append({
             "name": m.get("name", p.stem), "path": str(p), "cell": cfg.get("cell"),
             "task": m.get("task", "classify"),
-            "architecture": describe_config(cfg), "alphabet": m.get("alphabet", {}).get("name"),
+            "architecture": describe_model(m), "alphabet": m.get("alphabet", {}).get("name"),
             "classes": m.get("classes"), "val_accuracy": val.get("accuracy"), "val_auroc": val.get("auroc"),
             "val_mcc": val.get("mcc"), "created": m.get("created"),
         })
@@ -214,4 +244,14 @@ def describe_config(cfg: dict) -> str:
     parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
                  + (f" [{', '.join(extras)}]" if extras else ""))
     parts.append("per position" if cfg.get("task") == "label" else str(cfg.get("pooling")))
-    return " -> ".join(parts)
+    strand = cfg.get("strand", "forward")
+    return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
+
+
+def describe_model(meta: dict) -> str:
+    """:func:`describe_config` of a model file's metadata; an ensemble as ``ensemble of N: …``."""
+    members = (meta.get("ensemble") or {}).get("members") or []
+    if len(members) < 2:
+        return describe_config(meta.get("config") or {})
+    shown = list(dict.fromkeys(describe_config(c) for c in members))
+    return f"ensemble of {len(members)}: " + ("; ".join(shown) if len(shown) > 1 else f"{len(members)}x {shown[0]}")

@@ -34,6 +34,8 @@ class TrainConfig:
     class_weights: bool = opt(True, label="Class weights", help="weight classes by inverse frequency, for "
                               "unbalanced data")
     seed: int = opt(0, label="Seed", min=0, help="random seed: the same seed and options give the same model")
+    seeds: int = opt(1, label="Ensemble of seeds", min=1, max=20, help="train this many models (seeds seed, "
+                     "seed+1, ...) and save them as one ensemble file that averages their probabilities")
     deterministic: bool = opt(False, label="Deterministic", help="ask PyTorch for deterministic kernels (slower)")
     device: str = opt("auto", label="Device", choices=("auto", "cpu", "cuda"), open_choices=True,
                       help="auto uses a CUDA GPU when there is one")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
@@ -52,6 +52,21 @@ def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **ov
     opts = alphabet_defaults(alphabet, given.get("task"))
     opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()
+
+
+def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targets) -> tuple:
+    """The ensemble of ``nets`` and its result: the members' mean probabilities scored on validation; the
+    history, gradients and best epoch are the first member's."""
+    from ..model.ensemble import Ensemble
+    from .loop import evaluate
+    from .objective import objective
+
+    model = Ensemble(nets).eval()
+    metrics, probs = evaluate(model, val_arrays, val_targets)
+    first = results[0]
+    confusion = objective(model.cfg.labelling, val_targets, model.cfg.n_classes).confusion(probs)
+    return model, replace(first, val_metrics=metrics, confusion=confusion, seconds=sum(r.seconds for r in results),
+                          interrupted=any(r.interrupted for r in results))
 
 
 def detect_task(opts: DataOptions, task: str | None = None) -> str:
@@ -161,16 +176,24 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         if callback:
             callback(p)
 
-    seed_everything(train_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
-    model = SequenceClassifier(cfg)
-    train_arrays = train_ds.encoded()
+    train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
+    nets, results = [], []
     try:
-        result = train(model, train_arrays, _targets(train_ds), val_ds.encoded(), _targets(val_ds), train_cfg,
-                       callback=on_progress, checkpoint_path=run.checkpoint_path, resume=resume,
-                       should_stop=should_stop)
+        for k in range(train_cfg.seeds):  # one member per seed; an ensemble when seeds > 1
+            member_cfg = replace(train_cfg, seed=train_cfg.seed + k)
+            seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
+            nets.append(SequenceClassifier(cfg))
+            ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
+            results.append(train(nets[-1], train_arrays, _targets(train_ds), val_arrays, _targets(val_ds),
+                                 member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
+                                 should_stop=should_stop))
+            if results[-1].interrupted:
+                break
     except BaseException as e:
         run.fail(e)
         raise
+    model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(nets, results, val_arrays,
+                                                                                 _targets(val_ds))
     files = [{"path": os.path.abspath(p), "sha256": file_sha256(p), "role": role}
              for role, group in (("train", data.train), ("val", data.val or []), ("labels", data.labels_fasta or []),
                                  ("mask", data.mask or [])) for p in group]
@@ -180,6 +203,9 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                              **({"labelling": {"labels": list(train_ds.classes), "ignore_label": data.ignore_label,
                                                "mask": bool(data.mask)}} if labelling else {}),
                              "seed": train_cfg.seed,
+                             **({"ensemble": {"origin": "seeds", "seeds": [train_cfg.seed + k for k in range(
+                                 len(nets))], "member_val_metrics": [r.val_metrics for r in results]}}
+                                if len(nets) > 1 else {}),
                              "training": {
                                  "files": files, "labels": os.path.abspath(data.labels) if data.labels else None,
                                  "class_map": data.class_map,
