@@ -125,3 +125,10 @@ def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     assert [t["state"] for t in r.trials] == ["complete", "complete"]
     assert not set(r.trials[1]) & set(LABELLING_FIXED)  # conv pool and read-out are not searched
     assert load_model(r.model_path).task == "label"
+
+
+def test_the_top_trials_as_one_ensemble(dna_fasta, bioseq_home):
+    r = tune(DataOptions([str(dna_fasta)]), "top", "5m", max_trials=3, train_cfg=TINY, ensemble=2)
+    bundle = load_model(r.model_path)
+    ranked = sorted((t for t in r.trials if t["state"] == "complete"), key=lambda t: t["val_loss"])
+    assert bundle.size == 2 and bundle.meta["tuning"]["members"] == [t["trial"] for t in ranked[:2]]

@@ -34,7 +34,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
     if a.resume and not (a.name or a.log_dir):
         raise BioseqError("--resume needs --name (or --log-dir) to find the study")
     r = tune(data, a.name, a.budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
-             model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer())
+             model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer(),
+             ensemble=a.ensemble)
     done = sum(t["state"] == "complete" for t in r.trials)
     pruned = sum(t["state"] == "pruned" for t in r.trials)
     print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
@@ -64,5 +65,7 @@ def add_tune_parser(sub, add_option_arguments) -> None:
     o.add_argument("--name", help="the study's name, also the best model's registry name")
     o.add_argument("--log-dir", metavar="DIR", help="keep the study and trials here instead of the workspace")
     o.add_argument("--resume", action="store_true", help="continue the study --name")
+    o.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="save the ensemble of the K best trials (probabilities averaged) instead of the best one")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_tune)

@@ -220,11 +220,12 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
-         should_stop: Callable[[], bool] | None = None) -> TuneResult:
+         should_stop: Callable[[], bool] | None = None, ensemble: int = 1) -> TuneResult:
     """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``.
 
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
-    per-trial epochs, patience and the rest of the training options.
+    per-trial epochs, patience and the rest of the training options. With ``ensemble`` k > 1 the saved model
+    is the ensemble of the k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
     """
     import optuna
 
@@ -312,6 +313,8 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     rows = trials_table(study)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = min(complete, key=lambda t: t.value) if complete else None
+    if ensemble > 1 and len(complete) > 1:
+        _keep_ensemble(folder, study, sorted(complete, key=lambda t: t.value)[:ensemble], out, name)
     folder.update(status="done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
                   best_value=best.value if best else None, best_trial=best.number if best else None,
                   model_path=str(out) if best else None)
@@ -331,6 +334,18 @@ def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
         "study": str(folder.db.resolve()), "best_trial": trial.number, "best_val_loss": trial.value,
         "params": trial.params, "trials": trials_table(study), "seed": folder.info().get("seed"),
     }}
+    save_model(out, bundle)
+
+
+def _keep_ensemble(folder: StudyFolder, study, trials: list, out: Path, name: str) -> None:
+    """Save the ensemble of ``trials`` (best first) to ``out`` as model ``name``."""
+    from ..model.ensemble import combine
+
+    bundle = combine([load_model(folder.trial_dir(t.number) / "model.safetensors") for t in trials],
+                     origin=f"top {len(trials)} trials of study {name}")
+    bundle.meta = {**bundle.meta, "name": name, "tuning": {
+        "study": str(folder.db.resolve()), "members": [t.number for t in trials],
+        "best_val_loss": trials[0].value, "trials": trials_table(study), "seed": folder.info().get("seed")}}
     save_model(out, bundle)
 
 
