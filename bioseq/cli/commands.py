@@ -53,8 +53,13 @@ def cmd_train(a: argparse.Namespace) -> int:
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
+    from ..training import distributed
+
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
+    distributed.finish()
+    if not distributed.is_main():
+        return 0  # rank 0 reports
     s = r.summary
     labelling = r.bundle.task == "label"
     what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling

@@ -32,6 +32,7 @@ from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults
 from ..prediction.novelty import training_profile
 from ..workspace import check_name, new_name, runs_dir
+from . import distributed
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
 from .runs import RunFolder
@@ -167,6 +168,8 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         path = Path(out)
         name = name or path.name.removesuffix(".safetensors")
     run = RunFolder(log_dir if log_dir else runs_dir() / name)
+    if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
+        run, callback = distributed.ReadOnlyRun(run), None
     summary = summarize_(train_ds)
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
               data=asdict(data), summary=summary, split=split_rule, leakage=leak)
@@ -219,6 +222,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                                  "run_dir": str(run.path.resolve()),
                              },
                          })
-    save_model(path, bundle)
+    if distributed.is_main():
+        save_model(path, bundle)
     run.finish(result, path)
     return FitResult(bundle, result, path, run.path, summary, val_ds)

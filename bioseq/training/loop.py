@@ -26,7 +26,7 @@ from ..data.encoding import length_batches, pad_batch
 from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
 from ..model import strands
-from . import checkpoint
+from . import checkpoint, distributed
 from .config import TrainConfig, resolve_device, seed_everything
 from .objective import class_weight_vector, flat_labels, objective
 from .recorder import GradientRecorder
@@ -69,9 +69,9 @@ NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODI
 VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
 
 
-def _run(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _run(model: nn.Module, labelling: bool, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Logits; a labeller's batch-norm statistics see only the scored positions of ``y``."""
-    if model.cfg.labelling:
+    if labelling:
         return model(x, lengths, scored=y[:, : x.shape[1]] != UNSCORED)
     return model(x, lengths)
 
@@ -92,7 +92,7 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
         for idx in length_batches([len(a) for a in arrays], batch_size):
             x, lengths = pad_batch([arrays[i] for i in idx])
             y = task.targets(idx, x.shape[1], device)
-            logits = _run(model, x.to(device), lengths, y)
+            logits = _run(model, model.cfg.labelling, x.to(device), lengths, y)
             loss, n = task.loss(logits, y)
             total += float(loss) * n
             count += n
@@ -114,8 +114,10 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     (the dashboard's Stop button).
     """
     seed_everything(cfg.seed, cfg.deterministic)
-    device = resolve_device(cfg.device)
+    device = distributed.device_for(resolve_device(cfg.device))
+    distributed.init(device)
     model.to(device)
+    net = distributed.wrap(model, device)  # DDP under torchrun: gradients all-reduced in backward
     n_classes, labelling = model.cfg.n_classes, model.cfg.labelling
     weights = class_weight_vector(flat_labels(train_labels, labelling), n_classes) if cfg.class_weights else None
     weights = weights.to(device) if weights is not None else None
@@ -143,7 +145,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             break
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
-        batches = length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng, group=cfg.group_by_length)
+        batches = distributed.shard(length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng,
+                                                   group=cfg.group_by_length))
         run_loss, seen = 0.0, 0.0
         probs = task.buffer()
         for b, idx in enumerate(batches, 1):
@@ -153,7 +156,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             chosen = [train_arrays[i] for i in idx]
             x, lens = pad_batch(strands.augment(chosen, rng) if model.cfg.strand != "forward" else chosen)
             y = task.targets(idx, x.shape[1], device)
-            logits = _run(model, x.to(device), lens, y)
+            logits = _run(net, model.cfg.labelling, x.to(device), lens, y)
             loss, n = task.loss(logits, y)
             if not torch.isfinite(loss):
                 raise TrainingError(NAN_ADVICE.format(value=float(loss.detach()), epoch=epoch, step=b))
@@ -182,7 +185,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             waited = 0
         else:
             waited += 1
-        if ckpt_path:
+        if ckpt_path and distributed.is_main():
             checkpoint.save(ckpt_path, model, opt, {"epoch": epoch, "step": step, "history": history,
                                                      "best": best, "waited": waited,
                                                      "gradients": recorder.table()})
