@@ -158,23 +158,31 @@ def position_profile(bundle: ModelBundle, records: Sequence[Record], labels: Seq
             mine = {k: v for k, v in grads.items() if k[0] == layer}
             peak = np.max(np.stack(list(mine.values())), axis=(0, 2))  # (n_t,) largest over directions and s
             for (_, direction), g in mine.items():
-                rel = np.where(peak[:, None] > 0, g / np.where(peak > 0, peak, 1.0)[:, None], 0.0)
-                d_all = dist.reshape(-1)
-                count = np.bincount(d_all - d_all.min())
-                mean_rel = np.bincount(d_all - d_all.min(), rel.reshape(-1)) / np.maximum(count, 1)
-                mean_raw = np.bincount(d_all - d_all.min(), g.reshape(-1)) / np.maximum(count, 1)
-                for k in np.flatnonzero(count):
-                    key = (layer, direction, int(k + d_all.min()))
-                    rels, raws, pairs = per.get(key, ([], [], 0))
-                    rels.append(float(mean_rel[k]))
-                    raws.append(float(mean_raw[k]))
-                    per[key] = (rels, raws, pairs + int(count[k]))
+                for d, rel, raw, count in by_distance(dist, relative_to_peak(g, peak), g):
+                    rels, raws, pairs = per.get((layer, direction, d), ([], [], 0))
+                    per[layer, direction, d] = (rels + [rel], raws + [raw], pairs + count)
     need = max(1, int(np.ceil(min_share * n_records)))
     rows = [{"layer": layer, "direction": direction, "distance": d, "grad_norm": float(np.mean(raws)),
              "relative": float(np.median(rels)), "sequences": len(rels), "positions": pairs}
             for (layer, direction, d), (rels, raws, pairs) in sorted(per.items(), key=lambda kv: (
                 kv[0][0], kv[0][1] != "forward", kv[0][2])) if len(rels) >= need]
     return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+
+
+def relative_to_peak(values: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """``values (n, L)`` divided row by row by ``peak (n,)`` (0 where the peak is 0)."""
+    return np.where(peak[:, None] > 0, values / np.where(peak > 0, peak, 1.0)[:, None], 0.0)
+
+
+def by_distance(dist: np.ndarray, relative: np.ndarray, raw: np.ndarray) -> list[tuple[int, float, float, int]]:
+    """``(distance, mean relative, mean raw, count)`` for every distance in ``dist (n, L)`` (integers), over
+    the (t, s) cells at that distance; one record's contribution to a profile."""
+    d = dist.reshape(-1)
+    lo = int(d.min())
+    count = np.bincount(d - lo)
+    rel = np.bincount(d - lo, relative.reshape(-1)) / np.maximum(count, 1)
+    mean = np.bincount(d - lo, raw.reshape(-1)) / np.maximum(count, 1)
+    return [(int(k + lo), float(rel[k]), float(mean[k]), int(count[k])) for k in np.flatnonzero(count)]
 
 
 def flow_reach(profile: pd.DataFrame, fraction: float = 0.01) -> pd.DataFrame:
