@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -319,3 +320,27 @@ def test_labeller_refuses_conv_pooling():
         ModelConfig(alphabet_size=4, n_classes=3, task="segment").validate()
     with pytest.raises(ValueError, match="a labeller needs at least two labels"):
         ModelConfig(alphabet_size=4, n_classes=1, task="label", conv_pool=1).validate()
+
+
+def test_masked_batch_norm_takes_statistics_from_the_scored_rows_only():
+    from bioseq.model.classifier import masked_batch_norm
+
+    bn = nn.BatchNorm1d(1, momentum=0.5).train()
+    data = torch.tensor([[1.0], [3.0], [100.0]])
+    rows = torch.tensor([True, True, False])
+    out = masked_batch_norm(bn, data, rows)
+    # mean 2, biased variance 1 over the scored rows; the unscored row is normalised with them
+    torch.testing.assert_close(out[:, 0], torch.tensor([-1.0, 1.0, 98.0]) / math.sqrt(1 + bn.eps))
+    torch.testing.assert_close(bn.running_mean, torch.tensor([1.0]))  # 0.5 * 0 + 0.5 * 2
+    torch.testing.assert_close(bn.running_var, torch.tensor([1.5]))  # 0.5 * 1 + 0.5 * (unbiased 2)
+    bn.eval()
+    torch.testing.assert_close(masked_batch_norm(bn, data, rows), bn(data))  # eval: running statistics
+
+
+def test_labeller_batch_norm_with_every_position_scored_is_plain_batch_norm():
+    model = labeller(layers=2, norm="batch").train()
+    x, lengths = pad_batch(arrays())
+    scored = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+    torch.testing.assert_close(model(x, lengths, scored=scored), model(x, lengths))
+    scored[0, :3] = False  # now those positions leave the statistics: the outputs elsewhere change
+    assert not torch.allclose(model(x, lengths, scored=scored)[1], model(x, lengths)[1])

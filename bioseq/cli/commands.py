@@ -32,10 +32,11 @@ def _progress_printer(stream=sys.stderr):
             stream.flush()
         elif p.phase == "epoch":
             tr, va = p.history[-2], p.history[-1]
+            last = f"auroc {va['auroc']:.3f}" if "auroc" in va else f"f1 {va['f1']:.3f} sov {va['sov']:.3f}"
             stream.write(("\r" if tty else "") +
                          f"epoch {p.epoch:>3}/{p.epochs}  train loss {tr['loss']:.4f} acc {tr['accuracy']:.3f}  "
                          f"val loss {va['loss']:.4f} acc {va['accuracy']:.3f} bal {va['balanced_accuracy']:.3f} "
-                         f"auroc {va['auroc']:.3f} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
+                         f"{last} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
             stream.flush()
     return show
 
@@ -55,18 +56,29 @@ def cmd_train(a: argparse.Namespace) -> int:
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     s = r.summary
-    print(f"data: {s['records']} training records {s['per_class']}, {s['alphabet']}, length "
+    labelling = r.bundle.task == "label"
+    what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling
+            else str(s["per_class"]))
+    print(f"data: {s['records']} training records {what}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
     m = r.result.val_metrics
-    print(f"validation (best epoch {r.result.best_epoch}): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")),
-          file=sys.stderr)
+    shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
+        "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+    print(f"validation (best epoch {r.result.best_epoch}"
+          + (", per position over scored positions" if labelling else "") + "): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
-    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
-          file=sys.stderr)
+    if labelling:  # the memory curve reads one output per sequence; the training diagnosis applies as it is
+        from ..interpret.diagnose import diagnose_run
+
+        print(diagnose_run(r.result.gradients, r.result.history, None, r.bundle.meta.get("training")).text(),
+              file=sys.stderr)
+    else:
+        print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+              file=sys.stderr)
     print(f"logs: {r.run_dir}", file=sys.stderr)
     print(r.path)
     return 0

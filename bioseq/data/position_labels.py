@@ -49,6 +49,11 @@ class PositionDataset:
     def __len__(self) -> int:
         return len(self.seqs)
 
+    @property
+    def classes(self) -> list[str]:
+        """The labels, as a classifier's classes (the model's ``n_classes`` and ``bundle.classes``)."""
+        return self.label_set
+
     def targets(self) -> list[np.ndarray]:
         """Label indices ``(length,)`` int64 per record; :data:`UNSCORED` where a position is not scored."""
         lut = np.full(256, UNSCORED, dtype=np.int64)
@@ -65,6 +70,15 @@ class PositionDataset:
         return PositionDataset([self.ids[i] for i in idx], [self.seqs[i] for i in idx],
                                [self.labels[i] for i in idx], [self.masks[i] for i in idx], self.label_set,
                                self.alphabet, self.files, self.ignore_label)
+
+    def encoded(self) -> list[np.ndarray]:
+        """One-hot ``(length, alphabet)`` float32 per record (the alphabet must be set)."""
+        from .encoding import encode
+
+        return [encode(s, self.alphabet, record=i) for s, i in zip(self.seqs, self.ids)]
+
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.seqs), dtype=np.int64, count=len(self.seqs))
 
 
 def looks_three_line(path: str | os.PathLike, sample: int = 200) -> bool:
@@ -201,3 +215,72 @@ def read_positions(paths: Sequence[str | os.PathLike], *, labels_fasta: Sequence
                          f"found only {chosen}", ", ".join(paths))
     return PositionDataset(ids, seqs, labels, scored, chosen, None,
                            paths + [str(Path(p)) for p in labels_fasta or []], ignore_label)
+
+
+def load_positions(paths: Sequence[str | os.PathLike], *, labels_fasta: Sequence[str] | None = None,
+                   mask: Sequence[str] | None = None, ignore_label: str | None = None,
+                   alphabet: str | Alphabet | None = None, label_set: Sequence[str] | None = None,
+                   max_length: int | None = None, length_policy: str = "start") -> PositionDataset:
+    """:func:`read_positions`, then the alphabet detected (or given) and every sequence checked against it.
+
+    Sequences longer than ``max_length`` are cut by ``length_policy``, their labels and masks with them. A
+    protein's terminal ``*`` is kept as a position only if it has a label; here it is refused like any other
+    non-letter (labels and letters must stay aligned).
+    """
+    from .alphabets import detect_alphabet, get_alphabet
+    from .encoding import encode, fit_length
+
+    ds = read_positions(paths, labels_fasta=labels_fasta, mask=mask, ignore_label=ignore_label, label_set=label_set)
+    if isinstance(alphabet, str):
+        alphabet = get_alphabet(alphabet)
+    if alphabet is None:
+        try:
+            alphabet = detect_alphabet(ds.seqs, ", ".join(ds.files[: len(paths)]))
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    for i, (ident, seq) in enumerate(zip(ds.ids, ds.seqs)):
+        if seq.endswith("*") and alphabet.name == "protein":
+            raise InputError("a terminal '*' has a label of its own here; remove it from the sequence and its "
+                             "label string", ds.files[0], f"{i + 1} ({ident})", len(seq))
+        encode(seq, alphabet, file=", ".join(map(str, paths)), record=f"{i + 1} ({ident})")
+    truncated = 0
+    if max_length is not None:
+        for i, seq in enumerate(ds.seqs):
+            if len(seq) > max_length:
+                truncated += 1
+                ds.seqs[i] = fit_length(seq, max_length, length_policy)
+                ds.labels[i] = fit_length(ds.labels[i], max_length, length_policy)
+                ds.masks[i] = fit_length(ds.masks[i], max_length, length_policy)
+    ds.alphabet, ds.truncated = alphabet, truncated
+    return ds
+
+
+def split_positions(ds: PositionDataset, fraction: float, seed: int = 0, identity: float | None = None
+                    ) -> tuple[PositionDataset, PositionDataset, dict]:
+    """``(train, val, rule)`` as :func:`bioseq.data.splits.split` does for classification: a random split
+    keeping identical sequences on one side, or a homology-aware one with ``identity``."""
+    from .dataset import Dataset
+    from .splits import split
+
+    proxy = Dataset([str(i) for i in range(len(ds))], ds.seqs, np.zeros(len(ds), dtype=np.int64), ["all"],
+                    ds.alphabet, ds.files)
+    train, val, rule = split(proxy, fraction, seed, identity)
+    return ds.subset([int(i) for i in train.ids]), ds.subset([int(i) for i in val.ids]), rule
+
+
+def summarize_positions(ds: PositionDataset) -> dict:
+    """Records, scored positions per label (``per_class``, as for classification), lengths, alphabet,
+    the scored share and the labels."""
+    lengths = ds.lengths()
+    counts = np.zeros(len(ds.label_set), dtype=np.int64)
+    for t in ds.targets():
+        counts += np.bincount(t[t >= 0], minlength=len(ds.label_set))
+    total = int(lengths.sum())
+    return {
+        "records": len(ds), "task": "label",
+        "per_class": {c: int(n) for c, n in zip(ds.label_set, counts)},
+        "positions": total, "scored_fraction": float(counts.sum() / total) if total else float("nan"),
+        "length_min": int(lengths.min()), "length_median": float(np.median(lengths)),
+        "length_max": int(lengths.max()), "alphabet": ds.alphabet.name if ds.alphabet else None,
+        "truncated": ds.truncated, "ignore_label": ds.ignore_label,
+    }

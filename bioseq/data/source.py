@@ -1,5 +1,6 @@
 """What a training run reads: :class:`DataSource` (named files and how labels are found) and
-:class:`DataOptions` (the data options of a run: files, labels, validation, alphabet, length).
+:class:`DataOptions` (the data options of a run: files, labels, validation, alphabet, length, and for
+per-position labels the label FASTA, the mask and the unscored label).
 
 A :class:`DataSource` names training files (and optionally a labels table, validation files and
 held-out test files) and how labels are found: ``header`` (``label=VALUE`` tokens), ``table`` (a
@@ -64,6 +65,16 @@ class DataOptions:
                                  min=1, step=10, none=0)
     length_policy: str = opt("start", label="Keep which part", help="which part of a long sequence to keep",
                              choices=_length_policies)
+    labels_fasta: Sequence[str] | None = opt(None, help="per-position labels: FASTA files whose sequence is the "
+                                             "label string of the record with the same id", internal=True,
+                                             metavar="FILE", unset="three-line FASTA, or one label per sequence",
+                                             where="a label FASTA on the Data page")
+    mask: Sequence[str] | None = opt(None, help="per-position labels: FASTA files of 0/1 per position (1 = scored), "
+                                     "matched by id", internal=True, metavar="FILE", unset="every position scored",
+                                     where="a mask FASTA on the Data page")
+    ignore_label: str | None = opt(None, help="per-position labels: a label character that is never scored, e.g. -",
+                                   internal=True, metavar="CHAR", unset="none",
+                                   where="the unscored label on the Data page")
 
 
 @dataclass(frozen=True)

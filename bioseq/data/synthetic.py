@@ -4,9 +4,13 @@
 * :func:`cterm_protein` — a C-terminal retention signal (``KDEL``/``HDEL``) decides the class;
   negatives may carry the signal elsewhere;
 * :func:`memory_dna` — which of two 8-mers sits in the first 12 positions decides the class,
-  followed by random sequence (the lecture's memory experiment).
+  followed by random sequence (the lecture's memory experiment);
+* :func:`transmembrane_protein` — one label per residue: hydrophobic stretches of 16-25 residues
+  (transmembrane-like helices, label ``M``) in polar-rich soluble sequence (label ``O``).
 
-Each returns a list of ``(id, sequence, label)`` and :func:`write_fasta` writes ``label=`` headers.
+Each returns a list of ``(id, sequence, label)`` (for :func:`transmembrane_protein` the label is a string as
+long as the sequence); :func:`write_fasta` writes ``label=`` headers, :func:`write_three_line` the
+three-line FASTA of per-position labels.
 """
 
 from __future__ import annotations
@@ -96,4 +100,47 @@ def write_fasta(path: str | os.PathLike, records: list[tuple[str, str, str]], wi
             fh.write(f">{ident} label={label}\n")
             for i in range(0, len(seq), width):
                 fh.write(seq[i:i + width] + "\n")
+    return path
+
+
+HYDROPHOBIC = "AILMFVWG"  # the letters of transmembrane-like segments (mostly)
+SOLUBLE = "ACDEFGHIKLMNPQRSTVWY" + "DEKRNQSTGP" * 2  # polar- and charge-rich, hydrophobic letters rarer
+
+
+def transmembrane_protein(n: int, min_len: int = 60, max_len: int = 240, seed: int = 0
+                          ) -> list[tuple[str, str, str]]:
+    """Proteins with 0-4 hydrophobic segments of 16-25 residues (``M``) in soluble sequence (``O``).
+
+    A segment's residues are drawn from :data:`HYDROPHOBIC` with probability 0.9 (else any letter), the
+    soluble parts from :data:`SOLUBLE`; segments are at least 8 residues apart. The rule to learn: a
+    position is ``M`` when it lies in a long hydrophobic stretch, which takes context on both sides.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        length = int(rng.integers(min_len, max_len + 1))
+        labels = np.full(length, "O")
+        k = int(rng.integers(0, 5))
+        placed, tries = [], 0
+        while len(placed) < k and tries < 50:
+            tries += 1
+            w = int(rng.integers(16, 26))
+            start = int(rng.integers(0, max(length - w, 1)))
+            if start + w > length or any(start < e + 8 and b < start + w + 8 for b, e in placed):
+                continue
+            placed.append((start, start + w))
+            labels[start:start + w] = "M"
+        seq = np.array(list(_random(rng, SOLUBLE, length)))
+        tm = labels == "M"
+        core = np.array(list(_random(rng, HYDROPHOBIC, length)))
+        use = tm & (rng.random(length) < 0.9)
+        seq[use] = core[use]
+        out.append((f"tm{i:05d}", "".join(seq), "".join(labels)))
+    return out
+
+
+def write_three_line(path: str | os.PathLike, records: list[tuple[str, str, str]]) -> Path:
+    """Write ``(id, sequence, label string)`` records as three-line FASTA: header, sequence, labels."""
+    path = Path(path)
+    path.write_text("".join(f">{i}\n{s}\n{lab}\n" for i, s, lab in records))
     return path

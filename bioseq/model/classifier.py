@@ -95,8 +95,10 @@ class SequenceClassifier(nn.Module):
             x, lengths = self.front(x, lengths)
         return x, lengths
 
-    def recurrent(self, packed: PackedSequence, keep: list | None = None) -> PackedSequence:
-        """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``."""
+    def recurrent(self, packed: PackedSequence, keep: list | None = None,
+                  scored: torch.Tensor | None = None) -> PackedSequence:
+        """Run the stacked recurrent layers; append each layer's (input, output) to ``keep``. ``scored``
+        ``(N,)`` bool in packed order: the rows whose statistics batch norm uses in training (all if None)."""
         for i, rnn in enumerate(self.rnns):
             out = run_layer(rnn, packed)
             if keep is not None:
@@ -105,7 +107,7 @@ class SequenceClassifier(nn.Module):
             if self.cfg.skip and i > 0:
                 data = data + packed.data
             if i < len(self.norms):
-                data = self.norms[i](data)
+                data = masked_batch_norm(self.norms[i], data, scored)
             packed = packed_like(out, self.drop(data))
         return packed
 
@@ -132,15 +134,41 @@ class SequenceClassifier(nn.Module):
         mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths.to(out.device)[:, None]
         return self.head(self.drop(out)).masked_fill(~mask[:, :, None], 0.0)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None,
+                scored: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)``, or ``(B, T, n_classes)`` for a labeller. ``keep`` collects per-layer
-        packed inputs and outputs."""
+        packed inputs and outputs. ``scored (B, T)`` bool (labellers): only these positions enter batch-norm
+        statistics in training; outputs at every position are computed as usual."""
         feats, lengths = self.features(x, lengths)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.recurrent(packed, keep), batch_first=True, total_length=feats.shape[1])
+        rows = None
+        if scored is not None and self.cfg.labelling and self.cfg.norm == "batch" and self.training:
+            rows = pack_padded_sequence(scored[:, : feats.shape[1]].cpu(), lengths, batch_first=True,
+                                        enforce_sorted=False).data.to(feats.device)  # (N,) in packed order
+        out, _ = pad_packed_sequence(self.recurrent(packed, keep, rows), batch_first=True,
+                                     total_length=feats.shape[1])
         if self.cfg.labelling:
             return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
+
+
+def masked_batch_norm(norm: nn.Module, data: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """``norm(data (N, D))``, except that a training-mode batch norm takes its statistics (and updates its
+    running ones) from ``rows`` only, Algorithm 1 of Ioffe & Szegedy over the scored positions."""
+    if rows is None or not isinstance(norm, nn.BatchNorm1d) or not norm.training or bool(rows.all()):
+        return norm(data)
+    chosen = data[rows]
+    if chosen.shape[0] < 2:  # too few scored rows for a variance: normalise with the running statistics
+        mean, var = norm.running_mean, norm.running_var
+    else:
+        mean, var = chosen.mean(0), chosen.var(0, unbiased=False)
+        with torch.no_grad():
+            m = norm.momentum if norm.momentum is not None else 0.1
+            n = chosen.shape[0]
+            norm.running_mean.mul_(1 - m).add_(m * mean.detach())
+            norm.running_var.mul_(1 - m).add_(m * var.detach() * n / (n - 1))
+            norm.num_batches_tracked += 1
+    return (data - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
 
 
 def build_model(cfg: ModelConfig) -> SequenceClassifier:

@@ -14,7 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
+from ..data.io import read_blocks
 from ..data.leakage import leakage
+from ..data.position_labels import (
+    PositionDataset,
+    is_position_data,
+    load_positions,
+    split_positions,
+    summarize_positions,
+)
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError
@@ -30,15 +38,49 @@ from .runs import RunFolder
 
 
 def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **overrides) -> ModelConfig:
-    """The default architecture for an alphabet; ``overrides`` that are ``None`` are ignored.
+    """The default architecture for an alphabet (and task); ``overrides`` that are ``None`` are ignored.
 
     The defaults were measured (README, "Defaults"): a small conv front end finds short motifs anywhere;
-    a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet. Each default, and
-    where it differs by alphabet, is declared with its :class:`ModelConfig` field (:mod:`bioseq.options`).
+    a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet; a labeller keeps one
+    output per position (no pooling). Each default, and where it differs by alphabet or task, is declared
+    with its :class:`ModelConfig` field (:mod:`bioseq.options`).
     """
-    opts = alphabet_defaults(alphabet)
-    opts.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    opts = alphabet_defaults(alphabet, given.get("task"))
+    opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()
+
+
+def detect_task(opts: DataOptions, task: str | None = None) -> str:
+    """``label`` for per-position data (label FASTA files, or three-line FASTA), else ``classify``; a given
+    ``task`` wins, but ``classify`` with per-position label files is refused."""
+    if task == "classify" and (opts.labels_fasta or opts.mask):
+        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
+                         "per sequence (drop --task, or use --task label)")
+    if task is not None:
+        return task
+    return "label" if is_position_data(opts.train, opts.labels_fasta) else "classify"
+
+
+def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
+    """Training and validation per-position data: ``--val`` files (three-line, or with their ids in the same
+    ``--labels-fasta`` and ``--mask`` files), or a split of the training records."""
+    kw = {"labels_fasta": opts.labels_fasta, "mask": opts.mask, "ignore_label": opts.ignore_label,
+          "max_length": opts.max_length, "length_policy": opts.length_policy}
+    if opts.labels or opts.class_map:
+        raise InputError("--labels and --class-map are for one label per sequence; per-position labels come from "
+                         "a three-line FASTA or --labels-fasta")
+    if opts.val:
+        every = load_positions([*opts.train, *opts.val], alphabet=opts.alphabet, **kw)
+        n_train = sum(1 for p in opts.train for _ in read_blocks(p, "fasta"))
+        train_ds, val_ds = every.subset(range(n_train)), every.subset(range(n_train, len(every)))
+        return train_ds, val_ds, {"method": "files", "val_fraction": len(val_ds) / max(len(every), 1)}
+    ds = load_positions(opts.train, alphabet=opts.alphabet, **kw)
+    train_ds, val_ds, rule = split_positions(ds, opts.val_fraction, seed, opts.split_identity)
+    if len(val_ds) == 0 or len(train_ds) == 0:
+        raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
+    return train_ds, val_ds, rule
+
 
 
 @dataclass
@@ -74,6 +116,11 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     return train_ds, val_ds, rule
 
 
+def _targets(ds: Dataset | PositionDataset):
+    """Class indices ``(N,)``, or one ``(length,)`` label track per record (``UNSCORED`` = not scored)."""
+    return ds.targets() if isinstance(ds, PositionDataset) else ds.labels
+
+
 def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainConfig | None = None, *,
         out: str | os.PathLike | None = None, name: str | None = None, log_dir: str | os.PathLike | None = None,
         resume: bool = False, callback: Callable[[Progress], None] | None = None,
@@ -83,10 +130,15 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``.
     """
     train_cfg = train_cfg or TrainConfig()
-    train_ds, val_ds, split_rule = load_split_rule(data, train_cfg.seed)
+    model_options = dict(model_options or {})
+    task = model_options["task"] = detect_task(data, model_options.get("task"))
+    labelling = task == "label"
+    load = load_position_split if labelling else load_split_rule
+    train_ds, val_ds, split_rule = load(data, train_cfg.seed)
+    summarize_ = summarize_positions if labelling else summarize
     leak = leakage(train_ds.ids, train_ds.seqs, val_ds.ids, val_ds.seqs, train_ds.alphabet.name != "protein")
     cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
-                               **(model_options or {}))
+                               **model_options)
     if out is None:
         name = check_name(name or new_name(cfg.cell, train_ds.alphabet.name))
         path = model_path(name)
@@ -94,7 +146,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         path = Path(out)
         name = name or path.name.removesuffix(".safetensors")
     run = RunFolder(log_dir if log_dir else runs_dir() / name)
-    summary = summarize(train_ds)
+    summary = summarize_(train_ds)
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
               data=asdict(data), summary=summary, split=split_rule, leakage=leak)
 
@@ -107,23 +159,26 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     model = SequenceClassifier(cfg)
     train_arrays = train_ds.encoded()
     try:
-        result = train(model, train_arrays, train_ds.labels, val_ds.encoded(), val_ds.labels, train_cfg,
+        result = train(model, train_arrays, _targets(train_ds), val_ds.encoded(), _targets(val_ds), train_cfg,
                        callback=on_progress, checkpoint_path=run.checkpoint_path, resume=resume,
                        should_stop=should_stop)
     except BaseException as e:
         run.fail(e)
         raise
     files = [{"path": os.path.abspath(p), "sha256": file_sha256(p), "role": role}
-             for role, group in (("train", data.train), ("val", data.val or [])) for p in group]
+             for role, group in (("train", data.train), ("val", data.val or []), ("labels", data.labels_fasta or []),
+                                 ("mask", data.mask or [])) for p in group]
     bundle = ModelBundle(model.cpu().eval(), train_ds.alphabet, train_ds.classes, data.max_length,
                          data.length_policy, meta={
                              "name": name,
+                             **({"labelling": {"labels": list(train_ds.classes), "ignore_label": data.ignore_label,
+                                               "mask": bool(data.mask)}} if labelling else {}),
                              "seed": train_cfg.seed,
                              "training": {
                                  "files": files, "labels": os.path.abspath(data.labels) if data.labels else None,
                                  "class_map": data.class_map,
                                  "counts": summary["per_class"], "profile": training_profile(train_arrays),
-                                 "val_counts": summarize(val_ds)["per_class"],
+                                 "val_counts": summarize_(val_ds)["per_class"],
                                  "split": split_rule, "leakage": leak,
                                  "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,
                                  "val_metrics": result.val_metrics, "confusion": result.confusion,

@@ -1,9 +1,11 @@
 """The training loop: AdamW, length-grouped batches, early stopping, checkpoints, gradient recording.
 
-Inputs are lists of encoded sequences ``(length, alphabet)`` with labels ``(N,)``. Each batch is
-padded to its own longest member, ``x (B, T, K)``, and the model packs it, so padding never
-changes outputs, gradients or batch statistics. Progress goes to a plain callback, so this module
-never imports a user interface.
+Inputs are lists of encoded sequences ``(length, alphabet)`` with labels ``(N,)``, or for a labeller
+(``model.cfg.labelling``) one ``(length,)`` track of label indices per sequence (negative = unscored); the
+task's loss and metrics come from :mod:`bioseq.training.objective`. Each batch is padded to its own longest
+member, ``x (B, T, K)``, and the model packs it, so padding never changes outputs, gradients or batch
+statistics; a labeller's unscored positions are left out of batch-norm statistics too. Progress goes to a
+plain callback, so this module never imports a user interface.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import torch
 from torch import nn
 
 from ..data.encoding import length_batches, pad_batch
+from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
-from ..metrics import classification_metrics, confusion
 from . import checkpoint
 from .config import TrainConfig, resolve_device, seed_everything
+from .objective import class_weight_vector, flat_labels, objective
 from .recorder import GradientRecorder
+
+__all__ = ["Progress", "TrainResult", "class_weight_vector", "evaluate", "train"]
 
 
 @dataclass
@@ -54,13 +59,6 @@ class TrainResult:
     interrupted: bool = False
 
 
-def class_weight_vector(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1)."""
-    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
-    return torch.tensor(w / w.mean(), dtype=torch.float32)
-
-
 EXPLODING_ADVICE = ("gradients are probably exploding. "
                     f"Try a lower learning rate ({ref('lr')}), gradient clipping ({ref('clip', 1.0)}, or lower), "
                     f"an LSTM or GRU cell ({ref('cell', 'lstm')}) instead of a plain RNN, tanh instead of relu "
@@ -70,27 +68,41 @@ NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODI
 VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
 
 
-def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels: np.ndarray, *, batch_size: int = 256,
-             device: torch.device | str = "cpu", loss_fn: nn.Module | None = None) -> tuple[dict, np.ndarray]:
-    """Metrics and class probabilities ``(N, C)`` of ``model`` in eval mode, in input order."""
+def _run(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Logits; a labeller's batch-norm statistics see only the scored positions of ``y``."""
+    if model.cfg.labelling:
+        return model(x, lengths, scored=y[:, : x.shape[1]] != UNSCORED)
+    return model(x, lengths)
+
+
+def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_size: int = 256,
+             device: torch.device | str = "cpu", loss_fn: nn.Module | None = None,
+             weight: torch.Tensor | None = None) -> tuple[dict, np.ndarray | list[np.ndarray]]:
+    """Metrics and probabilities of ``model`` in eval mode, in input order: ``(N, C)`` for a classifier
+    (``loss_fn`` defaults to plain cross-entropy), one ``(length, C)`` array per sequence for a labeller
+    (the loss weighted by the per-label ``weight``)."""
     model.eval()
-    probs = np.zeros((len(arrays), model.cfg.n_classes), dtype=np.float32)
-    total = 0.0
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    task = objective(model.cfg.labelling, labels, model.cfg.n_classes, weight)
+    if loss_fn is not None and not model.cfg.labelling:
+        task.loss_fn = loss_fn
+    probs = task.buffer()
+    total, count = 0.0, 0.0
     with torch.no_grad():
         for idx in length_batches([len(a) for a in arrays], batch_size):
             x, lengths = pad_batch([arrays[i] for i in idx])
-            logits = model(x.to(device), lengths)
-            y = torch.as_tensor(labels[idx], device=device)
-            total += float(loss_fn(logits, y)) * len(idx)
-            probs[idx] = torch.softmax(logits, 1).cpu().numpy()
+            y = task.targets(idx, x.shape[1], device)
+            logits = _run(model, x.to(device), lengths, y)
+            loss, n = task.loss(logits, y)
+            total += float(loss) * n
+            count += n
+            task.keep(probs, idx, logits, lengths)
     if not math.isfinite(total):  # NaN probabilities would crash the metrics with a bare ValueError
         raise TrainingError(VAL_NAN_ADVICE.format(value=total))
-    return classification_metrics(labels, probs, total / max(len(arrays), 1)), probs
+    return task.metrics(probs, total / max(count, 1e-12)), probs
 
 
-def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np.ndarray,
-          val_arrays: Sequence[np.ndarray], val_labels: np.ndarray, cfg: TrainConfig, *,
+def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
+          val_arrays: Sequence[np.ndarray], val_labels, cfg: TrainConfig, *,
           callback: Callable[[Progress], None] | None = None,
           checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
           should_stop: Callable[[], bool] | None = None) -> TrainResult:
@@ -103,11 +115,10 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
     seed_everything(cfg.seed, cfg.deterministic)
     device = resolve_device(cfg.device)
     model.to(device)
-    n_classes = model.cfg.n_classes
-    train_labels = np.asarray(train_labels)
-    val_labels = np.asarray(val_labels)
-    weights = class_weight_vector(train_labels, n_classes) if cfg.class_weights else None
-    loss_fn = nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+    n_classes, labelling = model.cfg.n_classes, model.cfg.labelling
+    weights = class_weight_vector(flat_labels(train_labels, labelling), n_classes) if cfg.class_weights else None
+    weights = weights.to(device) if weights is not None else None
+    task = objective(labelling, train_labels, n_classes, weights)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
     lengths = [len(a) for a in train_arrays]
@@ -132,16 +143,16 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         batches = length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng, group=cfg.group_by_length)
-        run_loss, seen = 0.0, 0
-        probs = np.zeros((len(train_arrays), n_classes), dtype=np.float32)
+        run_loss, seen = 0.0, 0.0
+        probs = task.buffer()
         for b, idx in enumerate(batches, 1):
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
             x, lens = pad_batch([train_arrays[i] for i in idx])
-            y = torch.as_tensor(train_labels[idx], device=device)
-            logits = model(x.to(device), lens)
-            loss = loss_fn(logits, y)
+            y = task.targets(idx, x.shape[1], device)
+            logits = _run(model, x.to(device), lens, y)
+            loss, n = task.loss(logits, y)
             if not torch.isfinite(loss):
                 raise TrainingError(NAN_ADVICE.format(value=float(loss.detach()), epoch=epoch, step=b))
             opt.zero_grad(set_to_none=True)
@@ -151,16 +162,17 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
             if cfg.clip:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
-            run_loss += loss.item() * len(idx)
-            seen += len(idx)
-            probs[idx] = torch.softmax(logits.detach(), 1).cpu().numpy()
+            run_loss += loss.item() * n
+            seen += n
+            task.keep(probs, idx, logits, lens)
             if callback:
-                callback(Progress("batch", epoch, cfg.epochs, b, steps_per_epoch, run_loss / seen,
+                callback(Progress("batch", epoch, cfg.epochs, b, steps_per_epoch, run_loss / max(seen, 1e-12),
                                   time.perf_counter() - t0, history))
         if interrupted:
             break
-        train_m = classification_metrics(train_labels, probs, run_loss / max(seen, 1))
-        val_m, _ = evaluate(model, val_arrays, val_labels, device=device, loss_fn=loss_fn)
+        train_m = task.metrics(probs, run_loss / max(seen, 1e-12))
+        val_m, _ = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
+                            loss_fn=getattr(task, "loss_fn", None))
         history.append({"epoch": epoch, "split": "train", **train_m})
         history.append({"epoch": epoch, "split": "val", **val_m})
         if val_m["loss"] < best["loss"] - 1e-4:
@@ -176,8 +188,9 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels: np
             callback(Progress("epoch", epoch, cfg.epochs, steps_per_epoch, steps_per_epoch,
                               train_m["loss"], time.perf_counter() - t0, history))
     model.load_state_dict(best["state"])
-    val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, loss_fn=loss_fn)
+    val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
+                            loss_fn=getattr(task, "loss_fn", None))
     return TrainResult(history, recorder.table(), best["epoch"],
-                       confusion(val_labels, val_p.argmax(1), n_classes), val_m,
+                       objective(labelling, val_labels, n_classes).confusion(val_p), val_m,
                        time.perf_counter() - t0, stopped_early, interrupted)
 
