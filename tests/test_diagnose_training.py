@@ -189,3 +189,14 @@ def test_a_labeller_at_chance_is_worded_in_labels_and_positions():
     d = diagnose_run([], h, training=LABEL_COUNTS, task="label")
     assert d.verdict == "not learning" and all(r.option != "pooling" for r in d.remedies)
     assert any(r.option == "pooling" for r in diagnose_run([], h, training=LABEL_COUNTS).remedies)
+
+
+def test_a_labeller_run_with_lr_zero_is_not_learning_in_labels(tmp_path):
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+
+    path = write_three_line(tmp_path / "tm.fa", transmembrane_protein(24, min_len=30, max_len=40, seed=1))
+    d = _diagnose(tmp_path, DataOptions([str(path)]), lr=0.0, epochs=2)
+    assert d.task == "label" and d.verdict == "not learning"
+    assert 0.5 <= d.numbers["chance_accuracy"] < 1  # the most frequent label's share of the scored positions
+    assert "weighted labels" in d.text() and "always predicting the most frequent label" in d.text()
+    assert "from the position labelled" in d.text() and "--pooling" not in d.text()
