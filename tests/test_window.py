@@ -67,6 +67,7 @@ def test_a_model_without_recurrence_uses_only_the_letter_itself():
     with torch.no_grad():
         bundle.model.rnns[0].weight_hh_l0.zero_()  # h(t) depends on x(t) alone
     table = used_window(bundle, RECORDS, positions=[1, 5, 9])
+    assert table.equals(used_window(bundle, RECORDS, positions=[1, 5, 9], target="b", method="ig", steps=4))
     assert list(table.columns) == COLUMNS
     assert len(table) == 2 * 3 * 2  # records x positions x masses
     assert (table["back"] == 0).all() and (table["ahead"] == 0).all() and (table["width"] == 1).all()

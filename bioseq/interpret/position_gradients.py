@@ -15,7 +15,11 @@ Shapes: logits ``(B, T, C)``; each layer's ∂C⁽ᵗ⁾/∂h is packed ``(N, D)
 laid out ``(B, T, D)``. Cost: one backward pass per loss position t serves the whole batch (in eval
 mode the records of a batch do not interact), each over the unrolled graph, so a batch costs O(T²).
 For long records only ``max_positions`` loss positions are measured, spread evenly over 1..longest
-length of the batch (:func:`sample_positions`); ``positions`` chooses them for one record.
+length of the batch (:func:`sample_positions`); ``positions`` chooses them for one record. Measured on
+one CPU core, a 2-layer bidirectional LSTM (hidden 64) takes about 0.3 s per loss position for one record
+of 285 letters (64 positions: 19 s), and :func:`position_profile` of 32 records of 200–300 letters with 32
+positions each about 50 s; time grows with the positions measured, so lower ``max_positions`` for speed.
+(Batching the positions through ``is_grads_batched`` was measured slower.)
 """
 
 from __future__ import annotations

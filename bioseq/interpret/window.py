@@ -75,10 +75,10 @@ def receptive_field_words(bundle: ModelBundle) -> str:
 
 def used_window(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency",
                 masses: Sequence[float] = MASSES, positions: Sequence[int] | None = None, max_positions: int = 16,
-                **options) -> pd.DataFrame:
+                target: str | None = None, **options) -> pd.DataFrame:
     """The used window and the receptive field per record, measured position and mass: columns :data:`COLUMNS`.
 
-    The label explained at t is the one the model predicts there. ``positions`` (1-based) are the
+    The label explained at t is ``target``, or the one the model predicts there. ``positions`` (1-based) are the
     output positions measured (a record shorter than a position is skipped there); by default
     ``max_positions`` spread over the longest record. ``past_share`` and ``future_share`` are the shares
     of the mass before and after t. A record whose scores at t are all zero gets NaN windows.
@@ -92,7 +92,7 @@ def used_window(bundle: ModelBundle, records: Sequence[Record], method: str = "s
         keep = [i for i, n in enumerate(lengths) if n >= t]
         if not keep:
             continue
-        found = attribute(bundle, [records[i] for i in keep], method, position=int(t), **options)
+        found = attribute(bundle, [records[i] for i in keep], method, target, position=int(t), **options)
         for i, scores in zip(keep, found.scores):
             w = np.abs(scores)
             total = w.sum()
