@@ -20,6 +20,7 @@ from bioseq.interpret.position_gradients import (
     position_gradients,
     position_profile,
     sample_positions,
+    table_profile,
 )
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
@@ -171,6 +172,8 @@ def test_profile_does_not_depend_on_the_batch_and_drops_rare_distances():
     batched = position_profile(bundle, records, min_share=0)
     pd.testing.assert_frame_equal(together, batched, rtol=1e-5)
     assert together["sequences"].max() == 3
+    tables = pd.concat([position_gradients(bundle, r) for r in records], ignore_index=True)
+    pd.testing.assert_frame_equal(table_profile(tables, min_share=0), together, rtol=1e-5, check_dtype=False)
     kept = position_profile(bundle, records)  # at least 2 of the 3 records must reach a distance
     assert kept["distance"].abs().max() == 5 and (kept["sequences"] >= 2).all()
     assert len(alone) == 11

@@ -189,6 +189,23 @@ def by_distance(dist: np.ndarray, relative: np.ndarray, raw: np.ndarray) -> list
     return [(int(k + lo), float(rel[k]), float(mean[k]), int(count[k])) for k in np.flatnonzero(count)]
 
 
+def table_profile(df: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
+    """:func:`position_profile` computed from :func:`position_gradients` tables (several records concatenated):
+    the same rule and columns (:data:`PROFILE_COLUMNS`)."""
+    if df.empty:
+        return pd.DataFrame(columns=PROFILE_COLUMNS)
+    peak = df.groupby(["id", "layer", "t"])["grad_norm"].transform("max")
+    df = df.assign(relative=np.where(peak > 0, df["grad_norm"] / peak.where(peak > 0, 1.0), 0.0))
+    keys = ["layer", "direction", "distance"]
+    per = df.groupby(["id", *keys], as_index=False).agg(relative=("relative", "mean"), grad_norm=("grad_norm", "mean"),
+                                                        pairs=("t", "size"))
+    out = per.groupby(keys, as_index=False).agg(grad_norm=("grad_norm", "mean"), relative=("relative", "median"),
+                                                sequences=("id", "nunique"), positions=("pairs", "sum"))
+    out = out.assign(order=out["direction"] != "forward").sort_values(["layer", "order", "distance"])
+    need = max(1, int(np.ceil(min_share * df["id"].nunique())))
+    return out[out["sequences"] >= need].reset_index(drop=True)[PROFILE_COLUMNS]
+
+
 def flow_reach(profile: pd.DataFrame, fraction: float = 0.01) -> pd.DataFrame:
     """How far back and ahead the error at a position reaches, per layer and direction: columns
     :data:`REACH_COLUMNS`. ``back`` is the largest distance t − s ≥ 0 whose relative gradient is at
