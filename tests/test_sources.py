@@ -29,6 +29,7 @@ def test_examples_exist_and_are_light():
         assert all(p.endswith(".fa") for p in src.train + src.test)
         assert next(read_records(src.train[0])).id
     assert examples.example("protein_kdel").alphabet == "protein"
+    assert [e.key for e in examples.EXAMPLES if e.task == "label"] == ["protein_tm"]
     with pytest.raises(InputError, match="unknown example"):
         examples.example("nope")
     out = subprocess.run([sys.executable, "-c", "import sys, bioseq.data.examples; "

@@ -89,9 +89,18 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from ..prediction.predict import predict_files
 
     bundle = load_model(resolve(a.model))
-    n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
+    if bundle.task == "label":
+        from ..prediction.positions import predict_position_files
+
+        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size)
+    elif a.format == "fasta":
+        raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
+                          "sequence (its CSV is the default output)")
+    else:
+        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
     if a.output not in (None, "-"):
-        print(f"wrote {n} predictions to {a.output}", file=sys.stderr)
+        print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
+              file=sys.stderr)
     return 0
 
 
@@ -100,6 +109,10 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..prediction.evaluate import evaluate_files
 
     bundle = load_model(resolve(a.model))
+    if bundle.task == "label":
+        from .positions import print_position_evaluation
+
+        return print_position_evaluation(bundle, a)
     ev = evaluate_files(bundle, a.files, labels=a.labels)
     m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
     if a.json:
@@ -240,19 +253,27 @@ def build_parser() -> argparse.ArgumentParser:
     dest.add_argument("--name", help="save the model in the workspace registry under this name")
     t.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", help="predict classes for sequence files",
-                       description="Writes CSV: id, prediction, p_<class> per class, in input order.")
+    p = sub.add_parser("predict", help="predict classes (or per-position labels) for sequence files",
+                       description="Writes CSV: id, prediction, p_<class> per class, in input order. For a "
+                       "labeller: id, position (1-based), letter, prediction, p_<label> per label, one row per "
+                       "letter; with --format fasta, three-line FASTA with the predicted label string.")
     p.add_argument("model", metavar="MODEL", help="model file or registry name")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
     p.add_argument("--chunk-size", type=int, default=4096, help="records read at a time (4096)")
     p.add_argument("--with-sequence", action="store_true", help="add each record's sequence as a last column")
+    p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
+                   "fasta (three-line FASTA: header, sequence, predicted labels)")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")
     e.add_argument("model", metavar="MODEL")
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
+    e.add_argument("--labels-fasta", nargs="+", metavar="FILE", help="labellers: label FASTA files matched by id "
+                   "(default: the files are three-line FASTA)")
+    e.add_argument("--mask", nargs="+", metavar="FILE", help="labellers: 0/1 FASTA files of scored positions")
+    e.add_argument("--ignore-label", metavar="CHAR", help="labellers: a label never scored (default: the model's)")
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=cmd_evaluate)
 

@@ -23,6 +23,7 @@ class Example:
     description: str
     train: str
     test: str
+    task: str = "classify"  # "label": one label per position (three-line FASTA), detected by training too
 
     def source(self) -> DataSource:
         return DataSource(self.title, (str(DATA_DIR / self.train),), "header", test=(str(DATA_DIR / self.test),),
@@ -37,11 +38,15 @@ EXAMPLES: tuple[Example, ...] = (
             "1,600 proteins of 40-160 residues; 'retained' ends in KDEL or HDEL, 'secreted' does not "
             "(a third carry the signal elsewhere as a decoy).",
             "protein_kdel.train.fa", "protein_kdel.test.fa"),
+    Example("protein_tm", "Protein transmembrane-like segments (a label per residue)", "protein",
+            "600 proteins of 40-160 residues as three-line FASTA: each residue is labelled M inside a hydrophobic "
+            "stretch of 16-25 residues (0-4 per protein) and O in the polar-rich rest.",
+            "protein_tm.train.fa", "protein_tm.test.fa", task="label"),
 )
 
 
 def example(key: str) -> Example:
-    """The bundled example called ``key`` (``dna_motif`` or ``protein_kdel``)."""
+    """The bundled example called ``key`` (``dna_motif``, ``protein_kdel`` or ``protein_tm``)."""
     for ex in EXAMPLES:
         if ex.key == key:
             return ex

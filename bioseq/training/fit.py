@@ -137,8 +137,11 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     summarize_ = summarize_positions if labelling else summarize
     leak = leakage(train_ds.ids, train_ds.seqs, val_ds.ids, val_ds.seqs, train_ds.alphabet.name != "protein")
-    cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
-                               **model_options)
+    try:
+        cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
+                                   **model_options)
+    except ValueError as e:  # e.g. --conv-pool 2 for data found to be per-position
+        raise InputError(f"model options: {e}") from None
     if out is None:
         name = check_name(name or new_name(cfg.cell, train_ds.alphabet.name))
         path = model_path(name)

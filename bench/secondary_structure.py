@@ -1,0 +1,160 @@
+"""Protein secondary structure (3 states), following ``../shared/benchmarks/secondary_structure/SOURCE.md``.
+
+* Train on ``train`` (9,712 chains), select (early stopping on the validation loss, the best epoch kept) on
+  ``valid`` (1,080) only, and score ``cb513`` once; the files are read where they are, never copied.
+* Only mask = 1 residues are scored, in training (unscored residues are read as input but enter no loss,
+  no metric and no batch statistic) and in testing.
+* The two CB513 chains identical to training chains (``cb513_359`` = train ``1wfb-A``, ``cb513_330`` =
+  valid ``1tii-C``) are **dropped from the test set**; the headline is on the other 509 chains. The score on
+  all 511 is reported beside it, from the same single prediction.
+* Training time is measured as wall time and as the process's CPU time (every thread), with
+  ``torch.set_num_threads(threads)``.
+
+Results go to ``bench/results/secondary_structure.json`` and ``.md``.
+
+    python -m bench.benchmarks --only secondary_structure [--threads 1]
+    python -m bench.secondary_structure [--threads 1] [--epochs N] [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import machine  # noqa: E402
+from bioseq.data.position_labels import load_positions  # noqa: E402
+from bioseq.data.source import DataOptions  # noqa: E402
+from bioseq.prediction.positions import evaluate_positions  # noqa: E402
+from bioseq.training.config import TrainConfig  # noqa: E402
+from bioseq.training.fit import fit  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "benchmarks" / "secondary_structure"
+RESULTS = ROOT / "bench" / "results"
+SHARED_WITH_TRAINING = ("cb513_359", "cb513_330")  # SOURCE.md: identical to train 1wfb-A and valid 1tii-C
+PUBLISHED = {"method": "TAPE one-hot (Rao et al. 2019)", "q3": 0.69}
+MODEL = {"task": "label", "conv_filters": 96, "conv_width": 9, "hidden": 96}  # BiLSTM, one layer
+TRAIN = {"epochs": 10, "patience": 3, "batch_size": 32, "lr": 3e-3, "grad_every": 50, "device": "cpu",
+         "class_weights": False}  # Q3 is plain accuracy: no re-weighting towards the rarer strand state
+
+
+def files(split: str, root: Path = DATA) -> dict[str, str]:
+    suffix = ".gz" if split != "cb513" else ""
+    return {k: str(root / f"{split}_{k}.fasta{suffix}") for k in ("seq", "ss3", "mask")}
+
+
+def data_options(root: Path = DATA) -> DataOptions:
+    tr, va = files("train", root), files("valid", root)
+    return DataOptions([tr["seq"]], val=[va["seq"]], labels_fasta=[tr["ss3"], va["ss3"]],
+                       mask=[tr["mask"], va["mask"]])
+
+
+def _scores(ev) -> dict:
+    return {"chains": ev.metrics["n"], "scored_residues": ev.metrics["positions"], "q3": ev.metrics["accuracy"],
+            "mcc": ev.metrics["mcc"], "macro_f1": ev.metrics["f1"], "sov": ev.metrics["sov"],
+            "per_label": ev.per_label, "confusion": ev.confusion, "labels": ev.labels,
+            "per_chain_q3_quantiles": {str(k): v for k, v in ev.quantiles().items()}}
+
+
+def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: bool = False, echo=print) -> dict:
+    """Train, select on valid, test once on CB513; returns the JSON-ready result."""
+    torch.set_num_threads(threads)
+    data = data_options(root)
+    tc = TrainConfig(**{**TRAIN, **({"epochs": epochs} if epochs else {}), **({"epochs": 1} if quick else {})})
+    with tempfile.TemporaryDirectory(prefix="bioseq-ss3-") as tmp:
+        os.environ.setdefault("BIOSEQ_HOME", str(Path(tmp) / "home"))
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = fit(data, MODEL, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run",
+                callback=lambda p: echo(f"  epoch {p.epoch}: val Q3 {p.history[-1]['accuracy']:.4f} "
+                                        f"[{p.elapsed:.0f}s]") if p.phase == "epoch" else None)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        bundle = r.bundle
+    test = files("cb513", root)
+    every = load_positions([test["seq"]], labels_fasta=[test["ss3"]], mask=[test["mask"]], alphabet=bundle.alphabet,
+                           label_set=bundle.classes)
+    keep = [i for i, ident in enumerate(every.ids) if ident not in SHARED_WITH_TRAINING]
+    dropped = sorted(set(every.ids) & set(SHARED_WITH_TRAINING))
+    full = evaluate_positions(bundle, every)  # one prediction; the 509-chain score is a subset of it
+    clean = evaluate_positions(bundle, every.subset(keep))
+    out = {"name": "secondary_structure", "title": "Protein secondary structure, 3 states (CB513)",
+           "protocol": "train on train, early stopping on valid, CB513 scored once on mask = 1 residues",
+           "shared_chains": {"dropped_from_test": dropped, "why": "identical to a training or validation chain"},
+           "model_config": bundle.model.cfg.to_dict(), "train_config": tc.__dict__, "threads": threads,
+           "best_epoch": r.result.best_epoch, "epochs_run": len(r.result.history) // 2,
+           "train_wall_s": wall, "train_cpu_s": cpu, "valid": {k: r.result.val_metrics[k] for k in
+                                                                ("accuracy", "mcc", "f1", "sov")},
+           "test": _scores(clean), "test_all_511": _scores(full), "published": PUBLISHED,
+           "q3_gap": clean.metrics["accuracy"] - PUBLISHED["q3"], "machine": machine()}
+    t = out["test"]
+    echo(f"CB513 ({t['chains']} chains, {t['scored_residues']} scored residues): Q3 {t['q3']:.4f}; all 511: "
+         f"{out['test_all_511']['q3']:.4f}; training {wall / 60:.1f} min wall, {cpu / 60:.1f} CPU-min")
+    return out
+
+
+def _f(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def markdown(r: dict) -> str:
+    t = r["test"]
+    lines = ["# Protein secondary structure (3 states), CB513", "", r["machine"], "",
+             f"Protocol: {r['protocol']}. Dropped from the test set (identical to a training/validation chain): "
+             f"{', '.join(r['shared_chains']['dropped_from_test'])}.", "",
+             "| test set | chains | scored residues | Q3 | macro F1 | MCC | SOV | training (wall / CPU) | published |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, s in (("CB513 without the 2 shared chains", t), ("CB513, all 511", r["test_all_511"])):
+        lines.append(f"| {name} | {s['chains']} | {s['scored_residues']} | {_f(s['q3'])} | {_f(s['macro_f1'])} "
+                     f"| {_f(s['mcc'])} | {_f(s['sov'])} | {r['train_wall_s'] / 60:.1f} / {r['train_cpu_s'] / 60:.1f}"
+                     f" min ({r['threads']} thread{'s' if r['threads'] > 1 else ''}) "
+                     f"| {r['published']['method']}: {r['published']['q3']:.2f} |")
+    lines += ["", "| label | residues | precision | recall | F1 | segment F1 | SOV |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {p['label']} | {p['positions']} | {_f(p['precision'])} | {_f(p['recall'])} | {_f(p['f1'])} "
+              f"| {_f(p['segment_f1'])} | {_f(p['sov'])} |" for p in t["per_label"]]
+    lines += ["", f"Confusion (rows true, columns predicted; {', '.join(t['labels'])}): {t['confusion']}", "",
+              f"Per-chain Q3 quantiles: {json.dumps({k: round(v, 3) for k, v in t['per_chain_q3_quantiles'].items()})}",
+              "", f"Validation (best epoch {r['best_epoch']} of {r['epochs_run']}): "
+              + ", ".join(f"{k} {_f(v)}" for k, v in r["valid"].items()), "",
+              f"ModelConfig: `{json.dumps(r['model_config'])}`", "", f"TrainConfig: `{json.dumps(r['train_config'])}`"]
+    return "\n".join(lines) + "\n"
+
+
+def save(r: dict, out: Path = RESULTS) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "secondary_structure.json").write_text(json.dumps(r, indent=1, default=float))
+    (out / "secondary_structure.md").write_text(markdown(r))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.secondary_structure", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--quick", action="store_true", help="one epoch; results are printed, not saved")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    a = ap.parse_args(argv)
+    r = run(a.data, a.threads, a.epochs, a.quick, echo=lambda s: print(s, flush=True))
+    if a.quick:
+        print(markdown(r))
+    else:
+        save(r, a.out)
+        print(markdown(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
