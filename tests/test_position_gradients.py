@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bioseq.data.alphabets import DNA
-from bioseq.data.encoding import encode
+from bioseq.data.encoding import encode, pad_batch
 from bioseq.data.io import Record
 from bioseq.errors import InputError
 from bioseq.interpret.position_gradients import (
@@ -22,6 +22,7 @@ from bioseq.interpret.position_gradients import (
     sample_positions,
     table_profile,
 )
+from bioseq.interpret.unrolled import unrolled_outputs
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
@@ -59,8 +60,23 @@ def test_layout_one_row_per_layer_direction_t_and_s():
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_a_forward_model_sends_no_error_to_later_states(cell):
-    bundle = labeller(cell=cell, layers=2, seed=1)
+def test_the_unrolled_stand_in_is_the_labeller_itself(cell):
+    """G is the gradient of the model's own outputs: the unrolled run gives the fused model's logits."""
+    bundle = labeller(cell=cell, layers=2, bidirectional=True, conv=True, norm="batch", skip=True, seed=7)
+    with torch.no_grad():
+        for norm in bundle.model.norms:  # non-trivial running statistics
+            norm.running_mean.copy_(torch.randn_like(norm.running_mean))
+            norm.running_var.copy_(torch.rand_like(norm.running_var) + 0.5)
+    x, lengths = pad_batch([encode(s, DNA) for s in ("ACGTTGCA", "GGA", "TTACG")])
+    with torch.no_grad():
+        out, _, _, steps = unrolled_outputs(bundle.model, x, lengths)
+        np.testing.assert_allclose(bundle.model.per_position(out, steps), bundle.model(x, lengths), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell,extra", [("rnn", {}), ("lstm", {}), ("gru", {}),
+                                        ("lstm", {"conv": True, "norm": "batch", "skip": True})])
+def test_a_forward_model_sends_no_error_to_later_states(cell, extra):
+    bundle = labeller(cell=cell, layers=2, seed=1, **extra)
     df = position_gradients(bundle, rec(SEQ))
     assert set(df["direction"]) == {"forward"}
     assert (df.loc[df["s"] > df["t"], "grad_norm"] == 0).all()  # exactly zero: no path from x(s > t) to C(t)
