@@ -16,10 +16,10 @@ Kinds and their minimum columns:
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)
 
-A labeller (one label per position) is explained at ``--position T`` by the attribution kinds and
-``mutations``; its ``gradients`` are G[t, s] = ‖∂C(t)/∂h(s)‖ (id, layer, direction, t, s, distance,
-grad_norm; the true labels of a three-line FASTA when given, else the predicted ones) and its ``memory``
-is counted from each position (direction past / future). Three-line FASTA files are read as sequences
+A labeller (one label per position) is explained at ``--position T`` by the attribution kinds,
+``mutations`` and ``gate-saliency``; its ``gradients`` are G[t, s] = ‖∂C(t)/∂h(s)‖ (id, layer, direction,
+t, s, distance, grad_norm; the true labels of a three-line FASTA when given, else the predicted ones) and
+its ``memory`` is counted from each position (direction past / future). Three-line FASTA files are read as sequences
 with their label strings.
 
 The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
@@ -73,7 +73,8 @@ def add_inspect_parser(sub, func) -> None:
     p.add_argument("--method", default="saliency", choices=list(attribution.METHODS),
                    help="attribution method for 'motifs' (saliency)")
     p.add_argument("--position", type=int, metavar="T",
-                   help="labellers: the 1-based position whose label the attribution kinds and mutations explain")
+                   help="labellers: the 1-based position whose label the attribution kinds, mutations and "
+                   "gate-saliency explain")
     p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' (6)")
     p.add_argument("--top", type=int, default=20, help="motifs per class (20)")
     uses: dict[str, list] = {}
@@ -191,7 +192,7 @@ def compute(kind: str, bundle, records, a: argparse.Namespace, labels: list | No
     if kind == "gates":
         return gates.gate_table(bundle, records), {}
     if kind == "gate-saliency":
-        return gate_saliency.gate_saliency(bundle, records, a.target), {}
+        return gate_saliency.gate_saliency(bundle, records, a.target, position=a.position), {}
     if kind == "gradients":
         return time_gradients.time_gradients(bundle, records, a.target), {}
     if kind == "motifs":
