@@ -12,7 +12,11 @@
   de-duplicated by sequence (a sequence with two labels is dropped), then a seeded stratified
   held-out test split; validation is split from the rest.
 
-Each benchmark tries a few single models (:data:`CANDIDATES`) and an ensemble of seeds of the
+* ``secondary_structure`` — protein secondary structure, a label per residue (CB513): run by
+  :mod:`bench.secondary_structure` (train → valid → CB513 once, mask = 1 residues only), with its own
+  results files ``bench/results/secondary_structure.json`` and ``.md``.
+
+Each classification benchmark tries a few single models (:data:`CANDIDATES`) and an ensemble of seeds of the
 best of them (mean probabilities). Only training and validation data take part in training and in
 choosing (by validation accuracy, then AUROC); each test set is scored once, for the chosen
 candidate. Results go to ``bench/results/benchmarks.json`` and ``benchmarks.md``; ``--only``
@@ -60,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks"
 RESULTS = ROOT / "bench" / "results"
 NAMES = ("amp", "ienhancer1", "ienhancer2", "splice")
+LABELLING = ("secondary_structure",)  # per-position benchmarks, each in its own module
 SPLIT_SEED = 0
 
 # From each SOURCE.md: the LSTM-family number to meet, and the other published rows for context.
@@ -339,7 +344,7 @@ def markdown(results: dict, header: str) -> str:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bench.benchmarks", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"benchmark folder ({DEFAULT_DATA})")
-    ap.add_argument("--only", nargs="+", choices=NAMES, help="run only these benchmarks")
+    ap.add_argument("--only", nargs="+", choices=NAMES + LABELLING, help="run only these benchmarks")
     ap.add_argument("--quick", action="store_true", help="2 epochs and the first candidate only: a smoke run")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (2)")
     ap.add_argument("--ensemble", type=int, default=5, help="also try an ensemble of this many seeds of the "
@@ -357,11 +362,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text, flush=True)
 
     echo(header)
+    for name in [n for n in args.only or NAMES + LABELLING if n in LABELLING]:
+        from bench import secondary_structure
+
+        found = secondary_structure.run(args.data / name, args.threads, 1 if args.quick else None, echo=echo)
+        if not args.quick:
+            secondary_structure.save(found, args.out)
+    if args.only and all(n in LABELLING for n in args.only):
+        return 0
     json_path = args.out / "benchmarks.json"
     results = json.loads(json_path.read_text()) if json_path.exists() and not args.quick else {}
     with tempfile.TemporaryDirectory(prefix="bioseq-benchmarks-") as tmp:
         os.environ.setdefault("BIOSEQ_HOME", str(Path(tmp) / "home"))  # nothing goes to ~/.bioseq
-        for name in args.only or NAMES:
+        for name in [n for n in args.only or NAMES if n in NAMES]:
             work = Path(tmp) / name
             work.mkdir()
             task = make_task(name, args.data, work)

@@ -58,6 +58,7 @@ def test_train_on_a_three_line_fasta_detects_labelling(trained):
     out, err = trained
     assert "data: 32 training records labelled positions" in err and "(100.0% of positions scored)" in err
     assert "per position over scored positions" in err and "sov" in err
+    assert "diagnosis: " in err and "--pooling" not in err and "--conv-pool" not in err  # read as a labeller
     meta = read_meta(out)
     assert meta["task"] == "label" and meta["format_version"] == 2 and meta["config"]["task"] == "label"
     assert meta["labelling"] == {"labels": ["C", "E", "H"], "ignore_label": None, "mask": False}
@@ -180,3 +181,11 @@ def test_the_bundled_per_position_example_is_three_line_fasta_with_its_rule():
         assert not inside or sum(inside) / len(inside) > 0.8  # segments are mostly hydrophobic letters
         runs = [len(r) for r in lab.replace("O", " ").split()]
         assert all(16 <= n <= 25 for n in runs)
+
+
+def test_the_python_api_predicts_per_position(trained, write):
+    import bioseq
+
+    table = bioseq.predict(str(trained[0]), write("q.3line.fa", ">q\nGATC\nCCCC\n"))
+    assert list(table.columns) == ["id", "position", "letter", "prediction", "p_C", "p_E", "p_H"]
+    assert "".join(table["prediction"]) == "HHCE" and table["position"].tolist() == [1, 2, 3, 4]

@@ -159,3 +159,36 @@ def test_the_model_file_keeps_a_training_profile(dna_fasta, tmp_path):
     assert 0 < profile["composition_cutoff"] < 1 and len(profile["composition"]) == 4
     long = [np.zeros((50, 4), dtype=np.float32) + 0.25]
     assert flag_arrays(long, profile)["flag"][0] == "longer than any training sequence (50 > 24)"
+
+
+# --- labellers (one label per position) -------------------------------------------------------------------
+
+def _three_line(write, n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    recs = []
+    for i in range(n):
+        seq = "".join(rng.choice(list("ACGT"), int(rng.integers(6, 14))))
+        recs.append(f">r{i}\n{seq}\n{seq.translate(str.maketrans('ACGT', 'PYPY'))}\n")  # purine / pyrimidine
+    return write("pos.3line.fa", "".join(recs))
+
+
+def test_fit_detects_a_labeller_records_it_and_resumes(write, tmp_path):
+    data = DataOptions([str(_three_line(write))])
+    log = tmp_path / "run"
+    first = fit(data, TINY, quick(epochs=2, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log)
+    assert first.bundle.task == "label" and first.bundle.classes == ["P", "Y"]
+    assert [r["epoch"] for r in first.result.history] == [1, 1, 2, 2]
+    assert {"accuracy", "mcc", "f1", "sov"} <= set(first.result.history[-1])
+    assert first.result.gradients and {r["layer"] for r in first.result.gradients}  # recorded as for classifiers
+    assert first.summary["per_class"]["P"] + first.summary["per_class"]["Y"] == first.summary["positions"]
+    again = fit(data, TINY, quick(epochs=3, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log, resume=True)
+    assert [r["epoch"] for r in again.result.history] == [1, 1, 2, 2, 3, 3]  # continued from the checkpoint
+    assert again.result.history[:4] == first.result.history
+
+
+def test_fit_refuses_classify_with_label_files_and_pooling_for_labellers(write, tmp_path):
+    data = DataOptions([str(write("s.fa", ">a\nACGT\n"))], labels_fasta=[str(write("l.fa", ">a\nPYPY\n"))])
+    with pytest.raises(InputError, match="--task classify needs one label per sequence"):
+        fit(data, {"task": "classify"}, quick())
+    with pytest.raises(InputError, match="cannot pool: conv_pool is 3"):
+        fit(DataOptions([str(_three_line(write))]), {**TINY, "conv_pool": 3}, quick())

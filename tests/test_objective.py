@@ -85,3 +85,39 @@ def test_label_objective_keeps_probabilities_per_sequence_and_scores_scored_posi
     m = task.metrics(buf, 0.1)
     assert m["accuracy"] == 0.75 and m["loss"] == 0.1  # 3 of the 4 scored positions right
     assert task.confusion(buf) == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+
+
+def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_positions():
+    """Padding and masking invariance of the loss and its gradients, against a per-sequence hand loop."""
+    from bioseq.data.alphabets import DNA
+    from bioseq.data.encoding import encode, pad_batch
+    from bioseq.model.classifier import build_model
+    from bioseq.model.config import ModelConfig
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, hidden=5,
+                                    conv_filters=4, conv_width=3, dropout=0.0, layers=2))
+    seqs = ["ACGTAC", "GG", "TTACG"]
+    tracks = [np.array([0, 1, UNSCORED, 1, 0, 0]), np.array([1, UNSCORED]), np.array([0, 0, 1, 1, UNSCORED])]
+    arrays = [encode(s, DNA) for s in seqs]
+
+    def grads(loss):
+        model.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    x, lengths = pad_batch(arrays)
+    loss, count = position_loss(model(x, lengths), pad_targets(tracks, x.shape[1]))
+    batch = grads(loss)
+    total, terms = 0.0, 0
+    for a, t in zip(arrays, tracks):  # each sequence alone, the cross-entropy summed at its scored positions
+        logits = model(*pad_batch([a]))[0]
+        for pos, y in enumerate(t):
+            if y != UNSCORED:
+                total = total + torch.nn.functional.cross_entropy(logits[pos][None], torch.tensor([int(y)]))
+                terms += 1
+    assert terms == 10 and float(count) == 10
+    hand = grads(total / terms)
+    torch.testing.assert_close(loss.detach(), (total / terms).detach(), atol=1e-6, rtol=1e-6)
+    for g, h in zip(batch, hand):
+        torch.testing.assert_close(g, h, atol=1e-6, rtol=1e-5)

@@ -71,14 +71,9 @@ def cmd_train(a: argparse.Namespace) -> int:
           + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
-    if labelling:  # the memory curve reads one output per sequence; the training diagnosis applies as it is
-        from ..interpret.diagnose import diagnose_run
-
-        print(diagnose_run(r.result.gradients, r.result.history, None, r.bundle.meta.get("training")).text(),
-              file=sys.stderr)
-    else:
-        print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
-              file=sys.stderr)
+    # a labeller's memory is measured per position and its findings say labels and positions
+    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+          file=sys.stderr)
     print(f"logs: {r.run_dir}", file=sys.stderr)
     print(r.path)
     return 0
