@@ -210,3 +210,18 @@ def test_the_model_is_left_untouched():
     position_profile(bundle, [rec(SEQ)])
     assert all(p.grad is None for p in bundle.model.parameters())
     assert all(torch.equal(before[k], v) for k, v in bundle.model.state_dict().items())
+
+
+@pytest.mark.parametrize("rows", [1, 3, 64])
+def test_copies_of_the_batch_give_the_same_gradients(rows, monkeypatch):
+    """One copy per loss position (and several backward passes over one run) changes no number."""
+    import bioseq.interpret.position_gradients as pgrad
+
+    bundle = labeller(cell="lstm", bidirectional=True, layers=2, seed=8)
+    records = [rec("ACGTTGCA", "a"), rec("GGATC", "b", 2)]
+    want = pd.concat([position_gradients(bundle, r) for r in records], ignore_index=True)
+    monkeypatch.setattr(pgrad, "ROWS", rows)
+    got = pd.concat([position_gradients(bundle, r) for r in records], ignore_index=True)
+    pd.testing.assert_frame_equal(got, want, rtol=1e-5)
+    pd.testing.assert_frame_equal(position_profile(bundle, records, min_share=0), table_profile(want, min_share=0),
+                                  rtol=1e-5, check_dtype=False)

@@ -12,14 +12,15 @@ y⁽ᵗ⁾ is the true label when label tracks are given (positions not scored a
 label the model predicts at t, or one chosen ``target`` label at every position.
 
 Shapes: logits ``(B, T, C)``; each layer's ∂C⁽ᵗ⁾/∂h is packed ``(N, D)`` with D = hidden × directions,
-laid out ``(B, T, D)``. Cost: one backward pass per loss position t serves the whole batch (in eval
-mode the records of a batch do not interact), each over the unrolled graph, so a batch costs O(T²).
+laid out ``(B, T, D)``. Cost: each backward pass runs over the whole unrolled graph, so a batch costs
+O(T²). A batch of B records is run once as k = max(1, ``ROWS`` // B) copies and each backward pass gives
+copy c the loss at its own position, so k loss positions cost one pass (one record: 32 positions a pass).
 For long records only ``max_positions`` loss positions are measured, spread evenly over 1..longest
 length of the batch (:func:`sample_positions`); ``positions`` chooses them for one record. Measured on
-one CPU core, a 2-layer bidirectional LSTM (hidden 64) takes about 0.3 s per loss position for one record
-of 285 letters (64 positions: 19 s), and :func:`position_profile` of 32 records of 200–300 letters with 32
-positions each about 50 s; time grows with the positions measured, so lower ``max_positions`` for speed.
-(Batching the positions through ``is_grads_batched`` was measured slower.)
+this shared 2-core machine (one thread, load ~5), a 2-layer bidirectional LSTM (hidden 64): one record of
+285 letters, 64 positions, 4–7 s (19 s with one backward pass per position on one copy);
+:func:`position_profile` of 32 records of 200–300 letters, 32 positions each, about 50 s. Time grows with
+the positions measured, so lower ``max_positions`` for speed. (``is_grads_batched`` was measured slower.)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ COLUMNS = ["id", "layer", "direction", "t", "s", "distance", "grad_norm"]
 PROFILE_COLUMNS = ["layer", "direction", "distance", "grad_norm", "relative", "sequences", "positions"]
 REACH_COLUMNS = ["layer", "direction", "back", "ahead", "measured_back", "measured_ahead"]
 MAX_POSITIONS = 64
+ROWS = 32  # rows of one run: a small batch is copied up to this, one copy per loss position (see _flow)
 
 
 def sample_positions(length: int, max_positions: int = MAX_POSITIONS) -> np.ndarray:
@@ -53,44 +55,59 @@ def sample_positions(length: int, max_positions: int = MAX_POSITIONS) -> np.ndar
     return np.unique(np.round(np.linspace(1, length, max(max_positions, 2))).astype(np.int64))
 
 
+def _targets(model, x: torch.Tensor, lengths: torch.Tensor, idx, labels, target: int | None) -> torch.Tensor:
+    """y⁽ᵗ⁾ per record and position ``(B, T)`` on the model's device, :data:`UNSCORED` past each length."""
+    T = x.shape[1]
+    if labels is not None:
+        y = torch.full((len(idx), T), UNSCORED, dtype=torch.long)
+        for j, i in enumerate(idx):
+            y[j, : len(labels[i])] = torch.from_numpy(labels[i])
+    elif target is not None:
+        y = torch.full((len(idx), T), target, dtype=torch.long)
+    else:
+        with torch.no_grad():
+            y = model(x, lengths).argmax(2).cpu()
+    valid = torch.arange(T)[None, :] < lengths[:, None]
+    return torch.where(valid, y, torch.full_like(y, UNSCORED)).to(x.device)
+
+
 def _flow(bundle: ModelBundle, arrays: Sequence[np.ndarray], labels: list[np.ndarray] | None, target: int | None,
           positions: Sequence[int] | None, max_positions: int, batch_size: int
           ) -> Iterator[tuple[int, np.ndarray, dict[tuple[int, str], np.ndarray]]]:
-    """Per record ``(index, loss positions (n,), {(layer, direction): G (n, L)})``, rows in loss-position order."""
+    """Per record ``(index, loss positions (n,), {(layer, direction): G (n, L)})``, rows in loss-position order.
+
+    The batch is run once as k copies (up to :data:`ROWS` rows); each backward pass gives copy c the loss at
+    its own position (the copies do not interact in eval mode), so k positions cost one pass.
+    """
     model = bundle.model.eval()
     cfg = model.cfg
     dev = model_device(bundle)
     names = [d for d, _ in directions(cfg.bidirectional)]
     for idx in length_batches([len(a) for a in arrays], batch_size):
         x, lengths = pad_batch([arrays[i] for i in idx])
-        with no_cudnn():
-            out, layers, packed, steps = unrolled_outputs(model, x.to(dev), lengths)
-            logits = model.per_position(out, steps)  # (B, T, C)
-            T = logits.shape[1]
-            if labels is not None:
-                y = torch.full((len(idx), T), UNSCORED, dtype=torch.long)
-                for j, i in enumerate(idx):
-                    y[j, : len(labels[i])] = torch.from_numpy(labels[i])
-            elif target is not None:
-                y = torch.full((len(idx), T), target, dtype=torch.long)
-            else:
-                y = logits.detach().argmax(2).cpu()
-            valid = torch.arange(T)[None, :] < lengths[:, None]
-            y = torch.where(valid, y, torch.full_like(y, UNSCORED)).to(dev)  # (B, T)
-            ts = np.asarray(positions if positions is not None else sample_positions(T, max_positions)) - 1
-            ts = [int(t) for t in ts if (y[:, t] != UNSCORED).any()]
-            found: dict[tuple[int, str], list[np.ndarray]] = {}
-            for k, t in enumerate(ts):
-                loss = torch.nn.functional.cross_entropy(logits[:, t], y[:, t], ignore_index=UNSCORED,
-                                                         reduction="sum")
-                grads = state_grads(loss, layers, retain_graph=k < len(ts) - 1)
-                for li, g in enumerate(grads, 1):
-                    g = padded(packed, g)  # (B, T, D)
-                    for d, name in enumerate(names):
-                        found.setdefault((li, name), []).append(
-                            g[:, :, d * cfg.hidden:(d + 1) * cfg.hidden].norm(dim=2).detach().cpu().numpy())
+        x, B, T = x.to(dev), len(idx), x.shape[1]
+        y = _targets(model, x, lengths, idx, labels, target)  # (B, T)
+        ts = np.asarray(positions if positions is not None else sample_positions(T, max_positions)) - 1
+        ts = [int(t) for t in ts if (y[:, t] != UNSCORED).any()]
         if not ts:
             continue
+        found: dict[tuple[int, str], list[np.ndarray]] = {}
+        k = min(max(1, ROWS // B), len(ts))  # copies of the batch
+        with no_cudnn():
+            out, layers, packed, steps = unrolled_outputs(model, x.repeat(k, 1, 1), lengths.repeat(k))
+            logits = model.per_position(out, steps)  # (k B, T, C)
+            chunks = [ts[c:c + k] for c in range(0, len(ts), k)]
+            for n_pass, chunk in enumerate(chunks):
+                rows = torch.arange(len(chunk) * B, device=dev)  # copy c explains position chunk[c]
+                at = torch.as_tensor(chunk, device=dev).repeat_interleave(B)
+                loss = torch.nn.functional.cross_entropy(logits[rows, at], y.repeat(len(chunk), 1)[rows, at],
+                                                         ignore_index=UNSCORED, reduction="sum")
+                grads = state_grads(loss, layers, retain_graph=n_pass < len(chunks) - 1)
+                for li, g in enumerate(grads, 1):
+                    g = padded(packed, g).view(k, B, T, -1)[: len(chunk)]  # (copies used, B, T, D)
+                    for d, name in enumerate(names):
+                        norms = g[..., d * cfg.hidden:(d + 1) * cfg.hidden].norm(dim=3).detach().cpu().numpy()
+                        found.setdefault((li, name), []).extend(norms)  # one (B, T) array per position
         scored = (y[:, ts] != UNSCORED).cpu().numpy()  # (B, n)
         stacked = {key: np.stack(v, 1) for key, v in found.items()}  # (B, n, T)
         for j, i in enumerate(idx):
