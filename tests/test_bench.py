@@ -97,9 +97,12 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
 
     from bench import secondary_structure as ss
 
-    rows = {"train": [("t1", "MKVLAAGIVE", "CCHHHHHEEC", "1111111110"), ("t2", "GSSPLLEKKV", "CEEECCHHHC", "1111111111"),
-                      ("t3", "MKKLLVVAAG", "CHHHHEEEEC", "0111111111"), ("t4", "PPGSAEEVLK", "CCCCHHHHHC", "1111111111")],
-            "valid": [("v1", "MSEVLKKAGE", "CHHHHHHCCC", "1111111111"), ("v2", "GGKVVLLEAK", "CCEEEECCHC", "1111111111")],
+    rows = {"train": [("t1", "MKVLAAGIVE", "CCHHHHHEEC", "1111111110"),
+                      ("t2", "GSSPLLEKKV", "CEEECCHHHC", "1111111111"),
+                      ("t3", "MKKLLVVAAG", "CHHHHEEEEC", "0111111111"),
+                      ("t4", "PPGSAEEVLK", "CCCCHHHHHC", "1111111111")],
+            "valid": [("v1", "MSEVLKKAGE", "CHHHHHHCCC", "1111111111"),
+                      ("v2", "GGKVVLLEAK", "CCEEEECCHC", "1111111111")],
             "cb513": [("cb513_1", "MKVVLAEGKS", "CEEEEHHHCC", "1111111100"),
                       ("cb513_330", "MKVLAAGIVE", "CCHHHHHEEC", "1111111111")]}
     for split, recs in rows.items():
