@@ -189,3 +189,8 @@ def test_the_python_api_predicts_per_position(trained, write):
     table = bioseq.predict(str(trained[0]), write("q.3line.fa", ">q\nGATC\nCCCC\n"))
     assert list(table.columns) == ["id", "position", "letter", "prediction", "p_C", "p_E", "p_H"]
     assert "".join(table["prediction"]) == "HHCE" and table["position"].tolist() == [1, 2, 3, 4]
+
+
+def test_info_names_the_task_and_labels(trained, capsys):
+    assert main(["info", str(trained[0])]) == 0
+    assert "task:          label (one label per position); labels C, E, H" in capsys.readouterr().out

@@ -155,7 +155,11 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_config(meta['config'])}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
-        f"classes:       {', '.join(meta['classes'])}",
+        f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
+        "task:          label (one label per position); labels {}{}{}".format(
+            ", ".join(meta["classes"]),
+            f"; never scored: {meta['labelling']['ignore_label']!r}" if meta["labelling"].get("ignore_label") else "",
+            "; a mask marked unscored positions" if meta["labelling"].get("mask") else ""),
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
