@@ -113,6 +113,44 @@ def test_matches_autograd_of_a_hand_unrolled_rnn():
     np.testing.assert_allclose(got, _hand_grads(bundle, SEQ, labels), rtol=1e-4, atol=1e-7)
 
 
+def _hand_lstm_grads(bundle: ModelBundle, seq: str, labels: list[int]) -> np.ndarray:
+    """G[t, s] of a one-layer LSTM by jacobian of the recurrence run from h(s), the cell state C(s) held as it is
+    (∂C⁽ᵗ⁾/∂h⁽ˢ⁾ is the derivative along h; C(s) is its own path)."""
+    rnn, head = bundle.model.rnns[0], bundle.model.head
+    w_ih, w_hh = rnn.weight_ih_l0.detach().double(), rnn.weight_hh_l0.detach().double()
+    b = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().double()
+    v, c0 = head.weight.detach().double(), head.bias.detach().double()
+    x = torch.from_numpy(encode(seq, DNA)).double()
+    n, hsz = len(seq), w_hh.shape[1]
+
+    def step(k, h, c):
+        i, f, g, o = (w_ih @ x[k] + w_hh @ h + b).split(hsz)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+
+    h, c, states = torch.zeros(hsz, dtype=torch.float64), torch.zeros(hsz, dtype=torch.float64), []
+    for k in range(n):
+        h, c = step(k, h, c)
+        states.append((h, c))
+    out = np.zeros((n, n))
+    for t in range(n):
+        for s in range(t + 1):
+            def loss_from(hs, s=s, t=t):
+                cs = states[s][1]
+                for k in range(s + 1, t + 1):
+                    hs, cs = step(k, hs, cs)
+                return torch.nn.functional.cross_entropy((v @ hs + c0)[None], torch.tensor([labels[t]]))
+            out[t, s] = float(torch.linalg.norm(torch.autograd.functional.jacobian(loss_from, states[s][0])))
+    return out
+
+
+def test_an_lstm_matches_autograd_along_its_hidden_state():
+    bundle = labeller(cell="lstm", hidden=3, seed=9)
+    labels = [2, 2, 0, 1, 1, 0, 2, 1]
+    got = flow_matrix(position_gradients(bundle, rec(SEQ), labels="".join(LABELS[i] for i in labels)))
+    np.testing.assert_allclose(got, _hand_lstm_grads(bundle, SEQ, labels), rtol=1e-4, atol=1e-7)
+
+
 def test_without_labels_the_predicted_label_is_the_target():
     bundle = labeller(cell="rnn", hidden=2, seed=4)
     with torch.no_grad():

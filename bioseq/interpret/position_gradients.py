@@ -6,7 +6,8 @@ in every recurrent layer and direction, G[t, s] is the norm of the full back-pro
 gradient of C⁽ᵗ⁾ with respect to the hidden state h⁽ˢ⁾ (each layer unrolled with its own weights,
 :mod:`bioseq.interpret.unrolled`). ``distance = t − s``: positive when the error at t flows back to an
 earlier state, negative when it reaches a later one (the reverse direction, or any direction of a
-layer that feeds a bidirectional one). In a forward-only model G[t, s] = 0 for s > t.
+layer that feeds a bidirectional one). In a forward-only model G[t, s] = 0 for s > t. For an LSTM h⁽ˢ⁾ is
+the hidden state, not the cell state: G is the derivative along h, the cell state C⁽ˢ⁾ being its own path.
 
 y⁽ᵗ⁾ is the true label when label tracks are given (positions not scored are left out), else the
 label the model predicts at t, or one chosen ``target`` label at every position.
