@@ -66,7 +66,9 @@ def predict(model, files):
 
 
 def explain(model, records, method: str = "saliency", target: str | None = None, **options):
-    """Per-position attribution of sequence files or records: ``id, position, letter, score, method, target``."""
+    """Per-position attribution of sequence files or records: ``id, position, letter, score, method, target``.
+
+    For a labeller give ``position=t`` (1-based): the label at t is explained, and the table gains ``at``."""
     from .interpret.attribution import explain as _explain
 
     bundle = load(model) if isinstance(model, str) else model

@@ -43,6 +43,23 @@ def linear_bundle(w: float = 0.5, u=U, head=HEAD) -> ModelBundle:
     return ModelBundle(model, DNA, ["a", "b"])
 
 
+def linear_labeller(w: float = 0.5, u=U, head=HEAD) -> ModelBundle:
+    """The linear model as a labeller (labels a, b): logit c at t is ``head[c] · h(t) + bias[c]``, with
+    ``h(t) = Σ_{p ≤ t} w^(t-p) u[x(p)]``; the gradient at input p is ``head[c] w^(t-p) u`` for p ≤ t, 0 after."""
+    cfg = ModelConfig(DNA.size, 2, cell="rnn", activation="relu", hidden=1, bidirectional=False, conv=False,
+                      dropout=0.0, task="label", conv_pool=1)
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        rnn = model.rnns[0]
+        rnn.weight_ih_l0.copy_(torch.tensor(np.asarray(u)[None], dtype=torch.float32))
+        rnn.weight_hh_l0.fill_(w)
+        rnn.bias_ih_l0.zero_()
+        rnn.bias_hh_l0.zero_()
+        model.head.weight.copy_(torch.tensor(head, dtype=torch.float32)[:, None])
+        model.head.bias.copy_(torch.tensor([0.3, -0.2]))
+    return ModelBundle(model, DNA, ["a", "b"])
+
+
 def rec(seq: str, ident: str = "s", number: int = 1) -> Record:
     return Record(ident, ident, seq, "test.fa", number)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import bioseq
-from bioseq.data.io import read_records
+from bioseq.data.io import Record, read_records
 from bioseq.errors import InputError
 
 
@@ -25,3 +25,10 @@ def test_train_load_predict_explain(dna_fasta, tmp_path):
 def test_unknown_options_are_named(dna_fasta):
     with pytest.raises(InputError, match="unknown option epoch; known options: labels"):
         bioseq.train([dna_fasta], epoch=1)
+
+
+def test_explain_a_labeller_at_a_position(make_bundle):
+    bundle = make_bundle(task="label", conv_pool=1, bidirectional=False, conv=False)
+    table = bioseq.explain(bundle, [Record("r", "r", "ACGTACGT", "x.fa", 1)], position=3)
+    assert list(table.columns) == ["id", "position", "letter", "score", "method", "target", "at"]
+    assert (table["at"] == 3).all() and (table.loc[table["position"] > 3, "score"] == 0).all()

@@ -89,3 +89,32 @@ def test_attribution_motif_figures(dna_bundle):
     check(figs, 2)
     assert [f.name for f in figs] == [f"top position inside the motif, {m}" for m in ("saliency", "occlusion")]
     assert all(f.value in (0.0, 50.0, 100.0) for f in figs)
+
+
+def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_path, monkeypatch):
+    """The CB513 protocol end to end on a few records of each split (written in its file layout)."""
+    import gzip
+
+    from bench import secondary_structure as ss
+
+    rows = {"train": [("t1", "MKVLAAGIVE", "CCHHHHHEEC", "1111111110"),
+                      ("t2", "GSSPLLEKKV", "CEEECCHHHC", "1111111111"),
+                      ("t3", "MKKLLVVAAG", "CHHHHEEEEC", "0111111111"),
+                      ("t4", "PPGSAEEVLK", "CCCCHHHHHC", "1111111111")],
+            "valid": [("v1", "MSEVLKKAGE", "CHHHHHHCCC", "1111111111"),
+                      ("v2", "GGKVVLLEAK", "CCEEEECCHC", "1111111111")],
+            "cb513": [("cb513_1", "MKVVLAEGKS", "CEEEEHHHCC", "1111111100"),
+                      ("cb513_330", "MKVLAAGIVE", "CCHHHHHEEC", "1111111111")]}
+    for split, recs in rows.items():
+        for k, col in (("seq", 1), ("ss3", 2), ("mask", 3)):
+            text = "".join(f">{r[0]}\n{r[col]}\n" for r in recs).encode()
+            path = tmp_path / f"{split}_{k}.fasta{'' if split == 'cb513' else '.gz'}"
+            path.write_bytes(text if split == "cb513" else gzip.compress(text))
+    monkeypatch.setattr(ss, "MODEL", {**ss.MODEL, "hidden": 4, "conv_filters": 4})
+    r = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None)
+    assert r["shared_chains"]["dropped_from_test"] == ["cb513_330"]
+    assert r["test"]["chains"] == 1 and r["test"]["scored_residues"] == 8  # mask = 1 residues only
+    assert r["test_all_511"]["chains"] == 2 and r["test_all_511"]["scored_residues"] == 18
+    assert r["train_cpu_s"] > 0 and r["model_config"]["task"] == "label"
+    text = ss.markdown(r)
+    assert "| CB513 without the 2 shared chains | 1 | 8 |" in text and "| H |" in text

@@ -58,6 +58,7 @@ def test_train_on_a_three_line_fasta_detects_labelling(trained):
     out, err = trained
     assert "data: 32 training records labelled positions" in err and "(100.0% of positions scored)" in err
     assert "per position over scored positions" in err and "sov" in err
+    assert "diagnosis: " in err and "--pooling" not in err and "--conv-pool" not in err  # read as a labeller
     meta = read_meta(out)
     assert meta["task"] == "label" and meta["format_version"] == 2 and meta["config"]["task"] == "label"
     assert meta["labelling"] == {"labels": ["C", "E", "H"], "ignore_label": None, "mask": False}
@@ -188,3 +189,8 @@ def test_the_python_api_predicts_per_position(trained, write):
     table = bioseq.predict(str(trained[0]), write("q.3line.fa", ">q\nGATC\nCCCC\n"))
     assert list(table.columns) == ["id", "position", "letter", "prediction", "p_C", "p_E", "p_H"]
     assert "".join(table["prediction"]) == "HHCE" and table["position"].tolist() == [1, 2, 3, 4]
+
+
+def test_info_names_the_task_and_labels(trained, capsys):
+    assert main(["info", str(trained[0])]) == 0
+    assert "task:          label (one label per position); labels C, E, H" in capsys.readouterr().out

@@ -155,3 +155,20 @@ def test_no_gradient_at_all_does_not_claim_it_reaches_layer_1():
     assert math.isnan(d.numbers["layer_ratio"])
     assert not any("reaches layer 1" in f for f in d.findings)
     assert any("no first/last layer ratio" in f for f in d.findings)
+
+
+def test_a_labellers_memory_is_counted_from_the_position_labelled():
+    from _linear import linear_labeller
+
+    from bioseq.interpret.diagnose import NOT_FOR_LABELLERS, diagnose_model
+
+    bundle = linear_labeller(w=0.5)  # influence 0.5^(t − p): far inputs get about 1e-6
+    seqs = ["ACGT" * 8, "TTGCA" * 6]
+    d = diagnose_model(bundle, ["x", "y"], seqs, rows([0.5], [0.6]), [])
+    assert d.verdict == "vanishing across time" and d.task == "label"
+    assert d.numbers["effective_memory"] == 7  # 1/128 < 1%, as for the classifier's read-out
+    finding = next(f for f in d.findings if f"{TIME_DISTANCE}+ positions" in f)
+    assert finding.startswith(f"inputs {TIME_DISTANCE}+ positions from the position labelled get 0.00%")
+    options = {r.option for r in d.remedies}
+    assert "cell" in options and not options & NOT_FOR_LABELLERS  # no read-out, no conv pooling for a labeller
+    assert {"pooling", "conv_pool"} <= {r.option for r in REMEDIES["vanishing across time"]}

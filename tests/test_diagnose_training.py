@@ -164,3 +164,39 @@ def test_a_tiny_training_set_with_many_epochs_overfits(tmp_path):
                   weight_decay=0.0)
     assert d.verdict == "overfitting"
     assert d.numbers["val_rise"] > 0.5  # the validation loss climbed far above its minimum
+
+
+LABEL_COUNTS = {"counts": {"C": 100, "E": 100, "H": 800}}  # positions per label: H is 80%
+
+
+def test_a_labeller_at_chance_is_worded_in_labels_and_positions():
+    h = history([1.1, 1.098], [1.099, 1.1], val_bal=[0.33, 0.34], val_acc=[0.8, 0.8])
+    f = training_findings(h, LABEL_COUNTS, task="label")
+    assert f.verdicts == ["not learning", "accuracy misleads"]
+    assert f.numbers["chance_accuracy"] == pytest.approx(0.8)
+    stuck = f.findings[0]
+    assert "(1.099, ln 3 for 3 weighted labels)" in stuck
+    assert stuck.endswith("(chance 0.333); per-position accuracy 0.800, while always predicting the most frequent "
+                          "label ('H') scores 0.800")
+    assert f.findings[1] == ("per-position accuracy 0.800 (the most frequent label alone: 0.800) but balanced "
+                             "accuracy 0.330 (chance 0.333): the labels are unbalanced (C: 100 positions, E: 100 "
+                             "positions, H: 800 positions; 8.0 to 1)")
+    unweighted = {**LABEL_COUNTS, "train_config": {"class_weights": False}}
+    assert "the label entropy" in training_findings(h, unweighted, task="label").findings[0]
+    classic = training_findings(h, LABEL_COUNTS)  # the classifier's words are unchanged
+    assert "weighted classes" in classic.findings[0] and "chance_accuracy" not in classic.numbers
+    assert classic.findings[1].startswith("accuracy 0.800 but balanced accuracy 0.330")
+    d = diagnose_run([], h, training=LABEL_COUNTS, task="label")
+    assert d.verdict == "not learning" and all(r.option != "pooling" for r in d.remedies)
+    assert any(r.option == "pooling" for r in diagnose_run([], h, training=LABEL_COUNTS).remedies)
+
+
+def test_a_labeller_run_with_lr_zero_is_not_learning_in_labels(tmp_path):
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+
+    path = write_three_line(tmp_path / "tm.fa", transmembrane_protein(24, min_len=30, max_len=40, seed=1))
+    d = _diagnose(tmp_path, DataOptions([str(path)]), lr=0.0, epochs=2)
+    assert d.task == "label" and d.verdict == "not learning"
+    assert 0.5 <= d.numbers["chance_accuracy"] < 1  # the most frequent label's share of the scored positions
+    assert "weighted labels" in d.text() and "always predicting the most frequent label" in d.text()
+    assert "from the position labelled" in d.text() and "--pooling" not in d.text()

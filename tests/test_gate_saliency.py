@@ -150,3 +150,27 @@ def test_a_trained_lstm_keeps_the_distant_signal_through_its_forget_gates():
     for gate in ("forget", "cell"):
         mean = summary[summary["gate"] == gate].groupby("position")["score"].mean()
         assert (mean.loc[13:25] > 0).all(), (gate, mean.round(3).tolist())
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell,activation", CELL_KINDS)
+def test_a_labellers_hidden_scores_at_t_add_up_to_its_logit_there(cell, activation, bidirectional, make_bundle):
+    """y = head(h(t)): Σ_j h_j(t) ∂y/∂h_j(t) over both directions is y minus the bias; no later forward gate scores."""
+    from bioseq.errors import InputError
+
+    bundle = make_bundle(DNA, ("a", "b"), 4, cell=cell, activation=activation, conv=False, layers=1,
+                         bidirectional=bidirectional, task="label", conv_pool=1)
+    records, t = [rec("ACGTTGCAAGT", "x"), rec("GGATC", "y")], 4
+    df = gate_saliency(bundle, records, target="b", position=t)
+    assert list(df.columns) == [*COLUMNS, "at"] and (df["at"] == t).all()
+    x, lengths = pad_batch(encode_records(bundle, records))
+    with torch.no_grad():
+        logits = bundle.model(x, lengths)[:, t - 1, 1].numpy()
+        bias = float(bundle.model.head.bias[1])
+    for r, logit in zip(records, logits):
+        hid = df[(df["id"] == r.id) & (df["gate"] == "hidden") & (df["position"] == t)]
+        assert hid["score"].sum() == pytest.approx(logit - bias, rel=1e-5, abs=1e-6)
+    later = df[(df["direction"] == "forward") & (df["position"] > t)]
+    assert len(later) and (later["score"] == 0).all()
+    with pytest.raises(InputError, match="choose the position to explain"):
+        gate_saliency(bundle, records)

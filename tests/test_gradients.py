@@ -139,3 +139,27 @@ def test_the_diagnosis_and_the_run_summary_use_the_one_rule():
     numbers = diagnose_run(rows).numbers
     assert summary.per_layer == numbers["layer_means"] == {1: 2.0, 2: 4.0}
     assert summary.ratio == numbers["layer_ratio"] == 0.5
+
+
+def test_a_labellers_per_position_loss_is_recorded_per_layer():
+    from bioseq.data.position_labels import UNSCORED
+    from bioseq.training.objective import position_loss
+
+    model = make(task="label", norm="batch")
+    rng = np.random.default_rng(1)
+    arrs = [encode("".join(rng.choice(list("ACGT"), n)), DNA) for n in (5, 9, 3)]
+    x, lengths = pad_batch(arrs)
+    targets = torch.from_numpy(rng.integers(0, 2, x.shape[:2]))
+    targets[torch.arange(x.shape[1])[None, :] >= lengths[:, None]] = UNSCORED
+    model.zero_grad()
+    position_loss(model(x, lengths), targets)[0].backward()
+    rec = GradientRecorder(model)
+    rec.record(epoch=1, step=1)
+    rows = rec.table()
+    assert [r["layer"] for r in rows] == [1, 2, 3]
+    for row, rnn in zip(rows, model.rnns, strict=True):
+        params = dict(rnn.named_parameters())
+        assert row["grad_norm"] == pytest.approx(norm(params.values()), rel=1e-5) and row["grad_norm"] > 0
+        assert row["reverse_norm"] == pytest.approx(norm([p for n, p in params.items() if n.endswith("_reverse")]),
+                                                    rel=1e-5)
+    assert np.isfinite(layer_ratio(rows)["ratio"])

@@ -220,3 +220,9 @@ def test_time_gradients_leave_the_model_untouched():
     assert all(torch.equal(before[k], v) for k, v in bundle.model.state_dict().items())
     assert all(p.grad is None for p in bundle.model.parameters())
     assert isinstance(bundle.model.rnns[0], torch.nn.LSTM)
+
+
+def test_a_labeller_is_refused_in_words():
+    bundle = bundle_of(task="label", conv_pool=1)
+    with pytest.raises(InputError, match="a labeller gives one per position"):
+        time_gradients(bundle, [rec("ACGTACGT")])

@@ -29,7 +29,10 @@ MIN_COLUMNS = {
     "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
     "motifs": ["target", "motif", "count", "mean_score", "sequences"],
     "memory": ["direction", "distance", "influence", "relative", "sequences"],
+    "window": ["id", "t", "length", "mass", "back", "ahead", "width", "rf_back", "rf_ahead", "past_share",
+               "future_share"],
 }
+LABELLER_ONLY = {"window"}
 SEQS = motif_dna(6, length=20, seed=5)  # the sequences to inspect: ids seq1..seq6, 20 letters each
 
 
@@ -75,6 +78,10 @@ def test_help_lists_every_method_with_its_help_and_options(capsys):
 def test_every_kind_writes_its_documented_csv(trained, tmp_path, capsys, kind):
     out = tmp_path / f"{kind}.csv"
     code, stdout, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out)
+    if kind in LABELLER_ONLY:  # a classifier is refused in one line, and nothing is written
+        assert code != 0 and "needs a labeller" in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
+        return
     assert code == 0, err
     assert stdout == ""
     df = pd.read_csv(out)
@@ -276,3 +283,60 @@ def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, 
     code, _, err = run(capsys, kind, cut, trained["fasta"], "-o", out)
     assert code == 0, err
     assert len(pd.read_csv(out)) == len(SEQS) * 15 * (3 if kind == "mutations" else 1)
+
+
+# ---------- a labeller ----------
+
+@pytest.fixture(scope="module")
+def labeller(tmp_path_factory) -> dict:
+    """A tiny transmembrane labeller (bidirectional LSTM, hidden 4) trained for one epoch, and a three-line FASTA."""
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+
+    root = tmp_path_factory.mktemp("inspect_label")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BIOSEQ_HOME", str(root / "home"))
+        train_file = write_three_line(root / "train.fa", transmembrane_protein(16, min_len=24, max_len=30, seed=1))
+        r = fit(DataOptions([str(train_file)]), {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0},
+                TrainConfig(epochs=1, batch_size=8, seed=0, device="cpu"), out=root / "tm.safetensors",
+                log_dir=root / "run")
+    three = write_three_line(root / "inspect.fa", transmembrane_protein(3, min_len=12, max_len=16, seed=7))
+    return {"model": str(r.path), "three": str(three), "lengths": [len(s) for _, s, _ in
+                                                                     transmembrane_protein(3, 12, 16, seed=7)]}
+
+
+@pytest.mark.parametrize("kind,extra,columns", [
+    ("saliency", ["--position", "5"], [*ATTRIBUTION, "at"]),
+    ("ig", ["--position", "5", "--steps", "4"], [*ATTRIBUTION, "at"]),
+    ("mutations", ["--position", "5"], MIN_COLUMNS["mutations"]),
+    ("gradients", [], ["id", "layer", "direction", "t", "s", "distance", "grad_norm"]),
+    ("memory", [], MIN_COLUMNS["memory"]),
+    ("window", [], MIN_COLUMNS["window"]),
+    ("gates", [], MIN_COLUMNS["gates"]),
+    ("gate-saliency", ["--position", "5"], [*MIN_COLUMNS["gate-saliency"], "at"]),
+])
+def test_a_labeller_is_inspected_per_position(labeller, tmp_path, capsys, kind, extra, columns):
+    out = tmp_path / f"{kind}.csv"
+    code, _, err = run(capsys, kind, labeller["model"], labeller["three"], "-o", out, *extra)
+    assert code == 0, err
+    df = pd.read_csv(out)
+    assert list(df.columns) == columns and len(df) > 0
+    if "at" in columns:
+        assert (df["at"] == 5).all()
+    if kind in METHODS:
+        assert len(df) == sum(labeller["lengths"])
+    if kind == "gradients":
+        n = labeller["lengths"]
+        assert len(df) == 2 * sum(k * k for k in n)  # two directions, every (t, s) of each record
+        assert "back" in err and "ahead" in err
+    if kind == "memory":
+        assert set(df["direction"]) == {"past", "future"}
+    if kind == "window":
+        assert set(df["mass"]) == {0.9, 0.99} and "receptive field" in err
+
+
+def test_a_labeller_needs_a_position_to_explain(labeller, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    code, _, err = run(capsys, "saliency", labeller["model"], labeller["three"], "-o", out)
+    assert code != 0 and "choose the position to explain" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "saliency", labeller["model"], labeller["three"], "-o", out, "--position", "99")
+    assert code != 0 and "position 99 is past the end of the sequence" in err and not out.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _linear import HEAD, U, decay, linear_bundle, logits_of, rec, records
+from _linear import HEAD, U, decay, linear_bundle, linear_labeller, logits_of, rec, records
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
@@ -81,3 +81,18 @@ def test_ism_score_equals_the_table_averaged_per_position():
     table = ism(bundle, r)
     scores = explain(bundle, [r], "ism")["score"].to_numpy()
     np.testing.assert_allclose(scores, -table.groupby("position")["delta"].mean().to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_ism_of_a_linear_labeller_at_a_position():
+    """At t, replacing letter p ≤ t changes logit b by head_b w^(t-p) (u[alt] - u[ref]); letters after t nothing."""
+    seq, t = "ACGTAC", 4
+    df = ism(linear_labeller(w=0.5), rec(seq), position=t)
+    assert len(df) == 6 * 3 and (df["target"] == "b").all()
+    idx = {c: i for i, c in enumerate("ACGT")}
+    want = [HEAD[1] * 0.5 ** (t - p) * (U[idx[a]] - U[idx[r]]) if p <= t else 0.0
+            for p, r, a in zip(df["position"], df["ref"], df["alt"])]
+    np.testing.assert_allclose(df["delta"], want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(InputError, match="choose the position to explain"):
+        ism(linear_labeller(), rec(seq))
+    with pytest.raises(InputError, match="needs a labeller"):
+        ism(linear_bundle(), rec(seq), position=2)

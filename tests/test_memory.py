@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _linear import HEAD, U, linear_bundle, rec
+from _linear import HEAD, U, linear_bundle, linear_labeller, rec
 
+from bioseq.errors import InputError
 from bioseq.interpret.memory import effective_memory, memory_curve, reach
 
 
@@ -77,3 +78,8 @@ def test_a_direction_that_never_matters_reaches_zero():
             for d, rels in (("forward", [1.0, 0.5, 0.001]), ("reverse", [0.005, 0.004, 0.001]))
             for k, rel in enumerate(rels)]
     assert effective_memory(pd.DataFrame(rows)) == 2
+
+
+def test_a_labeller_is_refused_in_words():
+    with pytest.raises(InputError, match="a labeller's memory span is measured per position"):
+        memory_curve(linear_labeller(), [rec("ACGTAC")])

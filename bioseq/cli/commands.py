@@ -76,14 +76,9 @@ def cmd_train(a: argparse.Namespace) -> int:
           + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
-    if labelling:  # the memory curve reads one output per sequence; the training diagnosis applies as it is
-        from ..interpret.diagnose import diagnose_run
-
-        print(diagnose_run(r.result.gradients, r.result.history, None, r.bundle.meta.get("training")).text(),
-              file=sys.stderr)
-    else:
-        print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
-              file=sys.stderr)
+    # a labeller's memory is measured per position and its findings say labels and positions
+    print(diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history).text(),
+          file=sys.stderr)
     print(f"logs: {r.run_dir}", file=sys.stderr)
     print(r.path)
     return 0
@@ -165,7 +160,11 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
-        f"classes:       {', '.join(meta['classes'])}",
+        f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
+        "task:          label (one label per position); labels {}{}{}".format(
+            ", ".join(meta["classes"]),
+            f"; never scored: {meta['labelling']['ignore_label']!r}" if meta["labelling"].get("ignore_label") else "",
+            "; a mask marked unscored positions" if meta["labelling"].get("mask") else ""),
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),

@@ -13,6 +13,14 @@ Kinds and their minimum columns:
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
 * ``motifs`` — target, motif, count, mean_score, sequences (scores from ``--method``, default saliency)
 * ``memory`` — distance, influence, relative, sequences
+* ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
+  (the span holding 90% / 99% of the attribution mass around each position, ``--method``)
+
+A labeller (one label per position) is explained at ``--position T`` by the attribution kinds,
+``mutations`` and ``gate-saliency``; its ``gradients`` are G[t, s] = ‖∂C(t)/∂h(s)‖ (id, layer, direction,
+t, s, distance, grad_norm; the true labels of a three-line FASTA when given, else the predicted ones) and
+its ``memory`` is counted from each position (direction past / future). Three-line FASTA files are read as sequences
+with their label strings.
 
 The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
 """
@@ -36,6 +44,7 @@ OTHER_KINDS = {
     "gradients": "‖∂C/∂h(t)‖ per layer, direction and step (gradient flow across time)",
     "motifs": "the k-mers that carry the most attribution, per class (--method)",
     "memory": "influence of a position by distance from the end; the effective memory",
+    "window": "labellers: the input span that holds 90%/99% of the attribution around each position (--method)",
 }
 KINDS = (*attribution.METHODS, *OTHER_KINDS)
 DEFAULT_MAX = {"gates": 10, "gate-saliency": 10, "mutations": 20}
@@ -63,6 +72,9 @@ def add_inspect_parser(sub, func) -> None:
     p.add_argument("--class", dest="target", metavar="C", help="explain this class (default: the predicted one)")
     p.add_argument("--method", default="saliency", choices=list(attribution.METHODS),
                    help="attribution method for 'motifs' (saliency)")
+    p.add_argument("--position", type=int, metavar="T",
+                   help="labellers: the 1-based position whose label the attribution kinds, mutations and "
+                   "gate-saliency explain")
     p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' (6)")
     p.add_argument("--top", type=int, default=20, help="motifs per class (20)")
     uses: dict[str, list] = {}
@@ -105,6 +117,18 @@ def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
         return "gate-saliency: total |gradient x activation| per layer, direction and gate:\n" + "\n".join(
             f"  L{r.layer} {r.direction:<7} {r.gate:<10} {r.a:.4g}" for r in g.sort_values("a", ascending=False)
             .itertuples())
+    if kind == "gradients" and "t" in df.columns:
+        from ..interpret.position_gradients import flow_reach, table_profile
+
+        return "gradients: how far the error at a position reaches (relative ‖∂C(t)/∂h(s)‖ ≥ 1%):\n" + "\n".join(
+            f"  L{r.layer} {r.direction:<7} back {r.back}, ahead {r.ahead}" for r in
+            flow_reach(table_profile(df)).itertuples())
+    if kind == "window":
+        from ..interpret.window import window_summary
+
+        return "window: mean span (back, ahead) holding each share of the attribution mass:\n" + "\n".join(
+            f"  {r.mass:.0%}: back {r.back_mean:.1f}, ahead {r.ahead_mean:.1f} (receptive field: back "
+            f"{r.rf_back_mean:.1f}, ahead {r.rf_ahead_mean:.1f})" for r in window_summary(df).itertuples())
     if kind == "gradients":
         from ..interpret.time_gradients import time_profile
 
@@ -142,19 +166,33 @@ def _options(method: str, a: argparse.Namespace) -> dict:
     return {name: value for name, value in given if value is not None}
 
 
-def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataFrame, dict]:
-    from ..interpret import gate_saliency, gates, ism, memory, motifs, time_gradients
+def compute(kind: str, bundle, records, a: argparse.Namespace, labels: list | None = None
+            ) -> tuple[pd.DataFrame, dict]:
+    from ..interpret import gate_saliency, gates, ism, memory, motifs, position_gradients, time_gradients, window
+    from ..interpret.inputs import is_labeller
+    from ..interpret.position_memory import position_memory
 
+    labelling = is_labeller(bundle)
     if kind in attribution.METHODS:
         fits = _within(kind, bundle, records, attribution.METHODS[kind].max_length)
-        return attribution.explain(bundle, fits, kind, a.target, **_options(kind, a)), {}
+        return attribution.explain(bundle, fits, kind, a.target, a.position, **_options(kind, a)), {}
     if kind == "mutations":
         fits = _within(kind, bundle, records, ism.ISM_MAX_LENGTH)
-        return pd.concat([ism.ism(bundle, r, a.target) for r in fits], ignore_index=True), {}
+        return pd.concat([ism.ism(bundle, r, a.target, a.position) for r in fits], ignore_index=True), {}
+    if kind == "window":
+        fits = _within(kind, bundle, records, attribution.METHODS[a.method].max_length)
+        return window.used_window(bundle, fits, a.method, target=a.target, **_options(a.method, a)), {}
+    if kind == "gradients" and labelling:
+        tables = [position_gradients.position_gradients(bundle, r, labels[i] if labels else None, a.target)
+                  for i, r in enumerate(records)]
+        return pd.concat(tables, ignore_index=True), {}
+    if kind == "memory" and labelling:
+        curve = position_memory(bundle, records, a.target)
+        return curve, {"effective_memory": memory.effective_memory(curve)}
     if kind == "gates":
         return gates.gate_table(bundle, records), {}
     if kind == "gate-saliency":
-        return gate_saliency.gate_saliency(bundle, records, a.target), {}
+        return gate_saliency.gate_saliency(bundle, records, a.target, position=a.position), {}
     if kind == "gradients":
         return time_gradients.time_gradients(bundle, records, a.target), {}
     if kind == "motifs":
@@ -168,15 +206,21 @@ def compute(kind: str, bundle, records, a: argparse.Namespace) -> tuple[pd.DataF
 
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
+    from ..data.position_labels import looks_three_line, read_three_line
     from ..model.store import load_model, resolve
     from ..prediction.predict import check_alphabet
 
     bundle = load_model(resolve(a.model))
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
-    records = list(itertools.islice(read_many(a.files), limit))
+    labels = None
+    if getattr(bundle.model.cfg, "labelling", False) and all(looks_three_line(f) for f in a.files):
+        pairs = list(itertools.islice((p for f in a.files for p in read_three_line(f)), limit))
+        records, labels = [r for r, _ in pairs], [lab for _, lab in pairs]
+    else:
+        records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
-    df, extra = compute(a.kind, bundle, records, a)
+    df, extra = compute(a.kind, bundle, records, a, labels)
     if a.output in (None, "-"):
         df.to_csv(sys.stdout, index=False)
     else:

@@ -18,6 +18,10 @@ To add a method: write its function (in a small module next to this one), add on
 :class:`Method` entry to :data:`METHODS` (name, label, one-line help, options with their defaults,
 limits), and add one test. The CLI (``bioseq inspect NAME``), the dashboard's method choice, motif
 search and :func:`bioseq.explain` read this registry; nothing else needs to change.
+
+A labeller (logits ``(B, T, C)``) is explained at one chosen 1-based ``position`` t: every method then
+explains the logit of a label at t (the chosen one, or each record's predicted label there), through
+:class:`~bioseq.interpret.at_position.AtPosition`; the table gains a column ``at`` (= t).
 """
 
 from __future__ import annotations
@@ -33,7 +37,17 @@ from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
 from . import captum_methods, ism, saliency
-from .inputs import check_length, input_gradients, no_cudnn, prepared, prepared_lengths, resolve_targets, target_index
+from .at_position import position_bundle
+from .inputs import (
+    check_length,
+    input_gradients,
+    is_labeller,
+    no_cudnn,
+    prepared,
+    prepared_lengths,
+    resolve_targets,
+    target_index,
+)
 
 # the shared helpers are re-exported for modules that import them from here (time_gradients)
 __all__ = ["COLUMNS", "METHODS", "Attribution", "Method", "Option", "attribute", "explain", "get_method",
@@ -153,10 +167,19 @@ class Attribution:
 
 
 def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
-              **options) -> Attribution:
-    """Run one registered method on ``records``; see the module docstring for the signature."""
+              position: int | None = None, **options) -> Attribution:
+    """Run one registered method on ``records``; see the module docstring for the signature.
+
+    ``position`` (1-based) is required for a labeller, and refused for a classifier.
+    """
     m = get_method(method)
     opts = m.parse(options)
+    if is_labeller(bundle):
+        if position is None:
+            raise InputError("a labeller gives a label at every position: choose the position to explain")
+        bundle = position_bundle(bundle, records, int(position))
+    elif position is not None:
+        raise InputError("this model classifies whole sequences; a position to explain is for labellers")
     seqs, arrays = prepared(bundle, records)
     targets = resolve_targets(bundle, arrays, target)  # an unknown class is an error even with no records
     for r, s in zip(records, seqs):
@@ -166,10 +189,13 @@ def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "sal
 
 
 def explain(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
-            **options) -> pd.DataFrame:
-    """Per-position attribution by any registered method: columns id, position, letter, score, method, target."""
-    a = attribute(bundle, records, method, target, **options)
+            position: int | None = None, **options) -> pd.DataFrame:
+    """Per-position attribution by any registered method: columns id, position, letter, score, method, target
+    (and ``at``, the explained position, for a labeller)."""
+    a = attribute(bundle, records, method, target, position, **options)
+    extra = {} if position is None else {"at": int(position)}
     frames = [pd.DataFrame({"id": r.id, "position": np.arange(1, len(s) + 1), "letter": list(s), "score": sc,
-                            "method": a.method, "target": bundle.classes[t]})
+                            "method": a.method, "target": bundle.classes[t], **extra})
               for r, s, sc, t in zip(records, a.seqs, a.scores, a.targets)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    cols = COLUMNS + list(extra)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)

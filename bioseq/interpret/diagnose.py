@@ -17,6 +17,11 @@ dict of the model file (class counts, training options, leakage). Gradient thres
   1% of the peak influence, while the model does not fit the validation data (balanced accuracy
   under ``FIT_ACCURACY``). A model that fits while ignoring far inputs gets a finding, not a verdict:
   its signal is probably near the read-out.
+
+A labeller (``task="label"``) is diagnosed the same way: its memory curve is measured per position
+(:func:`bioseq.interpret.position_memory.position_memory`, distance from the position labelled, past and
+future), the training words say labels and positions (:mod:`bioseq.interpret.diagnose_training`), and
+remedies on options a labeller does not use (``NOT_FOR_LABELLERS``: the read-out, conv pooling) are left out.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ LAYER_RATIO = 0.1
 TIME_FRACTION = 0.01
 TIME_DISTANCE = 20
 FIT_ACCURACY = 0.9  # far inputs may be ignored on purpose by a model that fits
+NOT_FOR_LABELLERS = frozenset({"pooling", "conv_pool"})  # a labeller has no read-out and cannot pool
 
 ORDER = ("exploding", "not learning", "vanishing across layers", "vanishing across time", "leakage",
          "overfitting", "underfitting", "accuracy misleads")
@@ -48,13 +54,16 @@ class Diagnosis:
     findings: list[str] = field(default_factory=list)
     numbers: dict = field(default_factory=dict)
     verdicts: list[str] = field(default_factory=list)
+    task: str = "classify"
 
     @property
     def remedies(self) -> list[Remedy]:
-        """What to try for every verdict, in their order, each once (``str()`` gives the CLI's words)."""
+        """What to try for every verdict, in their order, each once (``str()`` gives the CLI's words); for a
+        labeller without the remedies on options it does not use."""
         out: list[Remedy] = []
         for v in self.verdicts or [self.verdict]:
-            out += [r for r in REMEDIES[v] if r not in out]
+            out += [r for r in REMEDIES[v] if r not in out
+                    and not (self.task == "label" and r.option in NOT_FOR_LABELLERS)]
         return out
 
     def text(self) -> str:
@@ -72,14 +81,16 @@ def _fits_well(history: list[dict] | None) -> bool:
 
 
 def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
-                 memory: dict | None = None, training: dict | None = None) -> Diagnosis:
+                 memory: dict | None = None, training: dict | None = None, task: str = "classify") -> Diagnosis:
     """Diagnose a run from its per-layer gradient rows, history, optional memory curve and training facts.
 
     ``memory`` is ``{"distance": [...], "influence": [...], "effective_memory": int | None}``, as
     :func:`memory_summary` makes it from :func:`bioseq.interpret.memory_curve`. ``training`` is a model
     file's ``training`` dict (``counts``, ``train_config``, ``leakage``); without its class counts the
-    training verdicts (not learning, overfitting, ...) are not judged.
+    training verdicts (not learning, overfitting, ...) are not judged. ``task`` is the model's (``bundle.task``):
+    ``label`` words the findings for a labeller, whose memory is counted from each position labelled.
     """
+    origin = "the position labelled" if task == "label" else "the read-out"
     verdicts: list[str] = []
     findings: list[str] = []
     numbers: dict = {}
@@ -122,25 +133,26 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
             fits = _fits_well(history)
             if frac < TIME_FRACTION and not fits:
                 verdicts.append("vanishing across time")
-                findings.append(f"inputs {TIME_DISTANCE}+ positions from the read-out get {frac:.2%} of the peak "
+                findings.append(f"inputs {TIME_DISTANCE}+ positions from {origin} get {frac:.2%} of the peak "
                                 f"influence (effective memory {memory.get('effective_memory')} positions), "
                                 "and the model does not fit the validation data")
             elif frac < TIME_FRACTION:
-                findings.append(f"the model uses only the last ~{memory.get('effective_memory')} positions "
+                near = "nearest" if task == "label" else "last"
+                findings.append(f"the model uses only the {near} ~{memory.get('effective_memory')} positions "
                                 f"(far inputs get {frac:.2%} of the peak influence); it fits the validation "
-                                "data, so the signal is probably near the read-out")
+                                f"data, so the signal is probably near {origin}")
             else:
-                findings.append(f"inputs {TIME_DISTANCE}+ positions from the read-out keep {frac:.1%} of the peak "
+                findings.append(f"inputs {TIME_DISTANCE}+ positions from {origin} keep {frac:.1%} of the peak "
                                 "influence")
     if losses.size >= 2 and np.isfinite(losses).all():
         numbers.update(first_loss=float(losses[0]), last_loss=float(losses[-1]))
         findings.append(f"training loss {losses[0]:.3f} -> {losses[-1]:.3f}")
-    trained = training_findings(history, training)
+    trained = training_findings(history, training, task)
     verdicts += trained.verdicts
     findings += trained.findings
     numbers.update(trained.numbers)
     verdicts = [v for v in ORDER if v in verdicts]
-    return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts)
+    return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts, task)
 
 
 def memory_summary(curve) -> dict | None:
@@ -158,11 +170,14 @@ def memory_summary(curve) -> dict | None:
 
 def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict], history: list[dict],
                    max_records: int = 128) -> Diagnosis:
-    """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences, and the
-    training facts of the model file (``bundle.meta["training"]``)."""
+    """:func:`diagnose_run` plus a memory curve measured on up to ``max_records`` sequences (per position for a
+    labeller), and the training facts of the model file (``bundle.meta["training"]``)."""
     from ..data.io import Record
     from .memory import memory_curve
+    from .position_memory import position_memory
 
+    task = getattr(bundle, "task", "classify")
+    curve = position_memory if task == "label" else memory_curve
     records = [Record(i, i, s, "validation data", n) for n, (i, s) in enumerate(zip(ids, seqs), 1)][:max_records]
-    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None,
-                        (bundle.meta or {}).get("training"))
+    return diagnose_run(grad_rows, history, memory_summary(curve(bundle, records)) if records else None,
+                        (bundle.meta or {}).get("training"), task)

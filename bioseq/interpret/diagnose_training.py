@@ -19,6 +19,11 @@ entropy of the training classes; the chance balanced accuracy is 1/C. Thresholds
 * **accuracy misleads** — the largest class has ``IMBALANCE`` (3) times the smallest, and the
   validation balanced accuracy at the best epoch is within ``0.1`` of chance;
 * **leakage** — ``LEAK_SHARE`` (5%) or more of the validation sequences have a near copy in training.
+
+For a labeller (``task="label"``) the same checks run on its per-position history (the loss is the mean
+per-position cross-entropy, accuracies are over scored positions) and ``counts`` are positions per label;
+the words say labels and positions, and the findings add the per-position accuracy at chance: the share
+of the most frequent label (what always predicting it scores).
 """
 
 from __future__ import annotations
@@ -60,8 +65,17 @@ def _series(history: list[dict], split: str, key: str) -> np.ndarray:
     return np.array([float(h.get(key, math.nan)) for h in rows], dtype=float)
 
 
-def training_findings(history: list[dict] | None, training: dict | None) -> TrainingFindings:
-    """The training verdicts of the module docstring, with their findings and numbers."""
+def majority_share(counts: dict) -> float:
+    """The accuracy of always predicting the most frequent class or label: its share of the counts."""
+    n = np.array([v for v in counts.values() if v > 0], dtype=float)
+    return float(n.max() / n.sum()) if n.size else math.nan
+
+
+def training_findings(history: list[dict] | None, training: dict | None, task: str = "classify") -> TrainingFindings:
+    """The training verdicts of the module docstring, with their findings and numbers (``task``: classify or
+    label, which only changes the words and adds the per-position chance accuracy)."""
+    labelling = task == "label"
+    kind, kinds = ("label", "labels") if labelling else ("class", "classes")
     out = TrainingFindings()
     training = training or {}
     counts = training.get("counts") or {}
@@ -83,19 +97,26 @@ def training_findings(history: list[dict] | None, training: dict | None) -> Trai
     n_classes = len(counts)
     weighted = (training.get("train_config") or {}).get("class_weights", True)
     chance = chance_loss(counts, weighted)
-    chance_words = f"ln {n_classes} for {n_classes} weighted classes" if weighted else "the class entropy"
+    chance_words = f"ln {n_classes} for {n_classes} weighted {kinds}" if weighted else f"the {kind} entropy"
     tb, vb = _series(history, "train", "balanced_accuracy"), _series(history, "val", "balanced_accuracy")
     va = _series(history, "val", "accuracy")
     best = int(np.argmin(vl))
     out.numbers.update(chance_loss=chance, min_val_loss=float(vl[best]), best_epoch=best + 1,
                        val_balanced_accuracy=float(vb[best]) if vb.size else math.nan)
+    share = majority_share(counts)
+    per_position = ""
+    if labelling:
+        out.numbers["chance_accuracy"] = share
+        top = max(counts, key=lambda c: counts[c])
+        acc = f"per-position accuracy {va[best]:.3f}, while " if va.size and np.isfinite(va[best]) else ""
+        per_position = f"; {acc}always predicting the most frequent label ({top!r}) scores {share:.3f}"
     val_at_chance = vl.min() >= NEAR_CHANCE * chance or bool(vb.size and vb[best] <= 1 / n_classes + CHANCE_MARGIN)
     memorising = val_at_chance and tl.min() < MEMORISED * chance
     if val_at_chance and not memorising:
         out.verdicts.append("not learning")
         out.findings.append(f"the validation loss never went below {vl.min():.3f}, {vl.min() / chance:.0%} of chance "
                             f"({chance:.3f}, {chance_words}); balanced accuracy "
-                            f"{vb[best]:.3f} at the best epoch (chance {1 / n_classes:.3f})")
+                            f"{vb[best]:.3f} at the best epoch (chance {1 / n_classes:.3f}){per_position}")
     rise = vl[-1] - vl[best]
     gap = vl[best] - tl[best]
     acc_gap = float(tb[best] - vb[best]) if vb.size and tb.size else 0.0
@@ -123,7 +144,10 @@ def training_findings(history: list[dict] | None, training: dict | None) -> Trai
     ratio = max(sizes) / min(sizes) if sizes else 1.0
     if ratio >= IMBALANCE and vb.size and vb[best] <= 1 / n_classes + 0.1:
         out.verdicts.append("accuracy misleads")
-        acc = f"accuracy {va[best]:.3f} but " if va.size else ""
-        out.findings.append(f"{acc}balanced accuracy {vb[best]:.3f} (chance {1 / n_classes:.3f}): the classes are "
-                            f"unbalanced ({', '.join(f'{c}: {n}' for c, n in counts.items())}; {ratio:.1f} to 1)")
+        acc = (f"per-position accuracy {va[best]:.3f} (the most frequent label alone: {share:.3f}) but " if labelling
+               else f"accuracy {va[best]:.3f} but ") if va.size else ""
+        unit = " positions" if labelling else ""
+        out.findings.append(f"{acc}balanced accuracy {vb[best]:.3f} (chance {1 / n_classes:.3f}): the {kinds} are "
+                            f"unbalanced ({', '.join(f'{c}: {n}{unit}' for c, n in counts.items())}; "
+                            f"{ratio:.1f} to 1)")
     return out

@@ -17,6 +17,11 @@ to the logit minus the head's bias (tested).
 ``id, layer, direction, position, span_start, span_end, unit, gate, value, score, target``
 (``value`` the activation, ``target`` the class explained); :func:`gate_summary` sums it over units
 (a track per gate), :func:`top_units` keeps the units with the most attribution.
+
+A labeller is explained at a chosen 1-based ``position`` t: y is the logit of the label at t (the
+chosen one, or the predicted one there) and the table gains ``at`` (= t); in a forward direction no
+gate after t has any score. The hidden scores at t of a one-layer labeller add up to y minus the
+head's bias (tested).
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ import pandas as pd
 import torch
 
 from ..data.io import Record
+from ..errors import InputError
 from ..model import cells
 from ..model.recurrence import directions
 from ..model.store import ModelBundle
+from .at_position import position_bundle
 from .gates import step_positions, step_spans
-from .inputs import batches, no_cudnn, prepared, resolve_targets
-from .unrolled import padded, unrolled_logits
+from .inputs import batches, is_labeller, no_cudnn, prepared, resolve_targets
+from .unrolled import padded, unrolled_logits, unrolled_outputs
 
 COLUMNS = ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value", "score",
            "target"]
@@ -41,10 +48,15 @@ SUMMARY_COLUMNS = ["id", "layer", "direction", "position", "span_start", "span_e
                    "value", "target"]
 
 
-def _batch_scores(model, spec, x, lengths, targets) -> tuple[dict, torch.Tensor]:
-    """``{(layer, direction, gate): (values, scores)}`` each ``(B, T', H)``, and the steps ``(B,)``."""
+def _batch_scores(model, spec, x, lengths, targets, index: int | None = None) -> tuple[dict, torch.Tensor]:
+    """``{(layer, direction, gate): (values, scores)}`` each ``(B, T', H)``, and the steps ``(B,)``; a
+    labeller's logits are read at the 0-based ``index``."""
     with no_cudnn():
-        logits, layers, packed, steps = unrolled_logits(model, x, lengths)
+        if index is None:
+            logits, layers, packed, steps = unrolled_logits(model, x, lengths)
+        else:
+            out, layers, packed, steps = unrolled_outputs(model, x, lengths)
+            logits = model.per_position(out, steps)[:, index]  # (B, C)
         y = logits.gather(1, torch.as_tensor(targets, device=logits.device)[:, None]).sum()
         keys = [(li, d, g) for li, layer in enumerate(layers, 1) for d in range(len(layer.steps)) for g in spec.gates]
         tensors = [[s[g] for s in layers[li - 1].steps[d]] for li, d, g in keys]
@@ -60,16 +72,24 @@ def _batch_scores(model, spec, x, lengths, targets) -> tuple[dict, torch.Tensor]
 
 
 def gate_saliency(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
-                  batch_size: int = 32) -> pd.DataFrame:
-    """Gradient × activation of the target logit for every gate, unit and position (see the module docstring)."""
+                  batch_size: int = 32, position: int | None = None) -> pd.DataFrame:
+    """Gradient × activation of the target logit for every gate, unit and position (see the module docstring);
+    ``position`` (1-based) is required for a labeller and refused for a classifier."""
     model = bundle.model.eval()
     spec = cells.get(model.cfg.cell)
     names = [d for d, _ in directions(model.cfg.bidirectional)]
     _, arrays = prepared(bundle, records)
-    targets = resolve_targets(bundle, arrays, target)
+    index, extra = None, {}
+    if is_labeller(bundle) and position is None:
+        raise InputError("a labeller gives a label at every position: choose the position to explain")
+    if position is not None:
+        targets = resolve_targets(position_bundle(bundle, records, int(position)), arrays, target)
+        index, extra = int(position) - 1, {"at": int(position)}
+    else:
+        targets = resolve_targets(bundle, arrays, target)
     frames: dict[int, list[pd.DataFrame]] = {}
     for idx, x, lengths in batches(bundle, arrays, batch_size):
-        scores, steps = _batch_scores(model, spec, x, lengths, targets[idx])
+        scores, steps = _batch_scores(model, spec, x, lengths, targets[idx], index)
         for (layer, d, gate), (value, score) in scores.items():
             v, s = value.cpu().numpy(), score.cpu().numpy()
             for j, i in enumerate(idx):
@@ -81,9 +101,10 @@ def gate_saliency(bundle: ModelBundle, records: Sequence[Record], target: str | 
                     "span_start": np.repeat(spans[:, 0], units), "span_end": np.repeat(spans[:, 1], units),
                     "unit": np.tile(np.arange(1, units + 1), n), "gate": gate,
                     "value": v[j, :n].reshape(-1), "score": s[j, :n].reshape(-1),
-                    "target": bundle.classes[int(targets[i])]}))
+                    "target": bundle.classes[int(targets[i])], **extra}))
     ordered = [f for i in sorted(frames) for f in frames[i]]
-    return pd.concat(ordered, ignore_index=True)[COLUMNS] if ordered else pd.DataFrame(columns=COLUMNS)
+    cols = COLUMNS + list(extra)
+    return pd.concat(ordered, ignore_index=True)[cols] if ordered else pd.DataFrame(columns=cols)
 
 
 def gate_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -55,6 +55,56 @@ def check_length(record: Record, length: int, limit: int | None, what: str) -> N
         raise InputError(f"{what} is limited to {limit} letters; this one has {length}", record.file, record.where)
 
 
+def is_labeller(bundle: ModelBundle) -> bool:
+    """Whether the model gives a label per position (logits ``(B, T, C)``) rather than one per sequence."""
+    return bool(getattr(bundle.model.cfg, "labelling", False))
+
+
+def check_labeller(bundle: ModelBundle, what: str) -> None:
+    """Refuse a classifier where a labeller is needed, in words."""
+    if not is_labeller(bundle):
+        raise InputError(f"{what} needs a labeller (a model with a label per position); this model classifies "
+                         "whole sequences")
+
+
+def position_labels(bundle: ModelBundle, records: Sequence[Record], labels: Sequence | None
+                    ) -> list[np.ndarray] | None:
+    """True label indices ``(L,)`` int64 per record (:data:`~bioseq.data.position_labels.UNSCORED` where a
+    position is not scored), from label strings or from index arrays as :meth:`PositionDataset.targets`
+    gives them; ``None`` stays ``None``. A string is cut like its sequence (the model's length policy); the
+    model's unscored label (``bundle.labelling["ignore_label"]``) is not scored, and any other character
+    that is not one of the model's labels is an :class:`InputError`.
+    """
+    from ..data.position_labels import UNSCORED
+
+    if labels is None:
+        return None
+    if len(labels) != len(records):
+        raise InputError(f"{len(labels)} label tracks for {len(records)} records")
+    lut = np.full(256, -1, dtype=np.int64)
+    for i, c in enumerate(bundle.classes):
+        lut[ord(c)] = i
+    ignore_label = (getattr(bundle, "labelling", None) or {}).get("ignore_label")
+    if ignore_label:
+        lut[ord(ignore_label)] = UNSCORED
+    out = []
+    for rec, n, lab in zip(records, prepared_lengths(bundle, records), labels):
+        if isinstance(lab, str):
+            lab = fit_length(lab, bundle.max_length, bundle.length_policy)
+            codes = lut[np.frombuffer(lab.encode("latin-1", "replace"), dtype=np.uint8)]
+            if (codes == -1).any():
+                p = int(np.flatnonzero(codes == -1)[0])
+                raise InputError(f"label {lab[p]!r} is not one of the model's labels {''.join(bundle.classes)}",
+                                 rec.file, rec.where, p + 1)
+            lab = codes
+        lab = np.asarray(lab, dtype=np.int64)
+        if len(lab) != n:
+            raise InputError(f"the label track has {len(lab)} positions but the sequence has {n} letters",
+                             rec.file, rec.where)
+        out.append(lab)
+    return out
+
+
 def model_device(bundle: ModelBundle) -> torch.device:
     return next(bundle.model.parameters()).device
 

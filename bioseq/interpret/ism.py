@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 
 from ..data.io import Record
+from ..errors import InputError
 from ..model.store import ModelBundle
 from ..prediction.predict import predict_logits
-from .inputs import check_length, prepared, target_index
+from .inputs import check_length, is_labeller, prepared, target_index
 
 ISM_MAX_LENGTH = 1000  # in-silico mutagenesis runs length x (alphabet - 1) mutants
 
@@ -48,12 +49,19 @@ def _logits(bundle: ModelBundle, ref: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return logits[0], logits[1:], positions, alts
 
 
-def ism(bundle: ModelBundle, record: Record, target: str | None = None) -> pd.DataFrame:
+def ism(bundle: ModelBundle, record: Record, target: str | None = None, position: int | None = None) -> pd.DataFrame:
     """Every single-letter substitution: columns id, position, ref, alt, delta, delta_prob, target.
 
     ``delta`` is the change of the target logit, ``delta_prob`` of its probability. Sequences are
-    limited to :data:`ISM_MAX_LENGTH` letters.
+    limited to :data:`ISM_MAX_LENGTH` letters. A labeller needs ``position`` (1-based): the label there is
+    the one explained (:mod:`bioseq.interpret.at_position`).
     """
+    if is_labeller(bundle) and position is None:
+        raise InputError("a labeller gives a label at every position: choose the position to explain")
+    if position is not None:
+        from .at_position import position_bundle
+
+        bundle = position_bundle(bundle, [record], int(position))
     seqs, arrays = prepared(bundle, [record])
     seq = seqs[0]
     check_length(record, len(seq), ISM_MAX_LENGTH, "in-silico mutagenesis")

@@ -29,6 +29,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data.io import Record
+from ..errors import InputError
 from ..model.store import ModelBundle
 from .inputs import batches, no_cudnn, prepared, resolve_targets
 
@@ -62,7 +63,11 @@ def direction_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], targe
 
 def memory_curve(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
                  min_share: float = 0.5) -> pd.DataFrame:
-    """The influence curve of the module docstring, one per direction (columns :data:`COLUMNS`)."""
+    """The influence curve of the module docstring, one per direction (columns :data:`COLUMNS`); a labeller's
+    is :func:`bioseq.interpret.position_memory.position_memory` (refused here)."""
+    if getattr(bundle.model.cfg, "labelling", False):
+        raise InputError("the memory curve from a read-out is for classifiers; a labeller's memory span is "
+                         "measured per position (bioseq.interpret.position_memory)")
     _, arrays = prepared(bundle, records)
     if not arrays:
         return pd.DataFrame(columns=COLUMNS)

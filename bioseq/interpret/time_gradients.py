@@ -18,14 +18,15 @@ from .attribution import no_cudnn, prepared, target_index
 from .unrolled import UnrolledLayer, padded, unrolled_logits
 
 
-def _state_grads(loss: torch.Tensor, layers: list[UnrolledLayer]) -> list[torch.Tensor]:
+def state_grads(loss: torch.Tensor, layers: list[UnrolledLayer], retain_graph: bool = False) -> list[torch.Tensor]:
     """∂loss/∂h(t) per layer, both directions side by side: ``(N, D)`` in packed order.
 
     ``autograd.grad``, not ``backward()``: the model's parameters get no ``.grad`` (it may be shared).
+    ``retain_graph`` keeps the graph for a further loss on the same run (one per position, for labellers).
     """
     states = [[[g["hidden"] for g in steps] for steps in layer.steps] for layer in layers]
     flat = [h for layer in states for hs in layer for h in hs]
-    grads = iter(torch.autograd.grad(loss, flat, allow_unused=True))
+    grads = iter(torch.autograd.grad(loss, flat, retain_graph=retain_graph, allow_unused=True))
     out = []
     for layer in states:
         dirs = []
@@ -58,7 +59,7 @@ def time_gradients(bundle, records, target: str | None = None, batch_size: int =
             logits, layers, packed, steps = unrolled_logits(model, x.to(dev), lengths)
             tgt = logits.argmax(1) if t_idx is None else torch.full((len(idx),), t_idx, device=dev)
             loss = torch.nn.functional.cross_entropy(logits, tgt, reduction="sum")
-            layer_grads = _state_grads(loss, layers)
+            layer_grads = state_grads(loss, layers)
         for li, grad in enumerate(layer_grads, 1):
             g = padded(packed, grad)
             for d, direction in enumerate(("forward", "reverse")[: model.cfg.directions]):

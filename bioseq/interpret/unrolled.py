@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ..errors import InputError
 from ..model import cells
 from ..model.recurrence import hidden_output, packed_like, unroll_layer
 
@@ -37,8 +38,8 @@ class UnrolledLayer:
         return hidden_output(packed, self.steps), None
 
 
-def unrolled_logits(model, x: torch.Tensor, lengths: torch.Tensor):
-    """``(logits (B, C), layers, packed, steps)`` of ``model`` on ``x (B, T, K)`` with unrolled layers.
+def unrolled_outputs(model, x: torch.Tensor, lengths: torch.Tensor):
+    """``(out (B, T', D), layers, packed, steps)``: the last recurrent layer's padded outputs with unrolled layers.
 
     ``packed`` is the first layer's packed input (its batch sizes and order are every layer's) and
     ``steps`` the lengths after the front end ``(B,)``.
@@ -48,6 +49,16 @@ def unrolled_logits(model, x: torch.Tensor, lengths: torch.Tensor):
     layers = [UnrolledLayer(rnn, model.cfg) for rnn in model.rnns]
     stand_in = SimpleNamespace(cfg=model.cfg, rnns=layers, norms=model.norms, drop=model.drop)
     out, _ = pad_packed_sequence(type(model).recurrent(stand_in, packed), batch_first=True)
+    return out, layers, packed, steps
+
+
+def unrolled_logits(model, x: torch.Tensor, lengths: torch.Tensor):
+    """``(logits (B, C), layers, packed, steps)`` of ``model`` on ``x (B, T, K)`` with unrolled layers
+    (see :func:`unrolled_outputs`). A labeller has no read-out: it is refused (read its outputs per position)."""
+    if getattr(model.cfg, "labelling", False):
+        raise InputError("this view reads one score per sequence; a labeller gives one per position (see "
+                         "bioseq.interpret.position_gradients)")
+    out, layers, packed, steps = unrolled_outputs(model, x, lengths)
     return model.head(model.readout(out, steps)), layers, packed, steps
 
 

@@ -1,0 +1,43 @@
+"""A labeller's output at one position, seen as a classifier's, so every attribution method explains it.
+
+A labeller gives logits ``(B, T, C)``; the attribution methods of :mod:`bioseq.interpret.attribution`
+explain a score per record, logits ``(B, C)``. :class:`AtPosition` wraps the labeller so that its
+``forward(x (B, T, K), lengths (B,))`` returns the logits at one position ``(B, C)``; a bundle holding
+it (:func:`position_bundle`) goes through every registered method unchanged (gradients, Captum,
+mutagenesis). The wrapped model is shared, never copied or changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from ..data.io import Record
+from ..errors import InputError
+from ..model.store import ModelBundle
+from .inputs import check_labeller, prepared_lengths
+
+
+class AtPosition(nn.Module):
+    """``forward(x, lengths)``: the labeller's logits at the 0-based ``index`` ``(B, C)``."""
+
+    def __init__(self, model: nn.Module, index: int):
+        super().__init__()
+        self.model, self.index, self.cfg = model, index, model.cfg
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.model(x, lengths)[:, self.index]  # (B, T, C) -> (B, C)
+
+
+def position_bundle(bundle: ModelBundle, records: Sequence[Record], position: int) -> ModelBundle:
+    """A bundle whose model is the labeller read at 1-based ``position``; every record must reach it."""
+    check_labeller(bundle, "explaining the output at a position")
+    if position < 1:
+        raise InputError(f"the position to explain is 1-based, not {position}")
+    for r, n in zip(records, prepared_lengths(bundle, records)):
+        if position > n:
+            raise InputError(f"position {position} is past the end of the sequence ({n} letters)", r.file, r.where)
+    return replace(bundle, model=AtPosition(bundle.model, position - 1))
