@@ -105,3 +105,16 @@ def test_train_seeds_gives_one_ensemble_file(dna_fasta, bioseq_home, capsys):
     meta = read_meta(bioseq_home / "models" / "pair.safetensors")
     assert meta["ensemble"]["seeds"] == [0, 1] and len(meta["ensemble"]["member_val_metrics"]) == 2
     assert cli(["predict", "pair", str(dna_fasta), "-o", str(bioseq_home / "p.csv")]) == 0
+
+
+@pytest.mark.parametrize("method", ["saliency", "ig"])
+def test_attributions_are_the_members_mean(saved, method):
+    from bioseq.interpret.attribution import explain
+
+    path, bundles = saved
+    loaded = load_model(path)
+    records = [Record("r1", "", "ACGTTTGA", "x.fa", 1)]
+    target = explain(loaded, records, method)["target"].iloc[0]
+    got = explain(loaded, records, method, target)["score"].to_numpy()
+    each = [explain(b, records, method, target)["score"].to_numpy() for b in bundles]
+    assert np.allclose(got, sum(each) / 3, atol=1e-6)

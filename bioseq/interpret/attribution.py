@@ -184,8 +184,17 @@ def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "sal
     targets = resolve_targets(bundle, arrays, target)  # an unknown class is an error even with no records
     for r, s in zip(records, seqs):
         check_length(r, len(s), m.max_length, m.label)
-    scores = m.fn(bundle, arrays, targets, **opts) if arrays else []
+    scores = _scores(m, bundle, arrays, targets, opts) if arrays else []
     return Attribution(m.name, seqs, [np.asarray(s, dtype=np.float64) for s in scores], targets)
+
+
+def _scores(m, bundle: ModelBundle, arrays, targets, opts: dict) -> list:
+    """The method's scores per record; for an ensemble the mean of each member's own scores (the target of
+    every record is the ensemble's)."""
+    if bundle.size == 1:
+        return m.fn(bundle, arrays, targets, **opts)
+    each = [m.fn(bundle.member(i), arrays, targets, **opts) for i in range(bundle.size)]
+    return [np.mean([np.asarray(e[j], dtype=np.float64) for e in each], axis=0) for j in range(len(arrays))]
 
 
 def explain(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
