@@ -16,7 +16,8 @@ TRAINING_FLAGS = ("task", "epochs", "patience", "clip", "class_weights", "seed",
                   "group_by_length")
 
 
-def _printer(stream=sys.stderr):
+def _printer(stream=None):
+    stream = stream or sys.stderr  # looked up when called: sys.stderr may have been replaced since import
     tty = stream.isatty()
 
     def show(p) -> None:
@@ -27,8 +28,9 @@ def _printer(stream=sys.stderr):
 
 def cmd_tune(a: argparse.Namespace) -> int:
     from ..options import settable, split_options
-    from ..training.tune import best_trial, chosen_options, tune
+    from ..training.tune import best_trial, chosen_options, parse_budget, tune
 
+    parse_budget(a.budget)  # a bad --budget is an input error before anything starts
     chosen = {o.name: getattr(a, o.name) for o in settable() if o.cli and hasattr(a, o.name)}
     data, model_opts, tc = split_options(a.train, chosen)
     if a.resume and not (a.name or a.log_dir):

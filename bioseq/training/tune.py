@@ -186,9 +186,13 @@ class StudyFolder:
         sampler = optuna.samplers.TPESampler(seed=seed)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS,
                                              n_warmup_steps=PRUNE_AFTER_EPOCHS)
-        if create:
-            return optuna.create_study(storage=self.storage, study_name=name, direction="minimize",
-                                       sampler=sampler, pruner=pruner)
+        if create:  # made under another name and renamed, so a reader never sees a half-made schema
+            tmp = self.db.with_name("study.db.creating")
+            tmp.unlink(missing_ok=True)
+            storage = optuna.storages.RDBStorage(f"sqlite:///{tmp.resolve()}")
+            optuna.create_study(storage=storage, study_name=name, direction="minimize")
+            storage.engine.dispose()
+            os.replace(tmp, self.db)
         return optuna.load_study(storage=self.storage, study_name=name, sampler=sampler, pruner=pruner)
 
 
