@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -14,6 +15,7 @@ from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
 from bioseq.data.io import Record
 from bioseq.errors import ModelFileError
+from bioseq.interpret.gates import gate_table
 from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.ensemble import Ensemble, combine
@@ -118,3 +120,19 @@ def test_attributions_are_the_members_mean(saved, method):
     got = explain(loaded, records, method, target)["score"].to_numpy()
     each = [explain(b, records, method, target)["score"].to_numpy() for b in bundles]
     assert np.allclose(got, sum(each) / 3, atol=1e-6)
+
+
+def test_inspect_looks_inside_the_member_chosen(saved, tmp_path, capsys):
+    path, bundles = saved
+    fasta = tmp_path / "r.fa"
+    fasta.write_text(">r1\nACGTTTGA\n")
+    records = [Record("r1", "", "ACGTTTGA", str(fasta), 1)]
+    for n in (None, 2):
+        out = tmp_path / f"gates{n}.csv"
+        assert cli(["inspect", "gates", str(path), str(fasta), "-o", str(out)]
+                   + ([] if n is None else ["--member", str(n)])) == 0
+        assert f"member {n or 1} of 3" in capsys.readouterr().err
+        want = gate_table(bundles[(n or 1) - 1], records)["value"].to_numpy()
+        assert np.allclose(pd.read_csv(out)["value"].to_numpy(), want, atol=1e-6)
+    assert cli(["inspect", "gates", str(path), str(fasta), "--member", "4"]) == 2
+    assert "3 member(s)" in capsys.readouterr().err

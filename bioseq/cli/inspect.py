@@ -87,6 +87,9 @@ def add_inspect_parser(sub, func) -> None:
             same.setdefault((o.help, o.default), []).append(m.name)
         p.add_argument(f"--{name}", type=type(pairs[0][1].default), metavar=name.upper(),
                        help="; ".join(f"{', '.join(ms)}: {h}, default {d}" for (h, d), ms in same.items()))
+    p.add_argument("--member", type=int, metavar="N", help="ensembles: look inside member N (1-based). Gates, "
+                   "gate-saliency, gradients and memory show one member (default 1); attribution methods average "
+                   "over the members unless --member is given")
     limits = ", ".join(f"{k} {_max_records(k)}" for k in KINDS if _max_records(k))
     p.add_argument("--max-records", type=int, help=f"use at most this many records (default: all; {limits})")
     p.set_defaults(func=func)
@@ -204,13 +207,29 @@ def compute(kind: str, bundle, records, a: argparse.Namespace, labels: list | No
     return curve, {"effective_memory": memory.effective_memory(curve)}
 
 
+# views that look inside one network; the attribution kinds (and motifs, window) average over an ensemble's members
+ONE_NETWORK = ("gates", "gate-saliency", "gradients", "memory")
+
+
+def _member(bundle, a: argparse.Namespace):
+    """The ensemble member ``--member`` chooses (1-based); member 1 for the one-network views by default."""
+    if a.member is None and (bundle.size == 1 or a.kind not in ONE_NETWORK):
+        return bundle
+    n = 1 if a.member is None else a.member
+    if not 1 <= n <= bundle.size:
+        raise InputError(f"--member {n}: {bundle.name} has {bundle.size} member(s), numbered 1 to {bundle.size}")
+    if bundle.size > 1:
+        print(f"{a.kind}: member {n} of {bundle.size} (--member chooses another)", file=sys.stderr)
+    return bundle.member(n - 1)
+
+
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
     from ..model.store import load_model, resolve
     from ..prediction.predict import check_alphabet
 
-    bundle = load_model(resolve(a.model))
+    bundle = _member(load_model(resolve(a.model)), a)
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None
