@@ -26,10 +26,17 @@ class DataReport:
     duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
     notes: list[str] = field(default_factory=list)
     labelled: dict[str, int] = field(default_factory=dict)  # records per class as labelled, before renaming
+    task: str = "classify"  # "label": one label per position (bioseq.app.position_data.position_report)
+    segments: pd.DataFrame | None = None  # labellers: label, length (one row per segment)
 
 
 def report(source: DataSource) -> DataReport:
-    """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`."""
+    """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`.
+    Per-position data gets :func:`bioseq.app.position_data.position_report`."""
+    from .position_data import is_positions, position_report
+
+    if is_positions(source):
+        return position_report(source)
     if source.label_mode == "files":
         tokens = [header_label(r.description) for r in read_many(source.train)]
         if any(t is not None for t in tokens):
@@ -72,8 +79,6 @@ def report(source: DataSource) -> DataReport:
     return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
-
-
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:
