@@ -144,6 +144,19 @@ def flow_report(name: str, n: int, model_mtime: float):
     return gradient_flow(name, n)
 
 
+@st.cache_data(max_entries=16, show_spinner="Back-propagating from every labelled position…")
+def _position_flow(path: str, mtime: float, record, labels):
+    from bioseq.interpret.position_gradients import position_gradients
+
+    return position_gradients(load_bundle(path), record, labels)
+
+
+def position_flow(path: str, record, labels=None):
+    """G[t, s] of one record for a labeller (:func:`bioseq.interpret.position_gradients.position_gradients`;
+    ``labels`` its true track, else the predicted labels are explained)."""
+    return _position_flow(str(path), os.path.getmtime(path), record, labels)
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
 def model_records(path: str, limit: int = 500) -> list:
     from bioseq.app.records import model_records
