@@ -18,6 +18,11 @@ if path is None:
     st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
     st.stop()
 bundle = ui.bundle_or_stop(path)
+if bundle.task == "label":
+    from views import gates_positions  # a labeller's page: the output at a chosen position, label tracks
+
+    gates_positions.show(path, bundle)
+    st.stop()
 
 origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
                   format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",

@@ -62,9 +62,9 @@ def track_panels(tracks: pd.DataFrame, domain, width: int) -> list[alt.Chart]:
         x=x, x2="x1:Q", y=alt.Y("track:N", title=None, sort=[r[0] for r in rows]),
         color=alt.Color("label:N", scale=color, title="label"),
         tooltip=["track:N", "position:Q", "label:N"]).properties(width=width, height=22 * len(rows))
-    probs = df.melt(id_vars=["position"], value_vars=[f"p_{c}" for c in labels], var_name="label",
-                    value_name="probability")
-    probs = probs.assign(label=probs["label"].str[2:])
+    probs = df[["position", *[f"p_{c}" for c in labels]]].melt(id_vars=["position"], var_name="label",
+                                                               value_name="p")
+    probs = probs.assign(label=probs["label"].str[2:]).rename(columns={"p": "probability"})
     lines = alt.Chart(probs, title="probability of each label").mark_line(interpolate="step-after").encode(
         x=position_axis(domain, title=None), y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("label:N", scale=color, title="label"),
