@@ -359,7 +359,8 @@ def test_label_tracks_true_predicted_and_probabilities(n):
     d = spec(plots.label_tracks(tracks_frame(n), window=(1, min(n, 100))))
     letters, band, lines = d["vconcat"]
     rows = d["datasets"][band["data"]["name"]]
-    assert {r["track"] for r in rows} == {"true", "predicted"} and band["encoding"]["y"]["sort"] == ["true", "predicted"]
+    assert {r["track"] for r in rows} == {"true", "predicted"}
+    assert band["encoding"]["y"]["sort"] == ["true", "predicted"]
     assert {r["position"] for r in rows} == set(range(1, min(n, 100) + 1))  # only the window goes to the browser
     assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1] and has_tooltip(lines)
     assert band["encoding"]["x"]["scale"]["domain"] == letters["encoding"]["x"]["scale"]["domain"]
