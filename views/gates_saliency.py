@@ -10,8 +10,8 @@ from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
 from bioseq.interpret import gate_saliency as gate_saliency_lib
-from bioseq.model import cells
 from bioseq.prediction import predict
+from views import gates_parts
 
 path = ui.model_choice("gates_model")
 if path is None:
@@ -77,25 +77,14 @@ gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
     ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
     table = ui.explain("gates", path, [record])
-    g1, g2, g3, g4 = st.columns(4)
-    layer = g1.selectbox("Layer", sorted(table["layer"].unique()), key="gates_layer")
-    directions = g2.multiselect("Direction", list(table["direction"].unique()), key="gates_directions",
-                                default=list(table["direction"].unique())[:1])
-    names = list(table["gate"].unique())
-    shown = g3.multiselect("Gates", names, default=names, key="gates_names")
-    units = sorted(table["unit"].unique())
-    n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
-    signed = ", ".join(g for g in names if g in cells.signed_gates())
+    layer, directions, shown, units, signed = gates_parts.gate_controls(table)
     st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
                + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
-    ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
+    ui.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
     scored = ui.explain("gate_saliency", path, [record], target)
-    s1, s2 = st.columns(2)
-    sal_layer = s1.selectbox("Layer", sorted(scored["layer"].unique()), key="gates_sal_layer")
-    sal_dirs = s2.multiselect("Direction", list(scored["direction"].unique()), key="gates_sal_directions",
-                              default=list(scored["direction"].unique())[:1])
+    sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
     st.caption("How much each gate, at each position, decides the explained score: activation × gradient, summed "
                "over units (bars above the line push the class up); then the three units that matter most. A "
                "forget gate that holds across a stretch between a signal and the read-out is where the memory is.")
@@ -106,9 +95,7 @@ with gate_sal_tab:
 
 with saliency_tab:
     methods = attribution.METHODS
-    method = st.radio("Method", list(methods), key="gates_method", horizontal=True,
-                      format_func=lambda m: methods[m].label, help="  \n".join(
-                          f"**{m.label}**: {m.help}" for m in methods.values()))
+    method = gates_parts.method_choice()
     chosen, scores = methods[method], None
     if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
         st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")

@@ -71,14 +71,21 @@ def report(source: DataSource) -> DataReport:
     notes = []
     if summary["conflicting_duplicates"]:
         notes.append(f"{summary['conflicting_duplicates']} identical sequences carry different labels")
-    counts = list(summary["per_class"].values())
-    if min(counts) < 0.2 * max(counts):
-        notes.append("the classes are unbalanced; training weights them by inverse frequency")
-    if len(ds) < 50:
-        notes.append(f"only {len(ds)} records: expect noisy validation numbers")
+    notes += size_notes(summary["per_class"], len(ds), "classes")
     return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
+
+
+def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -> list[str]:
+    """Warnings about unbalanced ``per_class`` counts and a small dataset (``what``: classes or labels)."""
+    notes = []
+    counts = list(per_class.values())
+    if counts and min(counts) < 0.2 * max(counts):
+        notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
+    if records < 50:
+        notes.append(f"only {records} records: expect noisy validation numbers")
+    return notes
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

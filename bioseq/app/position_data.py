@@ -17,7 +17,7 @@ from ..data.io import Record
 from ..data.position_labels import is_position_data, load_positions, read_positions, read_sequences, summarize_positions
 from ..data.source import DataSource
 from ..metrics.segments import segments
-from .data_report import DataReport
+from .data_report import DataReport, size_notes
 
 NOT_SCORED = "(not scored)"
 
@@ -61,11 +61,7 @@ def position_report(source: DataSource) -> DataReport:
         how = "the mask" if source.mask else f"label {ds.ignore_label!r}" if ds.ignore_label else "the data"
         notes.append(f"{masked:,} of {summary['positions']:,} positions ({masked / summary['positions']:.1%}) are "
                      f"not scored ({how}): they count in no loss and no metric")
-    counts = list(summary["per_class"].values())
-    if min(counts) < 0.2 * max(counts):
-        notes.append("the labels are unbalanced; training weights them by inverse frequency")
-    if len(ds) < 50:
-        notes.append(f"only {len(ds)} records: expect noisy validation numbers")
+    notes += size_notes(summary["per_class"], len(ds), "labels")
     return DataReport(summary, list(ds.label_set), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
                       pd.DataFrame(columns=["sequence", "count", "ids", "labels"]), notes, dict(summary["per_class"]),
