@@ -309,7 +309,7 @@ def walk_labeller(server, page, tmp_path):
     go(page, "Data")
     page.get_by_text("Not scored").first.wait_for()
     page.get_by_text("Positions per label:").wait_for()
-    assert charts(page) >= 4  # positions per label, segment lengths, composition, lengths
+    page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per label, segments, composition, lengths
     no_exception(page, "data, per position")
     shoot(page, "labeller_data")
 
@@ -334,7 +334,7 @@ def walk_labeller(server, page, tmp_path):
     go(page, "Gradient flow")
     page.get_by_text("Per position: ‖∂C(t)/∂h(s)‖").wait_for()
     page.get_by_text("Memory span per position").wait_for()
-    assert charts(page) >= 4  # per layer, G[t, s] heatmap, profile by distance, memory per position
+    page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per layer, G[t, s], profile, memory
     no_exception(page, "gradient flow, labeller")
     shoot(page, "labeller_gradient_flow")
 
@@ -347,7 +347,7 @@ def walk_labeller(server, page, tmp_path):
     box.press("Enter")
     settle(page)
     page.get_by_text("True label at 5").wait_for()
-    page.get_by_role("tab", name="Saliency at 5").click()
+    page.get_by_role("tab", name="Saliency at 5", exact=True).click()
     page.get_by_text("of the attribution lies within").wait_for()
     no_exception(page, "gates, labeller")
     shoot(page, "labeller_gates")
