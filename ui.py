@@ -45,15 +45,15 @@ PAGES = (
     Page("views/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
          "bundled example, or your own FASTA files."),
     Page("views/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
-         "classifier in the background; the run and its model are saved in the workspace, so you can leave this page "
+         "classifier (or a labeller, for a label per position) in the background; the run and its model are saved in the workspace, so you can leave this page "
          "or reload it."),
     Page("views/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
          "reach the first layer and the far end of the sequence? Vanishing gradients mean early layers and distant "
          "letters barely learn; exploding ones break training."),
     Page("views/gates_saliency.py", "Gates & saliency", ":material/grid_on:", "Look inside", "What the network "
          "remembers along a sequence, and which letters decide its answer."),
-    Page("views/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences. Results stay "
-         "in input order; download them as CSV."),
+    Page("views/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences, or label "
+         "every position of them. Results stay in input order; download them as CSV."),
     Page("views/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
          "carries its weights, alphabet, classes and training history; it is loaded without unpickling anything."),
 )

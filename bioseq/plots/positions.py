@@ -84,7 +84,7 @@ def label_tracks(tracks: pd.DataFrame, window: tuple[int, int] | None = None, wi
     width = track_width(hi - lo + 1, width)
     letters = tracks[["position", "letter"]]
     return alt.vconcat(letter_track(letters, width, domain), *track_panels(tracks, domain, width),
-                       spacing=4).resolve_scale(color="shared")
+                       spacing=4).resolve_scale(color="independent")  # letters have colours of their own
 
 
 def flow_heatmap(df: pd.DataFrame, layer: int | None = None, width: int = WIDTH) -> alt.HConcatChart:
