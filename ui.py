@@ -45,8 +45,8 @@ PAGES = (
     Page("views/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
          "bundled example, or your own FASTA files."),
     Page("views/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
-         "classifier (or a labeller, for a label per position) in the background; the run and its model are saved in the workspace, so you can leave this page "
-         "or reload it."),
+         "classifier (or a labeller, for a label per position) in the background; the run and its model are saved "
+         "in the workspace, so you can leave this page or reload it."),
     Page("views/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
          "reach the first layer and the far end of the sequence? Vanishing gradients mean early layers and distant "
          "letters barely learn; exploding ones break training."),
