@@ -3,6 +3,7 @@
 
 import streamlit as st
 
+from bioseq.app import records as records_lib
 from bioseq.interpret import attribution
 from bioseq.model import cells
 
@@ -36,3 +37,14 @@ def method_choice() -> str:
     return st.radio("Method", list(methods), key="gates_method", horizontal=True,
                     format_func=lambda m: methods[m].label, help="  \n".join(
                         f"**{m.label}**: {m.help}" for m in methods.values()))
+
+
+def record_choice(found, classes, describe, order_help: str, predicted: str = "predicted class"):
+    """The record picker (an order, a record searchable by id) and the class explained: ``(index, target)``."""
+    c1, c2, c3 = st.columns([2, 3, 2])
+    order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order", help=order_help)
+    ordered = records_lib.order_records(found, order)
+    index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
+                         format_func=lambda i: describe(found.iloc[i]))
+    choice = c3.selectbox("Explain the score of", [predicted, *classes], key="gates_target")
+    return index, None if choice == predicted else choice

@@ -64,15 +64,10 @@ def show(path: str, bundle) -> None:
     if not records:
         st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
         st.stop()
-    c1, c2, c3 = st.columns([2, 3, 2])
-    order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order",
-                         help="misclassified first: the least accurate records first; most confident per class: "
-                         "by the label each record gets most often, the surest first")
-    ordered = records_lib.order_records(found, order)
-    index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
-                         format_func=lambda i: records_lib.describe_position_row(found.iloc[i]))
-    choice = c3.selectbox("Explain the score of", ["predicted label", *bundle.classes], key="gates_target")
-    target = None if choice == "predicted label" else choice
+    index, target = gates_parts.record_choice(
+        found, bundle.classes, records_lib.describe_position_row, "misclassified first: the least accurate records "
+        "first; most confident per class: by the label each record gets most often, the surest first",
+        "predicted label")
     record, labels = records[index], ([tracks[index]] if tracks is not None else None)
     seq = record.seq.upper()
     p1, p2 = st.columns([1, 3])

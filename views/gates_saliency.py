@@ -51,15 +51,10 @@ if not records:
 if len(records) == ui.MAX_RECORDS:
     st.caption(f"The first {ui.MAX_RECORDS:,} records are searched.")
 
-c1, c2, c3 = st.columns([2, 3, 2])
-order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order",
-                     help="misclassified first: wrong predictions first, the most confident mistakes leading; most "
-                     "confident per class: each predicted class's surest records, the classes taking turns")
-ordered = records_lib.order_records(found, order)
-index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
-                     format_func=lambda i: records_lib.describe_row(found.iloc[i]))
-choice = c3.selectbox("Explain the score of", ["predicted class", *bundle.classes], key="gates_target")
-target = None if choice == "predicted class" else choice
+index, target = gates_parts.record_choice(
+    found, bundle.classes, records_lib.describe_row, "misclassified first: wrong predictions first, the most "
+    "confident mistakes leading; most confident per class: each predicted class's surest records, the classes "
+    "taking turns")
 record = records[index]
 row = found.iloc[index]
 seq = record.seq.upper()
