@@ -16,7 +16,7 @@ def class_counts(per_class: dict, title: str = "Records per class", unit: str = 
         x=alt.X(f"{unit}:Q", title=unit, axis=COUNT_AXIS),
         y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("class:N", legend=None), tooltip=["class:N", f"{unit}:Q"]).properties(
-        width=WIDTH, height=max(120, 36 * len(df)))
+        width=WIDTH, height=130 + 36 * len(df))  # the title and the x axis are fitted inside the height
 
 
 def length_histogram(records: pd.DataFrame, title: str = "Sequence length", unit: str = "records",

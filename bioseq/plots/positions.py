@@ -107,7 +107,7 @@ def flow_heatmap(df: pd.DataFrame, layer: int | None = None, width: int = WIDTH)
             y=alt.Y("t:O", title="loss position t", axis=alt.Axis(labelOverlap=True)),
             color=alt.Color("grad_norm:Q", scale=alt.Scale(type="log", scheme="viridis"), title="‖∂C(t)/∂h(s)‖"),
             tooltip=["t:Q", "s:Q", "distance:Q", alt.Tooltip("grad_norm:Q", format=".3g")]).properties(
-            width=max(220, width // len(directions) - 40), height=max(160, min(420, 6 * part["t"].nunique()))))
+            width=max(220, width // len(directions) - 40), height=120 + min(420, 8 * part["t"].nunique())))
     return alt.hconcat(*panels).resolve_scale(color="shared")
 
 
