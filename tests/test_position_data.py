@@ -114,3 +114,12 @@ def label_bundle(write, make_bundle):
     files = (write("s.fa", SEQS.decode()), write("l.fa", LABELS.decode()), write("m.fa", MASK.decode()))
     return SimpleNamespace(bundle=bundle, files=([str(files[0])], ["M", "O"]), labels=str(files[1]),
                            mask=str(files[2]))
+
+
+def test_unscored_label_is_left_out_of_counts_and_segments():
+    three = b">a\nACDEFG\nMM--OO\n>b\nKLMN\nOOMM\n"
+    src = uploads.upload_source([("t.fa", three)], "positions", ignore_label="-")
+    rep = report(src)
+    assert rep.summary["per_class"] == {"M": 4, "O": 4} and rep.summary["masked"] == 2
+    assert sorted(map(tuple, rep.segments.to_numpy().tolist())) == [("M", 2), ("M", 2), ("O", 2), ("O", 2)]
+    assert any("(label '-')" in n for n in rep.notes) and src.data_options().ignore_label == "-"
