@@ -45,15 +45,15 @@ PAGES = (
     Page("views/data.py", "Data", ":material/dataset:", "Data and training", "Labelled sequences for training: a "
          "bundled example, or your own FASTA files."),
     Page("views/train.py", "Train", ":material/model_training:", "Data and training", "Train a recurrent "
-         "classifier in the background; the run and its model are saved in the workspace, so you can leave this page "
-         "or reload it."),
+         "classifier (or a labeller, for a label per position) in the background; the run and its model are saved "
+         "in the workspace, so you can leave this page or reload it."),
     Page("views/gradient_flow.py", "Gradient flow", ":material/show_chart:", "Look inside", "Does the error signal "
          "reach the first layer and the far end of the sequence? Vanishing gradients mean early layers and distant "
          "letters barely learn; exploding ones break training."),
     Page("views/gates_saliency.py", "Gates & saliency", ":material/grid_on:", "Look inside", "What the network "
          "remembers along a sequence, and which letters decide its answer."),
-    Page("views/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences. Results stay "
-         "in input order; download them as CSV."),
+    Page("views/predict.py", "Predict", ":material/batch_prediction:", "Use", "Classify new sequences, or label "
+         "every position of them. Results stay in input order; download them as CSV."),
     Page("views/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A model file "
          "carries its weights, alphabet, classes and training history; it is loaded without unpickling anything."),
 )
@@ -144,6 +144,19 @@ def flow_report(name: str, n: int, model_mtime: float):
     return gradient_flow(name, n)
 
 
+@st.cache_data(max_entries=16, show_spinner="Back-propagating from every labelled position…")
+def _position_flow(path: str, mtime: float, record, labels):
+    from bioseq.interpret.position_gradients import position_gradients
+
+    return position_gradients(load_bundle(path), record, labels)
+
+
+def position_flow(path: str, record, labels=None):
+    """G[t, s] of one record for a labeller (:func:`bioseq.interpret.position_gradients.position_gradients`;
+    ``labels`` its true track, else the predicted labels are explained)."""
+    return _position_flow(str(path), os.path.getmtime(path), record, labels)
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
 def model_records(path: str, limit: int = 500) -> list:
     from bioseq.app.records import model_records
@@ -171,6 +184,37 @@ def _record_table(path: str, mtime: float, records: tuple, origin: str, source: 
     return lib.record_table(load_bundle(path), records, labels)
 
 
+@st.cache_data(max_entries=8, show_spinner="Reading the labelled sequences…")
+def labelled_records(origin: str, path: str, source: DataSource | None = None,
+                     files: tuple[tuple[str, bytes], ...] = ()) -> tuple[list, list | None]:
+    """Records and their true label tracks for a labeller (:mod:`bioseq.app.position_data`): ``data`` (the
+    model's training files), ``dataset`` (the Data page's) or ``upload`` (``files``, three-line FASTA or plain)."""
+    from bioseq.app import position_data
+    from bioseq.app.uploads import save_uploads
+    from bioseq.model.store import read_meta
+
+    meta = read_meta(path)
+    if origin == "data":
+        return position_data.model_labelled(meta, MAX_RECORDS)
+    if origin == "dataset":
+        return position_data.source_labelled(source, meta.get("classes"), MAX_RECORDS)
+    return position_data.read_labelled([str(p) for p in save_uploads(list(files))], meta.get("classes"),
+                                       ignore_label=(meta.get("labelling") or {}).get("ignore_label"),
+                                       limit=MAX_RECORDS)
+
+
+@st.cache_data(max_entries=8, show_spinner="Labelling the records…")
+def _position_records(path: str, mtime: float, records: tuple, tracks):
+    from bioseq.app.records import position_record_table
+
+    return position_record_table(load_bundle(path), list(records), tracks)
+
+
+def position_records(path: str, records, tracks=None):
+    """:func:`bioseq.app.records.position_record_table` of a labeller's records (cached)."""
+    return _position_records(str(path), os.path.getmtime(path), tuple(records), tracks)
+
+
 def explain(kind: str, path: str, records, target: str | None = None, **options):
     """One interpretation table for a model file (cached by file, modification time and inputs).
 
@@ -178,14 +222,16 @@ def explain(kind: str, path: str, records, target: str | None = None, **options)
     ``explain`` table, ``options`` are the method's), ``gates`` (:func:`bioseq.interpret.gates.gate_table`),
     ``gate_saliency`` (:func:`bioseq.interpret.gate_saliency.gate_saliency`),
     ``mutations`` (:func:`bioseq.interpret.ism.ism` of the first record), ``motifs`` or ``logo``
-    (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``).
+    (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``). For a labeller, ``options`` give the
+    ``position`` explained; ``tracks`` (:func:`bioseq.interpret.tracks.label_tracks`, ``labels=``) and
+    ``window`` (:func:`bioseq.interpret.window.used_window`) are its own.
     """
     return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, **options)
 
 
 @st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
 def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None, **options):
-    from bioseq.interpret import attribution, gate_saliency, gates, ism, motifs
+    from bioseq.interpret import attribution, gate_saliency, gates, ism, motifs, tracks, window
 
     bundle = load_bundle(path)
     records = list(records)
@@ -193,8 +239,10 @@ def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | N
         return attribution.explain(bundle, records, kind, target, **options)
     calls = {
         "gates": lambda: gates.gate_table(bundle, records),
-        "gate_saliency": lambda: gate_saliency.gate_saliency(bundle, records, target),
-        "mutations": lambda: ism.ism(bundle, records[0], target),
+        "gate_saliency": lambda: gate_saliency.gate_saliency(bundle, records, target, **options),
+        "mutations": lambda: ism.ism(bundle, records[0], target, **options),
+        "tracks": lambda: tracks.label_tracks(bundle, records, **options),
+        "window": lambda: window.used_window(bundle, records, target=target, **options),
         "motifs": lambda: motifs.motifs(bundle, records, target=target, **options),
         "logo": lambda: motifs.motif_logo(bundle, records, target=target, **options),
     }

@@ -284,3 +284,95 @@ def walk_through(server, page, tmp_path):
     page.get_by_text("browser-run").first.wait_for(state="attached")  # in the registry table (a canvas grid)
     no_exception(page, "models")
     shoot(page, "models")
+
+
+def test_labeller_end_to_end(server, page, tmp_path):
+    try:
+        walk_labeller(server, page, tmp_path)
+    except BaseException:
+        shoot(page, "labeller_failure")
+        print(f"screenshot of the failure: {SHOTS / 'labeller_failure.png'}")
+        raise
+
+
+def walk_labeller(server, page, tmp_path):
+    """A labeller (a label per position) through every page: the per-position example in one click, its Data
+    report, a run trained to the end, the per-position views, a three-line FASTA labelled on Predict and its
+    CSV downloaded, and the model's card."""
+    page.goto(server)
+    page.get_by_text("Quick start").wait_for()
+    page.get_by_role("button", name="Load the per-position example").click()
+    page.get_by_text("Dataset: Protein transmembrane").wait_for()
+    settle(page)
+    no_exception(page, "home, per-position example")
+
+    go(page, "Data")
+    page.get_by_text("Not scored").first.wait_for()
+    page.get_by_text("Positions per label:").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per label, segments, composition, lengths
+    no_exception(page, "data, per position")
+    shoot(page, "labeller_data")
+
+    go(page, "Train")
+    page.get_by_text("a label per position; labels").wait_for()
+    for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Epochs", "2"), ("Batch size", "64")):
+        box = page.locator(f'input[aria-label="{label}"]')
+        box.fill(value)
+        box.press("Tab")
+    assert page.locator('input[aria-label="Conv pool"]').input_value() == "1"  # a labeller does not pool
+    name = page.locator('input[aria-label="Run and model name"]')
+    name.fill("browser-labeller")
+    name.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("saved as model").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    settle(page)
+    assert charts(page) >= 1, "no training curves"
+    page.get_by_text("SOV").first.wait_for()
+    no_exception(page, "train a labeller")
+    shoot(page, "labeller_train")
+
+    go(page, "Gradient flow")
+    page.get_by_text("Per position: ‖∂C(t)/∂h(s)‖").wait_for()
+    page.get_by_text("Memory span per position").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per layer, G[t, s], profile, memory
+    no_exception(page, "gradient flow, labeller")
+    shoot(page, "labeller_gradient_flow")
+
+    go(page, "Gates & saliency")
+    page.get_by_text("Explain the score of").wait_for()
+    page.get_by_text("Accuracy on this record").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    box = page.locator('input[aria-label="Position t"]')
+    box.fill("5")
+    box.press("Enter")
+    settle(page)
+    page.get_by_text("True label at 5").wait_for()
+    page.get_by_role("tab", name="Saliency at 5", exact=True).click()
+    page.get_by_text("of the attribution lies within").wait_for()
+    no_exception(page, "gates, labeller")
+    shoot(page, "labeller_gates")
+
+    go(page, "Predict")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        str(ROOT / "data" / "protein_tm.test.fa"))
+    download_button = page.get_by_role("button", name="Download predictions (CSV)")
+    download_button.wait_for(timeout=180_000)
+    settle(page)
+    no_exception(page, "predict, labeller")
+    page.get_by_text("Evaluation on the true labels").wait_for()
+    page.get_by_text("Tracks of tm").first.wait_for()
+    with page.expect_download() as info:
+        download_button.click()
+    saved = tmp_path / "positions.csv"
+    info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["id", "position", "letter", "prediction", "p_M", "p_O", "true"]
+    residues = sum(len(line) for line in (ROOT / "data" / "protein_tm.test.fa").read_text().splitlines()[1::3])
+    assert len(rows) == residues + 1 and rows[1][:2] == ["tm00000", "1"] and rows[1][6] in ("M", "O")
+    shoot(page, "labeller_predict")
+
+    go(page, "Models")
+    page.get_by_text("Model card").wait_for()
+    page.get_by_text("label (one label per position)").first.wait_for(state="attached")
+    no_exception(page, "models, labeller")
+    shoot(page, "labeller_models")

@@ -619,3 +619,181 @@ def test_data_page_checks_overlap_with_the_test_file(write):
     at.button(key="data_overlap").click().run()
     ok(at)
     assert "copy" in texts(at.warning) or "1 " in texts(at.warning), texts(at.warning)
+
+
+# ---------- labellers (a label per position) ----------
+
+@pytest.fixture
+def tm_fasta(tmp_path) -> Path:
+    """40 tiny proteins as three-line FASTA (header, sequence, M/O label string)."""
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+
+    return write_three_line(tmp_path / "tm.fa", transmembrane_protein(40, min_len=30, max_len=60, seed=1))
+
+
+@pytest.fixture
+def label_model(tm_fasta) -> str:
+    assert cli(["train", str(tm_fasta), "--name", "tm-model", *TINY]) == 0
+    return "tm-model"
+
+
+def spec_text(at: AppTest) -> str:
+    return " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_home_loads_the_per_position_example_in_one_click():
+    at = ok(open_page())
+    at.button(key="home_load_protein_tm").click().run()
+    ok(at)
+    assert at.session_state["data_source"].key == "example:protein_tm"
+    assert "per-position" in at.button(key="home_load_protein_tm").label
+    data = ok(at.switch_page(PAGES["data"]).run())
+    assert {m.label: m.value for m in data.metric}["Labels"] == "2"
+
+
+def test_data_page_summarises_per_position_data():
+    at = open_page("data")
+    at.selectbox(key="data_example").set_value("protein_tm")
+    at.button(key="data_use_example").click().run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "600" and metrics["Labels"] == "2" and metrics["Not scored"] == "0.0%"
+    assert charts(at) == 4 and not at.error
+    text = spec_text(at)
+    assert "Positions per label" in text and "Segment length per label" in text and "position label" in text
+    assert "Trained as" not in texts(at.caption)  # no class editor for labels
+    assert "Positions per label: **M** (19,240), **O** (40,187)" in texts(at.caption)
+
+
+def test_data_page_uploads_a_three_line_fasta(tm_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "40" and metrics["Labels"] == "2" and metrics["Alphabet"] == "PROTEIN"
+
+
+def test_data_page_uploads_paired_labels_and_mask():
+    """Sequences, a label FASTA and a mask FASTA matched by id (given in another order): 2 of 12 positions
+    masked; M and O counted on scored positions only."""
+    at = open_page("data")
+    at.radio(key="data_label_mode").set_value("positions").run()
+    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACDEFG\n>s2\nKLMNPQ\n", "text/plain")).run()
+    at.file_uploader(key="data_labels_fasta").set_value(("l.fa", b">s2\nOOOMMM\n>s1\nMMMOOO\n", "text/plain"))
+    at.file_uploader(key="data_mask").set_value(("m.fa", b">s1\n111100\n>s2\n111111\n", "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "2" and metrics["Positions"] == "12" and metrics["Not scored"] == "16.7%"
+    assert "**M** (6), **O** (4)" in texts(at.caption)
+    source = at.session_state["data_source"]
+    assert source.label_mode == "positions" and source.labels_fasta[0].endswith("l.fa") and source.mask
+    assert "2 of 12 positions (16.7%) are not scored (the mask)" in texts(at.warning)
+
+
+def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
+    at = ok(open_page("train", DataSource("tm", (str(tm_fasta),))))
+    assert "a label per position" in texts(at.markdown) and "labeller" in texts(at.caption)
+    assert at.number_input(key="train_opt_conv_pool").value == 1  # a labeller's convolution does not pool
+    start_tiny_run(at, "tm-run")
+    at.run()
+    ok(at)
+    assert "saved as model **tm-run**" in texts(at.success) and "SOV" in texts(at.success)
+    assert charts(at) >= 1 and list_models()[0]["task"] == "label"
+
+
+def test_gradient_flow_page_for_a_labeller(label_model):
+    at = ok(open_page("flow"))
+    assert not errors(at) and {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
+    assert any("Per position" in h.value for h in at.subheader)
+    assert at.selectbox(key="flow_heat_record") and charts(at) >= 4  # layers, G[t, s], profile, memory
+    text = spec_text(at)
+    assert "loss position t" in text and "hidden state position s" in text  # the heatmap
+    assert "states before t" in text and "states after t" in text  # the profile, one panel per direction
+    assert "inputs before the labelled position" in text  # memory per position
+    assert "from the position labelled" in texts(at.markdown)  # the diagnosis in a labeller's words
+    at.selectbox(key="flow_heat_record").set_value(3).run()
+    ok(at)
+
+
+def test_gates_page_for_a_labeller(label_model):
+    from bioseq.interpret.attribution import METHODS
+
+    at = ok(open_page("gates"))
+    assert not at.error and at.number_input(key="gates_position")
+    assert [t.label for t in at.tabs][:2] == ["Gates", "Gate saliency at 22"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Accuracy on this record", "True label at 22", "Predicted at 22", "p(M) at 22"} <= set(metrics)
+    assert charts(at) >= 5  # gates with label tracks, gate saliency, saliency, used window, mutagenesis
+    text = spec_text(at)
+    assert "probability of each label" in text and "receptive field" in text
+    at.number_input(key="gates_position").set_value(3).run()
+    ok(at)
+    assert "Explaining label" in texts(at.caption) and "position **3**" in texts(at.caption)
+    for name in METHODS:
+        at.radio(key="gates_method").set_value(name).run()
+        ok(at)
+        assert not at.error, name
+    assert "of the attribution lies within" in texts(at.caption)
+
+
+def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
+    at = open_page("gates")
+    at.selectbox(key="gates_order").set_value("misclassified first").run()
+    ok(at)
+    acc = [float(o.split("accuracy ")[1].split(" ")[0]) for o in at.selectbox(key="gates_record").options]
+    assert acc == sorted(acc) and len(acc) == 40
+    at.radio(key="gates_origin").set_value("upload").run()
+    at.file_uploader(key="gates_upload").set_value(("u.fa", tm_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    assert not at.error and {m.label: m.value for m in at.metric}["True label at 22"] in ("M", "O")
+
+
+def test_predict_page_for_a_labeller(label_model, tm_fasta):
+    at = ok(open_page("predict"))
+    at.file_uploader(key="predict_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"accuracy", "balanced accuracy", "MCC", "F1 (macro)", "SOV"} <= set(metrics)
+    assert at.download_button(key="predict_download").label == "Download predictions (CSV)"
+    assert at.download_button(key="predict_download_fasta").label.endswith("(three-line FASTA)")
+    per_label = next(d.value for d in at.dataframe if "sov" in d.value.columns)
+    assert list(per_label["label"]) == ["M", "O"] and {"precision", "recall", "f1", "segment_f1"} <= set(per_label)
+    records = next(d.value for d in at.dataframe if "accuracy" in d.value.columns and "id" in d.value.columns)
+    assert len(records) == 40 and records["accuracy"].between(0, 1).all()
+    assert any("Tracks of tm00000" == h.value for h in at.subheader)
+    assert "Per-label scores" in spec_text(at) and "probability of each label" in spec_text(at)
+    at.session_state["predict_results_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    ok(at)
+    assert any("Tracks of tm00002" == h.value for h in at.subheader)
+
+
+def test_predict_page_labeller_on_unlabelled_files(label_model):
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("p.fa", b">a\nMKLLVVAAGG\n>b\nKKDDEERR\n", "text/plain")).run()
+    ok(at)
+    assert "No evaluation" in texts(at.info) and any("Tracks of a" == h.value for h in at.subheader)
+
+
+def test_predict_labeller_fasta_download(label_model, tm_fasta):
+    from bioseq.app.position_predictions import predict_uploads
+    from bioseq.model.store import load_model
+
+    found = predict_uploads(load_model(model_path(label_model)), [("tm.fa", tm_fasta.read_bytes())])
+    lines = found.fasta(["M", "O"]).splitlines()
+    assert len(lines) == 120 and lines[0] == ">tm00000"
+    assert len(lines[2]) == len(lines[1]) and set(lines[2]) <= {"M", "O"}
+    assert list(found.table.columns) == ["id", "position", "letter", "prediction", "p_M", "p_O", "true"]
+
+
+def test_models_page_shows_a_labeller(label_model, cli_model):
+    at = ok(open_page("models"))
+    registry = at.dataframe[0].value.set_index("name")
+    assert registry.loc[label_model, "task"] == "label" and registry.loc[cli_model, "task"] == "classify"
+    at.selectbox(key="models_pick").set_value(label_model).run()
+    ok(at)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["task"] == "label (one label per position)" and card["labels"] == "M, O"
+    assert card["unscored positions"] == "every position scored" and "validation sov" in card

@@ -326,3 +326,104 @@ def test_gate_saliency_tracks_one_per_gate_and_top_units():
     assert {r["row"] for r in d["datasets"][top["data"]["name"]]} == {"forget 1", "input 1"}
     only = spec(plots.gate_saliency_tracks(gate_summary(table), "ACGTAC", gate_names=["input"], window=(3, 4)))
     assert len(only["vconcat"]) == 2 and only["vconcat"][1]["encoding"]["x"]["scale"]["domain"] == [2.5, 4.5]
+
+
+# ---------- labellers (a label per position) ----------
+
+def tracks_frame(n: int, true: bool = True) -> pd.DataFrame:
+    """One record's label tracks: M on positions 3..5 (of every 10), O elsewhere; predicted shifted by one."""
+    pos = np.arange(1, n + 1)
+    truth = np.where((pos % 10 >= 3) & (pos % 10 <= 5), "M", "O")
+    pred = np.roll(truth, 1)
+    p_m = np.where(pred == "M", 0.8, 0.3)
+    return pd.DataFrame({"id": "s", "position": pos, "letter": "A", "true": truth if true else "",
+                         "predicted": pred, "probability": np.maximum(p_m, 1 - p_m), "scored": true,
+                         "correct": truth == pred, "p_M": p_m, "p_O": 1 - p_m})
+
+
+def test_label_composition_and_segment_lengths():
+    d = spec(plots.label_composition({"M": 6, "O": 4}, masked=2))
+    values = d["datasets"][d["data"]["name"]]
+    assert {r["class"]: r["positions"] for r in values} == {"M": 6, "O": 4, "(not scored)": 2} and has_tooltip(d)
+    assert "(not scored)" not in json.dumps(spec(plots.label_composition({"M": 6, "O": 4})))
+    segs = pd.DataFrame({"label": ["M", "M", "O"], "length": [20, 22, 7]})
+    s = spec(plots.segment_lengths(segs))
+    assert s["title"] == "Segment length per label" and s["encoding"]["color"]["title"] == "label"
+    counts = {(r["class"], r["first"]): r["segments"] for r in s["datasets"][s["data"]["name"]]}
+    assert counts == {("M", 20): 1, ("M", 22): 1, ("O", 7): 1}  # one bar per length under 40 letters
+    assert "no segments" in json.dumps(spec(plots.segment_lengths(segs.iloc[:0])))
+
+
+@pytest.mark.parametrize("n", [12, 5000])
+def test_label_tracks_true_predicted_and_probabilities(n):
+    d = spec(plots.label_tracks(tracks_frame(n), window=(1, min(n, 100))))
+    letters, band, lines = d["vconcat"]
+    rows = d["datasets"][band["data"]["name"]]
+    assert {r["track"] for r in rows} == {"true", "predicted"}
+    assert band["encoding"]["y"]["sort"] == ["true", "predicted"]
+    assert {r["position"] for r in rows} == set(range(1, min(n, 100) + 1))  # only the window goes to the browser
+    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1] and has_tooltip(lines)
+    assert band["encoding"]["x"]["scale"]["domain"] == letters["encoding"]["x"]["scale"]["domain"]
+    unknown = spec(plots.label_tracks(tracks_frame(12, true=False)))
+    assert {r["track"] for r in unknown["datasets"][unknown["vconcat"][1]["data"]["name"]]} == {"predicted"}
+
+
+def test_gate_heatmaps_with_label_tracks_share_the_axis():
+    d = spec(plots.gate_heatmaps(gate_frame(pool=1), "ACGTACGTACGT", tracks=tracks_frame(12)))
+    letters, band, lines, forget, cell = d["vconcat"]
+    assert band["title"] == "labels" and lines["title"] == "probability of each label"
+    assert band["encoding"]["x"]["scale"]["domain"] == forget["encoding"]["x"]["scale"]["domain"] == [0.5, 12.5]
+
+
+def position_flow_frame(n: int) -> pd.DataFrame:
+    t, s = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 1), indexing="ij")
+    t, s = t.ravel(), s.ravel()
+    rows = []
+    for direction, live in (("forward", s <= t), ("reverse", s >= t)):
+        rows.append(pd.DataFrame({"id": "x", "layer": 1, "direction": direction, "t": t, "s": s, "distance": t - s,
+                                  "grad_norm": np.where(live, 0.5 ** np.abs(t - s), 0.0)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.parametrize("n", [6, 300])
+def test_flow_heatmap_one_panel_per_direction_zeros_blank(n):
+    d = spec(plots.flow_heatmap(position_flow_frame(n)))
+    forward, reverse = d["hconcat"]
+    assert forward["title"] == "layer 1, forward" and reverse["title"] == "layer 1, reverse"
+    assert forward["encoding"]["color"]["scale"]["type"] == "log" and has_tooltip(forward)
+    cells = d["datasets"][forward["data"]["name"]]
+    assert all(r["s"] <= r["t"] for r in cells) and len(cells) == n * (n + 1) // 2  # exact zeros left out
+
+
+def test_position_profile_and_memory_panels():
+    prof = pd.DataFrame({"layer": 1, "direction": ["forward", "forward", "reverse", "reverse"],
+                         "distance": [0, 3, 0, -3], "grad_norm": [1.0, 0.1, 1.0, 0.2], "relative": [1.0, 0.1, 1.0, 0.2],
+                         "sequences": 4, "positions": 8})
+    d = spec(plots.position_profile(prof))
+    assert {r["distance"] for r in d["datasets"][d["data"]["name"]]} == {0, 3}  # |t − s|
+    assert "states before t" in json.dumps(d) and "states after t" in json.dumps(d)
+    mem = pd.DataFrame({"direction": ["past", "past", "future"], "distance": [0, 1, 1], "influence": [1.0, 0.5, 0.2],
+                        "relative": [1.0, 0.5, 0.2], "sequences": 2})
+    m = json.dumps(spec(plots.position_memory(mem)))
+    assert "inputs before the labelled position" in m and "inputs after the labelled position" in m
+
+
+@pytest.mark.parametrize("n", [20, 4000])
+def test_used_window_bands(n):
+    scores = pd.DataFrame({"position": np.arange(1, n + 1), "letter": "A", "score": np.exp(-np.abs(np.arange(n) - 9))})
+    windows = pd.DataFrame({"mass": [0.9, 0.99], "back": [1, 3], "ahead": [1, 3]})
+    d = spec(plots.used_window(scores, windows, t=10, rf=(9, n - 10), window=(1, min(n, 200))))
+    bands = d["datasets"][d["layer"][0]["data"]["name"]]
+    assert [(b["what"], b["start"], b["end"]) for b in bands] == [
+        ("receptive field", 0.5, min(n, 200) + 0.5), ("window holding 99%", 6.5, 13.5),
+        ("window holding 90%", 8.5, 11.5)]
+    assert len(d["datasets"][d["layer"][1]["data"]["name"]]) == min(n, 200)  # only the shown positions
+
+
+def test_label_metrics_grouped_bars():
+    rows = [{"label": "M", "precision": 0.5, "recall": 1.0, "f1": 2 / 3, "segment_f1": 0.5, "sov": 0.4},
+            {"label": "O", "precision": 1.0, "recall": 0.5, "f1": 2 / 3, "segment_f1": float("nan"), "sov": 0.7}]
+    d = spec(plots.label_metrics(rows))
+    values = d["datasets"][d["data"]["name"]]
+    assert len(values) == 9 and {r["metric"] for r in values} == {"precision", "recall", "F1", "segment F1", "SOV"}
+    assert "no labelled positions" in json.dumps(spec(plots.label_metrics([])))

@@ -25,19 +25,31 @@ with upload_tab:
     st.session_state.setdefault("data_label_mode", "header")
     label_mode = st.radio("Labels from", list(LABEL_MODES), key="data_label_mode", horizontal=True,
                           format_func=lambda m: {"header": "FASTA headers", "table": "a CSV file",
-                                                 "files": "one file per class"}[m])
+                                                 "files": "one file per class", "positions": "a label per position"}[m])
     st.caption(f"Labels come from {LABEL_MODES[label_mode]}.")
     files = st.file_uploader("Sequence files (FASTA, plain or .gz; FASTQ and GenBank by extension)",
                              accept_multiple_files=True, key="data_files")
     labels = st.file_uploader("Labels file (id,label)", type=["csv", "tsv", "txt"], key="data_labels") \
         if label_mode == "table" else None
+    position_files = {}
+    if label_mode == "positions":
+        st.caption("Upload three-line FASTA files above, or plain sequence FASTA files plus their label FASTA here.")
+        p1, p2, p3 = st.columns([2, 2, 1])
+        position_files = {
+            "labels_fasta": ui.uploaded(p1.file_uploader("Label FASTA (optional: the label string of each record, "
+                                                         "matched by id)", accept_multiple_files=True,
+                                                         key="data_labels_fasta")),
+            "mask": ui.uploaded(p2.file_uploader("Mask FASTA (optional: 0/1 per position, 1 = scored)",
+                                                 accept_multiple_files=True, key="data_mask")),
+            "ignore_label": p3.text_input("Unscored label", key="data_ignore_label", max_chars=1,
+                                          help="a label character that is never scored, e.g. -") or None}
     alphabet = st.selectbox("Alphabet", ["detect", "dna", "rna", "protein"], key="data_alphabet",
                             help="detect: nucleotide when 95% of the letters are ACGTUN, else protein")
     if st.button("Use these files", key="data_use_files", type="primary", disabled=not files):
         try:
             ui.set_source(uploads.upload_source(ui.uploaded(files), label_mode,
                                                 ui.uploaded(labels)[0] if labels else None,
-                                                None if alphabet == "detect" else alphabet))
+                                                None if alphabet == "detect" else alphabet, **position_files))
         except BioseqError as e:
             ui.error(e)
 
@@ -65,6 +77,12 @@ except BioseqError as e:
     ui.error(e)
     st.caption("Fix the file (the message names it and the record) or choose other data; nothing was kept.")
     ui.set_source(None)
+    st.stop()
+
+if rep.task == "label":
+    from views import data_positions  # noqa: E402 - the report of per-position data, then this page ends
+
+    data_positions.show(source, rep)
     st.stop()
 
 s = rep.summary

@@ -10,14 +10,19 @@ from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
 from bioseq.interpret import gate_saliency as gate_saliency_lib
-from bioseq.model import cells
 from bioseq.prediction import predict
+from views import gates_parts
 
 path = ui.model_choice("gates_model")
 if path is None:
     st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
     st.stop()
 bundle = ui.bundle_or_stop(path)
+if bundle.task == "label":
+    from views import gates_positions  # a labeller's page: the output at a chosen position, label tracks
+
+    gates_positions.show(path, bundle)
+    st.stop()
 
 origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
                   format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",
@@ -46,15 +51,10 @@ if not records:
 if len(records) == ui.MAX_RECORDS:
     st.caption(f"The first {ui.MAX_RECORDS:,} records are searched.")
 
-c1, c2, c3 = st.columns([2, 3, 2])
-order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order",
-                     help="misclassified first: wrong predictions first, the most confident mistakes leading; most "
-                     "confident per class: each predicted class's surest records, the classes taking turns")
-ordered = records_lib.order_records(found, order)
-index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
-                     format_func=lambda i: records_lib.describe_row(found.iloc[i]))
-choice = c3.selectbox("Explain the score of", ["predicted class", *bundle.classes], key="gates_target")
-target = None if choice == "predicted class" else choice
+index, target = gates_parts.record_choice(
+    found, bundle.classes, records_lib.describe_row, "misclassified first: wrong predictions first, the most "
+    "confident mistakes leading; most confident per class: each predicted class's surest records, the classes "
+    "taking turns")
 record = records[index]
 row = found.iloc[index]
 seq = record.seq.upper()
@@ -72,25 +72,14 @@ gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
     ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
     table = ui.explain("gates", path, [record])
-    g1, g2, g3, g4 = st.columns(4)
-    layer = g1.selectbox("Layer", sorted(table["layer"].unique()), key="gates_layer")
-    directions = g2.multiselect("Direction", list(table["direction"].unique()), key="gates_directions",
-                                default=list(table["direction"].unique())[:1])
-    names = list(table["gate"].unique())
-    shown = g3.multiselect("Gates", names, default=names, key="gates_names")
-    units = sorted(table["unit"].unique())
-    n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
-    signed = ", ".join(g for g in names if g in cells.signed_gates())
+    layer, directions, shown, units, signed = gates_parts.gate_controls(table)
     st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
                + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
-    ui.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
+    ui.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
     scored = ui.explain("gate_saliency", path, [record], target)
-    s1, s2 = st.columns(2)
-    sal_layer = s1.selectbox("Layer", sorted(scored["layer"].unique()), key="gates_sal_layer")
-    sal_dirs = s2.multiselect("Direction", list(scored["direction"].unique()), key="gates_sal_directions",
-                              default=list(scored["direction"].unique())[:1])
+    sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
     st.caption("How much each gate, at each position, decides the explained score: activation × gradient, summed "
                "over units (bars above the line push the class up); then the three units that matter most. A "
                "forget gate that holds across a stretch between a signal and the read-out is where the memory is.")
@@ -101,9 +90,7 @@ with gate_sal_tab:
 
 with saliency_tab:
     methods = attribution.METHODS
-    method = st.radio("Method", list(methods), key="gates_method", horizontal=True,
-                      format_func=lambda m: methods[m].label, help="  \n".join(
-                          f"**{m.label}**: {m.help}" for m in methods.values()))
+    method = gates_parts.method_choice()
     chosen, scores = methods[method], None
     if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
         st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")

@@ -52,7 +52,10 @@ for col, r in zip(st.columns(len(reports)), reports):
         m1.metric("First/last layer", "one layer" if math.isnan(ratio) else f"{ratio:.3g}",
                   help=glossary.explain("first/last layer ratio"))
         m2.metric("Effective memory", r.memory_text(), help=glossary.explain("effective memory"))
-        if r.readout != "last":
+        if r.task == "label":
+            st.caption("A labeller answers at every position: the memory is the influence of the inputs on the "
+                       "label at each position, by their distance from it (both directions).")
+        elif r.readout != "last":
             st.caption(f"This model's read-out (**{r.readout}**) looks at every position, so there is no single "
                        "read-out for an input to travel from; distances count from the sequence's ends.")
         if r.note:
@@ -66,6 +69,14 @@ means = flow.layer_table(reports)
 if len(means) and means["layer"].nunique() > 1:
     ui.chart(plots.layer_means(means), "flow_means", "layer_means")
 
+labellers = [r for r in reports if r.task == "label"]
+reports = [r for r in reports if r.task != "label"]
+if labellers:
+    from views import flow_positions  # noqa: E402 - the per-position views of labellers
+
+    flow_positions.show(labellers)
+if not reports:
+    st.stop()
 st.subheader("Per time step", help=glossary.explain("∂C/∂h(t)"))
 ui.chart(plots.time_profile(flow.stack(reports, "time")), "flow_time", "time_profile")
 st.caption("How much of the error signal reaches the hidden state h(t) at each distance from where the model reads "

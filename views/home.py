@@ -6,21 +6,25 @@ import ui
 from bioseq.data import examples
 
 st.markdown(
-    "**bioseq trains recurrent classifiers (RNN, LSTM, GRU) on labelled DNA, RNA or protein sequences.** "
+    "**bioseq trains recurrent classifiers (RNN, LSTM, GRU) on labelled DNA, RNA or protein sequences**, and "
+    "labellers that give every position its own label. "
     "It shows how training went — loss, accuracy and the gradient flowing through every layer and "
     "position — and diagnoses vanishing or exploding gradients in plain words. "
     "It then opens the trained model up: gate activations, saliency, mutagenesis and motifs, and "
     "predictions for new FASTA files.")
 
 st.info("**Your own data:** on **Data**, upload FASTA files with `label=VALUE` in each header, one file per "
-        "class, or a CSV of `id,label`; then start a run on **Train**.", icon=":material/upload_file:")
+        "class, or a CSV of `id,label`; for a label per position (sequence labelling), a three-line FASTA (header, "
+        "sequence, label string) or a label FASTA beside the sequences; then start a run on **Train**.",
+        icon=":material/upload_file:")
 
 st.subheader("Quick start")
 source = ui.current_source()
 cols = st.columns(len(examples.EXAMPLES))
 for col, ex in zip(cols, examples.EXAMPLES):
     with col:
-        if st.button(f"Load the {ex.alphabet.upper()} example", key=f"home_load_{ex.key}", type="primary",
+        what = "per-position" if ex.task == "label" else ex.alphabet.upper()
+        if st.button(f"Load the {what} example", key=f"home_load_{ex.key}", type="primary",
                      icon=":material/play_arrow:"):
             source = ex.source()
             ui.set_source(source)

@@ -31,8 +31,13 @@ if not models:
     st.stop()
 
 registry = pd.DataFrame(models).assign(classes=lambda d: d["classes"].map(", ".join))
-ui.table(registry[["name", "architecture", "alphabet", "classes", "val_accuracy", "val_auroc", "val_mcc", "created"]],
-         "models_registry", "models", hide_index=True)
+if "task" not in registry:
+    registry["task"] = "classify"
+ui.table(registry[["name", "task", "architecture", "alphabet", "classes", "val_accuracy", "val_auroc", "val_mcc",
+                   "created"]], "models_registry", "models", hide_index=True,
+         column_config={"task": st.column_config.TextColumn("task", help="classify: one label per sequence; label: "
+                                                             "one label per position"),
+                        "classes": st.column_config.TextColumn("classes / labels")})
 
 names = [m["name"] for m in models]
 current = st.session_state.get(ui.MODEL_KEY)

@@ -28,6 +28,11 @@ else:
         ui.error(e)
         st.stop()
 bundle = ui.bundle_or_stop(path)
+if bundle.task == "label":
+    from views import predict_positions  # a labeller's page: tracks per record, per-position evaluation
+
+    predict_positions.show(path, bundle)
+    st.stop()
 st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
 
 files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,

@@ -34,9 +34,10 @@ def monitor(name: str, poll: bool) -> None:
                       help="stop after this batch; the best weights so far are saved as the model")
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
+        last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
                    f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
-                   f"AUROC {vm.get('auroc', float('nan')):.3f}).", icon=":material/check_circle:")
+                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
         st.session_state[ui.MODEL_KEY] = name
@@ -91,35 +92,35 @@ with compare_box:
         st.fragment(compare, run_every=3.0 if training else None)(chosen)
 
 
-def _remember(alphabet: str, preset: str, values: dict) -> None:
+def _remember(alphabet: str, preset: str, values: dict, task: str = "classify") -> None:
     """Keep the form's values under a non-widget key: Streamlit drops widget state while the page is away."""
-    st.session_state["train_saved"] = {"alphabet": alphabet, "preset": preset, "values": dict(values)}
+    st.session_state["train_saved"] = {"alphabet": alphabet, "task": task, "preset": preset, "values": dict(values)}
 
 
-def _apply_preset(alphabet: str) -> None:
-    values = presets.preset_values(st.session_state["train_preset"], alphabet)
+def _apply_preset(alphabet: str, task: str = "classify") -> None:
+    values = presets.preset_values(st.session_state["train_preset"], alphabet, task)
     for k, v in values.items():
         st.session_state[train_form.key(k)] = v
-    _remember(alphabet, st.session_state["train_preset"], values)
+    _remember(alphabet, st.session_state["train_preset"], values, task)
 
 
-def _form_state(alphabet: str) -> None:
+def _form_state(alphabet: str, task: str = "classify") -> None:
     """Every form widget's value set with ``setdefault`` before anything reads it: the remembered values,
-    or the preset's for this alphabet when the data (or its alphabet) is new."""
+    or the preset's for this alphabet and task when the data (or its alphabet, or its task) is new."""
     saved = st.session_state.get("train_saved")
-    if saved is None or saved["alphabet"] != alphabet:
+    if saved is None or saved["alphabet"] != alphabet or saved.get("task", "classify") != task:
         st.session_state.setdefault("train_preset", presets.DEFAULT_PRESET)
-        _apply_preset(alphabet)
+        _apply_preset(alphabet, task)
         saved = st.session_state["train_saved"]
     st.session_state.setdefault("train_preset", saved["preset"])
-    for k, v in {**train_form.defaults(alphabet), **saved["values"]}.items():
+    for k, v in {**train_form.defaults(alphabet, task), **saved["values"]}.items():
         st.session_state.setdefault(train_form.key(k), v)
     st.session_state.setdefault("train_name", workspace.new_name(st.session_state[train_form.key("cell")], alphabet))
 
 
-def _start(data, alphabet: str) -> None:
+def _start(data, alphabet: str, task: str = "classify") -> None:
     values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
-    _remember(alphabet, st.session_state["train_preset"], values)
+    _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
     except BioseqError as e:
@@ -155,11 +156,15 @@ with form_box:
     except BioseqError as e:
         ui.error(e)
         st.stop()
-    alphabet = summary["alphabet"]
-    st.markdown(f"**Data:** {source.name} — {summary['records']:,} records, classes "
-                f"{', '.join(f'{c} ({n})' for c, n in summary['per_class'].items())}, {alphabet.upper()}.")
-    _form_state(alphabet)
-    st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet,),
+    alphabet, task = summary["alphabet"], summary.get("task", "classify")
+    what = "a label per position; labels" if task == "label" else "classes"
+    st.markdown(f"**Data:** {source.name} — {summary['records']:,} records, {what} "
+                f"{', '.join(f'{c} ({n:,})' for c, n in summary['per_class'].items())}, {alphabet.upper()}.")
+    if task == "label":
+        st.caption("The model will be a **labeller**: its head labels every position (no read-out), the "
+                   "convolution does not pool, and the loss and metrics count scored positions only.")
+    _form_state(alphabet, task)
+    st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
                  help="fills in the model options below; you can still change any of them")
     st.caption(presets.PRESETS[st.session_state["train_preset"]][0])
     with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
@@ -171,7 +176,7 @@ with form_box:
                 for o in train_form.fields(group):
                     _widget(o)
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
-                              args=(source.data_options(), alphabet), icon=":material/play_arrow:")
+                              args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
     if st.session_state.get("train_message"):
         ui.error(st.session_state["train_message"])
 

@@ -16,7 +16,7 @@ from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
 from ..model.store import describe_model
 
-CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1", "sov")
 
 
 def _fmt(v) -> str:
@@ -34,6 +34,8 @@ def model_card(meta: dict) -> pd.DataFrame:
         ("name", meta.get("name")),
         ("architecture", describe_model(meta)),
         ("alphabet", f"{a.get('name')} ({a.get('letters')}); {a.get('rule', '')}"),
+        ("task", TASK_WORDS.get(meta.get("task", "classify"), meta.get("task"))),
+        *labelling_rows(meta),
         ("classes", ", ".join(meta.get("classes") or [])),
         ("length", f"max {length.get('max_length') or 'none'}, keep the {length.get('policy', 'start')}"),
         ("created", meta.get("created")),
@@ -56,6 +58,26 @@ def model_card(meta: dict) -> pd.DataFrame:
         if tc:
             rows.append(("training options", ", ".join(f"{k}={v}" for k, v in tc.items())))
     return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows], columns=["field", "value"])
+
+
+TASK_WORDS = {"classify": "classify (one label per sequence)", "label": "label (one label per position)"}
+
+
+def ignore_rule(labelling: dict) -> str:
+    """Which positions a labeller was not scored on, in words."""
+    rules = [f"label {labelling['ignore_label']!r} is never scored"] if labelling.get("ignore_label") else []
+    if labelling.get("mask"):
+        rules.append("a 0/1 mask chose the scored positions")
+    return "; ".join(rules) or "every position scored"
+
+
+def labelling_rows(meta: dict) -> list[tuple[str, str]]:
+    """A labeller's label set and ignore rule (none for a classifier)."""
+    if meta.get("task") != "label":
+        return []
+    labelling = meta.get("labelling") or {}
+    return [("labels", ", ".join(labelling.get("labels") or meta.get("classes") or [])),
+            ("unscored positions", ignore_rule(labelling))]
 
 
 def history(meta: dict) -> pd.DataFrame:

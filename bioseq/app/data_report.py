@@ -26,10 +26,17 @@ class DataReport:
     duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
     notes: list[str] = field(default_factory=list)
     labelled: dict[str, int] = field(default_factory=dict)  # records per class as labelled, before renaming
+    task: str = "classify"  # "label": one label per position (bioseq.app.position_data.position_report)
+    segments: pd.DataFrame | None = None  # labellers: label, length (one row per segment)
 
 
 def report(source: DataSource) -> DataReport:
-    """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`."""
+    """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`.
+    Per-position data gets :func:`bioseq.app.position_data.position_report`."""
+    from .position_data import is_positions, position_report
+
+    if is_positions(source):
+        return position_report(source)
     if source.label_mode == "files":
         tokens = [header_label(r.description) for r in read_many(source.train)]
         if any(t is not None for t in tokens):
@@ -64,16 +71,21 @@ def report(source: DataSource) -> DataReport:
     notes = []
     if summary["conflicting_duplicates"]:
         notes.append(f"{summary['conflicting_duplicates']} identical sequences carry different labels")
-    counts = list(summary["per_class"].values())
-    if min(counts) < 0.2 * max(counts):
-        notes.append("the classes are unbalanced; training weights them by inverse frequency")
-    if len(ds) < 50:
-        notes.append(f"only {len(ds)} records: expect noisy validation numbers")
+    notes += size_notes(summary["per_class"], len(ds), "classes")
     return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
 
 
+def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -> list[str]:
+    """Warnings about unbalanced ``per_class`` counts and a small dataset (``what``: classes or labels)."""
+    notes = []
+    counts = list(per_class.values())
+    if counts and min(counts) < 0.2 * max(counts):
+        notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
+    if records < 50:
+        notes.append(f"only {records} records: expect noisy validation numbers")
+    return notes
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

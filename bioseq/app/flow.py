@@ -3,7 +3,7 @@ the memory curve measured on training records, and the plain-words diagnosis."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +33,10 @@ class FlowReport:
     note: str = ""
     measured: int = 0  # the longest distance the memory curve covers
     readout: str = "last"  # the model's read-out (pooling): last, mean, max or attention
+    task: str = "classify"  # "label": time is position_profile (G[t, s] by distance), memory is per position
+    model_path: str = ""
+    sample: list = field(default_factory=list)  # labellers: the records measured, for the G[t, s] heatmap
+    tracks: list | None = None  # labellers: their true label tracks ((length,) int64, UNSCORED = -100)
 
     def memory_text(self) -> str:
         """The effective memory in words, read off the memory curve the page draws."""
@@ -49,6 +53,8 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowRe
     if info.get("status") not in ("done", "stopped") or not model or not Path(model).is_file():
         raise InputError(f"run {name!r} has no saved model yet (status: {info.get('status')})")
     bundle = load_model(model)
+    if bundle.task == "label":
+        return _labeller_flow(name, n, bundle, info, records)
     time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm"])
     memory = pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])
     eff, note = None, ""
@@ -66,6 +72,39 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowRe
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
                       time, memory, eff, diagnosis, len(records), note, measured_range(memory),
                       bundle.model.cfg.pooling)
+
+
+def _labeller_flow(name: str, n: int, bundle, info: dict, records: list | None = None,
+                   max_positions: int = 16) -> FlowReport:
+    """:func:`gradient_flow` of a labeller: G[t, s] = ‖∂C⁽ᵗ⁾/∂h⁽ˢ⁾‖ by distance t − s over ``n`` training records
+    (``max_positions`` loss positions each, true labels), the memory span per position, and the diagnosis in
+    a labeller's words."""
+    from ..interpret.position_gradients import position_profile
+    from ..interpret.position_memory import position_memory
+    from .position_data import model_labelled, spread
+
+    time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm", "relative", "sequences"])
+    memory = pd.DataFrame(columns=["direction", "distance", "influence", "relative", "sequences"])
+    note, tracks = "", None
+    try:
+        if records is None:
+            found, labels = model_labelled(bundle.meta or {})
+            keep = spread(list(range(len(found))), n)
+            records, tracks = [found[i] for i in keep], [labels[i] for i in keep] if labels is not None else None
+    except InputError as e:
+        records, note = [], f"per-position views skipped: {e}"
+    eff = None
+    if records:
+        time = position_profile(bundle, records, tracks, max_positions=max_positions)
+        memory = position_memory(bundle, records, max_positions=max_positions)
+        eff = effective_memory(memory)
+    grads, hist = read_gradients(name), read_metrics(name)
+    diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
+                             memory_summary(memory) if records else None, (bundle.meta or {}).get("training"),
+                             task="label")
+    return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
+                      time, memory, eff, diagnosis, len(records), note, measured_range(memory), "per position",
+                      "label", str(info.get("model_path")), list(records), tracks)
 
 
 def stack(reports: list[FlowReport], part: str) -> pd.DataFrame:

@@ -79,6 +79,7 @@ def evaluate_upload(bundle: ModelBundle, files: Sequence[tuple[str, bytes]], lab
     file per class, or a labels table): saved into the workspace first, errors naming the user's files."""
     from ..errors import InputError
     from ..prediction.evaluate import evaluate_files
+    from .position_predictions import renamed
     from .uploads import save_uploads
 
     paths = save_uploads(list(files) + ([labels] if labels else []))
@@ -87,7 +88,4 @@ def evaluate_upload(bundle: ModelBundle, files: Sequence[tuple[str, bytes]], lab
     try:
         return evaluate_files(bundle, [str(p) for p in paths], table)
     except InputError as e:
-        text = str(e)
-        for stored, name in names.items():
-            text = text.replace(stored, name)
-        raise InputError(text) from None
+        raise renamed(e, names) from None

@@ -29,8 +29,8 @@ PRESETS: Mapping[str, tuple[str, dict]] = MappingProxyType({
 })
 
 
-def preset_values(preset: str, alphabet: str | None = "dna") -> dict:
-    """Every form value of ``preset`` for data of ``alphabet``."""
+def preset_values(preset: str, alphabet: str | None = "dna", task: str | None = None) -> dict:
+    """Every form value of ``preset`` for data of ``alphabet`` (and ``task``: ``label`` for a labeller)."""
     if preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return {**defaults(alphabet), **PRESETS[preset][1]}
+    return {**defaults(alphabet, task), **PRESETS[preset][1]}

@@ -27,9 +27,10 @@ def key(o: Option | str) -> str:
     return KEY_PREFIX + (o if isinstance(o, str) else o.name)
 
 
-def defaults(alphabet: str | None = "dna") -> dict:
-    """Every form field's default as a form value; model defaults depend on the alphabet."""
-    return {o.name: o.to_form(o.default_for(alphabet)) for o in fields()}
+def defaults(alphabet: str | None = "dna", task: str | None = None) -> dict:
+    """Every form field's default as a form value; model defaults depend on the alphabet and the task
+    (``label``: a labeller's convolution does not pool)."""
+    return {o.name: o.to_form(o.default_for(alphabet, task)) for o in fields()}
 
 
 def to_configs(values: Mapping, data: DataOptions) -> tuple:

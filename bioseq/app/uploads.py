@@ -59,21 +59,35 @@ def save_uploads(files: Sequence[tuple[str, bytes]]) -> list[Path]:
 
 
 def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header",
-                  labels: tuple[str, bytes] | None = None, alphabet: str | None = None) -> DataSource:
-    """Save uploads and describe them as a :class:`DataSource` (validated by :func:`report`)."""
+                  labels: tuple[str, bytes] | None = None, alphabet: str | None = None, *,
+                  labels_fasta: Sequence[tuple[str, bytes]] = (), mask: Sequence[tuple[str, bytes]] = (),
+                  ignore_label: str | None = None) -> DataSource:
+    """Save uploads and describe them as a :class:`DataSource` (validated by :func:`report`).
+
+    Per-position labels (``label_mode="positions"``): three-line FASTA ``files``, or sequence ``files`` with
+    ``labels_fasta`` (and ``mask``) files matched by record id; ``ignore_label`` is never scored."""
     if label_mode not in LABEL_MODES:
         raise InputError(f"unknown label source {label_mode!r}; choose one of {', '.join(LABEL_MODES)}")
     if label_mode == "table" and labels is None:
         raise InputError("upload a labels file (CSV or TSV with columns id,label)")
     if label_mode == "files" and len(files) < 2:
         raise InputError("one file per class needs at least two files")
-    paths = save_uploads(list(files) + ([labels] if labels else []))
+    if label_mode != "positions":
+        labels_fasta, mask, ignore_label = (), (), None
+    if ignore_label is not None and len(ignore_label) != 1:
+        raise InputError(f"the unscored label must be one character, not {ignore_label!r}")
+    extra = list(labels_fasta) + list(mask)
+    paths = save_uploads(list(files) + extra + ([labels] if labels else []))
     table = str(paths.pop()) if labels else None
+    cut = len(files)
+    paths, label_paths, mask_paths = paths[:cut], paths[cut:cut + len(labels_fasta)], paths[cut + len(labels_fasta):]
     names = ", ".join(safe_filename(n) for n, _ in files)
     folder = paths[0].parent
     source = DataSource(names, tuple(str(p) for p in paths), label_mode, table, alphabet=alphabet,
-                        description=f"uploaded: {names}", key=f"upload:{folder.name}")
-    original = {str(p): n for p, (n, _) in zip(paths, files)}
+                        description=f"uploaded: {names}", key=f"upload:{folder.name}",
+                        labels_fasta=tuple(map(str, label_paths)), mask=tuple(map(str, mask_paths)),
+                        ignore_label=ignore_label or None)
+    original = {str(p): n for p, (n, _) in zip([*paths, *label_paths, *mask_paths], [*files, *extra])}
     if labels:
         original[table] = labels[0]
     manifest = {**asdict(source), "original_names": original,
@@ -91,10 +105,10 @@ def _manifest(folder: Path) -> dict | None:
 
 def _from_manifest(m: dict) -> DataSource | None:
     """The saved dataset, if its files are all still there."""
-    fields = {k: m.get(k) for k in ("name", "label_mode", "labels", "alphabet", "description", "key")}
-    src = DataSource(train=tuple(m.get("train") or ()), val=tuple(m.get("val") or ()), test=tuple(m.get("test") or ()),
-                     **{k: v for k, v in fields.items() if v is not None})
-    files = [*src.train, *([src.labels] if src.labels else [])]
+    fields = {k: m.get(k) for k in ("name", "label_mode", "labels", "alphabet", "description", "key", "ignore_label")}
+    groups = {k: tuple(m.get(k) or ()) for k in ("train", "val", "test", "labels_fasta", "mask")}
+    src = DataSource(**groups, **{k: v for k, v in fields.items() if v is not None})
+    files = [*src.train, *src.labels_fasta, *src.mask, *([src.labels] if src.labels else [])]
     return src if files and all(Path(f).is_file() for f in files) else None
 
 

@@ -101,6 +101,17 @@ def looks_three_line(path: str | os.PathLike, sample: int = 200) -> bool:
             and len(label_chars) <= 64)
 
 
+def read_sequences(paths: Sequence[str | os.PathLike]) -> Iterator[Record]:
+    """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped)."""
+    from .io import read_many
+
+    for p in paths:
+        if looks_three_line(p):
+            yield from (rec for rec, _ in read_three_line(p))
+        else:
+            yield from read_many([p])
+
+
 def read_three_line(path: str | os.PathLike) -> Iterator[tuple[Record, str]]:
     """``(record, label string)`` per record of a three-line FASTA file; the record holds the sequence only."""
     for rec, lines in read_blocks(path, "fasta"):

@@ -21,7 +21,9 @@ from ..options import opt
 
 LABEL_MODES = MappingProxyType({
     "header": "label=VALUE in each FASTA header", "table": "a CSV/TSV file with columns id,label",
-    "files": "one file per class (the class is the file name up to its first dot)"})
+    "files": "one file per class (the class is the file name up to its first dot)",
+    "positions": "a label per position: three-line FASTA (header, sequence, label string), or a label FASTA "
+                 "(and a 0/1 mask FASTA) matched by record id"})
 
 
 def _length_policies() -> tuple[str, ...]:
@@ -91,18 +93,24 @@ class DataSource:
     description: str = ""
     key: str = ""  # how the dashboard finds it again: "example:<key>" or "upload:<digest>"
     class_map: str | None = None  # renamed, merged or dropped classes (bioseq.data.dataset.parse_class_map)
+    labels_fasta: tuple[str, ...] = ()  # per-position labels: label FASTA files matched by id
+    mask: tuple[str, ...] = ()  # per-position labels: 0/1 mask FASTA files matched by id
+    ignore_label: str | None = None  # per-position labels: a label character never scored
 
     def data_options(self, **overrides) -> DataOptions:
         """:class:`DataOptions` for this source; ``overrides`` set val_fraction, max_length, ..."""
         return DataOptions(train=list(self.train), labels=self.labels, val=list(self.val) or None,
-                           alphabet=self.alphabet, class_map=self.class_map, **overrides)
+                           alphabet=self.alphabet, class_map=self.class_map,
+                           labels_fasta=list(self.labels_fasta) or None, mask=list(self.mask) or None,
+                           ignore_label=self.ignore_label, **overrides)
 
     def records(self, limit: int | None = None) -> list:
-        """Sequences for inspection or prediction: the test files, else the training files."""
-        from .io import read_many
+        """Sequences for inspection or prediction: the test files, else the training files (a three-line
+        FASTA gives its sequences, its label lines left out)."""
+        from .position_labels import read_sequences
 
         out = []
-        for rec in read_many(self.test or self.train):
+        for rec in read_sequences(self.test or self.train):
             out.append(rec)
             if limit and len(out) >= limit:
                 break

@@ -56,18 +56,21 @@ DIRECTION_TITLES = {"forward": "forward direction: distance from the last letter
                     "reverse": "reverse direction: distance from the first letter"}
 
 
-def _by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: list,
-                  floor: float | None = None) -> alt.Chart:
-    """One panel per direction, ``value`` against distance on a log scale, a line per run (or layer)."""
+def by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: list, floor: float | None = None,
+                 titles: dict | None = None, x_title: str = "distance from that direction's read-out (steps)"
+                 ) -> alt.Chart:
+    """One panel per direction, ``value`` against distance on a log scale, a line per run (or layer);
+    ``titles`` names the panels by direction (default :data:`DIRECTION_TITLES`)."""
+    titles = titles or DIRECTION_TITLES
     df = df[df[value] > 0] if len(df) else df
     if not len(df):
         return empty(f"no {title.lower()}")
     by_run = "run" in df.columns and df["run"].nunique() > 1
     color = alt.Color("run:N", title="run") if by_run else alt.Color("layer:N", title="layer") \
         if "layer" in df.columns else alt.value("#1f77b4")
-    df = df.assign(panel=df["direction"].map(DIRECTION_TITLES))
+    df = df.assign(panel=df["direction"].map(titles))
     base = alt.Chart(df).encode(
-        x=alt.X("distance:Q", title="distance from that direction's read-out (steps)",
+        x=alt.X("distance:Q", title=x_title,
                 axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y(f"{value}:Q", scale=alt.Scale(type="log"), title=y_title, axis=alt.Axis(format="~g", tickCount=6)),
         color=color, detail=alt.Detail("layer:N") if "layer" in df.columns else alt.Detail("direction:N"),
@@ -76,7 +79,7 @@ def _by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: 
     if floor is not None:  # the effective-memory threshold
         rule = alt.Chart(df).transform_aggregate(n="count()").transform_calculate(threshold=str(floor))
         chart = chart + rule.mark_rule(strokeDash=[4, 4], color="gray").encode(y="threshold:Q")
-    panels = alt.Column("panel:N", title=None, sort=list(DIRECTION_TITLES.values()))
+    panels = alt.Column("panel:N", title=None, sort=list(titles.values()))
     return chart.properties(width=WIDTH // 2 - 20, height=280).facet(column=panels).properties(title=title)
 
 
@@ -85,14 +88,17 @@ def time_profile(df: pd.DataFrame) -> alt.Chart:
     (:func:`bioseq.interpret.time_gradients.time_profile`); a line per run, or per layer."""
     tips = ["layer:N", "direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="relative (median)"),
             alt.Tooltip("grad_norm:Q", format=".3g", title="‖∂C/∂h(t)‖ (median)"), alt.Tooltip("sequences:Q")]
-    return _by_direction(df, "relative", "Gradient reaching each position", "‖∂C/∂h(t)‖, share of the largest (log)",
+    return by_direction(df, "relative", "Gradient reaching each position", "‖∂C/∂h(t)‖, share of the largest (log)",
                          tips)
 
 
-def memory_curve(df: pd.DataFrame, fraction: float = 0.01) -> alt.Chart:
+def memory_curve(df: pd.DataFrame, fraction: float = 0.01, titles: dict | None = None,
+                 x_title: str = "distance from that direction's read-out (steps)") -> alt.Chart:
     """Relative influence of an input on the output by its distance from the read-out, one panel per direction
-    (:func:`bioseq.interpret.memory.memory_curve`), with the effective-memory threshold as a dashed line."""
+    (:func:`bioseq.interpret.memory.memory_curve`), with the effective-memory threshold as a dashed line.
+    A labeller's curve (:func:`bioseq.interpret.position_memory.position_memory`) has directions ``past`` and
+    ``future``, distances from the labelled position: pass ``titles`` and ``x_title`` for them."""
     tips = ["direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="share of the peak (median)"),
             alt.Tooltip("influence:Q", format=".3g", title="mean ‖∂score/∂x‖"), alt.Tooltip("sequences:Q")]
-    return _by_direction(df, "relative", "Memory: influence by distance", "influence, share of the peak (log)", tips,
-                         floor=fraction)
+    return by_direction(df, "relative", "Memory: influence by distance", "influence, share of the peak (log)", tips,
+                        floor=fraction, titles=titles, x_title=x_title)

@@ -63,7 +63,8 @@ def _keep(df: pd.DataFrame, **columns) -> pd.DataFrame:
 
 
 def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, directions=None, gate_names=None,
-                  window: tuple[int, int] | None = None, width: int = WIDTH) -> alt.VConcatChart:
+                  window: tuple[int, int] | None = None, width: int = WIDTH,
+                  tracks: pd.DataFrame | None = None) -> alt.VConcatChart:
     """One heatmap per gate (positions × units), under the sequence letters; one record's ``gate_table``.
 
     ``units``, ``layers``, ``directions`` and ``gate_names`` keep only those (default: all);
@@ -71,7 +72,8 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
 
     A step starts at ``position`` and, after a pooled convolution, covers ``conv_pool`` letters (its
     receptive field ``span_start..span_end`` is in the tooltip); its cell spans those letters, so
-    letters and gates line up.
+    letters and gates line up. A labeller's ``tracks`` (:func:`bioseq.interpret.tracks.label_tracks` of the
+    record) add its true and predicted labels and label probabilities under the letters, on the same axis.
     """
     gates = _keep(gates, unit=units, layer=layers, direction=directions, gate=gate_names)
     df, domain = _step_cells(gates, seq, window)
@@ -81,6 +83,10 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
         return alt.vconcat(letter_track(seq, width, domain), empty("no gates selected"))
     df = df.assign(row=df["direction"].astype(str) + " " + df["unit"].astype(str))
     panels = [letter_track(seq, width, domain)]
+    if tracks is not None and len(tracks):
+        from .positions import track_panels
+
+        panels += track_panels(tracks, domain, width)
     keep = ["direction", "unit", "position", "span_start", "span_end", "value", "x0", "x1", "row"]
     for (layer, gate), d in df.groupby(["layer", "gate"], sort=False):
         d = d[keep].round({"value": 4})  # only what the panel draws: the browser parses every row

@@ -30,8 +30,8 @@ import pandas as pd
 import torch
 
 from ..data.encoding import encode, length_batches, pad_batch
-from ..data.io import Record, chunked, read_many
-from ..data.position_labels import PositionDataset, load_positions, looks_three_line, read_three_line
+from ..data.io import Record, chunked
+from ..data.position_labels import PositionDataset, load_positions, read_sequences
 from ..errors import InputError, ModelFileError
 from ..metrics.positions import accuracy_name, per_label, per_sequence_accuracy, position_confusion, position_metrics
 from ..model.store import ModelBundle
@@ -66,11 +66,7 @@ def predict_position_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], b
 
 def read_for_prediction(paths: Sequence[str | os.PathLike]) -> Iterator[Record]:
     """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped)."""
-    for p in paths:
-        if looks_three_line(p):
-            yield from (rec for rec, _ in read_three_line(p))
-        else:
-            yield from read_many([p])
+    return read_sequences(paths)
 
 
 def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
