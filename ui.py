@@ -137,11 +137,22 @@ def uploaded(files) -> tuple[tuple[str, bytes], ...]:
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating through the sequences…")
-def flow_report(name: str, n: int, model_mtime: float):
-    """:class:`bioseq.app.flow.FlowReport` of a finished run (cached per run, model file and sample size)."""
+def flow_report(name: str, n: int, model_mtime: float, member: int | None = None):
+    """:class:`bioseq.app.flow.FlowReport` of a finished run (cached per run, model file, sample size and, for an
+    ensemble, the member looked inside)."""
     from bioseq.app.flow import gradient_flow
 
-    return gradient_flow(name, n)
+    return gradient_flow(name, n, member=member)
+
+
+def member_choice(path: str, key: str, label: str = "Ensemble member") -> int | None:
+    """For an ensemble, the member (1-based) whose gates and gradients are shown; ``None`` for one network."""
+    size = load_bundle(path).size
+    if size == 1:
+        return None
+    return st.selectbox(label, range(1, size + 1), key=key, format_func=lambda i: f"member {i} of {size}",
+                        help="Gates, gate saliency and gradients look inside one network of the ensemble; "
+                        "attributions (saliency and the other methods) average over all its members.")
 
 
 @st.cache_data(max_entries=16, show_spinner="Back-propagating from every labelled position…")
@@ -215,7 +226,7 @@ def position_records(path: str, records, tracks=None):
     return _position_records(str(path), os.path.getmtime(path), tuple(records), tracks)
 
 
-def explain(kind: str, path: str, records, target: str | None = None, **options):
+def explain(kind: str, path: str, records, target: str | None = None, member: int | None = None, **options):
     """One interpretation table for a model file (cached by file, modification time and inputs).
 
     ``kind``: any attribution method of :data:`bioseq.interpret.attribution.METHODS` (its tidy
@@ -224,16 +235,20 @@ def explain(kind: str, path: str, records, target: str | None = None, **options)
     ``mutations`` (:func:`bioseq.interpret.ism.ism` of the first record), ``motifs`` or ``logo``
     (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``). For a labeller, ``options`` give the
     ``position`` explained; ``tracks`` (:func:`bioseq.interpret.tracks.label_tracks`, ``labels=``) and
-    ``window`` (:func:`bioseq.interpret.window.used_window`) are its own.
+    ``window`` (:func:`bioseq.interpret.window.used_window`) are its own. ``member`` (1-based) looks inside one
+    member of an ensemble instead of the whole.
     """
-    return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, **options)
+    return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, member, **options)
 
 
 @st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
-def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None, **options):
+def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None,
+             member: int | None = None, **options):
     from bioseq.interpret import attribution, gate_saliency, gates, ism, motifs, tracks, window
 
     bundle = load_bundle(path)
+    if member is not None:
+        bundle = bundle.member(member - 1)
     records = list(records)
     if kind in attribution.METHODS:
         return attribution.explain(bundle, records, kind, target, **options)

@@ -379,6 +379,27 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
+    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *TINY]) == 0
+    at = ok(open_page("gates"))
+    assert at.selectbox(key="gates_model").value == "pair"
+    member = at.selectbox(key="gates_member")
+    assert member.value == 1 and list(member.options) == ["member 1 of 2", "member 2 of 2"]
+    member.set_value(2).run()
+    ok(at)
+    assert charts(at) >= 4
+    at = ok(open_page("flow"))
+    assert at.selectbox(key="flow_member_pair").value == 1
+    at.selectbox(key="flow_member_pair").set_value(2).run()
+    ok(at)
+    assert charts(at) >= 2
+
+
+def test_a_single_model_has_no_member_choice(cli_model):
+    at = ok(open_page("gates"))
+    assert not [s for s in at.selectbox if s.key == "gates_member"]
+
+
 def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     """The whole dataset is searchable (not the first 500), with each record's true label and probabilities."""
     from bioseq.data.synthetic import motif_dna, write_fasta

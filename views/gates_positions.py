@@ -79,10 +79,11 @@ def show(path: str, bundle) -> None:
     label_tracks = ui.explain("tracks", path, [record], labels=labels)
     _metrics(found.iloc[index], label_tracks, bundle, t)
 
+    member = ui.member_choice(path, "gates_member")
     gates_tab, gate_sal_tab, saliency_tab, ism_tab = st.tabs(
         ["Gates", f"Gate saliency at {t}", f"Saliency at {t}", f"Mutagenesis at {t}"])
     with gates_tab:
-        table = ui.explain("gates", path, [record])
+        table = ui.explain("gates", path, [record], member=member)
         layer, directions, shown, units, signed = gates_parts.gate_controls(table)
         st.caption("The letters, then the true labels (when known) and the predicted ones, the probability of each "
                    "label, and the gates below on the same positions: where a forget gate holds or drops against a "
@@ -92,7 +93,7 @@ def show(path: str, bundle) -> None:
                                      gate_names=shown, window=window, tracks=label_tracks), "gates_heatmap",
                  f"{record.id}_gates")
     with gate_sal_tab:
-        scored = ui.explain("gate_saliency", path, [record], target, position=t)
+        scored = ui.explain("gate_saliency", path, [record], target, member=member, position=t)
         sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
         st.caption(f"How much each gate, at each position, decides the label's score at position {t}: activation "
                    "× gradient, summed over units. In a forward direction no gate after t can score.")

@@ -68,17 +68,18 @@ for col, c in zip(cols[2:], bundle.classes):
 window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), ui.WINDOW)), key="gates_window",
                    help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
                    f"with its first {ui.WINDOW} letters, which stay readable") if len(seq) > 1 else None
+member = ui.member_choice(path, "gates_member")
 gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
     ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
-    table = ui.explain("gates", path, [record])
+    table = ui.explain("gates", path, [record], member=member)
     layer, directions, shown, units, signed = gates_parts.gate_controls(table)
     st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
                + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
     ui.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
-    scored = ui.explain("gate_saliency", path, [record], target)
+    scored = ui.explain("gate_saliency", path, [record], target, member=member)
     sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
     st.caption("How much each gate, at each position, decides the explained score: activation × gradient, summed "
                "over units (bars above the line push the class up); then the three units that matter most. A "

@@ -32,7 +32,8 @@ reports = []
 for name in chosen:
     try:
         path = finished.loc[finished["name"] == name, "model_path"].iloc[0]
-        reports.append(ui.flow_report(name, n, os.path.getmtime(path)))
+        member = ui.member_choice(path, f"flow_member_{name}", f"{name}: ensemble member")
+        reports.append(ui.flow_report(name, n, os.path.getmtime(path), member))
     except BioseqError as e:
         ui.error(e)
 if not reports:

@@ -45,14 +45,19 @@ class FlowReport:
         return f"≥ {self.measured} (all measured)" if self.measured else "not measured"
 
 
-def gradient_flow(name: str, n: int = 32, records: list | None = None) -> FlowReport:
+def gradient_flow(name: str, n: int = 32, records: list | None = None, member: int | None = None) -> FlowReport:
     """Per-layer norms (recorded in training), per-step ∂C/∂h(t) and memory on ``n`` training records,
-    and the plain-words diagnosis, for one finished run. Raises :class:`InputError` without a model."""
+    and the plain-words diagnosis, for one finished run. Raises :class:`InputError` without a model.
+
+    For an ensemble, ``member`` (1-based, default 1) is the network whose ∂C/∂h(t) and memory are measured;
+    the per-layer norms recorded in training are always member 1's (the members train one after another)."""
     info = read_run(name)
     model = info.get("model_path")
     if info.get("status") not in ("done", "stopped") or not model or not Path(model).is_file():
         raise InputError(f"run {name!r} has no saved model yet (status: {info.get('status')})")
     bundle = load_model(model)
+    if bundle.size > 1:
+        bundle = bundle.member((member or 1) - 1)
     if bundle.task == "label":
         return _labeller_flow(name, n, bundle, info, records)
     time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm"])
