@@ -24,11 +24,12 @@ def positive(text: str) -> int:
     return value
 
 
-def add_device_arguments(p: argparse.ArgumentParser, batch_help: str, device_default: str | None = "auto") -> None:
+def add_device_arguments(p: argparse.ArgumentParser, batch_help: str, device_default: str | None = "auto",
+                         device_note: str = " (auto)") -> None:
     p.add_argument("--batch-size", type=positive, metavar="N", help=batch_help + "; larger is faster on a GPU")
     p.add_argument("--device", default=device_default, metavar="DEVICE",
                    help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda or cuda:N; under torchrun "
-                   f"each process takes the GPU of its LOCAL_RANK ({device_default or 'see above'})")
+                   "each process takes the GPU of its LOCAL_RANK" + device_note)
 
 
 def device(name: str) -> torch.device:
