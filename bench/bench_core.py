@@ -361,7 +361,9 @@ def parser(prog: str = "python -m bench.bench_core") -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=1, help="torch threads in this process; 0: torch's choice (1)")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="time by process CPU time or wall (cpu)")
     ap.add_argument("--quick", action="store_true", help="small sizes, one repeat: a smoke run")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["train", "predict", "rss", "grouping"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["train", "predict", "rss", "grouping", "scan", "distributed"],
+                    help="sections to leave out (scan and distributed: python -m bench, bench.bench_scale)")
     return ap
 
 
