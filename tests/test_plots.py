@@ -326,3 +326,20 @@ def test_gate_saliency_tracks_one_per_gate_and_top_units():
     assert {r["row"] for r in d["datasets"][top["data"]["name"]]} == {"forget 1", "input 1"}
     only = spec(plots.gate_saliency_tracks(gate_summary(table), "ACGTAC", gate_names=["input"], window=(3, 4)))
     assert len(only["vconcat"]) == 2 and only["vconcat"][1]["encoding"]["x"]["scale"]["domain"] == [2.5, 4.5]
+
+
+def test_scan_track_points_and_thinning_keep_the_peaks():
+    from bioseq.plots.scan import track_points
+
+    n = 5_000
+    table = pd.DataFrame({"record": "chr", "start": np.arange(n) * 10, "end": np.arange(n) * 10 + 20,
+                          "p_motif": np.where(np.arange(n) == 3_333, 0.9, 0.1)})
+    every = track_points(table.head(3), "p_motif")
+    assert every.values.tolist() == [["chr", 10.0, 0, 20, 0.1], ["chr", 20.0, 10, 30, 0.1],
+                                     ["chr", 30.0, 20, 40, 0.1]]
+    thin = track_points(table, "p_motif", most=100)
+    assert len(thin) == 100 and thin["score"].max() == 0.9
+    assert thin.loc[thin["score"].idxmax(), "start"] == 33_330  # the peak's own window survives
+    d = spec(plots.scan_track(table, "p_motif", most=100))
+    assert d["title"] == "p(motif) along the sequence" and has_tooltip(d)
+    assert "No windows" in json.dumps(spec(plots.scan_track(table.head(0), "p_motif")))

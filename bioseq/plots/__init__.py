@@ -10,6 +10,7 @@ from .data import ambiguous_histogram, class_counts, composition, length_histogr
 from .evaluation import pr_curve, roc_curve, threshold_effect
 from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
 from .predictions import prediction_summary
+from .scan import scan_track
 from .sequence import (
     gate_heatmaps,
     gate_saliency_tracks,
@@ -25,5 +26,5 @@ from .tuning import importances, tuning_history
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
            "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
            "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
-           "motif_logo", "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "thin_steps",
+           "motif_logo", "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "scan_track", "thin_steps",
            "threshold_effect", "time_profile", "training_curves", "importances", "tuning_history"]
