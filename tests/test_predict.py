@@ -188,15 +188,15 @@ def test_a_record_far_beyond_the_training_lengths_is_refused_pointing_to_scan(dn
     from bioseq.model.store import save_model
     from bioseq.prediction.predict import LONG_FACTOR
 
-    path = save_model(tmp_path / "m.safetensors", _profiled(dna_bundle))
-    limit = LONG_FACTOR * 20
-    fasta = write("g.fa", f">ok\n{'A' * limit}\n>chr1 genome\n{'ACGT' * 50 + 'A'}\n")  # 200 letters, then 201
+    path = save_model(tmp_path / "m.safetensors", _profiled(dna_bundle, 2_000))
+    limit = LONG_FACTOR * 2_000
+    fasta = write("g.fa", f">ok\n{'A' * limit}\n>chr1 genome\n{'ACGT' * 5_000 + 'A'}\n")  # 20,000 letters, then 20,001
     out = tmp_path / "o.csv"
     assert cli(["predict", str(path), str(fasta), "-o", str(out)]) == 2
     assert capsys.readouterr().err == (
-        f"bioseq: error: {fasta}: record 2 (chr1): 201 letters, far beyond the sequences this model was trained on "
-        "(at most 20 letters; predict reads records of up to 200): slide the model along it with `bioseq scan "
-        "MODEL FILE`\n")
+        f"bioseq: error: {fasta}: record 2 (chr1): 20,001 letters, far beyond the sequences this model was trained "
+        "on (at most 2,000 letters; predict reads records of up to 20,000): slide the model along it with `bioseq "
+        "scan MODEL FILE` (in the dashboard: Scan a long sequence, on the Predict page)\n")
     assert not out.exists()
     assert cli(["predict", str(path), str(write("ok.fa", f">ok\n{'A' * limit}\n")), "-o", str(out)]) == 0
 
@@ -206,8 +206,9 @@ def test_a_labeller_refuses_a_long_record_without_pointing_to_scan(write, tmp_pa
 
     from bioseq.prediction.positions import predict_position_files
 
-    fasta = write("g.fa", ">chr1\n" + "A" * 201 + "\n")
-    with pytest.raises(InputError, match=r"record 1 \(chr1\): 201 letters, .*cut it into pieces near the training "
+    fasta = write("g.fa", ">chr1\n" + "A" * 10_001 + "\n")  # 10 x 20 is below the floor of 10,000
+    with pytest.raises(InputError, match=r"record 1 \(chr1\): 10,001 letters, .*at most 20 letters; predict reads "
+                                         "records of up to 10,000\): cut it into pieces near the training "
                                          "lengths") as e:
         predict_position_files(_profiled(linear_labeller()), [fasta], str(tmp_path / "o.csv"))
     assert "scan" not in str(e.value)
