@@ -105,8 +105,8 @@ def check_lengths(bundle: ModelBundle, records: Sequence[Record]) -> None:
             continue
         trained = f"at most {longest:,} letters" if longest else "lengths not recorded in the model file"
         what = ("cut it into pieces near the training lengths (a labeller labels every letter of what it reads)"
-                if bundle.task == "label" else "slide the model along it with `bioseq scan MODEL FILE` (in the dashboard: "
-                "Scan a long sequence, on the Predict page)")
+                if bundle.task == "label" else "slide the model along it with `bioseq scan MODEL FILE` (in the "
+                "dashboard: Scan a long sequence, on the Predict page)")
         raise InputError(f"{n:,} letters, far beyond the sequences this model was trained on ({trained}; predict "
                          f"reads records of up to {limit:,}): {what}", r.file, r.where)
 
