@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported; see bench_core
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -72,13 +73,17 @@ def torchrun_command() -> str:
     return str(exe) if exe.exists() else (shutil.which("torchrun") or "torchrun")
 
 
-def timed(cmd: Sequence[str]) -> float:
+def timed(cmd: Sequence[str]) -> tuple[float, float]:
+    """Run ``cmd``; its wall time and the CPU time of it and every process it started (s)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(list(cmd), env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd[:4])} … failed: {done.stderr.strip().splitlines()[-1:]}")
-    return time.perf_counter() - t0
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def distributed_speedup(n: int = 40_000, length: int = 200, procs: int = 2, repeats: int = 1,
@@ -89,19 +94,21 @@ def distributed_speedup(n: int = 40_000, length: int = 200, procs: int = 2, repe
         model = save_model(Path(tmp) / "model.safetensors", dna_bundle())
         args = ["predict", str(model), str(fasta), "--chunk-size", "1024", "--device", "cpu", "-o"]
         one, many = Path(tmp) / "one.csv", Path(tmp) / "many.csv"
-        best = {"one": float("inf"), "many": float("inf")}
+        best = {k: (float("inf"), float("inf")) for k in ("one", "many")}  # (wall, cpu) of the fastest run
         for _ in range(repeats):  # interleaved
             best["one"] = min(best["one"], timed([sys.executable, "-m", "bioseq", *args, str(one)]))
             best["many"] = min(best["many"], timed([torchrun_command(), "--nproc-per-node", str(procs), "-m",
                                                     "bioseq", *args, str(many)]))
         same = one.read_bytes() == many.read_bytes()
-    cores = os.cpu_count()
+    (wall1, cpu1), (wall2, cpu2) = best["one"], best["many"]
     return [
-        info(f"bioseq predict speed-up, torchrun {procs} processes / 1 process", best["one"] / best["many"], "x",
-             note=f"{n:,} x {length} bp, default DNA model, wall incl. start-up, {cores} cores, best of {repeats}"),
+        info(f"bioseq predict speed-up, torchrun {procs} processes / 1 process", wall1 / wall2, "x",
+             note=f"{n:,} x {length} bp, default DNA model, wall incl. start-up, {os.cpu_count()} cores, "
+             f"best of {repeats}, load {os.getloadavg()[0]:.1f}"),
+        info(f"CPU time, torchrun {procs} processes / 1 process", cpu2 / cpu1, "x",
+             note="the cost of sharing out: every rank reads the whole input; start-up"),
         info("… the two CSVs byte-identical (1 = yes)", float(same)),
-        info("bioseq predict seq/s, 1 process / torchrun", n / best["one"],
-             note=f"{n / best['many']:,.0f} seq/s with {procs} processes"),
+        info("bioseq predict seq/s, 1 process / torchrun", n / wall1, note=f"{n / wall2:,.0f} seq/s with {procs}"),
     ]
 
 

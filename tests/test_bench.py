@@ -132,5 +132,5 @@ def test_scan_figures_of_the_real_command(tmp_path):
 def test_distributed_figures(tmp_path):
     from bench import bench_scale
 
-    speedup, same, _ = bench_scale.distributed_speedup(n=600, length=30, workdir=tmp_path)
-    assert speedup.value > 0 and same.value == 1.0 and "cores" in speedup.note
+    speedup, cpu, same, _ = bench_scale.distributed_speedup(n=600, length=30, workdir=tmp_path)
+    assert speedup.value > 0 and cpu.value > 0 and same.value == 1.0 and "cores" in speedup.note
