@@ -383,9 +383,15 @@ def figures(args: argparse.Namespace, echo: Callable[[str], None] = print) -> li
                                              limit=400 if args.quick else None, clock=args.clock),
     }
     echo(f"{machine()} · clock: {args.clock}")
+    return run_sections(sections, args.skip, echo)
+
+
+def run_sections(sections: dict[str, Callable[[], list[Figure]]], skip: Sequence[str],
+                 echo: Callable[[str], None] = print) -> list[Figure]:
+    """Run each section not in ``skip``, echoing its figures and time as it finishes; all the figures."""
     out: list[Figure] = []
     for name, run in sections.items():
-        if name in args.skip:
+        if name in skip:
             continue
         t0 = time.perf_counter()
         got = run()

@@ -10,7 +10,7 @@ f. Wall time of ``bioseq predict`` on one FASTA in one process against ``torchru
 Wall time, not CPU time: the point of a second process is a second core. On a shared machine the
 neighbours move it; read the ratio, not the seconds.
 
-    python -m bench.bench_scale [--scan-length 1000000] [--n-distributed 40000] [--quick]
+    python -m bench.bench_scale [--scan-length 1000000] [--n-distributed 40000] [--repeats 2] [--quick]
 """
 
 from __future__ import annotations
@@ -34,7 +34,14 @@ import numpy as np  # noqa: E402
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_core import BASES, bioseq_command, dna_bundle, run_peak_rss, write_random_fasta  # noqa: E402
+from bench.bench_core import (  # noqa: E402
+    BASES,
+    bioseq_command,
+    dna_bundle,
+    run_peak_rss,
+    run_sections,
+    write_random_fasta,
+)
 from bench.report import Figure, at_most, info, machine, table  # noqa: E402
 from bioseq.model.store import save_model  # noqa: E402
 
@@ -116,6 +123,8 @@ def parser(prog: str = "python -m bench.bench_scale") -> argparse.ArgumentParser
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog=prog)
     add_arguments(ap)
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved runs of the torchrun comparison; best kept (2)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["scan", "distributed"])
     return ap
 
 
@@ -130,17 +139,9 @@ def figures(args: argparse.Namespace, echo=print) -> list[Figure]:
     sections = {
         "scan": lambda: scan_rss(100_000 if quick else args.scan_length),
         "distributed": lambda: distributed_speedup(4_000 if quick else args.n_distributed,
-                                                   repeats=1 if quick else max(1, getattr(args, "repeats", 1) - 1)),
+                                                   repeats=1 if quick else max(1, getattr(args, "repeats", 2) - 1)),
     }
-    out: list[Figure] = []
-    for name, run in sections.items():
-        if name in skip:
-            continue
-        t0 = time.perf_counter()
-        got = run()
-        echo(f"\n[{name}: {time.perf_counter() - t0:.0f}s]\n{table(got)}")
-        out += got
-    return out
+    return run_sections(sections, skip, echo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
