@@ -183,10 +183,24 @@ def _profiled(bundle, longest: int = 20):
     return bundle
 
 
-def test_a_record_far_beyond_the_training_lengths_is_refused_pointing_to_scan(dna_bundle, write, tmp_path, capsys):
+def test_the_limit_is_ten_times_the_longest_training_sequence_and_at_least_the_floor(dna_bundle):
+    from bioseq.prediction.predict import MIN_LIMIT, length_limit
+
+    assert MIN_LIMIT == 300_000
+    assert length_limit(_profiled(dna_bundle, 147)) == (300_000, 147)
+    assert length_limit(_profiled(dna_bundle, 40_000)) == (400_000, 40_000)
+    dna_bundle.meta = {}
+    assert length_limit(dna_bundle) == (300_000, None)
+
+
+def test_a_record_far_beyond_the_training_lengths_is_refused_pointing_to_scan(dna_bundle, write, tmp_path, capsys,
+                                                                              monkeypatch):
     from bioseq.cli import main as cli
     from bioseq.model.store import save_model
+    from bioseq.prediction import predict
     from bioseq.prediction.predict import LONG_FACTOR
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 1_000)  # the floor below 10 x 2,000
 
     path = save_model(tmp_path / "m.safetensors", _profiled(dna_bundle, 2_000))
     limit = LONG_FACTOR * 2_000
@@ -201,11 +215,13 @@ def test_a_record_far_beyond_the_training_lengths_is_refused_pointing_to_scan(dn
     assert cli(["predict", str(path), str(write("ok.fa", f">ok\n{'A' * limit}\n")), "-o", str(out)]) == 0
 
 
-def test_a_labeller_refuses_a_long_record_without_pointing_to_scan(write, tmp_path):
+def test_a_labeller_refuses_a_long_record_without_pointing_to_scan(write, tmp_path, monkeypatch):
     from _linear import linear_labeller
 
+    from bioseq.prediction import predict
     from bioseq.prediction.positions import predict_position_files
 
+    monkeypatch.setattr(predict, "MIN_LIMIT", 10_000)
     fasta = write("g.fa", ">chr1\n" + "A" * 10_001 + "\n")  # 10 x 20 is below the floor of 10,000
     with pytest.raises(InputError, match=r"record 1 \(chr1\): 10,001 letters, .*at most 20 letters; predict reads "
                                          r"records of up to 10,000\): cut it into pieces near the training "
@@ -235,7 +251,7 @@ def test_a_model_that_cuts_reads_a_long_record_and_checks_every_letter(dna_bundl
 def test_without_training_lengths_the_limit_is_fixed(dna_bundle, write, tmp_path, monkeypatch):
     from bioseq.prediction import predict
 
-    monkeypatch.setattr(predict, "NO_PROFILE_LIMIT", 30)
+    monkeypatch.setattr(predict, "MIN_LIMIT", 30)
     with pytest.raises(InputError, match="31 letters, far beyond .*lengths not recorded in the model file; "
                                          "predict reads records of up to 30"):
         predict_files(dna_bundle, [write("g.fa", ">g\n" + "A" * 31 + "\n")], str(tmp_path / "o.csv"))

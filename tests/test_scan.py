@@ -142,8 +142,8 @@ def test_scan_records_is_the_table_of_scan_files(tmp_path, model):
 
 @pytest.mark.parametrize("args, message", [
     (["--class", "nope"], "unknown class 'nope'; the model's classes are background, motif"),
-    (["--window", "10001"], "a window of 10,001 letters is far beyond the sequences this model was trained on (at "
-                            "most 20 letters); choose a window of at most 10,000"),
+    (["--window", "300001"], "a window of 300,001 letters is far beyond the sequences this model was trained on (at "
+                             "most 20 letters); choose a window of at most 300,000"),
 ])
 def test_bad_settings_are_one_line(tmp_path, model, capsys, args, message):
     fasta = tmp_path / "in.fa"

@@ -24,8 +24,8 @@ from .novelty import flag_arrays
 from .shards import write_chunks
 
 LONG_FACTOR = 10  # predict refuses records the model would read whole beyond this many times its longest training one
-MIN_LIMIT = 10_000  # ... but never below this many letters (a few MB of activations per record)
-NO_PROFILE_LIMIT = 100_000  # the limit for models saved without training lengths
+MIN_LIMIT = 300_000  # ... but never below this many letters (about 0.8 GB at most with the default DNA model);
+# the limit for models saved without training lengths too
 BATCH_LETTERS = 1 << 18  # a batch holds at most this many padded positions (at least one record)
 CHUNK_LETTERS = 1 << 24  # a chunk of records holds at most about this many letters (at least one record)
 
@@ -86,9 +86,9 @@ def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size
 def length_limit(bundle: ModelBundle) -> tuple[int, int | None]:
     """``(limit, longest)``: the longest record :func:`predict_files` reads whole (:data:`LONG_FACTOR` times the
     longest training sequence, at least :data:`MIN_LIMIT`), and that training length (``None`` for a model saved
-    without it: the limit is then :data:`NO_PROFILE_LIMIT`)."""
+    without it: the limit is then :data:`MIN_LIMIT`)."""
     longest = ((bundle.meta.get("training") or {}).get("profile") or {}).get("length_max")
-    return (max(LONG_FACTOR * int(longest), MIN_LIMIT), int(longest)) if longest else (NO_PROFILE_LIMIT, None)
+    return (max(LONG_FACTOR * int(longest), MIN_LIMIT), int(longest)) if longest else (MIN_LIMIT, None)
 
 
 def check_lengths(bundle: ModelBundle, records: Sequence[Record]) -> None:
