@@ -2,9 +2,9 @@
 
 Windows: ``W`` letters starting every ``S`` letters, at ``0, S, 2S, …`` while ``start + W ≤ L``. When the
 last of these stops short of the record's end, one more window ``[L − W, L)`` ends exactly at the end, so
-every letter is covered and every window is ``W`` letters long (the last one overlaps its neighbour
-more). A record shorter than ``W`` is one window ``[0, L)``. Starts are computed a batch at a time,
-never listed for a whole record.
+every letter is covered (given ``S ≤ W``; a larger stride samples) and every window is ``W`` letters long
+(the last one overlaps its neighbour more). A record shorter than ``W`` is one window ``[0, L)``. Starts are
+computed a batch at a time, never listed for a whole record.
 
 Batches: up to ``batch_size`` windows of one record (never across records), at most
 :data:`~bioseq.prediction.predict.BATCH_LETTERS` letters in all. A batch's span of the record,
