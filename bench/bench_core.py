@@ -361,7 +361,9 @@ def parser(prog: str = "python -m bench.bench_core") -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=1, help="torch threads in this process; 0: torch's choice (1)")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="time by process CPU time or wall (cpu)")
     ap.add_argument("--quick", action="store_true", help="small sizes, one repeat: a smoke run")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["train", "predict", "rss", "grouping"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["train", "predict", "rss", "grouping", "scan", "distributed"],
+                    help="sections to leave out (scan and distributed: python -m bench, bench.bench_scale)")
     return ap
 
 
@@ -381,9 +383,15 @@ def figures(args: argparse.Namespace, echo: Callable[[str], None] = print) -> li
                                              limit=400 if args.quick else None, clock=args.clock),
     }
     echo(f"{machine()} · clock: {args.clock}")
+    return run_sections(sections, args.skip, echo)
+
+
+def run_sections(sections: dict[str, Callable[[], list[Figure]]], skip: Sequence[str],
+                 echo: Callable[[str], None] = print) -> list[Figure]:
+    """Run each section not in ``skip``, echoing its figures and time as it finishes; all the figures."""
     out: list[Figure] = []
     for name, run in sections.items():
-        if name in args.skip:
+        if name in skip:
             continue
         t0 = time.perf_counter()
         got = run()

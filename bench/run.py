@@ -1,6 +1,7 @@
 """Every benchmark ratio in one run and one table, with its target and a PASS/FAIL word.
 
-Runs :mod:`bench.bench_core` (its options apply, e.g. ``--quick`` or ``--n 100000``) and then,
+Runs :mod:`bench.bench_core` (its options apply, e.g. ``--quick`` or ``--n 100000``), then
+:mod:`bench.bench_scale` (``bioseq scan`` on a long record, ``bioseq predict`` under torchrun), and then,
 where ``bench/bench_dashboard.py`` exists, the dashboard benchmark. That script drives a real
 browser and prints rows ``  <figure>  <seconds> s  <target>``; it runs as a subprocess and its
 rows join the table (a module that defines ``figures(quick=...)`` returning Figures is called
@@ -27,7 +28,7 @@ from pathlib import Path  # noqa: E402
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_core  # noqa: E402
+from bench import bench_core, bench_scale  # noqa: E402
 from bench.report import Figure, at_most, info, table  # noqa: E402
 
 DASHBOARD = Path(__file__).resolve().with_name("bench_dashboard.py")
@@ -73,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = bench_core.parser("python -m bench")
     ap.add_argument("--no-dashboard", action="store_true", help="skip bench/bench_dashboard.py (needs Chromium)")
     ap.add_argument("--dashboard-sequences", type=int, help="sequences for the dashboard's Predict page")
+    bench_scale.add_arguments(ap)
     args = ap.parse_args(argv)
     figs = bench_core.figures(args, echo=lambda text: print(text, flush=True))
+    figs += bench_scale.figures(args, echo=lambda text: print(text, flush=True))
     if args.no_dashboard:
         status = "bench_dashboard: skipped (--no-dashboard)"
     else:

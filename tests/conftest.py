@@ -26,6 +26,16 @@ from bioseq.model.store import ModelBundle  # noqa: E402
 
 torch.set_num_threads(1)
 
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` are skipped where PyTorch sees no CUDA GPU."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (PyTorch sees none)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
 # Small enough to train in well under a second on one core.
 TINY_MODEL = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
 

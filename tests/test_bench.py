@@ -118,3 +118,19 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     assert r["train_cpu_s"] > 0 and r["model_config"]["task"] == "label"
     text = ss.markdown(r)
     assert "| CB513 without the 2 shared chains | 1 | 8 |" in text and "| H |" in text
+
+
+def test_scan_figures_of_the_real_command(tmp_path):
+    from bench import bench_scale
+
+    rss, secs = bench_scale.scan_rss(length=5_000, workdir=tmp_path)
+    assert 10 < rss.value < 10_000 and rss.unit == " MiB" and rss.ok is not None
+    assert secs.value > 0 and "windows" in secs.note
+
+
+@pytest.mark.slow
+def test_distributed_figures(tmp_path):
+    from bench import bench_scale
+
+    speedup, cpu, same, _ = bench_scale.distributed_speedup(n=600, length=30, workdir=tmp_path)
+    assert speedup.value > 0 and cpu.value > 0 and same.value == 1.0 and "cores" in speedup.note

@@ -117,3 +117,39 @@ def test_length_batches_shuffled_is_seeded_and_still_grouped():
 def test_length_batches_ungrouped_keeps_input_order():
     batches = length_batches([5, 1, 9, 3], 2, group=False)
     assert [b.tolist() for b in batches] == [[0, 1], [2, 3]]
+
+
+def test_length_batches_with_a_letter_budget():
+    lengths = [10, 50, 10, 10, 30, 200]
+    # sorted: 0, 2, 3 (10), 4 (30), 1 (50), 5 (200); a batch's members x its longest stay within 100 letters
+    got = length_batches(lengths, 512, letters=100)
+    assert [b.tolist() for b in got] == [[0, 2, 3], [4, 1], [5]]  # 4 x 30 > 100; 2 x 50 = 100; 200 alone
+    assert [b.tolist() for b in length_batches(lengths, 2, letters=10_000)] == \
+        [b.tolist() for b in length_batches(lengths, 2)]
+
+
+@pytest.mark.parametrize("policy", LENGTH_POLICIES)
+def test_encode_cut_equals_cutting_the_encoded_record(policy):
+    from bioseq.data.encoding import encode_cut
+
+    seq = "".join(np.random.default_rng(3).choice(list("ACGTN"), 101))
+    for max_length in (None, 1, 20, 101, 500):
+        np.testing.assert_array_equal(encode_cut(seq, DNA, max_length, policy),
+                                      fit_length(encode(seq, DNA), max_length, policy))
+    assert encode_cut("MKV*", PROTEIN, 2, policy).shape == (2, PROTEIN.size)  # the stop is cleaned first
+
+
+def test_check_letters_and_encode_span_name_the_position_in_the_whole_record():
+    from bioseq.data.encoding import check_letters, encode_span
+
+    seq = "ACGT" * 10 + "X" + "A" * 9
+    with pytest.raises(InputError, match="position 41: invalid character 'X'") as e:
+        check_letters(seq, DNA, file="f.fa", record="1 (r)", block=7)  # the X is in the sixth block
+    assert (e.value.file, e.value.record, e.value.position) == ("f.fa", "1 (r)", 41)
+    with pytest.raises(InputError, match="position 41: invalid character 'X'"):
+        encode_span(seq[38:45], DNA, offset=38)
+    with pytest.raises(InputError, match="position 4: invalid character 'é'"):
+        encode_span("ACé", DNA, offset=1)
+    check_letters("ACGT" * 100, DNA, block=3)  # no error
+    with pytest.raises(InputError, match="position 2: invalid character '\\*'"):
+        check_letters("M*KV*", PROTEIN, block=2)  # the final stop is cleaned, the inner one is not

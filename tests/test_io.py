@@ -183,3 +183,9 @@ def test_utf8_byte_order_mark_and_tabs_are_accepted(tmp_path):
     p.write_bytes(b"\xef\xbb\xbf>a label=x\nAC\tGT\n>b\nGG\n")
     recs = list(read_records(p))
     assert [(r.id, r.seq) for r in recs] == [("a", "ACGT"), ("b", "GG")]
+
+
+def test_chunked_closes_a_chunk_at_a_letter_budget():
+    recs = [Record(f"r{i}", "", "A" * n, "f", i) for i, n in enumerate([5, 5, 20, 1, 1, 1], 1)]
+    assert [[r.id for r in c] for c in chunked(recs, 4, letters=10)] == [["r1", "r2"], ["r3"], ["r4", "r5", "r6"]]
+    assert [[r.id for r in c] for c in chunked(recs, 4)] == [["r1", "r2", "r3", "r4"], ["r5", "r6"]]

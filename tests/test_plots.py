@@ -427,3 +427,19 @@ def test_label_metrics_grouped_bars():
     values = d["datasets"][d["data"]["name"]]
     assert len(values) == 9 and {r["metric"] for r in values} == {"precision", "recall", "F1", "segment F1", "SOV"}
     assert "no labelled positions" in json.dumps(spec(plots.label_metrics([])))
+
+def test_scan_track_points_and_thinning_keep_the_peaks():
+    from bioseq.plots.scan import track_points
+
+    n = 5_000
+    table = pd.DataFrame({"record": "chr", "start": np.arange(n) * 10, "end": np.arange(n) * 10 + 20,
+                          "p_motif": np.where(np.arange(n) == 3_333, 0.9, 0.1)})
+    every = track_points(table.head(3), "p_motif")
+    assert every.values.tolist() == [["chr", 10.0, 0, 20, 0.1], ["chr", 20.0, 10, 30, 0.1],
+                                     ["chr", 30.0, 20, 40, 0.1]]
+    thin = track_points(table, "p_motif", most=100)
+    assert len(thin) == 100 and thin["score"].max() == 0.9
+    assert thin.loc[thin["score"].idxmax(), "start"] == 33_330  # the peak's own window survives
+    d = spec(plots.scan_track(table, "p_motif", most=100))
+    assert d["title"] == "p(motif) along the sequence" and has_tooltip(d)
+    assert "No windows" in json.dumps(spec(plots.scan_track(table.head(0), "p_motif")))

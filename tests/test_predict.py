@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bioseq.app.predictions import predict_frame
+from bioseq.data.alphabets import DNA as DNA_ALPHABET
 from bioseq.data.encoding import encode, fit_length
 from bioseq.data.io import read_many
 from bioseq.errors import InputError
@@ -171,3 +172,102 @@ def test_the_dashboard_table_is_the_cli_table(dna_bundle, inputs, tmp_path):
     assert parsed[0] == list(frame.columns) and len(parsed) == 7
     assert [r[0] for r in parsed[1:]] == list(frame["id"])
     assert float(parsed[3][2]) == pytest.approx(frame["p_background"].iloc[2], rel=1e-5)
+
+
+# --- long records: refused far beyond the training lengths, or cut in bounded memory ---------------
+
+
+def _profiled(bundle, longest: int = 20):
+    bundle.meta["training"] = {"profile": {"length_min": 10, "length_max": longest, "composition": [0.25] * 4,
+                                           "composition_cutoff": 1.0}}
+    return bundle
+
+
+def test_the_limit_is_ten_times_the_longest_training_sequence_and_at_least_the_floor(dna_bundle):
+    from bioseq.prediction.predict import MIN_LIMIT, length_limit
+
+    assert MIN_LIMIT == 300_000
+    assert length_limit(_profiled(dna_bundle, 147)) == (300_000, 147)
+    assert length_limit(_profiled(dna_bundle, 40_000)) == (400_000, 40_000)
+    dna_bundle.meta = {}
+    assert length_limit(dna_bundle) == (300_000, None)
+
+
+def test_a_record_far_beyond_the_training_lengths_is_refused_pointing_to_scan(dna_bundle, write, tmp_path, capsys,
+                                                                              monkeypatch):
+    from bioseq.cli import main as cli
+    from bioseq.model.store import save_model
+    from bioseq.prediction import predict
+    from bioseq.prediction.predict import LONG_FACTOR
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 1_000)  # the floor below 10 x 2,000
+
+    path = save_model(tmp_path / "m.safetensors", _profiled(dna_bundle, 2_000))
+    limit = LONG_FACTOR * 2_000
+    fasta = write("g.fa", f">ok\n{'A' * limit}\n>chr1 genome\n{'ACGT' * 5_000 + 'A'}\n")  # 20,000 letters, then 20,001
+    out = tmp_path / "o.csv"
+    assert cli(["predict", str(path), str(fasta), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"bioseq: error: {fasta}: record 2 (chr1): 20,001 letters, far beyond the sequences this model was trained "
+        "on (at most 2,000 letters; predict reads records of up to 20,000): slide the model along it with `bioseq "
+        "scan MODEL FILE` (in the dashboard: Scan a long sequence, on the Predict page)\n")
+    assert not out.exists()
+    assert cli(["predict", str(path), str(write("ok.fa", f">ok\n{'A' * limit}\n")), "-o", str(out)]) == 0
+
+
+def test_a_labeller_refuses_a_long_record_without_pointing_to_scan(write, tmp_path, monkeypatch):
+    from _linear import linear_labeller
+
+    from bioseq.prediction import predict
+    from bioseq.prediction.positions import predict_position_files
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 10_000)
+    fasta = write("g.fa", ">chr1\n" + "A" * 10_001 + "\n")  # 10 x 20 is below the floor of 10,000
+    with pytest.raises(InputError, match=r"record 1 \(chr1\): 10,001 letters, .*at most 20 letters; predict reads "
+                                         r"records of up to 10,000\): cut it into pieces near the training "
+                                         "lengths") as e:
+        predict_position_files(_profiled(linear_labeller()), [fasta], str(tmp_path / "o.csv"))
+    assert "scan" not in str(e.value)
+
+
+def test_a_model_that_cuts_reads_a_long_record_and_checks_every_letter(dna_bundle, write, tmp_path, monkeypatch):
+    from bioseq.data import encoding
+
+    monkeypatch.setattr(encoding, "BLOCK", 1000)  # the long record is checked in 1000-letter blocks
+    bundle = _profiled(dna_bundle)
+    bundle.max_length, bundle.length_policy = 20, "end"
+    seq = "C" * 4980 + "ACGTACGTACGTACGTACGT"
+    out = tmp_path / "o.csv"
+    assert predict_files(bundle, [write("g.fa", f">g\n{seq}\n")], str(out)) == 1
+    row = read_csv(out.read_text())[1]
+    expected = predict_arrays(bundle, [encode(seq[-20:], DNA_ALPHABET)])[0]
+    np.testing.assert_allclose([float(v) for v in row[2:4]], expected, rtol=1e-5)
+    assert row[4] == "20"
+    bad = seq[:2999] + "X" + seq[3000:]
+    with pytest.raises(InputError, match=r"record 1 \(g\): position 3000: invalid character 'X'"):
+        predict_files(bundle, [write("b.fa", f">g\n{bad}\n")], str(out))
+
+
+def test_without_training_lengths_the_limit_is_fixed(dna_bundle, write, tmp_path, monkeypatch):
+    from bioseq.prediction import predict
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 30)
+    with pytest.raises(InputError, match="31 letters, far beyond .*lengths not recorded in the model file; "
+                                         "predict reads records of up to 30"):
+        predict_files(dna_bundle, [write("g.fa", ">g\n" + "A" * 31 + "\n")], str(tmp_path / "o.csv"))
+
+
+def test_long_records_come_in_small_batches_and_chunks(dna_bundle, monkeypatch):
+    """A batch holds at most BATCH_LETTERS padded positions, so memory does not grow with batch_size x length."""
+    from bioseq.model.classifier import SequenceClassifier
+    from bioseq.prediction import predict
+
+    monkeypatch.setattr(predict, "BATCH_LETTERS", 100)
+    seen = []
+    forward = SequenceClassifier.forward
+    monkeypatch.setattr(SequenceClassifier, "forward", lambda self, x, lengths: seen.append(tuple(x.shape[:2]))
+                        or forward(self, x, lengths))
+    arrays = [encode("ACGT" * 10, DNA_ALPHABET)] * 5 + [encode("A" * 150, DNA_ALPHABET)]
+    probs = predict_arrays(dna_bundle, arrays, batch_size=512)
+    assert seen == [(2, 40), (2, 40), (1, 40), (1, 150)]
+    np.testing.assert_allclose(probs[0], probs[4], rtol=1e-6)

@@ -7,6 +7,7 @@ import ui
 from bioseq import plots
 from bioseq.app import downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
+from views import scan_panel
 
 origin = st.radio("Model from", ["registry", "upload"], key="predict_model_from", horizontal=True,
                   format_func={"registry": "the workspace", "upload": "a model file"}.get)
@@ -34,6 +35,7 @@ if bundle.task == "label":
     predict_positions.show(path, bundle)
     st.stop()
 st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
+scan_panel.show(bundle)  # here, not at the end: the rest of the page stops (st.stop) until files are uploaded
 
 files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
                          key="predict_files")

@@ -1,4 +1,4 @@
-"""The ``bioseq`` command line: train, tune, predict, evaluate, models, info, inspect and check-overlap.
+"""The ``bioseq`` command line: train, tune, predict, scan, evaluate, models, info, inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BioseqError
+from .device import add_device_arguments
 
 EXIT_INPUT = 2
 
@@ -85,20 +86,23 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
-    from ..model.store import load_model, resolve
     from ..prediction.predict import predict_files
+    from ..training import distributed
+    from .device import load
 
-    bundle = load_model(resolve(a.model))
+    bundle = load(a.model, a.device)
     if bundle.task == "label":
         from ..prediction.positions import predict_position_files
 
-        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size)
+        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size,
+                                   batch_size=a.batch_size or 128)
     elif a.format == "fasta":
         raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
                           "sequence (its CSV is the default output)")
     else:
-        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence)
-    if a.output not in (None, "-"):
+        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence,
+                          batch_size=a.batch_size or 512)
+    if a.output not in (None, "-") and distributed.is_main():
         print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
               file=sys.stderr)
     return 0
@@ -273,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-sequence", action="store_true", help="add each record's sequence as a last column")
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
+    add_device_arguments(p, "records per forward pass (512; labellers 128)")
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")
@@ -297,9 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .inspect import add_inspect_parser
     from .overlap import add_overlap_parser
+    from .scan import add_scan_parser
     from .tune import add_tune_parser
 
     add_inspect_parser(sub, cmd_inspect)
+    add_scan_parser(sub)
     add_overlap_parser(sub)
     add_tune_parser(sub, add_option_arguments)
     return ap
@@ -312,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except BioseqError as e:
+        if getattr(e, "quiet", False):  # under torchrun, an error every rank raises: rank 0 prints it and fails
+            return 0
         print(f"bioseq: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -327,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - one line, never a traceback
         if os.environ.get("BIOSEQ_DEBUG"):
             raise
+        if getattr(e, "quiet", False):
+            return 0
         print(f"bioseq: internal error ({type(e).__name__}): {e}. Set BIOSEQ_DEBUG=1 for details.", file=sys.stderr)
         return 1
 

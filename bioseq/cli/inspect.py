@@ -23,6 +23,8 @@ its ``memory`` is counted from each position (direction past / future). Three-li
 with their label strings.
 
 The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
+``--device`` (default ``auto``, a GPU when there is one, for the batched methods saliency and ig; ``cpu`` for
+the other kinds unless given) and ``--batch-size`` (saliency and ig) choose where and how many at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pandas as pd
 from ..errors import InputError
 from ..interpret import attribution
 from ..workspace import atomic_write
+from .device import add_device_arguments
 
 OTHER_KINDS = {
     "mutations": "every single-letter substitution: change of the class score and probability",
@@ -92,6 +95,9 @@ def add_inspect_parser(sub, func) -> None:
                    "over the members unless --member is given")
     limits = ", ".join(f"{k} {_max_records(k)}" for k in KINDS if _max_records(k))
     p.add_argument("--max-records", type=int, help=f"use at most this many records (default: all; {limits})")
+    batched = ", ".join(m.name for m in attribution.METHODS.values() if m.batched)
+    add_device_arguments(p, f"{batched}: records per forward and backward pass (64)", device_default=None,
+                         device_note=f"; default: auto for {batched}, cpu for the other kinds")
     p.set_defaults(func=func)
 
 
@@ -178,7 +184,8 @@ def compute(kind: str, bundle, records, a: argparse.Namespace, labels: list | No
     labelling = is_labeller(bundle)
     if kind in attribution.METHODS:
         fits = _within(kind, bundle, records, attribution.METHODS[kind].max_length)
-        return attribution.explain(bundle, fits, kind, a.target, a.position, **_options(kind, a)), {}
+        return attribution.explain(bundle, fits, kind, a.target, a.position, batch_size=a.batch_size,
+                                   **_options(kind, a)), {}
     if kind == "mutations":
         fits = _within(kind, bundle, records, ism.ISM_MAX_LENGTH)
         return pd.concat([ism.ism(bundle, r, a.target, a.position) for r in fits], ignore_index=True), {}
@@ -226,10 +233,11 @@ def _member(bundle, a: argparse.Namespace):
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
-    from ..model.store import load_model, resolve
     from ..prediction.predict import check_alphabet
+    from .device import load
 
-    bundle = _member(load_model(resolve(a.model)), a)
+    batched = a.kind in attribution.METHODS and attribution.METHODS[a.kind].batched
+    bundle = _member(load(a.model, a.device or ("auto" if batched else "cpu")), a)
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None

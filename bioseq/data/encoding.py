@@ -18,6 +18,7 @@ from ..errors import InputError
 from .alphabets import PROTEIN, Alphabet
 
 LENGTH_POLICIES = ("start", "end", "centre")
+BLOCK = 1 << 20  # letters checked at a time by check_letters
 
 
 def clean(seq: str, alphabet: Alphabet) -> str:
@@ -33,35 +34,63 @@ def encode(seq: str, alphabet: Alphabet, *, file: str | None = None, record: str
     Any character outside the alphabet raises :class:`InputError` naming the file, record, the
     1-based position and the character.
     """
-    seq = clean(seq, alphabet)
+    return encode_span(clean(seq, alphabet), alphabet, file=file, record=record)
+
+
+def encode_span(seq: str, alphabet: Alphabet, *, offset: int = 0, file: str | None = None,
+                record: str | None = None) -> np.ndarray:
+    """Encode a cleaned sequence, or the piece of one that starts at its 0-based ``offset``, to
+    ``(len(seq), alphabet.size)``; an error names the position in the whole sequence."""
     try:
         codes = np.frombuffer(seq.encode("ascii"), dtype=np.uint8)
     except UnicodeEncodeError as e:
         raise InputError(f"invalid character {seq[e.start]!r} (not a {alphabet.name} letter)",
-                         file, record, e.start + 1) from None
+                         file, record, offset + e.start + 1) from None
     rows = alphabet.table()[codes]
     bad = np.flatnonzero(np.isnan(rows[:, 0])) if rows.size else []
     if len(bad):
         p = int(bad[0])
         raise InputError(f"invalid character {seq[p]!r} (not a {alphabet.name} letter; "
-                         f"accepted: {alphabet.accepted})", file, record, p + 1)
+                         f"accepted: {alphabet.accepted})", file, record, offset + p + 1)
     return rows
 
 
-def fit_length(seq: str, max_length: int | None, policy: str = "start") -> str:
-    """Cut ``seq`` to ``max_length``, keeping its start, end or centre. ``None`` keeps all."""
+def check_letters(seq: str, alphabet: Alphabet, *, file: str | None = None, record: str | None = None,
+                  block: int = BLOCK) -> None:
+    """Raise :func:`encode`'s error for the first letter outside the alphabet, ``block`` letters at a time
+    (memory bounded by the block, whatever the length)."""
+    seq = clean(seq, alphabet)
+    for start in range(0, len(seq), block):
+        encode_span(seq[start:start + block], alphabet, offset=start, file=file, record=record)
+
+
+def encode_cut(seq: str, alphabet: Alphabet, max_length: int | None, policy: str = "start", *,
+               file: str | None = None, record: str | None = None) -> np.ndarray:
+    """``fit_length(encode(seq), ...)`` in bounded memory: every letter is checked, a block at a time,
+    but only the part the model keeps is encoded (and nothing else stays referenced)."""
+    seq = clean(seq, alphabet)
+    start, stop = fit_span(len(seq), max_length, policy)
+    if stop - start < len(seq):
+        check_letters(seq, alphabet, file=file, record=record)
+    return encode_span(seq[start:stop], alphabet, offset=start, file=file, record=record)
+
+
+def fit_span(length: int, max_length: int | None, policy: str = "start") -> tuple[int, int]:
+    """``(start, stop)`` of the part of a sequence of ``length`` that the length policy keeps."""
     if policy not in LENGTH_POLICIES:
         raise ValueError(f"unknown length policy {policy!r}; choose one of {', '.join(LENGTH_POLICIES)}")
     if max_length is not None and max_length < 1:  # seq[-0:] would keep everything
         raise ValueError(f"max_length must be at least 1, not {max_length}")
-    if max_length is None or len(seq) <= max_length:
-        return seq
-    if policy == "start":
-        return seq[:max_length]
-    if policy == "end":
-        return seq[-max_length:]
-    off = (len(seq) - max_length) // 2
-    return seq[off:off + max_length]
+    if max_length is None or length <= max_length:
+        return 0, length
+    off = {"start": 0, "end": length - max_length, "centre": (length - max_length) // 2}[policy]
+    return off, off + max_length
+
+
+def fit_length(seq: str, max_length: int | None, policy: str = "start") -> str:
+    """Cut ``seq`` to ``max_length``, keeping its start, end or centre. ``None`` keeps all."""
+    start, stop = fit_span(len(seq), max_length, policy)
+    return seq if stop - start == len(seq) else seq[start:stop]
 
 
 def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,19 +104,31 @@ def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = False,
-                   rng: np.random.Generator | None = None, group: bool = True) -> list[np.ndarray]:
+                   rng: np.random.Generator | None = None, group: bool = True,
+                   letters: int | None = None) -> list[np.ndarray]:
     """Split indices into batches of similar length, so each batch pads only a little.
 
     Indices are sorted by length (ties broken at random when shuffling) and cut into batches;
     with ``shuffle`` the order of the batches is random too. ``group=False`` gives plain
-    (optionally shuffled) batches, for comparison.
+    (optionally shuffled) batches, for comparison. ``letters`` also bounds a batch's padded size
+    ``(members × its longest length)``, so long sequences come in smaller batches (at least one each).
     """
     n = len(lengths)
     rng = rng or np.random.default_rng(0)
     order = rng.permutation(n) if shuffle else np.arange(n)
     if group:
         order = order[np.argsort(np.asarray(lengths)[order], kind="stable")]
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if letters is None:
+        batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    else:
+        batches, start, longest = [], 0, 0
+        for i, j in enumerate(order):
+            longest = max(longest, int(lengths[j]))
+            if i > start and (i - start >= batch_size or (i - start + 1) * longest > letters):
+                batches.append(order[start:i])
+                start, longest = i, int(lengths[j])
+        if n:
+            batches.append(order[start:])
     if shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches

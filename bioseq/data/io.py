@@ -171,14 +171,17 @@ def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None) -> Ite
         yield from read_records(path, fmt)
 
 
-def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    """Group an iterator of records into lists of at most ``size``, for bounded memory."""
+def chunked(records: Iterable[Record], size: int, letters: int | None = None) -> Iterator[list[Record]]:
+    """Group an iterator of records into lists of at most ``size`` (and, with ``letters``, of about that many
+    letters at most: a list closes once it reaches them), for bounded memory."""
     chunk: list[Record] = []
+    total = 0
     for rec in records:
         chunk.append(rec)
-        if len(chunk) == size:
+        total += len(rec.seq)
+        if len(chunk) == size or (letters is not None and total >= letters):
             yield chunk
-            chunk = []
+            chunk, total = [], 0
     if chunk:
         yield chunk
 

@@ -96,6 +96,7 @@ class Method:
     options: tuple[Option, ...] = ()
     max_length: int | None = None  # longest record (letters the model sees) it accepts
     default_records: int | None = None  # how many records the CLI uses unless told (costly methods)
+    batched: bool = False  # fn takes batch_size (records per forward and backward pass)
 
     def parse(self, options: dict) -> dict:
         """The method's options: defaults, overridden by ``options`` (checked and converted)."""
@@ -112,10 +113,11 @@ _SEED = Option("seed", 0, "seed of the random draws (reproducible results)", min
 METHODS = MappingProxyType({m.name: m for m in (
     Method("saliency", "gradient × input",
            "gradient of the class score at each letter, times the letter (bioseq's own; fast)",
-           saliency.gradient_x_input),
+           saliency.gradient_x_input, batched=True),
     Method("ig", "integrated gradients",
            "gradients averaged on the straight path from no letters to the sequence; sums to f(x) − f(0)",
-           saliency.integrated_gradients, (Option("steps", 32, "integration steps (midpoint rule)", minimum=1),)),
+           saliency.integrated_gradients, (Option("steps", 32, "integration steps (midpoint rule)", minimum=1),),
+           batched=True),
     Method("ism", "in-silico mutagenesis",
            "drop of the class score when the letter is replaced, averaged over the other letters (no gradients)",
            ism.ism_scores, max_length=ism.ISM_MAX_LENGTH, default_records=20),
@@ -167,13 +169,16 @@ class Attribution:
 
 
 def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
-              position: int | None = None, **options) -> Attribution:
+              position: int | None = None, batch_size: int | None = None, **options) -> Attribution:
     """Run one registered method on ``records``; see the module docstring for the signature.
 
-    ``position`` (1-based) is required for a labeller, and refused for a classifier.
+    ``position`` (1-based) is required for a labeller, and refused for a classifier. ``batch_size`` (records per
+    pass) applies to the ``batched`` methods (saliency, ig); the others keep their own.
     """
     m = get_method(method)
     opts = m.parse(options)
+    if batch_size is not None and m.batched:
+        opts["batch_size"] = int(batch_size)
     if is_labeller(bundle):
         if position is None:
             raise InputError("a labeller gives a label at every position: choose the position to explain")
@@ -198,10 +203,10 @@ def _scores(m, bundle: ModelBundle, arrays, targets, opts: dict) -> list:
 
 
 def explain(bundle: ModelBundle, records: Sequence[Record], method: str = "saliency", target: str | None = None,
-            position: int | None = None, **options) -> pd.DataFrame:
+            position: int | None = None, batch_size: int | None = None, **options) -> pd.DataFrame:
     """Per-position attribution by any registered method: columns id, position, letter, score, method, target
-    (and ``at``, the explained position, for a labeller)."""
-    a = attribute(bundle, records, method, target, position, **options)
+    (and ``at``, the explained position, for a labeller); ``batch_size`` as in :func:`attribute`."""
+    a = attribute(bundle, records, method, target, position, batch_size, **options)
     extra = {} if position is None else {"at": int(position)}
     frames = [pd.DataFrame({"id": r.id, "position": np.arange(1, len(s) + 1), "letter": list(s), "score": sc,
                             "method": a.method, "target": bundle.classes[t], **extra})

@@ -16,14 +16,15 @@ from ..model.store import ModelBundle
 from .inputs import input_gradients
 
 
-def gradient_x_input(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray) -> list[np.ndarray]:
+def gradient_x_input(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray,
+                     batch_size: int = 64) -> list[np.ndarray]:
     """Gradient × input of the target logit, summed over the alphabet: ``(L,)`` per record."""
-    grads, _ = input_gradients(bundle, arrays, targets)
+    grads, _ = input_gradients(bundle, arrays, targets, batch_size=batch_size)
     return [(g * a).sum(1) for g, a in zip(grads, arrays)]
 
 
 def integrated_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray,
-                         steps: int = 32) -> list[np.ndarray]:
+                         steps: int = 32, batch_size: int = 64) -> list[np.ndarray]:
     """Integrated gradients from the all-zero input (no letter), midpoint rule with ``steps`` steps.
 
     The gradient is taken at ``alpha x`` for ``alpha = (i + 1/2) / steps`` and averaged; the scores
@@ -31,7 +32,7 @@ def integrated_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], targ
     """
     total = [np.zeros_like(a) for a in arrays]
     for alpha in (np.arange(steps) + 0.5) / steps:
-        grads, _ = input_gradients(bundle, arrays, targets, scale=float(alpha))
+        grads, _ = input_gradients(bundle, arrays, targets, scale=float(alpha), batch_size=batch_size)
         for tot, g in zip(total, grads):
             tot += g
     return [(tot / steps * a).sum(1) for tot, a in zip(total, arrays)]

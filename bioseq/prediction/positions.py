@@ -17,11 +17,7 @@ label lines are then ignored by prediction.
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -35,8 +31,8 @@ from ..data.position_labels import PositionDataset, load_positions, read_sequenc
 from ..errors import InputError, ModelFileError
 from ..metrics.positions import accuracy_name, per_label, per_sequence_accuracy, position_confusion, position_metrics
 from ..model.store import ModelBundle
-from ..workspace import atomic_write
-from .predict import check_alphabet
+from .predict import BATCH_LETTERS, CHUNK_LETTERS, check_alphabet, check_lengths, model_device
+from .shards import write_chunks
 
 FORMATS = ("csv", "fasta")
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -56,7 +52,7 @@ def predict_position_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], b
     device = next(model.parameters()).device
     out: list[np.ndarray] = [np.zeros((0, len(bundle.classes)), dtype=np.float32)] * len(arrays)
     with torch.inference_mode():
-        for idx in length_batches([len(a) for a in arrays], batch_size):
+        for idx in length_batches([len(a) for a in arrays], batch_size, letters=BATCH_LETTERS):
             x, lengths = pad_batch([arrays[i] for i in idx])
             probs = torch.softmax(model(x.to(device), lengths), -1).cpu().numpy()  # (B, T, C)
             for j, i in enumerate(idx):
@@ -74,14 +70,22 @@ def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.nd
     return [encode(r.seq, bundle.alphabet, file=r.file, record=r.where) for r in records]
 
 
+def predict_position_chunk(bundle: ModelBundle, chunk: Sequence[Record], *, check: bool = False,
+                           batch_size: int = 128) -> list[np.ndarray]:
+    """Probabilities per record of one chunk; ``check`` the alphabet first. Records far beyond the training
+    lengths are refused (:func:`bioseq.prediction.predict.check_lengths`)."""
+    if check:
+        check_alphabet(bundle, chunk)
+    check_lengths(bundle, chunk)
+    return predict_position_arrays(bundle, encode_records(bundle, chunk), batch_size)
+
+
 def predict_position_chunks(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 1024,
                             batch_size: int = 128) -> Iterator[tuple[list[Record], list[np.ndarray]]]:
     """``(records, probabilities per record)`` a chunk at a time, in input order."""
     require_labeller(bundle)
-    for i, chunk in enumerate(chunked(records, chunk_size)):
-        if i == 0:
-            check_alphabet(bundle, chunk)
-        yield chunk, predict_position_arrays(bundle, encode_records(bundle, chunk), batch_size)
+    for i, chunk in enumerate(chunked(records, chunk_size, CHUNK_LETTERS)):
+        yield chunk, predict_position_chunk(bundle, chunk, check=i == 0, batch_size=batch_size)
 
 
 def label_string(labels: Sequence[str], probs: np.ndarray) -> str:
@@ -114,39 +118,23 @@ def _write_chunk(fh, bundle: ModelBundle, chunk: list[Record], probs: list[np.nd
 
 
 def predict_position_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
-                           fmt: str = "csv", chunk_size: int = 1024,
+                           fmt: str = "csv", chunk_size: int = 1024, batch_size: int = 128,
                            progress: Callable[[int], None] | None = None) -> int:
     """Write per-position predictions for ``paths`` to ``out`` (``None`` or ``-`` = stdout); return the number
     of records. ``fmt`` is ``csv`` (the long table) or ``fasta`` (three-line FASTA). Nothing appears until every
-    record has been read and predicted, so a bad record leaves no partial file."""
+    record has been read and predicted, so a bad record leaves no partial file. Under torchrun the chunks are
+    shared out among the processes and merged in input order (:mod:`bioseq.prediction.shards`)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
     require_labeller(bundle)
-    n = 0
 
-    def write(tmp: str) -> None:
-        nonlocal n
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            for chunk, probs in predict_position_chunks(bundle, read_for_prediction(paths), chunk_size=chunk_size):
-                _write_chunk(fh, bundle, chunk, probs, fmt, n == 0)
-                n += len(chunk)
-                if progress:
-                    progress(n)
+    def render(fh, i: int, chunk: list[Record]) -> int:
+        _write_chunk(fh, bundle, chunk, predict_position_chunk(bundle, chunk, check=i == 0, batch_size=batch_size),
+                     fmt, i == 0)
+        return len(chunk)
 
-    if out not in (None, "-"):
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", folder)
-        atomic_write(out, write)
-        return n
-    with tempfile.TemporaryDirectory(prefix="bioseq-predict-") as folder:
-        tmp = os.path.join(folder, "predictions")
-        write(tmp)
-        sys.stdout.flush()
-        with open(tmp, "rb") as fh:
-            shutil.copyfileobj(fh, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    return n
+    return write_chunks(out, chunked(read_for_prediction(paths), chunk_size, CHUNK_LETTERS), render,
+                        device=model_device(bundle), progress=progress)
 
 
 @dataclass

@@ -8,11 +8,7 @@ unlike_training, file`` (and ``sequence`` on request).
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -20,12 +16,18 @@ import pandas as pd
 import torch
 
 from ..data.alphabets import detect_alphabet
-from ..data.encoding import encode, fit_length, length_batches, pad_batch
+from ..data.encoding import clean, encode, encode_cut, length_batches, pad_batch
 from ..data.io import Record, chunked, read_many
 from ..errors import InputError
 from ..model.store import ModelBundle
-from ..workspace import atomic_write
 from .novelty import flag_arrays
+from .shards import write_chunks
+
+LONG_FACTOR = 10  # predict refuses records the model would read whole beyond this many times its longest training one
+MIN_LIMIT = 300_000  # ... but never below this many letters (about 0.8 GB at most with the default DNA model);
+# the limit for models saved without training lengths too
+BATCH_LETTERS = 1 << 18  # a batch holds at most this many padded positions (at least one record)
+CHUNK_LETTERS = 1 << 24  # a chunk of records holds at most about this many letters (at least one record)
 
 
 def check_alphabet(bundle: ModelBundle, records: Sequence[Record]) -> None:
@@ -70,7 +72,7 @@ def predict_logits(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size
     device = next(model.parameters()).device
     logits = np.zeros((len(arrays), len(bundle.classes)), dtype=np.float32)
     with torch.inference_mode():
-        for idx in length_batches([len(a) for a in arrays], batch_size):
+        for idx in length_batches([len(a) for a in arrays], batch_size, letters=BATCH_LETTERS):
             x, lengths = pad_batch([arrays[i] for i in idx])
             logits[idx] = model(x.to(device), lengths).cpu().numpy()
     return logits
@@ -81,24 +83,57 @@ def predict_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size
     return torch.softmax(torch.from_numpy(predict_logits(bundle, arrays, batch_size)), 1).numpy()
 
 
-def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
-    out = []
+def length_limit(bundle: ModelBundle) -> tuple[int, int | None]:
+    """``(limit, longest)``: the longest record :func:`predict_files` reads whole (:data:`LONG_FACTOR` times the
+    longest training sequence, at least :data:`MIN_LIMIT`), and that training length (``None`` for a model saved
+    without it: the limit is then :data:`MIN_LIMIT`)."""
+    longest = ((bundle.meta.get("training") or {}).get("profile") or {}).get("length_max")
+    return (max(LONG_FACTOR * int(longest), MIN_LIMIT), int(longest)) if longest else (MIN_LIMIT, None)
+
+
+def check_lengths(bundle: ModelBundle, records: Sequence[Record]) -> None:
+    """Refuse a record whose part the model reads (all of it, for a labeller or a model without ``max_length``)
+    is far beyond the training lengths (:func:`length_limit`): memory stays bounded whatever the input."""
+    limit, longest = length_limit(bundle)
+    cut = bundle.max_length if bundle.task != "label" else None
     for r in records:
-        # Encode the whole record (one clean, positions as in the file), then cut the rows.
-        rows = encode(r.seq, bundle.alphabet, file=r.file, record=r.where)
-        out.append(fit_length(rows, bundle.max_length, bundle.length_policy))
-    return out
+        n = len(r.seq)
+        if min(n, cut or n) <= limit:
+            continue
+        n = len(clean(r.seq, bundle.alphabet))
+        if min(n, cut or n) <= limit:
+            continue
+        trained = f"at most {longest:,} letters" if longest else "lengths not recorded in the model file"
+        what = ("cut it into pieces near the training lengths (a labeller labels every letter of what it reads)"
+                if bundle.task == "label" else "slide the model along it with `bioseq scan MODEL FILE` (in the "
+                "dashboard: Scan a long sequence, on the Predict page)")
+        raise InputError(f"{n:,} letters, far beyond the sequences this model was trained on ({trained}; predict "
+                         f"reads records of up to {limit:,}): {what}", r.file, r.where)
+
+
+def encode_records(bundle: ModelBundle, records: Sequence[Record]) -> list[np.ndarray]:
+    """The rows the model reads per record (after its length policy); every letter is checked, positions as in
+    the file, and a long record is checked a block at a time with only its kept part encoded."""
+    return [encode_cut(r.seq, bundle.alphabet, bundle.max_length, bundle.length_policy, file=r.file,
+                       record=r.where) for r in records]
+
+
+def predict_chunk(bundle: ModelBundle, chunk: Sequence[Record], *, check: bool = False, batch_size: int = 512
+                  ) -> tuple[list[np.ndarray], np.ndarray]:
+    """One chunk's encoded arrays and probabilities ``(n, n_classes)``; ``check`` the alphabet first."""
+    if check:
+        check_alphabet(bundle, chunk)
+    check_lengths(bundle, chunk)
+    arrays = encode_records(bundle, chunk)
+    return arrays, predict_arrays(bundle, arrays, batch_size)
 
 
 def predict_chunks(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
                    batch_size: int = 512, check: bool = True
                    ) -> Iterator[tuple[list[Record], list[np.ndarray], np.ndarray]]:
     """Yield ``(records, encoded arrays, probabilities (n, n_classes))`` a chunk at a time, in input order."""
-    for i, chunk in enumerate(chunked(records, chunk_size)):
-        if check and i == 0:
-            check_alphabet(bundle, chunk)
-        arrays = encode_records(bundle, chunk)
-        yield chunk, arrays, predict_arrays(bundle, arrays, batch_size)
+    for i, chunk in enumerate(chunked(records, chunk_size, CHUNK_LETTERS)):
+        yield chunk, *predict_chunk(bundle, chunk, check=check and i == 0, batch_size=batch_size)
 
 
 def predict_records(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int = 4096,
@@ -130,38 +165,24 @@ def prediction_table(bundle: ModelBundle, records: Sequence[Record], arrays: Seq
     return table
 
 
+def model_device(bundle: ModelBundle) -> torch.device:
+    return next(bundle.model.parameters()).device
+
+
 def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
-                  chunk_size: int = 4096, with_sequence: bool = False,
+                  chunk_size: int = 4096, batch_size: int = 512, with_sequence: bool = False,
                   progress: Callable[[int], None] | None = None) -> int:
     """Write predictions for ``paths`` as CSV to ``out`` (``None`` or ``-`` = stdout); return the count.
 
     Output goes to a temporary file first and appears only when every record has been read, so a
-    bad record never leaves a partial file (or partial standard output).
+    bad record never leaves a partial file (or partial standard output). Under torchrun the chunks are
+    shared out among the processes and merged in input order (:mod:`bioseq.prediction.shards`).
     """
-    n = 0
+    def render(fh, i: int, chunk: list[Record]) -> int:
+        arrays, probs = predict_chunk(bundle, chunk, check=i == 0, batch_size=batch_size)
+        table = prediction_table(bundle, chunk, arrays, probs, with_sequence=with_sequence)
+        table.to_csv(fh, header=i == 0, index=False, float_format="%.6g", lineterminator="\n")
+        return len(chunk)
 
-    def write(tmp: str) -> None:
-        nonlocal n
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:  # UTF-8 whatever the locale
-            for chunk, arrays, probs in predict_chunks(bundle, read_many(paths), chunk_size=chunk_size):
-                table = prediction_table(bundle, chunk, arrays, probs, with_sequence=with_sequence)
-                table.to_csv(fh, header=n == 0, index=False, float_format="%.6g", lineterminator="\n")
-                n += len(chunk)
-                if progress:
-                    progress(n)
-
-    if out not in (None, "-"):
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):  # an output path is never a reason to create folders
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", folder)
-        atomic_write(out, write)
-        return n
-    with tempfile.TemporaryDirectory(prefix="bioseq-predict-") as folder:
-        tmp = os.path.join(folder, "predictions.csv")
-        write(tmp)
-        sys.stdout.flush()
-        binary = getattr(sys.stdout, "buffer", None)
-        with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
-            shutil.copyfileobj(fh, binary or sys.stdout)
-        (binary or sys.stdout).flush()
-    return n
+    return write_chunks(out, chunked(read_many(paths), chunk_size, CHUNK_LETTERS), render,
+                        device=model_device(bundle), progress=progress)

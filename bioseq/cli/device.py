@@ -1,0 +1,47 @@
+"""Where the model runs, for ``bioseq predict``, ``scan`` and ``inspect``: ``--device`` and ``--batch-size``.
+
+``--device auto`` (the default) is a CUDA GPU when PyTorch sees one, else the CPU. Under torchrun each
+process of a node takes the GPU of its ``LOCAL_RANK`` (:func:`bioseq.training.distributed.device_for`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported only when a command runs, so --help stays quick
+    import torch
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def add_device_arguments(p: argparse.ArgumentParser, batch_help: str, device_default: str | None = "auto",
+                         device_note: str = " (auto)") -> None:
+    p.add_argument("--batch-size", type=positive, metavar="N", help=batch_help + "; larger is faster on a GPU")
+    p.add_argument("--device", default=device_default, metavar="DEVICE",
+                   help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda or cuda:N; under torchrun "
+                   "each process takes the GPU of its LOCAL_RANK" + device_note)
+
+
+def device(name: str) -> torch.device:
+    """The device named on the command line (``auto``, ``cpu``, ``cuda[:N]``); a clear error when absent."""
+    from ..training.config import resolve_device
+    from ..training.distributed import device_for
+
+    return device_for(resolve_device(name))
+
+
+def load(model: str, device_name: str):
+    """The model file or registry name ``model``, loaded onto the device named ``device_name``."""
+    from ..model.store import load_model, resolve
+
+    return load_model(resolve(model), device=device(device_name))

@@ -1,0 +1,198 @@
+"""Sliding a classifier along long records (genome scale) in bounded memory: windows, batches, a bedGraph.
+
+Windows: ``W`` letters starting every ``S`` letters, at ``0, S, 2S, …`` while ``start + W ≤ L``. When the
+last of these stops short of the record's end, one more window ``[L − W, L)`` ends exactly at the end, so
+every letter is covered (given ``S ≤ W``; a larger stride samples) and every window is ``W`` letters long
+(the last one overlaps its neighbour more). A record shorter than ``W`` is one window ``[0, L)``. Starts are
+computed a batch at a time, never listed for a whole record.
+
+Batches: up to ``batch_size`` windows of one record (never across records), at most
+:data:`~bioseq.prediction.predict.BATCH_LETTERS` letters in all. A batch's span of the record,
+``(B − 1)·S + W`` letters, is encoded once ``(span, K)``; the windows are views of it, stacked into
+``x (B, W, K)``; the model gives probabilities ``(B, n_classes)``. A record's letters are checked once, a
+block at a time, before its first batch; the record itself is held as one string (Biopython and the
+FASTA reader load a record whole: about 1 byte per letter).
+
+Output, one line per window in record order, then window order:
+
+* bedGraph (default): ``record<TAB>start<TAB>end<TAB>score``, start 0-based, end exclusive, no header
+  line; ``score`` is the probability of the chosen class, by default the last class of the model's list
+  (the positive one of two, as ``bioseq info`` lists them);
+* CSV: ``record,start,end,p_<class>...`` for every class, with a header.
+
+Numbers are written ``%.6g``, as in ``bioseq predict``'s CSV. Default window: the model's ``max_length``,
+else its longest training sequence (the training profile in the model file); default stride: half the window.
+Under torchrun the batches are shared out among the processes (:mod:`bioseq.prediction.shards`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..data.encoding import check_letters, clean, encode_span
+from ..data.io import Record, read_many
+from ..errors import InputError, ModelFileError
+from ..model.store import ModelBundle
+from .predict import BATCH_LETTERS, check_alphabet, length_limit, model_device, predict_arrays
+from .shards import write_chunks
+
+FORMATS = ("bedgraph", "csv")
+HEAD = 10_000  # letters of each record that the alphabet check words its message on
+
+
+@dataclass(frozen=True)
+class WindowBatch:
+    """Windows ``[starts[i], starts[i] + window)`` of one record; ``window`` is the record's length when shorter."""
+
+    record: Record
+    starts: np.ndarray  # (B,) int64, 0-based
+    window: int
+
+
+def default_window(bundle: ModelBundle) -> int:
+    """The model's ``max_length``, else its longest training sequence."""
+    if bundle.max_length:
+        return int(bundle.max_length)
+    _, longest = length_limit(bundle)
+    if longest is None:
+        raise InputError("the model file records no training lengths: give the window (--window)",
+                         bundle.path or bundle.name)
+    return longest
+
+
+def settings(bundle: ModelBundle, window: int | None, stride: int | None) -> tuple[int, int]:
+    """``(window, stride)`` with their defaults, checked against the model."""
+    if bundle.task == "label":
+        raise ModelFileError(f"{bundle.path or bundle.name}: this model labels every position; scan slides a "
+                             "classifier (one label per sequence) along a record")
+    window = default_window(bundle) if window is None else int(window)
+    stride = max(1, window // 2) if stride is None else int(stride)
+    if window < 1 or stride < 1:
+        raise InputError(f"window and stride must be at least 1, not {window} and {stride}")
+    limit, longest = length_limit(bundle)
+    if bundle.max_length and window > bundle.max_length:
+        raise InputError(f"a window of {window:,} letters is longer than the model reads (its max_length, "
+                         f"{bundle.max_length:,}); choose --window {bundle.max_length} or less")
+    if window > limit:
+        raise InputError(f"a window of {window:,} letters is far beyond the sequences this model was trained on "
+                         f"({f'at most {longest:,} letters' if longest else 'no lengths recorded'}); choose a "
+                         f"window of at most {limit:,}")
+    return window, stride
+
+
+def window_count(length: int, window: int, stride: int) -> int:
+    """How many windows a record of ``length`` letters gets (the end window included)."""
+    if length <= window:
+        return 1
+    n = (length - window) // stride + 1
+    return n + int((n - 1) * stride + window < length)
+
+
+def window_starts(length: int, window: int, stride: int, first: int = 0, count: int | None = None) -> np.ndarray:
+    """0-based starts of windows ``first .. first + count - 1`` of a record of ``length`` letters."""
+    total = window_count(length, window, stride)
+    idx = np.arange(first, total if count is None else min(total, first + count), dtype=np.int64)
+    if length <= window:
+        return np.zeros(len(idx), dtype=np.int64)
+    starts = idx * stride
+    starts[idx == total - 1] = length - window  # the last window ends at the record's end
+    return starts
+
+
+def window_batches(bundle: ModelBundle, records: Iterable[Record], window: int, stride: int,
+                   batch_size: int = 512) -> Iterator[WindowBatch]:
+    """Each record's windows in batches, checking each record's letters before its first batch."""
+    per = max(1, min(batch_size, BATCH_LETTERS // window))
+    for rec in records:
+        check_alphabet(bundle, [replace(rec, seq=rec.seq[:HEAD])])  # the alphabet, in words
+        check_letters(rec.seq, bundle.alphabet, file=rec.file, record=rec.where)
+        length = len(clean(rec.seq, bundle.alphabet)) if rec.seq.endswith("*") else len(rec.seq)
+        for first in range(0, window_count(length, window, stride), per):
+            yield WindowBatch(rec, window_starts(length, window, stride, first, per), min(window, length))
+
+
+def batch_probabilities(bundle: ModelBundle, batch: WindowBatch, batch_size: int = 512) -> np.ndarray:
+    """Probabilities ``(B, n_classes)`` of a batch's windows: its span encoded once, the windows views of it."""
+    a, b = int(batch.starts[0]), int(batch.starts.max()) + batch.window
+    rec = batch.record
+    rows = encode_span(rec.seq[a:b], bundle.alphabet, offset=a, file=rec.file, record=rec.where)
+    return predict_arrays(bundle, [rows[s - a:s - a + batch.window] for s in batch.starts], batch_size)
+
+
+def batch_table(bundle: ModelBundle, batch: WindowBatch, probs: np.ndarray) -> pd.DataFrame:
+    """``record, start, end, p_<class>...`` of a batch's windows."""
+    table = pd.DataFrame(np.asarray(probs, dtype=float), columns=[f"p_{c}" for c in bundle.classes])
+    table.insert(0, "end", batch.starts + batch.window)
+    table.insert(0, "start", batch.starts)
+    table.insert(0, "record", batch.record.id)
+    return table
+
+
+def target_column(bundle: ModelBundle, target: str | None) -> str:
+    """The column of the class scored in a bedGraph: ``target``, by default the model's last class."""
+    if target is None:
+        return f"p_{bundle.classes[-1]}"
+    if target not in bundle.classes:
+        raise InputError(f"unknown class {target!r}; the model's classes are {', '.join(bundle.classes)}")
+    return f"p_{target}"
+
+
+def write_table(fh, table: pd.DataFrame, fmt: str, column: str, header: bool) -> None:
+    """Windows as bedGraph (``column`` the score) or CSV (every class, ``header`` on request)."""
+    if fmt == "csv":
+        table.to_csv(fh, header=header, index=False, float_format="%.6g", lineterminator="\n")
+    else:
+        table[["record", "start", "end", column]].to_csv(fh, sep="\t", header=False, index=False,
+                                                         float_format="%.6g", lineterminator="\n")
+
+
+def bedgraph_text(table: pd.DataFrame, column: str) -> str:
+    """The bedGraph of a table of windows (the dashboard's download)."""
+    import io
+
+    buf = io.StringIO()
+    write_table(buf, table, "bedgraph", column, False)
+    return buf.getvalue()
+
+
+def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
+               window: int | None = None, stride: int | None = None, target: str | None = None,
+               fmt: str = "bedgraph", batch_size: int = 512, progress: Callable[[int], None] | None = None) -> int:
+    """Scan every record of ``paths`` and write the windows to ``out`` (``None`` or ``-``: standard output),
+    atomically; return the number of windows. See the module docstring for the output."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    window, stride = settings(bundle, window, stride)
+    column = target_column(bundle, target)
+
+    def render(fh, i: int, batch: WindowBatch) -> int:
+        write_table(fh, batch_table(bundle, batch, batch_probabilities(bundle, batch, batch_size)), fmt, column,
+                    i == 0)
+        return len(batch.starts)
+
+    return write_chunks(out, window_batches(bundle, read_many(paths), window, stride, batch_size), render,
+                        device=model_device(bundle), progress=progress)
+
+
+def scan_records(bundle: ModelBundle, records: Sequence[Record], *, window: int | None = None,
+                 stride: int | None = None, batch_size: int = 512,
+                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Every window of ``records`` as one table ``record, start, end, p_<class>...`` (held in memory: for the
+    dashboard's uploads); ``progress(done, total)`` in windows after each batch."""
+    window, stride = settings(bundle, window, stride)
+    total = sum(window_count(len(clean(r.seq, bundle.alphabet)), window, stride) for r in records)
+    tables, done = [], 0
+    for batch in window_batches(bundle, records, window, stride, batch_size):
+        tables.append(batch_table(bundle, batch, batch_probabilities(bundle, batch, batch_size)))
+        done += len(batch.starts)
+        if progress:
+            progress(done, total)
+    if not tables:
+        return batch_table(bundle, WindowBatch(Record("", "", "", "", 0), np.zeros(0, np.int64), 0),
+                           np.zeros((0, len(bundle.classes))))
+    return pd.concat(tables, ignore_index=True)
