@@ -30,7 +30,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from . import cells
 from .config import ModelConfig
-from .recurrence import packed_like, run_layer
+from .recurrence import packed_like, padded_layer, padded_ok, reversal_index, run_layer
 from .strands import reverse_complement
 
 
@@ -72,6 +72,8 @@ class ConvFrontEnd(nn.Module):
 
 class SequenceClassifier(nn.Module):
     """Recurrent classifier for one-hot sequences; see the module docstring for the data flow."""
+
+    padded = True  # the CPU fast path (:meth:`padded_logits`); False forces the packed run
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -152,6 +154,8 @@ class SequenceClassifier(nn.Module):
                       scored: torch.Tensor | None = None) -> torch.Tensor:
         """The logits of one reading of ``x`` (the sequences as given)."""
         feats, lengths = self.features(x, lengths)
+        if keep is None and self.padded and all(padded_ok(rnn, feats.device) for rnn in self.rnns):
+            return self.padded_logits(feats, lengths, scored)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
         rows = None
         if scored is not None and self.cfg.labelling and self.cfg.norm == "batch" and self.training:
@@ -162,6 +166,44 @@ class SequenceClassifier(nn.Module):
         if self.cfg.labelling:
             return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
+
+
+    def padded_logits(self, feats: torch.Tensor, lengths: torch.Tensor, scored: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+        """The packed run's logits, computed on the padded batch ``feats (B, T, F)`` with no packing: the
+        CPU fast path when every layer is a fused cell (:func:`~bioseq.model.recurrence.padded_layer`).
+
+        Outputs past a length are never read: batch-norm statistics, the read-outs and the labelling head
+        see valid positions only. Dropout draws its masks over the padded tensor (after the ``last``
+        read-out, over the read-out), so its random draws differ from the packed run's, not its law.
+        """
+        B, T, _ = feats.shape
+        cfg = self.cfg
+        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional else None
+        # a `last` read-out of the top layer (no skip) can read the reverse half where it ends, unreordered
+        direct = not cfg.labelling and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
+        mask = torch.arange(T)[None, :] < lengths[:, None]  # (B, T) valid positions, CPU
+        rows = mask & scored[:, :T].cpu() if scored is not None and cfg.labelling else mask
+        rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
+        h = feats
+        for i, rnn in enumerate(self.rnns):
+            top = i == len(self.rnns) - 1
+            out = padded_layer(rnn, h, index, restore=not (top and direct))
+            if cfg.skip and i > 0:
+                out = out + h
+            if i < len(self.norms):
+                out = masked_batch_norm(self.norms[i], out.reshape(B * T, -1), rows).view(B, T, -1)
+            h = out if top and direct else self.drop(out)
+        if direct:
+            last = lengths.to(h.device) - 1
+            fwd = h[torch.arange(B, device=h.device), last]  # (B, D)
+            if index is None and cfg.bidirectional:  # one fused call: the reverse half in order
+                fwd = torch.cat([fwd[:, : cfg.hidden], h[:, 0, cfg.hidden:]], dim=1)
+            return self.head(self.drop(self.drop(fwd)))
+        h = h.masked_fill(~mask.to(h.device)[:, :, None], 0.0)  # as pad_packed_sequence leaves it
+        if cfg.labelling:
+            return self.per_position(h, lengths)
+        return self.head(self.drop(self.readout(h, lengths)))
 
 
 def masked_batch_norm(norm: nn.Module, data: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
