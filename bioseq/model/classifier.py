@@ -60,13 +60,15 @@ class ConvFrontEnd(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
-        mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
+        T = y.shape[2]
+        if not bool((lengths == T).all()):
+            # ReLU outputs are >= 0, so zeros past each length never win a pooling window that holds a valid
+            # position (ties go to the first, valid, one), and windows wholly past a length pool to zero
+            mask = torch.arange(T, device=y.device)[None, :] < lengths.to(y.device)[:, None]
+            y = y.masked_fill(~mask[:, None, :], 0.0)
         if self.pool > 1:
-            y = y.masked_fill(~mask[:, None, :], float("-inf"))
             y = nn.functional.max_pool1d(y, self.pool, ceil_mode=True)
             lengths = self.out_lengths(lengths)
-            mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
-        y = y.masked_fill(~mask[:, None, :], 0.0)
         return y.transpose(1, 2), lengths  # (B, T', F)
 
 
@@ -179,27 +181,28 @@ class SequenceClassifier(nn.Module):
         """
         B, T, _ = feats.shape
         cfg = self.cfg
-        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional else None
+        equal = bool((lengths == T).all())
+        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional and not equal else None
         # a `last` read-out of the top layer (no skip) can read the reverse half where it ends, unreordered
         direct = not cfg.labelling and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
-        mask = torch.arange(T)[None, :] < lengths[:, None]  # (B, T) valid positions, CPU
-        rows = mask & scored[:, :T].cpu() if scored is not None and cfg.labelling else mask
-        rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
+        mask = rows = None
+        if not direct or (self.training and cfg.norm == "batch" and len(self.rnns) > 1):
+            mask = torch.arange(T)[None, :] < lengths[:, None]  # (B, T) valid positions, CPU
+            rows = mask & scored[:, :T].cpu() if scored is not None and cfg.labelling else mask
+            rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
         h = feats
         for i, rnn in enumerate(self.rnns):
-            top = i == len(self.rnns) - 1
-            out = padded_layer(rnn, h, index, restore=not (top and direct))
+            if i == len(self.rnns) - 1 and direct:
+                if equal:  # the fused call's own final states
+                    return self.head(self.drop(self.drop(padded_layer(rnn, h, None, final=True))))
+                out = padded_layer(rnn, h, index, restore=False)  # valid outputs of both halves end at length - 1
+                return self.head(self.drop(self.drop(out[torch.arange(B, device=out.device), lengths - 1])))
+            out = padded_layer(rnn, h, index)
             if cfg.skip and i > 0:
                 out = out + h
             if i < len(self.norms):
                 out = masked_batch_norm(self.norms[i], out.reshape(B * T, -1), rows).view(B, T, -1)
-            h = out if top and direct else self.drop(out)
-        if direct:
-            last = lengths.to(h.device) - 1
-            fwd = h[torch.arange(B, device=h.device), last]  # (B, D)
-            if index is None and cfg.bidirectional:  # one fused call: the reverse half in order
-                fwd = torch.cat([fwd[:, : cfg.hidden], h[:, 0, cfg.hidden:]], dim=1)
-            return self.head(self.drop(self.drop(fwd)))
+            h = self.drop(out)
         h = h.masked_fill(~mask.to(h.device)[:, :, None], 0.0)  # as pad_packed_sequence leaves it
         if cfg.labelling:
             return self.per_position(h, lengths)

@@ -150,7 +150,8 @@ def reverse_within(x: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
     return _Reversal.apply(x.reshape(B * T, F), index).view(B, T, F)
 
 
-def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None, restore: bool = True) -> torch.Tensor:
+def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None, restore: bool = True,
+                 final: bool = False) -> torch.Tensor:
     """A fused single-layer ``rnn`` over a right-padded batch ``x (B, T, F)``: outputs ``(B, T, D)``.
 
     The forward direction runs on the batch as it is; the reverse direction on each row reversed within
@@ -158,7 +159,8 @@ def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None, re
     of the packed run (past a length they are meaningless). ``index=None`` means every length is T: both
     directions then run in one fused call. With ``restore=False`` and an ``index``, the reverse half is
     left in reversed order: its valid outputs then end at ``length - 1`` too (a ``last`` read-out needs
-    no reordering).
+    no reordering). With ``final=True`` (equal lengths only) the result is the final states ``(B, D)``:
+    the forward direction's at T - 1 and the reverse direction's at 0, read from the fused call itself.
     """
     fused = _fused_op(rnn)
     both = rnn.bidirectional and index is None
@@ -166,7 +168,8 @@ def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None, re
     hx = (h0, h0) if fused is torch.lstm else h0
     if both or not rnn.bidirectional:
         weights = [w for _, sfx in directions(both) for w in direction_params(rnn, BASE_PARAMS, sfx).values()]
-        return fused(x, hx, weights, True, 1, 0.0, rnn.training, both, True)[0]
+        res = fused(x, hx, weights, True, 1, 0.0, rnn.training, both, True)
+        return torch.cat(list(res[1]), dim=1) if final else res[0]
     outs = []
     for _, suffix in DIRECTIONS:
         weights = list(direction_params(rnn, BASE_PARAMS, suffix).values())

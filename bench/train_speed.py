@@ -1,0 +1,273 @@
+"""Training speed of bioseq against the fastest plain PyTorch loop of the same architecture, and against
+the machine's GEMM peak.
+
+For each configuration (one or two directions x conv front end on or off x equal or mixed lengths) the
+same data, the same length-grouped batches and the same optimiser (AdamW, PyTorch's fused kernel) are
+trained twice: by :func:`bioseq.training.loop.train` with gradient norms recorded every step (and its
+metrics, early stopping and best-weights bookkeeping), and by the plain loop below: an ``nn.LSTM`` and a
+linear head, last-state read-out, clipping, ``loss.item()`` per batch, a validation pass per epoch, and
+nothing else. The plain loop is the fastest correct one: equal lengths run one (bidirectional) ``nn.LSTM``
+over the batch and read its final states; mixed lengths run the padded batch and read the forward
+direction at each sequence's last valid step, the reverse direction on each sequence reversed within its
+length (one row gather), read the same way. A conv front end is ``Conv1d`` + ReLU + max-pool, padding
+masked to zero before pooling when lengths differ.
+
+The GEMM peak is the FLOP/s of a large float32 matrix product on one thread. A training step's FLOPs
+are counted for the matrix products only (gates: input and recurrent weights, forward and backward;
+the conv as a matrix product), at the valid positions only: the share of the peak is the useful work.
+
+    python -m bench.train_speed [--n 1000] [--epochs 2] [--repeats 5] [--hidden 64]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported; see bench_core
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.report import Figure, at_least, info, machine, table  # noqa: E402
+from bioseq.data.alphabets import DNA  # noqa: E402
+from bioseq.data.encoding import length_batches  # noqa: E402
+from bioseq.model.classifier import SequenceClassifier  # noqa: E402
+from bioseq.model.config import ModelConfig  # noqa: E402
+from bioseq.training.config import TrainConfig  # noqa: E402
+from bioseq.training.loop import train  # noqa: E402
+from bioseq.training.recorder import GradientRecorder  # noqa: E402
+
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+CONV = {"filters": 64, "width": 9, "pool": 2}  # bioseq's default DNA front end
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One configuration of the comparison."""
+
+    bidirectional: bool
+    conv: bool
+    mixed: bool
+
+    @property
+    def name(self) -> str:
+        return (f"{'bi' if self.bidirectional else 'uni'}, conv {'on' if self.conv else 'off'}, "
+                f"{'mixed' if self.mixed else 'equal'} lengths")
+
+
+SETUPS = [Setup(bi, conv, mixed) for bi, conv, mixed in itertools.product((False, True), (False, True),
+                                                                           (False, True))]
+
+
+def best_of(variants: dict[str, Callable[[], object]], repeats: int, clock: str = "cpu") -> dict[str, float]:
+    """Run each variant ``repeats`` times, interleaved; the best time (s) of each on ``clock``."""
+    now = CLOCKS[clock]
+    best = dict.fromkeys(variants, float("inf"))
+    for _ in range(repeats):
+        for name, run in variants.items():
+            t0 = now()
+            run()
+            best[name] = min(best[name], now() - t0)
+    return best
+
+
+def gemm_peak(n: int = 2048, repeats: int = 5, clock: str = "cpu") -> float:
+    """FLOP/s of an ``n x n`` float32 matrix product on this process's torch threads (best of ``repeats``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    t = best_of({"mm": lambda: torch.mm(a, b)}, repeats, clock)["mm"]
+    return 2 * n**3 / t
+
+
+def train_flops(length: float, setup: Setup, hidden: int, alphabet: int = 4) -> float:
+    """Matrix-product FLOPs of one training sequence of ``length`` (forward + backward, valid positions).
+
+    Per LSTM step and direction, forward ``2 * 4H * (F + H)``; backward the same for the weight gradients,
+    ``2 * 4H * H`` for the gradient along h, and ``2 * 4H * F`` for the input's gradient when the input
+    has one (after a conv). The conv: ``2 * K * width * filters`` per position forward, the same again for
+    its weight gradient (the one-hot input needs none). Element-wise gate maths is not counted.
+    """
+    steps, features, flops = length, alphabet, 0.0
+    if setup.conv:
+        flops += 2 * (2 * alphabet * CONV["width"] * CONV["filters"]) * length
+        steps, features = np.ceil(length / CONV["pool"]), CONV["filters"]
+    g = 4 * hidden
+    per_step = 2 * g * (features + hidden) * 2 + 2 * g * hidden + (2 * g * features if setup.conv else 0)
+    return flops + per_step * steps * (2 if setup.bidirectional else 1)
+
+
+# --- the plain loop ------------------------------------------------------------------------------
+
+class PlainNet(nn.Module):
+    """The plain model of a :class:`Setup`: (conv front end) -> ``nn.LSTM`` -> linear head on the final states."""
+
+    def __init__(self, setup: Setup, hidden: int, alphabet: int = 4, n_classes: int = 2):
+        super().__init__()
+        self.setup = setup
+        size = alphabet
+        if setup.conv:
+            self.conv = nn.Conv1d(alphabet, CONV["filters"], CONV["width"], padding="same")
+            size = CONV["filters"]
+        both = setup.bidirectional and not setup.mixed
+        self.lstm = nn.LSTM(size, hidden, batch_first=True, bidirectional=both)
+        self.reverse = nn.LSTM(size, hidden, batch_first=True) if setup.bidirectional and setup.mixed else None
+        self.head = nn.Linear(hidden * (2 if setup.bidirectional else 1), n_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        B, T = x.shape[:2]
+        if self.setup.conv:
+            y = torch.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
+            if self.setup.mixed:  # ReLU output is >= 0, so zero padding never wins a max
+                y = y * (torch.arange(T)[None, None, :] < lengths[:, None, None])
+            x = nn.functional.max_pool1d(y, CONV["pool"], ceil_mode=True).transpose(1, 2)
+            lengths, T = (lengths + CONV["pool"] - 1) // CONV["pool"], x.shape[1]
+        if not self.setup.mixed:
+            _, (h, _) = self.lstm(x)  # (directions, B, H)
+            return self.head(torch.cat(list(h), dim=1))
+        rows = torch.arange(B)
+        out = [self.lstm(x)[0][rows, lengths - 1]]
+        if self.reverse is not None:
+            t = torch.arange(T)[None, :]
+            flip = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t) + T * rows[:, None]
+            xr = x.reshape(B * T, -1)[flip.reshape(-1)].view(B, T, -1)
+            out.append(self.reverse(xr)[0][rows, lengths - 1])
+        return self.head(torch.cat(out, dim=1))
+
+
+def plain_train(model: nn.Module, xs: Sequence[torch.Tensor], labels: np.ndarray, val_xs: Sequence[torch.Tensor],
+                val_labels: np.ndarray, cfg: TrainConfig) -> None:
+    """The plain loop: bioseq's batches, pad, AdamW (fused), clip, ``loss.item()``, a validation pass per epoch."""
+    from torch.nn.utils.rnn import pad_sequence
+
+    torch.manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    loss_fn = nn.CrossEntropyLoss()
+    lengths, val_lengths = np.array([len(x) for x in xs]), np.array([len(x) for x in val_xs])
+    y, val_y = torch.as_tensor(labels), torch.as_tensor(val_labels)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        for idx in length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
+            logits = model(pad_sequence([xs[i] for i in idx], batch_first=True), torch.as_tensor(lengths[idx]))
+            loss = loss_fn(logits, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            loss.item()
+        model.eval()
+        with torch.no_grad():
+            for idx in length_batches(val_lengths, 256):
+                loss_fn(model(pad_sequence([val_xs[i] for i in idx], batch_first=True),
+                              torch.as_tensor(val_lengths[idx])), val_y[idx]).item()
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
+def dna_arrays(n: int, lengths: tuple[int, int], seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """``n`` one-hot DNA arrays ``(length, 4)``, lengths uniform in ``lengths``, balanced labels."""
+    rng = np.random.default_rng(seed)
+    arrays = [DNA.table()[BASES[rng.integers(0, 4, int(m))]] for m in rng.integers(lengths[0], lengths[1] + 1, n)]
+    return arrays, (np.arange(n) % 2).astype(np.int64)
+
+
+def compare(setup: Setup, n: int = 1000, epochs: int = 2, repeats: int = 5, hidden: int = 64,
+            clock: str = "cpu", peak: float | None = None) -> dict:
+    """Best times of bioseq and the plain loop for ``setup``; seq/s, the ratio and the GEMM-peak share."""
+    span = (50, 150) if setup.mixed else (100, 100)
+    arrays, labels = dna_arrays(n, span, seed=0)
+    val_arrays, val_labels = dna_arrays(max(n // 10, 2), span, seed=1)
+    xs, val_xs = [torch.from_numpy(a) for a in arrays], [torch.from_numpy(a) for a in val_arrays]
+    mcfg = ModelConfig(alphabet_size=4, n_classes=2, hidden=hidden, bidirectional=setup.bidirectional,
+                       conv=setup.conv, conv_filters=CONV["filters"], conv_width=CONV["width"],
+                       conv_pool=CONV["pool"], pooling="last", dropout=0.0)
+    tcfg = TrainConfig(epochs=epochs, batch_size=32, lr=3e-3, weight_decay=1e-2, clip=1.0, class_weights=False,
+                       patience=epochs + 1, device="cpu", seed=0, grad_every=1)
+    recorder = [0.0, 0.0]  # time inside GradientRecorder.record, total time of the bioseq runs
+
+    def bioseq() -> None:
+        torch.manual_seed(0)
+        original, now = GradientRecorder.record, CLOCKS[clock]
+
+        def timed(self, *a, **k):
+            t = now()
+            original(self, *a, **k)
+            recorder[0] += now() - t
+
+        GradientRecorder.record = timed
+        t0 = now()
+        try:
+            train(SequenceClassifier(mcfg), arrays, labels, val_arrays, val_labels, tcfg)
+        finally:
+            GradientRecorder.record = original
+            recorder[1] += now() - t0
+
+    def plain() -> None:
+        torch.manual_seed(0)
+        plain_train(PlainNet(setup, hidden), xs, labels, val_xs, val_labels, tcfg)
+
+    plain()  # warm-up: kernel selection, page faults
+    t = best_of({"bioseq": bioseq, "plain": plain}, repeats, clock)
+    seqs = n * epochs
+    mean_len = float(np.mean([len(a) for a in arrays]))
+    flops = train_flops(mean_len, setup, hidden) * seqs
+    return {"setup": setup, "ratio": t["plain"] / t["bioseq"], "bioseq": seqs / t["bioseq"],
+            "plain": seqs / t["plain"], "share": flops / t["bioseq"] / peak if peak else float("nan"),
+            "plain_share": flops / t["plain"] / peak if peak else float("nan"),
+            "recorder": recorder[0] / recorder[1] if recorder[1] else float("nan")}
+
+
+def shortfall(r: dict, target: float) -> str:
+    """Why a configuration falls short: how much, and the recorder's part of it."""
+    if r["ratio"] >= target:
+        return ""
+    return (f"short by {target - r['ratio']:.3f}; the recorder takes {100 * r['recorder']:.1f}% of bioseq's time, "
+            "the rest is the model and loop bookkeeping")
+
+
+def figures(n: int = 1000, epochs: int = 2, repeats: int = 5, hidden: int = 64, clock: str = "cpu",
+            setups: Sequence[Setup] = SETUPS, target: float = 0.95) -> list[Figure]:
+    """One ratio row per configuration (target >= 0.95), then the GEMM-peak shares."""
+    peak = gemm_peak(clock=clock)
+    results = [compare(s, n, epochs, repeats, hidden, clock, peak) for s in setups]
+    figs = [at_least(f"train speed bioseq / plain loop, {r['setup'].name}", r["ratio"], target,
+                     note=f"{r['bioseq']:,.0f} vs {r['plain']:,.0f} seq/s, best of {repeats}; " + shortfall(r, target))
+            for r in results]
+    figs.append(info("GEMM peak, float32 matmul, this process's threads", peak / 1e9, " GFLOP/s",
+                     note=f"{torch.get_num_threads()} thread(s), 2048 x 2048"))
+    figs += [info(f"share of GEMM peak, bioseq training, {r['setup'].name}", 100 * r["share"], "%",
+                  note=f"plain loop {100 * r['plain_share']:.1f}%; gate and conv matrix products at valid positions")
+             for r in results]
+    return figs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1000, help="training sequences per run (1000)")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved runs per variant; best kept (5)")
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(machine())
+    print(table(figures(args.n, args.epochs, args.repeats, args.hidden, args.clock)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
