@@ -15,9 +15,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
+from bioseq.model import recurrence
 from bioseq.model.classifier import ConvFrontEnd, build_model, make_rnn
 from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
-from bioseq.model import recurrence
 from bioseq.model.recurrence import UnrolledRNN
 
 LENGTHS = (7, 1, 4, 10, 3, 10)

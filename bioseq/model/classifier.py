@@ -181,9 +181,8 @@ class SequenceClassifier(nn.Module):
         """
         B, T, _ = feats.shape
         cfg = self.cfg
-        equal = bool((lengths == T).all())
-        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional and not equal else None
-        # a `last` read-out of the top layer (no skip) can read the reverse half where it ends, unreordered
+        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional else None
+        # a `last` read-out of the top layer (no skip) reads each direction where it ends, in its own order
         direct = not cfg.labelling and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
         mask = rows = None
         if not direct or (self.training and cfg.norm == "batch" and len(self.rnns) > 1):
@@ -192,11 +191,8 @@ class SequenceClassifier(nn.Module):
             rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
         h = feats
         for i, rnn in enumerate(self.rnns):
-            if i == len(self.rnns) - 1 and direct:
-                if equal:  # the fused call's own final states
-                    return self.head(self.drop(self.drop(padded_layer(rnn, h, None, final=True))))
-                out = padded_layer(rnn, h, index, restore=False)  # valid outputs of both halves end at length - 1
-                return self.head(self.drop(self.drop(out[torch.arange(B, device=out.device), lengths - 1])))
+            if i == len(self.rnns) - 1 and direct:  # each direction read where it ends
+                return self.head(self.drop(self.drop(padded_layer(rnn, h, index, final=lengths - 1))))
             out = padded_layer(rnn, h, index)
             if cfg.skip and i > 0:
                 out = out + h

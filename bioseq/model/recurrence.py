@@ -150,33 +150,38 @@ def reverse_within(x: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
     return _Reversal.apply(x.reshape(B * T, F), index).view(B, T, F)
 
 
-def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None, restore: bool = True,
-                 final: bool = False) -> torch.Tensor:
+def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None,
+                 final: torch.Tensor | None = None) -> torch.Tensor:
     """A fused single-layer ``rnn`` over a right-padded batch ``x (B, T, F)``: outputs ``(B, T, D)``.
 
     The forward direction runs on the batch as it is; the reverse direction on each row reversed within
     its length (``index`` from :func:`reversal_index`), so at every valid position the outputs are those
-    of the packed run (past a length they are meaningless). ``index=None`` means every length is T: both
-    directions then run in one fused call. With ``restore=False`` and an ``index``, the reverse half is
-    left in reversed order: its valid outputs then end at ``length - 1`` too (a ``last`` read-out needs
-    no reordering). With ``final=True`` (equal lengths only) the result is the final states ``(B, D)``:
-    the forward direction's at T - 1 and the reverse direction's at 0, read from the fused call itself.
+    of the packed run (past a length they are meaningless). ``index=None`` with a bidirectional layer
+    means every length is T: both directions then run in one fused call.
+
+    With ``final (B,)``, each row's last valid position, the result is the final states ``(B, D)``
+    instead (the ``last`` read-out): the forward direction's at ``final`` and the reverse direction's at
+    position 0, which is ``final`` of its reversed run. When every row ends at T - 1 they are the fused
+    call's own final states.
     """
     fused = _fused_op(rnn)
+    B, T = x.shape[:2]
     both = rnn.bidirectional and index is None
-    h0 = x.new_zeros(2 if both else 1, x.shape[0], rnn.hidden_size)
+    h0 = x.new_zeros(2 if both else 1, B, rnn.hidden_size)
     hx = (h0, h0) if fused is torch.lstm else h0
-    if both or not rnn.bidirectional:
-        weights = [w for _, sfx in directions(both) for w in direction_params(rnn, BASE_PARAMS, sfx).values()]
-        res = fused(x, hx, weights, True, 1, 0.0, rnn.training, both, True)
-        return torch.cat(list(res[1]), dim=1) if final else res[0]
+    calls = [("", "_reverse")] if both else [(sfx,) for _, sfx in directions(rnn.bidirectional)]
     outs = []
-    for _, suffix in DIRECTIONS:
-        weights = list(direction_params(rnn, BASE_PARAMS, suffix).values())
-        inp = reverse_within(x, index) if suffix else x
-        out = fused(inp, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]  # (B, T, H)
-        outs.append(reverse_within(out, index) if suffix and restore else out)
-    return torch.cat(outs, dim=2)
+    for suffixes in calls:
+        weights = [w for sfx in suffixes for w in direction_params(rnn, BASE_PARAMS, sfx).values()]
+        backwards = suffixes == ("_reverse",)
+        res = fused(reverse_within(x, index) if backwards else x, hx, weights, True, 1, 0.0, rnn.training, both, True)
+        if final is None:
+            outs.append(reverse_within(res[0], index) if backwards else res[0])  # (B, T, H or D)
+        elif not backwards and bool((final == T - 1).all()):
+            outs.append(torch.cat(list(res[1]), dim=1))  # (B, H or D)
+        else:
+            outs.append(res[0][torch.arange(B, device=x.device), final])  # (B, H)
+    return torch.cat(outs, dim=1 if final is not None else 2) if len(outs) > 1 else outs[0]
 
 
 def padded_ok(rnn: nn.Module, device: torch.device) -> bool:
