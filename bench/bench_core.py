@@ -79,10 +79,10 @@ def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: in
 # --- a. training ---------------------------------------------------------------------------------
 
 def train_throughput(n: int = 1000, epochs: int = 2, repeats: int = 3, hidden: int = 64, clock: str = "cpu",
-                     setups: Sequence[Setup] = SETUPS) -> list[Figure]:
+                     setups: Sequence[Setup] = SETUPS, gemm_n: int = 2048) -> list[Figure]:
     """(a) bioseq training against the fastest plain loop per configuration (:mod:`bench.train_speed`), the
     GEMM-peak shares, and the cost of recording gradient norms every step rather than every 10th."""
-    figs = train_speed.figures(n, epochs, repeats, hidden, clock, setups)
+    figs = train_speed.figures(n, epochs, repeats, hidden, clock, setups, gemm_n=gemm_n)
     arrays, labels = dna_arrays(n, (50, 150), seed=0)
     val_arrays, val_labels = dna_arrays(max(n // 10, 2), (50, 150), seed=1)
     mcfg = ModelConfig(alphabet_size=4, n_classes=2, hidden=hidden, bidirectional=False, conv=False,

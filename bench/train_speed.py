@@ -16,7 +16,11 @@ The GEMM peak is the FLOP/s of a large float32 matrix product on one thread. A t
 are counted for the matrix products only (gates: input and recurrent weights, forward and backward;
 the conv as a matrix product), at the valid positions only: the share of the peak is the useful work.
 
-    python -m bench.train_speed [--n 1000] [--epochs 2] [--repeats 5] [--hidden 64]
+On a GPU (``--device cuda``, timed by the wall clock after synchronising) bioseq runs cuDNN's packed
+kernels and the plain loop the same padded model as on the CPU; both in float32, and bioseq once more
+under ``--amp auto``.
+
+    python -m bench.train_speed [--n 1000] [--epochs 2] [--repeats 5] [--hidden 64] [--device cuda]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported; see bench_core
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import itertools  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -73,22 +78,32 @@ SETUPS = [Setup(bi, conv, mixed) for bi, conv, mixed in itertools.product((False
 
 
 def best_of(variants: dict[str, Callable[[], object]], repeats: int, clock: str = "cpu") -> dict[str, float]:
-    """Run each variant ``repeats`` times, interleaved; the best time (s) of each on ``clock``."""
+    """Run each variant ``repeats`` times, interleaved; the best time (s) of each on ``clock`` (``wall``
+    waits for queued GPU work before reading the clock)."""
     now = CLOCKS[clock]
+    sync = torch.cuda.synchronize if clock == "wall" and torch.cuda.is_available() else (lambda: None)
     best = dict.fromkeys(variants, float("inf"))
     for _ in range(repeats):
         for name, run in variants.items():
+            sync()
             t0 = now()
             run()
+            sync()
             best[name] = min(best[name], now() - t0)
     return best
 
 
-def gemm_peak(n: int = 2048, repeats: int = 5, clock: str = "cpu") -> float:
-    """FLOP/s of an ``n x n`` float32 matrix product on this process's torch threads (best of ``repeats``)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    t = best_of({"mm": lambda: torch.mm(a, b)}, repeats, clock)["mm"]
+def gemm_peak(n: int = 2048, repeats: int = 3, clock: str = "cpu", device: str = "cpu") -> float:
+    """FLOP/s of an ``n x n`` float32 matrix product on ``device`` (this process's threads on a CPU; TF32
+    off on a GPU), best of ``repeats``."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        torch.mm(a, b)
+        t = best_of({"mm": lambda: [torch.mm(a, b) for _ in range(3)]}, repeats, clock)["mm"] / 3
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     return 2 * n**3 / t
 
 
@@ -128,19 +143,20 @@ class PlainNet(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         B, T = x.shape[:2]
+        lengths = lengths.to(x.device)
         if self.setup.conv:
             y = torch.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
             if self.setup.mixed:  # ReLU output is >= 0, so zero padding never wins a max
-                y = y * (torch.arange(T)[None, None, :] < lengths[:, None, None])
+                y = y * (torch.arange(T, device=x.device)[None, None, :] < lengths[:, None, None])
             x = nn.functional.max_pool1d(y, CONV["pool"], ceil_mode=True).transpose(1, 2)
             lengths, T = (lengths + CONV["pool"] - 1) // CONV["pool"], x.shape[1]
         if not self.setup.mixed:
             _, (h, _) = self.lstm(x)  # (directions, B, H)
             return self.head(torch.cat(list(h), dim=1))
-        rows = torch.arange(B)
+        rows = torch.arange(B, device=x.device)
         out = [self.lstm(x)[0][rows, lengths - 1]]
         if self.reverse is not None:
-            t = torch.arange(T)[None, :]
+            t = torch.arange(T, device=x.device)[None, :]
             flip = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t) + T * rows[:, None]
             xr = x.reshape(B * T, -1)[flip.reshape(-1)].view(B, T, -1)
             out.append(self.reverse(xr)[0][rows, lengths - 1])
@@ -149,19 +165,27 @@ class PlainNet(nn.Module):
 
 def plain_train(model: nn.Module, xs: Sequence[torch.Tensor], labels: np.ndarray, val_xs: Sequence[torch.Tensor],
                 val_labels: np.ndarray, cfg: TrainConfig) -> None:
-    """The plain loop: bioseq's batches, pad, AdamW (fused), clip, ``loss.item()``, a validation pass per epoch."""
+    """The plain loop: bioseq's batches, pad, AdamW (fused), clip, ``loss.item()``, a validation pass per epoch.
+    On a GPU (``cfg.device``) batches are copied from pinned memory without blocking."""
     from torch.nn.utils.rnn import pad_sequence
 
+    device = torch.device(cfg.device)
+
+    def pad(arrays: list[torch.Tensor]) -> torch.Tensor:
+        x = pad_sequence(arrays, batch_first=True)
+        return x.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else x
+
     torch.manual_seed(cfg.seed)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     loss_fn = nn.CrossEntropyLoss()
     lengths, val_lengths = np.array([len(x) for x in xs]), np.array([len(x) for x in val_xs])
-    y, val_y = torch.as_tensor(labels), torch.as_tensor(val_labels)
+    y, val_y = torch.as_tensor(labels, device=device), torch.as_tensor(val_labels, device=device)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         for idx in length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
-            logits = model(pad_sequence([xs[i] for i in idx], batch_first=True), torch.as_tensor(lengths[idx]))
+            logits = model(pad([xs[i] for i in idx]), torch.as_tensor(lengths[idx]))
             loss = loss_fn(logits, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -171,8 +195,7 @@ def plain_train(model: nn.Module, xs: Sequence[torch.Tensor], labels: np.ndarray
         model.eval()
         with torch.no_grad():
             for idx in length_batches(val_lengths, 256):
-                loss_fn(model(pad_sequence([val_xs[i] for i in idx], batch_first=True),
-                              torch.as_tensor(val_lengths[idx])), val_y[idx]).item()
+                loss_fn(model(pad([val_xs[i] for i in idx]), torch.as_tensor(val_lengths[idx])), val_y[idx]).item()
 
 
 # --- the comparison ------------------------------------------------------------------------------
@@ -184,9 +207,30 @@ def dna_arrays(n: int, lengths: tuple[int, int], seed: int) -> tuple[list[np.nda
     return arrays, (np.arange(n) % 2).astype(np.int64)
 
 
+def model_step_ratio(setup: Setup, mcfg: ModelConfig, hidden: int, arrays: list[np.ndarray], repeats: int,
+                     clock: str, device: str) -> float:
+    """The plain model's forward + backward time over bioseq's, on one batch of 32 (the models alone)."""
+    from bioseq.data.encoding import pad_batch
+
+    x, lengths = pad_batch(arrays[:32])
+    x = x.to(device)
+    models = {"bioseq": SequenceClassifier(mcfg).to(device).train(), "plain": PlainNet(setup, hidden).to(device)}
+
+    def step(model: nn.Module) -> Callable[[], None]:
+        return lambda: [model(x, lengths).sum().backward() for _ in range(10)]
+
+    steps = {k: step(m) for k, m in models.items()}
+    for run in steps.values():
+        run()
+    t = best_of(steps, repeats, clock)
+    return t["plain"] / t["bioseq"]
+
+
 def compare(setup: Setup, n: int = 1000, epochs: int = 2, repeats: int = 5, hidden: int = 64,
-            clock: str = "cpu", peak: float | None = None) -> dict:
-    """Best times of bioseq and the plain loop for ``setup``; seq/s, the ratio and the GEMM-peak share."""
+            clock: str = "cpu", peak: float | None = None, device: str = "cpu") -> dict:
+    """Best times of bioseq and the plain loop for ``setup``: seq/s, the ratio, the GEMM-peak share, the
+    recorder's share of bioseq's time and the ratio of the models alone. On a GPU, also bioseq under
+    ``--amp auto`` (the other runs are float32)."""
     span = (50, 150) if setup.mixed else (100, 100)
     arrays, labels = dna_arrays(n, span, seed=0)
     val_arrays, val_labels = dna_arrays(max(n // 10, 2), span, seed=1)
@@ -195,62 +239,73 @@ def compare(setup: Setup, n: int = 1000, epochs: int = 2, repeats: int = 5, hidd
                        conv=setup.conv, conv_filters=CONV["filters"], conv_width=CONV["width"],
                        conv_pool=CONV["pool"], pooling="last", dropout=0.0)
     tcfg = TrainConfig(epochs=epochs, batch_size=32, lr=3e-3, weight_decay=1e-2, clip=1.0, class_weights=False,
-                       patience=epochs + 1, device="cpu", seed=0, grad_every=1)
+                       patience=epochs + 1, device=device, seed=0, grad_every=1, amp="off")
     recorder = [0.0, 0.0]  # time inside GradientRecorder.record, total time of the bioseq runs
 
-    def bioseq() -> None:
-        torch.manual_seed(0)
-        original, now = GradientRecorder.record, CLOCKS[clock]
+    def bioseq(amp: str = "off") -> Callable[[], None]:
+        def run() -> None:
+            torch.manual_seed(0)
+            original, now = GradientRecorder.record, CLOCKS[clock]
 
-        def timed(self, *a, **k):
-            t = now()
-            original(self, *a, **k)
-            recorder[0] += now() - t
+            def timed(self, *a, **k):
+                t = now()
+                original(self, *a, **k)
+                recorder[0] += now() - t
 
-        GradientRecorder.record = timed
-        t0 = now()
-        try:
-            train(SequenceClassifier(mcfg), arrays, labels, val_arrays, val_labels, tcfg)
-        finally:
-            GradientRecorder.record = original
-            recorder[1] += now() - t0
+            GradientRecorder.record = timed
+            t0 = now()
+            try:
+                train(SequenceClassifier(mcfg), arrays, labels, val_arrays, val_labels,
+                      dataclasses.replace(tcfg, amp=amp))
+            finally:
+                GradientRecorder.record = original
+                recorder[1] += now() - t0
+        return run
 
     def plain() -> None:
         torch.manual_seed(0)
         plain_train(PlainNet(setup, hidden), xs, labels, val_xs, val_labels, tcfg)
 
     plain()  # warm-up: kernel selection, page faults
-    t = best_of({"bioseq": bioseq, "plain": plain}, repeats, clock)
+    variants = {"bioseq": bioseq(), "plain": plain}
+    if torch.device(device).type == "cuda":
+        variants["amp"] = bioseq("auto")
+    t = best_of(variants, repeats, clock)
     seqs = n * epochs
-    mean_len = float(np.mean([len(a) for a in arrays]))
-    flops = train_flops(mean_len, setup, hidden) * seqs
+    flops = train_flops(float(np.mean([len(a) for a in arrays])), setup, hidden) * seqs
     return {"setup": setup, "ratio": t["plain"] / t["bioseq"], "bioseq": seqs / t["bioseq"],
             "plain": seqs / t["plain"], "share": flops / t["bioseq"] / peak if peak else float("nan"),
             "plain_share": flops / t["plain"] / peak if peak else float("nan"),
-            "recorder": recorder[0] / recorder[1] if recorder[1] else float("nan")}
+            "recorder": recorder[0] / recorder[1] if recorder[1] else float("nan"),
+            "amp": t["bioseq"] / t["amp"] if "amp" in t else None,
+            "model": model_step_ratio(setup, mcfg, hidden, arrays, repeats, clock, device)}
 
 
 def shortfall(r: dict, target: float) -> str:
-    """Why a configuration falls short: how much, and the recorder's part of it."""
+    """Why a configuration falls short: by how much, the models alone, the recorder's part."""
     if r["ratio"] >= target:
         return ""
-    return (f"short by {target - r['ratio']:.3f}; the recorder takes {100 * r['recorder']:.1f}% of bioseq's time, "
-            "the rest is the model and loop bookkeeping")
+    return (f"short by {target - r['ratio']:.3f}: the models alone (one batch, forward + backward) run at "
+            f"{r['model']:.3f}x; the recorder takes {100 * r['recorder']:.1f}% of bioseq's time")
 
 
 def figures(n: int = 1000, epochs: int = 2, repeats: int = 5, hidden: int = 64, clock: str = "cpu",
-            setups: Sequence[Setup] = SETUPS, target: float = 0.95) -> list[Figure]:
-    """One ratio row per configuration (target >= 0.95), then the GEMM-peak shares."""
-    peak = gemm_peak(clock=clock)
-    results = [compare(s, n, epochs, repeats, hidden, clock, peak) for s in setups]
+            setups: Sequence[Setup] = SETUPS, target: float = 0.95, device: str = "cpu",
+            gemm_n: int = 2048) -> list[Figure]:
+    """One ratio row per configuration (target >= 0.95), the GEMM peak and the shares of it; on a GPU,
+    the speed-up of ``--amp auto`` per configuration."""
+    peak = gemm_peak(gemm_n, clock=clock, device=device)
+    results = [compare(s, n, epochs, repeats, hidden, clock, peak, device) for s in setups]
     figs = [at_least(f"train speed bioseq / plain loop, {r['setup'].name}", r["ratio"], target,
                      note=f"{r['bioseq']:,.0f} vs {r['plain']:,.0f} seq/s, best of {repeats}; " + shortfall(r, target))
             for r in results]
-    figs.append(info("GEMM peak, float32 matmul, this process's threads", peak / 1e9, " GFLOP/s",
-                     note=f"{torch.get_num_threads()} thread(s), 2048 x 2048"))
+    where = f"{torch.get_num_threads()} thread(s)" if device == "cpu" else torch.cuda.get_device_name(device)
+    figs.append(info(f"GEMM peak, float32 {gemm_n} x {gemm_n} matmul", peak / 1e9, " GFLOP/s", note=where))
     figs += [info(f"share of GEMM peak, bioseq training, {r['setup'].name}", 100 * r["share"], "%",
                   note=f"plain loop {100 * r['plain_share']:.1f}%; gate and conv matrix products at valid positions")
              for r in results]
+    figs += [info(f"--amp auto speed-up over float32, {r['setup'].name}", r["amp"], "x", note=where)
+             for r in results if r["amp"] is not None]
     return figs
 
 
@@ -261,11 +316,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="interleaved runs per variant; best kept (5)")
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default=None, help="cpu (default) or wall (default on cuda)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU path (cuDNN, wall clock)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    clock = args.clock or ("wall" if args.device.startswith("cuda") else "cpu")
     print(machine())
-    print(table(figures(args.n, args.epochs, args.repeats, args.hidden, args.clock)))
+    print(table(figures(args.n, args.epochs, args.repeats, args.hidden, clock, device=args.device)))
     return 0
 
 
