@@ -160,6 +160,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     opt = adamw(model, cfg.lr, cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
     scaler = grad_scaler(cfg.amp, device)
+    params = list(model.parameters())
     lengths = [len(a) for a in train_arrays]
     steps_per_epoch = math.ceil(len(train_arrays) / cfg.batch_size)
     history: list[dict] = []
@@ -204,9 +205,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             step += 1
             if scaler is None:
                 loss.backward()
-                recorder.record(epoch, step)
-                if cfg.clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                recorder.record_and_clip(params, cfg.clip, epoch, step)
                 opt.step()
             else:
                 scaled_step(scaler, loss, opt, model, cfg.clip, recorder, epoch, step)

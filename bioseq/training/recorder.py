@@ -62,6 +62,33 @@ class GradientRecorder:
         self._pending.append(torch.stack(torch._foreach_norm(grads)))
         self.rows.append((epoch, step))
 
+    def record_and_clip(self, params: list[nn.Parameter], clip: float | None, epoch: int, step: int) -> None:
+        """:meth:`record`, then ``clip_grad_norm_(params, clip)``, with one ``_foreach_norm`` for both when
+        every parameter has a gradient: the clipping is ``clip_grad_norm_``'s own arithmetic (the total
+        norm of the per-parameter norms, then ``clip_grads_with_norm_``)."""
+        due = not (step - 1) % self.every
+        grads = [p.grad for p in params if p.grad is not None]
+        positions = self._positions(params)
+        if not clip or not due or len(grads) != len(params) or positions is None:
+            self.record(epoch, step)
+            if clip:
+                nn.utils.clip_grad_norm_(params, clip)
+            return
+        norms = torch._foreach_norm(grads)
+        self._pending.append(torch.stack([norms[i] for i in positions]))
+        self.rows.append((epoch, step))
+        nn.utils.clip_grads_with_norm_(params, clip, torch.linalg.vector_norm(torch.stack(norms)))
+
+    def _positions(self, params: list[nn.Parameter]) -> list[int] | None:
+        """Where the recorded parameters sit in ``params`` (cached), or ``None`` if one is missing."""
+        key = tuple(map(id, params))
+        if getattr(self, "_key", None) != key:
+            where = {id(p): i for i, p in enumerate(params)}
+            self._key, self._where = key, [where.get(id(p)) for p in self.params]
+            if None in self._where:
+                self._where = None
+        return self._where
+
     def forget(self, step: int) -> None:
         """Drop the last recorded row if it is ``step``'s (a step the loss scaler skipped)."""
         if self.rows and self.rows[-1][1] == step:
