@@ -1,10 +1,9 @@
 """Core speed and memory figures of bioseq, each against the plainest way to do the same work.
 
-a. Training seq/s of :func:`bioseq.training.loop.train` (gradient norms recorded every step) against a
-   hand-written PyTorch loop: one ``nn.LSTM`` of the same size, last-state read-out, the same
-   pre-encoded data and the same length-grouped, padded, packed batches, AdamW, clipping, and a
-   validation pass per epoch. For one direction, also the fastest plain loop (no packing, output
-   read at each sequence's last valid step). And the cost of recording every step, not every 10th.
+a. Training speed of :func:`bioseq.training.loop.train` (gradient norms recorded every step) against
+   the fastest plain PyTorch loop of the same architecture, for one and two directions, with and
+   without the conv front end, on equal and mixed lengths, and the share of the machine's GEMM peak
+   (:mod:`bench.train_speed`); and the cost of recording every step, not every 10th.
 b. ``bioseq predict`` end to end (FASTA reading, encoding, batching, forward, CSV writing) against
    a bare forward of the same model over pre-encoded, pre-padded tensors; and the share of the
    end-to-end time spent outside the model's forward.
@@ -43,15 +42,15 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
-from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence  # noqa: E402
 
 if __package__ in (None, ""):  # run as a file: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import train_speed  # noqa: E402
 from bench.report import Figure, at_least, at_most, info, machine, table  # noqa: E402
+from bench.train_speed import CLOCKS, SETUPS, Setup, best_of, dna_arrays  # noqa: E402
 from bioseq.data.alphabets import DNA  # noqa: E402
 from bioseq.data.dataset import load_dataset  # noqa: E402
-from bioseq.data.encoding import length_batches  # noqa: E402
 from bioseq.model.classifier import SequenceClassifier  # noqa: E402
 from bioseq.model.config import ModelConfig  # noqa: E402
 from bioseq.model.store import ModelBundle, save_model  # noqa: E402
@@ -59,31 +58,10 @@ from bioseq.prediction.predict import predict_files  # noqa: E402
 from bioseq.training.config import TrainConfig  # noqa: E402
 from bioseq.training.fit import default_model_config  # noqa: E402
 from bioseq.training.loop import train  # noqa: E402
-from bioseq.training.recorder import GradientRecorder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks"
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
-CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
-
-
-def best_of(variants: dict[str, Callable[[], object]], repeats: int, clock: str = "cpu") -> dict[str, float]:
-    """Run each variant ``repeats`` times, interleaved; the best time (s) of each on ``clock``."""
-    now = CLOCKS[clock]
-    best = dict.fromkeys(variants, float("inf"))
-    for _ in range(repeats):
-        for name, run in variants.items():
-            t0 = now()
-            run()
-            best[name] = min(best[name], now() - t0)
-    return best
-
-
-def random_dna_arrays(n: int, min_len: int, max_len: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
-    """``n`` one-hot DNA arrays ``(length, 4)`` of random lengths and random balanced labels."""
-    rng = np.random.default_rng(seed)
-    arrays = [DNA.table()[BASES[rng.integers(0, 4, int(m))]] for m in rng.integers(min_len, max_len + 1, n)]
-    return arrays, (np.arange(n) % 2).astype(np.int64)
 
 
 def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: int = 100_000) -> Path:
@@ -98,57 +76,31 @@ def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: in
     return path
 
 
-# --- a. training ------------------------------------------------------------------------------
+# --- a. training ---------------------------------------------------------------------------------
 
-class BareLSTM(nn.Module):
-    """The hand-written model: ``nn.LSTM`` over a packed batch, logits from the final state(s).
+def train_throughput(n: int = 1000, epochs: int = 2, repeats: int = 3, hidden: int = 64, clock: str = "cpu",
+                     setups: Sequence[Setup] = SETUPS, gemm_n: int = 2048) -> list[Figure]:
+    """(a) bioseq training against the fastest plain loop per configuration (:mod:`bench.train_speed`), the
+    GEMM-peak shares, and the cost of recording gradient norms every step rather than every 10th."""
+    figs = train_speed.figures(n, epochs, repeats, hidden, clock, setups, gemm_n=gemm_n)
+    arrays, labels = dna_arrays(n, (50, 150), seed=0)
+    val_arrays, val_labels = dna_arrays(max(n // 10, 2), (50, 150), seed=1)
+    mcfg = ModelConfig(alphabet_size=4, n_classes=2, hidden=hidden, bidirectional=False, conv=False,
+                       pooling="last", dropout=0.0)
+    base = dict(epochs=epochs, batch_size=32, lr=3e-3, weight_decay=1e-2, clip=1.0, class_weights=False,
+                patience=epochs + 1, device="cpu", seed=0)
 
-    ``packed=False`` (one direction only) runs the padded batch as it is and reads the output at
-    each sequence's last valid step: the same function, and the fastest plain way on a CPU.
-    """
+    def run(every: int) -> Callable[[], None]:
+        def go() -> None:
+            torch.manual_seed(0)
+            train(SequenceClassifier(mcfg), arrays, labels, val_arrays, val_labels,
+                  TrainConfig(grad_every=every, **base))
+        return go
 
-    def __init__(self, input_size: int, hidden: int, bidirectional: bool, n_classes: int, packed: bool = True):
-        super().__init__()
-        if not packed and bidirectional:
-            raise ValueError("an unpacked run is exact for one direction only")
-        self.packed = packed
-        self.lstm = nn.LSTM(input_size, hidden, batch_first=True, bidirectional=bidirectional)
-        self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_classes)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        if not self.packed:
-            out, _ = self.lstm(x)  # (B, T, H); right padding comes after every valid step
-            return self.head(out[torch.arange(len(x)), lengths - 1])
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        _, (h, _) = self.lstm(packed)  # (directions, B, H), back in batch order
-        return self.head(torch.cat(list(h), dim=1))
-
-
-def bare_train(model: nn.Module, xs: Sequence[torch.Tensor], labels: np.ndarray, val_xs: Sequence[torch.Tensor],
-               val_labels: np.ndarray, cfg: TrainConfig) -> None:
-    """The plain loop: the same batches as bioseq (``length_batches``), pad, pack, AdamW, clip, validate."""
-    torch.manual_seed(cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    lengths = np.array([len(x) for x in xs])
-    val_lengths = np.array([len(x) for x in val_xs])
-    y, val_y = torch.as_tensor(labels), torch.as_tensor(val_labels)
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        rng = np.random.default_rng([cfg.seed, epoch])
-        for idx in length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
-            logits = model(pad_sequence([xs[i] for i in idx], batch_first=True), torch.as_tensor(lengths[idx]))
-            loss = loss_fn(logits, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            loss.item()
-        model.eval()
-        with torch.no_grad():
-            for idx in length_batches(val_lengths, 256):
-                loss_fn(model(pad_sequence([val_xs[i] for i in idx], batch_first=True),
-                              torch.as_tensor(val_lengths[idx])), val_y[idx]).item()
+    t = best_of({"every": run(1), "every10": run(10)}, repeats, clock)
+    return figs + [at_most("gradient recording overhead, every step vs every 10th",
+                           100 * (t["every"] / t["every10"] - 1), 5, "%",
+                           note=f"uni, conv off, mixed lengths; best of {repeats}")]
 
 
 @contextmanager
@@ -169,61 +121,6 @@ def time_spent_in(cls: type, method: str, clock: str = "cpu") -> Iterator[list[f
         yield spent
     finally:
         setattr(cls, method, original)
-
-
-def train_throughput(n: int = 1000, epochs: int = 2, repeats: int = 3, hidden: int = 64, bidirectional: bool = False,
-                     min_len: int = 50, max_len: int = 150, clock: str = "cpu") -> list[Figure]:
-    """(a) bioseq training against the bare loop, and gradient recording every step against every 10th."""
-    arrays, labels = random_dna_arrays(n, min_len, max_len, seed=0)
-    val_arrays, val_labels = random_dna_arrays(max(n // 10, 2), min_len, max_len, seed=1)
-    xs, val_xs = [torch.from_numpy(a) for a in arrays], [torch.from_numpy(a) for a in val_arrays]
-    mcfg = ModelConfig(alphabet_size=4, n_classes=2, hidden=hidden, bidirectional=bidirectional, conv=False,
-                       pooling="last", dropout=0.0)
-    base = dict(epochs=epochs, batch_size=32, lr=3e-3, weight_decay=1e-2, clip=1.0, class_weights=False,
-                patience=epochs + 1, device="cpu", seed=0)
-    recording = {"total": 0.0, "recorder": 0.0}
-
-    def bioseq_run(every: int) -> Callable[[], None]:
-        def run() -> None:
-            torch.manual_seed(0)
-            now = CLOCKS[clock]
-            t0 = now()
-            with time_spent_in(GradientRecorder, "record", clock) as spent:
-                train(SequenceClassifier(mcfg), arrays, labels, val_arrays, val_labels,
-                      TrainConfig(grad_every=every, **base))
-            if every == 1:
-                recording["total"] += now() - t0
-                recording["recorder"] += spent[0]
-        return run
-
-    def bare_run(packed: bool) -> Callable[[], None]:
-        def run() -> None:
-            torch.manual_seed(0)
-            bare_train(BareLSTM(4, hidden, bidirectional, 2, packed), xs, labels, val_xs, val_labels,
-                       TrainConfig(**base))
-        return run
-
-    bare_run(True)()  # warm-up: first calls pay for kernel selection and page faults
-    variants = {"bioseq": bioseq_run(1), "bare": bare_run(True), "bioseq_every10": bioseq_run(10)}
-    if not bidirectional:
-        variants["bare_unpacked"] = bare_run(False)
-    t = best_of(variants, repeats, clock)
-    seqs = n * epochs
-    what = f"LSTM {hidden}{' bi' if bidirectional else ''}, {n} seqs {min_len}-{max_len} bp x {epochs} ep"
-    figs = [
-        info("train seq/s, bioseq (grad norms every step)", seqs / t["bioseq"], note=what),
-        info("train seq/s, bare PyTorch loop (packed)", seqs / t["bare"]),
-        at_least("train speed bioseq / bare (packed)", t["bare"] / t["bioseq"], 0.95, note=f"best of {repeats}"),
-    ]
-    if not bidirectional:
-        figs += [info("train seq/s, bare PyTorch loop (unpacked, read at last valid step)", seqs / t["bare_unpacked"]),
-                 info("train speed bioseq / bare (unpacked)", t["bare_unpacked"] / t["bioseq"])]
-    return figs + [
-        at_most("gradient recording overhead, every step vs every 10th",
-                100 * (t["bioseq"] / t["bioseq_every10"] - 1), 5, "%", note=f"best of {repeats}"),
-        info("time inside GradientRecorder.record, every step", 100 * recording["recorder"] / recording["total"], "%",
-             note="share of the every-step runs"),
-    ]
 
 
 # --- b, c. prediction ---------------------------------------------------------------------------
@@ -354,7 +251,6 @@ def parser(prog: str = "python -m bench.bench_core") -> argparse.ArgumentParser:
     ap.add_argument("--n-train", type=int, default=1000, help="training sequences for (a) (1000)")
     ap.add_argument("--epochs", type=int, default=2, help="epochs for (a) and (d) (2)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats per variant; best kept (3)")
-    ap.add_argument("--bidirectional", action="store_true", help="bidirectional LSTM in (a)")
     ap.add_argument("--n-predict", type=int, default=20_000, help="records for (b) (20000)")
     ap.add_argument("--n", type=int, default=1_000_000, help="records for the peak-RSS run (c) (1000000)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"benchmark data folder ({DEFAULT_DATA})")
@@ -375,8 +271,7 @@ def figures(args: argparse.Namespace, echo: Callable[[str], None] = print) -> li
         args = argparse.Namespace(**{**vars(args), "n_train": 300, "n_predict": 2000, "n": 5000, "repeats": 1,
                                      "epochs": 1})
     sections = {
-        "train": lambda: train_throughput(args.n_train, args.epochs, args.repeats, bidirectional=args.bidirectional,
-                                          clock=args.clock),
+        "train": lambda: train_throughput(args.n_train, args.epochs, args.repeats, clock=args.clock),
         "predict": lambda: predict_throughput(args.n_predict, repeats=max(1, args.repeats - 1), clock=args.clock),
         "rss": lambda: predict_rss(args.n),
         "grouping": lambda: grouping_speedup(args.data, args.epochs, max(1, args.repeats - 1),

@@ -36,6 +36,7 @@ def pytest_collection_modifyitems(config, items):
         if "gpu" in item.keywords:
             item.add_marker(skip)
 
+
 # Small enough to train in well under a second on one core.
 TINY_MODEL = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
 

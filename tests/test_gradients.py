@@ -163,3 +163,25 @@ def test_a_labellers_per_position_loss_is_recorded_per_layer():
         assert row["reverse_norm"] == pytest.approx(norm([p for n, p in params.items() if n.endswith("_reverse")]),
                                                     rel=1e-5)
     assert np.isfinite(layer_ratio(rows)["ratio"])
+
+
+@pytest.mark.parametrize("clip", [1e-3, 1e3, None])
+def test_record_and_clip_is_record_then_clip_grad_norm(clip):
+    """One norm computation for both: the same rows as record() and bit-identical clipped gradients."""
+    model = make(layers=2)
+    backward_once(model)
+    params = list(model.parameters())
+    want_rec = GradientRecorder(model)
+    want_rec.record(1, 1)
+    saved = [p.grad.clone() for p in params]
+    if clip:
+        torch.nn.utils.clip_grad_norm_(params, clip)
+    want = [p.grad.clone() for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g.clone()
+    rec = GradientRecorder(model)
+    rec.record_and_clip(params, clip, 1, 1)
+    assert all(torch.equal(p.grad, w) for p, w in zip(params, want))
+    if clip == 1e-3:
+        assert not torch.equal(want[0], saved[0])  # the clip did act
+    assert rec.table() == want_rec.table()

@@ -56,3 +56,33 @@ def test_undefined_metrics_are_nan():
 def test_confusion_rows_are_true_classes():
     assert confusion(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 4) == [
         [1, 1, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_metrics_are_scikit_learns(n_classes, seed):
+    """The NumPy metrics reproduce scikit-learn's functions, with tied scores and classes never predicted."""
+    from sklearn import metrics as skm
+    from sklearn.preprocessing import label_binarize
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 300))
+    y = rng.integers(0, n_classes, n)
+    y[:2] = [0, 1]  # at least two classes present
+    p = rng.integers(0, 6, (n, n_classes)).astype(float) + 0.01  # coarse values: many ties
+    p /= p.sum(1, keepdims=True)
+    m = classification_metrics(y, p)
+    pred = p.argmax(1)
+    want = {"accuracy": skm.accuracy_score(y, pred), "balanced_accuracy": skm.balanced_accuracy_score(y, pred),
+            "mcc": skm.matthews_corrcoef(y, pred)}
+    if n_classes == 2:
+        want.update(f1=skm.f1_score(y, pred, zero_division=0), auroc=skm.roc_auc_score(y, p[:, 1]),
+                    auprc=skm.average_precision_score(y, p[:, 1]))
+    else:
+        onehot = label_binarize(y, classes=list(range(n_classes)))
+        cols = [c for c in range(n_classes) if onehot[:, c].any()]
+        want.update(f1=skm.f1_score(y, pred, average="macro", labels=list(range(n_classes)), zero_division=0),
+                    auroc=np.mean([skm.roc_auc_score(onehot[:, c], p[:, c]) for c in cols]),
+                    auprc=np.mean([skm.average_precision_score(onehot[:, c], p[:, c]) for c in cols]))
+    for k, v in want.items():
+        assert m[k] == pytest.approx(v, rel=1e-12, abs=1e-12), k

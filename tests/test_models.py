@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 
@@ -14,6 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
+from bioseq.model import recurrence
 from bioseq.model.classifier import ConvFrontEnd, build_model, make_rnn
 from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
 from bioseq.model.recurrence import UnrolledRNN
@@ -344,3 +346,49 @@ def test_labeller_batch_norm_with_every_position_scored_is_plain_batch_norm():
     torch.testing.assert_close(model(x, lengths, scored=scored), model(x, lengths))
     scored[0, :3] = False  # now those positions leave the statistics: the outputs elsewhere change
     assert not torch.allclose(model(x, lengths, scored=scored)[1], model(x, lengths)[1])
+
+
+def outputs_and_gradients(model, x, lengths, packed: bool, scored=None):
+    """Logits, parameter gradients and the input's gradient of one training-mode pass, packed or padded."""
+    model.padded = not packed
+    model.zero_grad()
+    x = x.clone().requires_grad_()
+    out = model(x, lengths, scored=scored) if scored is not None else model(x, lengths)
+    (out.sin() * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    model.padded = True
+    return out.detach(), params_grads(model), x.grad
+
+
+FAST_CASES = [dict(bidirectional=bi, pooling=pool, conv=conv)
+              for bi, pool, conv in itertools.product([True, False], POOLINGS, [False, True])]
+FAST_CASES += [dict(cell=c, activation=a, bidirectional=True, pooling=pool)
+               for (c, a), pool in itertools.product([("gru", "tanh"), ("rnn", "relu")], ["last", "attention"])]
+FAST_CASES += [dict(layers=3, skip=skip, norm=norm, bidirectional=True, pooling=pool)
+               for skip, norm, pool in itertools.product([False, True], ["batch", "layer"], ["last", "mean"])]
+FAST_CASES += [dict(task="label", conv_pool=1, layers=2, norm="batch", bidirectional=bi, cell=c)
+               for bi, c in itertools.product([True, False], ["lstm", "gru"])]
+
+
+@pytest.mark.parametrize("lengths", [LENGTHS, (6, 6, 6)], ids=["mixed", "equal"])
+@pytest.mark.parametrize("kw", FAST_CASES, ids=lambda kw: "-".join(f"{v}" for v in kw.values()))
+def test_padded_fast_path_gives_the_packed_run(kw, lengths, monkeypatch):
+    """The CPU fast path (no packing) reproduces the packed run of PyTorch's packed kernels: logits, every
+    parameter's gradient and the input's gradient, in training mode (batch norm statistics over valid, scored
+    positions only)."""
+    model = model_for(**kw).train()
+    x, lens = pad_batch(arrays(lengths))
+    scored = None
+    if model.cfg.labelling:  # every third position unscored
+        scored = (torch.arange(x.shape[1])[None, :] % 3 != 1).expand(len(lens), -1)
+    twin = copy.deepcopy(model)
+    with monkeypatch.context() as m:
+        m.setattr(recurrence, "padded_ok", lambda rnn, device: False)  # run_layer: the packed kernels too
+        want = outputs_and_gradients(twin, x, lens, packed=True, scored=scored)
+    got = outputs_and_gradients(model, x, lens, packed=False, scored=scored)
+    torch.testing.assert_close(got[0], want[0], atol=1e-5, rtol=1e-5)
+    assert set(got[1]) == set(want[1]) == {n for n, _ in model.named_parameters()}
+    for name in want[1]:
+        torch.testing.assert_close(got[1][name], want[1][name], atol=1e-4, rtol=1e-4, msg=name)
+    torch.testing.assert_close(got[2], want[2], atol=1e-5, rtol=1e-4)
+    for (k, v), w in zip(model.state_dict().items(), twin.state_dict().values()):  # batch norm's running statistics
+        torch.testing.assert_close(v, w, atol=1e-6, rtol=1e-5, msg=k)

@@ -30,7 +30,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from . import cells
 from .config import ModelConfig
-from .recurrence import packed_like, run_layer
+from .recurrence import packed_like, padded_layer, padded_ok, reversal_index, run_layer
 from .strands import reverse_complement
 
 
@@ -60,18 +60,22 @@ class ConvFrontEnd(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.relu(self.conv(x.transpose(1, 2)))  # (B, F, T)
-        mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
+        T = y.shape[2]
+        if not bool((lengths == T).all()):
+            # ReLU outputs are >= 0, so zeros past each length never win a pooling window that holds a valid
+            # position (ties go to the first, valid, one), and windows wholly past a length pool to zero
+            mask = torch.arange(T, device=y.device)[None, :] < lengths.to(y.device)[:, None]
+            y = y.masked_fill(~mask[:, None, :], 0.0)
         if self.pool > 1:
-            y = y.masked_fill(~mask[:, None, :], float("-inf"))
             y = nn.functional.max_pool1d(y, self.pool, ceil_mode=True)
             lengths = self.out_lengths(lengths)
-            mask = torch.arange(y.shape[2], device=y.device)[None, :] < lengths.to(y.device)[:, None]
-        y = y.masked_fill(~mask[:, None, :], 0.0)
         return y.transpose(1, 2), lengths  # (B, T', F)
 
 
 class SequenceClassifier(nn.Module):
     """Recurrent classifier for one-hot sequences; see the module docstring for the data flow."""
+
+    padded = True  # the CPU fast path (:meth:`padded_logits`); False forces the packed run
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -152,6 +156,8 @@ class SequenceClassifier(nn.Module):
                       scored: torch.Tensor | None = None) -> torch.Tensor:
         """The logits of one reading of ``x`` (the sequences as given)."""
         feats, lengths = self.features(x, lengths)
+        if keep is None and self.padded and all(padded_ok(rnn, feats.device) for rnn in self.rnns):
+            return self.padded_logits(feats, lengths, scored)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
         rows = None
         if scored is not None and self.cfg.labelling and self.cfg.norm == "batch" and self.training:
@@ -162,6 +168,41 @@ class SequenceClassifier(nn.Module):
         if self.cfg.labelling:
             return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
+
+
+    def padded_logits(self, feats: torch.Tensor, lengths: torch.Tensor, scored: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+        """The packed run's logits, computed on the padded batch ``feats (B, T, F)`` with no packing: the
+        CPU fast path when every layer is a fused cell (:func:`~bioseq.model.recurrence.padded_layer`).
+
+        Outputs past a length are never read: batch-norm statistics, the read-outs and the labelling head
+        see valid positions only. Dropout draws its masks over the padded tensor (after the ``last``
+        read-out, over the read-out), so its random draws differ from the packed run's, not its law.
+        """
+        B, T, _ = feats.shape
+        cfg = self.cfg
+        index = reversal_index(lengths, T, feats.device) if cfg.bidirectional else None
+        # a `last` read-out of the top layer (no skip) reads each direction where it ends, in its own order
+        direct = not cfg.labelling and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
+        mask = rows = None
+        if not direct or (self.training and cfg.norm == "batch" and len(self.rnns) > 1):
+            mask = torch.arange(T)[None, :] < lengths[:, None]  # (B, T) valid positions, CPU
+            rows = mask & scored[:, :T].cpu() if scored is not None and cfg.labelling else mask
+            rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
+        h = feats
+        for i, rnn in enumerate(self.rnns):
+            if i == len(self.rnns) - 1 and direct:  # each direction read where it ends
+                return self.head(self.drop(self.drop(padded_layer(rnn, h, index, final=lengths - 1))))
+            out = padded_layer(rnn, h, index)
+            if cfg.skip and i > 0:
+                out = out + h
+            if i < len(self.norms):
+                out = masked_batch_norm(self.norms[i], out.reshape(B * T, -1), rows).view(B, T, -1)
+            h = self.drop(out)
+        h = h.masked_fill(~mask.to(h.device)[:, :, None], 0.0)  # as pad_packed_sequence leaves it
+        if cfg.labelling:
+            return self.per_position(h, lengths)
+        return self.head(self.drop(self.readout(h, lengths)))
 
 
 def masked_batch_norm(norm: nn.Module, data: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:

@@ -116,36 +116,94 @@ def _fused_op(rnn: nn.Module):
     return {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}[rnn.mode]
 
 
+class _Reversal(torch.autograd.Function):
+    """``x.index_select(0, index)`` for an ``index`` that is its own inverse, so the backward pass is the
+    same cheap gather (no scatter-add)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        return x.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        return grad.index_select(0, index), None
+
+
+def reversal_index(lengths: torch.Tensor, T: int, device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """Flat ``(B * T,)`` row index reversing each row of a ``(B, T, ·)`` batch within its own length
+    (padding stays in place); ``None`` when every length is ``T`` (then a plain flip does it)."""
+    if bool((lengths == T).all()):
+        return None
+    t = torch.arange(T)[None, :]
+    lengths = lengths.cpu()[:, None]
+    flip = torch.where(t < lengths, lengths - 1 - t, t)  # (B, T)
+    return (flip + T * torch.arange(len(lengths))[:, None]).reshape(-1).to(device)
+
+
+def reverse_within(x: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+    """``x (B, T, F)`` with each row reversed within its length (:func:`reversal_index`; ``None``: all of T)."""
+    if index is None:
+        return x.flip(1)
+    B, T, F = x.shape
+    return _Reversal.apply(x.reshape(B * T, F), index).view(B, T, F)
+
+
+def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None,
+                 final: torch.Tensor | None = None) -> torch.Tensor:
+    """A fused single-layer ``rnn`` over a right-padded batch ``x (B, T, F)``: outputs ``(B, T, D)``.
+
+    The forward direction runs on the batch as it is; the reverse direction on each row reversed within
+    its length (``index`` from :func:`reversal_index`), so at every valid position the outputs are those
+    of the packed run (past a length they are meaningless). ``index=None`` with a bidirectional layer
+    means every length is T: both directions then run in one fused call.
+
+    With ``final (B,)``, each row's last valid position, the result is the final states ``(B, D)``
+    instead (the ``last`` read-out): the forward direction's at ``final`` and the reverse direction's at
+    position 0, which is ``final`` of its reversed run. When every row ends at T - 1 they are the fused
+    call's own final states.
+    """
+    fused = _fused_op(rnn)
+    B, T = x.shape[:2]
+    both = rnn.bidirectional and index is None
+    h0 = x.new_zeros(2 if both else 1, B, rnn.hidden_size)
+    hx = (h0, h0) if fused is torch.lstm else h0
+    calls = [("", "_reverse")] if both else [(sfx,) for _, sfx in directions(rnn.bidirectional)]
+    outs = []
+    for suffixes in calls:
+        weights = [w for sfx in suffixes for w in direction_params(rnn, BASE_PARAMS, sfx).values()]
+        backwards = suffixes == ("_reverse",)
+        res = fused(reverse_within(x, index) if backwards else x, hx, weights, True, 1, 0.0, rnn.training, both, True)
+        if final is None:
+            outs.append(reverse_within(res[0], index) if backwards else res[0])  # (B, T, H or D)
+        elif not backwards and bool((final == T - 1).all()):
+            outs.append(torch.cat(list(res[1]), dim=1))  # (B, H or D)
+        else:
+            outs.append(res[0][torch.arange(B, device=x.device), final])  # (B, H)
+    return torch.cat(outs, dim=1 if final is not None else 2) if len(outs) > 1 else outs[0]
+
+
+def padded_ok(rnn: nn.Module, device: torch.device) -> bool:
+    """Whether :func:`padded_layer` runs ``rnn`` exactly: a fused single-layer cell, on the CPU (CUDA keeps
+    cuDNN's packed kernels)."""
+    return _fused_op(rnn) is not None and device.type == "cpu"
+
+
 def run_layer(rnn: nn.Module, packed: PackedSequence) -> PackedSequence:
     """One recurrent layer over a packed batch: outputs ``data (sum of lengths, D)`` at the valid positions.
 
-    On the CPU, PyTorch's packed kernels are several times slower (backward especially) as soon
-    as the lengths in a batch differ. There, a single-layer ``nn.LSTM``/``nn.GRU``/``nn.RNN`` runs
-    each direction over the padded batch instead: the forward direction on the batch as it is, the
-    reverse direction on each sequence reversed within its own length. Padding then always comes
-    after the valid positions, which are packed again, so outputs and gradients are those of the
-    packed run (to float rounding). Other layers, the GPU and equal lengths use the packed call.
+    On the CPU, PyTorch's packed kernels are several times slower (backward especially) than the
+    oneDNN kernels of a padded batch. There, a single-layer ``nn.LSTM``/``nn.GRU``/``nn.RNN`` runs
+    :func:`padded_layer` and the valid positions are packed again, so outputs and gradients are those
+    of the packed run (to float rounding). Other layers and CUDA use the packed call.
     """
-    fused = _fused_op(rnn)
-    sizes = packed.batch_sizes
-    if fused is None or packed.data.device.type != "cpu" or int(sizes[0]) == int(sizes[-1]):
+    if not padded_ok(rnn, packed.data.device):
         return rnn(packed)[0]
     x, lengths = pad_packed_sequence(packed, batch_first=True)  # (B, T, F), lengths on the CPU
-    B, T, _ = x.shape
-    hidden = rnn.hidden_size
-    h0 = x.new_zeros(1, B, hidden)
-    outs = []
-    for _, suffix in directions(rnn.bidirectional):
-        weights = list(direction_params(rnn, BASE_PARAMS, suffix).values())
-        inp, flip = x, None
-        if suffix:  # position t of row b reads position lengths[b] - 1 - t; padding stays in place
-            t = torch.arange(T)[None, :]
-            flip = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t).to(x.device)  # (B, T)
-            inp = x.gather(1, flip[:, :, None].expand(-1, -1, x.shape[2]))
-        hx = (h0, h0) if fused is torch.lstm else h0
-        out = fused(inp, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]  # (B, T, H)
-        outs.append(out if flip is None else out.gather(1, flip[:, :, None].expand(-1, -1, hidden)))
-    out = torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]  # (B, T, D)
+    T = x.shape[1]
+    index = reversal_index(lengths, T, x.device) if rnn.bidirectional else None
+    out = padded_layer(rnn, x, index)  # (B, T, D)
     order = packed.sorted_indices
     if order is not None:  # back to the packed batch's own row order (longest first)
         out, lengths = out.index_select(0, order), lengths[order.cpu()]

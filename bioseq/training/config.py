@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import TrainingError, ref
+from ..model.precision import AMP_CHOICES
 from ..options import opt
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ class TrainConfig:
                           help="optimiser steps between per-layer gradient recordings (the Gradient flow page)")
     group_by_length: bool = opt(True, label="Group by length", help="batch sequences of similar length "
                                 "together, so less padding is computed")
+    amp: str = opt("auto", label="Mixed precision", choices=AMP_CHOICES,
+                   help="compute in bfloat16 or float16 (with loss scaling) under autocast, for training and "
+                   "validation; auto is bf16 on a CUDA GPU that supports it and off on a CPU (float32, the "
+                   "measured baseline there; fp16 needs CUDA)")
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and PyTorch; optionally ask PyTorch for deterministic kernels."""

@@ -26,6 +26,7 @@ from ..data.encoding import length_batches, pad_batch
 from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
 from ..model import strands
+from ..model.precision import autocast, grad_scaler
 from . import checkpoint, distributed
 from .config import TrainConfig, resolve_device, seed_everything
 from .objective import class_weight_vector, flat_labels, objective
@@ -76,13 +77,46 @@ def _run(model: nn.Module, labelling: bool, x: torch.Tensor, lengths: torch.Tens
     return model(x, lengths)
 
 
+def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with PyTorch's fused kernel where it has one (CPU and CUDA float parameters): one kernel per
+    step instead of a dozen small ops per parameter (about 3% of a step of the default model on a CPU)."""
+    params = list(model.parameters())
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``; to a GPU from pinned memory without blocking (the copy overlaps queued work)."""
+    if device.type != "cuda":
+        return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
+
+
+def scaled_step(scaler: torch.amp.GradScaler, loss: torch.Tensor, opt: torch.optim.Optimizer, model: nn.Module,
+                clip: float | None, recorder: GradientRecorder, epoch: int, step: int) -> None:
+    """One float16 step: backward on the scaled loss, gradients unscaled before they are recorded and
+    clipped; a step the scaler skips (an overflow: it lowers its scale) keeps no recorded row."""
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    recorder.record(epoch, step)
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    scale = scaler.get_scale()
+    scaler.step(opt)
+    scaler.update()
+    if scaler.get_scale() < scale:
+        recorder.forget(step)
+
+
 def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_size: int = 256,
              device: torch.device | str = "cpu", loss_fn: nn.Module | None = None,
-             weight: torch.Tensor | None = None) -> tuple[dict, np.ndarray | list[np.ndarray]]:
+             weight: torch.Tensor | None = None, amp: str | None = None) -> tuple[dict, np.ndarray | list[np.ndarray]]:
     """Metrics and probabilities of ``model`` in eval mode, in input order: ``(N, C)`` for a classifier
     (``loss_fn`` defaults to plain cross-entropy), one ``(length, C)`` array per sequence for a labeller
-    (the loss weighted by the per-label ``weight``)."""
+    (the loss weighted by the per-label ``weight``); the forward passes under ``amp``
+    (:mod:`bioseq.model.precision`)."""
     model.eval()
+    device = torch.device(device)
     task = objective(model.cfg.labelling, labels, model.cfg.n_classes, weight)
     if loss_fn is not None and not model.cfg.labelling:
         task.loss_fn = loss_fn
@@ -92,8 +126,9 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
         for idx in length_batches([len(a) for a in arrays], batch_size):
             x, lengths = pad_batch([arrays[i] for i in idx])
             y = task.targets(idx, x.shape[1], device)
-            logits = _run(model, model.cfg.labelling, x.to(device), lengths, y)
-            loss, n = task.loss(logits, y)
+            with autocast(amp, device):
+                logits = _run(model, model.cfg.labelling, to_device(x, device), lengths, y)
+                loss, n = task.loss(logits, y)
             total += float(loss) * n
             count += n
             task.keep(probs, idx, logits, lengths)
@@ -122,12 +157,15 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     weights = class_weight_vector(flat_labels(train_labels, labelling), n_classes) if cfg.class_weights else None
     weights = weights.to(device) if weights is not None else None
     task = objective(labelling, train_labels, n_classes, weights)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = adamw(model, cfg.lr, cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
+    scaler = grad_scaler(cfg.amp, device)
+    params = list(model.parameters())
     lengths = [len(a) for a in train_arrays]
     steps_per_epoch = math.ceil(len(train_arrays) / cfg.batch_size)
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    best_val = None  # the best epoch's validation metrics and probabilities: no second pass at the end
     start_epoch, step, waited = 1, 0, 0
     ckpt_path = Path(checkpoint_path) if checkpoint_path else None
     if resume and ckpt_path and ckpt_path.exists():
@@ -156,33 +194,36 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             chosen = [train_arrays[i] for i in idx]
             x, lens = pad_batch(strands.augment(chosen, rng) if model.cfg.strand != "forward" else chosen)
             y = task.targets(idx, x.shape[1], device)
-            logits = _run(net, model.cfg.labelling, x.to(device), lens, y)
-            loss, n = task.loss(logits, y)
-            if not torch.isfinite(loss):
-                raise TrainingError(NAN_ADVICE.format(value=float(loss.detach()), epoch=epoch, step=b))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            step += 1
-            recorder.record(epoch, step)
-            if cfg.clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            run_loss += loss.item() * n
-            seen += n
+            with autocast(cfg.amp, device):
+                logits = _run(net, model.cfg.labelling, to_device(x, device), lens, y)
+                loss, n = task.loss(logits, y)
+            value = loss.item()  # the step's one wait for the device; the probabilities are ready with it
+            if not math.isfinite(value):
+                raise TrainingError(NAN_ADVICE.format(value=value, epoch=epoch, step=b))
             task.keep(probs, idx, logits, lens)
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            if scaler is None:
+                loss.backward()
+                recorder.record_and_clip(params, cfg.clip, epoch, step)
+                opt.step()
+            else:
+                scaled_step(scaler, loss, opt, model, cfg.clip, recorder, epoch, step)
+            run_loss += value * n
+            seen += n
             if callback:
                 callback(Progress("batch", epoch, cfg.epochs, b, steps_per_epoch, run_loss / max(seen, 1e-12),
                                   time.perf_counter() - t0, history))
         if interrupted:
             break
         train_m = task.metrics(probs, run_loss / max(seen, 1e-12))
-        val_m, _ = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
-                            loss_fn=getattr(task, "loss_fn", None))
+        val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
+                                loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
         history.append({"epoch": epoch, "split": "train", **train_m})
         history.append({"epoch": epoch, "split": "val", **val_m})
         if val_m["loss"] < best["loss"] - 1e-4:
             best = {"loss": val_m["loss"], "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
-            waited = 0
+            best_val, waited = (val_m, val_p), 0
         else:
             waited += 1
         if ckpt_path and distributed.is_main():
@@ -193,8 +234,11 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             callback(Progress("epoch", epoch, cfg.epochs, steps_per_epoch, steps_per_epoch,
                               train_m["loss"], time.perf_counter() - t0, history))
     model.load_state_dict(best["state"])
-    val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
-                            loss_fn=getattr(task, "loss_fn", None))
+    if best_val is not None:  # evaluated with exactly these weights (evaluation changes no state)
+        val_m, val_p = best_val
+    else:  # a resumed run's best epoch, or no finished epoch
+        val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
+                                loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
     return TrainResult(history, recorder.table(), best["epoch"],
                        objective(labelling, val_labels, n_classes).confusion(val_p), val_m,
                        time.perf_counter() - t0, stopped_early, interrupted)

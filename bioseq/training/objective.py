@@ -71,7 +71,7 @@ class Classify:
         return np.zeros((len(self.labels), self.n_classes), dtype=np.float32)
 
     def keep(self, buf, idx: np.ndarray, logits: torch.Tensor, lengths: torch.Tensor) -> None:
-        buf[idx] = torch.softmax(logits.detach(), 1).cpu().numpy()
+        buf[idx] = torch.softmax(logits.detach().float(), 1).cpu().numpy()
 
     def metrics(self, buf, loss: float) -> dict:
         return classification_metrics(self.labels, buf, loss)

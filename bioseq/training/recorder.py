@@ -26,8 +26,9 @@ def layer_parameters(model: nn.Module) -> list[list[tuple[str, nn.Parameter]]]:
 class GradientRecorder:
     """Record per-layer gradient norms after ``backward()``, every ``every`` steps.
 
-    One fused ``torch._foreach_norm`` call and one small matrix product per recorded step keep
-    the cost to a fraction of a percent of a training step.
+    A recorded step costs one fused ``torch._foreach_norm`` call and a stack, left on the parameters'
+    device (no host sync on a GPU); the per-layer sums are made when the rows are read, for all steps
+    in one matrix product.
     """
 
     def __init__(self, model: nn.Module, every: int = 1):
@@ -44,26 +45,67 @@ class GradientRecorder:
                 groups.append((li, [COLUMNS.index(c) for c in cols]))
         self.n_layers = len(layers)
         self.bidirectional = any(n.endswith("_reverse") for named in layers for n, _ in named)
-        m = torch.zeros(self.n_layers * len(COLUMNS), len(self.params))
+        m = torch.zeros(self.n_layers * len(COLUMNS), len(self.params), dtype=torch.float64)
         for j, (li, cols) in enumerate(groups):
             for c in cols:
                 m[li * len(COLUMNS) + c, j] = 1.0
         self.matrix = m
         self.rows: list[tuple[int, int]] = []  # (epoch, step)
-        self.values: list[np.ndarray] = []  # each (L, len(COLUMNS))
+        self._values: list[np.ndarray] = []  # each (L, len(COLUMNS)), made from _pending when read
+        self._pending: list[torch.Tensor] = []  # per recorded step: each parameter's gradient norm (P,)
 
     def record(self, epoch: int, step: int) -> None:
         """Call after ``loss.backward()``; ``step`` counts optimiser steps from 1."""
         if (step - 1) % self.every:
             return
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        sq = torch.stack(torch._foreach_norm(grads)).float().cpu() ** 2
-        norms = (self.matrix @ sq).sqrt().view(self.n_layers, len(COLUMNS)).numpy()
-        if not self.bidirectional:
-            norms = norms.copy()
-            norms[:, COLUMNS.index("reverse_norm"):] = math.nan
+        self._pending.append(torch.stack(torch._foreach_norm(grads)))
         self.rows.append((epoch, step))
-        self.values.append(norms)
+
+    def record_and_clip(self, params: list[nn.Parameter], clip: float | None, epoch: int, step: int) -> None:
+        """:meth:`record`, then ``clip_grad_norm_(params, clip)``, with one ``_foreach_norm`` for both when
+        every parameter has a gradient: the clipping is ``clip_grad_norm_``'s own arithmetic (the total
+        norm of the per-parameter norms, then ``clip_grads_with_norm_``)."""
+        due = not (step - 1) % self.every
+        grads = [p.grad for p in params if p.grad is not None]
+        positions = self._positions(params)
+        if not clip or not due or len(grads) != len(params) or positions is None:
+            self.record(epoch, step)
+            if clip:
+                nn.utils.clip_grad_norm_(params, clip)
+            return
+        norms = torch._foreach_norm(grads)
+        self._pending.append(torch.stack([norms[i] for i in positions]))
+        self.rows.append((epoch, step))
+        nn.utils.clip_grads_with_norm_(params, clip, torch.linalg.vector_norm(torch.stack(norms)))
+
+    def _positions(self, params: list[nn.Parameter]) -> list[int] | None:
+        """Where the recorded parameters sit in ``params`` (cached), or ``None`` if one is missing."""
+        key = tuple(map(id, params))
+        if getattr(self, "_key", None) != key:
+            where = {id(p): i for i, p in enumerate(params)}
+            self._key, self._where = key, [where.get(id(p)) for p in self.params]
+            if None in self._where:
+                self._where = None
+        return self._where
+
+    def forget(self, step: int) -> None:
+        """Drop the last recorded row if it is ``step``'s (a step the loss scaler skipped)."""
+        if self.rows and self.rows[-1][1] == step:
+            self.rows.pop()
+            (self._pending or self._values).pop()
+
+    @property
+    def values(self) -> list[np.ndarray]:
+        """Per recorded step, the norms ``(L, len(COLUMNS))`` (reverse columns NaN for one direction)."""
+        if self._pending:
+            sq = torch.stack(self._pending).double().cpu() ** 2  # (steps, P)
+            norms = (sq @ self.matrix.T).sqrt().view(-1, self.n_layers, len(COLUMNS)).numpy()
+            if not self.bidirectional:
+                norms[:, :, COLUMNS.index("reverse_norm"):] = math.nan
+            self._values += list(norms)
+            self._pending = []
+        return self._values
 
     def table(self) -> list[dict]:
         """Long rows: one per recurrent layer per recorded step."""
@@ -83,7 +125,7 @@ class GradientRecorder:
             arr = by_step.setdefault(key, np.full((self.n_layers, len(COLUMNS)), math.nan))
             arr[int(r["layer"]) - 1] = [r[c] for c in COLUMNS]
         self.rows = list(by_step)
-        self.values = list(by_step.values())
+        self._values, self._pending = list(by_step.values()), []
 
 
 def layer_means(rows: list[dict], column: str = "grad_norm") -> dict[int, float]:
