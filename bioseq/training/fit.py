@@ -63,7 +63,8 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
     from .objective import objective
 
     model = Ensemble(nets).eval()
-    metrics, probs = evaluate(model, val_arrays, val_targets)
+    device = next(nets[0].parameters()).device  # where the members were trained (a GPU, or the CPU)
+    metrics, probs = evaluate(model, val_arrays, val_targets, device=device)
     first = results[0]
     confusion = objective(model.cfg.labelling, val_targets, model.cfg.n_classes).confusion(probs)
     return model, replace(first, val_metrics=metrics, confusion=confusion, seconds=sum(r.seconds for r in results),
