@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.encoding import length_batches, pad_batch
+from ..data.encoding import encoded_lengths, length_batches, pad_batch, take_batch
 from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
 from ..model import strands
@@ -89,8 +89,8 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
     probs = task.buffer()
     total, count = 0.0, 0.0
     with torch.no_grad():
-        for idx in length_batches([len(a) for a in arrays], batch_size):
-            x, lengths = pad_batch([arrays[i] for i in idx])
+        for idx in length_batches(encoded_lengths(arrays), batch_size):
+            x, lengths = take_batch(arrays, idx)
             y = task.targets(idx, x.shape[1], device)
             logits = _run(model, model.cfg.labelling, x.to(device), lengths, y)
             loss, n = task.loss(logits, y)
@@ -124,8 +124,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     task = objective(labelling, train_labels, n_classes, weights)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
-    lengths = [len(a) for a in train_arrays]
-    steps_per_epoch = math.ceil(len(train_arrays) / cfg.batch_size)
+    lengths = encoded_lengths(train_arrays)
+    steps_per_epoch = min(math.ceil(len(train_arrays) / cfg.batch_size), cfg.max_steps or math.inf)
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     start_epoch, step, waited = 1, 0, 0
@@ -146,15 +146,15 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         batches = distributed.shard(length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng,
-                                                   group=cfg.group_by_length))
+                                                   group=cfg.group_by_length))[:cfg.max_steps]
         run_loss, seen = 0.0, 0.0
         probs = task.buffer()
         for b, idx in enumerate(batches, 1):
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
-            chosen = [train_arrays[i] for i in idx]
-            x, lens = pad_batch(strands.augment(chosen, rng) if model.cfg.strand != "forward" else chosen)
+            x, lens = (pad_batch(strands.augment([train_arrays[i] for i in idx], rng))
+                       if model.cfg.strand != "forward" else take_batch(train_arrays, idx))
             y = task.targets(idx, x.shape[1], device)
             logits = _run(net, model.cfg.labelling, x.to(device), lens, y)
             loss, n = task.loss(logits, y)
