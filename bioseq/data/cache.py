@@ -120,7 +120,7 @@ def _open(path: Path, identity: dict | None) -> tuple[dict, np.ndarray, np.ndarr
         raise CacheError("section sizes disagree")
     sec = {k: mm[a:a + b] for k, (a, b) in places.items()}
     arrays = {k: np.frombuffer(bytes(sec[k]), dtype="<u8" if k == "hashes" else "<i8") for k in ARRAYS}
-    if _checksum(arrays, sec["ids"]) != meta["checksum"] or _crc(path, *places["codes"]) != meta["codes_crc"]:
+    if _checksum(arrays, sec["ids"], meta) != meta["checksum"] or _crc(path, *places["codes"]) != meta["codes_crc"]:
         raise CacheError("checksum mismatch")
     off, ids_off = arrays["offsets"], arrays["id_offsets"]
     if (off[0], off[-1], ids_off[0], ids_off[-1]) != (0, total, 0, meta["ids_bytes"]) or (np.diff(off) < 0).any() \
@@ -130,11 +130,13 @@ def _open(path: Path, identity: dict | None) -> tuple[dict, np.ndarray, np.ndarr
     return meta, sec["codes"], sec["ids"], arrays
 
 
-def _checksum(arrays: Mapping[str, np.ndarray], ids: np.ndarray) -> str:
+def _checksum(arrays: Mapping[str, np.ndarray], ids: np.ndarray, meta: dict) -> str:
+    """BLAKE2b of the arrays, the ids and the header (less its checksum)."""
     h = hashlib.blake2b(digest_size=16)
     for k in ARRAYS:
         h.update(np.ascontiguousarray(arrays[k]).tobytes())
     h.update(bytes(ids))
+    h.update(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -306,8 +308,9 @@ def build_cache(path: str | os.PathLike, paths: Sequence[str | os.PathLike], ide
             n = len(arrays["labels"])
             meta = {"version": VERSION, "source": identity, "n": n, "total": total, "ids_bytes": len(ids),
                     "alphabet": alphabet.to_dict(), "classes": class_list, "truncated": truncated,
-                    "sections": places, "codes_crc": crc,
-                    "checksum": _checksum({k: np.asarray(arrays[k]) for k in ARRAYS}, np.frombuffer(ids, np.uint8))}
+                    "sections": places, "codes_crc": crc}
+            meta["checksum"] = _checksum({k: np.asarray(arrays[k]) for k in ARRAYS}, np.frombuffer(ids, np.uint8),
+                                         json.loads(json.dumps(meta)))  # as read back: tuples become lists
             head = json.dumps(meta).encode("utf-8")
             fh.write(head + np.array([len(head)], dtype="<u8").tobytes() + MAGIC)
 
