@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_MODEL
 
 from bioseq.data.cache import MAGIC, CacheError, SequenceCache
 from bioseq.data.dataset import load_dataset, split_indices, summarize
@@ -16,7 +17,6 @@ from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit, load_split_rule
-from conftest import TINY_MODEL
 
 # lower case, IUPAC codes (N, R), a duplicate pair (r2, r5 up to case), lengths 3..14
 DNA_TEXT = (">r1 label=a\nACGTN\n>r2 label=b\nacgRT\nGGA\n>r3 label=a\nTTT\n>r4 label=b\nACGTACGTA\n"
@@ -142,7 +142,8 @@ def test_one_file_per_class_and_auto(write):
 def test_cache_on_refuses_what_it_cannot_read(write):
     path = write("d.fa", DNA_TEXT)
     with pytest.raises(InputError, match="--cache on reads one label per sequence"):
-        fit(DataOptions(train=[str(path)], cache="on", split_identity=0.8, alphabet="dna"), TINY_MODEL, TrainConfig(epochs=1))
+        fit(DataOptions(train=[str(path)], cache="on", split_identity=0.8, alphabet="dna"), TINY_MODEL,
+            TrainConfig(epochs=1))
 
 
 def test_training_through_the_cache_gives_the_same_run(dna_fasta, tmp_path):

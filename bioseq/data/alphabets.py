@@ -144,7 +144,8 @@ class AlphabetSurvey:
                 raise ValueError(f"{name}: record {self.not_nucleotide} looks like protein in a nucleotide file")
             return RNA if self.has_u else DNA
         if self.long_nucleotide:
-            raise ValueError(f"{name}: record {self.long_nucleotide} looks like a nucleotide sequence in a protein file")
+            raise ValueError(f"{name}: record {self.long_nucleotide} looks like a nucleotide sequence in a protein "
+                             "file")
         return PROTEIN
 
 
