@@ -264,17 +264,23 @@ def split_groups(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: 
 
 def summarize(ds: Dataset) -> dict:
     """Counts per class, lengths, alphabet, ambiguous-letter fraction, duplicates, letter composition."""
-    lengths = ds.lengths()
-    standard = set(ds.alphabet.letters)
     letters = Counter()
     for s in ds.seqs:
         letters.update(s.upper())
-    total = sum(letters.values()) or 1
-    ambiguous = sum(n for c, n in letters.items() if c not in standard)
     seq_count = Counter(s.upper() for s in ds.seqs)
     label_sets: dict[str, set[int]] = defaultdict(set)
     for s, y in zip(ds.seqs, ds.labels):
         label_sets[s.upper()].add(int(y))
+    return summary_of(ds, letters, int(sum(n - 1 for n in seq_count.values() if n > 1)),
+                      int(sum(1 for v in label_sets.values() if len(v) > 1)))
+
+
+def summary_of(ds, letters: Mapping[str, int], duplicates: int, conflicting: int) -> dict:
+    """The :func:`summarize` dict of ``ds`` (its labels, lengths and alphabet) from upper-case letter counts and
+    the duplicate counts."""
+    lengths, standard = ds.lengths(), set(ds.alphabet.letters)
+    total = sum(letters.values()) or 1
+    ambiguous = sum(n for c, n in letters.items() if c not in standard)
     return {
         "records": len(ds),
         "per_class": {c: int((ds.labels == i).sum()) for i, c in enumerate(ds.classes)},
@@ -282,8 +288,8 @@ def summarize(ds: Dataset) -> dict:
         "length_max": int(lengths.max()),
         "alphabet": ds.alphabet.name,
         "ambiguous_fraction": ambiguous / total,
-        "duplicate_records": int(sum(n - 1 for n in seq_count.values() if n > 1)),
-        "conflicting_duplicates": int(sum(1 for v in label_sets.values() if len(v) > 1)),
+        "duplicate_records": duplicates,
+        "conflicting_duplicates": conflicting,
         "composition": {c: n / total for c, n in sorted(letters.items())},
         "truncated": ds.truncated,
     }

@@ -22,7 +22,7 @@ import numpy as np
 
 from .alphabets import Alphabet
 from .cache import EncodedView, SequenceCache, load_or_build
-from .dataset import group_ids, split_groups
+from .dataset import group_ids, split_groups, summary_of
 from .leakage import EXAMPLES
 
 STREAM_BYTES = 64 << 20  # ``--cache auto`` uses the cache from this many bytes of training files (gzip x 4)
@@ -123,24 +123,11 @@ def _letter_counts(view: EncodedView, chunk: int = 8192) -> np.ndarray:
 
 def summarize_cached(ds: CachedDataset) -> dict:
     """:func:`bioseq.data.dataset.summarize` of a cached dataset, in bounded memory."""
-    lengths, counts, hashes = ds.lengths(), _letter_counts(ds.encoded()), ds.hashes()
-    total = int(counts.sum()) or 1
-    standard = {ord(c) for c in ds.alphabet.letters}
-    groups = group_ids(hashes)
+    counts, groups = _letter_counts(ds.encoded()), group_ids(ds.hashes())
     n_groups = int(groups.max()) + 1 if len(groups) else 0
-    pairs = np.unique(groups * len(ds.classes) + ds.labels)  # (group, label) pairs present
-    return {
-        "records": len(ds),
-        "per_class": {c: int((ds.labels == i).sum()) for i, c in enumerate(ds.classes)},
-        "length_min": int(lengths.min()), "length_median": float(np.median(lengths)),
-        "length_max": int(lengths.max()),
-        "alphabet": ds.alphabet.name,
-        "ambiguous_fraction": int(sum(n for c, n in enumerate(counts) if c not in standard)) / total,
-        "duplicate_records": len(ds) - n_groups,
-        "conflicting_duplicates": int((np.bincount(pairs // len(ds.classes), minlength=n_groups) > 1).sum()),
-        "composition": {chr(c): int(counts[c]) / total for c in np.flatnonzero(counts)},
-        "truncated": ds.truncated,
-    }
+    pairs = np.unique(groups * len(ds.classes) + ds.labels)  # the (group, label) pairs present
+    conflicting = int((np.bincount(pairs // len(ds.classes), minlength=n_groups) > 1).sum())
+    return summary_of(ds, {chr(c): int(counts[c]) for c in np.flatnonzero(counts)}, len(ds) - n_groups, conflicting)
 
 
 def hashed_leakage(train: CachedDataset, val: CachedDataset) -> dict:
