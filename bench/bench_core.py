@@ -86,15 +86,19 @@ def random_dna_arrays(n: int, min_len: int, max_len: int, seed: int = 0) -> tupl
     return arrays, (np.arange(n) % 2).astype(np.int64)
 
 
-def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: int = 100_000) -> Path:
-    """Write ``n`` random DNA records of ``length`` bp (ids ``s0``, ``s1``, ...), fast, with NumPy."""
+def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: int = 100_000,
+                       labels: bool = False) -> Path:
+    """Write ``n`` random DNA records of ``length`` bp (ids ``s0``, ``s1``, ...), fast, with NumPy; with
+    ``labels``, headers ``label=a`` and ``label=b`` in turn."""
     rng = np.random.default_rng(seed)
     with open(path, "wb") as fh:
         for start in range(0, n, block):
             m = min(block, n - start)
             lines = np.full((m, length + 1), ord("\n"), dtype=np.uint8)
             lines[:, :length] = BASES[rng.integers(0, 4, (m, length))]
-            fh.write(b"".join(b">s%d\n%s" % (start + i, row.tobytes()) for i, row in enumerate(lines)))
+            tag = [b" label=a", b" label=b"] if labels else [b"", b""]
+            fh.write(b"".join(b">s%d%s\n%s" % (start + i, tag[(start + i) % 2], row.tobytes())
+                              for i, row in enumerate(lines)))
     return path
 
 
