@@ -139,6 +139,12 @@ def test_one_file_per_class_and_auto(write):
     assert hasattr(load_split_rule(DataOptions(train=[str(a), str(b)], cache="on", val_fraction=0.3))[0], "cache")
 
 
+def test_a_missing_file_is_named_with_the_cache_on_or_auto(tmp_path):
+    for mode in ("auto", "on"):
+        with pytest.raises(InputError, match="no such file"):
+            load_split_rule(DataOptions(train=[str(tmp_path / "missing.fa")], cache=mode))
+
+
 def test_cache_on_refuses_what_it_cannot_read(write):
     path = write("d.fa", DNA_TEXT)
     with pytest.raises(InputError, match="--cache on reads one label per sequence"):

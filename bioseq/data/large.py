@@ -81,6 +81,8 @@ def file_bytes(paths: Sequence[str | os.PathLike]) -> int:
     """The training files' size as :data:`STREAM_BYTES` counts it (a gzipped file counts four times)."""
     total = 0
     for p in paths:
+        if not os.path.isfile(p):  # reading it says what is wrong, naming the file
+            continue
         with open(p, "rb") as fh:
             gz = fh.read(2) == b"\x1f\x8b"
         total += os.path.getsize(p) * (4 if gz else 1)
