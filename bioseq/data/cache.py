@@ -39,7 +39,7 @@ from ..workspace import atomic_write, workspace
 from .alphabets import Alphabet, AlphabetSurvey, get_alphabet
 from .dataset import NO_TOKEN, NOT_A_LETTER, class_from_filename, file_sha256, header_label, read_label_table
 from .encoding import clean, encode, fit_length
-from .io import read_many
+from .io import _check_path, read_many
 
 MAGIC = b"BSQCACH1"
 VERSION = 1
@@ -333,6 +333,8 @@ def load_or_build(paths: Sequence[str | os.PathLike], **options) -> SequenceCach
     key = {k: (dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, (list, tuple)) else
                v.name if isinstance(v, Alphabet) else str(v) if k == "labels" and v else v)
            for k, v in options.items()}
+    for p in paths:
+        _check_path(Path(p))  # a missing file or a folder: the reader's one-line error
     path, identity = cache_path(paths, **key), source_identity(paths, **key)
     try:
         return SequenceCache(path, identity)
