@@ -28,7 +28,7 @@ from ..errors import TrainingError, ref
 from ..model import strands
 from . import checkpoint, distributed
 from .config import TrainConfig, resolve_device, seed_everything
-from .objective import class_weight_vector, flat_labels, objective
+from .objective import class_weight_vector, flat_labels, objective, visited
 from .recorder import GradientRecorder
 
 __all__ = ["Progress", "TrainResult", "class_weight_vector", "evaluate", "train"]
@@ -175,7 +175,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
                                   time.perf_counter() - t0, history))
         if interrupted:
             break
-        train_m = task.metrics(probs, run_loss / max(seen, 1e-12))
+        scored, probs = visited(task, probs, batches) if cfg.max_steps else (task, probs)
+        train_m = scored.metrics(probs, run_loss / max(seen, 1e-12))
         val_m, _ = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
                             loss_fn=getattr(task, "loss_fn", None))
         history.append({"epoch": epoch, "split": "train", **train_m})
