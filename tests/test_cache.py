@@ -167,3 +167,13 @@ def test_training_through_the_cache_gives_the_same_run(dna_fasta, tmp_path):
     profile_on, profile_off = (r.bundle.meta["training"]["profile"] for r in (on, off))
     assert profile_on["length_max"] == profile_off["length_max"]
     assert np.allclose(profile_on["composition"], profile_off["composition"], atol=1e-6)
+
+
+def test_validation_files_through_the_cache_keep_the_training_classes(write):
+    train = write("t.fa", DNA_TEXT)
+    val = write("v.fa", ">v1 label=b\nCCCCGGAAAATTTT\n>v2 label=b\nACGT\n")
+    tr, va, rule = load_split_rule(DataOptions(train=[str(train)], val=[str(val)], cache="on", alphabet="dna"))
+    assert va.classes == tr.classes == ["a", "b"] and va.labels.tolist() == [1, 1]
+    assert rule["method"] == "files" and rule["val_fraction"] == 2 / 8
+    leak = hashed_leakage(tr, va)
+    assert leak["count"] == 1 and leak["examples"][0] == {"val": "v1", "train": "r6", "similarity": 1.0}
