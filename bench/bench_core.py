@@ -295,18 +295,20 @@ def run_peak_rss(cmd: Sequence[str]) -> tuple[int, float, float]:
     return rc, peak / 1024 if sys.platform != "darwin" else peak / 2**20, time.perf_counter() - t0  # KiB / bytes
 
 
-def predict_rss(n: int = 1_000_000, length: int = 200, workdir: Path | None = None) -> list[Figure]:
-    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` as a subprocess."""
+def predict_rss(n: int = 1_000_000, length: int = 200, workdir: Path | None = None, bundle: ModelBundle | None = None,
+                model: str = "default DNA model") -> list[Figure]:
+    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` as a subprocess (``bundle``: the default
+    DNA model, randomly initialised)."""
     with tempfile.TemporaryDirectory(prefix="bioseq-bench-", dir=workdir) as tmp:
         fasta = write_random_fasta(Path(tmp) / "big.fa", n, length, seed=3)
-        model = save_model(Path(tmp) / "model.safetensors", dna_bundle())
-        rc, peak, secs = run_peak_rss([bioseq_command(), "predict", str(model), str(fasta),
+        path = save_model(Path(tmp) / "model.safetensors", bundle or dna_bundle())
+        rc, peak, secs = run_peak_rss([bioseq_command(), "predict", str(path), str(fasta),
                                        "-o", str(Path(tmp) / "out.csv")])
         rows = sum(1 for _ in open(Path(tmp) / "out.csv")) - 1 if rc == 0 else 0
     if rc != 0 or rows != n:
         raise RuntimeError(f"bioseq predict failed (exit {rc}, {rows} of {n} rows)")
     return [at_most(f"bioseq predict peak RSS, {n:,} records", peak, 1024, " MiB",
-                    note=f"{length} bp, default DNA model, {secs:.0f}s, {n / secs:.0f} seq/s"),]
+                    note=f"{length} bp, {model}, {secs:.0f}s, {n / secs:.0f} seq/s"),]
 
 
 # --- d. length grouping -------------------------------------------------------------------------

@@ -35,13 +35,14 @@ import torch  # noqa: E402
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import bench_core  # noqa: E402
 from bench.bench_core import CLOCKS, bioseq_command, run_peak_rss, write_random_fasta  # noqa: E402
 from bench.report import Figure, at_least, at_most, info, machine, table  # noqa: E402
 from bioseq.data.alphabets import DNA  # noqa: E402
 from bioseq.data.encoding import length_batches, take_batch  # noqa: E402
 from bioseq.data.large import load_cached  # noqa: E402
 from bioseq.model.classifier import SequenceClassifier  # noqa: E402
-from bioseq.model.store import ModelBundle, save_model  # noqa: E402
+from bioseq.model.store import ModelBundle  # noqa: E402
 from bioseq.training.fit import default_model_config  # noqa: E402
 
 
@@ -113,17 +114,8 @@ def small_bundle() -> ModelBundle:
 
 
 def predict_rss(n: int = 1_000_000, length: int = 200) -> list[Figure]:
-    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` (a small model) as a subprocess."""
-    with tempfile.TemporaryDirectory(prefix="bioseq-bench-") as tmp:
-        fasta = write_random_fasta(Path(tmp) / "big.fa", n, length, seed=6)
-        model = save_model(Path(tmp) / "model.safetensors", small_bundle())
-        rc, peak, secs = run_peak_rss([bioseq_command(), "predict", str(model), str(fasta),
-                                       "-o", str(Path(tmp) / "out.csv")])
-        rows = sum(1 for _ in open(Path(tmp) / "out.csv")) - 1 if rc == 0 else 0
-    if rc != 0 or rows != n:
-        raise RuntimeError(f"bioseq predict failed (exit {rc}, {rows} of {n} rows)")
-    return [at_most(f"bioseq predict peak RSS, {n:,} records", peak, 1024, " MiB",
-                    note=f"{length} bp, 1-layer GRU of 8, {secs:.0f}s")]
+    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` with :func:`small_bundle` as a subprocess."""
+    return bench_core.predict_rss(n, length, bundle=small_bundle(), model="1-layer GRU of 8")
 
 
 def parser() -> argparse.ArgumentParser:
