@@ -58,6 +58,7 @@ def test_labelled_random_fasta_and_the_cache_figures(tmp_path):
     assert figs[-1].name == "batch building / model step speed" and figs[-1].value > 0
 
 
+@pytest.mark.slow  # two real commands in subprocesses: about 20 s
 def test_peak_rss_of_training_and_prediction_through_the_cache():
     (train,) = bench_large.train_rss(n=300, length=30, max_steps=2)
     (pred,) = bench_large.predict_rss(n=500, length=30)
