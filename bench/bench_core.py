@@ -64,15 +64,19 @@ DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks"
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
-def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: int = 100_000) -> Path:
-    """Write ``n`` random DNA records of ``length`` bp (ids ``s0``, ``s1``, ...), fast, with NumPy."""
+def write_random_fasta(path: Path, n: int, length: int, seed: int = 0, block: int = 100_000,
+                       labels: bool = False) -> Path:
+    """Write ``n`` random DNA records of ``length`` bp (ids ``s0``, ``s1``, ...), fast, with NumPy; with
+    ``labels``, headers ``label=a`` and ``label=b`` in turn."""
     rng = np.random.default_rng(seed)
     with open(path, "wb") as fh:
         for start in range(0, n, block):
             m = min(block, n - start)
             lines = np.full((m, length + 1), ord("\n"), dtype=np.uint8)
             lines[:, :length] = BASES[rng.integers(0, 4, (m, length))]
-            fh.write(b"".join(b">s%d\n%s" % (start + i, row.tobytes()) for i, row in enumerate(lines)))
+            tag = [b" label=a", b" label=b"] if labels else [b"", b""]
+            fh.write(b"".join(b">s%d%s\n%s" % (start + i, tag[(start + i) % 2], row.tobytes())
+                              for i, row in enumerate(lines)))
     return path
 
 
@@ -188,18 +192,20 @@ def run_peak_rss(cmd: Sequence[str]) -> tuple[int, float, float]:
     return rc, peak / 1024 if sys.platform != "darwin" else peak / 2**20, time.perf_counter() - t0  # KiB / bytes
 
 
-def predict_rss(n: int = 1_000_000, length: int = 200, workdir: Path | None = None) -> list[Figure]:
-    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` as a subprocess."""
+def predict_rss(n: int = 1_000_000, length: int = 200, workdir: Path | None = None, bundle: ModelBundle | None = None,
+                model: str = "default DNA model") -> list[Figure]:
+    """(c) Peak RSS of ``bioseq predict MODEL big.fa -o out.csv`` as a subprocess (``bundle``: the default
+    DNA model, randomly initialised)."""
     with tempfile.TemporaryDirectory(prefix="bioseq-bench-", dir=workdir) as tmp:
         fasta = write_random_fasta(Path(tmp) / "big.fa", n, length, seed=3)
-        model = save_model(Path(tmp) / "model.safetensors", dna_bundle())
-        rc, peak, secs = run_peak_rss([bioseq_command(), "predict", str(model), str(fasta),
+        path = save_model(Path(tmp) / "model.safetensors", bundle or dna_bundle())
+        rc, peak, secs = run_peak_rss([bioseq_command(), "predict", str(path), str(fasta),
                                        "-o", str(Path(tmp) / "out.csv")])
         rows = sum(1 for _ in open(Path(tmp) / "out.csv")) - 1 if rc == 0 else 0
     if rc != 0 or rows != n:
         raise RuntimeError(f"bioseq predict failed (exit {rc}, {rows} of {n} rows)")
     return [at_most(f"bioseq predict peak RSS, {n:,} records", peak, 1024, " MiB",
-                    note=f"{length} bp, default DNA model, {secs:.0f}s, {n / secs:.0f} seq/s"),]
+                    note=f"{length} bp, {model}, {secs:.0f}s, {n / secs:.0f} seq/s"),]
 
 
 # --- d. length grouping -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ The workspace is the folder ``$BIOSEQ_HOME`` (default ``~/.bioseq``):
 * ``models/<name>.safetensors`` — model files (:mod:`bioseq.model.store`);
 * ``runs/<name>/`` — run folders (:mod:`bioseq.training.runs`);
 * ``uploads/<digest>/`` — files uploaded in the dashboard (:mod:`bioseq.app.uploads`).
+* ``cache/<key>.bsq`` — encoded training data, memory-mapped (:mod:`bioseq.data.cache`); safe to delete.
 
 Every file bioseq writes goes through :func:`atomic_write`: a temporary file in the same folder,
 renamed over the target at the end, so a reader never sees half a file.

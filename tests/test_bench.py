@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import attribution_motif, bench_core, benchmarks, run  # noqa: E402
+from bench import attribution_motif, bench_core, bench_large, benchmarks, run  # noqa: E402
 from bench.report import Figure, at_least, table  # noqa: E402
 
 DATA = bench_core.DEFAULT_DATA
@@ -48,6 +48,23 @@ def test_random_fasta_is_valid(tmp_path):
     recs = list(read_records(bench_core.write_random_fasta(tmp_path / "r.fa", 5, 7)))
     assert [r.id for r in recs] == ["s0", "s1", "s2", "s3", "s4"]
     assert all(len(r.seq) == 7 and set(r.seq) <= set("ACGT") for r in recs)
+
+
+def test_labelled_random_fasta_and_the_cache_figures(tmp_path):
+    from bioseq.data.dataset import load_dataset
+
+    ds = load_dataset([bench_core.write_random_fasta(tmp_path / "r.fa", 4, 30, labels=True)])
+    assert ds.classes == ["a", "b"] and ds.labels.tolist() == [0, 1, 0, 1]
+    figs = bench_large.cache_throughput(n=200, length=30, steps=2)
+    check(figs, 1)
+    assert figs[-1].name == "batch building / model step speed" and figs[-1].value > 0
+
+
+@pytest.mark.slow  # two real commands in subprocesses: about 20 s
+def test_peak_rss_of_training_and_prediction_through_the_cache():
+    (train,) = bench_large.train_rss(n=300, length=30, max_steps=2)
+    (pred,) = bench_large.predict_rss(n=500, length=30)
+    assert 10 < train.value < 10_000 and 10 < pred.value < 10_000 and train.unit == pred.unit == " MiB"
 
 
 def test_front_pad_keeps_the_sequence_at_the_end():

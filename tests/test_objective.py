@@ -121,3 +121,15 @@ def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_pos
     torch.testing.assert_close(loss.detach(), (total / terms).detach(), atol=1e-6, rtol=1e-6)
     for g, h in zip(batch, hand):
         torch.testing.assert_close(g, h, atol=1e-6, rtol=1e-5)
+
+
+def test_a_partial_epoch_is_scored_on_the_records_it_saw():
+    from bioseq.training.objective import Classify, Label, visited
+
+    buf = np.array([[0.9, 0.1], [0.0, 0.0], [0.2, 0.8], [0.0, 0.0]], dtype=np.float32)
+    task, probs = visited(Classify(np.array([0, 1, 1, 0]), 2), buf, [np.array([2]), np.array([0])])
+    assert task.labels.tolist() == [0, 1] and probs.tolist() == [buf[0].tolist(), buf[2].tolist()]
+    assert task.metrics(probs, 0.5)["accuracy"] == 1.0  # the unseen rows of zeros would make it 0.5
+    tracks = [np.array([0, 1]), np.array([1]), np.array([0])]
+    task, probs = visited(Label(tracks, 2), ["p0", None, "p2"], [np.array([2, 0])])
+    assert [t.tolist() for t in task.labels] == [[0, 1], [0]] and probs == ["p0", "p2"]

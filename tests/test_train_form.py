@@ -12,7 +12,7 @@ from bioseq.training.config import TrainConfig
 
 def test_fields_by_column():
     assert [o.name for o in train_form.fields("data")] == ["val_fraction", "split_identity", "max_length",
-                                                           "length_policy"]
+                                                           "length_policy", "cache"]
     assert train_form.fields("model")[0].name == "cell" and "alphabet_size" not in train_form.defaults()
     assert {o.group for o in train_form.fields()} == set(train_form.COLUMNS)
     assert train_form.key("cell") == train_form.key(train_form.fields("model")[0]) == "train_opt_cell"

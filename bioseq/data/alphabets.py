@@ -110,9 +110,46 @@ def get_alphabet(name: str) -> Alphabet:
         raise ValueError(f"unknown alphabet {name!r}; choose one of {', '.join(ALPHABETS)}") from None
 
 
-def _is_nucleotide(seq: str) -> bool:
-    """True when at least 95% of the letters are A, C, G, T, U or N and the rest are IUPAC codes."""
-    return sum(seq.count(c) for c in "ACGTUN") >= 0.95 * len(seq) and set(seq) <= set(DNA.accepted + "U")
+class AlphabetSurvey:
+    """:func:`detect_alphabet` one sequence at a time, in bounded memory: :meth:`add` each sequence, then
+    :meth:`result`. It keeps totals and the first record (1-based) of each kind the rules name."""
+
+    def __init__(self, name: str = "data"):
+        self.name, self.records, self.total, self.nuc = name, 0, 0, 0
+        self.has_t = self.has_u = self.not_nucleotide = self.long_nucleotide = 0
+
+    def add(self, seq: str) -> None:
+        self.records += 1
+        s = seq.upper().rstrip("*")
+        if not s:
+            return
+        i, nuc = self.records, sum(s.count(c) for c in "ACGTUN")
+        self.total += len(s)
+        self.nuc += nuc
+        self.has_t = self.has_t or (i if "T" in s else 0)
+        self.has_u = self.has_u or (i if "U" in s else 0)
+        nucleotide = nuc >= 0.95 * len(s) and set(s) <= _NUC_LETTERS
+        self.not_nucleotide = self.not_nucleotide or (0 if nucleotide else i)
+        self.long_nucleotide = self.long_nucleotide or (i if nucleotide and len(s) >= 20 else 0)
+
+    def result(self) -> Alphabet:
+        """The alphabet of everything added (see :func:`detect_alphabet`); ``ValueError`` for mixed input."""
+        name = self.name
+        if not self.total:
+            raise ValueError(f"{name}: no sequences to detect an alphabet from")
+        if self.nuc >= 0.95 * self.total:
+            if self.has_t and self.has_u:
+                raise ValueError(f"{name}: mixes DNA (T in record {self.has_t}) and RNA (U in record {self.has_u})")
+            if self.not_nucleotide:
+                raise ValueError(f"{name}: record {self.not_nucleotide} looks like protein in a nucleotide file")
+            return RNA if self.has_u else DNA
+        if self.long_nucleotide:
+            raise ValueError(f"{name}: record {self.long_nucleotide} looks like a nucleotide sequence in a protein "
+                             "file")
+        return PROTEIN
+
+
+_NUC_LETTERS = frozenset(DNA.accepted + "U")
 
 
 def detect_alphabet(seqs, name: str = "data") -> Alphabet:
@@ -123,22 +160,7 @@ def detect_alphabet(seqs, name: str = "data") -> Alphabet:
     a protein record in a nucleotide file, a record with both ``T`` and ``U``, or a nucleotide-looking
     record of 20 or more letters in a protein file.
     """
-    records = [s.upper().rstrip("*") for s in seqs]
-    records_idx = [(i + 1, s) for i, s in enumerate(records) if s]
-    if not records_idx:
-        raise ValueError(f"{name}: no sequences to detect an alphabet from")
-    total = sum(len(s) for _, s in records_idx)
-    nuc_letters = sum(sum(s.count(c) for c in "ACGTUN") for _, s in records_idx)
-    if nuc_letters >= 0.95 * total:
-        has_t = next((i for i, s in records_idx if "T" in s), None)
-        has_u = next((i for i, s in records_idx if "U" in s), None)
-        if has_t and has_u:
-            raise ValueError(f"{name}: mixes DNA (T in record {has_t}) and RNA (U in record {has_u})")
-        for i, s in records_idx:
-            if not _is_nucleotide(s):
-                raise ValueError(f"{name}: record {i} looks like protein in a nucleotide file")
-        return RNA if has_u else DNA
-    for i, s in records_idx:
-        if len(s) >= 20 and _is_nucleotide(s):
-            raise ValueError(f"{name}: record {i} looks like a nucleotide sequence in a protein file")
-    return PROTEIN
+    survey = AlphabetSurvey(name)
+    for s in seqs:
+        survey.add(s)
+    return survey.result()

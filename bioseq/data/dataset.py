@@ -25,6 +25,8 @@ from .io import Record, read_records
 
 LABEL_TOKEN = re.compile(r"(?:^|[\s|;])label=([^\s|;]+)")
 NOT_A_LETTER = re.compile(r"[^A-Za-z*]")
+NO_TOKEN = (f"no label=VALUE token in the header; label every header, give {ref('labels')}, or give one file "
+            "per class")
 
 
 def header_label(description: str) -> str | None:
@@ -121,8 +123,7 @@ def _label_records(records: list[Record], paths: list[str], table: dict[str, str
     if len(paths) > 1 and all(t is None for t in tokens):
         return [class_from_filename(r.file) for r in records]
     r = records[tokens.index(None)]
-    raise InputError(f"no label=VALUE token in the header; label every header, give {ref('labels')}, "
-                     "or give one file per class", r.file, r.where)
+    raise InputError(NO_TOKEN, r.file, r.where)
 
 
 def parse_class_map(text: str | None) -> dict[str, str]:
@@ -220,43 +221,66 @@ def split_indices(ds: Dataset, fraction: float, seed: int = 0,
                   groups: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
     """The record indices ``(train, val)`` of :func:`split_dataset`; ``groups`` (one key per record, e.g.
     a homology cluster) are kept whole instead of the groups of identical sequences."""
+    keys = groups if groups is not None else [s.upper() for s in ds.seqs]
+    train, val = split_groups(ds.labels, group_ids(keys), fraction, seed)
+    return train.tolist(), val.tolist()
+
+
+def group_ids(keys) -> np.ndarray:
+    """One group number per record, ``(N,)`` int64, equal keys one group, numbered by first appearance.
+    ``keys`` is a NumPy array (e.g. sequence hashes, sorted out by NumPy) or any sequence of hashable keys."""
+    if isinstance(keys, np.ndarray):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        return rank[inverse.reshape(-1)]
+    number: dict = {}
+    return np.fromiter((number.setdefault(k, len(number)) for k in keys), dtype=np.int64, count=len(keys))
+
+
+def split_groups(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Record indices ``(train, val)``, each ascending: whole groups (numbered by first appearance, see
+    :func:`group_ids`) go to validation, class by class (by the group's first label), in a random order of
+    the seed, until each class has ``fraction`` of its records there (at least one group)."""
     if not 0 < fraction < 1:
         raise ValueError("the validation fraction must be between 0 and 1")
-    keys = groups if groups is not None else [s.upper() for s in ds.seqs]
-    members_of: dict = defaultdict(list)
-    for i, key in enumerate(keys):
-        members_of[key].append(i)
-    by_class: dict[int, list[list[int]]] = defaultdict(list)
-    for members in members_of.values():
-        by_class[int(ds.labels[members[0]])].append(members)
+    groups = np.asarray(groups, dtype=np.int64)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    first = np.full(n_groups, len(groups), dtype=np.int64)
+    np.minimum.at(first, groups, np.arange(len(groups)))
+    size, group_class = np.bincount(groups, minlength=n_groups), np.asarray(labels)[first]
     rng = np.random.default_rng(seed)
-    val: list[int] = []
-    for c in sorted(by_class):
-        glist = by_class[c]
-        target = round(fraction * sum(len(g) for g in glist))
-        taken = 0
-        for gi in rng.permutation(len(glist)):
-            if taken >= max(target, 1):
-                break
-            val.extend(glist[gi])
-            taken += len(glist[gi])
-    val_set = set(val)
-    return [i for i in range(len(ds)) if i not in val_set], sorted(val_set)
+    held = np.zeros(n_groups, dtype=bool)
+    for c in np.unique(group_class):
+        mine = np.flatnonzero(group_class == c)  # in order of first appearance
+        target = max(round(fraction * int(size[mine].sum())), 1)
+        order = mine[rng.permutation(len(mine))]
+        before = np.cumsum(size[order]) - size[order]  # records taken before each group
+        held[order[before < target]] = True
+    val = held[groups]
+    return np.flatnonzero(~val), np.flatnonzero(val)
 
 
 def summarize(ds: Dataset) -> dict:
     """Counts per class, lengths, alphabet, ambiguous-letter fraction, duplicates, letter composition."""
-    lengths = ds.lengths()
-    standard = set(ds.alphabet.letters)
     letters = Counter()
     for s in ds.seqs:
         letters.update(s.upper())
-    total = sum(letters.values()) or 1
-    ambiguous = sum(n for c, n in letters.items() if c not in standard)
     seq_count = Counter(s.upper() for s in ds.seqs)
     label_sets: dict[str, set[int]] = defaultdict(set)
     for s, y in zip(ds.seqs, ds.labels):
         label_sets[s.upper()].add(int(y))
+    return summary_of(ds, letters, int(sum(n - 1 for n in seq_count.values() if n > 1)),
+                      int(sum(1 for v in label_sets.values() if len(v) > 1)))
+
+
+def summary_of(ds, letters: Mapping[str, int], duplicates: int, conflicting: int) -> dict:
+    """The :func:`summarize` dict of ``ds`` (its labels, lengths and alphabet) from upper-case letter counts and
+    the duplicate counts."""
+    lengths, standard = ds.lengths(), set(ds.alphabet.letters)
+    total = sum(letters.values()) or 1
+    ambiguous = sum(n for c, n in letters.items() if c not in standard)
     return {
         "records": len(ds),
         "per_class": {c: int((ds.labels == i).sum()) for i, c in enumerate(ds.classes)},
@@ -264,8 +288,8 @@ def summarize(ds: Dataset) -> dict:
         "length_max": int(lengths.max()),
         "alphabet": ds.alphabet.name,
         "ambiguous_fraction": ambiguous / total,
-        "duplicate_records": int(sum(n - 1 for n in seq_count.values() if n > 1)),
-        "conflicting_duplicates": int(sum(1 for v in label_sets.values() if len(v) > 1)),
+        "duplicate_records": duplicates,
+        "conflicting_duplicates": conflicting,
         "composition": {c: n / total for c, n in sorted(letters.items())},
         "truncated": ds.truncated,
     }

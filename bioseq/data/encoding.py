@@ -103,6 +103,20 @@ def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
     return torch.from_numpy(x), torch.from_numpy(lengths)
 
 
+def encoded_lengths(arrays) -> np.ndarray | list[int]:
+    """The lengths of encoded sequences; an :class:`~bioseq.data.cache.EncodedView` knows them without reading."""
+    known = getattr(arrays, "lengths", None)
+    return known if isinstance(known, np.ndarray) else [len(a) for a in arrays]
+
+
+def take_batch(arrays, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pad_batch` of ``arrays[i] for i in idx``; an :class:`~bioseq.data.cache.EncodedView` builds the
+    same batch straight from its memory map."""
+    if hasattr(arrays, "batch"):
+        return arrays.batch(idx)
+    return pad_batch([arrays[i] for i in idx])
+
+
 def length_batches(lengths: Sequence[int], batch_size: int, *, shuffle: bool = False,
                    rng: np.random.Generator | None = None, group: bool = True,
                    letters: int | None = None) -> list[np.ndarray]:

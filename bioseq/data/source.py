@@ -67,6 +67,9 @@ class DataOptions:
                                  min=1, step=10, none=0)
     length_policy: str = opt("start", label="Keep which part", help="which part of a long sequence to keep",
                              choices=_length_policies)
+    cache: str = opt("auto", label="Cache", choices=("auto", "on", "off"),
+                     help="encode the training data once into a memory-mapped cache in the workspace and train "
+                     "from it in bounded memory (one label per sequence); auto: for training files of 64 MB or more")
     labels_fasta: Sequence[str] | None = opt(None, help="per-position labels: FASTA files whose sequence is the "
                                              "label string of the record with the same id", internal=True,
                                              metavar="FILE", unset="three-line FASTA, or one label per sequence",

@@ -178,6 +178,7 @@ def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict
 
     task = getattr(bundle, "task", "classify")
     curve = position_memory if task == "label" else memory_curve
-    records = [Record(i, i, s, "validation data", n) for n, (i, s) in enumerate(zip(ids, seqs), 1)][:max_records]
+    records = [Record(i, i, s, "validation data", n)  # the first max_records only: the data may be large
+               for n, (i, s) in enumerate(zip(ids[:max_records], seqs[:max_records]), 1)]
     return diagnose_run(grad_rows, history, memory_summary(curve(bundle, records)) if records else None,
                         (bundle.meta or {}).get("training"), task)

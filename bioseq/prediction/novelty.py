@@ -44,11 +44,14 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def training_profile(arrays: Sequence[np.ndarray]) -> dict:
     """The profile stored in a model file: length range, mean composition, composition-distance cut-off."""
-    comp = compositions(arrays)
+    from ..data.encoding import encoded_lengths
+
+    comp = arrays.compositions() if hasattr(arrays, "compositions") else compositions(arrays)  # a cache: by chunks
     mean = comp.mean(0)
     dist = js_divergence(comp, mean)
-    lengths = [len(a) for a in arrays]
-    return {"length_min": int(min(lengths, default=0)), "length_max": int(max(lengths, default=0)),
+    lengths = np.asarray(encoded_lengths(arrays))
+    return {"length_min": int(lengths.min()) if len(lengths) else 0,
+            "length_max": int(lengths.max()) if len(lengths) else 0,
             "composition": [float(x) for x in mean],
             "composition_cutoff": float(MARGIN * np.quantile(dist, 0.99)) if len(dist) else 1.0}
 

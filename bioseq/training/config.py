@@ -42,6 +42,8 @@ class TrainConfig:
                       help="auto uses a CUDA GPU when there is one")
     grad_every: int = opt(1, label="Record gradients every", min=1, max=1000,
                           help="optimiser steps between per-layer gradient recordings (the Gradient flow page)")
+    max_steps: int | None = opt(None, label="Max steps per epoch", min=1, max=10_000_000, none=0, unset="all",
+                                help="at most this many optimiser steps per epoch (a quick pass over large data)")
     group_by_length: bool = opt(True, label="Group by length", help="batch sequences of similar length "
                                 "together, so less padding is computed")
     amp: str = opt("auto", label="Mixed precision", choices=AMP_CHOICES,

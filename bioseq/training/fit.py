@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
 from ..data.io import read_blocks
+from ..data.large import CachedDataset, hashed_leakage, load_cached, split_cached, summarize_cached, use_cache
 from ..data.leakage import leakage
 from ..data.position_labels import (
     PositionDataset,
@@ -124,6 +125,8 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     homology-aware split with ``--split-identity``, else a stratified split. Classes are renamed, merged
     or dropped by ``--class-map`` first."""
     class_map = parse_class_map(opts.class_map)
+    if cached(opts):
+        return load_cached_split(opts, seed, class_map)
     ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
                       length_policy=opts.length_policy, class_map=class_map)
     if opts.val:
@@ -134,6 +137,32 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
     return train_ds, val_ds, rule
+
+
+def cached(opts: DataOptions, labelling: bool = False) -> bool:
+    """Whether the training data is read through the encoded-sequence cache (``--cache``, :mod:`bioseq.data.large`):
+    ``on``, or ``auto`` for large files; not for per-position labels or a homology split (read in memory)."""
+    if not use_cache(opts.cache, opts.train):
+        return False
+    if opts.cache == "on" and (labelling or opts.split_identity):
+        raise InputError(f"{ref('cache', 'on')} reads one label per sequence with a stratified split or "
+                         f"{ref('val')} files; per-position labels and {ref('split_identity')} are read in memory "
+                         f"(use {ref('cache', 'off')})")
+    return not (labelling or opts.split_identity)
+
+
+def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[CachedDataset, CachedDataset, dict]:
+    """:func:`load_split_rule` through the cache: the same records, labels, split and errors, in bounded memory."""
+    kw = {"labels": opts.labels, "max_length": opts.max_length, "length_policy": opts.length_policy,
+          "class_map": class_map}
+    ds = load_cached(opts.train, alphabet=opts.alphabet, **kw)
+    if opts.val:
+        val = load_cached(opts.val, alphabet=ds.alphabet, classes=ds.classes, **kw)
+        return ds, val, files_rule(ds, val)
+    train_ds, val_ds = split_cached(ds, opts.val_fraction, seed)
+    if len(val_ds) == 0 or len(train_ds) == 0:
+        raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
+    return train_ds, val_ds, {"method": "stratified", "val_fraction": len(val_ds) / len(ds), "seed": seed}
 
 
 def _targets(ds: Dataset | PositionDataset):
@@ -154,9 +183,12 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     task = model_options["task"] = detect_task(data, model_options.get("task"))
     labelling = task == "label"
     load = load_position_split if labelling else load_split_rule
+    cached(data, labelling)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
-    summarize_ = summarize_positions if labelling else summarize
-    leak = leakage(train_ds.ids, train_ds.seqs, val_ds.ids, val_ds.seqs, train_ds.alphabet.name != "protein")
+    large = isinstance(train_ds, CachedDataset)
+    summarize_ = summarize_positions if labelling else summarize_cached if large else summarize
+    leak = hashed_leakage(train_ds, val_ds) if large else leakage(train_ds.ids, train_ds.seqs, val_ds.ids,
+                                                                   val_ds.seqs, train_ds.alphabet.name != "protein")
     try:
         cfg = default_model_config(train_ds.alphabet.name, train_ds.alphabet.size, len(train_ds.classes),
                                    **model_options)

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.encoding import length_batches, pad_batch
+from ..data.encoding import encoded_lengths, length_batches, pad_batch, take_batch
 from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
 from ..model import strands
 from ..model.precision import autocast, grad_scaler
 from . import checkpoint, distributed
 from .config import TrainConfig, resolve_device, seed_everything
-from .objective import class_weight_vector, flat_labels, objective
+from .objective import class_weight_vector, flat_labels, objective, visited
 from .recorder import GradientRecorder
 
 __all__ = ["Progress", "TrainResult", "class_weight_vector", "evaluate", "train"]
@@ -123,8 +123,8 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
     probs = task.buffer()
     total, count = 0.0, 0.0
     with torch.no_grad():
-        for idx in length_batches([len(a) for a in arrays], batch_size):
-            x, lengths = pad_batch([arrays[i] for i in idx])
+        for idx in length_batches(encoded_lengths(arrays), batch_size):
+            x, lengths = take_batch(arrays, idx)
             y = task.targets(idx, x.shape[1], device)
             with autocast(amp, device):
                 logits = _run(model, model.cfg.labelling, to_device(x, device), lengths, y)
@@ -161,8 +161,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     recorder = GradientRecorder(model, cfg.grad_every)
     scaler = grad_scaler(cfg.amp, device)
     params = list(model.parameters())
-    lengths = [len(a) for a in train_arrays]
-    steps_per_epoch = math.ceil(len(train_arrays) / cfg.batch_size)
+    lengths = encoded_lengths(train_arrays)
+    steps_per_epoch = min(math.ceil(len(train_arrays) / cfg.batch_size), cfg.max_steps or math.inf)
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     best_val = None  # the best epoch's validation metrics and probabilities: no second pass at the end
@@ -184,15 +184,15 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
         model.train()
         rng = np.random.default_rng([cfg.seed, epoch])
         batches = distributed.shard(length_batches(lengths, cfg.batch_size, shuffle=True, rng=rng,
-                                                   group=cfg.group_by_length))
+                                                   group=cfg.group_by_length))[:cfg.max_steps]
         run_loss, seen = 0.0, 0.0
         probs = task.buffer()
         for b, idx in enumerate(batches, 1):
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
-            chosen = [train_arrays[i] for i in idx]
-            x, lens = pad_batch(strands.augment(chosen, rng) if model.cfg.strand != "forward" else chosen)
+            x, lens = (pad_batch(strands.augment([train_arrays[i] for i in idx], rng))
+                       if model.cfg.strand != "forward" else take_batch(train_arrays, idx))
             y = task.targets(idx, x.shape[1], device)
             with autocast(cfg.amp, device):
                 logits = _run(net, model.cfg.labelling, to_device(x, device), lens, y)
@@ -216,7 +216,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
                                   time.perf_counter() - t0, history))
         if interrupted:
             break
-        train_m = task.metrics(probs, run_loss / max(seen, 1e-12))
+        scored, probs = visited(task, probs, batches) if cfg.max_steps else (task, probs)
+        train_m = scored.metrics(probs, run_loss / max(seen, 1e-12))
         val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
                                 loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
         history.append({"epoch": epoch, "split": "train", **train_m})

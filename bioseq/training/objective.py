@@ -113,6 +113,15 @@ def objective(labelling: bool, labels, n_classes: int, weight: torch.Tensor | No
     return (Label if labelling else Classify)(labels, n_classes, weight)
 
 
+def visited(task: Classify | Label, buf, batches: Sequence[np.ndarray]) -> tuple[Classify | Label, object]:
+    """The objective and kept probabilities of the records in ``batches`` only: a partial epoch
+    (``--max-steps``) is scored on the records it saw."""
+    idx = np.sort(np.concatenate(list(batches))) if len(batches) else np.zeros(0, dtype=np.int64)
+    if isinstance(task, Label):
+        return Label([task.labels[i] for i in idx], task.n_classes, task.weight), [buf[i] for i in idx]
+    return Classify(task.labels[idx], task.n_classes, task.weight), buf[idx]
+
+
 def flat_labels(labels, labelling: bool) -> np.ndarray:
     """All labels of a split as one array (positions of every sequence for a labeller), for class weights."""
     if labelling:
