@@ -231,7 +231,7 @@ def walk_through(server, page, tmp_path):
 
     # 4. upload a FASTA on Predict and download the CSV
     go(page, "Predict")
-    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"][multiple]')  # not the scan panel's
     upload.set_input_files(str(ROOT / "data" / "dna_motif.test.fa"))
     download_button = page.get_by_role("button", name="Download predictions (CSV)")
     download_button.wait_for(timeout=180_000)

@@ -57,8 +57,10 @@ def test_scan_panel_bad_letters_are_one_message():
     assert "scan_frame" not in at.session_state
 
 
-def test_scan_panel_says_a_labeller_is_not_scanned():
+def test_a_labeller_has_no_scan_panel():
+    """A labeller labels whole records on its own Predict page; scanning slides a classifier."""
     saved(linear_labeller(), "labeller")
     at = ok(open_page("predict"))
-    assert "labels every position" in texts(at.info)
-    assert not at.get("file_uploader") or all(u.key != "scan_file" for u in at.get("file_uploader"))
+    assert "Three-line FASTA" in texts(at.info)  # the labeller's page
+    assert all(e.label != "Scan a long sequence (genome scale)" for e in at.expander)
+    assert all(u.key != "scan_file" for u in at.get("file_uploader"))

@@ -17,10 +17,6 @@ from bioseq.prediction import scan
 
 def show(bundle) -> None:
     with st.expander("Scan a long sequence (genome scale)", icon=":material/timeline:"):
-        if bundle.task == "label":
-            st.info("This model labels every position, so Predict labels a whole record; scanning slides a "
-                    "classifier along a sequence.", icon=":material/info:")
-            return
         try:
             default = scan.default_window(bundle)
         except BioseqError:
