@@ -145,14 +145,16 @@ def markdown(results: dict) -> str:
                             f"{_pct(x['test'][name]['wilson95'][1])}]" for x in r["runs"])
             first = i == 0
             lines.append(f"| {r['name'] if first else ''} | {name} | {s['n']} | {r['budget_cpu_min']:g} "
-                         f"| {', '.join(str(x['seed']) for x in r['runs'])} | {per} | {_pct(s['mean'])} ± {_pct(s['sd'])} "
+                         f"| {', '.join(str(x['seed']) for x in r['runs'])} | {per} "
+                         f"| {_pct(s['mean'])} ± {_pct(s['sd'])} "
                          + (f"| {target['method']}: {_pct(target['accuracy'])} "
                             f"| {100 * (s['mean'] - target['accuracy']):+.1f} points |" if first else "| | |"))
     for r in results.values():
         if not r.get("runs"):
             continue
-        lines += ["", f"## {r['title']}", "", r["machine"], "", "| seed | trials (complete / pruned) | CPU-min | wall-min "
-                  "| best trial | val loss | val accuracy | chosen options |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["", f"## {r['title']}", "", r["machine"], "",
+                  "| seed | trials (complete / pruned) | CPU-min | wall-min | best trial | val loss | val accuracy "
+                  "| chosen options |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {x['seed']} | {x['trials']} ({x['complete']} / {x['pruned']}) | {x['cpu_s'] / 60:.1f} "
                   f"| {x['wall_s'] / 60:.1f} | {x['best_trial']} | {x['best_val_loss']:.4f} "
                   f"| {_pct(x['best_val_accuracy'])} | `{json.dumps(x['params'])}` |" for x in r["runs"]]
