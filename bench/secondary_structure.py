@@ -94,14 +94,21 @@ class CpuBudget:
 
 
 def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: bool = False, echo=print,
-        cpu_budget_s: float = CPU_BUDGET_S) -> dict:
-    """Train, select on valid, test once on CB513; returns the JSON-ready result."""
+        cpu_budget_s: float = CPU_BUDGET_S, work: Path | None = None, resume_cpu_s: float | None = None) -> dict:
+    """Train, select on valid, test once on CB513; returns the JSON-ready result.
+
+    With ``work`` the run folder (and its per-epoch checkpoint) is kept there; with ``resume_cpu_s`` training
+    continues from that checkpoint (e.g. after the process was stopped), ``resume_cpu_s`` being the CPU time
+    the stopped process had used, which is added to this one's (the budget covers both).
+    """
     torch.set_num_threads(threads)
     data = data_options(root)
     tc = TrainConfig(**{**TRAIN, **({"epochs": epochs} if epochs else {}), **({"epochs": 1} if quick else {})})
-    with tempfile.TemporaryDirectory(prefix="bioseq-ss3-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bioseq-ss3-") as scratch:
+        tmp = str(work) if work else scratch
         os.environ.setdefault("BIOSEQ_HOME", str(Path(tmp) / "home"))
         t0, budget = time.perf_counter(), CpuBudget(cpu_budget_s)
+        budget.start -= resume_cpu_s or 0.0
 
         def progress(p) -> None:
             if p.phase == "epoch":
@@ -110,7 +117,7 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
                      f"{p.history[-1]['loss']:.4f} [{p.elapsed / 60:.1f} min wall, {budget.used() / 60:.1f} CPU-min]")
 
         r = fit(data, MODEL, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run", callback=progress,
-                should_stop=budget)
+                should_stop=budget, resume=resume_cpu_s is not None)
         wall, cpu = time.perf_counter() - t0, budget.used()
         bundle = r.bundle
     test = files("cb513", root)
@@ -177,8 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cpu-budget", type=float, default=CPU_BUDGET_S / 60, help="training CPU-minutes (default 30)")
     ap.add_argument("--quick", action="store_true", help="one epoch; results are printed, not saved")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--work", type=Path, help="keep the run folder and its checkpoint here (default: a temp folder)")
+    ap.add_argument("--resume-cpu", type=float, metavar="CPU_MINUTES", help="continue from the checkpoint in "
+                    "--work; the CPU-minutes the stopped run had used (counted in the budget and the result)")
     a = ap.parse_args(argv)
-    r = run(a.data, a.threads, a.epochs, a.quick, echo=lambda s: print(s, flush=True), cpu_budget_s=a.cpu_budget * 60)
+    r = run(a.data, a.threads, a.epochs, a.quick, echo=lambda s: print(s, flush=True), cpu_budget_s=a.cpu_budget * 60,
+            work=a.work, resume_cpu_s=None if a.resume_cpu is None else a.resume_cpu * 60)
     if a.quick:
         print(markdown(r))
     else:

@@ -118,6 +118,11 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     assert r["train_cpu_s"] > 0 and r["model_config"]["task"] == "label"
     text = ss.markdown(r)
     assert "| CB513 without the 2 shared chains | 1 | 8 |" in text and "| H |" in text
+    kept = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None, work=tmp_path / "w")
+    assert (tmp_path / "w" / "run" / "checkpoint.safetensors").exists()
+    again = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None, work=tmp_path / "w", resume_cpu_s=1000.0)
+    assert again["test"]["confusion"] == kept["test"]["confusion"]  # resumed after its last epoch: the same model
+    assert again["train_cpu_s"] >= 1000.0
 
 
 def test_wilson_interval_matches_hand_values():
