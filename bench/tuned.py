@@ -159,3 +159,18 @@ def markdown(results: dict) -> str:
                   f"| {x['wall_s'] / 60:.1f} | {x['best_trial']} | {x['best_val_loss']:.4f} "
                   f"| {_pct(x['best_val_accuracy'])} | `{json.dumps(x['params'])}` |" for x in r["runs"]]
     return "\n".join(lines) + "\n"
+
+
+def merge(paths, out: Path) -> dict:
+    """Join ``tuned.json`` files written by separate processes (e.g. one per seed) into ``out``."""
+    results: dict = {}
+    for p in paths:
+        for name, r in json.loads(Path(p).read_text()).items():
+            if not r.get("runs"):
+                continue
+            have = results.setdefault(name, {**r, "runs": []})
+            have["runs"] = sorted(have["runs"] + [x for x in r["runs"] if x["seed"] not in
+                                                  {y["seed"] for y in have["runs"]}], key=lambda x: x["seed"])
+            have["summary"] = summary(have["runs"])
+    save(results, out)
+    return results
