@@ -174,6 +174,10 @@ def save(r: dict, out: Path = RESULTS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "secondary_structure.json").write_text(json.dumps(r, indent=1, default=float))
     (out / "secondary_structure.md").write_text(markdown(r))
+    from bench.benchmarks import write_report  # the combined table keeps every other benchmark's entry
+
+    combined = out / "benchmarks.json"
+    write_report({**(json.loads(combined.read_text()) if combined.exists() else {}), r["name"]: r}, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

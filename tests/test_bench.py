@@ -91,6 +91,7 @@ def test_attribution_motif_figures(dna_bundle):
     assert all(f.value in (0.0, 50.0, 100.0) for f in figs)
 
 
+@pytest.mark.slow
 def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_path, monkeypatch):
     """The CB513 protocol end to end on a few records of each split (written in its file layout)."""
     import gzip
@@ -123,6 +124,13 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     again = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None, work=tmp_path / "w", resume_cpu_s=1000.0)
     assert again["test"]["confusion"] == kept["test"]["confusion"]  # resumed after its last epoch: the same model
     assert again["train_cpu_s"] >= 1000.0
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "benchmarks.json").write_text((ROOT / "bench" / "results" / "benchmarks.json").read_text())
+    ss.save(r, out)  # its own files, and a section of the combined report that keeps every other benchmark
+    combined = (out / "benchmarks.md").read_text()
+    assert "## Protein secondary structure (3 states), CB513" in combined and "| amp | test | 1424 |" in combined
+    assert (out / "secondary_structure.md").read_text() == ss.markdown(r)
 
 
 def test_wilson_interval_matches_hand_values():
