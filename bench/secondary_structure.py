@@ -94,12 +94,14 @@ class CpuBudget:
 
 
 def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: bool = False, echo=print,
-        cpu_budget_s: float = CPU_BUDGET_S, work: Path | None = None, resume_cpu_s: float | None = None) -> dict:
+        cpu_budget_s: float = CPU_BUDGET_S, work: Path | None = None, resume_cpu_s: float | None = None,
+        resume_wall_s: float = 0.0) -> dict:
     """Train, select on valid, test once on CB513; returns the JSON-ready result.
 
     With ``work`` the run folder (and its per-epoch checkpoint) is kept there; with ``resume_cpu_s`` training
     continues from that checkpoint (e.g. after the process was stopped), ``resume_cpu_s`` being the CPU time
-    the stopped process had used, which is added to this one's (the budget covers both).
+    the stopped process had used, which is added to this one's (the budget covers both); ``resume_wall_s``
+    likewise for wall time.
     """
     torch.set_num_threads(threads)
     data = data_options(root)
@@ -118,7 +120,7 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
 
         r = fit(data, MODEL, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run", callback=progress,
                 should_stop=budget, resume=resume_cpu_s is not None)
-        wall, cpu = time.perf_counter() - t0, budget.used()
+        wall, cpu = time.perf_counter() - t0 + resume_wall_s, budget.used()
         bundle = r.bundle
     test = files("cb513", root)
     every = load_positions([test["seq"]], labels_fasta=[test["ss3"]], mask=[test["mask"]], alphabet=bundle.alphabet,
@@ -133,8 +135,8 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
            "model_config": bundle.model.cfg.to_dict(), "train_config": tc.__dict__, "threads": threads,
            "best_epoch": r.result.best_epoch, "epochs_run": len(r.result.history) // 2,
            "train_wall_s": wall, "train_cpu_s": cpu, "cpu_budget_s": cpu_budget_s,
-           "stopped_by_budget": r.result.interrupted, "valid": {k: r.result.val_metrics[k] for k in
-                                                                ("accuracy", "mcc", "f1", "sov")},
+           "stopped_by_budget": r.result.interrupted, "resumed_after_cpu_s": resume_cpu_s,
+           "valid": {k: r.result.val_metrics[k] for k in ("accuracy", "mcc", "f1", "sov")},
            "test": _scores(clean), "test_all_511": _scores(full), "published": PUBLISHED,
            "q3_gap": clean.metrics["accuracy"] - PUBLISHED["q3"], "machine": machine()}
     t = out["test"]
@@ -167,6 +169,11 @@ def markdown(r: dict) -> str:
               "", f"Validation (best epoch {r['best_epoch']} of {r['epochs_run']}): "
               + ", ".join(f"{k} {_f(v)}" for k, v in r["valid"].items()), "",
               f"ModelConfig: `{json.dumps(r['model_config'])}`", "", f"TrainConfig: `{json.dumps(r['train_config'])}`"]
+    if r.get("resumed_after_cpu_s") is not None:
+        lines += ["", f"Training was stopped after {r['resumed_after_cpu_s'] / 60:.1f} CPU-minutes (the machine's wall "
+                  "clock, not the CPU budget, ran out) and resumed from its last per-epoch checkpoint with no further "
+                  "epochs; the best epoch on validation loss was restored from that checkpoint. The CPU time above "
+                  "and wall times above are both processes together."]
     return "\n".join(lines) + "\n"
 
 
@@ -191,9 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="keep the run folder and its checkpoint here (default: a temp folder)")
     ap.add_argument("--resume-cpu", type=float, metavar="CPU_MINUTES", help="continue from the checkpoint in "
                     "--work; the CPU-minutes the stopped run had used (counted in the budget and the result)")
+    ap.add_argument("--resume-wall", type=float, default=0.0, metavar="MINUTES", help="the stopped run's wall time")
     a = ap.parse_args(argv)
     r = run(a.data, a.threads, a.epochs, a.quick, echo=lambda s: print(s, flush=True), cpu_budget_s=a.cpu_budget * 60,
-            work=a.work, resume_cpu_s=None if a.resume_cpu is None else a.resume_cpu * 60)
+            work=a.work, resume_cpu_s=None if a.resume_cpu is None else a.resume_cpu * 60,
+            resume_wall_s=a.resume_wall * 60)
     if a.quick:
         print(markdown(r))
     else:
