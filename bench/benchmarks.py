@@ -24,6 +24,7 @@ updates those benchmarks and keeps the others. A rerun with the same thread coun
 numbers (the seed fixes initial weights, batches and splits); 1 and 2 threads round differently.
 
     python -m bench.benchmarks [--data DIR] [--only amp ...] [--quick] [--threads 2] [--ensemble 5]
+    python -m bench.benchmarks --tune CPU_MINUTES [--seeds 0 1 2] [--only amp ...] [--threads 1]   # bench.tuned
 """
 
 from __future__ import annotations
@@ -350,6 +351,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--ensemble", type=int, default=5, help="also try an ensemble of this many seeds of the "
                     "best single candidate; 1: none (5)")
     ap.add_argument("--out", type=Path, default=RESULTS, help=f"results folder ({RESULTS})")
+    ap.add_argument("--tune", type=float, metavar="CPU_MINUTES", help="instead: `bioseq tune` each classification "
+                    "benchmark for this many CPU-minutes per seed (bench.tuned; results in tuned.json / tuned.md)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="tuning seeds for --tune (0 1 2)")
     return ap
 
 
@@ -362,6 +366,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text, flush=True)
 
     echo(header)
+    if args.tune:
+        from bench import tuned
+
+        tuned.run([n for n in NAMES if not args.only or n in args.only], args.data, args.tune, args.seeds, args.out,
+                  echo)
+        return 0
     for name in [n for n in args.only or NAMES + LABELLING if n in LABELLING]:
         from bench import secondary_structure
 
@@ -386,14 +396,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         echo(markdown(results, header + " · quick run"))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    ordered = {n: results[n] for n in NAMES if n in results}
-    json_path.write_text(json.dumps(ordered, indent=1, default=float))
-    machines = "\n".join(f"- {n}: {r['machine']}" for n, r in ordered.items())
-    text = markdown(ordered, f"Runs (wall time depends on the machine's other load; CPU time counts every thread):\n\n"
-                             f"{machines}")
-    (args.out / "benchmarks.md").write_text(text)
-    echo(text)
+    echo(write_report(results, args.out))
     return 0
+
+
+def write_report(results: dict, out: Path) -> str:
+    """Write ``benchmarks.json`` and ``benchmarks.md`` from ``results`` (classification and labelling entries)."""
+    from bench import secondary_structure
+
+    ordered = {n: results[n] for n in NAMES + LABELLING if n in results}
+    (out / "benchmarks.json").write_text(json.dumps(ordered, indent=1, default=float))
+    machines = "\n".join(f"- {n}: {r['machine']}" for n, r in ordered.items())
+    text = markdown({n: r for n, r in ordered.items() if n in NAMES},
+                    "Runs (wall time depends on the machine's other load; CPU time counts every thread):\n\n"
+                    + machines)
+    if "secondary_structure" in ordered:
+        text += "\n#" + secondary_structure.markdown(ordered["secondary_structure"])  # its title one level down
+    (out / "benchmarks.md").write_text(text)
+    return text
 
 
 if __name__ == "__main__":

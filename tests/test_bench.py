@@ -110,6 +110,7 @@ def test_attribution_motif_figures(dna_bundle):
     assert all(f.value in (0.0, 50.0, 100.0) for f in figs)
 
 
+@pytest.mark.slow
 def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_path, monkeypatch):
     """The CB513 protocol end to end on a few records of each split (written in its file layout)."""
     import gzip
@@ -137,6 +138,63 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     assert r["train_cpu_s"] > 0 and r["model_config"]["task"] == "label"
     text = ss.markdown(r)
     assert "| CB513 without the 2 shared chains | 1 | 8 |" in text and "| H |" in text
+    kept = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None, work=tmp_path / "w")
+    assert (tmp_path / "w" / "run" / "checkpoint.safetensors").exists()
+    again = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None, work=tmp_path / "w", resume_cpu_s=1000.0)
+    assert again["test"]["confusion"] == kept["test"]["confusion"]  # resumed after its last epoch: the same model
+    assert again["train_cpu_s"] >= 1000.0
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "benchmarks.json").write_text((ROOT / "bench" / "results" / "benchmarks.json").read_text())
+    ss.save(r, out)  # its own files, and a section of the combined report that keeps every other benchmark
+    combined = (out / "benchmarks.md").read_text()
+    assert "## Protein secondary structure (3 states), CB513" in combined and "| amp | test | 1424 |" in combined
+    assert (out / "secondary_structure.md").read_text() == ss.markdown(r)
+
+
+def test_wilson_interval_matches_hand_values():
+    from bench.tuned import wilson
+
+    lo, hi = wilson(5, 10)  # p = 0.5, z = 1.96: 0.5 -/+ 0.2634
+    assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
+    lo, hi = wilson(0, 10)  # no successes: the interval starts at 0 and ends at z^2 / (n + z^2)
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(1.96 ** 2 / (10 + 1.96 ** 2), abs=1e-3)
+
+
+def test_cpu_budget_stops_before_an_epoch_that_would_not_fit():
+    from bench.secondary_structure import CpuBudget
+
+    b = CpuBudget(100.0)
+    b.start = b.epoch_start = 0.0  # pretend the budget began at CPU time 0
+    b.used = lambda: 30.0  # type: ignore[method-assign]
+    assert not b() and not b()  # first epoch: nothing known yet, and mid-epoch only the hard limit counts
+    b.last_epoch, b.fresh_epoch = 40.0, True
+    assert not b()  # 30 + 40 <= 100: the next epoch fits
+    b.used = lambda: 70.0  # type: ignore[method-assign]
+    b.fresh_epoch = True
+    assert b()  # 70 + 40 > 100: no new epoch
+    b.fresh_epoch = False
+    assert not b()  # mid-epoch, under the budget: carry on
+    b.used = lambda: 100.0  # type: ignore[method-assign]
+    assert b()  # the hard limit
+
+
+def test_tuned_summary_and_table_from_hand_made_runs():
+    from bench import tuned
+
+    def one(seed, acc):
+        return {"seed": seed, "cpu_s": 60.0, "wall_s": 120.0, "trials": 3, "complete": 2, "pruned": 1,
+                "best_trial": 1, "best_val_loss": 0.5, "best_val_accuracy": 0.8, "params": {"hidden": 32},
+                "test": {"test": {"n": 100, "accuracy": acc, "wilson95": list(tuned.wilson(acc * 100, 100))}}}
+
+    runs = [one(0, 0.80), one(1, 0.90)]
+    s = tuned.summary(runs)["test"]
+    assert s["mean"] == pytest.approx(0.85) and s["sd"] == pytest.approx(math.sqrt(0.005))
+    r = {"amp": {"name": "amp", "title": "AMP", "budget_cpu_min": 1.0, "machine": "m", "runs": runs,
+                 "summary": {"test": s}, "published": {"target": {"method": "X", "accuracy": 0.91}}}}
+    text = tuned.markdown(r)
+    row = "| amp | test | 100 | 1 | 0, 1 | 80.0 [71.1, 86.7]; 90.0 [82.6, 94.5] | 85.0 ± 7.1 | X: 91.0 | -6.0 points |"
+    assert row in text
 
 
 def test_scan_figures_of_the_real_command(tmp_path):
