@@ -264,8 +264,8 @@ def parser(prog: str = "python -m bench.bench_core") -> argparse.ArgumentParser:
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="time by process CPU time or wall (cpu)")
     ap.add_argument("--quick", action="store_true", help="small sizes, one repeat: a smoke run")
     ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["train", "predict", "rss", "grouping", "scan", "distributed"],
-                    help="sections to leave out (scan and distributed: python -m bench, bench.bench_scale)")
+                    choices=["train", "predict", "rss", "grouping", "scan", "distributed", "training"],
+                    help="sections to leave out (scan, distributed and training: python -m bench, bench.bench_scale)")
     return ap
 
 

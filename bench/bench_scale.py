@@ -1,4 +1,4 @@
-"""Prediction at scale: ``bioseq scan`` on a long record, and ``bioseq predict`` under torchrun.
+"""At scale: ``bioseq scan`` on a long record, and ``bioseq predict`` and ``bioseq train`` under torchrun.
 
 e. Peak RSS and wall time of ``bioseq scan MODEL chr.fa --window 147 --stride 50 -o out.bedgraph`` on one
    random record of 1 Mbp (default DNA model, as a subprocess; target: at most 1 GB).
@@ -6,6 +6,7 @@ f. Wall time of ``bioseq predict`` on one FASTA in one process against ``torchru
    (one torch thread per process either way, ``--chunk-size 1024`` so both ranks get chunks): the
    speed-up, with the machine's core count, and whether the two CSVs are byte-identical. Start-up (two
    Python processes importing torch, the rendezvous) is included: it is what a user waits for.
+g. The same for ``bioseq train`` (DistributedDataParallel, gloo): training throughput of 2 processes against 1.
 
 Wall time, not CPU time: the point of a second process is a second core. On a shared machine the
 neighbours move it; read the ratio, not the seconds.
@@ -93,6 +94,17 @@ def timed(cmd: Sequence[str]) -> tuple[float, float]:
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+def one_against_many(make_args, procs: int, repeats: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Best ``(wall, cpu)`` of ``python -m bioseq ARGS`` and of ``torchrun --nproc-per-node procs -m bioseq ARGS``,
+    interleaved ``repeats`` times; ``make_args("one" | "many")`` gives each run's arguments."""
+    best = {k: (float("inf"), float("inf")) for k in ("one", "many")}
+    for _ in range(repeats):
+        best["one"] = min(best["one"], timed([sys.executable, "-m", "bioseq", *make_args("one")]))
+        best["many"] = min(best["many"], timed([torchrun_command(), "--nproc-per-node", str(procs), "-m",
+                                                "bioseq", *make_args("many")]))
+    return best["one"], best["many"]
+
+
 def distributed_speedup(n: int = 40_000, length: int = 200, procs: int = 2, repeats: int = 1,
                         workdir: Path | None = None) -> list[Figure]:
     """(f) ``bioseq predict`` in one process against ``procs`` processes under torchrun (best wall time of each)."""
@@ -100,14 +112,9 @@ def distributed_speedup(n: int = 40_000, length: int = 200, procs: int = 2, repe
         fasta = write_random_fasta(Path(tmp) / "reads.fa", n, length, seed=5)
         model = save_model(Path(tmp) / "model.safetensors", dna_bundle())
         args = ["predict", str(model), str(fasta), "--chunk-size", "1024", "--device", "cpu", "-o"]
-        one, many = Path(tmp) / "one.csv", Path(tmp) / "many.csv"
-        best = {k: (float("inf"), float("inf")) for k in ("one", "many")}  # (wall, cpu) of the fastest run
-        for _ in range(repeats):  # interleaved
-            best["one"] = min(best["one"], timed([sys.executable, "-m", "bioseq", *args, str(one)]))
-            best["many"] = min(best["many"], timed([torchrun_command(), "--nproc-per-node", str(procs), "-m",
-                                                    "bioseq", *args, str(many)]))
-        same = one.read_bytes() == many.read_bytes()
-    (wall1, cpu1), (wall2, cpu2) = best["one"], best["many"]
+        (wall1, cpu1), (wall2, cpu2) = one_against_many(lambda k: [*args, str(Path(tmp) / f"{k}.csv")], procs,
+                                                        repeats)
+        same = (Path(tmp) / "one.csv").read_bytes() == (Path(tmp) / "many.csv").read_bytes()
     return [
         info(f"bioseq predict speed-up, torchrun {procs} processes / 1 process", wall1 / wall2, "x",
              note=f"{n:,} x {length} bp, default DNA model, wall incl. start-up, {os.cpu_count()} cores, "
@@ -119,12 +126,34 @@ def distributed_speedup(n: int = 40_000, length: int = 200, procs: int = 2, repe
     ]
 
 
+def distributed_training(n: int = 8_000, length: int = 100, procs: int = 2, repeats: int = 1, epochs: int = 2,
+                         workdir: Path | None = None) -> list[Figure]:
+    """(g) ``bioseq train`` in one process against ``procs`` DDP processes under torchrun (gloo, one torch thread
+    each): training throughput (records x epochs per wall second, start-up and validation included)."""
+    with tempfile.TemporaryDirectory(prefix="bioseq-bench-", dir=workdir) as tmp:
+        fasta = write_random_fasta(Path(tmp) / "train.fa", n, length, seed=6, labels=True)
+        args = ["train", str(fasta), "--epochs", str(epochs), "--patience", str(epochs), "--device", "cpu", "--quiet",
+                "--hidden", "32", "--conv-filters", "32", "--out"]
+        (wall1, cpu1), (wall2, cpu2) = one_against_many(
+            lambda k: [*args, str(Path(tmp) / f"{k}.safetensors"), "--log-dir", str(Path(tmp) / k)], procs, repeats)
+    work = n * epochs
+    return [
+        info(f"bioseq train speed-up, torchrun {procs} processes / 1 process", wall1 / wall2, "x",
+             note=f"{n:,} x {length} bp, {epochs} epochs, BiLSTM 32 + conv 32, gloo, wall incl. start-up and "
+             f"validation, {os.cpu_count()} cores, best of {repeats}, load {os.getloadavg()[0]:.1f}"),
+        info(f"… CPU time, torchrun {procs} processes / 1 process", cpu2 / cpu1, "x",
+             note="every rank reads the data and scores the whole validation set; gradients all-reduced per step"),
+        info("bioseq train records x epochs per second, 1 process", work / wall1,
+             note=f"{work / wall2:,.0f} with {procs} processes"),
+    ]
+
+
 def parser(prog: str = "python -m bench.bench_scale") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog=prog)
     add_arguments(ap)
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     ap.add_argument("--repeats", type=int, default=2, help="interleaved runs of the torchrun comparison; best kept (2)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["scan", "distributed"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["scan", "distributed", "training"])
     return ap
 
 
@@ -134,12 +163,13 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def figures(args: argparse.Namespace, echo=print) -> list[Figure]:
-    """Run (e) and (f) unless skipped (``args.skip`` may name ``scan`` and ``distributed``)."""
+    """Run (e), (f) and (g) unless skipped (``args.skip`` may name ``scan``, ``distributed`` and ``training``)."""
     quick, skip = getattr(args, "quick", False), set(getattr(args, "skip", None) or ())
     sections = {
         "scan": lambda: scan_rss(100_000 if quick else args.scan_length),
         "distributed": lambda: distributed_speedup(4_000 if quick else args.n_distributed,
                                                    repeats=1 if quick else max(1, getattr(args, "repeats", 2) - 1)),
+        "training": lambda: distributed_training(1_000 if quick else 8_000, epochs=1 if quick else 2),
     }
     return run_sections(sections, skip, echo)
 

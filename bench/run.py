@@ -1,7 +1,8 @@
 """Every benchmark ratio in one run and one table, with its target and a PASS/FAIL word.
 
 Runs :mod:`bench.bench_core` (its options apply, e.g. ``--quick`` or ``--n 100000``), then
-:mod:`bench.bench_scale` (``bioseq scan`` on a long record, ``bioseq predict`` under torchrun), and then,
+:mod:`bench.bench_scale` (``bioseq scan`` on a long record, ``bioseq predict`` and ``bioseq train`` under
+torchrun), and then,
 where ``bench/bench_dashboard.py`` exists, the dashboard benchmark. That script drives a real
 browser and prints rows ``  <figure>  <seconds> s  <target>``; it runs as a subprocess and its
 rows join the table (a module that defines ``figures(quick=...)`` returning Figures is called

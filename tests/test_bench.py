@@ -211,3 +211,11 @@ def test_distributed_figures(tmp_path):
 
     speedup, cpu, same, _ = bench_scale.distributed_speedup(n=600, length=30, workdir=tmp_path)
     assert speedup.value > 0 and cpu.value > 0 and same.value == 1.0 and "cores" in speedup.note
+
+
+@pytest.mark.slow
+def test_distributed_training_figures(tmp_path):
+    from bench import bench_scale
+
+    speedup, cpu, rate = bench_scale.distributed_training(n=200, length=30, epochs=1, workdir=tmp_path)
+    assert speedup.value > 0 and cpu.value > 0 and rate.value > 0 and "cores" in speedup.note
