@@ -15,7 +15,7 @@ from bioseq.interpret import attribution, ism
 from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.interpret import window as window_lib
 from bioseq.prediction import predict
-from views import gates_parts
+from views import gates_parts, guards
 
 ORIGINS = {"data": "the model's training data", "dataset": "the dataset on the Data page", "paste": "pasted text",
            "upload": "a FASTA file (three-line FASTA adds the true labels)"}
@@ -35,9 +35,10 @@ def _records(path, bundle):
         records = []
     else:
         records, tracks = ui.labelled_records(origin, path, source if origin == "dataset" else None)
-    if records:
-        predict.check_alphabet(bundle, records)
-    return records, tracks
+    if not records:
+        return records, tracks, None
+    predict.check_alphabet(bundle, records)
+    return records, tracks, ui.position_records(path, records, tracks)
 
 
 def _metrics(row, tracks_row, bundle, t: int) -> None:
@@ -54,16 +55,7 @@ def _metrics(row, tracks_row, bundle, t: int) -> None:
 
 
 def show(path: str, bundle) -> None:
-    try:
-        records, tracks = _records(path, bundle)
-        if records:
-            found = ui.position_records(path, records, tracks)
-    except BioseqError as e:
-        ui.error(e)
-        st.stop()
-    if not records:
-        st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
-        st.stop()
+    records, tracks, found = guards.records_or_stop(lambda: _records(path, bundle))
     index, target = gates_parts.record_choice(
         found, bundle.classes, records_lib.describe_position_row, "misclassified first: the least accurate records "
         "first; most confident per class: by the label each record gets most often, the surest first",

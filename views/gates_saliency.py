@@ -11,7 +11,7 @@ from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
 from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.prediction import predict
-from views import gates_parts
+from views import gates_parts, guards
 
 path = ui.model_choice("gates_model")
 if path is None:
@@ -28,7 +28,9 @@ origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="
                   format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",
                                "paste": "pasted text", "upload": "a FASTA file"}.get)
 source = ui.current_source()
-try:
+
+
+def _load() -> tuple[list, object]:
     if origin == "data":
         records = ui.model_records(path, ui.MAX_RECORDS)
     elif origin == "dataset":
@@ -39,15 +41,13 @@ try:
     else:
         files = st.file_uploader("FASTA file", key="gates_upload")
         records = ui.upload_records(ui.uploaded(files)) if files else []
-    if records:
-        predict.check_alphabet(bundle, records)
-        found = ui.record_table(path, records, origin, source)
-except BioseqError as e:
-    ui.error(e)
-    st.stop()
-if not records:
-    st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
-    st.stop()
+    if not records:
+        return records, None
+    predict.check_alphabet(bundle, records)
+    return records, ui.record_table(path, records, origin, source)
+
+
+records, found = guards.records_or_stop(_load)
 if len(records) == ui.MAX_RECORDS:
     st.caption(f"The first {ui.MAX_RECORDS:,} records are searched.")
 

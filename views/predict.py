@@ -7,7 +7,7 @@ import ui
 from bioseq import plots
 from bioseq.app import downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
-from views import scan_panel
+from views import guards, scan_panel
 
 origin = st.radio("Model from", ["registry", "upload"], key="predict_model_from", horizontal=True,
                   format_func={"registry": "the workspace", "upload": "a model file"}.get)
@@ -53,15 +53,9 @@ except BioseqError as e:
 key = (path, ui.digest(pairs))
 slot = st.empty()  # always there, so the elements below keep their places (and the tabs their choice) on reruns
 if st.session_state.get("predict_key") != key:
-    bar = slot.progress(0.0, text=f"Predicting {len(records):,} sequences…")
-    try:
-        frame = predictions.predict_frame(bundle, records, progress=lambda done, total: bar.progress(
-            done / total, text=f"Predicted {done:,} of {total:,} sequences"))
-    except BioseqError as e:
-        bar.empty()
-        ui.error(e)
-        st.stop()
-    bar.empty()
+    frame = guards.with_progress(slot, f"Predicting {len(records):,} sequences…",
+                                 "Predicted {done:,} of {total:,} sequences",
+                                 lambda progress: predictions.predict_frame(bundle, records, progress=progress))
     st.session_state.update(predict_key=key, predict_frame=frame, predict_selected=None)
 frame = st.session_state["predict_frame"]
 

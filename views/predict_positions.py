@@ -9,7 +9,7 @@ import ui
 from bioseq import plots
 from bioseq.app import cards, downloads
 from bioseq.app.position_predictions import predict_uploads
-from bioseq.errors import BioseqError
+from views import guards
 
 
 def _evaluation(ev, labels) -> None:
@@ -48,15 +48,9 @@ def show(path: str, bundle) -> None:
     key = (path, ui.digest(pairs + label_pairs + mask_pairs))
     slot = st.empty()
     if st.session_state.get("predict_key") != key:
-        bar = slot.progress(0.0, text="Labelling the sequences…")
-        try:
-            found = predict_uploads(bundle, pairs, label_pairs, mask_pairs, progress=lambda done, total: bar.progress(
-                done / max(total, 1), text=f"Labelled {done:,} of {total:,} sequences"))
-        except BioseqError as e:
-            bar.empty()
-            ui.error(e)
-            st.stop()
-        bar.empty()
+        found = guards.with_progress(slot, "Labelling the sequences…", "Labelled {done:,} of {total:,} sequences",
+                                     lambda progress: predict_uploads(bundle, pairs, label_pairs, mask_pairs,
+                                                                      progress=progress))
         st.session_state.update(predict_key=key, predict_frame=found, predict_selected=None)
         st.session_state.pop("predict_results_table", None)  # a row of another table means nothing here
     found = st.session_state["predict_frame"]
