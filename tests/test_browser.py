@@ -139,14 +139,19 @@ def test_dashboard_end_to_end(server, page, tmp_path):
         raise
 
 
-def walk_through(server, page, tmp_path):
-    # 1. open the app and load the example data
+def open_example(server, page, button: str, dataset: str) -> None:
+    """Open the app's Home page and load a bundled example with one click."""
     page.goto(server)
     page.get_by_text("Quick start").wait_for()
-    page.get_by_role("button", name="Load the DNA example").click()
-    page.get_by_text("Dataset: DNA motif").wait_for()
+    page.get_by_role("button", name=button).click()
+    page.get_by_text(dataset).wait_for()
     settle(page)
-    no_exception(page, "home")
+    no_exception(page, f"home, {button}")
+
+
+def walk_through(server, page, tmp_path):
+    # 1. open the app and load the example data
+    open_example(server, page, "Load the DNA example", "Dataset: DNA motif")
     nav = page.locator('[data-testid="stSidebarNav"]')
     links = [s.strip().splitlines()[-1] for s in nav.locator("a").all_inner_texts()]  # after the icon
     assert links == list(URLS), links  # Home, not "app", then the pages in the order of the work
@@ -299,12 +304,7 @@ def walk_labeller(server, page, tmp_path):
     """A labeller (a label per position) through every page: the per-position example in one click, its Data
     report, a run trained to the end, the per-position views, a three-line FASTA labelled on Predict and its
     CSV downloaded, and the model's card."""
-    page.goto(server)
-    page.get_by_text("Quick start").wait_for()
-    page.get_by_role("button", name="Load the per-position example").click()
-    page.get_by_text("Dataset: Protein transmembrane").wait_for()
-    settle(page)
-    no_exception(page, "home, per-position example")
+    open_example(server, page, "Load the per-position example", "Dataset: Protein transmembrane")
 
     go(page, "Data")
     page.get_by_text("Not scored").first.wait_for()

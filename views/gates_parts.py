@@ -3,8 +3,11 @@
 
 import streamlit as st
 
+import ui
+from bioseq import plots
 from bioseq.app import records as records_lib
 from bioseq.interpret import attribution
+from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.model import cells
 
 
@@ -22,13 +25,17 @@ def gate_controls(table):
     return layer, directions, shown, units[:n_units], signed
 
 
-def gate_saliency_controls(scored):
-    """Layer and directions of a gate saliency table to draw."""
+def gate_saliency_view(scored, seq: str, caption: str, window, name: str) -> None:
+    """A gate saliency table drawn: its layer and directions chosen, a caption, the tracks per gate and the three
+    units that matter most."""
     s1, s2 = st.columns(2)
     layer = s1.selectbox("Layer", sorted(scored["layer"].unique()), key="gates_sal_layer")
     directions = s2.multiselect("Direction", list(scored["direction"].unique()), key="gates_sal_directions",
                                 default=list(scored["direction"].unique())[:1])
-    return layer, directions
+    st.caption(caption)
+    ui.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
+                                        top=gate_saliency_lib.top_units(scored, 3), layers=[layer],
+                                        directions=directions, window=window), "gates_gate_saliency", name)
 
 
 def method_choice() -> str:

@@ -12,7 +12,6 @@ from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
-from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.interpret import window as window_lib
 from bioseq.prediction import predict
 from views import gates_parts, guards
@@ -86,13 +85,10 @@ def show(path: str, bundle) -> None:
                  f"{record.id}_gates")
     with gate_sal_tab:
         scored = ui.explain("gate_saliency", path, [record], target, member=member, position=t)
-        sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
-        st.caption(f"How much each gate, at each position, decides the label's score at position {t}: activation "
-                   "× gradient, summed over units. In a forward direction no gate after t can score.")
-        ui.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
-                                            top=gate_saliency_lib.top_units(scored, 3), layers=[sal_layer],
-                                            directions=sal_dirs, window=window), "gates_gate_saliency",
-                 f"{record.id}_gate_saliency_at_{t}")
+        gates_parts.gate_saliency_view(
+            scored, seq, f"How much each gate, at each position, decides the label's score at position {t}: "
+            "activation × gradient, summed over units. In a forward direction no gate after t can score.", window,
+            f"{record.id}_gate_saliency_at_{t}")
     with saliency_tab:
         _saliency(path, bundle, record, target, t, window)
     with ism_tab:

@@ -9,7 +9,6 @@ from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
-from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.prediction import predict
 from views import gates_parts, guards
 
@@ -80,14 +79,11 @@ with gates_tab:
                                  gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
     scored = ui.explain("gate_saliency", path, [record], target, member=member)
-    sal_layer, sal_dirs = gates_parts.gate_saliency_controls(scored)
-    st.caption("How much each gate, at each position, decides the explained score: activation × gradient, summed "
-               "over units (bars above the line push the class up); then the three units that matter most. A "
-               "forget gate that holds across a stretch between a signal and the read-out is where the memory is.")
-    ui.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
-                                        top=gate_saliency_lib.top_units(scored, 3), layers=[sal_layer],
-                                        directions=sal_dirs, window=window), "gates_gate_saliency",
-             f"{record.id}_gate_saliency")
+    gates_parts.gate_saliency_view(
+        scored, seq, "How much each gate, at each position, decides the explained score: activation × gradient, "
+        "summed over units (bars above the line push the class up); then the three units that matter most. A "
+        "forget gate that holds across a stretch between a signal and the read-out is where the memory is.", window,
+        f"{record.id}_gate_saliency")
 
 with saliency_tab:
     methods = attribution.METHODS

@@ -30,12 +30,12 @@ def cmd_tune(a: argparse.Namespace) -> int:
     from ..options import settable, split_options
     from ..training.tune import best_trial, chosen_options, parse_budget, tune
 
-    parse_budget(a.budget)  # a bad --budget is an input error before anything starts
+    budget = parse_budget(a.budget)  # a bad --budget is an input error before anything starts
     chosen = {o.name: getattr(a, o.name) for o in settable() if o.cli and hasattr(a, o.name)}
     data, model_opts, tc = split_options(a.train, chosen)
     if a.resume and not (a.name or a.log_dir):
         raise BioseqError("--resume needs --name (or --log-dir) to find the study")
-    r = tune(data, a.name, a.budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
+    r = tune(data, a.name, budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
              model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer(),
              ensemble=a.ensemble)
     done = sum(t["state"] == "complete" for t in r.trials)
