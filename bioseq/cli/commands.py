@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BioseqError
-from .device import add_device_arguments
+from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
 
@@ -95,13 +95,13 @@ def cmd_predict(a: argparse.Namespace) -> int:
         from ..prediction.positions import predict_position_files
 
         n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size,
-                                   batch_size=a.batch_size or 128)
+                                   batch_size=a.batch_size or 128, rank_timeout=a.rank_timeout)
     elif a.format == "fasta":
         raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
                           "sequence (its CSV is the default output)")
     else:
         n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence,
-                          batch_size=a.batch_size or 512)
+                          batch_size=a.batch_size or 512, rank_timeout=a.rank_timeout)
     if a.output not in (None, "-") and distributed.is_main():
         print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
               file=sys.stderr)
@@ -278,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
     add_device_arguments(p, "records per forward pass (512; labellers 128)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")

@@ -31,7 +31,8 @@ from ..data.position_labels import PositionDataset, load_positions, read_sequenc
 from ..errors import InputError, ModelFileError
 from ..metrics.positions import accuracy_name, per_label, per_sequence_accuracy, position_confusion, position_metrics
 from ..model.store import ModelBundle
-from .predict import BATCH_LETTERS, CHUNK_LETTERS, check_alphabet, check_lengths, model_device
+from ..training.distributed import RANK_TIMEOUT
+from .predict import BATCH_LETTERS, CHUNK_LETTERS, check_alphabet, check_lengths
 from .shards import write_chunks
 
 FORMATS = ("csv", "fasta")
@@ -119,7 +120,8 @@ def _write_chunk(fh, bundle: ModelBundle, chunk: list[Record], probs: list[np.nd
 
 def predict_position_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                            fmt: str = "csv", chunk_size: int = 1024, batch_size: int = 128,
-                           progress: Callable[[int], None] | None = None) -> int:
+                           progress: Callable[[int], None] | None = None,
+                           rank_timeout: float = RANK_TIMEOUT) -> int:
     """Write per-position predictions for ``paths`` to ``out`` (``None`` or ``-`` = stdout); return the number
     of records. ``fmt`` is ``csv`` (the long table) or ``fasta`` (three-line FASTA). Nothing appears until every
     record has been read and predicted, so a bad record leaves no partial file. Under torchrun the chunks are
@@ -134,7 +136,7 @@ def predict_position_files(bundle: ModelBundle, paths: Sequence[str | os.PathLik
         return len(chunk)
 
     return write_chunks(out, chunked(read_for_prediction(paths), chunk_size, CHUNK_LETTERS), render,
-                        device=model_device(bundle), progress=progress)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from ..data.encoding import clean, encode, encode_cut, length_batches, pad_batch
 from ..data.io import Record, chunked, read_many
 from ..errors import InputError
 from ..model.store import ModelBundle
+from ..training.distributed import RANK_TIMEOUT
 from .novelty import flag_arrays
 from .shards import write_chunks
 
@@ -171,7 +172,8 @@ def model_device(bundle: ModelBundle) -> torch.device:
 
 def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                   chunk_size: int = 4096, batch_size: int = 512, with_sequence: bool = False,
-                  progress: Callable[[int], None] | None = None) -> int:
+                  progress: Callable[[int], None] | None = None,
+                  rank_timeout: float = RANK_TIMEOUT) -> int:
     """Write predictions for ``paths`` as CSV to ``out`` (``None`` or ``-`` = stdout); return the count.
 
     Output goes to a temporary file first and appears only when every record has been read, so a
@@ -185,4 +187,4 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
         return len(chunk)
 
     return write_chunks(out, chunked(read_many(paths), chunk_size, CHUNK_LETTERS), render,
-                        device=model_device(bundle), progress=progress)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
