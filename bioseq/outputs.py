@@ -84,8 +84,9 @@ def check_output(out: str | os.PathLike, *inputs) -> Path:
         except OSError:
             continue  # an input that cannot be read is the reader's error, not the output's
         if same:
-            raise OutputError(f"{out}: is also an input of this command ({path}); writing the output there "
-                              "would destroy it: choose another output path")
+            which = "" if os.fspath(out) == path else f" ({path})"
+            raise OutputError(f"{out}: is also an input of this command{which}; writing the output there would "
+                              "destroy it: choose another output path")
     return target
 
 
