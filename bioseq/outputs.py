@@ -91,18 +91,19 @@ def check_output(out: str | os.PathLike, *inputs) -> Path:
 
 
 def write_output(out: str | os.PathLike, write: Callable[[str], None], inputs: Iterable = (), *,
-                 make_folder: bool = True) -> Path:
+                 make_folder: bool = True, keep: Iterable[str] = ()) -> Path:
     """Call ``write(path)`` and put what it wrote at ``out`` (see the module docstring); the file written.
 
     ``inputs``: every file the command reads (refused as the output). ``make_folder``: create missing
-    folders above ``out`` (the workspace's files); otherwise a missing folder is an error.
+    folders above ``out`` (the workspace's files); otherwise a missing folder is an error. ``keep``: working
+    files that ``write`` reads (part files being merged), never cleaned away.
     """
     target = check_output(out, inputs)
     st = _stat(target)
     if st is not None and not stat.S_ISREG(st.st_mode):
         _guarded(out, target, lambda: via_temporary(write, lambda src: _copy_into(src, target)))
         return target
-    _guarded(out, target, lambda: _replace(out, target, write, make_folder))
+    _guarded(out, target, lambda: _replace(out, target, write, make_folder, keep))
     return target
 
 
@@ -119,13 +120,13 @@ def _copy_into(src: str, target: Path) -> None:
         shutil.copyfileobj(fh, dst)
 
 
-def _replace(out, target: Path, write: Callable[[str], None], make_folder: bool) -> None:
+def _replace(out, target: Path, write: Callable[[str], None], make_folder: bool, keep: Iterable[str]) -> None:
     folder = target.parent
     if make_folder:
         folder.mkdir(parents=True, exist_ok=True)
     elif not folder.is_dir():
         raise OutputError(f"{out}: cannot write the output: the folder {folder} does not exist")
-    clean_stale(folder, target.name)
+    clean_stale(folder, target.name, keep)
     fd, tmp = hold_temporary(target)
     try:
         write(tmp)
@@ -199,10 +200,12 @@ def _lock(fd: int, path) -> bool:
     return st is not None and os.path.samestat(st, os.fstat(fd))
 
 
-def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[str]:
+def clean_stale(folder: str | os.PathLike, name: str | None = None, keep: Iterable[str] = ()) -> list[str]:
     """Remove the temporary and part files in ``folder`` that no running process holds (and temporary files
-    of earlier versions for the output ``name`` once :data:`SAFE_AGE` old); the names removed."""
+    of earlier versions for the output ``name`` once :data:`SAFE_AGE` old), except those of ``keep``; the
+    names removed."""
     removed = []
+    kept = {os.path.basename(p) for p in keep}
     legacy = re.compile(r"^\." + re.escape(name) + r"\.[a-z0-9_]{8}\.tmp$") if name else None
     try:
         entries = list(os.scandir(folder))
@@ -210,7 +213,7 @@ def clean_stale(folder: str | os.PathLike, name: str | None = None) -> list[str]
         return removed
     for entry in entries:
         n = entry.name
-        if not n.startswith("."):
+        if not n.startswith(".") or n in kept:
             continue
         if TEMP_RE.match(n) or PART_RE.match(n):
             min_age = 0

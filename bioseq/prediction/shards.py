@@ -158,7 +158,7 @@ def merge_parts(out: str, parts: list[str], sizes: list[list[int]], beat: Callab
             for h in handles:
                 h.close()
 
-    write_output(out, write)
+    write_output(out, write, keep=parts)
 
 
 def _copy(src: IO[bytes], dst: IO[bytes], n: int) -> None:
@@ -216,6 +216,7 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
             status = ranks.gather("merged", ranks=[0])[0]
         if status:
             raise _fail(*status, rank)
+        ranks.what = f"{out} was written"
         return sum(r["count"] for r in every.values())
     except distributed.RankSilent as e:
         silent = True  # no goodbye: the silent rank would not answer it either

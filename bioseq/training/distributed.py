@@ -21,6 +21,7 @@ import datetime
 import itertools
 import os
 import pickle
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -174,11 +175,22 @@ class Ranks:
             pause = min(0.5, pause * 2)
 
     def _op(self, step):
-        """``step()`` on the store; the store's host (rank 0, or torchrun's agent) not answering is named."""
-        try:
-            return step()
-        except Exception:  # noqa: BLE001 - the store did not answer: its host stopped
-            if self._agent:
-                raise BioseqError(f"torchrun's rendezvous store did not answer within {self.minutes:g} minutes: "
-                                  f"{self.what}") from None
-            raise RankSilent([0], self.size, self.minutes, self.what) from None
+        """``step()`` on the store, given at most the timeout (a store whose host is stopped never answers: the
+        step runs in a thread left behind); the store's host (rank 0, or torchrun's agent) is then named."""
+        box: dict = {}
+
+        def run() -> None:
+            try:
+                box["value"] = step()
+            except Exception as e:  # noqa: BLE001 - raised below, in the caller's thread
+                box["error"] = e
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(60 * self.minutes)
+        if "value" in box:
+            return box["value"]
+        if self._agent:
+            raise BioseqError(f"torchrun's rendezvous store did not answer within {self.minutes:g} minutes: "
+                              f"{self.what}")
+        raise RankSilent([0], self.size, self.minutes, self.what)
