@@ -67,15 +67,15 @@ def _stat(path) -> os.stat_result | None:
 def check_output(out: str | os.PathLike, *inputs) -> Path:
     """The file to write for the output path ``out`` (symbolic links followed); refuses a folder and a file
     that is one of ``inputs`` (paths, or lists of paths: every file the command reads)."""
-    target = Path(os.path.realpath(out))
     try:
-        st = _stat(target)
+        st = _stat(out)  # through links, /dev/stdout's included
     except OSError as e:
         raise output_error(out, e) from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{out}: is a folder; give a file name for the output")
     if st is not None and stat.S_ISCHR(st.st_mode):
-        return target  # /dev/null, a terminal: writing there destroys nothing
+        return Path(out)  # /dev/null, a terminal: writing there destroys nothing
+    target = Path(os.path.realpath(out)) if st is None or stat.S_ISREG(st.st_mode) else Path(out)
     for path in _flat(inputs):
         if path in ("", "-"):
             continue
@@ -100,11 +100,19 @@ def write_output(out: str | os.PathLike, write: Callable[[str], None], inputs: I
     """
     target = check_output(out, inputs)
     st = _stat(target)
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a device, a FIFO, a socket: written into
         _guarded(out, target, lambda: via_temporary(write, lambda src: _copy_into(src, target)))
-        return target
-    _guarded(out, target, lambda: _replace(out, target, write, make_folder, keep))
+    else:
+        _guarded(out, target, lambda: _replace(out, target, write, make_folder, keep))
     return target
+
+
+def check_folder(out: str | os.PathLike) -> None:
+    """Refuse an output whose folder does not exist (a command's output path is never a reason to make one)."""
+    folder = os.path.dirname(os.path.realpath(out))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{out}: cannot write the output: No such file or directory (the folder {folder} "
+                          "does not exist)")
 
 
 def via_temporary(write: Callable[[str], None], deliver: Callable[[str], None]) -> None:
@@ -124,8 +132,8 @@ def _replace(out, target: Path, write: Callable[[str], None], make_folder: bool,
     folder = target.parent
     if make_folder:
         folder.mkdir(parents=True, exist_ok=True)
-    elif not folder.is_dir():
-        raise OutputError(f"{out}: cannot write the output: the folder {folder} does not exist")
+    else:
+        check_folder(out)
     clean_stale(folder, target.name, keep)
     fd, tmp = hold_temporary(target)
     try:

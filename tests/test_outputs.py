@@ -99,8 +99,8 @@ def test_a_missing_output_folder_exits_2_naming_the_output(tmp_path, dna_bundle,
     model = save_model(tmp_path / "m.safetensors", dna_bundle)
     out = tmp_path / "no" / "out.csv"
     assert main(["predict", str(model), str(dna_fasta), "-o", str(out)]) == 2
-    assert capsys.readouterr().err == (f"bioseq: error: {out}: cannot write the output: the folder "
-                                       f"{tmp_path / 'no'} does not exist\n")
+    assert capsys.readouterr().err == (f"bioseq: error: {out}: cannot write the output: No such file or directory "
+                                       f"(the folder {tmp_path / 'no'} does not exist)\n")
 
 
 def test_a_folder_is_refused_as_an_output(tmp_path):

@@ -37,8 +37,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
-from ..errors import BioseqError, InputError, OutputError
-from ..outputs import check_output, clean_stale, hold, output_error, via_temporary, write_output
+from ..errors import BioseqError, InputError
+from ..outputs import check_folder, check_output, clean_stale, hold, output_error, via_temporary, write_output
 from ..training import distributed
 
 T = TypeVar("T")
@@ -51,12 +51,6 @@ def render_bytes(render: Render, i: int, chunk) -> tuple[bytes, int]:
     buf = io.StringIO(newline="")
     count = render(buf, i, chunk)
     return buf.getvalue().encode("utf-8"), count
-
-
-def check_folder(out: str) -> None:
-    folder = os.path.dirname(os.path.realpath(out))
-    if not os.path.isdir(folder):  # an output path is never a reason to create folders
-        raise OutputError(f"{out}: cannot write the output: the folder {folder} does not exist")
 
 
 def to_output(out: str | None, write: Callable[[str], None], inputs: Iterable = ()) -> None:
