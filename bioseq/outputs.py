@@ -16,8 +16,9 @@ Temporary files are called ``.<name>.<pid>.<random>.bioseq.tmp``; torchrun's par
 ``.<name>.part-<rank>-of-<N>`` (:mod:`bioseq.prediction.shards`). Their writer holds an exclusive
 ``flock`` on each until it is renamed or removed, so a file nobody holds was left by a process that no
 longer runs (``kill -9``): :func:`clean_stale` removes those from the output's folder on the next write
-there, never a file a live process holds. Temporary files of earlier versions (``.<name>.<random>.tmp``,
-unlocked) are removed once a day old.
+there, never a file a live process holds (and likewise the temporary folders of outputs streamed to standard
+output or a special file, ``bioseq-stream-*`` in the system's temporary folder). Temporary files and folders
+of earlier versions (``.<name>.<random>.tmp``, ``bioseq-out-*``, unlocked) are removed once a day old.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ except ImportError:  # pragma: no cover - not on POSIX: no locks, stale files go
     fcntl = None
 
 TMP_SUFFIX = ".bioseq.tmp"
+STREAM_PREFIX = "bioseq-stream-"  # temporary folders of outputs streamed to standard output or a special file
+OLD_STREAM_PREFIX = "bioseq-out-"  # the same, written by earlier versions (unlocked)
 TEMP_RE = re.compile(r"^\..+\.\d+\.[a-z0-9_]{8}" + re.escape(TMP_SUFFIX) + "$")
 PART_RE = re.compile(r"^\..+\.part-\d+-of-\d+$")
 SAFE_AGE = 24 * 3600  # seconds: a temporary file whose owner cannot be told (no lock) is stale after this
@@ -116,11 +119,22 @@ def check_folder(out: str | os.PathLike) -> None:
 
 
 def via_temporary(write: Callable[[str], None], deliver: Callable[[str], None]) -> None:
-    """``write(tmp)`` into a temporary folder outside the output's, then ``deliver(tmp)`` (copy it to a stream)."""
-    with tempfile.TemporaryDirectory(prefix="bioseq-out-") as folder:
+    """``write(tmp)`` into a temporary folder outside the output's, then ``deliver(tmp)`` (copy it to a stream).
+    The folder (``bioseq-stream-*`` in the system's temporary folder) is removed by the next run if a killed
+    process left it."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        age = 0 if name.startswith(STREAM_PREFIX) else SAFE_AGE if name.startswith(OLD_STREAM_PREFIX) else None
+        if age is not None and _remove_if_unheld(os.path.join(base, name, "output"), age):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=STREAM_PREFIX) as folder:
         tmp = os.path.join(folder, "output")
-        write(tmp)
-        deliver(tmp)
+        fd = hold(tmp)
+        try:
+            write(tmp)
+            deliver(tmp)
+        finally:
+            os.close(fd)
 
 
 def _copy_into(src: str, target: Path) -> None:
@@ -163,7 +177,8 @@ def _guarded(out, target: Path, step: Callable[[], None]) -> None:
 def _ours(name: str, out, target: Path) -> bool:
     """Whether an error's file is the output, its temporary file or a folder above it."""
     return (name in (os.fspath(out), str(target)) or bool(TEMP_RE.match(os.path.basename(name)))
-            or "bioseq-out-" in name or target.is_relative_to(os.path.abspath(name)))
+            or os.path.basename(os.path.dirname(name)).startswith(STREAM_PREFIX)
+            or target.is_relative_to(os.path.abspath(name)))
 
 
 def output_error(out, e: OSError) -> OutputError:

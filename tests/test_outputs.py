@@ -193,3 +193,27 @@ def test_an_earlier_versions_temporary_file_is_removed_once_a_day_old(tmp_path):
         os.utime(p, (day_ago, day_ago))
     outputs.write_output(out, text_writer("x"))
     assert hidden(tmp_path) == sorted([fresh.name, other.name])
+
+
+def test_a_stream_folder_left_by_a_killed_process_is_removed_and_a_live_one_kept(tmp_path, monkeypatch):
+    """Outputs to standard output (or /dev/null) are written in a temporary folder first; one that a killed
+    process left in the system's temporary folder is removed by the next such output."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code = ("import os, tempfile, time\nfrom bioseq import outputs\n"
+            "fd = outputs.hold(os.path.join(tempfile.mkdtemp(prefix=outputs.STREAM_PREFIX), 'output'))\n"
+            "print('held', flush=True)\ntime.sleep(600)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)})
+    try:
+        assert proc.stdout.readline() == "held\n"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    live = Path(tempfile.mkdtemp(prefix=outputs.STREAM_PREFIX)) / "output"
+    fd = outputs.hold(live)
+    got = []
+    try:
+        outputs.via_temporary(text_writer("x"), lambda tmp: got.append(Path(tmp).read_text()))
+        assert got == ["x"] and os.listdir(tmp_path) == [live.parent.name]  # the killed one's folder is gone
+    finally:
+        os.close(fd)

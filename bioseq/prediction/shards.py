@@ -34,6 +34,7 @@ import io
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
@@ -178,6 +179,8 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
                     "is refused)", True, rank)
     check_folder(out)
     target = str(check_output(out, inputs))
+    if os.path.exists(target) and not os.path.isfile(target):  # /dev/null, a FIFO: the parts go elsewhere
+        target = os.path.join(tempfile.gettempdir(), f"bioseq-{os.path.basename(target)}")
     clean_stale(os.path.dirname(target))
     part = part_path(target, rank, size)
     try:
