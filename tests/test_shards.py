@@ -202,3 +202,14 @@ def test_a_stopped_rank_is_named_by_the_others_within_the_timeout(tmp_path, stop
     assert not out.exists()
     shards.write_chunks(str(out), iter(CHUNKS), render)  # the next run removes the stopped rank's part file
     assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+@pytest.mark.parametrize("rank, quiet", [("0", False), ("1", True)])
+def test_an_input_as_the_output_is_refused_under_torchrun_by_rank_0_only(tmp_path, monkeypatch, rank, quiet):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nACGT\n")
+    with pytest.raises(BioseqError, match="is also an input of this command") as e:
+        shards.write_chunks(str(fasta), iter(CHUNKS), render, inputs=[fasta])
+    assert getattr(e.value, "quiet", False) is quiet and fasta.read_text() == ">a\nACGT\n"

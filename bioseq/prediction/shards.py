@@ -38,7 +38,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
-from ..errors import BioseqError, InputError
+from ..errors import BioseqError, InputError, OutputError
 from ..outputs import check_folder, check_output, clean_stale, hold, output_error, via_temporary, write_output
 from ..training import distributed
 
@@ -177,8 +177,11 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
     if out in (None, "-"):
         raise _fail("under torchrun every process writes part of the output: give -o OUT (standard output "
                     "is refused)", True, rank)
-    check_folder(out)
-    target = str(check_output(out, inputs))
+    try:
+        check_folder(out)
+        target = str(check_output(out, inputs))
+    except OutputError as e:  # every rank meets it: rank 0 says it
+        raise _fail(str(e), True, rank) from None
     if os.path.exists(target) and not os.path.isfile(target):  # /dev/null, a FIFO: the parts go elsewhere
         target = os.path.join(tempfile.gettempdir(), f"bioseq-{os.path.basename(target)}")
     clean_stale(os.path.dirname(target))
