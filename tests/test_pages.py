@@ -616,7 +616,7 @@ def test_protein_through_every_page(protein_fasta):
     at = open_page("train", source)
     assert at.selectbox(key="train_opt_pooling").value == "last"  # the protein defaults
     start_tiny_run(at, "prot-run")
-    for page in ("flow", "gates", "models"):
+    for page in ("gradient_flow", "gates_saliency", "models"):
         view = ok(open_page(page, source))
         assert not errors(view) and charts(view) >= 2, page  # a tiny run is diagnosed "not learning", no error
     predict = open_page("predict", source)
