@@ -3,16 +3,16 @@ filter and download the table; explain a row; evaluate on labelled files, with a
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
-from views import guards, scan_panel
+from dashboard import loaders, widgets
+from dashboard.parts import guards, scan_panel
 
 origin = st.radio("Model from", ["registry", "upload"], key="predict_model_from", horizontal=True,
                   format_func={"registry": "the workspace", "upload": "a model file"}.get)
 if origin == "registry":
-    path = ui.model_choice("predict_model")
+    path = widgets.model_choice("predict_model")
     if path is None:
         st.info("No saved models yet: train one on the Train page, with `bioseq train ... --name NAME`, or "
                 "upload a model file.", icon=":material/info:")
@@ -26,11 +26,11 @@ else:
     try:
         path = str(uploads.save_model_upload(up.getvalue(), up.name))
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
-bundle = ui.bundle_or_stop(path)
+bundle = widgets.bundle_or_stop(path)
 if bundle.task == "label":
-    from views import predict_positions  # a labeller's page: tracks per record, per-position evaluation
+    from dashboard.parts import predict_positions  # a labeller's page: tracks per record, per-position evaluation
 
     predict_positions.show(path, bundle)
     st.stop()
@@ -43,14 +43,14 @@ if not files:
     st.info("Upload one or more FASTA files. Labelled files (`label=` in the headers, or one file per class) are "
             "also evaluated.", icon=":material/info:")
     st.stop()
-pairs = ui.uploaded(files)
+pairs = widgets.uploaded(files)
 try:
-    records = ui.upload_records(pairs)
+    records = loaders.upload_records(pairs)
 except BioseqError as e:
-    ui.error(e)
+    widgets.error(e)
     st.stop()
 
-key = (path, ui.digest(pairs))
+key = (path, widgets.digest(pairs))
 slot = st.empty()  # always there, so the elements below keep their places (and the tabs their choice) on reruns
 if st.session_state.get("predict_key") != key:
     frame = guards.with_progress(slot, f"Predicting {len(records):,} sequences…",
@@ -73,16 +73,16 @@ if two_class:
 st.download_button("Download predictions (CSV)", downloads.table_csv(frame), file_name="predictions.csv",
                    mime="text/csv", key="predict_download", type="primary", on_click="ignore",
                    icon=":material/download:")
-ui.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
+widgets.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
 
 evaluate_tab, table_tab = st.tabs(["Evaluation on labelled files", "Predictions"])
 with evaluate_tab:
     labels = st.file_uploader("Labels file (id,label), if the headers carry no labels", type=["csv", "tsv", "txt"],
                               key="predict_labels")
     try:
-        ev = ui.evaluation(path, pairs, ui.uploaded(labels)[0] if labels else None)
+        ev = loaders.evaluation(path, pairs, widgets.uploaded(labels)[0] if labels else None)
     except BioseqError as e:
-        st.info(f"No evaluation: {ui.words(e.dashboard())}", icon=":material/info:")
+        st.info(f"No evaluation: {widgets.words(e.dashboard())}", icon=":material/info:")
         ev = None
     if ev is not None:
         m = ev.metrics if not two_class else {**ev.metrics, **ev.at(threshold)}
@@ -96,13 +96,14 @@ with evaluate_tab:
             st.warning(note, icon=":material/warning:")
         left, right = st.columns(2)
         with left:
-            ui.chart(plots.confusion_matrix(m.get("confusion", ev.confusion), ev.classes, title="Confusion matrix"),
-                     "predict_confusion", "confusion")
-            ui.chart(plots.roc_curve(ev.roc()), "predict_roc", "roc_curve")
+            widgets.chart(plots.confusion_matrix(m.get("confusion", ev.confusion), ev.classes,
+                                                 title="Confusion matrix"), "predict_confusion", "confusion")
+            widgets.chart(plots.roc_curve(ev.roc()), "predict_roc", "roc_curve")
         with right:
             if two_class:
-                ui.chart(plots.threshold_effect(ev.thresholds(), threshold), "predict_threshold_chart", "threshold")
-            ui.chart(plots.pr_curve(ev.precision_recall()), "predict_pr", "precision_recall")
+                widgets.chart(plots.threshold_effect(ev.thresholds(), threshold), "predict_threshold_chart",
+                              "threshold")
+            widgets.chart(plots.pr_curve(ev.precision_recall()), "predict_pr", "precision_recall")
 
 with table_tab:
     c1, c2, c3, c4 = st.columns(4)
@@ -118,8 +119,8 @@ with table_tab:
     if st.session_state.get("predict_filters") != filters:  # a row number of another table means nothing here
         st.session_state.pop("predict_results_table", None)
         st.session_state["predict_filters"] = filters
-    event = ui.table(shown, "predict_results", "predictions_filtered", on_select="rerun", selection_mode="single-row",
-                     hide_index=True)
+    event = widgets.table(shown, "predict_results", "predictions_filtered", on_select="rerun",
+                          selection_mode="single-row", hide_index=True)
     selected = predictions.follow_selection(shown, event.selection.rows if event else [],
                                             st.session_state.get("predict_selected"))
     st.session_state["predict_selected"] = selected
@@ -129,9 +130,9 @@ with table_tab:
     record = records[selected]
     st.subheader(f"Saliency of {record.id}")
     try:
-        sal = ui.explain("saliency", path, [record])
+        sal = loaders.explain("saliency", path, [record])
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
-    ui.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
-             "predict_saliency", f"{record.id}_saliency")
+    widgets.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
+                  "predict_saliency", f"{record.id}_saliency")

@@ -1,10 +1,10 @@
 """The Data page's report on per-position data (a label per letter): label composition, segment lengths, the
-masked share. Not a page: ``views/data.py`` calls :func:`show`."""
+masked share. Not a page: ``dashboard/views/data.py`` calls :func:`show`."""
 
 import streamlit as st
 
-import ui
 from bioseq import plots
+from dashboard import widgets
 
 
 def show(source, rep) -> None:
@@ -20,18 +20,18 @@ def show(source, rep) -> None:
                    help="positions left out of the loss and the metrics (a 0 in the mask, or the unscored label)")
     st.caption("Per-position labels: each letter has its own label"
                + (f"; label **{s['ignore_label']}** is never scored" if s.get("ignore_label") else "")
-               + (f"; mask {', '.join(ui.words(m) for m in source.mask)}" if source.mask else "")
+               + (f"; mask {', '.join(widgets.words(m) for m in source.mask)}" if source.mask else "")
                + ". A model trained on it labels every position.")
     for note in rep.notes:
         st.warning(note, icon=":material/warning:")
     left, right = st.columns(2)
     with left:
-        ui.chart(plots.label_composition(s["per_class"], s["masked"]), "data_label_counts", "positions_per_label")
-        ui.chart(plots.composition(rep.composition, legend="position label"), "data_composition", "composition")
+        widgets.chart(plots.label_composition(s["per_class"], s["masked"]), "data_label_counts", "positions_per_label")
+        widgets.chart(plots.composition(rep.composition, legend="position label"), "data_composition", "composition")
     with right:
-        ui.chart(plots.segment_lengths(rep.segments), "data_segments", "segment_lengths")
-        ui.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
+        widgets.chart(plots.segment_lengths(rep.segments), "data_segments", "segment_lengths")
+        widgets.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
     st.caption("Positions per label: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
     if st.toggle("Show every record", key="data_show_records"):
-        ui.table(rep.records, "data_records", "records", hide_index=True)
-    st.page_link("views/train.py", label="Train a labeller on this dataset", icon=":material/model_training:")
+        widgets.table(rep.records, "data_records", "records", hide_index=True)
+    st.page_link("dashboard/views/train.py", label="Train a labeller on this dataset", icon=":material/model_training:")

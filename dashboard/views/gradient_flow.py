@@ -5,11 +5,11 @@ import os
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import flow, glossary
 from bioseq.errors import BioseqError
 from bioseq.training import runs
+from dashboard import loaders, state, widgets
 
 table = runs.list_runs()
 finished = table[table["status"].isin(["done", "stopped"]) & table["has_model"]]
@@ -17,7 +17,7 @@ if not len(finished):
     st.info("No finished runs yet: train a model on the Train page (or with `bioseq train`).", icon=":material/info:")
     st.stop()
 names = list(finished["name"])
-current = st.session_state.get(ui.MODEL_KEY)
+current = st.session_state.get(state.MODEL_KEY)
 st.session_state.setdefault("flow_runs", [current if current in names else names[0]])
 st.session_state["flow_runs"] = [n for n in st.session_state["flow_runs"] if n in names]
 chosen = st.multiselect("Runs (two or more side by side, e.g. RNN against LSTM, or batch norm off against on)",
@@ -32,10 +32,10 @@ reports = []
 for name in chosen:
     try:
         path = finished.loc[finished["name"] == name, "model_path"].iloc[0]
-        member = ui.member_choice(path, f"flow_member_{name}", f"{name}: ensemble member")
-        reports.append(ui.flow_report(name, n, os.path.getmtime(path), member))
+        member = widgets.member_choice(path, f"flow_member_{name}", f"{name}: ensemble member")
+        reports.append(loaders.flow_report(name, n, os.path.getmtime(path), member))
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
 if not reports:
     st.stop()
 
@@ -65,25 +65,25 @@ for col, r in zip(st.columns(len(reports)), reports):
 st.subheader("Per layer, over training", help=glossary.explain("gradient norm"))
 st.caption("‖∇‖ of each recurrent layer's weights and biases at every recorded step (log scale). Layer 1 is "
            "nearest the input; lines far below the last layer's mean it learns far more slowly.")
-ui.chart(plots.layer_gradients(flow.stack(reports, "layers")), "flow_layers", "layer_gradients")
+widgets.chart(plots.layer_gradients(flow.stack(reports, "layers")), "flow_layers", "layer_gradients")
 means = flow.layer_table(reports)
 if len(means) and means["layer"].nunique() > 1:
-    ui.chart(plots.layer_means(means), "flow_means", "layer_means")
+    widgets.chart(plots.layer_means(means), "flow_means", "layer_means")
 
 labellers = [r for r in reports if r.task == "label"]
 reports = [r for r in reports if r.task != "label"]
 if labellers:
-    from views import flow_positions  # noqa: E402 - the per-position views of labellers
+    from dashboard.parts import flow_positions  # noqa: E402 - the per-position views of labellers
 
     flow_positions.show(labellers)
 if not reports:
     st.stop()
 st.subheader("Per time step", help=glossary.explain("∂C/∂h(t)"))
-ui.chart(plots.time_profile(flow.stack(reports, "time")), "flow_time", "time_profile")
+widgets.chart(plots.time_profile(flow.stack(reports, "time")), "flow_time", "time_profile")
 st.caption("How much of the error signal reaches the hidden state h(t) at each distance from where the model reads "
            "its answer, one panel per direction: each training sequence's values are divided by its largest, and "
            "the line is the median over the sequences that reach that far (at least half of them). A plain RNN's "
            "line falls steeply; an LSTM's cell state keeps it up.")
-ui.chart(plots.memory_curve(flow.stack(reports, "memory")), "flow_memory", "memory_curve")
+widgets.chart(plots.memory_curve(flow.stack(reports, "memory")), "flow_memory", "memory_curve")
 st.caption("How strongly an input letter moves the answer, by its distance from the read-out, measured the same "
            "way; the dashed line is 1% of the strongest position, where the effective memory is read off.")

@@ -1,15 +1,16 @@
 """The Predict page for labellers (a label per position): each record as aligned tracks (sequence, true labels
 when known, predicted labels, per-label probabilities), a sortable per-record table, per-label metrics when the
-uploads carry labels, and CSV and three-line FASTA downloads. Not a page: ``views/predict.py`` calls :func:`show`."""
+uploads carry labels, and CSV and three-line FASTA downloads. Not a page: ``dashboard/views/predict.py`` calls
+:func:`show`."""
 
 import pandas as pd
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import cards, downloads
 from bioseq.app.position_predictions import predict_uploads
-from views import guards
+from dashboard import widgets
+from dashboard.parts import guards
 
 
 def _evaluation(ev, labels) -> None:
@@ -22,11 +23,11 @@ def _evaluation(ev, labels) -> None:
                f"{ev.accuracy_name}: the share of positions labelled right; SOV: segment overlap (SOV'99).")
     left, right = st.columns(2)
     with left:
-        ui.chart(plots.label_metrics(ev.per_label), "predict_label_metrics", "per_label_metrics")
+        widgets.chart(plots.label_metrics(ev.per_label), "predict_label_metrics", "per_label_metrics")
     with right:
-        ui.chart(plots.confusion_matrix(ev.confusion, labels, title="Confusion matrix (positions)"),
-                 "predict_confusion", "confusion")
-    ui.table(pd.DataFrame(ev.per_label), "predict_per_label", "per_label", hide_index=True)
+        widgets.chart(plots.confusion_matrix(ev.confusion, labels, title="Confusion matrix (positions)"),
+                      "predict_confusion", "confusion")
+    widgets.table(pd.DataFrame(ev.per_label), "predict_per_label", "per_label", hide_index=True)
 
 
 def show(path: str, bundle) -> None:
@@ -44,8 +45,8 @@ def show(path: str, bundle) -> None:
         st.info("Upload one or more FASTA files. Three-line FASTA (header, sequence, label string), or a label "
                 "FASTA beside the sequences, is also evaluated.", icon=":material/info:")
         st.stop()
-    pairs, label_pairs, mask_pairs = ui.uploaded(files), ui.uploaded(labels_fasta), ui.uploaded(mask)
-    key = (path, ui.digest(pairs + label_pairs + mask_pairs))
+    pairs, label_pairs, mask_pairs = widgets.uploaded(files), widgets.uploaded(labels_fasta), widgets.uploaded(mask)
+    key = (path, widgets.digest(pairs + label_pairs + mask_pairs))
     slot = st.empty()
     if st.session_state.get("predict_key") != key:
         found = guards.with_progress(slot, "Labelling the sequences…", "Labelled {done:,} of {total:,} sequences",
@@ -72,15 +73,15 @@ def show(path: str, bundle) -> None:
 
     st.subheader(f"Records ({len(found.records):,})")
     st.caption("Click a column to sort; click a row to see that record's tracks.")
-    event = ui.table(found.per_record, "predict_results", "records", on_select="rerun", selection_mode="single-row",
-                     hide_index=True, column_config={"index": None})
+    event = widgets.table(found.per_record, "predict_results", "records", on_select="rerun",
+                          selection_mode="single-row", hide_index=True, column_config={"index": None})
     rows = [r for r in (event.selection.rows if event else []) if r < len(found.records)]
     selected = int(found.per_record.index[rows[0]]) if rows else st.session_state.get("predict_selected") or 0
     st.session_state["predict_selected"] = selected
     record = found.records[selected]
     st.subheader(f"Tracks of {record.id}")
-    window = st.slider("Positions shown", 1, len(record.seq), (1, min(len(record.seq), ui.WINDOW)),
+    window = st.slider("Positions shown", 1, len(record.seq), (1, min(len(record.seq), widgets.WINDOW)),
                        key="predict_window") if len(record.seq) > 1 else None
-    ui.chart(plots.label_tracks(found.record_tracks(selected), window), "predict_tracks", f"{record.id}_tracks")
+    widgets.chart(plots.label_tracks(found.record_tracks(selected), window), "predict_tracks", f"{record.id}_tracks")
     st.caption("The sequence, its true labels (when known), the predicted labels and the probability of each "
                "label along it.")

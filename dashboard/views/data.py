@@ -5,13 +5,13 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import uploads
 from bioseq.data import examples
 from bioseq.data.dataset import format_class_map, parse_class_map
 from bioseq.data.source import LABEL_MODES
 from bioseq.errors import BioseqError
+from dashboard import loaders, state, widgets
 
 recent = uploads.recent_sources()
 example_tab, upload_tab, recent_tab = st.tabs(["Bundled example", "Upload files", f"Recent uploads ({len(recent)})"])
@@ -20,7 +20,7 @@ with example_tab:
                        format_func=lambda k: examples.example(k).title)
     st.caption(examples.example(key).description)
     if st.button("Use this example", key="data_use_example", type="primary"):
-        ui.set_source(examples.example(key).source())
+        state.set_source(examples.example(key).source())
 with upload_tab:
     st.session_state.setdefault("data_label_mode", "header")
     label_mode = st.radio("Labels from", list(LABEL_MODES), key="data_label_mode", horizontal=True,
@@ -36,22 +36,22 @@ with upload_tab:
         st.caption("Upload three-line FASTA files above, or plain sequence FASTA files plus their label FASTA here.")
         p1, p2, p3 = st.columns([2, 2, 1])
         position_files = {
-            "labels_fasta": ui.uploaded(p1.file_uploader("Label FASTA (optional: the label string of each record, "
-                                                         "matched by id)", accept_multiple_files=True,
-                                                         key="data_labels_fasta")),
-            "mask": ui.uploaded(p2.file_uploader("Mask FASTA (optional: 0/1 per position, 1 = scored)",
-                                                 accept_multiple_files=True, key="data_mask")),
+            "labels_fasta": widgets.uploaded(p1.file_uploader("Label FASTA (optional: the label string of each record, "
+                                                              "matched by id)", accept_multiple_files=True,
+                                                              key="data_labels_fasta")),
+            "mask": widgets.uploaded(p2.file_uploader("Mask FASTA (optional: 0/1 per position, 1 = scored)",
+                                                      accept_multiple_files=True, key="data_mask")),
             "ignore_label": p3.text_input("Unscored label", key="data_ignore_label", max_chars=1,
                                           help="a label character that is never scored, e.g. -") or None}
     alphabet = st.selectbox("Alphabet", ["detect", "dna", "rna", "protein"], key="data_alphabet",
                             help="detect: nucleotide when 95% of the letters are ACGTUN, else protein")
     if st.button("Use these files", key="data_use_files", type="primary", disabled=not files):
         try:
-            ui.set_source(uploads.upload_source(ui.uploaded(files), label_mode,
-                                                ui.uploaded(labels)[0] if labels else None,
-                                                None if alphabet == "detect" else alphabet, **position_files))
+            state.set_source(uploads.upload_source(widgets.uploaded(files), label_mode,
+                                                   widgets.uploaded(labels)[0] if labels else None,
+                                                   None if alphabet == "detect" else alphabet, **position_files))
         except BioseqError as e:
-            ui.error(e)
+            widgets.error(e)
 
 with recent_tab:
     if recent:
@@ -59,11 +59,11 @@ with recent_tab:
                             format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
         st.caption("Uploads are kept in the workspace; use one again without uploading it.")
         if st.button("Use this dataset", key="data_use_recent", type="primary"):
-            ui.set_source(recent[pick])
+            state.set_source(recent[pick])
     else:
         st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 
-source = ui.current_source()
+source = state.current_source()
 if source is None:
     st.info("No dataset yet: pick a bundled example or upload FASTA files above.", icon=":material/info:")
     st.stop()
@@ -72,15 +72,15 @@ st.header(f"Dataset: {source.name}")
 if source.description:
     st.caption(source.description)
 try:
-    rep = ui.data_report(source)
+    rep = loaders.data_report(source)
 except BioseqError as e:
-    ui.error(e)
+    widgets.error(e)
     st.caption("Fix the file (the message names it and the record) or choose other data; nothing was kept.")
-    ui.set_source(None)
+    state.set_source(None)
     st.stop()
 
 if rep.task == "label":
-    from views import data_positions  # noqa: E402 - the report of per-position data, then this page ends
+    from dashboard.parts import data_positions  # noqa: E402 - the report of per-position data, then this page ends
 
     data_positions.show(source, rep)
     st.stop()
@@ -99,11 +99,11 @@ for note in rep.notes:
 
 left, right = st.columns(2)
 with left:
-    ui.chart(plots.class_counts(s["per_class"]), "data_counts", "records_per_class")
-    ui.chart(plots.composition(rep.composition), "data_composition", "composition")
+    widgets.chart(plots.class_counts(s["per_class"]), "data_counts", "records_per_class")
+    widgets.chart(plots.composition(rep.composition), "data_composition", "composition")
 with right:
-    ui.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
-    ui.chart(plots.ambiguous_histogram(rep.records), "data_ambiguous", "ambiguous_letters")
+    widgets.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
+    widgets.chart(plots.ambiguous_histogram(rep.records), "data_ambiguous", "ambiguous_letters")
 
 st.subheader("Classes", help="Rename a class, give two classes the same name to merge them, or untick Keep to drop "
              "a class and its records. The change applies to training and evaluation; the files are not touched.")
@@ -116,7 +116,7 @@ edited = st.data_editor(editor, key="data_classes", hide_index=True, disabled=["
 wanted = format_class_map({c: (n.strip() if keep else "") for c, n, keep
                            in zip(edited["class"], edited["train as"], edited["keep"])})
 if wanted != source.class_map and st.button("Apply to the classes", key="data_apply_classes", type="primary"):
-    ui.set_source(replace(source, class_map=wanted))
+    state.set_source(replace(source, class_map=wanted))
     st.rerun()
 st.caption("Trained as: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
 
@@ -129,17 +129,17 @@ if source.test or source.val:
                          key="data_overlap_identity")
     if c2.button("Check overlap", key="data_overlap", icon=":material/compare_arrows:"):
         try:
-            found = ui.overlap(source, identity)
+            found = loaders.overlap(source, identity)
         except BioseqError as e:
-            ui.error(e)
+            widgets.error(e)
         else:
-            (st.warning if found.count else st.success)(ui.words(found.text()), icon=":material/compare_arrows:")
+            (st.warning if found.count else st.success)(widgets.words(found.text()), icon=":material/compare_arrows:")
             if found.count:
-                ui.table(found.table, "data_overlap_table", "overlap", hide_index=True)
+                widgets.table(found.table, "data_overlap_table", "overlap", hide_index=True)
 
 if len(rep.duplicates):
     st.subheader("Duplicate sequences")
-    ui.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)
+    widgets.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)
 if st.toggle("Show every record", key="data_show_records"):
-    ui.table(rep.records, "data_records", "records", hide_index=True)
-st.page_link("views/train.py", label="Train a model on this dataset", icon=":material/model_training:")
+    widgets.table(rep.records, "data_records", "records", hide_index=True)
+st.page_link("dashboard/views/train.py", label="Train a model on this dataset", icon=":material/model_training:")

@@ -1,13 +1,13 @@
 """The Gradient flow page's per-position views of labellers: G[t, s] = ‖∂C⁽ᵗ⁾/∂h⁽ˢ⁾‖ as a heatmap for one
-sequence and as a mean curve by distance, and the memory span per position. Not a page: ``views/gradient_flow.py``
-calls :func:`show`."""
+sequence and as a mean curve by distance, and the memory span per position. Not a page:
+``dashboard/views/gradient_flow.py`` calls :func:`show`."""
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import flow
 from bioseq.errors import BioseqError
+from dashboard import loaders, widgets
 
 
 def show(reports) -> None:
@@ -23,21 +23,21 @@ def show(reports) -> None:
     index = c2.selectbox("Sequence", range(len(r.sample)), key="flow_heat_record",
                          format_func=lambda i: f"{r.sample[i].id} · {len(r.sample[i].seq)} letters")
     try:
-        table = ui.position_flow(r.model_path, r.sample[index], r.tracks[index] if r.tracks else None)
+        table = loaders.position_flow(r.model_path, r.sample[index], r.tracks[index] if r.tracks else None)
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         return
     layers = sorted(table["layer"].unique())
     layer = c3.selectbox("Layer", layers, key="flow_heat_layer") if len(layers) > 1 else layers[0]
-    ui.chart(plots.flow_heatmap(table, layer), "flow_heatmap", f"{r.sample[index].id}_position_gradients")
+    widgets.chart(plots.flow_heatmap(table, layer), "flow_heatmap", f"{r.sample[index].id}_position_gradients")
     st.caption("Row t: the error of the label at position t (the true label where known); column s: the hidden "
                "state it reaches. A forward layer's error only flows back (s ≤ t, left of the diagonal), a reverse "
                "layer's only forward; a band that narrows away from the diagonal is a gradient that vanishes.")
-    ui.chart(plots.position_profile(flow.stack(reports, "time")), "flow_profile", "position_profile")
+    widgets.chart(plots.position_profile(flow.stack(reports, "time")), "flow_profile", "position_profile")
     st.caption(f"The same by distance |t − s|, over {r.records} training sequences (up to 16 loss positions each), "
                "each direction on its own: every (sequence, t)'s values are divided by their peak, and the line is "
                "the median over the sequences that reach that far.")
-    ui.chart(plots.position_memory(flow.stack(reports, "memory")), "flow_memory", "position_memory")
+    widgets.chart(plots.position_memory(flow.stack(reports, "memory")), "flow_memory", "position_memory")
     st.caption("Memory span per position: how strongly an input letter moves the label at t, by its distance "
                "from t, before and after it; the dashed line is 1% of the peak, where the effective memory is "
                "read off.")
