@@ -9,10 +9,9 @@ gReLU, a model's output is read as ``(batch, length, classes)``: a classifier's 
   per-position cross-entropies over scored positions (:func:`position_loss`), and probabilities are kept as one
   ``(length, C)`` array per sequence. Unscored positions enter no loss and no metric.
 
-A task bound to a split's labels (:meth:`Task.bind`) is the training objective: its ``loss`` returns ``(mean loss,
-weight)``, the weight (sequences, or the scored positions' class-weight sum) letting the loop average over batches
-exactly. The rest (prediction tables, evaluation, words) needs no labels. This module imports only numpy at first
-(the option declarations read it); data, metrics, pandas and torch load when a method needs them.
+Bound to a split's labels (:meth:`Task.bind`) a task is the training objective: ``loss`` returns ``(mean loss,
+weight)``, the weight (sequences, or the scored positions' class-weight sum) letting the loop average batches
+exactly. Only numpy loads with this module; data, metrics, pandas and torch load when a method needs them.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ def class_weight_vector(labels: np.ndarray, n_classes: int):
     """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1); negative labels
     (unscored positions) are not counted."""
     import torch
-
     labels = np.asarray(labels)
     counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
     w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
@@ -42,7 +40,6 @@ def position_loss(logits, targets, weight=None):
     from torch import nn
 
     from .data.position_labels import UNSCORED
-
     flat = targets.reshape(-1)
     keep = flat != UNSCORED
     scored = logits.reshape(-1, logits.shape[-1])[keep]  # (scored positions, C)
@@ -57,7 +54,6 @@ def pad_targets(tracks: Sequence[np.ndarray], width: int):
     import torch
 
     from .data.position_labels import UNSCORED
-
     out = np.full((len(tracks), width), UNSCORED, dtype=np.int64)
     for i, t in enumerate(tracks):
         out[i, : len(t)] = t
@@ -68,7 +64,6 @@ def encode_cut(bundle, records) -> list[np.ndarray]:
     """The rows the model reads per record after its length policy (``max_length``); every letter is checked,
     positions as in the file, and a long record is checked a block at a time with only its kept part encoded."""
     from .data.encoding import encode_cut as encode
-
     return [encode(r.seq, bundle.alphabet, bundle.max_length, bundle.length_policy, file=r.file, record=r.where)
             for r in records]
 
@@ -115,15 +110,12 @@ class Task:
         """This task as the objective for ``labels`` (one split)."""
         return type(self)(labels, n_classes, weight)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
     # --- the objective (training) ---------------------------------------------------------------------------
     def run(self, model, x, lengths, y):
         """The logits of a training or validation batch."""
         return model(x, lengths)
 
-    def subset(self, idx: np.ndarray):
+    def subset(self, idx: np.ndarray):  # the labels of records idx
         return np.asarray(self.labels)[idx]
 
     def visited(self, buf, batches: Sequence[np.ndarray]) -> tuple[Task, object]:
@@ -137,7 +129,6 @@ class Task:
     def read(self, paths):
         """The records of ``paths`` to predict, streaming, in order."""
         from .data.io import read_many
-
         return read_many(paths)
 
     def cut(self, bundle) -> int | None:
@@ -175,7 +166,6 @@ class Task:
 
     def check_format(self, fmt: str | None) -> str:
         from .errors import BioseqError
-
         if fmt not in (None, "csv"):
             raise BioseqError("--format fasta writes a predicted label per position; this model gives one label "
                               "per sequence (its CSV is the default output)")
@@ -191,7 +181,6 @@ class Task:
         """Labelled ``files`` read once and checked against the model (``check`` the alphabet of records)."""
         from .data.dataset import load_dataset, parse_class_map
         from .data.io import read_many
-
         records = list(read_many(files))
         check(bundle, records)
         return load_dataset(files, labels=labels, alphabet=bundle.alphabet, classes=bundle.classes,
@@ -202,7 +191,6 @@ class Task:
         """The :class:`~bioseq.metrics.classification.Evaluation` of ``probs`` against ``ds``'s labels."""
         from .metrics import classification_metrics, confusion, metric_notes
         from .metrics.classification import Evaluation
-
         m = classification_metrics(ds.labels, probs)
         m.pop("loss")
         m["n"] = len(ds)
@@ -228,7 +216,6 @@ class Classify(Task):
 
     def targets(self, idx: np.ndarray, width: int, device):
         import torch
-
         return torch.as_tensor(self.labels[idx], device=device)
 
     def loss(self, logits, y) -> tuple:
@@ -239,17 +226,14 @@ class Classify(Task):
 
     def keep(self, buf, idx: np.ndarray, logits, lengths) -> None:
         import torch
-
         buf[idx] = torch.softmax(logits.detach().float(), 1).cpu().numpy()
 
     def metrics(self, buf, loss: float) -> dict:
         from .metrics import classification_metrics
-
         return classification_metrics(self.labels, buf, loss)
 
     def confusion(self, buf) -> list[list[int]]:
         from .metrics import confusion
-
         return confusion(self.labels, np.asarray(buf).argmax(1), self.n_classes)
 
     def flat(self, labels) -> np.ndarray:
@@ -285,7 +269,6 @@ class Label(Task):
     def run(self, model, x, lengths, y):
         """Logits; batch-norm statistics see only the scored positions of ``y``."""
         from .data.position_labels import UNSCORED
-
         return model(x, lengths, scored=y[:, : x.shape[1]] != UNSCORED)
 
     def subset(self, idx: np.ndarray) -> list:
@@ -303,19 +286,16 @@ class Label(Task):
 
     def keep(self, buf, idx: np.ndarray, logits, lengths) -> None:
         import torch
-
         probs = torch.softmax(logits.detach().float(), -1).cpu().numpy()
         for j, i in enumerate(idx):
             buf[i] = probs[j, : int(lengths[j])]
 
     def metrics(self, buf, loss: float) -> dict:
         from .metrics.positions import position_metrics
-
         return position_metrics(self.labels, buf, self.n_classes, loss)
 
     def confusion(self, buf) -> list[list[int]]:
         from .metrics.positions import position_confusion
-
         return position_confusion(self.labels, buf, self.n_classes)
 
     def flat(self, labels) -> np.ndarray:
@@ -325,7 +305,6 @@ class Label(Task):
     def read(self, paths):
         """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped)."""
         from .data.position_labels import read_sequences
-
         return read_sequences(paths)
 
     def cut(self, bundle) -> int | None:
@@ -334,7 +313,6 @@ class Label(Task):
     def encode(self, bundle, records) -> list[np.ndarray]:
         """Each record's whole sequence, one-hot; the letters must be the model's."""
         from .data.encoding import encode
-
         return [encode(r.seq, bundle.alphabet, file=r.file, record=r.where) for r in records]
 
     def rows(self, out: np.ndarray, lengths) -> list[np.ndarray]:
@@ -354,7 +332,6 @@ class Label(Task):
 
     def check_format(self, fmt: str | None) -> str:
         from .errors import InputError
-
         if fmt not in (None, *self.formats):
             raise InputError(f"unknown output format {fmt!r}; choose one of {', '.join(self.formats)}")
         return fmt or "csv"
@@ -369,7 +346,6 @@ class Label(Task):
     def labelled(self, bundle, files, check: Callable, *, labels_fasta=None, mask=None, ignore_label=None, **_):
         from .data.io import Record
         from .data.position_labels import load_positions
-
         ignore = ignore_label if ignore_label is not None else bundle.labelling.get("ignore_label")
         ds = load_positions(files, labels_fasta=labels_fasta, mask=mask, ignore_label=ignore,
                             alphabet=bundle.alphabet, label_set=bundle.classes)
