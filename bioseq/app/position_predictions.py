@@ -16,8 +16,10 @@ import pandas as pd
 
 from ..data.io import Record
 from ..errors import InputError
+from ..metrics.positions import PositionEvaluation
 from ..model.store import ModelBundle
-from ..prediction.positions import PositionEvaluation, label_string, position_table, predict_position_chunks
+from ..prediction.predict import predict_chunks, prediction_table
+from ..task import label_string
 
 NOT_SCORED = ""
 
@@ -59,7 +61,7 @@ def predict_uploads(bundle: ModelBundle, files: Sequence[tuple[str, bytes]],
                     chunk_size: int = 1024, progress: Callable[[int, int], None] | None = None) -> PositionPredictions:
     """Label uploaded ``(name, bytes)`` files with a labeller; evaluate them when they carry true labels.
     Errors (:class:`InputError`) name the user's files."""
-    from ..prediction.positions import evaluate_position_files
+    from ..prediction.evaluate import evaluate_files
     from .position_data import read_labelled
     from .records import position_record_table
     from .uploads import save_uploads
@@ -72,15 +74,15 @@ def predict_uploads(bundle: ModelBundle, files: Sequence[tuple[str, bytes]],
     try:
         records, tracks = read_labelled(seqs, bundle.classes, labels_fasta=labels, mask=masks, ignore_label=ignore)
         probs: list[np.ndarray] = []
-        for _chunk, p in predict_position_chunks(bundle, records, chunk_size=chunk_size):
+        for _chunk, _, p in predict_chunks(bundle, records, chunk_size=chunk_size):
             probs += p
             if progress:
                 progress(len(probs), len(records))
-        evaluation = evaluate_position_files(bundle, seqs, labels_fasta=labels or None, mask=masks or None) \
+        evaluation = evaluate_files(bundle, seqs, labels_fasta=labels or None, mask=masks or None) \
             if tracks is not None else None
     except InputError as e:
         raise renamed(e, names) from None
-    table = position_table(bundle, records, probs)
+    table = prediction_table(bundle, records, [], probs)
     if tracks is not None:
         names_ = np.asarray(bundle.classes, dtype=object)
         true = np.concatenate([np.where(t >= 0, names_[np.clip(t, 0, None)], NOT_SCORED) for t in tracks]) \

@@ -1,34 +1,21 @@
-"""Prediction tables for the dashboard: chunked, with a progress callback, and filtered views.
+"""Prediction tables for the dashboard: filtered views, a decision threshold, evaluation of uploads.
 
-:func:`predict_frame` runs :func:`bioseq.prediction.predict.predict_chunks` (alphabet check, length policy,
-length-grouped batches) and returns the rows of ``bioseq predict`` in input order, calling
-``progress(done, total)`` after every chunk so a page can show a progress bar.
+The table itself comes from :func:`bioseq.prediction.predict.predict_frame` (the rows of ``bioseq predict`` in
+input order, with ``progress(done, total)`` after every chunk so a page can show a progress bar).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..data.io import Record
 from ..model.store import ModelBundle
-from ..prediction.predict import predict_chunks, prediction_table
+from ..prediction.predict import predict_frame
 
-
-def predict_frame(bundle: ModelBundle, records: Sequence[Record], *, chunk_size: int = 2048,
-                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Predictions for ``records`` as one DataFrame (see :func:`bioseq.prediction.predict.prediction_table`)."""
-    frames, done = [], 0
-    for chunk, arrays, probs in predict_chunks(bundle, records, chunk_size=chunk_size):
-        frames.append(prediction_table(bundle, chunk, arrays, probs))
-        done += len(chunk)
-        if progress:
-            progress(done, len(records))
-    if not frames:
-        return prediction_table(bundle, [], [], np.zeros((0, len(bundle.classes))))
-    return pd.concat(frames, ignore_index=True)
+__all__ = ["apply_threshold", "evaluate_upload", "filter_predictions", "follow_selection", "predict_frame",
+           "unlike_training"]
 
 
 def filter_predictions(df: pd.DataFrame, classes: Sequence[str] | None = None, min_probability: float = 0.0,

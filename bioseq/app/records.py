@@ -99,9 +99,10 @@ def position_record_table(bundle: ModelBundle, records: list[Record], tracks: li
     right; NaN when unknown), ``segments`` (predicted segments) and ``share_<label>`` (positions predicted so).
     ``tracks`` are the true label indices (``UNSCORED`` = -100); ``probs`` the probabilities if known."""
     from ..metrics.segments import segments
-    from ..prediction.positions import encode_records, predict_position_arrays
+    from ..prediction.predict import predict_arrays
+    from ..task import task_of
 
-    probs = probs if probs is not None else predict_position_arrays(bundle, encode_records(bundle, records))
+    probs = probs if probs is not None else predict_arrays(bundle, task_of(bundle).encode(bundle, records))
     classes = np.asarray(bundle.classes, dtype=object)
     rows = []
     for k, (r, p) in enumerate(zip(records, probs)):

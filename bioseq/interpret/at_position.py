@@ -26,7 +26,7 @@ class AtPosition(nn.Module):
 
     def __init__(self, model: nn.Module, index: int):
         super().__init__()
-        self.model, self.index, self.cfg = model, index, model.cfg
+        self.model, self.index, self.cfg = model, index, replace(model.cfg, task="classify")  # one output each
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.model(x, lengths)[:, self.index]  # (B, T, C) -> (B, C)

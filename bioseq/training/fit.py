@@ -60,14 +60,14 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
     """The ensemble of ``nets`` and its result: the members' mean probabilities scored on validation; the
     history, gradients and best epoch are the first member's."""
     from ..model.ensemble import Ensemble
+    from ..task import task_of
     from .loop import evaluate
-    from .objective import objective
 
     model = Ensemble(nets).eval()
     device = next(nets[0].parameters()).device  # where the members were trained (a GPU, or the CPU)
     metrics, probs = evaluate(model, val_arrays, val_targets, device=device)
     first = results[0]
-    confusion = objective(model.cfg.labelling, val_targets, model.cfg.n_classes).confusion(probs)
+    confusion = task_of(model).bind(val_targets, model.cfg.n_classes).confusion(probs)
     return model, replace(first, val_metrics=metrics, confusion=confusion, seconds=sum(r.seconds for r in results),
                           interrupted=any(r.interrupted for r in results))
 
