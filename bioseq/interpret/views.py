@@ -20,8 +20,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..task import TASKS, task_of
-from . import attribution
-from .ism import ISM_MAX_LENGTH
+from . import attribution, ism
 
 BOTH = ("classify", "label")
 
@@ -42,7 +41,7 @@ class View:
     cli: bool = True  # a ``bioseq inspect`` kind (else the dashboard's own)
     summary: Callable[[pd.DataFrame, dict], str] = lambda df, opts: ""
     label_columns: tuple[str, ...] | None = None  # the columns for a task with an output per position, if other
-    max_length: int | None = None  # longest record (letters the model sees) it accepts
+    max_length: Callable[[], int | None] = lambda: None  # longest record (letters the model sees) it accepts
 
     def check(self, bundle) -> None:
         """Refuse, in one line, a model whose task this view does not explain."""
@@ -54,7 +53,7 @@ class View:
     def limit(self, options: dict) -> int | None:
         """The longest record (letters the model sees) it accepts with these options."""
         return attribution.get_method(options.get("method", "saliency")).max_length if self.method \
-            else self.max_length
+            else self.max_length()
 
     def table(self, bundle, records: Sequence, target: str | None = None, **options) -> pd.DataFrame:
         """The view's table of ``records`` (its task checked first)."""
@@ -182,7 +181,7 @@ GATE_COLUMNS = ("id", "layer", "direction", "position", "span_start", "span_end"
 VIEWS = MappingProxyType({v.name: v for v in (
     View("mutations", "every single-letter substitution: change of the class score and probability", _mutations,
          ("id", "position", "ref", "alt", "delta", "delta_prob", "target"), default_records=20,
-         options=("position",), summary=_sum_mutations, max_length=ISM_MAX_LENGTH),
+         options=("position",), summary=_sum_mutations, max_length=lambda: ism.ISM_MAX_LENGTH),
     View("gates", "gate activations, cell and hidden state per layer, direction, position and unit", _gates,
          GATE_COLUMNS, default_records=10, one_network=True, summary=_sum_gates),
     View("gate-saliency", "how much each gate decides the class score: gradient x activation per gate, unit, "
