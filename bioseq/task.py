@@ -139,6 +139,10 @@ class Task:
         """The rows the model reads per record to predict (:func:`encode_cut`)."""
         return encode_cut(bundle, records)
 
+    # the words and options of looking inside a model (interpret): where its output is read, the inputs nearest
+    # that, the plural of ``word``, and the model options it does not use (remedies naming them are left out)
+    origin, nearest, plural, unused = "the read-out", "last", "classes", frozenset()
+
     too_long = ("slide the model along it with `bioseq scan MODEL FILE` (in the dashboard: Scan a long sequence, "
                 "on the Predict page)")
 
@@ -252,6 +256,8 @@ class Label(Task):
     headline = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov")
     scope = ", per position over scored positions"
     written = "records of per-position "
+    origin, nearest, plural = "the position labelled", "nearest", "labels"
+    unused = frozenset({"pooling", "conv_pool"})  # a labeller has no read-out and cannot pool
     too_long = "cut it into pieces near the training lengths (a labeller labels every letter of what it reads)"
 
     def __init__(self, labels=None, n_classes: int = 0, weight=None):
