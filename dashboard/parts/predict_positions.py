@@ -8,7 +8,7 @@ import streamlit as st
 
 from bioseq import plots
 from bioseq.app import cards, downloads
-from bioseq.app.position_predictions import predict_uploads
+from bioseq.app.predictions import predict_uploads
 from dashboard import widgets
 from dashboard.parts import guards
 
