@@ -37,9 +37,10 @@ class Task:
 
     name = ""
     per_position = False  # the output has a length axis
-    unit, word, noun = "sequences", "class", "classifier"  # the words for what is labelled
+    unit, word, words, noun = "sequences", "class", "classes", "classifier"  # the words for what is labelled
     batch_size, chunk_size = 512, 4096  # prediction's records per forward pass and per chunk
     formats: tuple[str, ...] = ("csv",)
+    fixed: tuple[str, ...] = ()  # model options that do not apply (left out of a tuning search)
     headline: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
     scope = ""  # how the validation figures are counted, after "validation (best epoch N"
     written = ""  # "wrote N <written>predictions"
@@ -207,9 +208,10 @@ class Label(Task):
 
     name = "label"
     per_position = True
-    unit, word, noun = "positions", "label", "labeller"
+    unit, word, words, noun = "positions", "label", "labels", "labeller"
     batch_size, chunk_size = 128, 1024
     formats = ("csv", "fasta")
+    fixed = ("conv_pool", "pooling")  # one output per position: no pooling
     headline = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov")
     scope = ", per position over scored positions"
     written = "records of per-position "
@@ -358,3 +360,17 @@ def task_of(x=None) -> Task:
     elif hasattr(x, "task"):
         x = x.task
     return TASKS[x or "classify"]
+
+
+def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False) -> Task:
+    """The task of training data: ``given`` (a name) wins, but ``classify`` with per-position label files is
+    refused; else :class:`Label` for per-position data (``per_position``, label FASTA files, or three-line
+    FASTA), else :class:`Classify`."""
+    from .data.position_labels import is_position_data
+    from .errors import InputError
+    if given == "classify" and (labels_fasta or mask):
+        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
+                         "per sequence (drop --task, or use --task label)")
+    if given is not None:
+        return TASKS[given]
+    return TASKS["label" if per_position or is_position_data(train, labels_fasta) else "classify"]
