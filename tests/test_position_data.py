@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bioseq.app import cards, position_data, records, uploads
-from bioseq.app.data_report import report
+from bioseq.app.data_report import report, source_task
 from bioseq.app.predictions import predict_uploads
 from bioseq.data.position_labels import UNSCORED
 from bioseq.data.source import DataSource
@@ -40,8 +40,8 @@ def test_position_report_counts_by_hand(paired):
 def test_three_line_upload_is_detected_in_header_mode(write):
     three = write("t.fa", ">a\nACDE\nMMOO\n>b\nFGHI\nOOMM\n")
     src = uploads.upload_source([("t.fa", three.read_bytes())], "header")
-    assert report(src).task == "label" and position_data.is_positions(src)
-    assert not position_data.is_positions(DataSource("plain", (str(write("p.fa", ">a label=x\nACGT\n")),)))
+    assert report(src).task == "label" and source_task(src).per_position
+    assert not source_task(DataSource("plain", (str(write("p.fa", ">a label=x\nACGT\n")),))).per_position
 
 
 def test_paired_upload_round_trips_and_trains_as_positions(paired):
