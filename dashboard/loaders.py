@@ -129,13 +129,13 @@ def labelled_records(origin: str, path: str, source: DataSource | None = None,
 
 @st.cache_data(max_entries=8, show_spinner="Labelling the records…")
 def _position_records(path: str, mtime: float, records: tuple, tracks):
-    from bioseq.app.records import position_record_table
+    from bioseq.app.records import record_table
 
-    return position_record_table(load_bundle(path), list(records), tracks)
+    return record_table(load_bundle(path), list(records), tracks)
 
 
 def position_records(path: str, records, tracks=None):
-    """:func:`bioseq.app.records.position_record_table` of a labeller's records (cached)."""
+    """:func:`bioseq.app.records.record_table` of a labeller's records with their tracks (cached)."""
     return _position_records(str(path), os.path.getmtime(path), tuple(records), tracks)
 
 
