@@ -16,7 +16,8 @@ from bioseq.data.encoding import length_batches, pad_batch
 from bioseq.errors import TrainingError
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
-from bioseq.training.config import TrainConfig, resolve_device, seed_everything
+from bioseq.runtime import resolve_device
+from bioseq.training.config import TrainConfig, seed_everything
 from bioseq.training.loop import class_weight_vector, evaluate, train
 
 

@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
 from ..errors import BioseqError
+from ..version import __version__
 from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
@@ -55,12 +55,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
-    from ..training import distributed
+    from .. import runtime
 
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
-    distributed.finish()
-    if not distributed.is_main():
+    runtime.finish()
+    if not runtime.is_main():
         return 0  # rank 0 reports
     s = r.summary
     task = task_of(r.bundle)
@@ -83,15 +83,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
+    from .. import runtime
     from ..prediction.predict import predict_files
     from ..task import task_of
-    from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
                       with_sequence=a.with_sequence, rank_timeout=a.rank_timeout)
-    if a.output not in (None, "-") and distributed.is_main():
+    if a.output not in (None, "-") and runtime.is_main():
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
     return 0
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 Params = Mapping[str, "Tensor"]
 Step = Callable[["ModelConfig", Params, "Tensor", Mapping[str, "Tensor"]], dict[str, "Tensor"]]
 Builder = Callable[["CellSpec", "ModelConfig", int], "nn.Module"]
-BASE_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+BASE_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # nn.RNN's names, first in every cell
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError
 from ..task import task_of
+from ..version import __version__
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
 from . import cells, ensemble
 from .classifier import ModelConfig, SequenceClassifier

@@ -22,8 +22,8 @@ from ..data.encoding import clean, encode, length_batches, pad_batch
 from ..data.io import Record, chunked
 from ..errors import InputError
 from ..model.store import ModelBundle
+from ..runtime import RANK_TIMEOUT
 from ..task import encode_cut, task_of
-from ..training.distributed import RANK_TIMEOUT
 from .novelty import flag_arrays
 from .shards import write_chunks
 

@@ -38,8 +38,8 @@ from ..data.encoding import check_letters, clean, encode_span
 from ..data.io import Record, read_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
+from ..runtime import RANK_TIMEOUT
 from ..task import task_of
-from ..training.distributed import RANK_TIMEOUT
 from .predict import BATCH_LETTERS, check_alphabet, length_limit, predict_arrays
 from .shards import write_chunks
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .. import runtime
 from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
 from ..data.io import read_blocks
 from ..data.large import CachedDataset, hashed_leakage, load_cached, split_cached, summarize_cached, use_cache
@@ -197,7 +198,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         name = name or path.name.removesuffix(".safetensors")
     check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)  # never onto an input
     run = RunFolder(log_dir if log_dir else runs_dir() / name)
-    if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
+    if not runtime.is_main():  # under torchrun only rank 0 writes the run folder and the model
         run, callback = distributed.ReadOnlyRun(run), None
     summary = summarize_(train_ds)
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
@@ -251,7 +252,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                                  "run_dir": str(run.path.resolve()),
                              },
                          })
-    if distributed.is_main():
+    if runtime.is_main():
         save_model(path, bundle)
     run.finish(result, path)
     return FitResult(bundle, result, path, run.path, summary, val_ds)
