@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from _robust import assert_one_line_error, run_cli, tiny_models
+from conftest import TINY_ARGS
 
 from bioseq.data.io import read_records
 from bioseq.errors import InputError
@@ -121,7 +122,7 @@ def bad_runs(models, tmp_path_factory) -> dict[tuple[str, str], tuple[Path, subp
         if command == "predict":
             proc = run_cli("predict", models[case.model], path, "-o", out_dir / "out.csv", home=base / "home")
             return path, proc, sorted(out_dir.iterdir())
-        proc = run_cli("train", path, "--name", "bad", "--epochs", "1", "--hidden", "4", "--quiet",
+        proc = run_cli("train", path, "--name", "bad", "--epochs", "1", *TINY_ARGS, "--quiet",
                        home=base / "home")
         registry = base / "home" / "models"
         return path, proc, sorted(registry.iterdir()) if registry.exists() else []

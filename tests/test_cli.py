@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_ARGS
 
 from bioseq.cli import commands as cli
 from bioseq.cli import main
 from bioseq.data.io import read_records
 from bioseq.model.store import load_model
 
-TRAIN = ["--epochs", "2", "--hidden", "8", "--conv-filters", "8", "--conv-width", "3", "--batch-size", "8",
-         "--device", "cpu", "--quiet"]
+TRAIN = [*TINY_ARGS, "--epochs", "2", "--quiet"]
 BIOSEQ = Path(sys.executable).parent / "bioseq"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import TINY, TINY_ARGS, TINY_TRAIN
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
@@ -22,7 +23,7 @@ from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {p.name: p.path for p in pages.PAGES}  # "data": "dashboard/views/data.py", ... (the frame's list)
-TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+QUICK = [*TINY_ARGS, "--epochs", "1", "--quiet"]  # one quiet epoch of the tiny model
 
 
 @pytest.fixture(autouse=True)
@@ -74,13 +75,13 @@ def errors(at) -> list:
 @pytest.fixture
 def cli_model(dna_fasta) -> str:
     """A model trained by the CLI into the test's workspace, as users will do."""
-    assert cli(["train", str(dna_fasta), "--name", "cli-model", *TINY]) == 0
+    assert cli(["train", str(dna_fasta), "--name", "cli-model", *QUICK]) == 0
     return "cli-model"
 
 
 @pytest.fixture
 def protein_model(protein_fasta) -> str:
-    assert cli(["train", str(protein_fasta), "--name", "prot-model", *TINY]) == 0
+    assert cli(["train", str(protein_fasta), "--name", "prot-model", *QUICK]) == 0
     return "prot-model"
 
 
@@ -235,8 +236,7 @@ def test_train_page_form_and_presets(tiny_source):
 
 def click_start(at: AppTest, name: str, epochs: int = 2):
     """Fill in a tiny run and press Start; returns its job."""
-    for key, value in (("hidden", 4), ("conv_filters", 4), ("conv_width", 3), ("epochs", epochs),
-                       ("batch_size", 8)):
+    for key, value in {**TINY, "epochs": epochs, "batch_size": TINY_TRAIN["batch_size"]}.items():
         at.number_input(key=f"train_opt_{key}").set_value(value)
     at.text_input(key="train_name").set_value(name)
     at.button(key="train_start").click().run()
@@ -279,7 +279,7 @@ def test_train_page_form_after_leaving_during_a_run(tiny_source):
     ok(at)  # no KeyError for a widget that was not drawn while the page was away
     assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in texts(at.success)
     assert at.selectbox(key="train_preset").value == "GRU" and at.selectbox(key="train_opt_cell").value == "gru"
-    assert at.number_input(key="train_opt_hidden").value == 4 and at.button(key="train_start")
+    assert at.number_input(key="train_opt_hidden").value == TINY["hidden"] and at.button(key="train_start")
     assert at.text_input(key="train_name").value.startswith("gru-dna-")
     start_tiny_run(at, "again", epochs=1)  # and the form still starts runs
 
@@ -312,7 +312,7 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
 
 def test_compare_runs_overlays_like_with_like(dna_fasta, protein_fasta):
     for fasta, name in ((dna_fasta, "dna-a"), (protein_fasta, "prot-a"), (dna_fasta, "dna-b")):
-        assert cli(["train", str(fasta), "--name", name, *TINY]) == 0
+        assert cli(["train", str(fasta), "--name", name, *QUICK]) == 0
     at = ok(open_page("train"))
     at.selectbox(key="train_run").set_value("dna-b").run()
     ok(at)
@@ -343,7 +343,7 @@ def test_gradient_flow_page(cli_model):
 
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
-                *TINY]) == 0
+                *QUICK]) == 0
     at = open_page("gradient_flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
@@ -375,7 +375,7 @@ def test_gates_page(cli_model):
 
 
 def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
-    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *TINY]) == 0
+    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *QUICK]) == 0
     at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == "pair"
     member = at.selectbox(key="gates_member")
@@ -649,7 +649,7 @@ def tm_fasta(tmp_path) -> Path:
 
 @pytest.fixture
 def label_model(tm_fasta) -> str:
-    assert cli(["train", str(tm_fasta), "--name", "tm-model", *TINY]) == 0
+    assert cli(["train", str(tm_fasta), "--name", "tm-model", *QUICK]) == 0
     return "tm-model"
 
 

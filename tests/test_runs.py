@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.app import flow, records
 from bioseq.data.source import DataOptions
@@ -22,15 +23,13 @@ from bioseq.training.loop import Progress
 from bioseq.training.runs import RunFolder, RunProgress
 from bioseq.workspace import runs_dir
 
-TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
-
 
 @pytest.fixture
 def trained(dna_fasta):
     """Train tiny runs: ``trained(name, **model_options)`` returns the FitResult."""
 
     def _train(name, epochs=2, **model):
-        return fit(DataOptions([str(dna_fasta)]), {**TINY, **model}, TrainConfig(epochs=epochs, batch_size=8),
+        return fit(DataOptions([str(dna_fasta)]), {**TINY, **model}, TrainConfig(**{**TINY_TRAIN, "epochs": epochs}),
                    name=name)
 
     return _train

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 from bioseq import workspace
 from bioseq.app import cards, data_report, records, uploads
@@ -120,8 +121,7 @@ def test_duplicates_table():
 
 @pytest.fixture
 def bundle(dna_fasta):
-    r = fit(DataOptions([str(dna_fasta)]), {"hidden": 4, "conv_filters": 4, "conv_width": 3},
-            TrainConfig(epochs=1, batch_size=8), name="m")
+    r = fit(DataOptions([str(dna_fasta)]), TINY, TrainConfig(**TINY_TRAIN), name="m")
     return r.bundle
 
 

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from _families import crossing_pairs, families
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.app.cards import model_card
 from bioseq.data.alphabets import DNA, PROTEIN
@@ -107,7 +108,7 @@ def test_fit_records_the_rule_in_the_model_file_and_the_card(tmp_path):
     opts = DataOptions([str(path)], val_fraction=0.3, split_identity=0.4)
     train, val, rule = load_split_rule(opts)
     assert rule["method"] == "homology" and crossing_pairs("protein", train.seqs, val.seqs, 0.4) == []
-    r = fit(opts, {"hidden": 4, "conv_filters": 4, "conv_width": 3}, TrainConfig(epochs=1, device="cpu"),
+    r = fit(opts, TINY, TrainConfig(**TINY_TRAIN),
             out=tmp_path / "m.safetensors", log_dir=tmp_path / "run")
     t = read_meta(r.path)["training"]
     assert t["split"] == rule and t["leakage"]["method"] == "mmseqs" and t["leakage"]["count"] == 0
