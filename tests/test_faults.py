@@ -114,6 +114,7 @@ def test_two_trainings_at_once(names, data, tmp_path):
         assert bundle.classes == ["background", "motif"]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_advice(data, tmp_path):
     home, log = tmp_path / "home", tmp_path / "log"
     proc = run_cli("train", data, "--name", "nan", "--log-dir", log, "--arch", "rnn", "--activation", "relu",

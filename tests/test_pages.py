@@ -296,6 +296,7 @@ def test_train_page_shows_a_cli_run_from_its_folder(tiny_source, dna_fasta):
     assert "epoch 2/5 · step 3/4 · loss 0.5000" in bar.proto.text and "train_stop" not in {b.key for b in at.button}
 
 
+@pytest.mark.slow
 def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     at = open_page("train", tiny_source)
     start_tiny_run(at, "first", epochs=1)
@@ -310,6 +311,7 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     assert charts(at) >= 2
 
 
+@pytest.mark.slow
 def test_compare_runs_overlays_like_with_like(dna_fasta, protein_fasta):
     for fasta, name in ((dna_fasta, "dna-a"), (protein_fasta, "prot-a"), (dna_fasta, "dna-b")):
         assert cli(["train", str(fasta), "--name", name, *QUICK]) == 0
@@ -341,6 +343,7 @@ def test_gradient_flow_page(cli_model):
     assert "read-out (**max**) looks at every position" in texts(at.caption)  # the default DNA read-out
 
 
+@pytest.mark.slow
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
                 *QUICK]) == 0
@@ -374,6 +377,7 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+@pytest.mark.slow
 def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
     assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *QUICK]) == 0
     at = ok(open_page("gates_saliency"))
@@ -395,6 +399,7 @@ def test_a_single_model_has_no_member_choice(cli_model):
     assert not [s for s in at.selectbox if s.key == "gates_member"]
 
 
+@pytest.mark.slow
 def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     """The whole dataset is searchable (not the first 500), with each record's true label and probabilities."""
     from bioseq.data.synthetic import motif_dna, write_fasta
@@ -416,6 +421,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     assert set(predicted[:2]) == set(predicted)  # each predicted class near the top
 
 
+@pytest.mark.slow
 def test_gates_page_offers_every_attribution_method(cli_model):
     from bioseq.interpret.attribution import METHODS
 
@@ -605,7 +611,8 @@ def test_damaged_model_file_is_a_warning(cli_model):
     at = ok(open_page("models"))
     assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
     predict = ok(open_page("predict"))
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — conv4/3 pool2 -> 1x BiLSTM 4 -> max"]
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
 
 
 def test_protein_through_every_page(protein_fasta):
@@ -733,6 +740,7 @@ def test_gradient_flow_page_for_a_labeller(label_model):
     ok(at)
 
 
+@pytest.mark.slow
 def test_gates_page_for_a_labeller(label_model):
     from bioseq.interpret.attribution import METHODS
 
@@ -754,6 +762,7 @@ def test_gates_page_for_a_labeller(label_model):
     assert "of the attribution lies within" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
     at = open_page("gates_saliency")
     at.selectbox(key="gates_order").set_value("misclassified first").run()

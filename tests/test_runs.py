@@ -47,7 +47,7 @@ def test_list_and_read_a_finished_run(trained):
     row = df.iloc[0]
     assert (row["name"], row["status"], row["cell"], row["alphabet"]) == ("r1", "done", "lstm", "dna")
     assert row["has_model"] and row["epochs"] == 2 and row["classes"] == "background, motif"
-    assert "2x BiLSTM 4" in row["architecture"]
+    assert f"2x BiLSTM {TINY['hidden']}" in row["architecture"]
     m = runs.read_metrics("r1")
     assert list(m["split"]) == ["train", "val"] * 2 and "auroc" in m.columns
     g = runs.read_gradients("r1")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, TINY_TRAIN
 
 from bioseq import workspace
 from bioseq.app import cards, data_report, records, uploads
@@ -20,7 +19,6 @@ from bioseq.data.source import DataOptions
 from bioseq.errors import InputError, ModelFileError
 from bioseq.model.store import load_model, model_path, save_model
 from bioseq.prediction.predict import predict_records
-from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 
 
@@ -120,8 +118,8 @@ def test_duplicates_table():
 
 
 @pytest.fixture
-def bundle(dna_fasta):
-    r = fit(DataOptions([str(dna_fasta)]), TINY, TrainConfig(**TINY_TRAIN), name="m")
+def bundle(dna_fasta, tiny, tiny_train):
+    r = fit(DataOptions([str(dna_fasta)]), tiny, tiny_train, name="m")
     return r.bundle
 
 

@@ -55,6 +55,7 @@ def test_the_defaults_are_a_point_of_the_space(dna_fasta):
         assert (params[name] in values) if kind == "cat" else (values[0] <= params[name] <= values[1]), name
 
 
+@pytest.mark.slow
 def test_a_study_in_sqlite_its_first_trial_the_defaults_and_resume(dna_fasta, bioseq_home):
     data = DataOptions([str(dna_fasta)])
     r = tune(data, "study", "5m", max_trials=2, train_cfg=TRIAL, seed=3)
@@ -119,6 +120,7 @@ def test_a_study_being_created_reads_as_no_trials(bioseq_home):
     assert info["status"] == "running" and rows == [] and importances("young") == {}
 
 
+@pytest.mark.slow
 def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     from bioseq.data.synthetic import transmembrane_protein, write_three_line
 
@@ -129,6 +131,7 @@ def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     assert load_model(r.model_path).task == "label"
 
 
+@pytest.mark.slow
 def test_the_top_trials_as_one_ensemble(dna_fasta, bioseq_home):
     r = tune(DataOptions([str(dna_fasta)]), "top", "5m", max_trials=3, train_cfg=TRIAL, ensemble=2)
     bundle = load_model(r.model_path)
