@@ -202,6 +202,7 @@ def test_start_records_the_process_and_the_launcher():
     assert runs.list_runs()["launcher"].tolist() == ["python"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_reads_as_interrupted_whoever_started_it():
     code = ("import sys; from bioseq.training.runs import RunFolder; "
             "RunFolder(sys.argv[1]).start('killed', 'cli')")
