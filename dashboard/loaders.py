@@ -81,19 +81,6 @@ def flow_report(name: str, n: int, model_mtime: float, member: int | None = None
     return gradient_flow(name, n, member=member)
 
 
-@st.cache_data(max_entries=16, show_spinner="Back-propagating from every labelled position…")
-def _position_flow(path: str, mtime: float, record, labels):
-    from bioseq.interpret.position_gradients import position_gradients
-
-    return position_gradients(load_bundle(path), record, labels)
-
-
-def position_flow(path: str, record, labels=None):
-    """G[t, s] of one record for a labeller (:func:`bioseq.interpret.position_gradients.position_gradients`;
-    ``labels`` its true track, else the predicted labels are explained)."""
-    return _position_flow(str(path), os.path.getmtime(path), record, labels)
-
-
 @st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
 def model_records(path: str, limit: int = 500) -> list:
     from bioseq.app.records import model_records
@@ -142,27 +129,23 @@ def labelled_records(origin: str, path: str, source: DataSource | None = None,
 
 @st.cache_data(max_entries=8, show_spinner="Labelling the records…")
 def _position_records(path: str, mtime: float, records: tuple, tracks):
-    from bioseq.app.records import position_record_table
+    from bioseq.app.records import record_table
 
-    return position_record_table(load_bundle(path), list(records), tracks)
+    return record_table(load_bundle(path), list(records), tracks)
 
 
 def position_records(path: str, records, tracks=None):
-    """:func:`bioseq.app.records.position_record_table` of a labeller's records (cached)."""
+    """:func:`bioseq.app.records.record_table` of a labeller's records with their tracks (cached)."""
     return _position_records(str(path), os.path.getmtime(path), tuple(records), tracks)
 
 
 def explain(kind: str, path: str, records, target: str | None = None, member: int | None = None, **options):
     """One interpretation table for a model file (cached by file, modification time and inputs).
 
-    ``kind``: any attribution method of :data:`bioseq.interpret.attribution.METHODS` (its tidy
-    ``explain`` table, ``options`` are the method's), ``gates`` (:func:`bioseq.interpret.gates.gate_table`),
-    ``gate_saliency`` (:func:`bioseq.interpret.gate_saliency.gate_saliency`),
-    ``mutations`` (:func:`bioseq.interpret.ism.ism` of the first record), ``motifs`` or ``logo``
-    (:mod:`bioseq.interpret.motifs`; ``options`` may name a ``method``). For a labeller, ``options`` give the
-    ``position`` explained; ``tracks`` (:func:`bioseq.interpret.tracks.label_tracks`, ``labels=``) and
-    ``window`` (:func:`bioseq.interpret.window.used_window`) are its own. ``member`` (1-based) looks inside one
-    member of an ensemble instead of the whole.
+    ``kind``: any attribution method of :data:`bioseq.interpret.attribution.METHODS` (its tidy ``explain`` table,
+    ``options`` are the method's) or any view of :data:`bioseq.interpret.views.VIEWS` (``options`` are the
+    view's; a labeller's ``position`` explained, its true ``labels``). ``member`` (1-based) looks inside one member
+    of an ensemble instead of the whole.
     """
     return _explain(kind, str(path), os.path.getmtime(path), tuple(records), target, member, **options)
 
@@ -170,24 +153,14 @@ def explain(kind: str, path: str, records, target: str | None = None, member: in
 @st.cache_data(max_entries=32, show_spinner="Looking inside the model…")
 def _explain(kind: str, path: str, mtime: float, records: tuple, target: str | None = None,
              member: int | None = None, **options):
-    from bioseq.interpret import attribution, gate_saliency, gates, ism, motifs, tracks, window
+    from bioseq.interpret import attribution, views
 
     bundle = load_bundle(path)
     if member is not None:
         bundle = bundle.member(member - 1)
-    records = list(records)
     if kind in attribution.METHODS:
-        return attribution.explain(bundle, records, kind, target, **options)
-    calls = {
-        "gates": lambda: gates.gate_table(bundle, records),
-        "gate_saliency": lambda: gate_saliency.gate_saliency(bundle, records, target, **options),
-        "mutations": lambda: ism.ism(bundle, records[0], target, **options),
-        "tracks": lambda: tracks.label_tracks(bundle, records, **options),
-        "window": lambda: window.used_window(bundle, records, target=target, **options),
-        "motifs": lambda: motifs.motifs(bundle, records, target=target, **options),
-        "logo": lambda: motifs.motif_logo(bundle, records, target=target, **options),
-    }
-    return calls[kind]()
+        return attribution.explain(bundle, list(records), kind, target, **options)
+    return views.get_view(kind).table(bundle, records, target, **options)
 
 
 @st.cache_data(max_entries=4, show_spinner="Evaluating on the labelled files…")

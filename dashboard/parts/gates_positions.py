@@ -85,7 +85,7 @@ def show(path: str, bundle) -> None:
                                           gate_names=shown, window=window, tracks=label_tracks), "gates_heatmap",
                       f"{record.id}_gates")
     with gate_sal_tab:
-        scored = loaders.explain("gate_saliency", path, [record], target, member=member, position=t)
+        scored = loaders.explain("gate-saliency", path, [record], target, member=member, position=t)
         gates_parts.gate_saliency_view(
             scored, seq, f"How much each gate, at each position, decides the label's score at position {t}: "
             "activation × gradient, summed over units. In a forward direction no gate after t can score.", window,

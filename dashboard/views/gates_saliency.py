@@ -78,7 +78,7 @@ with gates_tab:
     widgets.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
                                       gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
-    scored = loaders.explain("gate_saliency", path, [record], target, member=member)
+    scored = loaders.explain("gate-saliency", path, [record], target, member=member)
     gates_parts.gate_saliency_view(
         scored, seq, "How much each gate, at each position, decides the explained score: activation × gradient, "
         "summed over units (bars above the line push the class up); then the three units that matter most. A "
