@@ -19,7 +19,6 @@ from bioseq.data.source import DataOptions
 from bioseq.errors import InputError, ModelFileError
 from bioseq.model.store import load_model, model_path, save_model
 from bioseq.prediction.predict import predict_records
-from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 
 
@@ -119,9 +118,8 @@ def test_duplicates_table():
 
 
 @pytest.fixture
-def bundle(dna_fasta):
-    r = fit(DataOptions([str(dna_fasta)]), {"hidden": 4, "conv_filters": 4, "conv_width": 3},
-            TrainConfig(epochs=1, batch_size=8), name="m")
+def bundle(dna_fasta, tiny, tiny_train):
+    r = fit(DataOptions([str(dna_fasta)]), tiny, tiny_train, name="m")
     return r.bundle
 
 
