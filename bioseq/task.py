@@ -10,8 +10,8 @@ gReLU, a model's output is read as ``(batch, length, classes)``: a classifier's 
   ``(length, C)`` array per sequence. Unscored positions enter no loss and no metric.
 
 Bound to a split's labels (:meth:`Task.bind`) a task is the training objective: ``loss`` returns ``(mean loss,
-weight)``, the weight (sequences, or the scored positions' class-weight sum) letting the loop average batches
-exactly. Only numpy loads with this module; data, metrics, pandas and torch load when a method needs them.
+weight)`` (sequences, or the scored positions' class-weight sum) so the loop averages batches exactly. Only numpy
+loads with this module; data, metrics, pandas and torch load when a method needs them.
 """
 
 from __future__ import annotations
@@ -20,67 +20,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .task_tools import (  # noqa: F401 - the Task's helpers, importable from here as before
+    class_weight_vector,
+    encode_cut,
+    label_string,
+    pad_targets,
+    position_loss,
+    probability_frame,
+)
+
 NAMES = ("classify", "label")
-
-
-def class_weight_vector(labels: np.ndarray, n_classes: int):
-    """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1); negative labels
-    (unscored positions) are not counted."""
-    import torch
-    labels = np.asarray(labels)
-    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
-    w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
-    return torch.tensor(w / w.mean(), dtype=torch.float32)
-
-
-def position_loss(logits, targets, weight=None):
-    """``(loss, weight sum)``: the mean over scored positions of −log p(y⁽ᵗ⁾), from logits ``(B, T, C)`` and
-    targets ``(B, T)`` (:data:`UNSCORED` = not scored). With per-label ``weight (C,)`` it is the weighted mean
-    ``Σ w_y C⁽ᵗ⁾ / Σ w_y``. A batch with no scored position gives 0 (and no gradient)."""
-    from torch import nn
-
-    from .data.position_labels import UNSCORED
-    flat = targets.reshape(-1)
-    keep = flat != UNSCORED
-    scored = logits.reshape(-1, logits.shape[-1])[keep]  # (scored positions, C)
-    y = flat[keep]
-    total = nn.functional.cross_entropy(scored, y, weight=weight, reduction="sum")
-    count = weight[y].sum() if weight is not None else keep.sum().to(total.dtype)
-    return total / count.clamp_min(1e-12), count.detach()
-
-
-def pad_targets(tracks: Sequence[np.ndarray], width: int):
-    """Per-sequence targets ``(length_i,)`` -> ``(B, width)`` int64, :data:`UNSCORED` past each length."""
-    import torch
-
-    from .data.position_labels import UNSCORED
-    out = np.full((len(tracks), width), UNSCORED, dtype=np.int64)
-    for i, t in enumerate(tracks):
-        out[i, : len(t)] = t
-    return torch.from_numpy(out)
-
-
-def encode_cut(bundle, records) -> list[np.ndarray]:
-    """The rows the model reads per record after its length policy (``max_length``); every letter is checked,
-    positions as in the file, and a long record is checked a block at a time with only its kept part encoded."""
-    from .data.encoding import encode_cut as encode
-    return [encode(r.seq, bundle.alphabet, bundle.max_length, bundle.length_policy, file=r.file, record=r.where)
-            for r in records]
-
-
-def label_string(labels: Sequence[str], probs: np.ndarray) -> str:
-    """The most probable label at each position, as a string as long as the sequence."""
-    return "".join(np.asarray(labels, dtype=object)[np.asarray(probs).argmax(-1)]) if len(probs) else ""
-
-
-def probability_frame(classes: Sequence[str], probs: np.ndarray):
-    """``prediction, p_<class>...`` for probability rows ``(n, C)``."""
-    import pandas as pd
-
-    probs = np.asarray(probs, dtype=float).reshape(-1, len(classes))
-    table = pd.DataFrame(probs, columns=[f"p_{c}" for c in classes])
-    table.insert(0, "prediction", np.asarray(classes, dtype=object)[probs.argmax(1)] if len(probs) else [])
-    return table
 
 
 class Task:
@@ -88,9 +37,10 @@ class Task:
 
     name = ""
     per_position = False  # the output has a length axis
-    unit, word, noun = "sequences", "class", "classifier"  # the words for what is labelled
+    unit, word, words, noun = "sequences", "class", "classes", "classifier"  # the words for what is labelled
     batch_size, chunk_size = 512, 4096  # prediction's records per forward pass and per chunk
     formats: tuple[str, ...] = ("csv",)
+    fixed: tuple[str, ...] = ()  # model options that do not apply (left out of a tuning search)
     headline: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
     scope = ""  # how the validation figures are counted, after "validation (best epoch N"
     written = ""  # "wrote N <written>predictions"
@@ -145,6 +95,18 @@ class Task:
 
     too_long = ("slide the model along it with `bioseq scan MODEL FILE` (in the dashboard: Scan a long sequence, "
                 "on the Predict page)")
+
+    record_columns: tuple[str, ...] = ("p_",)  # a record's row's own columns (``p_``: one per class)
+
+    def truth(self, classes: Sequence[str], records, labels=None) -> list:
+        """Each record's true label indices per output row (``UNSCORED`` where unknown) from ``labels`` as the
+        task keeps them; a classifier's are class names, found in the records as in training when ``None``."""
+        from .data.dataset import known_labels
+        index = {c: i for i, c in enumerate(classes)}
+        return [np.array([index.get(lab, -100)]) for lab in (known_labels(records) if labels is None else labels)]
+
+    def true_cell(self, truth: np.ndarray, classes: Sequence[str]):  # a record's ``true`` cell: its class
+        return classes[truth[0]] if truth[0] >= 0 else None
 
     def rows(self, out: np.ndarray, lengths) -> list[np.ndarray]:
         """Per sequence of a batch, its rows of the output ``out`` (a classifier's is one row)."""
@@ -250,9 +212,10 @@ class Label(Task):
 
     name = "label"
     per_position = True
-    unit, word, noun = "positions", "label", "labeller"
+    unit, word, words, noun = "positions", "label", "labels", "labeller"
     batch_size, chunk_size = 128, 1024
     formats = ("csv", "fasta")
+    fixed = ("conv_pool", "pooling")  # one output per position: no pooling
     headline = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov")
     scope = ", per position over scored positions"
     written = "records of per-position "
@@ -320,6 +283,14 @@ class Label(Task):
         """Each record's whole sequence, one-hot; the letters must be the model's."""
         from .data.encoding import encode
         return [encode(r.seq, bundle.alphabet, file=r.file, record=r.where) for r in records]
+
+    record_columns = ("scored", "accuracy", "segments", "share_")
+
+    def truth(self, classes, records, labels=None) -> list:  # the label tracks (None: unknown)
+        return [None] * len(records) if labels is None else list(labels)
+
+    def true_cell(self, truth, classes):
+        return "known" if (truth >= 0).any() else None
 
     def rows(self, out: np.ndarray, lengths) -> list[np.ndarray]:
         return [out[j, : int(lengths[j])] for j in range(len(out))]
@@ -395,3 +366,17 @@ def task_of(x=None) -> Task:
     elif hasattr(x, "task"):
         x = x.task
     return TASKS[x or "classify"]
+
+
+def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False) -> Task:
+    """The task of training data: ``given`` (a name) wins, but ``classify`` with per-position label files is
+    refused; else :class:`Label` for per-position data (``per_position``, label FASTA files, or three-line
+    FASTA), else :class:`Classify`."""
+    from .data.position_labels import is_position_data
+    from .errors import InputError
+    if given == "classify" and (labels_fasta or mask):
+        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
+                         "per sequence (drop --task, or use --task label)")
+    if given is not None:
+        return TASKS[given]
+    return TASKS["label" if per_position or is_position_data(train, labels_fasta) else "classify"]

@@ -794,7 +794,7 @@ def test_predict_page_labeller_on_unlabelled_files(label_model):
 
 
 def test_predict_labeller_fasta_download(label_model, tm_fasta):
-    from bioseq.app.position_predictions import predict_uploads
+    from bioseq.app.predictions import predict_uploads
     from bioseq.model.store import load_model
 
     found = predict_uploads(load_model(model_path(label_model)), [("tm.fa", tm_fasta.read_bytes())])

@@ -13,10 +13,11 @@ import pandas as pd
 from ..data.dataset import header_label, load_dataset, parse_class_map, summarize
 from ..data.io import read_many
 from ..data.overlap import Overlap, check_overlap
-from ..data.position_labels import is_position_data, load_positions, summarize_positions
+from ..data.position_labels import load_positions, summarize_positions
 from ..data.source import DataSource
 from ..errors import InputError
 from ..metrics.segments import segments
+from ..task import Task, detect
 
 NOT_SCORED = "(not scored)"
 
@@ -32,14 +33,14 @@ class DataReport:
     duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
     notes: list[str] = field(default_factory=list)
     labelled: dict[str, int] = field(default_factory=dict)  # records per class as labelled, before renaming
-    task: str = "classify"  # "label": one label per position (:func:`position_report`)
+    task: str = "classify"  # the name of the data's task (:func:`source_task`; "label": :func:`position_report`)
     segments: pd.DataFrame | None = None  # labellers: label, length (one row per segment)
 
 
 def report(source: DataSource) -> DataReport:
     """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`.
     Per-position data gets :func:`position_report`."""
-    if is_positions(source):
+    if source_task(source).per_position:
         return position_report(source)
     if source.label_mode == "files":
         tokens = [header_label(r.description) for r in read_many(source.train)]
@@ -81,9 +82,10 @@ def report(source: DataSource) -> DataReport:
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
 
 
-def is_positions(source: DataSource) -> bool:
-    """Whether a dataset has a label per position (chosen so, label FASTA files given, or three-line FASTA)."""
-    return source.label_mode == "positions" or is_position_data(source.train, list(source.labels_fasta) or None)
+def source_task(source: DataSource) -> Task:
+    """A dataset's task (:func:`bioseq.task.detect`): labels per position when chosen so, when label FASTA files
+    are given, or in three-line FASTA."""
+    return detect(source.train, list(source.labels_fasta) or None, per_position=source.label_mode == "positions")
 
 
 def position_report(source: DataSource) -> DataReport:

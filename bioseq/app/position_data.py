@@ -14,9 +14,9 @@ import numpy as np
 from ..data.io import Record
 from ..data.position_labels import is_position_data, read_positions, read_sequences
 from ..data.source import DataSource
-from .data_report import is_positions
 
-__all__ = ["is_positions", "model_labelled", "read_labelled", "source_labelled", "spread"]
+__all__ = ["model_labelled", "read_labelled", "source_labelled", "spread"]
+
 
 def read_labelled(files: Sequence[str], label_set: Sequence[str] | None = None, *, labels_fasta: Sequence[str] = (),
                   mask: Sequence[str] = (), ignore_label: str | None = None, limit: int | None = None

@@ -97,9 +97,9 @@ def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> list[list[int]
     return skm.confusion_matrix(y, pred, labels=list(range(n_classes))).tolist()
 
 
-def metric_notes(m: dict, counts) -> list[str]:
+def metric_notes(m: dict, counts, unit: str = "sequences", word: str = "class") -> list[str]:
     """Plain-words warnings where the figures ``m`` could mislead, e.g. a high AUROC next to chance accuracy;
-    ``counts`` are the sequences per class behind them."""
+    ``counts`` are the ``unit`` (sequences, or a labeller's positions) per ``word`` (class, label) behind them."""
     notes = []
     counts = np.asarray(list(counts), dtype=float)
     n_classes = max(len(counts), 2)
@@ -111,8 +111,8 @@ def metric_notes(m: dict, counts) -> list[str]:
                      "sequence gets the same call. It has begun to learn but is not calibrated: train longer, or move "
                      "the decision threshold.")
     if counts.sum() and counts.max() >= 0.8 * counts.sum():
-        notes.append(f"{counts.max() / counts.sum():.0%} of the sequences are of one class: accuracy can look good "
-                     "while the rare class is missed; read balanced accuracy and MCC.")
+        notes.append(f"{counts.max() / counts.sum():.0%} of the {unit} are of one {word}: accuracy can look good "
+                     f"while the rare {word} is missed; read balanced accuracy and MCC.")
     return notes
 
 

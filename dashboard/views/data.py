@@ -11,6 +11,7 @@ from bioseq.data import examples
 from bioseq.data.dataset import format_class_map, parse_class_map
 from bioseq.data.source import LABEL_MODES
 from bioseq.errors import BioseqError
+from bioseq.task import task_of
 from dashboard import loaders, state, widgets
 
 recent = uploads.recent_sources()
@@ -79,67 +80,90 @@ except BioseqError as e:
     state.set_source(None)
     st.stop()
 
-if rep.task == "label":
-    from dashboard.parts import data_positions  # noqa: E402 - the report of per-position data, then this page ends
 
-    data_positions.show(source, rep)
-    st.stop()
+def classes_section() -> None:
+    """A classifier's data: its classes to rename, merge or drop; overlap with held-out files; duplicates."""
+    s = rep.summary
+    st.subheader("Classes", help="Rename a class, give two classes the same name to merge them, or untick Keep to drop "
+                 "a class and its records. The change applies to training and evaluation; the files are not touched.")
+    current = parse_class_map(source.class_map)
+    editor = pd.DataFrame({"class": list(rep.labelled), "records": list(rep.labelled.values()),
+                           "train as": [current.get(c, c) or c for c in rep.labelled],
+                           "keep": [current.get(c, c) != "" for c in rep.labelled]})
+    edited = st.data_editor(editor, key="data_classes", hide_index=True, disabled=["class", "records"],
+                            column_config={"train as": st.column_config.TextColumn(required=True)})
+    wanted = format_class_map({c: (n.strip() if keep else "") for c, n, keep
+                               in zip(edited["class"], edited["train as"], edited["keep"])})
+    if wanted != source.class_map and st.button("Apply to the classes", key="data_apply_classes", type="primary"):
+        state.set_source(replace(source, class_map=wanted))
+        st.rerun()
+    st.caption("Trained as: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
 
+    if source.test or source.val:
+        st.subheader("Overlap with the held-out files", help="A test sequence nearly identical to a training one "
+                     "measures memory, not generalisation. The check aligns every test sequence against the training "
+                     "ones with MMseqs2 (or CD-HIT).")
+        c1, c2 = st.columns([3, 1])
+        identity = c1.slider("Identity", 0.3, 1.0, 0.9 if rep.summary["alphabet"] != "protein" else 0.4, 0.05,
+                             key="data_overlap_identity")
+        if c2.button("Check overlap", key="data_overlap", icon=":material/compare_arrows:"):
+            try:
+                found = loaders.overlap(source, identity)
+            except BioseqError as e:
+                widgets.error(e)
+            else:
+                (st.warning if found.count else st.success)(widgets.words(found.text()),
+                                                            icon=":material/compare_arrows:")
+                if found.count:
+                    widgets.table(found.table, "data_overlap_table", "overlap", hide_index=True)
+
+    if len(rep.duplicates):
+        st.subheader("Duplicate sequences")
+        widgets.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)
+
+
+task = task_of(rep.task)  # the data's task: one label per sequence, or per position
 s = rep.summary
 cols = st.columns(6)
 cols[0].metric("Records", f"{s['records']:,}")
-cols[1].metric("Classes", len(rep.classes))
+cols[1].metric(task.words.capitalize(), len(rep.classes), help=f"one label per position: {', '.join(rep.classes)}"
+               if task.per_position else None)
 cols[2].metric("Alphabet", s["alphabet"].upper())
 span = f"{s['length_min']}" if s["length_min"] == s["length_max"] else f"{s['length_min']}–{s['length_max']}"
 cols[3].metric("Length", span, help=f"median {s['length_median']:g}")
-cols[4].metric("Ambiguous letters", f"{s['ambiguous_fraction']:.2%}")
-cols[5].metric("Duplicates", s["duplicate_records"], help=f"{s['conflicting_duplicates']} with conflicting labels")
+if task.per_position:
+    cols[4].metric("Positions", f"{s['positions']:,}")
+    cols[5].metric("Not scored", f"{s['masked'] / max(s['positions'], 1):.1%}",
+                   help="positions left out of the loss and the metrics (a 0 in the mask, or the unscored label)")
+    st.caption("Per-position labels: each letter has its own label"
+               + (f"; label **{s['ignore_label']}** is never scored" if s.get("ignore_label") else "")
+               + (f"; mask {', '.join(widgets.words(m) for m in source.mask)}" if source.mask else "")
+               + ". A model trained on it labels every position.")
+else:
+    cols[4].metric("Ambiguous letters", f"{s['ambiguous_fraction']:.2%}")
+    cols[5].metric("Duplicates", s["duplicate_records"], help=f"{s['conflicting_duplicates']} with conflicting labels")
 for note in rep.notes:
     st.warning(note, icon=":material/warning:")
 
 left, right = st.columns(2)
-with left:
-    widgets.chart(plots.class_counts(s["per_class"]), "data_counts", "records_per_class")
-    widgets.chart(plots.composition(rep.composition), "data_composition", "composition")
-with right:
-    widgets.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
-    widgets.chart(plots.ambiguous_histogram(rep.records), "data_ambiguous", "ambiguous_letters")
+if task.per_position:
+    with left:
+        widgets.chart(plots.label_composition(s["per_class"], s["masked"]), "data_label_counts", "positions_per_label")
+        widgets.chart(plots.composition(rep.composition, legend="position label"), "data_composition", "composition")
+    with right:
+        widgets.chart(plots.segment_lengths(rep.segments), "data_segments", "segment_lengths")
+        widgets.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
+    st.caption("Positions per label: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
+else:
+    with left:
+        widgets.chart(plots.class_counts(s["per_class"]), "data_counts", "records_per_class")
+        widgets.chart(plots.composition(rep.composition), "data_composition", "composition")
+    with right:
+        widgets.chart(plots.length_histogram(rep.records), "data_lengths", "length_histogram")
+        widgets.chart(plots.ambiguous_histogram(rep.records), "data_ambiguous", "ambiguous_letters")
+    classes_section()
 
-st.subheader("Classes", help="Rename a class, give two classes the same name to merge them, or untick Keep to drop "
-             "a class and its records. The change applies to training and evaluation; the files are not touched.")
-current = parse_class_map(source.class_map)
-editor = pd.DataFrame({"class": list(rep.labelled), "records": list(rep.labelled.values()),
-                       "train as": [current.get(c, c) or c for c in rep.labelled],
-                       "keep": [current.get(c, c) != "" for c in rep.labelled]})
-edited = st.data_editor(editor, key="data_classes", hide_index=True, disabled=["class", "records"],
-                        column_config={"train as": st.column_config.TextColumn(required=True)})
-wanted = format_class_map({c: (n.strip() if keep else "") for c, n, keep
-                           in zip(edited["class"], edited["train as"], edited["keep"])})
-if wanted != source.class_map and st.button("Apply to the classes", key="data_apply_classes", type="primary"):
-    state.set_source(replace(source, class_map=wanted))
-    st.rerun()
-st.caption("Trained as: " + ", ".join(f"**{c}** ({n:,})" for c, n in s["per_class"].items()))
-
-if source.test or source.val:
-    st.subheader("Overlap with the held-out files", help="A test sequence nearly identical to a training one "
-                 "measures memory, not generalisation. The check aligns every test sequence against the training "
-                 "ones with MMseqs2 (or CD-HIT).")
-    c1, c2 = st.columns([3, 1])
-    identity = c1.slider("Identity", 0.3, 1.0, 0.9 if rep.summary["alphabet"] != "protein" else 0.4, 0.05,
-                         key="data_overlap_identity")
-    if c2.button("Check overlap", key="data_overlap", icon=":material/compare_arrows:"):
-        try:
-            found = loaders.overlap(source, identity)
-        except BioseqError as e:
-            widgets.error(e)
-        else:
-            (st.warning if found.count else st.success)(widgets.words(found.text()), icon=":material/compare_arrows:")
-            if found.count:
-                widgets.table(found.table, "data_overlap_table", "overlap", hide_index=True)
-
-if len(rep.duplicates):
-    st.subheader("Duplicate sequences")
-    widgets.table(rep.duplicates, "data_duplicates", "duplicates", hide_index=True)
 if st.toggle("Show every record", key="data_show_records"):
     widgets.table(rep.records, "data_records", "records", hide_index=True)
-st.page_link("dashboard/views/train.py", label="Train a model on this dataset", icon=":material/model_training:")
+st.page_link("dashboard/views/train.py", icon=":material/model_training:",
+             label=f"Train a {'labeller' if task.per_position else 'model'} on this dataset")

@@ -23,7 +23,7 @@ from dashboard.parts import guards
 
 # the page's words for a task with one output per sequence (False) and for one with an output per position (True)
 WORDS = {
-    False: {"upload": "a FASTA file", "describe": records_lib.describe_row,
+    False: {"upload": "a FASTA file",
             "order": "misclassified first: wrong predictions first, the most confident mistakes leading; most "
                      "confident per class: each predicted class's surest records, the classes taking turns",
             "gates": "Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')",
@@ -32,7 +32,6 @@ WORDS = {
                              "units that matter most. A forget gate that holds across a stretch between a signal "
                              "and the read-out is where the memory is."},
     True: {"upload": "a FASTA file (three-line FASTA adds the true labels)",
-           "describe": records_lib.describe_position_row,
            "order": "misclassified first: the least accurate records first; most confident per class: by the label "
                     "each record gets most often, the surest first",
            "gates": "The letters, then the true labels (when known) and the predicted ones, the probability of each "
@@ -56,30 +55,20 @@ origin = st.radio("Sequence from", list(origins), key="gates_origin", horizontal
 source = state.current_source()
 
 
-def _read() -> tuple[list, list | None]:
-    """The records and, for a task with an output per position, their true label tracks (``None``: unknown)."""
+def _load() -> tuple[list, list | None, object]:
+    """The records, their true labels as the model's task keeps them, and their table of predictions."""
     if origin == "paste":
         text = st.text_area("Sequence (FASTA or bare letters)", key="gates_paste", height=100)
-        return (io.parse_text(text) if text.strip() else []), None
-    files = st.file_uploader("FASTA file", key="gates_upload") if origin == "upload" else None
-    if (origin == "upload" and not files) or (origin == "dataset" and source is None):
-        return [], None
-    if task.per_position:
-        return loaders.labelled_records(origin, path, source if origin == "dataset" else None,
-                                        widgets.uploaded(files))
-    if origin == "upload":
-        return loaders.upload_records(widgets.uploaded(files)), None
-    return (loaders.model_records(path, loaders.MAX_RECORDS) if origin == "data"
-            else loaders.source_records(source, loaders.MAX_RECORDS)), None
-
-
-def _load() -> tuple[list, list | None, object]:
-    records, tracks = _read()
+        records, labels = (io.parse_text(text) if text.strip() else []), None
+    else:
+        files = st.file_uploader("FASTA file", key="gates_upload") if origin == "upload" else None
+        wanting = (origin == "upload" and not files) or (origin == "dataset" and source is None)
+        records, labels = ([], None) if wanting else loaders.labelled_records(
+            origin, path, source if origin == "dataset" else None, widgets.uploaded(files))
     if not records:
-        return records, tracks, None
+        return records, labels, None
     predict.check_alphabet(bundle, records)
-    return records, tracks, (loaders.position_records(path, records, tracks) if task.per_position
-                             else loaders.record_table(path, records, origin, source))
+    return records, labels, loaders.record_table(path, records, labels)
 
 
 def _record_choice(found) -> tuple[int, str | None]:
@@ -88,7 +77,7 @@ def _record_choice(found) -> tuple[int, str | None]:
     order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order", help=words["order"])
     ordered = records_lib.order_records(found, order)
     index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
-                         format_func=lambda i: words["describe"](found.iloc[i]))
+                         format_func=lambda i: records_lib.describe_row(found.iloc[i]))
     predicted = f"predicted {task.word}"
     choice = c3.selectbox("Explain the score of", [predicted, *bundle.classes], key="gates_target")
     return index, None if choice == predicted else choice
@@ -216,7 +205,7 @@ def _motifs() -> None:
                       f"logo_{motif}")
 
 
-records, tracks, found = guards.records_or_stop(_load)
+records, labels, found = guards.records_or_stop(_load)
 if len(records) == loaders.MAX_RECORDS:
     st.caption(f"The first {loaders.MAX_RECORDS:,} records are searched.")
 index, target = _record_choice(found)
@@ -226,7 +215,7 @@ if task.per_position:  # the output explained: the label of the letter at positi
     p1, box = st.columns([1, 3])
     t = int(p1.number_input("Position t", 1, len(seq), min(len(seq), max(1, len(seq) // 2)), key="gates_position",
                             help="the output explained: the label the model gives the letter at position t"))
-    label_tracks = loaders.explain("tracks", path, [record], labels=[tracks[index]] if tracks is not None else None)
+    label_tracks = loaders.explain("tracks", path, [record], labels=[labels[index]] if labels is not None else None)
 else:
     box, t, label_tracks = st, None, None
 suffix = f"_at_{t}" if t else ""
