@@ -85,18 +85,12 @@ def labelled_records(path: str | Path, origin: str, source: DataSource | None = 
     :func:`record_table`): ``data`` (the files the model at ``path`` was trained on), ``dataset`` (``source``) or
     ``upload`` (``files``, ``(name, bytes)`` pairs). A task with an output per position reads label tracks
     (:mod:`.position_data`; ``None`` when the files carry none); a classifier's labels are found as in training."""
-    from . import position_data
-    from .uploads import read_uploads, save_uploads
+    from .position_data import labelled
+    from .uploads import read_uploads
 
     meta = read_meta(path)
     if task_of(meta).per_position:
-        if origin == "data":
-            return position_data.model_labelled(meta, limit)
-        if origin == "dataset":
-            return position_data.source_labelled(source, meta.get("classes"), limit)
-        return position_data.read_labelled([str(p) for p in save_uploads(list(files))], meta.get("classes"),
-                                           ignore_label=(meta.get("labelling") or {}).get("ignore_label"),
-                                           limit=limit)
+        return labelled(meta, origin, source, files, limit)
     if origin == "data":
         records = model_records(path, limit)
         return records, model_labels(path, records)
