@@ -180,8 +180,9 @@ def test_bad_model_arguments(tmp_path, dna_fasta, model, protein_fasta, capsys):
 
 
 def test_output_into_a_missing_folder(model, dna_fasta, tmp_path, capsys):
-    assert main(["predict", model, str(dna_fasta), "-o", str(tmp_path / "no" / "such" / "p.csv")]) == 1
-    one_error_line(capsys.readouterr().err, "No such file or directory")
+    out = tmp_path / "no" / "such" / "p.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out)]) == cli.EXIT_INPUT  # names the output, exit 2
+    one_error_line(capsys.readouterr().err, f"{out}: cannot write the output: No such file or directory")
 
 
 def test_training_failure_is_one_line(dna_fasta, tmp_path, monkeypatch, capsys):

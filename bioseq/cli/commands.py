@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BioseqError
-from .device import add_device_arguments
+from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
 
@@ -90,7 +90,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     bundle = load(a.model, a.device)
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
-                      with_sequence=a.with_sequence)
+                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout)
     if a.output not in (None, "-") and distributed.is_main():
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
     return 0
@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
     add_device_arguments(p, "records per forward pass (512; labellers 128)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")

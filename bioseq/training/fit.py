@@ -30,6 +30,7 @@ from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults
+from ..outputs import check_output
 from ..prediction.novelty import training_profile
 from ..task import Task, detect
 from ..workspace import check_name, new_name, runs_dir
@@ -194,6 +195,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     else:
         path = Path(out)
         name = name or path.name.removesuffix(".safetensors")
+    check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)  # never onto an input
     run = RunFolder(log_dir if log_dir else runs_dir() / name)
     if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
         run, callback = distributed.ReadOnlyRun(run), None
