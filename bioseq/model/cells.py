@@ -211,11 +211,6 @@ def help_text() -> str:
     return "; ".join(f"{s.name}: {s.help}" for s in CELLS.values())
 
 
-def readers(field: str) -> tuple[str, ...]:
-    """The cells that read config field ``field``, e.g. ``("rnn",)`` for ``activation`` (for option help)."""
-    return tuple(s.name for s in CELLS.values() if field in s.reads)
-
-
 def signed_gates() -> frozenset[str]:
     """Gate names that take values outside 0..1 in any cell (the charts centre them on zero)."""
     return frozenset().union(*(s.signed for s in CELLS.values()))
