@@ -133,19 +133,20 @@ def file_meta(bundle: ModelBundle, path: str | os.PathLike) -> dict:
 # and offsets and of the metadata, padded to 8 bytes, is over 100,000,000 bytes (measured: 100,000,000 is
 # written, 100,000,008 is "header too large")
 MAX_HEADER = 100_000_000
-_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
-           torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL"}
+# safetensors' names of the dtypes, and their order in its Dtype enum (it writes the largest first, then by name)
+_DTYPES = {torch.bool: ("BOOL", 0), torch.uint8: ("U8", 4), torch.float16: ("F16", 11), torch.bfloat16: ("BF16", 12),
+           torch.int32: ("I32", 13), torch.float32: ("F32", 15), torch.float64: ("F64", 17), torch.int64: ("I64", 18)}
 
 
 def header_bytes(meta: dict, tensors: dict, extra: int = 0) -> int:
     """The size of the safetensors header of a model file with ``meta`` and ``tensors`` (any device, ``meta``
     too), plus ``extra`` bytes of metadata not in ``meta`` yet."""
     entries, offset = {}, 0
-    for k in sorted(tensors):
+    for k in sorted(tensors, key=lambda k: (-_DTYPES.get(tensors[k].dtype, ("F32", 15))[1], k)):
         v = tensors[k]
         size = v.numel() * v.element_size()
-        entries[k] = {"dtype": _DTYPES.get(v.dtype, "F32"), "shape": list(v.shape), "data_offsets": [offset,
-                                                                                                   offset + size]}
+        dtype = _DTYPES.get(v.dtype, ("F32", 15))[0]
+        entries[k] = {"dtype": dtype, "shape": list(v.shape), "data_offsets": [offset, offset + size]}
         offset += size
     text = json.dumps({"__metadata__": {"bioseq": json.dumps(meta)}, **entries}, separators=(",", ":"),
                       ensure_ascii=False)

@@ -129,7 +129,7 @@ def _check_free(c: Claim, overwrite: bool, resume: bool, resume_from, kind: str,
                                 else "") + "; start it without --resume")
         return
     taken = [str(c.folder / m) for m in MARKERS if (c.folder / m).exists()]
-    if c.model is not None and c.model.exists():
+    if c.model is not None and c.model.exists() and not c.model.is_dir():  # a folder: the save check says so
         taken.insert(0, str(c.model))
     if not taken or overwrite:
         return
