@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# --- runs: names claimed once (train, tune, dashboard, bioseq.train), --overwrite, resume on the same data and
-# options only, the model path and metadata checked before training, a failed save keeps the checkpoint, and
-# names matched whole (items 3, 4, 5, 6, 8 and 14's --resume with no run)
-
 import errno
 import json
 import os
@@ -19,13 +15,17 @@ from bioseq.cli import main as cli
 from bioseq.data.dataset import file_sha256
 from bioseq.data.source import DataOptions
 from bioseq.data.synthetic import motif_dna, write_fasta
-from bioseq.errors import BioseqError, InputError, ModelFileError, TrainingError
+from bioseq.errors import BioseqError, InputError, ModelFileError
 from bioseq.model.store import load_model, model_path, read_meta
 from bioseq.training import jobs
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 from bioseq.training.runs import RunFolder, read_run
 from bioseq.workspace import check_name, runs_dir
+
+# --- runs: names claimed once (train, tune, dashboard, bioseq.train), --overwrite, resume on the same data and
+# options only, the model path and metadata checked before training, a failed save keeps the checkpoint, and
+# names matched whole (items 3, 4, 5, 6, 8 and 14's --resume with no run)
 
 RUN_TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
 RUN_TINY_ARGS = ["--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
