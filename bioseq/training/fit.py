@@ -4,6 +4,9 @@ The CLI's ``bioseq train``, the dashboard's Train page and :func:`bioseq.train` 
 A run writes its run folder (``--log-dir``, or ``$BIOSEQ_HOME/runs/<name>``) through
 :class:`bioseq.training.runs.RunFolder`, the same way whoever starts it (``launcher``): ``run.json``
 with live progress, ``metrics.csv``, ``gradients.csv`` and ``checkpoint.safetensors`` (see there).
+The run's name is claimed first (:mod:`bioseq.training.claims`), the data hashed and the model path and card
+checked before training (:mod:`bioseq.training.model_card`), and a resumed run must have the same data and
+model options as the run it continues (:mod:`bioseq.data.fingerprint`).
 """
 
 from __future__ import annotations
