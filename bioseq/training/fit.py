@@ -23,7 +23,6 @@ from ..data.large import CachedDataset, hashed_leakage, load_cached, split_cache
 from ..data.leakage import leakage
 from ..data.position_labels import (
     PositionDataset,
-    is_position_data,
     load_positions,
     split_positions,
     summarize_positions,
@@ -36,6 +35,7 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..prediction.novelty import training_profile
+from ..task import Task, detect
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
 from .claims import Claim, claim
@@ -66,27 +66,21 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
     """The ensemble of ``nets`` and its result: the members' mean probabilities scored on validation; the
     history, gradients and best epoch are the first member's."""
     from ..model.ensemble import Ensemble
+    from ..task import task_of
     from .loop import evaluate
-    from .objective import objective
 
     model = Ensemble(nets).eval()
     device = next(nets[0].parameters()).device  # where the members were trained (a GPU, or the CPU)
     metrics, probs = evaluate(model, val_arrays, val_targets, device=device)
     first = results[0]
-    confusion = objective(model.cfg.labelling, val_targets, model.cfg.n_classes).confusion(probs)
+    confusion = task_of(model).bind(val_targets, model.cfg.n_classes).confusion(probs)
     return model, replace(first, val_metrics=metrics, confusion=confusion, seconds=sum(r.seconds for r in results),
                           interrupted=any(r.interrupted for r in results))
 
 
-def detect_task(opts: DataOptions, task: str | None = None) -> str:
-    """``label`` for per-position data (label FASTA files, or three-line FASTA), else ``classify``; a given
-    ``task`` wins, but ``classify`` with per-position label files is refused."""
-    if task == "classify" and (opts.labels_fasta or opts.mask):
-        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
-                         "per sequence (drop --task, or use --task label)")
-    if task is not None:
-        return task
-    return "label" if is_position_data(opts.train, opts.labels_fasta) else "classify"
+def detect_task(opts: DataOptions, task: str | None = None) -> Task:
+    """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
+    return detect(opts.train, opts.labels_fasta, opts.mask, task)
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -145,16 +139,16 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     return train_ds, val_ds, rule
 
 
-def cached(opts: DataOptions, labelling: bool = False) -> bool:
+def cached(opts: DataOptions, per_position: bool = False) -> bool:
     """Whether the training data is read through the encoded-sequence cache (``--cache``, :mod:`bioseq.data.large`):
     ``on``, or ``auto`` for large files; not for per-position labels or a homology split (read in memory)."""
     if not use_cache(opts.cache, opts.train):
         return False
-    if opts.cache == "on" and (labelling or opts.split_identity):
+    if opts.cache == "on" and (per_position or opts.split_identity):
         raise InputError(f"{ref('cache', 'on')} reads one label per sequence with a stratified split or "
                          f"{ref('val')} files; per-position labels and {ref('split_identity')} are read in memory "
                          f"(use {ref('cache', 'off')})")
-    return not (labelling or opts.split_identity)
+    return not (per_position or opts.split_identity)
 
 
 def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[CachedDataset, CachedDataset, dict]:
@@ -225,13 +219,13 @@ def _claim(name: str, path: Path, run: RunFolder, resume: bool, overwrite: bool,
 
 def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, name, log_dir, resume: bool,
          overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
-    task = model_options["task"] = detect_task(data, model_options.get("task"))
-    labelling = task == "label"
-    load = load_position_split if labelling else load_split_rule
-    cached(data, labelling)  # refuses --cache on with per-position labels
+    task = detect_task(data, model_options.get("task"))
+    model_options["task"], each_position = task.name, task.per_position
+    load = load_position_split if each_position else load_split_rule
+    cached(data, each_position)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     large = isinstance(train_ds, CachedDataset)
-    summarize_ = summarize_positions if labelling else summarize_cached if large else summarize
+    summarize_ = summarize_positions if each_position else summarize_cached if large else summarize
     leak = hashed_leakage(train_ds, val_ds) if large else leakage(train_ds.ids, train_ds.seqs, val_ds.ids,
                                                                    val_ds.seqs, train_ds.alphabet.name != "protein")
     try:
@@ -250,7 +244,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         summary = summarize_(train_ds)
         card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
                     summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),
-                    str(run.path.resolve()), labelling)
+                    str(run.path.resolve()), each_position)
         print_ = fingerprint(data, files, train_cfg.seed)
         if resume:
             _check_resume(run, name, cfg, print_)

@@ -17,6 +17,7 @@ import torch
 
 from ..data.source import DataOptions
 from ..metrics import METRICS
+from ..metrics.positions import POSITION_METRICS
 from ..model import ensemble
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, check_header, check_writable, file_meta, header_bytes
@@ -42,7 +43,7 @@ class Card:
     leakage: dict
     profile: dict
     run_dir: str
-    labelling: bool = False
+    per_position: bool = False
 
     def meta(self, result: TrainResult, results: list[TrainResult]) -> dict:
         """The model's ``meta``: this card and the result (``results``: one per ensemble member)."""
@@ -50,7 +51,7 @@ class Card:
         return {
             "name": self.name,
             **({"labelling": {"labels": list(self.classes), "ignore_label": data.ignore_label,
-                              "mask": bool(data.mask)}} if self.labelling else {}),
+                              "mask": bool(data.mask)}} if self.per_position else {}),
             "seed": cfg.seed,
             **({"ensemble": {"origin": "seeds", "seeds": [cfg.seed + k for k in range(len(results))],
                              "member_val_metrics": [r.val_metrics for r in results]}} if len(results) > 1 else {}),
@@ -86,7 +87,7 @@ class Card:
 
     def _widest_result(self) -> TrainResult:
         """A result as long in JSON as this run's can be, less the confusion matrix (empty)."""
-        keys = (*METRICS, "sov") if self.labelling else METRICS
+        keys = POSITION_METRICS if self.per_position else METRICS
         epochs = self.train_cfg.epochs
 
         def row(split: str) -> dict:
