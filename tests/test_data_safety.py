@@ -1,16 +1,32 @@
 """Lose nothing: no command replaces a user's file it was not asked to write (issue "Lose nothing, hang never,
-let nothing in"). Each helper's section below covers its items."""
+let nothing in"). One section per part of the fix: outputs, runs, hostile model files."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import stat
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+import bioseq
 from bioseq.cli import main
+from bioseq.cli import main as cli
+from bioseq.data.dataset import file_sha256
+from bioseq.data.source import DataOptions
+from bioseq.data.synthetic import motif_dna, write_fasta
+from bioseq.errors import BioseqError, InputError, ModelFileError
+from bioseq.model.store import load_model, model_path, read_meta
+from bioseq.training import jobs
+from bioseq.training.config import TrainConfig
+from bioseq.training.fit import fit
+from bioseq.training.runs import RunFolder, read_run
+from bioseq.workspace import check_name, runs_dir
 
 # --- outputs: an output that is an input, a link or a special file (items 1, 2) -----------------------
 
@@ -129,31 +145,6 @@ def test_dev_null_is_still_a_character_device_after_predict(files, capsys):
     assert main(["predict", str(files["model"]), str(files["fasta"]), "-o", "/dev/null"]) == 0
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
     assert "wrote 40 predictions to /dev/null" in capsys.readouterr().err
-"""Lose nothing, hang never, let nothing in: the issue's cases, one section per part of the fix."""
-
-from __future__ import annotations
-
-import errno
-import json
-import os
-import subprocess
-import time
-
-import pytest
-
-import bioseq
-from bioseq.cli import main as cli
-from bioseq.data.dataset import file_sha256
-from bioseq.data.source import DataOptions
-from bioseq.data.synthetic import motif_dna, write_fasta
-from bioseq.errors import BioseqError, InputError, ModelFileError
-from bioseq.model.store import load_model, model_path, read_meta
-from bioseq.training import jobs
-from bioseq.training.config import TrainConfig
-from bioseq.training.fit import fit
-from bioseq.training.runs import RunFolder, read_run
-from bioseq.workspace import check_name, runs_dir
-
 # --- runs: names claimed once (train, tune, dashboard, bioseq.train), --overwrite, resume on the same data and
 # options only, the model path and metadata checked before training, a failed save keeps the checkpoint, and
 # names matched whole (items 3, 4, 5, 6, 8 and 14's --resume with no run)
