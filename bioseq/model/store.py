@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,22 @@ class ModelBundle:
             raise IndexError(f"{self.name} has {len(nets)} member(s); there is no member {i + 1}")
         return ModelBundle(nets[i], self.alphabet, self.classes, self.max_length, self.length_policy,
                            {**self.meta, "member": i + 1}, self.path)
+
+
+def combine(bundles: Sequence[ModelBundle], origin: str = "seeds") -> ModelBundle:
+    """One ensemble :class:`ModelBundle` (:class:`~bioseq.model.ensemble.Ensemble`) from single-model bundles
+    that share the alphabet, classes, task and length policy (raises ``ValueError`` naming what differs)."""
+    first = bundles[0]
+    for i, b in enumerate(bundles[1:], 2):
+        for key in ("classes", "max_length", "length_policy"):
+            if getattr(b, key) != getattr(first, key):
+                raise ValueError(f"member {i} disagrees with member 1 on {key}")
+        if b.alphabet.name != first.alphabet.name:
+            raise ValueError(f"member {i} reads {b.alphabet.name}, member 1 {first.alphabet.name}")
+    nets = [n for b in bundles for n in ensemble.members(b.model)]
+    meta = {**first.meta, "ensemble": {"origin": origin, "member_names": [b.name for b in bundles]}}
+    return ModelBundle(ensemble.Ensemble(nets).eval(), first.alphabet, first.classes, first.max_length,
+                       first.length_policy, meta)
 
 
 def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:

@@ -35,7 +35,7 @@ from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.source import DataOptions
 from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
-from ..model.store import load_model, model_path, save_model
+from ..model.store import combine, load_model, model_path, save_model
 from ..options import alphabet_defaults
 from ..task import task_of
 from ..workspace import check_name, runs_dir
@@ -367,8 +367,6 @@ def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
 
 def _keep_ensemble(folder: StudyFolder, study, trials: list, out: Path, name: str) -> None:
     """Save the ensemble of ``trials`` (best first) to ``out`` as model ``name``."""
-    from ..model.ensemble import combine
-
     bundle = combine([load_model(folder.trial_dir(t.number) / "model.safetensors") for t in trials],
                      origin=f"top {len(trials)} trials of study {name}")
     bundle.meta = {**bundle.meta, "name": name, "tuning": {
