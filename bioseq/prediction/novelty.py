@@ -1,13 +1,13 @@
 """Is a sequence unlike the training data? Length and letter composition against the model's training set.
 
-A model's training profile (stored in its model file under ``training.profile``) holds the range of
-training lengths, the training letters' mean composition ``(alphabet,)`` and a composition cut-off:
-1.5 times the distance that 99% of the training records stay within (:data:`MARGIN`, so that the
-training data itself is hardly ever flagged). A record is flagged when its length lies outside the
-training range, or when its composition is farther from the training mean than the cut-off
-(``unusual composition``). The distance is the Jensen-Shannon divergence (base 2,
-0..1) between the record's letter frequencies and the training mean; ambiguity codes count as their
-fractional letters. Everything is measured on the sequence as the model reads it (after its length policy).
+A model's training profile (:func:`bioseq.data.profile.training_profile`, stored in its model file under
+``training.profile``) holds the range of training lengths, the training letters' mean composition
+``(alphabet,)`` and a composition cut-off: 1.5 times the distance that 99% of the training records stay within
+(:data:`~bioseq.data.profile.MARGIN`, so that the training data itself is hardly ever flagged). A record is
+flagged when its length lies outside the training range, or when its composition is farther from the training
+mean than the cut-off (``unusual composition``). The distance is the Jensen-Shannon divergence (base 2, 0..1)
+between the record's letter frequencies and the training mean; ambiguity codes count as their fractional
+letters. Everything is measured on the sequence as the model reads it (after its length policy).
 
 Confident predictions on such records deserve suspicion: a network says *something* about any input.
 """
@@ -19,41 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-MARGIN = 1.5  # the composition cut-off, in units of the 99th percentile of the training records' distances
-
-
-def compositions(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Letter frequencies ``(N, alphabet)`` of encoded sequences ``(length, alphabet)``: the mean one-hot row,
-    so an ambiguity code counts as its fractional letters. An empty sequence gives a row of zeros."""
-    if not len(arrays):
-        return np.zeros((0, 0))
-    return np.stack([a.mean(0) if len(a) else np.zeros(a.shape[1]) for a in arrays]).astype(np.float64)
-
-
-def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence (bits) between rows of ``p (N, K)`` and the distribution ``q (K,)``."""
-    p = np.atleast_2d(p)
-    m = (p + q) / 2
-
-    def kl(a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(a > 0, a * np.log2(a / np.where(b > 0, b, 1)), 0.0).sum(1)
-
-    return np.clip((kl(p, m) + kl(np.broadcast_to(q, p.shape), m)) / 2, 0.0, 1.0)
-
-
-def training_profile(arrays: Sequence[np.ndarray]) -> dict:
-    """The profile stored in a model file: length range, mean composition, composition-distance cut-off."""
-    from ..data.encoding import encoded_lengths
-
-    comp = arrays.compositions() if hasattr(arrays, "compositions") else compositions(arrays)  # a cache: by chunks
-    mean = comp.mean(0)
-    dist = js_divergence(comp, mean)
-    lengths = np.asarray(encoded_lengths(arrays))
-    return {"length_min": int(lengths.min()) if len(lengths) else 0,
-            "length_max": int(lengths.max()) if len(lengths) else 0,
-            "composition": [float(x) for x in mean],
-            "composition_cutoff": float(MARGIN * np.quantile(dist, 0.99)) if len(dist) else 1.0}
+from ..data.profile import compositions, js_divergence
 
 
 def flag_arrays(arrays: Sequence[np.ndarray], profile: dict | None) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from ..data.position_labels import (
     split_positions,
     summarize_positions,
 )
+from ..data.profile import training_profile
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
@@ -36,7 +37,6 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
-from ..prediction.novelty import training_profile
 from ..task import Task, detect
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
