@@ -41,7 +41,7 @@ from ..task import task_of
 from ..workspace import check_name, runs_dir
 from .claims import Claim, claim
 from .config import TrainConfig
-from .runs import _alive as pid_alive
+from .runs import checked_status, write_status
 
 # name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
 SPACE: dict[str, tuple] = {
@@ -176,10 +176,8 @@ class StudyFolder:
             return {}
 
     def update(self, **info) -> None:
-        data = {**self.info(), **info}
-        tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(tmp, self.info_path)
+        """Merge ``info`` into ``tune.json``, atomically (the run folder's writer)."""
+        write_status(self.info_path, {**self.info(), **info})
 
     def study(self, name: str, seed: int, create: bool):
         import optuna
@@ -379,9 +377,7 @@ def read_study(name: str) -> tuple[dict, list[dict]]:
     """``(tune.json, trials table)`` of a study in the workspace, for the dashboard; a study whose process
     died while it searched reads as ``interrupted``."""
     folder = StudyFolder.named(name)
-    info = folder.info()
-    if info.get("status") == "running" and info.get("pid") is not None and not pid_alive(info["pid"]):
-        info["status"] = "interrupted"  # its process died while it searched
+    info = checked_status(folder.info())  # interrupted: its process died while it searched
     if not folder.db.exists():
         return info, []
     import optuna
