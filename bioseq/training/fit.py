@@ -116,14 +116,8 @@ class FitResult:
     val: Dataset | None = None
 
 
-def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Training and validation data: ``--val`` files, or a split of the training files."""
-    train_ds, val_ds, _ = load_split_rule(opts, seed)
-    return train_ds, val_ds
-
-
 def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset, dict]:
-    """:func:`load_split` and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
+    """Training and validation data, and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
     homology-aware split with ``--split-identity``, else a stratified split. Classes are renamed, merged
     or dropped by ``--class-map`` first."""
     class_map = parse_class_map(opts.class_map)

@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import math
 import os
-import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -235,10 +234,6 @@ def read_run(name: str) -> dict:
     return RunFolder.named(name).info()
 
 
-def read_progress(name: str) -> RunProgress:
-    return RunProgress.of(read_run(name))
-
-
 def _row(info: dict) -> dict:
     cfg = info.get("model_config") or {}
     val = info.get("val_metrics") or {}
@@ -325,10 +320,3 @@ def gradient_summary(name: str) -> GradientSummary:
     r = layer_ratio(g.to_dict("records"))
     ratio = r["ratio"] if len(r["per_layer"]) > 1 else math.nan
     return GradientSummary(r["per_layer"], ratio)
-
-
-def delete_run(name: str) -> None:
-    d = run_dir(name)
-    if not d.is_dir():
-        raise InputError("no such run", str(d))
-    shutil.rmtree(d)
