@@ -127,6 +127,8 @@ ONE_LINE = {  # issue item 13: internal errors became one line naming the file a
     "ambiguity code for a letter that is not there": (
         lambda m: m["alphabet"]["ambiguity"].update(N="ACGU"),
         "alphabet.ambiguity.N must be letters of ACGT, not 'ACGU'"),
+    "class name with a line break": (lambda m: m.update(classes=["background", "mo\ntif"]),
+                                     "classes[1] must be a non-empty name of printable characters, not 'mo\\ntif'"),
     "training seconds as text": (lambda m: m["training"].update(seconds="12"),
                                  "training.seconds must be a finite number of at least 0, not '12'"),
     "training file without a checksum": (lambda m: m["training"]["files"][0].pop("sha256"),

@@ -160,6 +160,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
+    length, labelling = meta.get("length") or {}, meta.get("labelling") or {}  # read_meta checked their fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
@@ -167,9 +168,9 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
         "task:          label (one label per position); labels {}{}{}".format(
             ", ".join(meta["classes"]),
-            f"; never scored: {meta['labelling']['ignore_label']!r}" if meta["labelling"].get("ignore_label") else "",
-            "; a mask marked unscored positions" if meta["labelling"].get("mask") else ""),
-        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+            f"; never scored: {labelling['ignore_label']!r}" if labelling.get("ignore_label") else "",
+            "; a mask marked unscored positions" if labelling.get("mask") else ""),
+        f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]

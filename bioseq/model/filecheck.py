@@ -149,7 +149,8 @@ TRAINING = mapping({
                                  "note": text()}, required=("method", "count", "checked", "share"))),
     "train_config": mapping(), "best_epoch": optional(whole()),
     "val_metrics": mapping(values=optional(number(finite=False))),
-    "confusion": optional(list_of(list_of(whole()))), "history": list_of(mapping()),
+    "confusion": optional(list_of(list_of(whole()))),
+    "history": list_of(mapping({"epoch": whole(), "split": text()}, values=optional(number(finite=False)))),
     "seconds": number(0), "stopped_early": flag, "interrupted": flag, "run_dir": optional(text()),
 })
 
@@ -193,7 +194,7 @@ def check(meta: dict, shapes: dict[str, tuple[int, ...]]) -> Checked:
         raise Disagrees(f"training.confusion must be {len(classes)} rows of {len(classes)} counts")
     if task == "label":
         _labelling(meta.get("labelling"), classes)
-    length = meta.get("length") or {}
+    length = {} if meta.get("length") is None else meta["length"]
     mapping({"max_length": optional(whole(1, MAX_LENGTH)), "policy": text(LENGTH_POLICIES)})("length", length)
     _compare(configs, shapes)
     return Checked(configs, alphabet, classes, length.get("max_length"), length.get("policy", "start"))
@@ -251,22 +252,25 @@ def _classes(classes, largest: int) -> list[str]:
     if not 2 <= len(classes) <= largest:
         raise Disagrees(f"classes holds {len(classes):,} names; the weights allow 2 to {largest:,}")
     for i, c in enumerate(classes):
-        if not isinstance(c, str) or not c:
-            _fail(f"classes[{i}]", "a non-empty name", c)
+        if not isinstance(c, str) or not c or not c.isprintable():
+            _fail(f"classes[{i}]", "a non-empty name of printable characters", c)
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes names a class twice: {shown(classes)}")
     return list(classes)
 
 
 def _labelling(labelling, classes: list[str]) -> None:
-    mapping({"labels": list_of(text()), "ignore_label": optional(text()), "mask": flag})("labelling",
-                                                                                       labelling or {})
-    labels = (labelling or {}).get("labels")
+    """A labeller's ``labelling`` entry (:mod:`bioseq.model.store`): labels the classes, one printable
+    character never scored (or none), a mask flag."""
+    if labelling is None:
+        raise ValueError("labelling is missing (a labeller's file has one)")
+    mapping({"labels": list_of(text()), "ignore_label": optional(text()), "mask": flag})("labelling", labelling)
+    labels = labelling.get("labels")
     if labels is not None and labels != classes:
         raise Disagrees(f"labelling.labels {shown(labels)} disagree with classes {shown(classes)}")
-    ignore = (labelling or {}).get("ignore_label")
-    if ignore is not None and len(ignore) != 1:
-        _fail("labelling.ignore_label", "one character", ignore)
+    ignore = labelling.get("ignore_label")
+    if ignore is not None and (len(ignore) != 1 or not ignore.isprintable()):
+        _fail("labelling.ignore_label", "one printable character", ignore)
 
 
 def _compare(configs: list[ModelConfig], shapes: dict[str, tuple[int, ...]]) -> None:
