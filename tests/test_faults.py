@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _robust import BIOSEQ, assert_one_line_error, cli_env, run_cli
+from conftest import TINY_ARGS
 from safetensors import safe_open
 
 from bioseq.data.alphabets import DNA
@@ -25,8 +26,6 @@ from bioseq.model.store import list_models, load_model
 from bioseq.training.config import TrainConfig
 from bioseq.training.loop import train
 from bioseq.training.runs import RunFolder
-
-TINY_ARGS = ["--hidden", "8", "--conv-filters", "4", "--no-bidirectional", "--batch-size", "8"]
 
 
 @pytest.fixture
@@ -115,6 +114,7 @@ def test_two_trainings_at_once(names, data, tmp_path):
         assert bundle.classes == ["background", "motif"]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_advice(data, tmp_path):
     home, log = tmp_path / "home", tmp_path / "log"
     proc = run_cli("train", data, "--name", "nan", "--log-dir", log, "--arch", "rnn", "--activation", "relu",

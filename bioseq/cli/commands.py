@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BioseqError
-from .device import add_device_arguments
+from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
 
@@ -49,6 +49,7 @@ def _fmt(v) -> str:
 def cmd_train(a: argparse.Namespace) -> int:
     from ..interpret.diagnose import diagnose_model
     from ..options import settable, split_options
+    from ..task import task_of
     from ..training.fit import fit
 
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
@@ -62,19 +63,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     if not distributed.is_main():
         return 0  # rank 0 reports
     s = r.summary
-    labelling = r.bundle.task == "label"
-    what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling
-            else str(s["per_class"]))
+    task = task_of(r.bundle)
+    what = task.summary(s)
     print(f"data: {s['records']} training records {what}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
     m = r.result.val_metrics
-    shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
-        "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
-    print(f"validation (best epoch {r.result.best_epoch}"
-          + (", per position over scored positions" if labelling else "") + "): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
+    print(f"validation (best epoch {r.result.best_epoch}{task.scope}): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in task.headline), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
     # a labeller's memory is measured per position and its findings say labels and positions
@@ -87,24 +84,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_predict(a: argparse.Namespace) -> int:
     from ..prediction.predict import predict_files
+    from ..task import task_of
     from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
-    if bundle.task == "label":
-        from ..prediction.positions import predict_position_files
-
-        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size,
-                                   batch_size=a.batch_size or 128)
-    elif a.format == "fasta":
-        raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
-                          "sequence (its CSV is the default output)")
-    else:
-        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence,
-                          batch_size=a.batch_size or 512)
+    n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
+                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout)
     if a.output not in (None, "-") and distributed.is_main():
-        print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
-              file=sys.stderr)
+        print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
     return 0
 
 
@@ -112,21 +100,9 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..model.store import load_model, resolve
     from ..prediction.evaluate import evaluate_files
 
-    bundle = load_model(resolve(a.model))
-    if bundle.task == "label":
-        from .positions import print_position_evaluation
-
-        return print_position_evaluation(bundle, a)
-    ev = evaluate_files(bundle, a.files, labels=a.labels)
-    m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
-    if a.json:
-        print(json.dumps(m, indent=1))
-    else:
-        for k in ("n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1"):
-            print(f"{k:<18} {_fmt(m[k])}")
-        print(f"{'confusion':<18} {m['confusion']} (rows true, columns predicted: {', '.join(bundle.classes)})")
-        for note in ev.notes:
-            print(f"note: {note}")
+    ev = evaluate_files(load_model(resolve(a.model)), a.files, labels=a.labels, labels_fasta=a.labels_fasta,
+                        mask=a.mask, ignore_label=a.ignore_label)
+    print(json.dumps(ev.as_json(), indent=1, default=float) if a.json else "\n".join(ev.report()))
     return 0
 
 
@@ -154,22 +130,19 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 def cmd_info(a: argparse.Namespace) -> int:
     from ..model.store import describe_model, read_meta, resolve
+    from ..task import task_of
 
     meta = read_meta(resolve(a.model))
     if a.json:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
-    length, labelling = meta.get("length") or {}, meta.get("labelling") or {}  # read_meta checked their fields
+    length = meta.get("length") or {}  # read_meta checked its fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
-        f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
-        "task:          label (one label per position); labels {}{}{}".format(
-            ", ".join(meta["classes"]),
-            f"; never scored: {labelling['ignore_label']!r}" if labelling.get("ignore_label") else "",
-            "; a mask marked unscored positions" if labelling.get("mask") else ""),
+        task_of(meta).describe(meta),
         f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
@@ -279,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
     add_device_arguments(p, "records per forward pass (512; labellers 128)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")

@@ -11,6 +11,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 
 from ..errors import ref, shown
 from ..options import opt, options
+from ..task import NAMES, task_of
 from . import cells
 from .strands import STRANDS
 
@@ -18,7 +19,7 @@ CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
-TASKS = ("classify", "label")
+TASKS = NAMES  # the task names, from the Task module
 
 
 @dataclass
@@ -74,15 +75,15 @@ class ModelConfig:
         for name in ("alphabet_size", "layers", "hidden", "conv_filters", "conv_width", "conv_pool"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        task = task_of(self)
         if self.n_classes < 2:
-            raise ValueError("a classifier needs at least two classes" if self.task == "classify"
-                             else "a labeller needs at least two labels")
-        if self.task == "label" and self.conv and self.conv_pool > 1:
+            raise ValueError(f"a {task.noun} needs at least two {task.words}")
+        if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
         if self.strand not in STRANDS:
             raise ValueError(f"unknown strand {self.strand!r}; choose one of {', '.join(STRANDS)}")
-        if self.task == "label" and self.strand != "forward":
+        if task.per_position and self.strand != "forward":
             raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
                              f"reversed too; use {ref('strand', 'forward')}")
         if not 0 <= self.dropout < 1:
@@ -91,8 +92,9 @@ class ModelConfig:
 
     @property
     def labelling(self) -> bool:
-        """Whether the model gives a label per position (``task == "label"``)."""
-        return self.task == "label"
+        """Whether the model gives a label per position (its task's ``per_position``); kept for the callers in
+        ``interpret/`` until they ask the Task."""
+        return task_of(self).per_position
 
     @property
     def directions(self) -> int:

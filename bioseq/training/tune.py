@@ -36,6 +36,7 @@ from ..errors import InputError, TrainingError
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
 from ..options import alphabet_defaults
+from ..task import task_of
 from ..workspace import check_name, runs_dir
 from .config import TrainConfig
 from .runs import _alive as pid_alive
@@ -57,7 +58,6 @@ SPACE: dict[str, tuple] = {
     "weight_decay": ("float", (1e-5, 1e-1), True),
 }
 TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
-LABELLING_FIXED = ("conv_pool", "pooling")
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
 
@@ -84,18 +84,18 @@ def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "class
     if data.alphabet:
         alphabet = data.alphabet
     else:
-        alphabet = (load_position_split if task == "label" else load_split_rule)(data, 0)[0].alphabet.name
+        alphabet = (load_position_split if task_of(task).per_position else load_split_rule)(data, 0)[0].alphabet.name
     model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
-    return {k: v for k, v in params.items() if not (task == "label" and k in LABELLING_FIXED)}
+    return {k: v for k, v in params.items() if k not in task_of(task).fixed}
 
 
 def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
     """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
     chosen = {}
     for name, (kind, values, *log) in SPACE.items():
-        if task == "label" and name in LABELLING_FIXED:
+        if name in task_of(task).fixed:
             continue
         if kind == "cat":
             chosen[name] = trial.suggest_categorical(name, list(values))
@@ -240,7 +240,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     from .fit import detect_task
 
     fixed = dict(model_options or {})
-    task = fixed["task"] = detect_task(data, fixed.get("task"))
+    task = fixed["task"] = detect_task(data, fixed.get("task")).name
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
     if folder.db.exists() and not resume:
