@@ -289,7 +289,7 @@ def test_an_unwritable_model_path_is_refused_before_training(where, dna_fasta, t
     (tmp_path / "a-file").write_text("a file, not a folder")
     (tmp_path / "a-folder").mkdir()
     epochs = []
-    with pytest.raises(ModelFileError, match="a-f"):
+    with pytest.raises(BioseqError, match="a-f"):  # the output guard or the model-path check
         fit(DataOptions([str(dna_fasta)]), RUN_TINY, run_cfg(), out=tmp_path / where, log_dir=tmp_path / "log",
             callback=epochs.append)
     assert epochs == [] and not (tmp_path / "log").exists()  # no training, no run folder
