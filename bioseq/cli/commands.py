@@ -137,12 +137,13 @@ def cmd_info(a: argparse.Namespace) -> int:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
+    length = meta.get("length") or {}  # read_meta checked its fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
         task_of(meta).describe(meta),
-        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+        f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]
