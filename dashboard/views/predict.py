@@ -168,7 +168,7 @@ with evaluate_tab:
         cols = st.columns(5)
         for col, (k, label) in zip(cols, (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
                                           ("auroc", "AUROC"), ("mcc", "MCC"), ("f1", "F1"))):
-            col.metric(label, f"{m[k]:.3f}", help=glossary.TERMS.get(label))
+            col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
         st.caption(f"{ev.metrics['n']:,} labelled sequences" + (f"; at threshold {threshold:.2f}: precision "
                    f"{m['precision']:.3f}, recall {m['recall']:.3f}" if two_class else "") + ".")
         for note in ev.notes:
