@@ -50,6 +50,8 @@ TERMS = MappingProxyType({
                 "true one. Misleading on unbalanced data: see balanced accuracy and MCC.",
     "F1": "The harmonic mean of precision and recall of the positive class (averaged over the classes when there "
           "are more than two): high only when both are.",
+    "Q3": "For a secondary-structure labeller: the share of residues whose state (helix, strand or coil) is "
+          "predicted right; Q8 is the same over the eight finer states.",
     "precision": "Of the sequences called positive, the share that truly are.",
     "recall": "Of the truly positive sequences, the share called positive (also called sensitivity).",
     "SOV": "Segment overlap score, for a labeller: how well the predicted stretches of one label (a "
@@ -132,7 +134,7 @@ ALIASES = MappingProxyType({  # words the help texts use for an entry
     "generalisation": "validation", "patience": "early stopping", "gated cell": "recurrent cell",
     "gradient × input": "saliency", "mutagenesis": "in-silico mutagenesis", "ROC": "AUROC",
     "threshold": "decision threshold", "homology": "homology-aware split", "regulariser": "weight decay",
-    "vanishing": "vanishing gradients", "exploding": "exploding gradients",
+    "vanishing": "vanishing gradients", "F1 (macro)": "F1", "Q8": "Q3", "exploding": "exploding gradients",
 })
 
 
