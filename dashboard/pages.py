@@ -49,8 +49,9 @@ PAGES = (
          "the dashboard uses: the same texts as the “?” beside a number or a heading."),
 )
 
-# The browser tab's icon. An emoji (drawn by the browser itself), not a ":material/...:" icon: Streamlit fetches
-# those favicons from fonts.gstatic.com, and the dashboard makes no request off the machine.
+# The browser tab's icon, set before the navigation (app.py). An emoji (drawn by the browser itself), not a
+# ":material/...:" icon: Streamlit fetches those favicons from fonts.gstatic.com, and the dashboard makes no
+# request off the machine.
 FAVICON = "🧬"
 
 
