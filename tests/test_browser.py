@@ -355,8 +355,8 @@ def walk_through(server, page, tmp_path):
     search.fill("overfit")
     search.press("Enter")
     settle(page)
+    page.get_by_text("Hidden units", exact=True).wait_for(state="detached")  # the search's rerun has drawn
     page.get_by_text("Overfitting", exact=True).first.wait_for()
-    assert page.get_by_text("Hidden units", exact=True).count() == 0
     no_exception(page, "glossary")
     shoot(page, "glossary")
     visited_every_page(page)
