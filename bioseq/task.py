@@ -50,7 +50,11 @@ class Task:
 
     def summary(self, s: dict) -> str:
         """The training data's labels in a data summary ``s`` (:func:`bioseq.data.dataset.summarize`)."""
-        return str(s["per_class"])
+        return f"({self.counted(s['per_class'])})"
+
+    def counted(self, counts: dict) -> str:
+        """Counts per class (a labeller's: positions per label) in words: ``background 640, motif 640``."""
+        return ", ".join(f"{k} {v:,}" for k, v in (counts or {}).items())
 
     def describe(self, meta: dict) -> str:
         """``bioseq info``'s line on the task and its classes, from a model file's metadata."""
@@ -227,7 +231,8 @@ class Label(Task):
         super().__init__(None if labels is None else list(labels), n_classes, weight)
 
     def summary(self, s: dict) -> str:
-        return f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)"
+        return (f"labelled positions {self.counted(s['per_class'])} ({s['scored_fraction']:.1%} of positions "
+                "scored)")
 
     def describe(self, meta: dict) -> str:
         how = meta["labelling"]
