@@ -42,6 +42,7 @@ class Task:
     formats: tuple[str, ...] = ("csv",)
     fixed: tuple[str, ...] = ()  # model options that do not apply (left out of a tuning search)
     headline: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+    figure = "balanced_accuracy"  # the one validation figure a model's short description gives
     scope = ""  # how the validation figures are counted, after "validation (best epoch N"
     written = ""  # "wrote N <written>predictions"
 
@@ -221,6 +222,7 @@ class Label(Task):
     formats = ("csv", "fasta")
     fixed = ("conv_pool", "pooling")  # one output per position: no pooling
     headline = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov")
+    figure = "accuracy"  # per position over scored positions (Q3 for secondary structure)
     scope = ", per position over scored positions"
     written = "records of per-position "
     origin, nearest, plural = "the position labelled", "nearest", "labels"

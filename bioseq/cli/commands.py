@@ -232,7 +232,8 @@ def add_option_arguments(parser: argparse.ArgumentParser, groups: Sequence[str] 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers and per-position "
-                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go to $BIOSEQ_HOME (default ~/.bioseq).")
+                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go "
+                                 "to $BIOSEQ_HOME (default ~/.bioseq).")
     ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
