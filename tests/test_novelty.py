@@ -10,8 +10,15 @@ import pytest
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
-from bioseq.prediction.novelty import compositions, flag_arrays, js_divergence, length_range, summary, tally
-from bioseq.prediction.novelty import training_profile
+from bioseq.prediction.novelty import (
+    compositions,
+    flag_arrays,
+    js_divergence,
+    length_range,
+    summary,
+    tally,
+    training_profile,
+)
 
 
 def enc(*seqs):
