@@ -166,9 +166,9 @@ def _sum_memory(df, opts):
 
     span, measured = effective_memory(df), int(df["distance"].max()) + 1
     if span is None:
-        return (f"memory: inputs keep 1% of the peak influence as far as measured ({measured} positions): "
+        return (f"memory: inputs keep 1% of the peak influence up to the farthest distance measured ({measured - 1}): "
                 f"effective memory ≥ {measured} positions")
-    return f"memory: inputs {span} or more positions away get under 1% of the peak influence: effective memory {span}"
+    return f"memory: inputs at distance {span} or more get under 1% of the peak influence: effective memory {span}"
 
 
 def _sum_window(df, opts):
