@@ -220,6 +220,18 @@ def test_record_table_and_orders(bundle, write):
         records.order_records(table, "random")
 
 
+def test_labelled_records_of_each_origin_for_a_classifier(bundle, dna_fasta, write):
+    path = model_path("m")
+    first = list(read_records(dna_fasta))[:3]
+    want = ([r.id for r in first], records.labels_for(first))
+    recs, labels = records.labelled_records(path, "data", limit=3)  # the files the model was trained on
+    assert ([r.id for r in recs], labels) == want and set(labels) <= {"motif", "background"}
+    recs, labels = records.labelled_records(path, "dataset", source.DataSource("d", (str(dna_fasta),)), limit=3)
+    assert ([r.id for r in recs], labels) == want
+    recs, labels = records.labelled_records(path, "upload", files=[("u.fa", b">a label=motif\nACGT\n>b\nACGA\n")])
+    assert [r.id for r in recs] == ["a", "b"] and labels == ["motif", None]
+
+
 def test_labels_as_training_saw_them(write):
     fasta = write("l.fa", ">a label=weak\nACGT\n>b label=strong\nACGA\n>c\nCCGT\n")
     recs = list(read_records(fasta))

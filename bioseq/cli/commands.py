@@ -57,7 +57,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from ..training import distributed
 
-    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
+    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     distributed.finish()
     if not distributed.is_main():
@@ -146,12 +146,13 @@ def cmd_info(a: argparse.Namespace) -> int:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
+    length = meta.get("length") or {}  # read_meta checked its fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
         task_of(meta).describe(meta),
-        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+        f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]
@@ -246,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
-    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint "
+                   "(the same data and model options)")
+    o.add_argument("--overwrite", action="store_true", help="replace the model and run of this --name or --out "
+                   "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     dest = t.add_mutually_exclusive_group()
     dest.add_argument("--out", metavar="PATH", help="save the model file here")
