@@ -62,7 +62,6 @@ def test_cells_directions_poolings(cell, activation, bidirectional, pooling):
     check_shape_and_padding_invariance(model)
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize(("conv_pool", "conv_width"), [(1, 3), (2, 3), (3, 4), (2, 9)])
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_conv_front_end(conv_pool, conv_width, pooling):
