@@ -14,10 +14,11 @@ from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
 from bioseq.interpret.gates import gate_arrays, layer_io
 from bioseq.model import cells
+from bioseq.model.card import describe_config
 from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import CELLS, ModelConfig
 from bioseq.model.recurrence import hidden_output, unroll_layer
-from bioseq.model.store import ModelBundle, describe_config, load_model, save_model
+from bioseq.model.store import ModelBundle, load_model, save_model
 from bioseq.options import options
 
 

@@ -13,7 +13,8 @@ from ..interpret.diagnose import Diagnosis, diagnose_run, memory_summary
 from ..interpret.memory import COLUMNS as MEMORY_COLUMNS
 from ..interpret.memory import effective_memory, measured_range, memory_curve
 from ..interpret.position_gradients import PROFILE_COLUMNS, flow_profile
-from ..model.store import describe_config, load_model
+from ..model.card import describe_config
+from ..model.store import load_model
 from ..task import task_of
 from ..training.runs import GradientSummary, gradient_summary, layer_gradients, read_gradients, read_metrics, read_run
 from .records import run_records
@@ -81,8 +82,8 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None, member: i
         eff = effective_memory(memory)
     grads, hist = read_gradients(name), read_metrics(name)
     diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
-                             memory_summary(memory) if records else None, (bundle.meta or {}).get("training"),
-                             task.name)
+                             memory_summary(memory, bundle.alphabet.name) if records else None,
+                             (bundle.meta or {}).get("training"), task.name, bundle.model.cfg.to_dict())
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
                       time, memory, eff, diagnosis, len(records), note, measured_range(memory),
                       "per position" if task.per_position else bundle.model.cfg.pooling, task.name, str(model),

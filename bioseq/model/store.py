@@ -36,7 +36,8 @@ from ..errors import ModelFileError, shown
 from ..task import task_of
 from ..version import __version__
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
-from . import cells, ensemble, filecheck
+from . import ensemble, filecheck
+from .card import card_html, describe_model, short
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
@@ -84,6 +85,12 @@ class ModelBundle:
     def size(self) -> int:
         """How many networks the model averages (1 for a single model)."""
         return len(ensemble.members(self.model))
+
+    def __repr__(self) -> str:
+        return short(self)
+
+    def _repr_html_(self) -> str:
+        return card_html(self)
 
     def member(self, i: int) -> ModelBundle:
         """Member ``i`` (0-based) of an ensemble as a bundle of its own (a single model: itself, for 0)."""
@@ -315,28 +322,3 @@ def delete_model(name: str) -> None:
     if not p.is_file():
         raise ModelFileError(f"{name}: no such model in the registry")
     p.unlink()
-
-
-def describe_config(cfg: dict) -> str:
-    """A short architecture string, e.g. ``conv64/9 -> 2x BiLSTM 64 [batch, skip] -> max``."""
-    spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
-    cell = spec.describe(cfg) if spec is not None else "?"
-    parts = []
-    if cfg.get("conv"):
-        parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
-    extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,
-                          "skip" if cfg.get("skip") else None) if x]
-    parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
-                 + (f" [{', '.join(extras)}]" if extras else ""))
-    parts.append("per position" if task_of(cfg).per_position else str(cfg.get("pooling")))
-    strand = cfg.get("strand", "forward")
-    return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
-
-
-def describe_model(meta: dict) -> str:
-    """:func:`describe_config` of a model file's metadata; an ensemble as ``ensemble of N: …``."""
-    members = (meta.get("ensemble") or {}).get("members") or []
-    if len(members) < 2:
-        return describe_config(meta.get("config") or {})
-    shown = list(dict.fromkeys(describe_config(c) for c in members))
-    return f"ensemble of {len(members)}: " + ("; ".join(shown) if len(shown) > 1 else f"{len(members)}x {shown[0]}")
