@@ -13,7 +13,8 @@ A :class:`RunFolder` writes one run (:meth:`~RunFolder.start`, :meth:`~RunFolder
 :meth:`~RunFolder.epoch_done`, :meth:`~RunFolder.finish`, :meth:`~RunFolder.fail`) and reads it back
 (:meth:`~RunFolder.info`, :meth:`~RunFolder.metrics`, :meth:`~RunFolder.gradients`). A run whose
 ``run.json`` says ``running`` but whose process is gone reads back as ``interrupted``, whoever started it.
-The functions below read the workspace's runs by name, as tables.
+The functions below read the workspace's runs by name, as tables, and rename (:func:`rename_run`) or delete
+(:func:`delete_run`) a run, never one that is being trained.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 from ..errors import BioseqError, InputError
 from ..metrics import METRICS
 from ..model.store import describe_config
-from ..workspace import atomic_write, check_name, runs_dir
+from ..workspace import LOCK, atomic_write, check_name, holding, runs_dir
 from .recorder import COLUMNS as GRAD_COLUMNS
 
 METRIC_COLUMNS = ("epoch", "split", *METRICS)
@@ -315,8 +316,40 @@ def gradient_summary(name: str) -> GradientSummary:
     return GradientSummary(r["per_layer"], ratio)
 
 
-def delete_run(name: str) -> None:
+def _existing(name: str) -> Path:
     d = run_dir(name)
-    if not d.is_dir():
+    if not (d / "run.json").is_file():
         raise InputError("no such run", str(d))
-    shutil.rmtree(d)
+    return d
+
+
+def delete_run(name: str) -> None:
+    """Delete run ``name`` (its folder: logs, checkpoints); refused while it is being trained. Its model, if
+    any, stays."""
+    d = _existing(name)
+    with holding(name):
+        shutil.rmtree(d)
+
+
+def rename_run(old: str, new: str, *, overwrite: bool = False) -> Path:
+    """Rename run ``old`` to ``new``: its files move into ``runs/<new>/`` (each move atomic) and ``run.json``
+    says the new name. A run called ``new`` is refused unless ``overwrite``; so is either name while it is
+    being trained. Its model keeps its name (:func:`bioseq.model.store.rename_model` renames a model)."""
+    src, dst = _existing(old), run_dir(new)
+    if new == old:
+        return src
+    with holding(old, new):
+        there = [p for p in dst.iterdir() if p.name != LOCK]
+        if there and not overwrite:
+            raise InputError(f"a run called {new!r} already exists; choose another name", str(dst))
+        for p in there:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        for p in src.iterdir():
+            if p.name != LOCK:
+                os.replace(p, dst / p.name)
+        RunFolder(dst).update(name=new)
+    try:
+        src.rmdir()
+    except OSError:
+        pass  # a claim on the old name made it again meanwhile
+    return dst
