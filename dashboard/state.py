@@ -1,5 +1,6 @@
 """Session state shared by the pages, and the page address: the dataset chosen on the Data page (kept in
-``?data=<key>&classes=<map>`` so it survives a reload) and the model chosen last."""
+``?data=<key>&classes=<map>`` so it survives a reload) and the model chosen last (``?model=<name>``: a link
+from a model card or a run opens its page on that model)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,26 @@ def _to_address(source: DataSource | None) -> None:
 def set_source(source: DataSource | None) -> None:
     st.session_state[SOURCE_KEY] = source
     _to_address(source)
+
+
+_MODEL_ADDRESS = "_model_address"  # the ?model= value last taken from the address
+
+
+def model_from_address() -> str | None:
+    """The chosen model: the one a link named (``?model=NAME``, taken when the address changes), else the
+    one chosen last."""
+    name = st.query_params.get("model")
+    if name and st.session_state.get(_MODEL_ADDRESS) != name:
+        st.session_state[_MODEL_ADDRESS] = name
+        st.session_state[MODEL_KEY] = name
+    return st.session_state.get(MODEL_KEY)
+
+
+def set_model(name: str | None) -> None:
+    """The model chosen on a page, kept in the session and the page address."""
+    st.session_state[MODEL_KEY] = name
+    st.session_state[_MODEL_ADDRESS] = name
+    if name:
+        st.query_params["model"] = name
+    else:
+        st.query_params.pop("model", None)

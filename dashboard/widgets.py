@@ -9,7 +9,7 @@ import streamlit as st
 
 from bioseq.errors import BioseqError
 from dashboard.loaders import load_bundle
-from dashboard.state import MODEL_KEY, SOURCE_KEY
+from dashboard.state import SOURCE_KEY, model_from_address, set_model
 
 WINDOW = 100  # letters a sequence view shows at first
 
@@ -102,10 +102,10 @@ def model_choice(key: str, label: str = "Model") -> str | None:
     if not models:
         return None
     names = [m["name"] for m in models]
-    current = st.session_state.get(MODEL_KEY)
+    current = model_from_address()
     index = names.index(current) if current in names else 0
     name = st.selectbox(label, names, index=index, key=key,
                         format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
-    st.session_state[MODEL_KEY] = name
+    set_model(name)
     return next(m["path"] for m in models if m["name"] == name)
 
