@@ -20,6 +20,7 @@ with st.expander("Upload a model file", icon=":material/upload:"):
             path = uploads.save_model_upload(up.getvalue(), up.name, register=True, as_name=as_name.strip() or None)
             st.success(f"Added **{path.stem}** to the registry.", icon=":material/check_circle:")
             state.set_model(path.stem)
+            st.session_state["models_pick"] = path.stem  # the box below shows the new model
         except BioseqError as e:
             widgets.error(e)
 
