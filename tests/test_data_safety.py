@@ -317,7 +317,7 @@ def test_the_header_estimate_is_the_real_header(dna_fasta, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_header_limit_is_safetensors_own():
+def test_the_header_limit_is_safetensors_own(tmp_path):
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import save_file
@@ -328,7 +328,8 @@ def test_the_header_limit_is_safetensors_own():
     pad = MAX_HEADER - header_bytes({}, tensors)
 
     def save(extra: int) -> None:
-        save_file(tensors, os.devnull, metadata={"bioseq": json.dumps({"x": "a" * (pad + extra - 8)})})
+        # a real file: safetensors replaces its target, so os.devnull here would replace /dev/null (as root)
+        save_file(tensors, tmp_path / "h.safetensors", metadata={"bioseq": json.dumps({"x": "a" * (pad + extra - 8)})})
 
     save(0)  # exactly MAX_HEADER bytes of header are written
     with pytest.raises(SafetensorError, match="header too large"):

@@ -87,6 +87,16 @@ class ModelBundle:
         """How many networks the model averages (1 for a single model)."""
         return len(ensemble.members(self.model))
 
+    def __repr__(self) -> str:
+        from .card import short
+
+        return short(self)
+
+    def _repr_html_(self) -> str:
+        from .card import card_html
+
+        return card_html(self)
+
     def member(self, i: int) -> ModelBundle:
         """Member ``i`` (0-based) of an ensemble as a bundle of its own (a single model: itself, for 0)."""
         nets = ensemble.members(self.model)
