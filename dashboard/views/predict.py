@@ -1,10 +1,11 @@
 """Predict: classify uploaded FASTA files with a saved or uploaded model; flag records unlike the training data;
 filter and download the table; explain a row; evaluate on labelled files, with a decision threshold; below them,
-scan a long sequence. The model picked is kept in the page address (``?model=NAME``), and the choices that belong
-to it follow it (:func:`dashboard.state.follow`). A labeller
-(a label per position, from its Task) gets each record as aligned tracks (sequence, true labels when known,
-predicted labels, per-label probabilities), a sortable per-record table, per-label metrics when the uploads carry
-labels, and CSV and three-line FASTA downloads."""
+scan a long sequence. A labeller (a label per position, from its Task) gets each record as aligned tracks
+(sequence, true labels when known, predicted labels, per-label probabilities), a sortable per-record table,
+per-label metrics when the uploads carry labels, and CSV and three-line FASTA downloads.
+
+The model picked is kept in the page address (``?model=NAME``); the choices that belong to it follow it
+(:func:`dashboard.state.follow`)."""
 
 import pandas as pd
 import streamlit as st
