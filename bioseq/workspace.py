@@ -23,7 +23,8 @@ from pathlib import Path
 from .errors import ModelFileError
 from .outputs import write_output
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# ASCII letters and digits only; always used with ``fullmatch`` (``$`` would also match before a final newline)
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)
 
 
 def workspace() -> Path:
@@ -44,8 +45,9 @@ def uploads_dir() -> Path:
 
 
 def check_name(name: str) -> str:
-    """``name`` if it is a valid model or run name, else :class:`ModelFileError`."""
-    if not NAME_RE.match(name):
+    """``name`` if it is a valid model or run name (all of it: no newline, NUL or look-alike letter), else
+    :class:`ModelFileError`."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ModelFileError(f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
     return name
 

@@ -98,13 +98,18 @@ def test_kill_during_training_then_resume(data, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("names", [("first", "second"), ("same", "same")], ids=["different-names", "same-name"])
 def test_two_trainings_at_once(names, data, tmp_path):
+    """Two names train side by side; one name is claimed by one of them and the other is refused in one line."""
     home = tmp_path / "home"
     procs = [start_train(home, data, "--name", n, "--epochs", "2", "--quiet", "--seed", i, *TINY_ARGS)
              for i, n in enumerate(names)]
     results = [p.communicate(timeout=300) for p in procs]
-    for p, (_, err) in zip(procs, results):
-        assert p.returncode == 0, err
+    for _, err in results:
         assert "Traceback" not in err
+    codes = sorted(p.returncode for p in procs)
+    assert codes == ([0, 0] if names[0] != names[1] else [0, 2]), results
+    if names[0] == names[1]:
+        err = next(e for p, (_, e) in zip(procs, results) if p.returncode == 2)
+        assert len(err.strip().splitlines()) == 1 and "'same' already exists" in err, err
     files = sorted(set(names))
     assert registry_files(home) == [f"{n}.safetensors" for n in files]  # and no temporary file
     rows = list_models()

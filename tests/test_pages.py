@@ -304,7 +304,10 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     at.text_input(key="train_name").set_value("first")
     at.button(key="train_start").click().run()
     ok(at)
-    assert "already exists" in texts(at.error)
+    assert "already exists" in texts(at.error) and "Replace a model or run" in texts(at.error)
+    at.checkbox(key="train_overwrite").check()
+    start_tiny_run(at, "first", epochs=1)  # replaced when told to
+    assert at.checkbox(key="train_overwrite").value is False  # and told once only
     start_tiny_run(at, "second", epochs=1)
     at.run()
     ok(at)
