@@ -263,3 +263,17 @@ def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
 
     r = run_bioseq("predict", "--help", env=env)
     assert r.returncode == 0 and r.stdout.startswith("usage: bioseq predict")
+
+
+def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monkeypatch, capsys):
+    from bioseq.training import runs
+
+    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    assert main(["train", str(dna_fasta), "--name", "alone", *TRAIN]) == 0
+    assert "note:" not in capsys.readouterr().err
+    runs.RunFolder.named("other").start("other", "cli")  # training now, in this process
+    assert main(["train", str(dna_fasta), "--name", "second", *TRAIN]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert notes == ["bioseq: note: 1 other run is training in this workspace (other); with this one, 2 runs of 1 "
+                     "thread share 1 CPU core, so each trains about 2.0× slower. Wait for it to finish, or stop it, to "
+                     "train at full speed"]

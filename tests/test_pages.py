@@ -235,6 +235,19 @@ def test_train_page_form_and_presets(tiny_source):
     assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
 
 
+def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
+    from bioseq.training import runs
+
+    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert not ok(open_page("train", tiny_source)).warning
+    runs.RunFolder.named("cli-run").start("cli-run", "cli")  # training now, started from the command line
+    at = ok(open_page("train", tiny_source))
+    assert [w.value for w in at.warning if w.icon == ":material/speed:"] == [
+        "1 other run is training in this workspace (cli-run); with a new run, 2 runs of 1 thread share 1 CPU core, "
+        "so each trains about 2.0× slower. Wait for it to finish, or stop it, to train at full speed."]
+
+
 def click_start(at: AppTest, name: str, epochs: int = 2):
     """Fill in a tiny run and press Start; returns its job."""
     for key, value in {**TINY, "epochs": epochs, "batch_size": TINY_TRAIN["batch_size"]}.items():

@@ -56,7 +56,11 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from ..training import distributed
+    from ..training.runs import crowding
 
+    crowd = crowding(exclude=a.name) if distributed.is_main() else None
+    if crowd is not None:
+        print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     distributed.finish()

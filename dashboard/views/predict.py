@@ -23,7 +23,7 @@ def _evaluation(ev, labels) -> None:
     cols = st.columns(5)
     for col, (k, label) in zip(cols, (("accuracy", ev.accuracy_name), ("balanced_accuracy", "balanced accuracy"),
                                       ("mcc", "MCC"), ("f1", "F1 (macro)"), ("sov", "SOV"))):
-        col.metric(label, f"{m[k]:.3f}")
+        col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
     st.caption(f"{m['n']:,} labelled sequences, {m['positions']:,} scored positions (unscored ones count nowhere). "
                f"{ev.accuracy_name}: the share of positions labelled right; SOV: segment overlap (SOV'99).")
     left, right = st.columns(2)
@@ -106,7 +106,7 @@ def _evaluation_tab(path: str, pairs, two_class: bool, threshold: float) -> None
     cols = st.columns(5)
     for col, (k, label) in zip(cols, (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
                                       ("auroc", "AUROC"), ("mcc", "MCC"), ("f1", "F1"))):
-        col.metric(label, f"{m[k]:.3f}", help=glossary.TERMS.get(label))
+        col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
     st.caption(f"{ev.metrics['n']:,} labelled sequences" + (f"; at threshold {threshold:.2f}: precision "
                f"{m['precision']:.3f}, recall {m['recall']:.3f}" if two_class else "") + ".")
     for note in ev.notes:
