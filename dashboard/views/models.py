@@ -44,7 +44,7 @@ widgets.table(registry[["name", "task", "architecture", "alphabet", "classes", "
                              "classes": st.column_config.TextColumn("classes / labels")})
 
 names = [m["name"] for m in models]
-current = state.model_from_address()
+current = state.current_model()
 name = st.selectbox("Model", names, index=names.index(current) if current in names else 0, key="models_pick")
 state.set_model(name)
 path = next(m["path"] for m in models if m["name"] == name)
