@@ -8,6 +8,8 @@ import pandas as pd
 
 from .common import WIDTH, empty, log_axis, whole_axis
 
+RUN_LEGEND = alt.Legend(labelLimit=0)  # run names in full: runs of one day differ only at their end
+
 
 def thin_steps(df: pd.DataFrame, max_steps: int = 1000) -> pd.DataFrame:
     """Average gradient norms over blocks of steps when there are more than ``max_steps`` (geometric
@@ -49,7 +51,8 @@ def layer_means(per_layer: pd.DataFrame) -> alt.Chart:
     return line.encode(
         x=alt.X("layer:O", title="recurrent layer (1 = nearest the input)"),
         y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="mean gradient norm ‖∇‖ (log)", axis=log_axis()),
-        color=alt.Color("run:N", title="run", legend=alt.Legend(labelLimit=0)), tooltip=["run:N", "layer:O", alt.Tooltip("grad_norm:Q", format=".3g")],
+        color=alt.Color("run:N", title="run", legend=RUN_LEGEND),
+        tooltip=["run:N", "layer:O", alt.Tooltip("grad_norm:Q", format=".3g")],
     ).properties(width=WIDTH // 2, height=280)
 
 
@@ -67,7 +70,7 @@ def by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: l
     if not len(df):
         return empty(f"no {title.lower()}")
     by_run = "run" in df.columns and df["run"].nunique() > 1
-    color = alt.Color("run:N", title="run", legend=alt.Legend(labelLimit=0)) if by_run else alt.Color("layer:N", title="layer") \
+    color = alt.Color("run:N", title="run", legend=RUN_LEGEND) if by_run else alt.Color("layer:N", title="layer") \
         if "layer" in df.columns else alt.value("#1f77b4")
     df = df.assign(panel=df["direction"].map(titles))
     base = alt.Chart(df).encode(
