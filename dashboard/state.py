@@ -1,11 +1,14 @@
 """Session state shared by the pages, and the page address: the dataset chosen on the Data page (kept in
-``?data=<key>&classes=<map>`` so it survives a reload) and the model chosen last."""
+``?data=<key>&classes=<map>`` so it survives a reload), the model chosen last (``?model=<name>``), and the choices
+that belong to one model (:func:`follow`)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Hashable
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
@@ -64,3 +67,37 @@ def _to_address(source: DataSource | None) -> None:
 def set_source(source: DataSource | None) -> None:
     st.session_state[SOURCE_KEY] = source
     _to_address(source)
+
+
+def current_model() -> str | None:
+    """The model chosen last, shared by the pages; it survives a browser reload through ``?model=<name>``."""
+    if st.session_state.get(MODEL_KEY) is None and st.query_params.get("model"):
+        st.session_state[MODEL_KEY] = st.query_params["model"]
+    return st.session_state.get(MODEL_KEY)
+
+
+def set_model(name: str | None) -> None:
+    """Choose the model for every page, and keep it in the page address."""
+    st.session_state[MODEL_KEY] = name
+    if name:
+        st.query_params["model"] = name
+    else:
+        st.query_params.pop("model", None)
+
+
+OWNERS_KEY = "_choice_owners"  # widget key -> what its choice was made for
+
+
+def follow(key: str, owner: Hashable, default: Any) -> Any:
+    """``default`` for the widget ``key`` whose choice belongs to ``owner`` (the model; or the model and the
+    record, for a position or a window on it): the first time the widget is drawn for another owner than before,
+    the old choice is dropped and the widget set back to ``default``, through the session state so that the
+    browser shows it too (a widget's key is its identity: without this it keeps the choice made for the last
+    model, e.g. a record index that now names another record). Call it just before the widget, passing the
+    widget's own default: ``st.selectbox(..., index=state.follow("x_record", path, 0), key="x_record")`` for an
+    index, or the value itself for a value."""
+    owners = st.session_state.setdefault(OWNERS_KEY, {})
+    if key in owners and owners[key] != owner:
+        st.session_state[key] = default
+    owners[key] = owner
+    return default

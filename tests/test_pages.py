@@ -18,6 +18,7 @@ from conftest import TINY, TINY_ARGS, TINY_TRAIN
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
+from bioseq.data.io import Record
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
 from dashboard import loaders, pages
@@ -233,6 +234,19 @@ def test_train_page_form_and_presets(tiny_source):
     at.selectbox(key="train_preset").set_value("Vanilla RNN").run()
     ok(at)
     assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
+
+
+def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
+    from bioseq.training import runs
+
+    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert not ok(open_page("train", tiny_source)).warning
+    runs.RunFolder.named("cli-run").start("cli-run", "cli")  # training now, started from the command line
+    at = ok(open_page("train", tiny_source))
+    assert [w.value for w in at.warning if w.icon == ":material/speed:"] == [
+        "1 other run is training in this workspace (cli-run); with a new run, 2 runs of 1 thread share 1 CPU core, "
+        "so each trains about 2.0× slower. Wait for it to finish, or stop it, to train at full speed."]
 
 
 def click_start(at: AppTest, name: str, epochs: int = 2):
@@ -834,3 +848,87 @@ def test_models_page_shows_a_labeller(label_model, cli_model):
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["task"] == "label (one label per position)" and card["labels"] == "M, O"
     assert card["unscored positions"] == "every position scored" and "validation sov" in card
+
+
+# ---------- choices that belong to a model ----------
+
+@pytest.mark.slow
+def test_gates_page_choices_follow_the_model(cli_model, label_model):
+    """Pick a record (and a class, a window) of the DNA classifier, switch to the protein labeller: the record box
+    shows one of the labeller's records, the very record drawn, and the browser is told (set_value)."""
+    at = open_page("gates_saliency")
+    at.selectbox(key="gates_model").set_value(cli_model).run()
+    at.selectbox(key="gates_record").set_value(16).run()
+    at.selectbox(key="gates_target").set_value("motif")
+    at.slider(key="gates_window").set_value((3, 9)).run()
+    ok(at)
+    assert at.selectbox(key="gates_record").value == 16 and "seq17 ·" in at.selectbox(key="gates_record").options[16]
+    at.selectbox(key="gates_model").set_value(label_model).run()
+    ok(at)
+    record = at.selectbox(key="gates_record")
+    shown = record.options[record.options.index(record.format_func(record.value))]
+    assert record.index == 0 and shown.startswith("tm") and record.proto.set_value
+    assert at.selectbox(key="gates_target").value == "predicted label"
+    length = int(shown.split(" letters")[0].split("· ")[-1])
+    assert at.slider(key="gates_window").value == (1, min(length, 100))  # a fresh window on the new record
+    assert at.number_input(key="gates_position").value == length // 2
+    assert shown.split(" ·")[0] in spec_text(at)  # the charts draw the record the box shows
+    at.selectbox(key="gates_model").set_value(cli_model).run()
+    ok(at)
+    assert at.selectbox(key="gates_record").index == 0 and at.selectbox(key="gates_target").value == "predicted class"
+
+
+def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
+    """The model picked is in the page address (?model=NAME): a new session (a browser reload) opens on it."""
+    at = open_page("predict")
+    at.selectbox(key="predict_model").set_value(cli_model).run()
+    ok(at)
+    assert at.query_params["model"] in (cli_model, [cli_model])
+    at.selectbox(key="predict_model").set_value(protein_model).run()
+    assert at.query_params["model"] in (protein_model, [protein_model])
+    for name in (cli_model, protein_model):
+        again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+        again.query_params["model"] = name
+        again.run()
+        again.switch_page(PAGES["predict"]).run()
+        ok(again)
+        assert again.selectbox(key="predict_model").value == name
+
+
+def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
+    at = ok(open_page("predict"))
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "scan_file"]  # the page's own first
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    keys = [u.key for u in at.get("file_uploader")]
+    assert keys[0] == "predict_files" and keys[-1] == "scan_file"  # after the evaluation's labels file too
+    assert at.get("expander")[-1].label == "Scan a long sequence (genome scale)"
+    assert at.dataframe and at.selectbox(key="scan_class")
+
+
+def test_gates_page_opens_a_long_record_on_its_strongest_region():
+    """A site at 184-188 of 200 letters is off a 1-100 view: the page opens on the strongest 100 letters (those of
+    bioseq.interpret.regions) and offers to jump back there."""
+    from _linear import MOTIF, motif_bundle
+
+    from bioseq.interpret.attribution import explain
+    from bioseq.interpret.regions import strongest_region
+    from bioseq.model.store import save_model
+
+    bundle = motif_bundle(bias=-3.5)
+    save_model(model_path("motif"), bundle)
+    seq = "C" * 183 + MOTIF + "C" * 12
+    at = open_page("gates_saliency")
+    at.radio(key="gates_origin").set_value("paste").run()
+    at.text_area(key="gates_paste").set_value(f">site\n{seq}\n").run()
+    ok(at)
+    first, last = at.slider(key="gates_window").value
+    assert last - first == 99 and first <= 184 and 188 <= last
+    assert (first, last) == strongest_region(explain(bundle, [Record("site", "site", seq, "x", 1)]), 100)
+    jump = at.button(key="gates_jump")
+    assert jump.label == f"Jump to the strongest region ({first}–{last})" and jump.disabled
+    at.slider(key="gates_window").set_value((1, 100)).run()
+    assert not at.button(key="gates_jump").disabled
+    at.button(key="gates_jump").click().run()
+    ok(at)
+    assert at.slider(key="gates_window").value == (first, last)

@@ -167,6 +167,9 @@ with form_box:
     if task == "label":
         st.caption("The model will be a **labeller**: its head labels every position (no read-out), the "
                    "convolution does not pool, and the loss and metrics count scored positions only.")
+    crowd = runs.crowding()
+    if crowd is not None:
+        st.warning(f"{crowd.text('a new run')}.", icon=":material/speed:")
     _form_state(alphabet, task)
     st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
                  help="fills in the model options below; you can still change any of them")
