@@ -31,7 +31,7 @@ from ..data.position_labels import PositionDataset, load_positions, read_sequenc
 from ..errors import InputError, ModelFileError
 from ..metrics.positions import accuracy_name, per_label, per_sequence_accuracy, position_confusion, position_metrics
 from ..model.store import ModelBundle
-from .predict import BATCH_LETTERS, CHUNK_LETTERS, check_alphabet, check_lengths, model_device
+from .predict import CHUNK_LETTERS, batch_letters, check_alphabet, check_lengths, model_device
 from .shards import write_chunks
 
 FORMATS = ("csv", "fasta")
@@ -52,7 +52,7 @@ def predict_position_arrays(bundle: ModelBundle, arrays: Sequence[np.ndarray], b
     device = next(model.parameters()).device
     out: list[np.ndarray] = [np.zeros((0, len(bundle.classes)), dtype=np.float32)] * len(arrays)
     with torch.inference_mode():
-        for idx in length_batches([len(a) for a in arrays], batch_size, letters=BATCH_LETTERS):
+        for idx in length_batches([len(a) for a in arrays], batch_size, letters=batch_letters(bundle)):
             x, lengths = pad_batch([arrays[i] for i in idx])
             probs = torch.softmax(model(x.to(device), lengths), -1).cpu().numpy()  # (B, T, C)
             for j, i in enumerate(idx):
