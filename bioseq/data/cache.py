@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -53,6 +54,7 @@ ARRAYS = ("offsets", "id_offsets", "labels", "hashes")
 DTYPES = {"offsets": "<i8", "id_offsets": "<i8", "labels": "<i8", "hashes": "<u8"}
 PAD = 256  # the code of a padded position: the zero row of the batch table
 CHUNK = 1 << 22  # bytes written, or read for the CRC, at a time
+RELEASE = 1 << 26  # an EncodedView gives back the mapped pages it read after this many letters
 
 
 class CacheError(ValueError):
@@ -83,7 +85,11 @@ class SequenceCache:
 
     def __init__(self, path: str | os.PathLike, identity: dict | None = None):
         self.path = Path(path)
-        self.meta, self.codes, self.ids_blob, arrays = _open(self.path, identity)
+        self.meta, self.map, places = _open(self.path, identity)
+        mm = np.frombuffer(self.map, dtype=np.uint8)
+        sec = {k: mm[a:a + b] for k, (a, b) in places.items()}
+        self.codes, self.ids_blob = sec["codes"], sec["ids"]
+        arrays = {k: sec[k].view(DTYPES[k]) for k in ARRAYS}
         self.offsets, self.id_offsets, self.labels, self.hashes = (arrays[k] for k in ARRAYS)
         self.alphabet = Alphabet.from_dict(self.meta["alphabet"])
         self.classes: list[str] = list(self.meta["classes"])
@@ -96,6 +102,12 @@ class SequenceCache:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def release(self) -> None:
+        """Drop the pages of the file this process has read from its resident memory (the kernel keeps them in
+        its page cache, and reading them again maps them back): a pass over every record then costs no memory."""
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self.map.madvise(mmap.MADV_DONTNEED)
+
     def seq(self, i: int) -> str:
         return bytes(self.codes[self.offsets[i]:self.offsets[i + 1]]).decode("ascii")
 
@@ -103,9 +115,9 @@ class SequenceCache:
         return bytes(self.ids_blob[self.id_offsets[i]:self.id_offsets[i + 1]]).decode("utf-8")
 
 
-def _open(path: Path, identity: dict | None) -> tuple[dict, np.ndarray, np.ndarray, dict]:
-    """The header, and the codes, ids and per-record arrays as views of one read-only memory map, after every
-    check of the module docstring; the checks read the file a block at a time, so opening holds no section."""
+def _open(path: Path, identity: dict | None) -> tuple[dict, mmap.mmap, dict[str, tuple[int, int]]]:
+    """The header, a read-only memory map of the file and each section's place, after every check of the module
+    docstring; the checks read the file a block at a time, so opening holds no section in memory."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -125,16 +137,14 @@ def _open(path: Path, identity: dict | None) -> tuple[dict, np.ndarray, np.ndarr
             if _checksum(fh, places, meta) != meta["checksum"] or _crc(fh, *places["codes"]) != meta["codes_crc"]:
                 raise CacheError("checksum mismatch")
             _check_ranges(fh, places, meta)
-        mm = np.memmap(path, dtype=np.uint8, mode="r")
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CacheError(f"unreadable ({e})") from None
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # a header of the wrong shape
         if isinstance(e, CacheError):
             raise
         raise CacheError(f"bad header ({type(e).__name__}: {e})") from None
-    sec = {k: mm[a:a + b] for k, (a, b) in places.items()}
-    arrays = {k: sec[k].view(DTYPES[k]) for k in ARRAYS}
-    return meta, sec["codes"], sec["ids"], arrays
+    return meta, mapped, places
 
 
 def _places(meta: dict, end: int) -> dict[str, tuple[int, int]]:
@@ -204,6 +214,7 @@ class EncodedView:
         self.lengths = cache.offsets[self.index + 1] - self.starts
         self.table = np.vstack([np.nan_to_num(cache.alphabet.table(), nan=0.0),
                                 np.zeros((1, cache.alphabet.size), dtype=np.float32)])  # (257, K): PAD is 0
+        self.read = 0  # letters read from the map since its pages were last released
 
     def __len__(self) -> int:
         return len(self.index)
@@ -220,7 +231,12 @@ class EncodedView:
         pos = np.arange(int(lengths.max()) if len(lengths) else 0)
         inside = pos[None, :] < lengths[:, None]
         where = np.where(inside, self.starts[idx][:, None] + pos[None, :], 0)
-        return np.where(inside, self.cache.codes[where].astype(np.intp), PAD), lengths
+        codes = np.where(inside, self.cache.codes[where].astype(np.intp), PAD)
+        self.read += int(lengths.sum())
+        if self.read > RELEASE:  # epochs and whole passes read every page: resident memory stays flat
+            self.cache.release()
+            self.read = 0
+        return codes, lengths
 
     def batch(self, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (B, T, alphabet)`` float32 and ``lengths (B,)`` for the records ``idx`` of this view."""
@@ -229,13 +245,16 @@ class EncodedView:
 
     def compositions(self, chunk: int = 8192) -> np.ndarray:
         """Letter frequencies ``(N, alphabet)`` float64 (:func:`bioseq.prediction.novelty.compositions`)."""
-        out = np.zeros((len(self), self.table.shape[1]))
+        parts = list(self.composition_chunks(chunk))
+        return np.concatenate(parts) if parts else np.zeros((0, self.table.shape[1]))
+
+    def composition_chunks(self, chunk: int = 8192) -> Iterator[np.ndarray]:
+        """:meth:`compositions`, ``chunk`` records at a time."""
         for a in range(0, len(self), chunk):
             codes, lengths = self.codes(np.arange(a, min(a + chunk, len(self))))
             rows = np.arange(len(codes))[:, None] * (PAD + 1) + codes
             counts = np.bincount(rows.ravel(), minlength=len(codes) * (PAD + 1)).reshape(len(codes), PAD + 1)
-            out[a:a + len(codes)] = counts @ self.table.astype(np.float64) / np.maximum(lengths, 1)[:, None]
-        return out
+            yield counts @ self.table.astype(np.float64) / np.maximum(lengths, 1)[:, None]
 
 
 def _labeller(paths: list[str], table: dict | None, mode: str | None):
