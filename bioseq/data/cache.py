@@ -158,9 +158,9 @@ def _places(meta: dict, end: int) -> dict[str, tuple[int, int]]:
     return places
 
 
-def _blocks(fh, start: int, length: int, dtype: str = "u1", size: int = CHUNK) -> Iterator[np.ndarray]:
+def _blocks(fh, start: int, length: int, dtype: str = "u1") -> Iterator[np.ndarray]:
     """A section of the open file ``fh`` a block at a time (as ``dtype``), never the whole section at once."""
-    item = np.dtype(dtype).itemsize
+    item, size = np.dtype(dtype).itemsize, CHUNK
     fh.seek(start)
     while length > 0:
         block = fh.read(min(size - size % item, length))
