@@ -27,6 +27,7 @@ nothing of size N is read into memory until a caller asks for it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import mmap
@@ -140,9 +141,9 @@ def _open(path: Path, identity: dict | None) -> tuple[dict, mmap.mmap, dict[str,
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CacheError(f"unreadable ({e})") from None
+    except CacheError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # a header of the wrong shape
-        if isinstance(e, CacheError):
-            raise
         raise CacheError(f"bad header ({type(e).__name__}: {e})") from None
     return meta, mapped, places
 
@@ -197,10 +198,7 @@ def _checksum(fh, places: dict, meta: dict) -> str:
 
 
 def _crc(fh, start: int, length: int) -> int:
-    crc = 0
-    for block in _blocks(fh, start, length):
-        crc = zlib.crc32(block, crc)
-    return crc
+    return functools.reduce(lambda crc, block: zlib.crc32(block, crc), _blocks(fh, start, length), 0)
 
 
 class EncodedView:
