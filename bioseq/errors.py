@@ -32,6 +32,12 @@ def render(text: str, surface: str = "cli") -> str:
     return _REF.sub(word, text)
 
 
+def shown(value, width: int = 40) -> str:
+    """``repr(value)`` cut to ``width`` characters: a value read from a file, quoted in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class BioseqError(Exception):
     """Base class for errors that the CLI and the dashboard show as one clear line."""
 
@@ -69,3 +75,8 @@ class ToolError(BioseqError, RuntimeError):
 
 class TrainingError(BioseqError, RuntimeError):
     """Training cannot go on (for example a NaN loss); the message says why and what to try."""
+
+
+class OutputError(BioseqError, OSError):
+    """An output that cannot or must not be written (an input of the command, a folder, a write that failed);
+    the message names the output path the user gave, never a temporary file."""

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY, TINY_ARGS
 
 from bioseq.cli import commands as cli
 from bioseq.cli import main
 from bioseq.data.io import read_records
 from bioseq.model.store import load_model
 
-TRAIN = ["--epochs", "2", "--hidden", "8", "--conv-filters", "8", "--conv-width", "3", "--batch-size", "8",
-         "--device", "cpu", "--quiet"]
+TRAIN = [*TINY_ARGS, "--epochs", "2", "--quiet"]
 BIOSEQ = Path(sys.executable).parent / "bioseq"
 
 
@@ -55,11 +55,11 @@ def test_train_out(dna_fasta, tmp_path, capsys):
     assert main(["train", str(dna_fasta), "--out", str(out), "--log-dir", str(tmp_path / "run"), *TRAIN]) == 0
     captured = capsys.readouterr()
     assert captured.out == f"{out}\n"
-    assert "data: 32 training records {'background': 16, 'motif': 16}, dna, length 24-24" in captured.err
+    assert "data: 32 training records (background 16, motif 16), dna, length 24-24" in captured.err
     assert "validation (best epoch" in captured.err and "confusion (rows true" in captured.err
     assert f"logs: {tmp_path / 'run'}" in captured.err
     bundle = load_model(out)
-    assert bundle.model.cfg.hidden == 8 and bundle.model.cfg.conv_width == 3
+    assert bundle.model.cfg.hidden == TINY["hidden"] and bundle.model.cfg.conv_width == TINY["conv_width"]
     assert (tmp_path / "run" / "metrics.csv").is_file()
 
 
@@ -87,8 +87,11 @@ def test_train_name_then_models_and_info(model, bioseq_home, capsys):
 
     assert main(["info", "tiny"]) == 0
     text = capsys.readouterr().out
-    assert "name:          tiny" in text and "architecture:  conv8/3 pool2 -> 1x BiLSTM 8 -> max" in text
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    assert "name:          tiny" in text and f"architecture:  {arch}" in text
     assert "classes:       background, motif" in text and "  train " in text and "validation:" in text
+    trained = next(line for line in text.splitlines() if line.startswith("trained on:"))
+    assert trained.startswith("trained on:    background 16, motif 16 (sequences per class); best epoch")  # no dict
     assert main(["info", "tiny", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["format"] == "bioseq-model" and meta["name"] == "tiny" and meta["config"]["hidden"] == 8
@@ -110,6 +113,30 @@ def test_predict_to_a_file_and_to_stdout(model, dna_fasta, tmp_path, capsys):
     assert [r[0] for r in rows[1:]] == [f"seq{i}" for i in range(1, 41)]
     assert main(["predict", model, str(dna_fasta), "--chunk-size", "7"]) == 0
     assert capsys.readouterr().out == out.read_bytes().decode()
+
+
+def test_predict_warns_about_records_unlike_the_training_data(model, write, tmp_path, capsys):
+    """`bioseq predict` said only "wrote N predictions" while every record was flagged: it says on stderr how
+    many and why, in the Predict page's sentence (bioseq.prediction.novelty.summary)."""
+    odd = write("odd.fa", "".join(f">poly{i}\n{'A' * 24}\n" for i in range(5))
+                + "".join(f">long{i}\n{'ACGT' * 20}\n" for i in range(3)) + ">fine\nACGTTGCAACGTTGCAACGTTGCA\n")
+    out = tmp_path / "odd.csv"
+    assert main(["predict", model, str(odd), "-o", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"wrote 9 predictions to {out}",
+                   "bioseq: warning: 8 of 9 sequences are unlike the training data (3 much longer than any training "
+                   "sequence, 5 with an unusual letter composition); their predictions may be confident and still "
+                   "wrong. See the unlike_training column."]
+    assert main(["predict", model, str(odd), "--chunk-size", "2"]) == 0  # counted over chunks, to stdout too
+    assert capsys.readouterr().err.strip().startswith("bioseq: warning: 8 of 9 sequences")
+
+
+def test_train_help_names_both_tasks(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Train a model: a classifier (one class per sequence" in text
+    assert "or a labeller (a label per position" in text
 
 
 def test_evaluate_text_and_json(model, dna_fasta, write, capsys):
@@ -180,8 +207,9 @@ def test_bad_model_arguments(tmp_path, dna_fasta, model, protein_fasta, capsys):
 
 
 def test_output_into_a_missing_folder(model, dna_fasta, tmp_path, capsys):
-    assert main(["predict", model, str(dna_fasta), "-o", str(tmp_path / "no" / "such" / "p.csv")]) == 1
-    one_error_line(capsys.readouterr().err, "No such file or directory")
+    out = tmp_path / "no" / "such" / "p.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out)]) == cli.EXIT_INPUT  # names the output, exit 2
+    one_error_line(capsys.readouterr().err, f"{out}: cannot write the output: No such file or directory")
 
 
 def test_training_failure_is_one_line(dna_fasta, tmp_path, monkeypatch, capsys):

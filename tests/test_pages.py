@@ -13,16 +13,17 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import TINY, TINY_ARGS, TINY_TRAIN
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
+from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"data": "views/data.py", "train": "views/train.py", "flow": "views/gradient_flow.py",
-         "gates": "views/gates_saliency.py", "predict": "views/predict.py", "models": "views/models.py"}
-TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+PAGES = {p.name: p.path for p in pages.PAGES}  # "data": "dashboard/views/data.py", ... (the frame's list)
+QUICK = [*TINY_ARGS, "--epochs", "1", "--quiet"]  # one quiet epoch of the tiny model
 
 
 @pytest.fixture(autouse=True)
@@ -58,12 +59,7 @@ def texts(elements) -> str:
 
 
 def registry():
-    sys.path.insert(0, str(ROOT))
-    try:
-        import ui
-    finally:
-        sys.path.remove(str(ROOT))
-    return ui.job_registry()
+    return loaders.job_registry()
 
 
 @pytest.fixture
@@ -79,13 +75,13 @@ def errors(at) -> list:
 @pytest.fixture
 def cli_model(dna_fasta) -> str:
     """A model trained by the CLI into the test's workspace, as users will do."""
-    assert cli(["train", str(dna_fasta), "--name", "cli-model", *TINY]) == 0
+    assert cli(["train", str(dna_fasta), "--name", "cli-model", *QUICK]) == 0
     return "cli-model"
 
 
 @pytest.fixture
 def protein_model(protein_fasta) -> str:
-    assert cli(["train", str(protein_fasta), "--name", "prot-model", *TINY]) == 0
+    assert cli(["train", str(protein_fasta), "--name", "prot-model", *QUICK]) == 0
     return "prot-model"
 
 
@@ -240,8 +236,7 @@ def test_train_page_form_and_presets(tiny_source):
 
 def click_start(at: AppTest, name: str, epochs: int = 2):
     """Fill in a tiny run and press Start; returns its job."""
-    for key, value in (("hidden", 4), ("conv_filters", 4), ("conv_width", 3), ("epochs", epochs),
-                       ("batch_size", 8)):
+    for key, value in {**TINY, "epochs": epochs, "batch_size": TINY_TRAIN["batch_size"]}.items():
         at.number_input(key=f"train_opt_{key}").set_value(value)
     at.text_input(key="train_name").set_value(name)
     at.button(key="train_start").click().run()
@@ -284,7 +279,7 @@ def test_train_page_form_after_leaving_during_a_run(tiny_source):
     ok(at)  # no KeyError for a widget that was not drawn while the page was away
     assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in texts(at.success)
     assert at.selectbox(key="train_preset").value == "GRU" and at.selectbox(key="train_opt_cell").value == "gru"
-    assert at.number_input(key="train_opt_hidden").value == 4 and at.button(key="train_start")
+    assert at.number_input(key="train_opt_hidden").value == TINY["hidden"] and at.button(key="train_start")
     assert at.text_input(key="train_name").value.startswith("gru-dna-")
     start_tiny_run(at, "again", epochs=1)  # and the form still starts runs
 
@@ -301,13 +296,17 @@ def test_train_page_shows_a_cli_run_from_its_folder(tiny_source, dna_fasta):
     assert "epoch 2/5 · step 3/4 · loss 0.5000" in bar.proto.text and "train_stop" not in {b.key for b in at.button}
 
 
+@pytest.mark.slow
 def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     at = open_page("train", tiny_source)
     start_tiny_run(at, "first", epochs=1)
     at.text_input(key="train_name").set_value("first")
     at.button(key="train_start").click().run()
     ok(at)
-    assert "already exists" in texts(at.error)
+    assert "already exists" in texts(at.error) and "Replace a model or run" in texts(at.error)
+    at.checkbox(key="train_overwrite").check()
+    start_tiny_run(at, "first", epochs=1)  # replaced when told to
+    assert at.checkbox(key="train_overwrite").value is False  # and told once only
     start_tiny_run(at, "second", epochs=1)
     at.run()
     ok(at)
@@ -315,9 +314,10 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     assert charts(at) >= 2
 
 
+@pytest.mark.slow
 def test_compare_runs_overlays_like_with_like(dna_fasta, protein_fasta):
     for fasta, name in ((dna_fasta, "dna-a"), (protein_fasta, "prot-a"), (dna_fasta, "dna-b")):
-        assert cli(["train", str(fasta), "--name", name, *TINY]) == 0
+        assert cli(["train", str(fasta), "--name", name, *QUICK]) == 0
     at = ok(open_page("train"))
     at.selectbox(key="train_run").set_value("dna-b").run()
     ok(at)
@@ -335,7 +335,7 @@ def test_train_page_shows_a_failed_run(tmp_path):
 # ---------- gradient flow ----------
 
 def test_gradient_flow_page(cli_model):
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert at.multiselect(key="flow_runs").value == [cli_model] and at.slider(key="flow_n")
     assert {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
     assert charts(at) >= 3
@@ -346,10 +346,11 @@ def test_gradient_flow_page(cli_model):
     assert "read-out (**max**) looks at every position" in texts(at.caption)  # the default DNA read-out
 
 
+@pytest.mark.slow
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
-                *TINY]) == 0
-    at = open_page("flow")
+                *QUICK]) == 0
+    at = open_page("gradient_flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
     # two one-epoch models are at chance: the diagnosis box says "not learning"; no other error
@@ -358,13 +359,13 @@ def test_gradient_flow_compares_runs(dna_fasta, cli_model):
 
 
 def test_gradient_flow_without_runs():
-    assert "No finished runs" in texts(ok(open_page("flow")).info)
+    assert "No finished runs" in texts(ok(open_page("gradient_flow")).info)
 
 
 # ---------- gates & saliency ----------
 
 def test_gates_page(cli_model):
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == cli_model
     assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
     assert charts(at) >= 4  # gates, gate saliency, saliency and mutagenesis (short sequences)
@@ -379,16 +380,17 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+@pytest.mark.slow
 def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
-    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *TINY]) == 0
-    at = ok(open_page("gates"))
+    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *QUICK]) == 0
+    at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == "pair"
     member = at.selectbox(key="gates_member")
     assert member.value == 1 and list(member.options) == ["member 1 of 2", "member 2 of 2"]
     member.set_value(2).run()
     ok(at)
     assert charts(at) >= 4
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert at.selectbox(key="flow_member_pair").value == 1
     at.selectbox(key="flow_member_pair").set_value(2).run()
     ok(at)
@@ -396,16 +398,17 @@ def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
 
 
 def test_a_single_model_has_no_member_choice(cli_model):
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert not [s for s in at.selectbox if s.key == "gates_member"]
 
 
+@pytest.mark.slow
 def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     """The whole dataset is searchable (not the first 500), with each record's true label and probabilities."""
     from bioseq.data.synthetic import motif_dna, write_fasta
 
     big = write_fasta(write("x", "").parent / "big.fa", motif_dna(700, length=24, seed=9))
-    at = ok(open_page("gates", DataSource("big", (str(big),))))
+    at = ok(open_page("gates_saliency", DataSource("big", (str(big),))))
     at.radio(key="gates_origin").set_value("dataset").run()
     ok(at)
     picker = at.selectbox(key="gates_record")
@@ -421,10 +424,11 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     assert set(predicted[:2]) == set(predicted)  # each predicted class near the top
 
 
+@pytest.mark.slow
 def test_gates_page_offers_every_attribution_method(cli_model):
     from bioseq.interpret.attribution import METHODS
 
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     radio = at.radio(key="gates_method")
     assert radio.options == [m.label for m in METHODS.values()]  # labels from the registry
     assert all(m.help in radio.help for m in METHODS.values())
@@ -440,7 +444,7 @@ def test_gates_page_offers_every_attribution_method(cli_model):
 
 
 def test_gates_page_pasted_protein(protein_model):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.radio(key="gates_origin").set_value("paste").run()
     assert "paste a sequence" in texts(at.info)
     at.text_area(key="gates_paste").set_value("MKTAYIAKQRQISFVKSHFSRQKDEL").run()
@@ -449,7 +453,7 @@ def test_gates_page_pasted_protein(protein_model):
 
 
 def test_gates_page_on_the_data_page_dataset(cli_model, tiny_source):
-    at = open_page("gates", tiny_source)
+    at = open_page("gates_saliency", tiny_source)
     at.radio(key="gates_origin").set_value("dataset").run()
     ok(at)
     assert not at.error and at.selectbox(key="gates_record").options[0].startswith("seq1")
@@ -457,7 +461,7 @@ def test_gates_page_on_the_data_page_dataset(cli_model, tiny_source):
 
 
 def test_gates_page_refuses_the_wrong_alphabet(protein_model):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.radio(key="gates_origin").set_value("paste").run()
     at.text_area(key="gates_paste").set_value(">x\n" + "ACGT" * 10).run()
     ok(at)
@@ -465,7 +469,7 @@ def test_gates_page_refuses_the_wrong_alphabet(protein_model):
 
 
 def test_gates_page_without_models():
-    assert "No saved models" in texts(ok(open_page("gates")).info)
+    assert "No saved models" in texts(ok(open_page("gates_saliency")).info)
 
 
 # ---------- predict ----------
@@ -610,7 +614,8 @@ def test_damaged_model_file_is_a_warning(cli_model):
     at = ok(open_page("models"))
     assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
     predict = ok(open_page("predict"))
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — conv4/3 pool2 -> 1x BiLSTM 4 -> max"]
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
 
 
 def test_protein_through_every_page(protein_fasta):
@@ -621,7 +626,7 @@ def test_protein_through_every_page(protein_fasta):
     at = open_page("train", source)
     assert at.selectbox(key="train_opt_pooling").value == "last"  # the protein defaults
     start_tiny_run(at, "prot-run")
-    for page in ("flow", "gates", "models"):
+    for page in ("gradient_flow", "gates_saliency", "models"):
         view = ok(open_page(page, source))
         assert not errors(view) and charts(view) >= 2, page  # a tiny run is diagnosed "not learning", no error
     predict = open_page("predict", source)
@@ -654,7 +659,7 @@ def tm_fasta(tmp_path) -> Path:
 
 @pytest.fixture
 def label_model(tm_fasta) -> str:
-    assert cli(["train", str(tm_fasta), "--name", "tm-model", *TINY]) == 0
+    assert cli(["train", str(tm_fasta), "--name", "tm-model", *QUICK]) == 0
     return "tm-model"
 
 
@@ -725,7 +730,7 @@ def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
 
 
 def test_gradient_flow_page_for_a_labeller(label_model):
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert not errors(at) and {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
     assert any("Per position" in h.value for h in at.subheader)
     assert at.selectbox(key="flow_heat_record") and charts(at) >= 4  # layers, G[t, s], profile, memory
@@ -738,10 +743,11 @@ def test_gradient_flow_page_for_a_labeller(label_model):
     ok(at)
 
 
+@pytest.mark.slow
 def test_gates_page_for_a_labeller(label_model):
     from bioseq.interpret.attribution import METHODS
 
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert not at.error and at.number_input(key="gates_position")
     assert [t.label for t in at.tabs][:2] == ["Gates", "Gate saliency at 22"]
     metrics = {m.label: m.value for m in at.metric}
@@ -759,8 +765,9 @@ def test_gates_page_for_a_labeller(label_model):
     assert "of the attribution lies within" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.selectbox(key="gates_order").set_value("misclassified first").run()
     ok(at)
     acc = [float(o.split("accuracy ")[1].split(" ")[0]) for o in at.selectbox(key="gates_record").options]
@@ -799,7 +806,7 @@ def test_predict_page_labeller_on_unlabelled_files(label_model):
 
 
 def test_predict_labeller_fasta_download(label_model, tm_fasta):
-    from bioseq.app.position_predictions import predict_uploads
+    from bioseq.app.predictions import predict_uploads
     from bioseq.model.store import load_model
 
     found = predict_uploads(load_model(model_path(label_model)), [("tm.fa", tm_fasta.read_bytes())])

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import pandas as pd
+from conftest import TINY, TINY_ARGS
 
 from bioseq.app.run_table import COLUMNS, comparable, comparison_table
 from bioseq.cli import main
 
-TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+QUICK = [*TINY_ARGS, "--epochs", "1", "--quiet"]  # one quiet epoch of the tiny model
 
 
 def test_rows_with_metrics_options_and_time(dna_fasta, protein_fasta):
-    assert main(["train", str(dna_fasta), "--name", "d1", *TINY]) == 0
-    assert main(["train", str(dna_fasta), "--name", "d2", "--cell", "gru", *TINY]) == 0
-    assert main(["train", str(protein_fasta), "--name", "p1", *TINY]) == 0
+    assert main(["train", str(dna_fasta), "--name", "d1", *QUICK]) == 0
+    assert main(["train", str(dna_fasta), "--name", "d2", "--cell", "gru", *QUICK]) == 0
+    assert main(["train", str(protein_fasta), "--name", "p1", *QUICK]) == 0
     table = comparison_table()
     assert list(table.columns) == list(COLUMNS) and set(table["run"]) == {"d1", "d2", "p1"}
     d2 = table.set_index("run").loc["d2"]
-    assert d2["cell"] == "gru" and d2["hidden"] == 4 and d2["status"] == "done" and d2["epochs_run"] == 1
+    assert d2["cell"] == "gru" and d2["hidden"] == TINY["hidden"] and d2["status"] == "done" and d2["epochs_run"] == 1
     assert 0 <= d2["val_accuracy"] <= 1 and d2["minutes"] >= 0 and d2["alphabet"] == "dna"
     assert comparable(table, "d1") == ["d1", "d2"]  # not the protein run
     assert comparable(table, "p1") == ["p1"] and comparable(table, "nope") == []
@@ -25,3 +26,17 @@ def test_rows_with_metrics_options_and_time(dna_fasta, protein_fasta):
 
 def test_no_runs():
     assert comparison_table().empty and comparable(pd.DataFrame(columns=COLUMNS), "x") == []
+
+
+def test_imbalance_note_speaks_of_positions_for_a_labeller():
+    from bioseq.app.cards import notes
+    from bioseq.app.run_table import run_notes
+
+    vm = {"accuracy": 0.94, "balanced_accuracy": 0.5}
+    labeller = {"val_metrics": vm, "summary": {"per_class": {"O": 94, "M": 6}}, "model_config": {"task": "label"}}
+    assert run_notes(labeller)[-1].startswith("94% of the positions are of one label: accuracy can look good while "
+                                              "the rare label is missed")
+    meta = {"task": "label", "training": {"val_metrics": vm, "val_counts": {"O": 94, "M": 6}}}
+    assert notes(meta)[-1].startswith("94% of the positions are of one label")
+    classifier = {"val_metrics": vm, "summary": {"per_class": {"a": 94, "b": 6}}, "model_config": {}}
+    assert run_notes(classifier)[-1].startswith("94% of the sequences are of one class")

@@ -129,6 +129,25 @@ def test_torchrun_two_processes_write_the_one_process_csv(tmp_path, kind):
 
 
 @pytest.mark.slow
+def test_torchrun_warns_about_records_unlike_the_training_data_over_every_rank(tmp_path):
+    """Each rank flags its own chunks; rank 0's warning counts every rank's, as one process does."""
+    bundle = motif_bundle(bias=-4.5)
+    bundle.meta["training"] = {"profile": {"length_min": 100, "length_max": 100, "composition": [0.25] * 4,
+                                           "composition_cutoff": 1.0}}  # 20 letters: shorter by over 20%
+    model = save_model(tmp_path / "m.safetensors", bundle)
+    fasta = write_fasta(tmp_path / "in.fa", motif_dna(150, length=20, motif="GATTA", seed=4))
+    warnings = []
+    for procs in (1, 2):
+        done = bioseq_run(["predict", str(model), str(fasta), "--chunk-size", "16", "--device", "cpu",
+                           "-o", str(tmp_path / f"out{procs}.csv")], procs, tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        warnings.append([line for line in done.stderr.splitlines() if line.startswith("bioseq: warning:")])
+    assert warnings[0] == warnings[1] == [
+        "bioseq: warning: 150 of 150 sequences are unlike the training data (150 much shorter than any training "
+        "sequence); their predictions may be confident and still wrong. See the unlike_training column."]
+
+
+@pytest.mark.slow
 def test_torchrun_a_bad_record_of_rank_one_is_named_once_and_nothing_is_written(tmp_path):
     model = save_model(tmp_path / "m.safetensors", motif_bundle(bias=-4.5))
     good = "".join(f">s{i}\nACGTACGTAC\n" for i in range(40))
@@ -144,3 +163,72 @@ def test_torchrun_a_bad_record_of_rank_one_is_named_once_and_nothing_is_written(
         assert errors == [f"bioseq: error: {path}: {where}: invalid character "
                           f"'X' (not a dna letter; accepted: ACGTRYSWKMBDHVN)"]
         assert [name for name in os.listdir(tmp_path) if "o.csv" in name] == []  # no output, no part files
+
+
+# --- a rank that stops answering ----------------------------------------------------------------
+
+STOPPING_RANK = """
+import os, signal, sys
+from bioseq.prediction import shards
+
+def render(fh, i, chunk):
+    if i == 1 and os.environ["RANK"] == os.environ["STOP_RANK"]:  # rank 1's first chunk, or rank 0's second
+        os.kill(os.getpid(), signal.SIGSTOP)
+    if i == 2 and os.environ["RANK"] == os.environ["STOP_RANK"] == "0":
+        os.kill(os.getpid(), signal.SIGSTOP)
+    fh.write(f"{i}\\n")
+    return 1
+
+try:
+    shards.write_chunks(sys.argv[1], iter([["x"]] * 4), render, rank_timeout=float(sys.argv[2]))
+except Exception as e:
+    print(f"{type(e).__name__}|{getattr(e, 'quiet', False)}|{e}", flush=True)
+    sys.exit(2)
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stopped", [1, 0])
+def test_a_stopped_rank_is_named_by_the_others_within_the_timeout(tmp_path, stopped):
+    """Two processes (the store held by rank 0, as without torchrun's agent); one stops itself (SIGSTOP) while
+    writing its part: the other names it in one line once 0.05 minutes (3 s) pass without a word from it."""
+    out = tmp_path / "out.csv"
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+               "MASTER_PORT": str(port), "STOP_RANK": str(stopped), "OMP_NUM_THREADS": "1"}
+        env.pop("TORCHELASTIC_USE_AGENT_STORE", None)
+        procs.append(subprocess.Popen([sys.executable, "-c", STOPPING_RANK, str(out), "0.05"], env=env,
+                                      stdout=subprocess.PIPE, text=True))
+    speaker = procs[1 - stopped]
+    try:
+        said, _ = speaker.communicate(timeout=120)
+    finally:
+        procs[stopped].kill()
+        procs[stopped].wait()
+    assert speaker.returncode == 2
+    assert said == (f"BioseqError|False|rank {stopped} of 2 did not answer within 0.05 minutes (stopped, hung or "
+                    f"killed?): nothing was written to {out}; --rank-timeout MINUTES sets how long to wait\n")
+    assert not out.exists()
+    shards.write_chunks(str(out), iter(CHUNKS), render)  # the next run removes the stopped rank's part file
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+@pytest.mark.parametrize("rank, quiet", [("0", False), ("1", True)])
+def test_an_input_as_the_output_is_refused_under_torchrun_by_rank_0_only(tmp_path, monkeypatch, rank, quiet):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nACGT\n")
+    with pytest.raises(BioseqError, match="is also an input of this command") as e:
+        shards.write_chunks(str(fasta), iter(CHUNKS), render, inputs=[fasta])
+    assert getattr(e.value, "quiet", False) is quiet and fasta.read_text() == ">a\nACGT\n"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BioseqError
-from .device import add_device_arguments
+from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
 
@@ -49,6 +49,7 @@ def _fmt(v) -> str:
 def cmd_train(a: argparse.Namespace) -> int:
     from ..interpret.diagnose import diagnose_model
     from ..options import settable, split_options
+    from ..task import task_of
     from ..training.fit import fit
 
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
@@ -56,25 +57,21 @@ def cmd_train(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from ..training import distributed
 
-    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
+    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     distributed.finish()
     if not distributed.is_main():
         return 0  # rank 0 reports
     s = r.summary
-    labelling = r.bundle.task == "label"
-    what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling
-            else str(s["per_class"]))
+    task = task_of(r.bundle)
+    what = task.summary(s)
     print(f"data: {s['records']} training records {what}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
     m = r.result.val_metrics
-    shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
-        "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
-    print(f"validation (best epoch {r.result.best_epoch}"
-          + (", per position over scored positions" if labelling else "") + "): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
+    print(f"validation (best epoch {r.result.best_epoch}{task.scope}): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in task.headline), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
     # a labeller's memory is measured per position and its findings say labels and positions
@@ -86,25 +83,25 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ..prediction.novelty import summary
     from ..prediction.predict import predict_files
+    from ..task import task_of
     from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
-    if bundle.task == "label":
-        from ..prediction.positions import predict_position_files
-
-        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size,
-                                   batch_size=a.batch_size or 128)
-    elif a.format == "fasta":
-        raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
-                          "sequence (its CSV is the default output)")
-    else:
-        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence,
-                          batch_size=a.batch_size or 512)
-    if a.output not in (None, "-") and distributed.is_main():
-        print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
-              file=sys.stderr)
+    flagged: Counter = Counter()
+    n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
+                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout, flagged=flagged)
+    if not distributed.is_main():
+        return 0
+    if a.output not in (None, "-"):
+        print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
+    warning = summary(flagged)
+    if warning:
+        print(f"bioseq: warning: {warning} See the unlike_training column.", file=sys.stderr)
     return 0
 
 
@@ -112,21 +109,9 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..model.store import load_model, resolve
     from ..prediction.evaluate import evaluate_files
 
-    bundle = load_model(resolve(a.model))
-    if bundle.task == "label":
-        from .positions import print_position_evaluation
-
-        return print_position_evaluation(bundle, a)
-    ev = evaluate_files(bundle, a.files, labels=a.labels)
-    m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
-    if a.json:
-        print(json.dumps(m, indent=1))
-    else:
-        for k in ("n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1"):
-            print(f"{k:<18} {_fmt(m[k])}")
-        print(f"{'confusion':<18} {m['confusion']} (rows true, columns predicted: {', '.join(bundle.classes)})")
-        for note in ev.notes:
-            print(f"note: {note}")
+    ev = evaluate_files(load_model(resolve(a.model)), a.files, labels=a.labels, labels_fasta=a.labels_fasta,
+                        mask=a.mask, ignore_label=a.ignore_label)
+    print(json.dumps(ev.as_json(), indent=1, default=float) if a.json else "\n".join(ev.report()))
     return 0
 
 
@@ -154,27 +139,27 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 def cmd_info(a: argparse.Namespace) -> int:
     from ..model.store import describe_model, read_meta, resolve
+    from ..task import task_of
 
     meta = read_meta(resolve(a.model))
     if a.json:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
+    length = meta.get("length") or {}  # read_meta checked its fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
-        f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
-        "task:          label (one label per position); labels {}{}{}".format(
-            ", ".join(meta["classes"]),
-            f"; never scored: {meta['labelling']['ignore_label']!r}" if meta["labelling"].get("ignore_label") else "",
-            "; a mask marked unscored positions" if meta["labelling"].get("mask") else ""),
-        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+        task_of(meta).describe(meta),
+        f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]
     if t:
-        lines.append(f"trained on:    {t.get('counts')}; best epoch {t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
+        task = task_of(meta)
+        lines.append(f"trained on:    {task.counted(t.get('counts'))} ({task.unit} per {task.word}); best epoch "
+                     f"{t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
         for f in t.get("files", []):
             lines.append(f"  {f['role']:<5} {f['path']}  sha256 {f['sha256'][:16]}…")
         lines += _split_lines(t)
@@ -247,19 +232,25 @@ def add_option_arguments(parser: argparse.ArgumentParser, groups: Sequence[str] 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers on DNA, RNA and protein "
-                                 "sequences, predict, and look inside. Models go to $BIOSEQ_HOME (default ~/.bioseq).")
+    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers and per-position "
+                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go "
+                                 "to $BIOSEQ_HOME (default ~/.bioseq).")
     ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a classifier on labelled sequence files",
-                       description="Train a classifier. Labels come from label=VALUE header tokens, --labels, "
-                       "or one file per class (several files whose headers carry no labels). Every option is "
-                       "also an argument of bioseq.train() and a field of the dashboard's Train form.")
+    t = sub.add_parser("train", help="train a classifier or a per-position labeller on labelled sequence files",
+                       description="Train a model: a classifier (one class per sequence: labels from label=VALUE "
+                       "header tokens, --labels, or one file per class, several files whose headers carry no "
+                       "labels) or a labeller (a label per position: three-line FASTA, or --labels-fasta; --task "
+                       "label, detected from the files). Every option is also an argument of bioseq.train() and "
+                       "a field of the dashboard's Train form.")
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
-    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint "
+                   "(the same data and model options)")
+    o.add_argument("--overwrite", action="store_true", help="replace the model and run of this --name or --out "
+                   "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     dest = t.add_mutually_exclusive_group()
     dest.add_argument("--out", metavar="PATH", help="save the model file here")
@@ -278,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
     add_device_arguments(p, "records per forward pass (512; labellers 128)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="metrics of a model on labelled files")

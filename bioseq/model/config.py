@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
+from dataclasses import MISSING, asdict, dataclass, fields
 
-from ..errors import ref
-from ..options import opt
+from ..errors import ref, shown
+from ..options import opt, options
+from ..task import NAMES, task_of
 from . import cells
 from .strands import STRANDS
 
@@ -17,15 +19,15 @@ CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
-TASKS = ("classify", "label")
+TASKS = NAMES  # the task names, from the Task module
 
 
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a classifier. Choices are checked by :meth:`validate`."""
 
-    alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False)
-    n_classes: int = opt(help="classes, from the data", internal=True, cli=False)
+    alphabet_size: int = opt(help="letters in the alphabet, from the data", min=1, internal=True, cli=False)
+    n_classes: int = opt(help="classes, from the data", min=2, internal=True, cli=False)
     task: str = opt("classify", choices=TASKS, internal=True, detected=True, unset="detected",
                     where="detected from the data on the Data page",
                     help="classify: one label per sequence; label: one label per position (sequence labelling). "
@@ -73,15 +75,15 @@ class ModelConfig:
         for name in ("alphabet_size", "layers", "hidden", "conv_filters", "conv_width", "conv_pool"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        task = task_of(self)
         if self.n_classes < 2:
-            raise ValueError("a classifier needs at least two classes" if self.task == "classify"
-                             else "a labeller needs at least two labels")
-        if self.task == "label" and self.conv and self.conv_pool > 1:
+            raise ValueError(f"a {task.noun} needs at least two {task.words}")
+        if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
         if self.strand not in STRANDS:
             raise ValueError(f"unknown strand {self.strand!r}; choose one of {', '.join(STRANDS)}")
-        if self.task == "label" and self.strand != "forward":
+        if task.per_position and self.strand != "forward":
             raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
                              f"reversed too; use {ref('strand', 'forward')}")
         if not 0 <= self.dropout < 1:
@@ -90,8 +92,9 @@ class ModelConfig:
 
     @property
     def labelling(self) -> bool:
-        """Whether the model gives a label per position (``task == "label"``)."""
-        return self.task == "label"
+        """Whether the model gives a label per position (its task's ``per_position``); kept for the callers in
+        ``interpret/`` until they ask the Task."""
+        return task_of(self).per_position
 
     @property
     def directions(self) -> int:
@@ -104,10 +107,48 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def weight_sizes(self) -> tuple[str, ...]:
+        """The whole-number options that are a dimension of some weight of the model built from this config
+        (so no larger than the largest dimension of those weights); ``layers`` counts layers, ``conv_pool``
+        and an unused front end's sizes size nothing."""
+        return ("alphabet_size", "n_classes", "hidden", *(("conv_filters", "conv_width") if self.conv else ()))
+
     @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
+    def from_dict(cls, d: dict, where: str = "") -> ModelConfig:
+        """A config from a model file's JSON: every key known, every value of its option's type (a whole
+        number is an ``int``, not ``"1"``, ``1.0`` or ``true``), at least its minimum, among its choices;
+        ``ValueError`` naming the key (as ``where.key`` when ``where`` is given) otherwise."""
+        if not isinstance(d, dict):
+            raise ValueError(f"must be a mapping of model options, not {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+            named = [k if k.isidentifier() else shown(k) for k in sorted(unknown)[:3]]
+            more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
+            raise ValueError(f"unknown model config keys: {', '.join(named)}{more}")
+        missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
+        if missing:
+            raise ValueError(f"model config keys missing: {', '.join(missing)}")
+        for o in options("model"):
+            if o.name in d:
+                check_value(o, d[o.name], f"{where}.{o.name}" if where else o.name)
         return cls(**d).validate()
+
+
+def check_value(o, value, field: str) -> None:
+    """``ValueError`` (naming ``field``) unless ``value`` is of option ``o``'s type, at least its ``min`` and
+    among its choices."""
+    if o.type is bool:
+        ok, kind = type(value) is bool, "true or false"
+    elif o.type is int:
+        ok, kind = type(value) is int, "a whole number"
+    elif o.type is float:
+        ok, kind = type(value) in (int, float) and math.isfinite(value), "a finite number"
+    else:
+        ok, kind = isinstance(value, str), "text"
+    if not ok:
+        raise ValueError(f"{field} must be {kind}, not {shown(value)}")
+    if o.min is not None and value < o.min:
+        raise ValueError(f"{field} must be at least {o.min:g}, not {shown(value)}")
+    if o.choices is not None and value not in o.allowed:
+        raise ValueError(f"unknown {field} {shown(value)}; choose one of {', '.join(map(str, o.allowed))}")

@@ -22,6 +22,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +32,10 @@ from safetensors.torch import save_file
 
 from .. import __version__
 from ..data.alphabets import Alphabet
-from ..errors import ModelFileError
+from ..errors import ModelFileError, shown
+from ..task import task_of
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
-from . import cells, ensemble
+from . import cells, ensemble, filecheck
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
@@ -69,7 +71,7 @@ class ModelBundle:
     @property
     def labelling(self) -> dict:
         """For a labeller: ``labels``, ``ignore_label`` and ``mask`` (see the module docstring); else ``{}``."""
-        if self.task != "label":
+        if not task_of(self).per_position:
             return {}
         return {"labels": list(self.classes), "ignore_label": None, "mask": False, **self.meta.get("labelling", {})}
 
@@ -82,6 +84,16 @@ class ModelBundle:
         """How many networks the model averages (1 for a single model)."""
         return len(ensemble.members(self.model))
 
+    def __repr__(self) -> str:
+        from .card import short
+
+        return short(self)
+
+    def _repr_html_(self) -> str:
+        from .card import card_html
+
+        return card_html(self)
+
     def member(self, i: int) -> ModelBundle:
         """Member ``i`` (0-based) of an ensemble as a bundle of its own (a single model: itself, for 0)."""
         nets = ensemble.members(self.model)
@@ -92,12 +104,23 @@ class ModelBundle:
 
 
 def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
-    """Write the model file atomically and return its path."""
+    """Write the model file atomically and return its path; :class:`ModelFileError` (nothing written) when
+    its metadata is over the format's limit (:data:`MAX_HEADER`)."""
     path = Path(path)
+    meta = file_meta(bundle, path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    check_header(header_bytes(meta, tensors), path)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
+    bundle.meta, bundle.path = meta, str(path)
+    return path
+
+
+def file_meta(bundle: ModelBundle, path: str | os.PathLike) -> dict:
+    """The metadata :func:`save_model` writes for ``bundle`` at ``path``."""
     meta = dict(bundle.meta)
     configs = [_file_config(c) for c in ensemble.members_configs(bundle.model)]
     config = configs[0]
-    labeller = bundle.task == "label"
+    labeller = task_of(bundle).per_position
     if labeller:
         meta["labelling"] = bundle.labelling
     if len(configs) > 1:
@@ -107,17 +130,66 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     version = ENSEMBLE_VERSION if len(configs) > 1 else 2 if labeller else 1
     meta.update({
         "format": FORMAT, "format_version": version, "task": bundle.task,
-        "name": meta.get("name") or path.name.removesuffix(SUFFIX),
+        "name": meta.get("name") or Path(path).name.removesuffix(SUFFIX),
         "config": config, "alphabet": bundle.alphabet.to_dict(),
         "classes": list(bundle.classes),
         "length": {"max_length": bundle.max_length, "policy": bundle.length_policy},
         "versions": versions(),
     })
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
-    bundle.meta, bundle.path = meta, str(path)
-    return path
+    return meta
+
+
+# safetensors (0.8.0) refuses to write or read a file whose header, the JSON of the tensors' names, shapes
+# and offsets and of the metadata, padded to 8 bytes, is over 100,000,000 bytes (measured: 100,000,000 is
+# written, 100,000,008 is "header too large")
+MAX_HEADER = 100_000_000
+# safetensors' names of the dtypes, and their order in its Dtype enum (it writes the largest first, then by name)
+_DTYPES = {torch.bool: ("BOOL", 0), torch.uint8: ("U8", 4), torch.float16: ("F16", 11), torch.bfloat16: ("BF16", 12),
+           torch.int32: ("I32", 13), torch.float32: ("F32", 15), torch.float64: ("F64", 17), torch.int64: ("I64", 18)}
+
+
+def header_bytes(meta: dict, tensors: dict, extra: int = 0) -> int:
+    """The size of the safetensors header of a model file with ``meta`` and ``tensors`` (any device, ``meta``
+    too), plus ``extra`` bytes of metadata not in ``meta`` yet."""
+    entries, offset = {}, 0
+    for k in sorted(tensors, key=lambda k: (-_DTYPES.get(tensors[k].dtype, ("F32", 15))[1], k)):
+        v = tensors[k]
+        size = v.numel() * v.element_size()
+        dtype = _DTYPES.get(v.dtype, ("F32", 15))[0]
+        entries[k] = {"dtype": dtype, "shape": list(v.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps({"__metadata__": {"bioseq": json.dumps(meta)}, **entries}, separators=(",", ":"),
+                      ensure_ascii=False)
+    n = len(text.encode()) + extra
+    return n + (-n % 8)
+
+
+def check_header(size: int, path: str | os.PathLike) -> None:
+    """:class:`ModelFileError` when a header of ``size`` bytes is over the format's limit."""
+    if size > MAX_HEADER:
+        raise ModelFileError(f"{path}: the model file's metadata would be {size / 1e6:,.0f} MB; safetensors "
+                             f"allows at most {MAX_HEADER / 1e6:,.0f} MB (the confusion matrix grows with the "
+                             "square of the number of classes: merge or drop classes with --class-map)")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """:class:`ModelFileError` unless a model file can be written at ``path``: not a folder, and its folder (or
+    the nearest one that exists, where the rest will be made) takes a new file (tried, then removed)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; give the model file's path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot save the model there ({e.strerror or e}: {folder})") from None
 
 
 def _file_config(cfg: ModelConfig) -> dict:
@@ -132,60 +204,66 @@ def _file_config(cfg: ModelConfig) -> dict:
 
 
 def read_meta(path: str | os.PathLike) -> dict:
-    """The model file's metadata, validated; raises :class:`ModelFileError` for anything else."""
+    """The model file's metadata, checked field by field and against the weights in the file
+    (:func:`bioseq.model.filecheck.check`); raises :class:`ModelFileError` for anything else."""
+    return _read(path)[0]
+
+
+def _read(path: str | os.PathLike) -> tuple[dict, filecheck.Checked]:
+    """The metadata of a model file and its checked parts; the one check of every loader."""
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(f"{path}: no such model file" if not p.exists() else f"{path}: is not a file")
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = (f.metadata() or {}).get("bioseq")
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # the header only: no tensor data
     except Exception:  # noqa: BLE001 - any parse failure means "not a model file"
         raise ModelFileError(f"{path}: not a bioseq model file (not a readable safetensors file)") from None
     if raw is None:
         raise ModelFileError(f"{path}: not a bioseq model file (no bioseq metadata)")
     try:
         meta = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         raise ModelFileError(f"{path}: damaged bioseq model file (metadata is not valid JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a bioseq model file (format is {meta.get('format')!r})"
+        raise ModelFileError(f"{path}: not a bioseq model file (format is {shown(meta.get('format'))})"
                              if isinstance(meta, dict) else f"{path}: damaged bioseq model file")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise ModelFileError(f"{path}: damaged bioseq model file: format_version must be a whole number from 1 "
+                             f"up, not {shown(version)}")
+    if version > FORMAT_VERSION:
         raise ModelFileError(f"{path}: model file format version {version} is newer than this bioseq "
                              f"understands ({FORMAT_VERSION}); upgrade bioseq")
-    return meta
+    try:
+        return meta, filecheck.check(meta, shapes)
+    except filecheck.Disagrees as e:
+        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights "
+                             f"({_first_line(e)})") from None
+    except Exception as e:  # noqa: BLE001 - whatever the metadata holds, one line naming the file and field
+        raise ModelFileError(f"{path}: damaged bioseq model file: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ModelBundle:
-    """Load and validate a model file: metadata, config and weights must agree."""
-    meta = read_meta(path)
+    """Load and validate a model file: metadata, config and weights must agree (checked before anything is
+    built, :func:`bioseq.model.filecheck.check`)."""
+    meta, checked = _read(path)
     try:
-        members = (meta.get("ensemble") or {}).get("members") or [meta["config"]]
-        configs = [ModelConfig.from_dict(c) for c in members]
-        alphabet = Alphabet.from_dict(meta["alphabet"])
-        classes = [str(c) for c in meta["classes"]]
-        length = meta.get("length") or {}
-        if any(len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size for cfg in configs):
-            raise ValueError("classes or alphabet disagree with the model config")
-        with torch.device("meta"):  # shapes only: a hostile config cannot make us allocate
-            expected = {k: tuple(v.shape) for k, v in ensemble.build(configs).state_dict().items()}
         with safe_open(str(path), framework="pt") as f:
-            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-            if found != expected:
-                bad = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
-                raise ValueError(f"weights do not match the config: {', '.join(bad[:3])}")
             state = {k: f.get_tensor(k) for k in f.keys()}
-        model = ensemble.build(configs)
+        model = ensemble.build(checked.configs)
         model.load_state_dict(state, strict=True)
-    except ModelFileError:
-        raise
     except Exception as e:  # noqa: BLE001
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights ({first})") from None
+        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights "
+                             f"({_first_line(e)})") from None
     model.to(device).eval()
-    return ModelBundle(model, alphabet, classes, length.get("max_length"), length.get("policy", "start"),
-                       meta, str(path))
+    return ModelBundle(model, checked.alphabet, checked.classes, checked.max_length, checked.policy, meta,
+                       str(path))
 
 
 def model_path(name: str) -> Path:
@@ -197,7 +275,7 @@ def resolve(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.is_file():
         return p
-    if NAME_RE.match(name_or_path):
+    if NAME_RE.fullmatch(name_or_path):
         reg = models_dir() / f"{name_or_path.removesuffix(SUFFIX)}{SUFFIX}"
         if reg.is_file():
             return reg
@@ -243,7 +321,7 @@ def describe_config(cfg: dict) -> str:
                           "skip" if cfg.get("skip") else None) if x]
     parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
                  + (f" [{', '.join(extras)}]" if extras else ""))
-    parts.append("per position" if cfg.get("task") == "label" else str(cfg.get("pooling")))
+    parts.append("per position" if task_of(cfg).per_position else str(cfg.get("pooling")))
     strand = cfg.get("strand", "forward")
     return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
 

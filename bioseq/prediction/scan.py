@@ -40,7 +40,9 @@ from ..data.encoding import check_span, clean, encode_span
 from ..data.io import Record, stream_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
-from .predict import batch_letters, check_alphabet, length_limit, memory_limit, model_device, predict_arrays
+from ..task import task_of
+from ..training.distributed import RANK_TIMEOUT
+from .predict import batch_letters, check_alphabet, length_limit, memory_limit, predict_arrays
 from .shards import write_chunks
 
 FORMATS = ("bedgraph", "csv")
@@ -71,7 +73,7 @@ def default_window(bundle: ModelBundle) -> int:
 
 def settings(bundle: ModelBundle, window: int | None, stride: int | None) -> tuple[int, int]:
     """``(window, stride)`` with their defaults, checked against the model."""
-    if bundle.task == "label":
+    if task_of(bundle).per_position:
         raise ModelFileError(f"{bundle.path or bundle.name}: this model labels every position; scan slides a "
                              "classifier (one label per sequence) along a record")
     window = default_window(bundle) if window is None else int(window)
@@ -216,7 +218,8 @@ def bedgraph_text(table: pd.DataFrame, column: str) -> str:
 
 def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                window: int | None = None, stride: int | None = None, target: str | None = None,
-               fmt: str = "bedgraph", batch_size: int = 512, progress: Callable[[int], None] | None = None) -> int:
+               fmt: str = "bedgraph", batch_size: int = 512, progress: Callable[[int], None] | None = None,
+               rank_timeout: float = RANK_TIMEOUT) -> int:
     """Scan every record of ``paths`` and write the windows to ``out`` (``None`` or ``-``: standard output),
     atomically; return the number of windows. See the module docstring for the output."""
     if fmt not in FORMATS:
@@ -230,7 +233,7 @@ def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str
         return len(batch.starts)
 
     return write_chunks(out, stream_batches(bundle, stream_many(paths), window, stride, batch_size), render,
-                        device=model_device(bundle), progress=progress)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
 
 
 def scan_records(bundle: ModelBundle, records: Sequence[Record], *, window: int | None = None,

@@ -31,12 +31,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.source import DataOptions
-from ..errors import InputError, TrainingError
+from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
 from ..options import alphabet_defaults
+from ..task import task_of
 from ..workspace import check_name, runs_dir
+from .claims import Claim, claim
 from .config import TrainConfig
 from .runs import _alive as pid_alive
 
@@ -57,7 +60,6 @@ SPACE: dict[str, tuple] = {
     "weight_decay": ("float", (1e-5, 1e-1), True),
 }
 TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
-LABELLING_FIXED = ("conv_pool", "pooling")
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
 
@@ -84,18 +86,18 @@ def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "class
     if data.alphabet:
         alphabet = data.alphabet
     else:
-        alphabet = (load_position_split if task == "label" else load_split_rule)(data, 0)[0].alphabet.name
+        alphabet = (load_position_split if task_of(task).per_position else load_split_rule)(data, 0)[0].alphabet.name
     model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
-    return {k: v for k, v in params.items() if not (task == "label" and k in LABELLING_FIXED)}
+    return {k: v for k, v in params.items() if k not in task_of(task).fixed}
 
 
 def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
     """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
     chosen = {}
     for name, (kind, values, *log) in SPACE.items():
-        if task == "label" and name in LABELLING_FIXED:
+        if name in task_of(task).fixed:
             continue
         if kind == "cat":
             chosen[name] = trial.suggest_categorical(name, list(values))
@@ -224,38 +226,49 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
-         should_stop: Callable[[], bool] | None = None, ensemble: int = 1) -> TuneResult:
+         should_stop: Callable[[], bool] | None = None, ensemble: int = 1, claimed: Claim | None = None) -> TuneResult:
     """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``.
 
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
     per-trial epochs, patience and the rest of the training options. With ``ensemble`` k > 1 the saved model
     is the ensemble of the k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
+    The name is claimed as a run's is (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a
+    resumed study must be on the same data (files, record options and seed) and task.
     """
-    import optuna
-
-    from .fit import fit
-
     budget_s = parse_budget(budget)
     base = train_cfg or TrainConfig()
     from .fit import detect_task
 
     fixed = dict(model_options or {})
-    task = fixed["task"] = detect_task(data, fixed.get("task"))
+    task = fixed["task"] = detect_task(data, fixed.get("task")).name
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
-    if folder.db.exists() and not resume:
-        raise InputError(f"study {name!r} already exists ({folder.db}); add --resume to continue it, or choose "
-                         "another --name")
-    if resume and not folder.db.exists():
-        raise InputError(f"no study {name!r} to resume ({folder.db} is missing)")
-    folder.path.mkdir(parents=True, exist_ok=True)
+    out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+    held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
+    try:
+        return _search(data, name, folder, out, budget_s, base, fixed, task, seed, resume, max_trials, callback,
+                       should_stop, ensemble)
+    finally:
+        held.release()
+
+
+def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget_s: float, base: TrainConfig,
+            fixed: dict, task: str, seed: int, resume: bool, max_trials: int | None, callback, should_stop,
+            ensemble: int) -> TuneResult:
+    """:func:`tune` once the study's name is claimed."""
+    import optuna
+
+    from .fit import fit
+
+    print_ = fingerprint(data, data_files(data), seed)
+    if resume:
+        _check_same_data(folder, name, print_, task)
     study = folder.study(name, seed, create=not resume)
     if not resume:
         study.enqueue_trial(default_params(data, base, task))  # trial 0: the defaults
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
                   data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
-                  started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
-    out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+                  fingerprint=print_, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
     t0 = time.monotonic()
     deadline = t0 + budget_s
 
@@ -324,6 +337,17 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
                   model_path=str(out) if best else None)
     return TuneResult(name, folder.path, out if best else None, best.value if best else None,
                       best.params if best else {}, rows, time.monotonic() - t0)
+
+
+def _check_same_data(folder: StudyFolder, name: str, print_: dict, task: str) -> None:
+    """Refuse to continue a study on other data than its own (its trials would mix two datasets)."""
+    info = folder.info()
+    diffs = differences(info["fingerprint"], print_) if "fingerprint" in info else []
+    if info.get("task", task) != task:
+        diffs.append(f"{ref('task', task)} (it used {info['task']})")
+    if diffs:
+        raise InputError(f"cannot resume the study {name!r} on other data: {'; '.join(diffs[:3])}; resume with the "
+                         "study's data, or start a new study with another --name", str(folder.path))
 
 
 def _finished(study) -> int:

@@ -3,14 +3,14 @@ curves read from the run folder (so a run started from the command line shows th
 
 import streamlit as st
 
-import ui
 from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
+from dashboard import loaders, state, widgets
 
-registry = ui.job_registry()
-source = ui.current_source()
+registry = loaders.job_registry()
+source = state.current_source()
 live_box, form_box, compare_box = st.container(), st.container(), st.container()
 LAUNCHED = {"cli": "started from the command line", "dashboard": "started here", "python": "started from Python"}
 
@@ -40,13 +40,13 @@ def monitor(name: str, poll: bool) -> None:
                    f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
-        st.session_state[ui.MODEL_KEY] = name
+        st.session_state[state.MODEL_KEY] = name
     elif status == "failed":
-        ui.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
+        widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
     metrics = runs.read_metrics(name)
-    ui.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
+    widgets.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
     if poll and status != "running":
         st.rerun()  # the run ended: draw the page once more, without polling
 
@@ -65,15 +65,16 @@ with live_box:
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
             c1, c2 = st.columns(2)
-            c1.page_link("views/gradient_flow.py", label="Gradient flow of this run", icon=":material/show_chart:")
-            c2.page_link("views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
+            c1.page_link("dashboard/views/gradient_flow.py", label="Gradient flow of this run",
+                         icon=":material/show_chart:")
+            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
 
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
     if chosen:
-        ui.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
-    ui.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
-             column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
+        widgets.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
+    widgets.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
+                  column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
 
 
 with compare_box:
@@ -122,11 +123,12 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
     values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
-        job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
+        job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data),
+                             overwrite=bool(st.session_state.get("train_overwrite")))
     except BioseqError as e:
         st.session_state["train_message"] = e.dashboard()
         return
-    st.session_state.update(train_message=None, train_run=job.name,
+    st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False,
                             train_name=workspace.new_name(values["cell"], alphabet))
 
 
@@ -149,12 +151,12 @@ with form_box:
     if source is None:
         st.info("Choose a dataset first: load an example on the home page or pick files on the Data page.",
                 icon=":material/info:")
-        st.page_link("views/data.py", label="Go to Data", icon=":material/dataset:")
+        st.page_link("dashboard/views/data.py", label="Go to Data", icon=":material/dataset:")
         st.stop()
     try:
-        summary = ui.data_report(source).summary
+        summary = loaders.data_report(source).summary
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
     alphabet, task = summary["alphabet"], summary.get("task", "classify")
     what = "a label per position; labels" if task == "label" else "classes"
@@ -170,6 +172,8 @@ with form_box:
     with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
+        st.checkbox("Replace a model or run of this name", key="train_overwrite", help="without it, a name that is "
+                    "taken is refused; with it, the model of that name is replaced when the new one is saved")
         for group, col in zip(train_form.COLUMNS, st.columns(len(train_form.COLUMNS))):
             with col:
                 st.markdown(f"**{group.capitalize()}**")
@@ -178,8 +182,8 @@ with form_box:
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
     if st.session_state.get("train_message"):
-        ui.error(st.session_state["train_message"])
+        widgets.error(st.session_state["train_message"])
 
-from views import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
+from dashboard.parts import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
 
 tune_panel.show(registry, source)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bioseq.data.position_labels import UNSCORED
-from bioseq.training.objective import Label, class_weight_vector, flat_labels, pad_targets, position_loss
+from bioseq.task import Label, class_weight_vector, pad_targets, position_loss
 
 LOGITS = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0]],
                        [[1.0, 1.0, 1.0], [0.5, 0.0, -0.5], [9.0, 9.0, 9.0]]])  # (B=2, T=3, C=3)
@@ -69,9 +69,9 @@ def test_a_batch_with_nothing_scored_gives_zero_not_nan():
 def test_pad_targets_and_flat_labels():
     tracks = [np.array([1, 0]), np.array([2, UNSCORED, 0])]
     assert pad_targets(tracks, 4).tolist() == [[1, 0, UNSCORED, UNSCORED], [2, UNSCORED, 0, UNSCORED]]
-    assert flat_labels(tracks, True).tolist() == [1, 0, 2, UNSCORED, 0]
+    assert Label().flat(tracks).tolist() == [1, 0, 2, UNSCORED, 0]
     # class weights count scored positions only: 2 zeros, 1 one, 1 two
-    np.testing.assert_allclose(class_weight_vector(flat_labels(tracks, True), 3).numpy(),
+    np.testing.assert_allclose(class_weight_vector(Label().flat(tracks), 3).numpy(),
                                np.array([4 / 6, 4 / 3, 4 / 3]) / np.mean([4 / 6, 4 / 3, 4 / 3]), rtol=1e-6)
 
 
@@ -124,12 +124,12 @@ def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_pos
 
 
 def test_a_partial_epoch_is_scored_on_the_records_it_saw():
-    from bioseq.training.objective import Classify, Label, visited
+    from bioseq.task import Classify, Label
 
     buf = np.array([[0.9, 0.1], [0.0, 0.0], [0.2, 0.8], [0.0, 0.0]], dtype=np.float32)
-    task, probs = visited(Classify(np.array([0, 1, 1, 0]), 2), buf, [np.array([2]), np.array([0])])
+    task, probs = Classify(np.array([0, 1, 1, 0]), 2).visited(buf, [np.array([2]), np.array([0])])
     assert task.labels.tolist() == [0, 1] and probs.tolist() == [buf[0].tolist(), buf[2].tolist()]
     assert task.metrics(probs, 0.5)["accuracy"] == 1.0  # the unseen rows of zeros would make it 0.5
     tracks = [np.array([0, 1]), np.array([1]), np.array([0])]
-    task, probs = visited(Label(tracks, 2), ["p0", None, "p2"], [np.array([2, 0])])
+    task, probs = Label(tracks, 2).visited(["p0", None, "p2"], [np.array([2, 0])])
     assert [t.tolist() for t in task.labels] == [[0, 1], [0]] and probs == ["p0", "p2"]
