@@ -23,7 +23,7 @@ from ..data.encoding import clean, encode, length_batches, pad_batch
 from ..data.io import LongRecord, Record, chunked
 from ..errors import InputError
 from ..model import cells
-from ..model.ensemble import members
+from ..model.classifier import SequenceClassifier
 from ..model.recurrence import padded_ok
 from ..model.store import ModelBundle
 from ..task import encode_cut, task_of
@@ -126,8 +126,9 @@ def position_bytes(bundle: ModelBundle) -> int:
     peaks (float32, one sequence of 50,000-300,000 letters) lie 0-60% below it, from about 200 bytes (a 1-layer
     LSTM of 8 units) to 6,900 (256 units); the default DNA model takes about 1,500 (``python -m
     bench.bench_memory``). An ensemble runs its members one after another."""
-    cpu = torch.device("cpu")
-    return max(_member_bytes(m.cfg, all(padded_ok(rnn, cpu) for rnn in m.rnns)) for m in members(bundle.model))
+    cpu = torch.device("cpu")  # every network inside the model (an ensemble's members, a wrapped labeller ...)
+    nets = [m for m in bundle.model.modules() if isinstance(m, SequenceClassifier)]
+    return max((_member_bytes(m.cfg, all(padded_ok(rnn, cpu) for rnn in m.rnns)) for m in nets), default=1)
 
 
 def memory_limit(bundle: ModelBundle) -> int:
