@@ -70,7 +70,8 @@ with chart_col:
     if size > 1:
         st.caption("One colour per member." if "run" in history else "Member 1's curves: the file does not record "
                    "the other members' curves.")
-    widgets.chart(plots.training_curves(history, width=460), "models_curves", f"{name}_curves")
+    for i, panel in enumerate(plots.training_panels(history)):
+        widgets.chart(panel, f"models_curves_{i}", f"{name}_curves_{i + 1}")
     matrix = cards.confusion(meta)
     if matrix:
         widgets.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")
