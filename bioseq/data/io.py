@@ -23,6 +23,7 @@ from typing import IO
 from Bio import SeqIO
 
 from ..errors import InputError
+from ..option_spec import Option
 
 FORMAT_BY_SUFFIX = {
     ".fq": "fastq", ".fastq": "fastq",
@@ -171,9 +172,19 @@ def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None) -> Ite
         yield from read_records(path, fmt)
 
 
+CHUNK_SIZE = Option("chunk_size", "predict", int, 4096, "records read at a time", min=1, metavar="N",
+                    nullable=False)
+
+
 def chunked(records: Iterable[Record], size: int, letters: int | None = None) -> Iterator[list[Record]]:
     """Group an iterator of records into lists of at most ``size`` (and, with ``letters``, of about that many
-    letters at most: a list closes once it reaches them), for bounded memory."""
+    letters at most: a list closes once it reaches them), for bounded memory. ``size`` below 1 is refused
+    (:data:`CHUNK_SIZE`) before anything is read."""
+    CHUNK_SIZE.check(size, InputError)
+    return _chunks(records, size, letters)
+
+
+def _chunks(records: Iterable[Record], size: int, letters: int | None) -> Iterator[list[Record]]:
     chunk: list[Record] = []
     total = 0
     for rec in records:

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..errors import ref
-from ..options import opt
+from ..errors import InputError, ref
+from ..option_spec import check_fields, declare, opt
 from . import cells
-from .strands import STRANDS
 
 CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
 TASKS = ("classify", "label")
+STRANDS = ("forward", "augment", "both")  # see bioseq.model.strands
 
 
+@declare("model")
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild a classifier. Choices are checked by :meth:`validate`."""
+    """Everything needed to rebuild a classifier. Choices and ranges are checked by :meth:`validate`."""
 
-    alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False)
+    alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False, min=1)
     n_classes: int = opt(help="classes, from the data", internal=True, cli=False)
     task: str = opt("classify", choices=TASKS, internal=True, detected=True, unset="detected",
                     where="detected from the data on the Data page",
@@ -65,27 +66,19 @@ class ModelConfig:
                              "remembers by default")
 
     def validate(self) -> ModelConfig:
-        for name, value, allowed in (("task", self.task, TASKS), ("cell", self.cell, CELLS),
-                                     ("activation", self.activation, ACTIVATIONS),
-                                     ("norm", self.norm, NORMS), ("pooling", self.pooling, POOLINGS)):
-            if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
-        for name in ("alphabet_size", "layers", "hidden", "conv_filters", "conv_width", "conv_pool"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+        """``self`` if every field is valid: each option's type, choices and range (one rule,
+        :meth:`~bioseq.option_spec.Option.problem`, raised as :class:`InputError`), then how they combine
+        (:class:`ValueError`)."""
+        check_fields(self, InputError)
         if self.n_classes < 2:
             raise ValueError("a classifier needs at least two classes" if self.task == "classify"
                              else "a labeller needs at least two labels")
         if self.task == "label" and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
-        if self.strand not in STRANDS:
-            raise ValueError(f"unknown strand {self.strand!r}; choose one of {', '.join(STRANDS)}")
         if self.task == "label" and self.strand != "forward":
             raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
                              f"reversed too; use {ref('strand', 'forward')}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError("dropout must be in [0, 1)")
         return self
 
     @property

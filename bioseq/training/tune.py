@@ -35,6 +35,7 @@ from ..data.source import DataOptions
 from ..errors import InputError, TrainingError
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
+from ..option_spec import Option
 from ..options import alphabet_defaults
 from ..workspace import check_name, runs_dir
 from .config import TrainConfig
@@ -60,6 +61,12 @@ TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
 LABELLING_FIXED = ("conv_pool", "pooling")
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
+# the search's own options (bioseq tune's flags), checked by the options' one rule
+TRIALS = Option("trials", "search", int, None, "stop after N trials", min=1, metavar="N",
+                unset="as many as fit the budget")
+ENSEMBLE = Option("ensemble", "search", int, 1, "save the ensemble of the K best trials (probabilities averaged) "
+                  "instead of the best one", min=1, max=20, metavar="K", nullable=False)
+SEARCH_OPTIONS = (TRIALS, ENSEMBLE)
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -224,23 +231,29 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
-         should_stop: Callable[[], bool] | None = None, ensemble: int = 1) -> TuneResult:
-    """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``.
+         should_stop: Callable[[], bool] | None = None, ensemble: int = 1,
+         out: str | os.PathLike | None = None) -> TuneResult:
+    """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``
+    (or to the file ``out``, the study then named after it).
 
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
-    per-trial epochs, patience and the rest of the training options. With ``ensemble`` k > 1 the saved model
-    is the ensemble of the k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
+    per-trial epochs, patience and the rest of the training options (its ``lr``, ``batch_size`` and
+    ``weight_decay`` are the first trial's). With ``ensemble`` k > 1 the saved model is the ensemble of the
+    k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
     """
     import optuna
 
-    from .fit import fit
+    from .fit import detect_task, fit
 
     budget_s = parse_budget(budget)
-    base = train_cfg or TrainConfig()
-    from .fit import detect_task
-
+    TRIALS.check(max_trials, InputError)
+    ENSEMBLE.check(ensemble, InputError)
+    data.validate()
+    base = (train_cfg or TrainConfig()).validate()
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task"))
+    if out is not None and name is None:
+        name = Path(out).name.removesuffix(".safetensors")
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
     if folder.db.exists() and not resume:
@@ -255,7 +268,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
                   data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
                   started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
-    out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+    out = Path(out) if out is not None else model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
     t0 = time.monotonic()
     deadline = t0 + budget_s
 
