@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data.source import DataOptions
-from ..errors import InputError, TrainingError
+from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
 from ..option_spec import Option
@@ -82,6 +82,19 @@ def parse_budget(text: str | float | int) -> float:
     if seconds <= 0:
         raise InputError(f"budget {text!r}: must be more than zero")
     return seconds
+
+
+def check_start(train_cfg: TrainConfig) -> None:
+    """Refuse a searched training option (``lr``, ``batch_size``, ``weight_decay``) given outside what the search
+    draws from: its value is where the search starts (the first trial), so it must be a point of :data:`SPACE`."""
+    for k in TRAIN_PARAMS:
+        kind, values, *_ = SPACE[k]
+        v = getattr(train_cfg, k)
+        if v in values if kind == "cat" else values[0] <= v <= values[1]:
+            continue
+        what = ", ".join(map(str, values)) if kind == "cat" else f"from {values[0]:g} to {values[1]:g}"
+        raise InputError(f"{ref(k, v)} is where the search starts, but tune draws {k} {what}: give a value among "
+                         f"them, or leave it out")
 
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
@@ -250,6 +263,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     ENSEMBLE.check(ensemble, InputError)
     data.validate()
     base = (train_cfg or TrainConfig()).validate()
+    check_start(base)
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task"))
     if out is not None and name is None:
@@ -286,13 +300,14 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
 
     def objective(trial) -> float:
         model_opts, train_opts = suggest(trial, task)
-        pruned = []
+        pruned, reported = [], set()
 
         def on_progress(p) -> None:
             if p.phase != "epoch":
                 return
             val = [r["loss"] for r in p.history if r.get("split") == "val" and r.get("epoch") == p.epoch]
-            if val and math.isfinite(val[0]):
+            if val and math.isfinite(val[0]) and p.epoch not in reported:  # with --seeds, the first member's
+                reported.add(p.epoch)
                 trial.report(val[0], p.epoch)
                 if trial.should_prune():
                     pruned.append(p.epoch)
