@@ -13,6 +13,7 @@ from ..data.io import read_many
 from ..data.overlap import Overlap, check_overlap
 from ..data.source import DataSource
 from ..errors import InputError
+from ..training.objective import weight_warnings
 
 
 @dataclass
@@ -85,7 +86,7 @@ def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -
         notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
     if records < 50:
         notes.append(f"only {records} records: expect noisy validation numbers")
-    return notes
+    return notes + weight_warnings(per_class, what="records" if what == "classes" else "positions")
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

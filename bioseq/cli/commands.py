@@ -71,6 +71,8 @@ def cmd_train(a: argparse.Namespace) -> int:
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
+    for warning in s.get("warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
     shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
         "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
@@ -115,7 +117,16 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..prediction.evaluate import evaluate_files
 
     bundle = load_model(resolve(a.model))
-    if bundle.task == "label":
+    labeller = bundle.task == "label"
+    other = {"--labels": a.labels} if labeller else {"--labels-fasta": a.labels_fasta, "--mask": a.mask,
+                                                     "--ignore-label": a.ignore_label}
+    ignored = [flag for flag, given in other.items() if given]
+    if ignored:
+        raise BioseqError(f"{' and '.join(ignored)} {'are' if len(ignored) > 1 else 'is'} not for this model: "
+                          f"{a.model} " + ("labels every position (its labels come from three-line FASTA or "
+                                           "--labels-fasta)" if labeller else "gives one label per sequence (its "
+                                           "labels come from label=VALUE headers or --labels)"))
+    if labeller:
         from .positions import print_position_evaluation
 
         return print_position_evaluation(bundle, a)

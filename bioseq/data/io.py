@@ -24,6 +24,7 @@ from Bio import SeqIO
 
 from ..errors import InputError
 from ..option_spec import Option
+from .streams import reopenable
 
 FORMAT_BY_SUFFIX = {
     ".fq": "fastq", ".fastq": "fastq",
@@ -61,7 +62,9 @@ def _check_path(path: Path) -> None:
 
 
 def _open_text(path: Path) -> IO[str]:
-    """Open plain or gzipped text; the gzip magic number decides, not the name."""
+    """Open plain or gzipped text; the gzip magic number decides, not the name. A pipe is read once, into a
+    copy that this and every later open reads (:func:`bioseq.data.streams.reopenable`)."""
+    path = reopenable(path)
     with open(path, "rb") as fh:
         magic = fh.read(2)
     raw: IO[bytes] = gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")

@@ -36,6 +36,7 @@ from ..workspace import check_name, new_name, runs_dir
 from . import distributed
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
+from .objective import weight_warnings
 from .runs import RunFolder
 
 
@@ -74,13 +75,16 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
 
 def detect_task(opts: DataOptions, task: str | None = None) -> str:
     """``label`` for per-position data (label FASTA files, or three-line FASTA), else ``classify``; a given
-    ``task`` wins, but ``classify`` with per-position label files is refused."""
-    if task == "classify" and (opts.labels_fasta or opts.mask):
-        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
-                         "per sequence (drop --task, or use --task label)")
-    if task is not None:
-        return task
-    return "label" if is_position_data(opts.train, opts.labels_fasta) else "classify"
+    ``task`` wins. The per-position options (``labels_fasta``, ``mask``, ``ignore_label``) are refused for a
+    classifier, detected or asked for: they would be ignored."""
+    task = task or ("label" if is_position_data(opts.train, opts.labels_fasta) else "classify")
+    given = [ref(n) for n in ("labels_fasta", "mask", "ignore_label") if getattr(opts, n)]
+    if task == "classify" and given:
+        how = ("--task classify needs one label per sequence (drop --task, or use --task label)" if opts.labels_fasta
+               else "these files are classification data (one label per sequence): give per-position labels with "
+               f"{ref('labels_fasta')} or a three-line FASTA, or drop the option")
+        raise InputError(f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} for per-position labels; {how}")
+    return task
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -204,6 +208,8 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
         run, callback = distributed.ReadOnlyRun(run), None
     summary = summarize_(train_ds)
+    summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights,
+                                          "positions" if labelling else "records")
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
               data=asdict(data), summary=summary, split=split_rule, leakage=leak)
 

@@ -12,7 +12,7 @@ class-weight sum) lets the loop average over batches exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -22,14 +22,34 @@ from ..data.position_labels import UNSCORED
 from ..metrics import classification_metrics, confusion
 from ..metrics.positions import position_confusion, position_metrics
 
+WEIGHT_CAP = 10.0  # no class weighs more than this many times the most common class
+
 
 def class_weight_vector(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1); negative labels
-    (unscored positions) are not counted."""
+    (unscored positions) are not counted. A rare class's weight is capped at :data:`WEIGHT_CAP` times the
+    most common class's: one record among 80 would otherwise outweigh all the others and the model would
+    call everything that class (see :func:`weight_warnings`)."""
     labels = np.asarray(labels)
     counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
     w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
+    if (counts > 0).any():
+        w = np.minimum(w, WEIGHT_CAP * w[counts > 0].min())
     return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def weight_warnings(per_class: Mapping[str, int], weighted: bool = True, what: str = "records") -> list[str]:
+    """One line per class with more than :data:`WEIGHT_CAP` times fewer training ``what`` than the largest:
+    too few to learn from, and (``weighted``) its class weight is capped."""
+    top = max(per_class.values(), default=0)
+    out = []
+    for c, n in per_class.items():
+        if 0 < n and top / n > WEIGHT_CAP:
+            weight = (f"its class weight is capped at {WEIGHT_CAP:g}x the largest class's (inverse frequency "
+                      f"would give {top / n:.0f}x); " if weighted else "")
+            out.append(f"class {c!r} has {n} training {what if n > 1 else what[:-1]} against {top} of the largest "
+                       f"class: {weight}so few are hard to learn: add some, or merge or drop the class (class map)")
+    return out
 
 
 def position_loss(logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None
