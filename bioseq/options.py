@@ -7,7 +7,7 @@ which also holds the one rule that checks a value). The field gives the name, th
 annotation) and the default; ``opt`` adds the label, help, range, choices and flags. :func:`options`
 collects them, in field order, as :class:`Option` rows. Generated from this table, never written by hand:
 
-* the options of ``bioseq train`` and ``bioseq tune`` (:func:`bioseq.cli.commands.add_option_arguments`);
+* the options of ``bioseq train`` and ``bioseq tune`` (:func:`bioseq.cli.arguments.add_option_arguments`);
 * the Train page's form (:mod:`bioseq.app.train_form`), its defaults and its conversion to configs;
 * the README's options table: ``python -m bioseq.options --markdown`` (``--update README.md`` rewrites it).
 

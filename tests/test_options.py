@@ -167,6 +167,7 @@ def test_out_of_range_is_one_line_naming_the_option_and_its_range(argv, message,
     ({"val_fraction": 1.0}, "--val-fraction must be at least 0.01 and at most 0.5, not 1"),
     ({"val_fraction": 1.0, "val": ["v.fa"]}, "--val-fraction must be at least 0.01 and at most 0.5, not 1"),
     ({"max_steps": 0}, "--max-steps must be at least 1 and at most 10000000, not 0"),
+    ({"split_identity": 0.05}, "--split-identity must be at least 0.1 and at most 1, not 0.05"),
     ({"length_policy": "middle"}, "unknown length_policy 'middle'; choose one of start, end, centre"),
 ])
 def test_bioseq_train_refuses_by_the_same_rule(values, message, dna_fasta, bioseq_home):

@@ -8,6 +8,7 @@ from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
+from views import tune_panel  # the Tune panel: its controls sit in the form, the studies below it
 
 registry = ui.job_registry()
 source = ui.current_source()
@@ -119,7 +120,7 @@ def _form_state(alphabet: str, task: str = "classify") -> None:
 
 
 def _start(data, alphabet: str, task: str = "classify") -> None:
-    values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
+    values = train_form.read(st.session_state)
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
@@ -128,6 +129,14 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
         return
     st.session_state.update(train_message=None, train_run=job.name,
                             train_name=workspace.new_name(values["cell"], alphabet))
+
+
+def _remember_tuned(alphabet: str, task: str):
+    """What the form keeps when it starts a search instead of a training run: its values, and a fresh name."""
+    def remember(values: dict) -> None:
+        _remember(alphabet, st.session_state["train_preset"], values, task)
+        st.session_state["train_name"] = workspace.new_name(values["cell"], alphabet)
+    return remember
 
 
 def _widget(o) -> None:
@@ -177,9 +186,8 @@ with form_box:
                     _widget(o)
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
+        tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task))
     if st.session_state.get("train_message"):
         ui.error(st.session_state["train_message"])
 
-from views import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
-
-tune_panel.show(registry, source)
+tune_panel.show(registry)

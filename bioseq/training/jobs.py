@@ -110,8 +110,12 @@ class JobRegistry:
 
     def start_tuning(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig,
                      model_options: dict | None = None) -> TuningJob:
-        """Start a study; refuses a taken name or a second running study with :class:`InputError`."""
+        """Start a study; refuses a taken name, a second running study or an invalid option (the checks of
+        :func:`~bioseq.training.tune.check_inputs`) with :class:`InputError`."""
+        from .tune import check_inputs
+
         name = check_name(name.strip())
+        check_inputs(data, train_cfg)
         with self._lock:
             if model_path(name).exists() or (runs_dir() / name).exists():
                 raise InputError(f"a model, run or study called {name!r} already exists; choose another name")

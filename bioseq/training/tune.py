@@ -84,9 +84,16 @@ def parse_budget(text: str | float | int) -> float:
     return seconds
 
 
-def check_start(train_cfg: TrainConfig) -> None:
-    """Refuse a searched training option (``lr``, ``batch_size``, ``weight_decay``) given outside what the search
-    draws from: its value is where the search starts (the first trial), so it must be a point of :data:`SPACE`."""
+def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1
+                 ) -> TrainConfig:
+    """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
+    the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
+    training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
+    value is where the search starts (the first trial)."""
+    TRIALS.check(max_trials, InputError)
+    ENSEMBLE.check(ensemble, InputError)
+    data.validate()
+    train_cfg.validate()
     for k in TRAIN_PARAMS:
         kind, values, *_ = SPACE[k]
         v = getattr(train_cfg, k)
@@ -95,6 +102,7 @@ def check_start(train_cfg: TrainConfig) -> None:
         what = ", ".join(map(str, values)) if kind == "cat" else f"from {values[0]:g} to {values[1]:g}"
         raise InputError(f"{ref(k, v)} is where the search starts, but tune draws {k} {what}: give a value among "
                          f"them, or leave it out")
+    return train_cfg
 
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
@@ -259,11 +267,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     from .fit import detect_task, fit
 
     budget_s = parse_budget(budget)
-    TRIALS.check(max_trials, InputError)
-    ENSEMBLE.check(ensemble, InputError)
-    data.validate()
-    base = (train_cfg or TrainConfig()).validate()
-    check_start(base)
+    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble)
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task"))
     if out is not None and name is None:
