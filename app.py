@@ -1,18 +1,18 @@
 """bioseq dashboard: the frame. Run ``streamlit run app.py`` (``-- --example dna_motif`` opens on an example).
 
-The frame sets the page configuration and each page's header once, and lists the pages in the
-order of the work: data and training, looking inside, then using the model.
+The frame sets the page configuration and each page's header once, and lists the pages of
+:data:`dashboard.pages.PAGES` in the order of the work: data and training, looking inside, then using the model.
 """
 
 import streamlit as st
 
-import ui
+from dashboard.pages import PAGES
 
-page = st.navigation({section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.path == ui.PAGES[0].path)
-                                for p in ui.PAGES if p.section == section]
-                      for section in dict.fromkeys(p.section for p in ui.PAGES)})
+page = st.navigation({section: [st.Page(p.path, title=p.title, icon=p.icon, default=p == PAGES[0])
+                                for p in PAGES if p.section == section]
+                      for section in dict.fromkeys(p.section for p in PAGES)})
 st.set_page_config(page_title=f"{page.title} · bioseq", page_icon=":material/genetics:", layout="wide")
-info = next(p for p in ui.PAGES if p.title == page.title)
+info = next(p for p in PAGES if p.title == page.title)
 st.title(info.heading or info.title)
 st.caption(info.caption)
 page.run()

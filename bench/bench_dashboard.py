@@ -32,7 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the dashboard does (see ui.py)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the dashboard does (see dashboard/__init__.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -41,7 +41,7 @@ if __package__ in (None, ""):
 from bench.report import machine  # noqa: E402
 from bioseq.data.position_labels import load_positions  # noqa: E402
 from bioseq.data.source import DataOptions  # noqa: E402
-from bioseq.prediction.positions import evaluate_positions  # noqa: E402
+from bioseq.prediction.evaluate import evaluate_dataset  # noqa: E402
 from bioseq.training.config import TrainConfig  # noqa: E402
 from bioseq.training.fit import fit  # noqa: E402
 
@@ -127,8 +127,8 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
                            label_set=bundle.classes)
     keep = [i for i, ident in enumerate(every.ids) if ident not in SHARED_WITH_TRAINING]
     dropped = sorted(set(every.ids) & set(SHARED_WITH_TRAINING))
-    full = evaluate_positions(bundle, every)  # one prediction; the 509-chain score is a subset of it
-    clean = evaluate_positions(bundle, every.subset(keep))
+    full = evaluate_dataset(bundle, every)  # one prediction; the 509-chain score is a subset of it
+    clean = evaluate_dataset(bundle, every.subset(keep))
     out = {"name": "secondary_structure", "title": "Protein secondary structure, 3 states (CB513)",
            "protocol": "train on train, early stopping on valid, CB513 scored once on mask = 1 residues",
            "shared_chains": {"dropped_from_test": dropped, "why": "identical to a training or validation chain"},

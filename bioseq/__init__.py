@@ -49,20 +49,13 @@ def _records(files) -> list:
 def predict(model, files):
     """Predictions for sequence files (paths) or records, as a DataFrame ``id, prediction, p_<class>…``; for a
     labeller one row per letter, ``id, position, letter, prediction, p_<label>…`` (three-line FASTA is read too)."""
-    from .app.predictions import predict_frame
+    from .prediction.predict import predict_frame
+    from .task import task_of
 
     bundle = load(model) if isinstance(model, str) else model
-    if bundle.task == "label":
-        import pandas as pd
-
-        from .data.io import Record
-        from .prediction.positions import position_table, predict_position_chunks, read_for_prediction
-
-        paths = [files] if isinstance(files, str | os.PathLike) else list(files)
-        recs = paths if paths and isinstance(paths[0], Record) else read_for_prediction(paths)
-        frames = [position_table(bundle, c, p) for c, p in predict_position_chunks(bundle, recs)]
-        return pd.concat(frames, ignore_index=True) if frames else position_table(bundle, [], [])
-    return predict_frame(bundle, _records(files))
+    files = [files] if isinstance(files, str | os.PathLike) else list(files)
+    return predict_frame(bundle, files if files and not isinstance(files[0], str | os.PathLike)
+                         else task_of(bundle).read(files))
 
 
 def explain(model, records, method: str = "saliency", target: str | None = None, **options):

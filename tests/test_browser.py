@@ -24,6 +24,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from dashboard import pages
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 # Screenshots refresh the README's only when asked: BIOSEQ_SCREENSHOTS=docs/screenshots pytest -m browser
@@ -115,8 +117,7 @@ def shoot(page, name: str, path: Path | None = None) -> None:
     page.set_viewport_size(size)
 
 
-URLS = {"Home": "", "Data": "data", "Train": "train", "Gradient flow": "gradient_flow",
-        "Gates & saliency": "gates_saliency", "Predict": "predict", "Models": "models"}
+URLS = {p.title: pages.url(p) for p in pages.PAGES}  # sidebar label -> address: "Home": "", "Data": "data", ...
 
 
 def go(page, label: str) -> None:

@@ -248,9 +248,10 @@ def test_predict_refuses_a_chunk_size_below_one(model, dna_fasta, tmp_path, size
 def test_evaluate_refuses_label_options_of_the_other_task(model, dna_fasta, write, capsys):
     labels = write("l.fa", ">seq1\n" + "A" * 24 + "\n")
     assert main(["evaluate", model, str(dna_fasta), "--labels-fasta", str(labels)]) == 2
-    one_error_line(capsys.readouterr().err, "--labels-fasta is not for this model: tiny gives one label per sequence")
+    one_error_line(capsys.readouterr().err, "--labels-fasta FILE is not for this model: tiny gives one label per "
+                   "sequence")
     assert main(["evaluate", model, str(dna_fasta), "--mask", str(labels), "--ignore-label", "-"]) == 2
-    one_error_line(capsys.readouterr().err, "--mask and --ignore-label are not for this model")
+    one_error_line(capsys.readouterr().err, "--mask FILE and --ignore-label are not for this model")
 
 
 def test_a_class_too_rare_to_weigh_is_a_warning(tmp_path, capsys):
@@ -260,5 +261,5 @@ def test_a_class_too_rare_to_weigh_is_a_warning(tmp_path, capsys):
     val = write_fasta(tmp_path / "v.fa", motif_dna(8, length=24, seed=2))
     assert main(["train", str(train), "--val", str(val), "--out", str(tmp_path / "m.safetensors"), *TRAIN]) == 0
     err = capsys.readouterr().err
-    assert "\nwarning: class 'rare' has 1 training record against 12 of the largest class: its class weight is " \
+    assert "\nwarning: class 'rare' has 1 training sequence against 12 of the largest class: its weight is " \
            "capped at 10x" in err

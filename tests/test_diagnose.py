@@ -160,7 +160,8 @@ def test_no_gradient_at_all_does_not_claim_it_reaches_layer_1():
 def test_a_labellers_memory_is_counted_from_the_position_labelled():
     from _linear import linear_labeller
 
-    from bioseq.interpret.diagnose import NOT_FOR_LABELLERS, diagnose_model
+    from bioseq.interpret.diagnose import diagnose_model
+    from bioseq.task import task_of
 
     bundle = linear_labeller(w=0.5)  # influence 0.5^(t − p): far inputs get about 1e-6
     seqs = ["ACGT" * 8, "TTGCA" * 6]
@@ -170,5 +171,5 @@ def test_a_labellers_memory_is_counted_from_the_position_labelled():
     finding = next(f for f in d.findings if f"{TIME_DISTANCE}+ positions" in f)
     assert finding.startswith(f"inputs {TIME_DISTANCE}+ positions from the position labelled get 0.00%")
     options = {r.option for r in d.remedies}
-    assert "cell" in options and not options & NOT_FOR_LABELLERS  # no read-out, no conv pooling for a labeller
+    assert "cell" in options and not options & task_of("label").unused  # no read-out, no conv pooling for a labeller
     assert {"pooling", "conv_pool"} <= {r.option for r in REMEDIES["vanishing across time"]}

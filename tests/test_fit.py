@@ -219,4 +219,4 @@ def test_a_rare_class_is_warned_about_in_the_summary(tmp_path):
     r = fit(DataOptions([str(train)], val=[str(val)]), TINY, quick(epochs=1), out=tmp_path / "m.safetensors")
     assert r.summary["per_class"]["rare"] == 1
     assert [w.split(":")[0] for w in r.summary["warnings"]] == [
-        "class 'rare' has 1 training record against 12 of the largest class"]
+        "class 'rare' has 1 training sequence against 12 of the largest class"]

@@ -143,7 +143,7 @@ def test_the_diagnosis_and_the_run_summary_use_the_one_rule():
 
 def test_a_labellers_per_position_loss_is_recorded_per_layer():
     from bioseq.data.position_labels import UNSCORED
-    from bioseq.training.objective import position_loss
+    from bioseq.task import position_loss
 
     model = make(task="label", norm="batch")
     rng = np.random.default_rng(1)

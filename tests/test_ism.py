@@ -94,5 +94,5 @@ def test_ism_of_a_linear_labeller_at_a_position():
     np.testing.assert_allclose(df["delta"], want, rtol=1e-5, atol=1e-6)
     with pytest.raises(InputError, match="choose the position to explain"):
         ism(linear_labeller(), rec(seq))
-    with pytest.raises(InputError, match="needs a labeller"):
+    with pytest.raises(InputError, match="a position to explain is for labellers"):
         ism(linear_bundle(), rec(seq), position=2)

@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 from bioseq.cli import main as cli
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
+from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"data": "views/data.py", "train": "views/train.py", "flow": "views/gradient_flow.py",
-         "gates": "views/gates_saliency.py", "predict": "views/predict.py", "models": "views/models.py"}
+PAGES = {p.name: p.path for p in pages.PAGES}  # "data": "dashboard/views/data.py", ... (the frame's list)
 TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
 
 
@@ -58,12 +58,7 @@ def texts(elements) -> str:
 
 
 def registry():
-    sys.path.insert(0, str(ROOT))
-    try:
-        import ui
-    finally:
-        sys.path.remove(str(ROOT))
-    return ui.job_registry()
+    return loaders.job_registry()
 
 
 @pytest.fixture
@@ -354,7 +349,7 @@ def test_train_page_shows_a_failed_run(tmp_path):
 # ---------- gradient flow ----------
 
 def test_gradient_flow_page(cli_model):
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert at.multiselect(key="flow_runs").value == [cli_model] and at.slider(key="flow_n")
     assert {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
     assert charts(at) >= 3
@@ -368,7 +363,7 @@ def test_gradient_flow_page(cli_model):
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
                 *TINY]) == 0
-    at = open_page("flow")
+    at = open_page("gradient_flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
     # two one-epoch models are at chance: the diagnosis box says "not learning"; no other error
@@ -377,13 +372,13 @@ def test_gradient_flow_compares_runs(dna_fasta, cli_model):
 
 
 def test_gradient_flow_without_runs():
-    assert "No finished runs" in texts(ok(open_page("flow")).info)
+    assert "No finished runs" in texts(ok(open_page("gradient_flow")).info)
 
 
 # ---------- gates & saliency ----------
 
 def test_gates_page(cli_model):
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == cli_model
     assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
     assert charts(at) >= 4  # gates, gate saliency, saliency and mutagenesis (short sequences)
@@ -400,14 +395,14 @@ def test_gates_page(cli_model):
 
 def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
     assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *TINY]) == 0
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == "pair"
     member = at.selectbox(key="gates_member")
     assert member.value == 1 and list(member.options) == ["member 1 of 2", "member 2 of 2"]
     member.set_value(2).run()
     ok(at)
     assert charts(at) >= 4
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert at.selectbox(key="flow_member_pair").value == 1
     at.selectbox(key="flow_member_pair").set_value(2).run()
     ok(at)
@@ -415,7 +410,7 @@ def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
 
 
 def test_a_single_model_has_no_member_choice(cli_model):
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert not [s for s in at.selectbox if s.key == "gates_member"]
 
 
@@ -424,7 +419,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     from bioseq.data.synthetic import motif_dna, write_fasta
 
     big = write_fasta(write("x", "").parent / "big.fa", motif_dna(700, length=24, seed=9))
-    at = ok(open_page("gates", DataSource("big", (str(big),))))
+    at = ok(open_page("gates_saliency", DataSource("big", (str(big),))))
     at.radio(key="gates_origin").set_value("dataset").run()
     ok(at)
     picker = at.selectbox(key="gates_record")
@@ -443,7 +438,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
 def test_gates_page_offers_every_attribution_method(cli_model):
     from bioseq.interpret.attribution import METHODS
 
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     radio = at.radio(key="gates_method")
     assert radio.options == [m.label for m in METHODS.values()]  # labels from the registry
     assert all(m.help in radio.help for m in METHODS.values())
@@ -459,7 +454,7 @@ def test_gates_page_offers_every_attribution_method(cli_model):
 
 
 def test_gates_page_pasted_protein(protein_model):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.radio(key="gates_origin").set_value("paste").run()
     assert "paste a sequence" in texts(at.info)
     at.text_area(key="gates_paste").set_value("MKTAYIAKQRQISFVKSHFSRQKDEL").run()
@@ -468,7 +463,7 @@ def test_gates_page_pasted_protein(protein_model):
 
 
 def test_gates_page_on_the_data_page_dataset(cli_model, tiny_source):
-    at = open_page("gates", tiny_source)
+    at = open_page("gates_saliency", tiny_source)
     at.radio(key="gates_origin").set_value("dataset").run()
     ok(at)
     assert not at.error and at.selectbox(key="gates_record").options[0].startswith("seq1")
@@ -476,7 +471,7 @@ def test_gates_page_on_the_data_page_dataset(cli_model, tiny_source):
 
 
 def test_gates_page_refuses_the_wrong_alphabet(protein_model):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.radio(key="gates_origin").set_value("paste").run()
     at.text_area(key="gates_paste").set_value(">x\n" + "ACGT" * 10).run()
     ok(at)
@@ -484,7 +479,7 @@ def test_gates_page_refuses_the_wrong_alphabet(protein_model):
 
 
 def test_gates_page_without_models():
-    assert "No saved models" in texts(ok(open_page("gates")).info)
+    assert "No saved models" in texts(ok(open_page("gates_saliency")).info)
 
 
 # ---------- predict ----------
@@ -640,7 +635,7 @@ def test_protein_through_every_page(protein_fasta):
     at = open_page("train", source)
     assert at.selectbox(key="train_opt_pooling").value == "last"  # the protein defaults
     start_tiny_run(at, "prot-run")
-    for page in ("flow", "gates", "models"):
+    for page in ("gradient_flow", "gates_saliency", "models"):
         view = ok(open_page(page, source))
         assert not errors(view) and charts(view) >= 2, page  # a tiny run is diagnosed "not learning", no error
     predict = open_page("predict", source)
@@ -744,7 +739,7 @@ def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
 
 
 def test_gradient_flow_page_for_a_labeller(label_model):
-    at = ok(open_page("flow"))
+    at = ok(open_page("gradient_flow"))
     assert not errors(at) and {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
     assert any("Per position" in h.value for h in at.subheader)
     assert at.selectbox(key="flow_heat_record") and charts(at) >= 4  # layers, G[t, s], profile, memory
@@ -760,7 +755,7 @@ def test_gradient_flow_page_for_a_labeller(label_model):
 def test_gates_page_for_a_labeller(label_model):
     from bioseq.interpret.attribution import METHODS
 
-    at = ok(open_page("gates"))
+    at = ok(open_page("gates_saliency"))
     assert not at.error and at.number_input(key="gates_position")
     assert [t.label for t in at.tabs][:2] == ["Gates", "Gate saliency at 22"]
     metrics = {m.label: m.value for m in at.metric}
@@ -779,7 +774,7 @@ def test_gates_page_for_a_labeller(label_model):
 
 
 def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
-    at = open_page("gates")
+    at = open_page("gates_saliency")
     at.selectbox(key="gates_order").set_value("misclassified first").run()
     ok(at)
     acc = [float(o.split("accuracy ")[1].split(" ")[0]) for o in at.selectbox(key="gates_record").options]
@@ -818,7 +813,7 @@ def test_predict_page_labeller_on_unlabelled_files(label_model):
 
 
 def test_predict_labeller_fasta_download(label_model, tm_fasta):
-    from bioseq.app.position_predictions import predict_uploads
+    from bioseq.app.predictions import predict_uploads
     from bioseq.model.store import load_model
 
     found = predict_uploads(load_model(model_path(label_model)), [("tm.fa", tm_fasta.read_bytes())])

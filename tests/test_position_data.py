@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from bioseq.app import cards, position_data, records, uploads
-from bioseq.app.data_report import report
-from bioseq.app.position_predictions import predict_uploads
+from bioseq.app.data_report import report, source_task
+from bioseq.app.predictions import predict_uploads
 from bioseq.data.position_labels import UNSCORED
 from bioseq.data.source import DataSource
 from bioseq.errors import InputError
@@ -40,8 +40,8 @@ def test_position_report_counts_by_hand(paired):
 def test_three_line_upload_is_detected_in_header_mode(write):
     three = write("t.fa", ">a\nACDE\nMMOO\n>b\nFGHI\nOOMM\n")
     src = uploads.upload_source([("t.fa", three.read_bytes())], "header")
-    assert report(src).task == "label" and position_data.is_positions(src)
-    assert not position_data.is_positions(DataSource("plain", (str(write("p.fa", ">a label=x\nACGT\n")),)))
+    assert report(src).task == "label" and source_task(src).per_position
+    assert not source_task(DataSource("plain", (str(write("p.fa", ">a label=x\nACGT\n")),))).per_position
 
 
 def test_paired_upload_round_trips_and_trains_as_positions(paired):
@@ -68,15 +68,15 @@ def test_position_record_table_by_hand(label_bundle):
     recs, tracks = position_data.read_labelled(*label_bundle.files, labels_fasta=[label_bundle.labels],
                                                mask=[label_bundle.mask])
     probs = [np.tile([0.9, 0.1], (len(r.seq), 1)) for r in recs]  # everything predicted M
-    table = records.position_record_table(label_bundle.bundle, recs, tracks, probs)
+    table = records.record_table(label_bundle.bundle, recs, tracks, probs)
     assert list(table["accuracy"]) == [0.75, 0.5] and list(table["prediction"]) == ["M", "M"]
     assert list(table["correct"]) == [False, False] and list(table["segments"]) == [1, 1]
     assert list(table["share_M"]) == [1.0, 1.0] and list(table["scored"]) == [4, 6]
     ordered = records.order_records(table, "misclassified first")
     assert list(ordered["id"]) == ["s2", "s1"]
-    assert "accuracy 0.75 · mostly M (mean p 0.90) · 6 letters" in records.describe_position_row(table.iloc[0])
-    unknown = records.position_record_table(label_bundle.bundle, recs, None, probs)
-    assert unknown["correct"].isna().all() and "labels unknown" in records.describe_position_row(unknown.iloc[0])
+    assert "accuracy 0.75 · mostly M (mean p 0.90) · 6 letters" in records.describe_row(table.iloc[0])
+    unknown = records.record_table(label_bundle.bundle, recs, None, probs)
+    assert unknown["correct"].isna().all() and "labels unknown" in records.describe_row(unknown.iloc[0])
 
 
 def test_model_card_task_and_ignore_rule():

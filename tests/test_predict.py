@@ -219,14 +219,13 @@ def test_a_labeller_refuses_a_long_record_without_pointing_to_scan(write, tmp_pa
     from _linear import linear_labeller
 
     from bioseq.prediction import predict
-    from bioseq.prediction.positions import predict_position_files
 
     monkeypatch.setattr(predict, "MIN_LIMIT", 10_000)
     fasta = write("g.fa", ">chr1\n" + "A" * 10_001 + "\n")  # 10 x 20 is below the floor of 10,000
     with pytest.raises(InputError, match=r"record 1 \(chr1\): 10,001 letters, .*at most 20 letters; predict reads "
                                          r"records of up to 10,000\): cut it into pieces near the training "
                                          "lengths") as e:
-        predict_position_files(_profiled(linear_labeller()), [fasta], str(tmp_path / "o.csv"))
+        predict.predict_files(_profiled(linear_labeller()), [fasta], str(tmp_path / "o.csv"))
     assert "scan" not in str(e.value)
 
 

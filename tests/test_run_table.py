@@ -25,3 +25,17 @@ def test_rows_with_metrics_options_and_time(dna_fasta, protein_fasta):
 
 def test_no_runs():
     assert comparison_table().empty and comparable(pd.DataFrame(columns=COLUMNS), "x") == []
+
+
+def test_imbalance_note_speaks_of_positions_for_a_labeller():
+    from bioseq.app.cards import notes
+    from bioseq.app.run_table import run_notes
+
+    vm = {"accuracy": 0.94, "balanced_accuracy": 0.5}
+    labeller = {"val_metrics": vm, "summary": {"per_class": {"O": 94, "M": 6}}, "model_config": {"task": "label"}}
+    assert run_notes(labeller)[-1].startswith("94% of the positions are of one label: accuracy can look good while "
+                                              "the rare label is missed")
+    meta = {"task": "label", "training": {"val_metrics": vm, "val_counts": {"O": 94, "M": 6}}}
+    assert notes(meta)[-1].startswith("94% of the positions are of one label")
+    classifier = {"val_metrics": vm, "summary": {"per_class": {"a": 94, "b": 6}}, "model_config": {}}
+    assert run_notes(classifier)[-1].startswith("94% of the sequences are of one class")

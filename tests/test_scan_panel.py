@@ -1,4 +1,4 @@
-"""The Predict page's scan panel (views/scan_panel.py) under AppTest: upload a long sequence, scan it, see the
+"""The Predict page's scan panel (dashboard/parts/scan_panel.py) under AppTest: upload a long sequence, scan it, see the
 track; bad letters are one message; a labeller gets a word instead of a scan.
 
 The motif model (tests/_linear.py) gives 0.880797 to a window holding GATTA and 0.5 to any other."""

@@ -9,9 +9,9 @@ from bioseq.cli import main as cli
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
 from bioseq.model.store import load_model
+from bioseq.task import Label
 from bioseq.training.config import TrainConfig
 from bioseq.training.tune import (
-    LABELLING_FIXED,
     SPACE,
     StudyFolder,
     default_params,
@@ -43,7 +43,7 @@ def test_every_option_of_the_space_is_drawn_and_labelling_leaves_out_pooling():
     model, train = suggest(trial)
     assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay"}
     model, _ = suggest(trial, task="label")
-    assert not set(model) & set(LABELLING_FIXED)
+    assert not set(model) & set(Label.fixed)
 
 
 def test_the_defaults_are_a_point_of_the_space(dna_fasta):
@@ -123,7 +123,7 @@ def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     path = write_three_line(tmp_path / "tm.fa", transmembrane_protein(24, min_len=40, max_len=60, seed=0))
     r = tune(DataOptions([str(path)]), "tm", "5m", max_trials=2, train_cfg=TINY)
     assert [t["state"] for t in r.trials] == ["complete", "complete"]
-    assert not set(r.trials[1]) & set(LABELLING_FIXED)  # conv pool and read-out are not searched
+    assert not set(r.trials[1]) & set(Label.fixed)  # conv pool and read-out are not searched
     assert load_model(r.model_path).task == "label"
 
 

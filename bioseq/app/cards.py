@@ -93,7 +93,8 @@ def confusion(meta: dict) -> list[list[int]] | None:
 def notes(meta: dict) -> list[str]:
     """Warnings about the model's validation figures (:func:`bioseq.metrics.metric_notes`)."""
     from ..metrics import metric_notes
+    from ..task import task_of
 
-    t = meta.get("training") or {}
+    t, task = meta.get("training") or {}, task_of(meta)
     counts = (t.get("val_counts") or t.get("counts") or {}).values()
-    return metric_notes(t["val_metrics"], counts) if t.get("val_metrics") else []
+    return metric_notes(t["val_metrics"], counts, task.unit, task.word) if t.get("val_metrics") else []

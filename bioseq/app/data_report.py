@@ -1,19 +1,25 @@
-"""The Data page's report on a dataset: the summary, per-record rows, composition and duplicates; and
-the homology check of its test files against its training files (:func:`overlap_check`)."""
+"""The Data page's report on a dataset: the summary, per-record rows, composition and duplicates (for
+per-position data the label composition, segment lengths per label and the masked share); and the homology
+check of its test files against its training files (:func:`overlap_check`)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..data.dataset import header_label, load_dataset, parse_class_map, summarize
 from ..data.io import read_many
 from ..data.overlap import Overlap, check_overlap
+from ..data.position_labels import load_positions, summarize_positions
 from ..data.source import DataSource
 from ..errors import InputError
-from ..training.objective import weight_warnings
+from ..metrics.segments import segments
+from ..task import Task, detect, weight_warnings
+
+NOT_SCORED = "(not scored)"
 
 
 @dataclass
@@ -27,16 +33,14 @@ class DataReport:
     duplicates: pd.DataFrame  # sequence (first 60 letters), count, ids, labels
     notes: list[str] = field(default_factory=list)
     labelled: dict[str, int] = field(default_factory=dict)  # records per class as labelled, before renaming
-    task: str = "classify"  # "label": one label per position (bioseq.app.position_data.position_report)
+    task: str = "classify"  # the name of the data's task (:func:`source_task`; "label": :func:`position_report`)
     segments: pd.DataFrame | None = None  # labellers: label, length (one row per segment)
 
 
 def report(source: DataSource) -> DataReport:
     """Load and check the labelled data of ``source`` and summarise it; raises :class:`InputError`.
-    Per-position data gets :func:`bioseq.app.position_data.position_report`."""
-    from .position_data import is_positions, position_report
-
-    if is_positions(source):
+    Per-position data gets :func:`position_report`."""
+    if source_task(source).per_position:
         return position_report(source)
     if source.label_mode == "files":
         tokens = [header_label(r.description) for r in read_many(source.train)]
@@ -78,6 +82,53 @@ def report(source: DataSource) -> DataReport:
                       pd.DataFrame(dups, columns=["sequence", "count", "ids", "labels"]), notes, labelled)
 
 
+def source_task(source: DataSource) -> Task:
+    """A dataset's task (:func:`bioseq.task.detect`): labels per position when chosen so, when label FASTA files
+    are given, or in three-line FASTA."""
+    return detect(source.train, list(source.labels_fasta) or None, per_position=source.label_mode == "positions")
+
+
+def position_report(source: DataSource) -> DataReport:
+    """The Data page's report on per-position data (raises :class:`~bioseq.errors.InputError`).
+
+    ``summary`` is :func:`~bioseq.data.position_labels.summarize_positions` plus ``masked`` (unscored
+    positions) and ``ambiguous_fraction``; ``records`` has ``id, label, length, ambiguous, scored``;
+    ``composition`` the letters per position label; ``segments`` one row per segment ``label, length``.
+    """
+    ds = load_positions(list(source.train), labels_fasta=list(source.labels_fasta) or None,
+                        mask=list(source.mask) or None, ignore_label=source.ignore_label, alphabet=source.alphabet)
+    summary = summarize_positions(ds)
+    standard = set(ds.alphabet.letters)
+    comp: dict[str, Counter] = defaultdict(Counter)
+    rows, segs, ambiguous = [], [], 0
+    names = np.array(ds.label_set, dtype=object)
+    for ident, seq, track in zip(ds.ids, ds.seqs, ds.targets()):
+        up = seq.upper()
+        amb = sum(1 for c in up if c not in standard)
+        ambiguous += amb
+        scored = track >= 0
+        rows.append({"id": ident, "label": "sequences", "length": len(seq), "ambiguous": amb / max(len(seq), 1),
+                     "scored": float(scored.mean()) if len(seq) else float("nan")})
+        for letter, t in zip(up, track):
+            comp[names[t] if t >= 0 else NOT_SCORED][letter] += 1
+        segs += [{"label": names[k], "length": end - start} for k, start, end in segments(track)]
+    comp_rows = [{"label": label, "letter": c, "fraction": n / (sum(counts.values()) or 1), "standard": c in standard}
+                 for label, counts in comp.items() for c, n in sorted(counts.items())]
+    masked = summary["positions"] - sum(summary["per_class"].values())
+    summary.update(masked=int(masked), ambiguous_fraction=ambiguous / max(summary["positions"], 1),
+                   labels=list(ds.label_set))
+    notes = []
+    if masked:
+        how = "the mask" if source.mask else f"label {ds.ignore_label!r}" if ds.ignore_label else "the data"
+        notes.append(f"{masked:,} of {summary['positions']:,} positions ({masked / summary['positions']:.1%}) are "
+                     f"not scored ({how}): they count in no loss and no metric")
+    notes += size_notes(summary["per_class"], len(ds), "labels")
+    return DataReport(summary, list(ds.label_set), pd.DataFrame(rows),
+                      pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
+                      pd.DataFrame(columns=["sequence", "count", "ids", "labels"]), notes, dict(summary["per_class"]),
+                      task="label", segments=pd.DataFrame(segs, columns=["label", "length"]))
+
+
 def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -> list[str]:
     """Warnings about unbalanced ``per_class`` counts and a small dataset (``what``: classes or labels)."""
     notes = []
@@ -86,7 +137,8 @@ def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -
         notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
     if records < 50:
         notes.append(f"only {records} records: expect noisy validation numbers")
-    return notes + weight_warnings(per_class, what="records" if what == "classes" else "positions")
+    unit, word = ("sequences", "class") if what == "classes" else ("positions", "label")
+    return notes + weight_warnings(per_class, unit=unit, word=word)
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

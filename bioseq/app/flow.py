@@ -10,11 +10,15 @@ import pandas as pd
 
 from ..errors import InputError
 from ..interpret.diagnose import Diagnosis, diagnose_run, memory_summary
+from ..interpret.memory import COLUMNS as MEMORY_COLUMNS
 from ..interpret.memory import effective_memory, measured_range, memory_curve
-from ..interpret.time_gradients import time_gradients, time_profile
+from ..interpret.position_gradients import PROFILE_COLUMNS, flow_profile
 from ..model.store import describe_config, load_model
+from ..task import task_of
 from ..training.runs import GradientSummary, gradient_summary, layer_gradients, read_gradients, read_metrics, read_run
 from .records import run_records
+
+TIME_COLUMNS = ["layer", "direction", "distance", "grad_norm"]
 
 
 @dataclass
@@ -33,9 +37,9 @@ class FlowReport:
     note: str = ""
     measured: int = 0  # the longest distance the memory curve covers
     readout: str = "last"  # the model's read-out (pooling): last, mean, max or attention
-    task: str = "classify"  # "label": time is position_profile (G[t, s] by distance), memory is per position
+    task: str = "classify"  # its Task's name; per position: time is G[t, s] by distance, memory per position
     model_path: str = ""
-    sample: list = field(default_factory=list)  # labellers: the records measured, for the G[t, s] heatmap
+    sample: list = field(default_factory=list)  # the records measured (a labeller's G[t, s] heatmap reads one)
     tracks: list | None = None  # labellers: their true label tracks ((length,) int64, UNSCORED = -100)
 
     def memory_text(self) -> str:
@@ -45,12 +49,16 @@ class FlowReport:
         return f"≥ {self.measured} (all measured)" if self.measured else "not measured"
 
 
-def gradient_flow(name: str, n: int = 32, records: list | None = None, member: int | None = None) -> FlowReport:
-    """Per-layer norms (recorded in training), per-step ∂C/∂h(t) and memory on ``n`` training records,
+def gradient_flow(name: str, n: int = 32, records: list | None = None, member: int | None = None,
+                  max_positions: int = 16) -> FlowReport:
+    """Per-layer norms (recorded in training), the gradient flow and the memory curve on ``n`` training records,
     and the plain-words diagnosis, for one finished run. Raises :class:`InputError` without a model.
 
-    For an ensemble, ``member`` (1-based, default 1) is the network whose ∂C/∂h(t) and memory are measured;
-    the per-layer norms recorded in training are always member 1's (the members train one after another)."""
+    The flow and the memory are measured from where the model's task reads its output: the read-out of a
+    classifier (‖∂C/∂h(t)‖ by step), or every position of a labeller (G[t, s] by distance t − s, ``max_positions``
+    loss positions per record, the true labels of its training files). For an ensemble, ``member`` (1-based,
+    default 1) is the network measured; the per-layer norms recorded in training are always member 1's (the
+    members train one after another)."""
     info = read_run(name)
     model = info.get("model_path")
     if info.get("status") not in ("done", "stopped") or not model or not Path(model).is_file():
@@ -58,58 +66,38 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None, member: i
     bundle = load_model(model)
     if bundle.size > 1:
         bundle = bundle.member((member or 1) - 1)
-    if bundle.task == "label":
-        return _labeller_flow(name, n, bundle, info, records)
-    time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm"])
-    memory = pd.DataFrame(columns=["distance", "influence", "relative", "sequences"])
-    eff, note = None, ""
-    try:
-        records = records if records is not None else run_records(name, n)
-    except InputError as e:
-        records, note = [], f"per-position views skipped: {e}"
-    if records:
-        time = time_profile(time_gradients(bundle, records))
-        memory = memory_curve(bundle, records)
-        eff = effective_memory(memory)
-    grads, hist = read_gradients(name), read_metrics(name)
-    diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
-                             memory_summary(memory) if records else None, (bundle.meta or {}).get("training"))
-    return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
-                      time, memory, eff, diagnosis, len(records), note, measured_range(memory),
-                      bundle.model.cfg.pooling)
-
-
-def _labeller_flow(name: str, n: int, bundle, info: dict, records: list | None = None,
-                   max_positions: int = 16) -> FlowReport:
-    """:func:`gradient_flow` of a labeller: G[t, s] = ‖∂C⁽ᵗ⁾/∂h⁽ˢ⁾‖ by distance t − s over ``n`` training records
-    (``max_positions`` loss positions each, true labels), the memory span per position, and the diagnosis in
-    a labeller's words."""
-    from ..interpret.position_gradients import position_profile
-    from ..interpret.position_memory import position_memory
-    from .position_data import model_labelled, spread
-
-    time = pd.DataFrame(columns=["layer", "direction", "distance", "grad_norm", "relative", "sequences"])
-    memory = pd.DataFrame(columns=["direction", "distance", "influence", "relative", "sequences"])
-    note, tracks = "", None
+    task = task_of(bundle)
+    time = pd.DataFrame(columns=PROFILE_COLUMNS if task.per_position else TIME_COLUMNS)
+    memory = pd.DataFrame(columns=MEMORY_COLUMNS)
+    eff, note, tracks = None, "", None
     try:
         if records is None:
-            found, labels = model_labelled(bundle.meta or {})
-            keep = spread(list(range(len(found))), n)
-            records, tracks = [found[i] for i in keep], [labels[i] for i in keep] if labels is not None else None
+            records, tracks = _training_records(name, n, bundle)
     except InputError as e:
         records, note = [], f"per-position views skipped: {e}"
-    eff = None
     if records:
-        time = position_profile(bundle, records, tracks, max_positions=max_positions)
-        memory = position_memory(bundle, records, max_positions=max_positions)
+        time = flow_profile(bundle, records, tracks, max_positions=max_positions)
+        memory = memory_curve(bundle, records, max_positions=max_positions)
         eff = effective_memory(memory)
     grads, hist = read_gradients(name), read_metrics(name)
     diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
                              memory_summary(memory) if records else None, (bundle.meta or {}).get("training"),
-                             task="label")
+                             task.name)
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
-                      time, memory, eff, diagnosis, len(records), note, measured_range(memory), "per position",
-                      "label", str(info.get("model_path")), list(records), tracks)
+                      time, memory, eff, diagnosis, len(records), note, measured_range(memory),
+                      "per position" if task.per_position else bundle.model.cfg.pooling, task.name, str(model),
+                      list(records), tracks)
+
+
+def _training_records(name: str, n: int, bundle) -> tuple[list, list | None]:
+    """``n`` of the run's training records and, where the task labels positions, their true label tracks."""
+    if not task_of(bundle).per_position:
+        return run_records(name, n), None
+    from .position_data import model_labelled, spread
+
+    found, labels = model_labelled(bundle.meta or {})
+    keep = spread(list(range(len(found))), n)
+    return [found[i] for i in keep], [labels[i] for i in keep] if labels is not None else None
 
 
 def stack(reports: list[FlowReport], part: str) -> pd.DataFrame:

@@ -1,71 +1,21 @@
-"""Per-position data (one label per letter) for the dashboard: the Data page's report on a labelling dataset
-(label composition, segment lengths per label, the masked share), and labelled records to look inside a
-labeller with (the true label track of each record as ``(length,)`` int64 indices, ``UNSCORED`` = -100).
+"""Per-position data (one label per letter) for the dashboard: labelled records to look inside a labeller with
+(the true label track of each record as ``(length,)`` int64 indices, ``UNSCORED`` = -100). The Data page's
+report on such data is :func:`bioseq.app.data_report.position_report`.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..data.io import Record
-from ..data.position_labels import is_position_data, load_positions, read_positions, read_sequences, summarize_positions
+from ..data.position_labels import is_position_data, read_positions, read_sequences
 from ..data.source import DataSource
-from ..metrics.segments import segments
-from .data_report import DataReport, size_notes
 
-NOT_SCORED = "(not scored)"
-
-
-def is_positions(source: DataSource) -> bool:
-    """Whether a dataset has a label per position (chosen so, label FASTA files given, or three-line FASTA)."""
-    return source.label_mode == "positions" or is_position_data(source.train, list(source.labels_fasta) or None)
-
-
-def position_report(source: DataSource) -> DataReport:
-    """The Data page's report on per-position data (raises :class:`~bioseq.errors.InputError`).
-
-    ``summary`` is :func:`~bioseq.data.position_labels.summarize_positions` plus ``masked`` (unscored
-    positions) and ``ambiguous_fraction``; ``records`` has ``id, label, length, ambiguous, scored``;
-    ``composition`` the letters per position label; ``segments`` one row per segment ``label, length``.
-    """
-    ds = load_positions(list(source.train), labels_fasta=list(source.labels_fasta) or None,
-                        mask=list(source.mask) or None, ignore_label=source.ignore_label, alphabet=source.alphabet)
-    summary = summarize_positions(ds)
-    standard = set(ds.alphabet.letters)
-    comp: dict[str, Counter] = defaultdict(Counter)
-    rows, segs, ambiguous = [], [], 0
-    names = np.array(ds.label_set, dtype=object)
-    for ident, seq, track in zip(ds.ids, ds.seqs, ds.targets()):
-        up = seq.upper()
-        amb = sum(1 for c in up if c not in standard)
-        ambiguous += amb
-        scored = track >= 0
-        rows.append({"id": ident, "label": "sequences", "length": len(seq), "ambiguous": amb / max(len(seq), 1),
-                     "scored": float(scored.mean()) if len(seq) else float("nan")})
-        for letter, t in zip(up, track):
-            comp[names[t] if t >= 0 else NOT_SCORED][letter] += 1
-        segs += [{"label": names[k], "length": end - start} for k, start, end in segments(track)]
-    comp_rows = [{"label": label, "letter": c, "fraction": n / (sum(counts.values()) or 1), "standard": c in standard}
-                 for label, counts in comp.items() for c, n in sorted(counts.items())]
-    masked = summary["positions"] - sum(summary["per_class"].values())
-    summary.update(masked=int(masked), ambiguous_fraction=ambiguous / max(summary["positions"], 1),
-                   labels=list(ds.label_set))
-    notes = []
-    if masked:
-        how = "the mask" if source.mask else f"label {ds.ignore_label!r}" if ds.ignore_label else "the data"
-        notes.append(f"{masked:,} of {summary['positions']:,} positions ({masked / summary['positions']:.1%}) are "
-                     f"not scored ({how}): they count in no loss and no metric")
-    notes += size_notes(summary["per_class"], len(ds), "labels")
-    return DataReport(summary, list(ds.label_set), pd.DataFrame(rows),
-                      pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
-                      pd.DataFrame(columns=["sequence", "count", "ids", "labels"]), notes, dict(summary["per_class"]),
-                      task="label", segments=pd.DataFrame(segs, columns=["label", "length"]))
+__all__ = ["model_labelled", "read_labelled", "source_labelled", "spread"]
 
 
 def read_labelled(files: Sequence[str], label_set: Sequence[str] | None = None, *, labels_fasta: Sequence[str] = (),

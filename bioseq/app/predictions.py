@@ -1,34 +1,31 @@
-"""Prediction tables for the dashboard: chunked, with a progress callback, and filtered views.
+"""Predictions for the dashboard: filtered views, a decision threshold, evaluation of uploads (either task), and
+a labeller's uploads labelled position by position (:func:`predict_uploads`: per-record rows, the three-line FASTA
+of predicted labels, per-position evaluation when the uploads carry true labels).
 
-:func:`predict_frame` runs :func:`bioseq.prediction.predict.predict_chunks` (alphabet check, length policy,
-length-grouped batches) and returns the rows of ``bioseq predict`` in input order, calling
-``progress(done, total)`` after every chunk so a page can show a progress bar.
+The table itself comes from :func:`bioseq.prediction.predict.predict_frame` (the rows of ``bioseq predict`` in
+input order, with ``progress(done, total)`` after every chunk so a page can show a progress bar); a labeller's
+is long (``id, position, letter, prediction, p_<label>...``, plus ``true`` when known).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..data.io import Record
+from ..errors import InputError
+from ..metrics.positions import PositionEvaluation
 from ..model.store import ModelBundle
-from ..prediction.predict import predict_chunks, prediction_table
+from ..prediction.predict import predict_chunks, predict_frame, prediction_table
+from ..task import label_string
 
+__all__ = ["PositionPredictions", "apply_threshold", "evaluate_upload", "filter_predictions", "follow_selection",
+           "predict_frame", "predict_uploads", "unlike_training"]
 
-def predict_frame(bundle: ModelBundle, records: Sequence[Record], *, chunk_size: int = 2048,
-                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Predictions for ``records`` as one DataFrame (see :func:`bioseq.prediction.predict.prediction_table`)."""
-    frames, done = [], 0
-    for chunk, arrays, probs in predict_chunks(bundle, records, chunk_size=chunk_size):
-        frames.append(prediction_table(bundle, chunk, arrays, probs))
-        done += len(chunk)
-        if progress:
-            progress(done, len(records))
-    if not frames:
-        return prediction_table(bundle, [], [], np.zeros((0, len(bundle.classes))))
-    return pd.concat(frames, ignore_index=True)
+NOT_SCORED = ""
 
 
 def filter_predictions(df: pd.DataFrame, classes: Sequence[str] | None = None, min_probability: float = 0.0,
@@ -74,18 +71,91 @@ def apply_threshold(frame: pd.DataFrame, classes: Sequence[str], threshold: floa
     return frame.assign(prediction=np.where(positive, classes[1], classes[0]))
 
 
-def evaluate_upload(bundle: ModelBundle, files: Sequence[tuple[str, bytes]], labels: tuple[str, bytes] | None = None):
-    """:func:`bioseq.prediction.evaluate.evaluate_files` of uploaded labelled files (``label=`` tokens, one
-    file per class, or a labels table): saved into the workspace first, errors naming the user's files."""
-    from ..errors import InputError
-    from ..prediction.evaluate import evaluate_files
-    from .position_predictions import renamed
+def saved(*groups: Sequence[tuple[str, bytes]]) -> tuple[list[list[str]], dict[str, str]]:
+    """Groups of uploaded ``(name, bytes)`` files saved into the workspace: their paths per group, and the
+    names the user gave them by path (for :func:`renamed`)."""
     from .uploads import save_uploads
 
-    paths = save_uploads(list(files) + ([labels] if labels else []))
-    table = str(paths.pop()) if labels else None
-    names = {str(p): n for p, (n, _) in zip(paths, files)} | ({table: labels[0]} if labels else {})
+    every = [f for g in groups for f in g]
+    paths = [str(p) for p in save_uploads(every)]
+    out, start = [], 0
+    for g in groups:
+        out.append(paths[start:start + len(g)])
+        start += len(g)
+    return out, dict(zip(paths, [n for n, _ in every]))
+
+
+def renamed(e: InputError, names: dict[str, str]) -> InputError:
+    """The error with stored upload paths replaced by the names the user gave the files."""
+    text = str(e)
+    for stored, name in names.items():
+        text = text.replace(stored, name)
+    return InputError(text)
+
+
+def evaluate_upload(bundle: ModelBundle, files: Sequence[tuple[str, bytes]], labels: tuple[str, bytes] | None = None,
+                    labels_fasta: Sequence[tuple[str, bytes]] = (), mask: Sequence[tuple[str, bytes]] = ()):
+    """:func:`bioseq.prediction.evaluate.evaluate_files` of uploaded labelled files (a classifier's: ``label=``
+    tokens, one file per class, or a labels table; a labeller's: three-line FASTA, or label FASTA and mask
+    files matched by id): saved into the workspace first, errors naming the user's files."""
+    from ..prediction.evaluate import evaluate_files
+
+    (paths, table, label_paths, masks), names = saved(files, [labels] if labels else [], labels_fasta, mask)
     try:
-        return evaluate_files(bundle, [str(p) for p in paths], table)
+        return evaluate_files(bundle, paths, table[0] if table else None, labels_fasta=label_paths or None,
+                              mask=masks or None)
     except InputError as e:
         raise renamed(e, names) from None
+
+
+@dataclass
+class PositionPredictions:
+    """What the Predict page shows for a labeller's uploads."""
+
+    records: list[Record]
+    tracks: list[np.ndarray] | None  # true label indices per record (UNSCORED = -100), None when unknown
+    probs: list[np.ndarray]  # (length, n_labels) per record
+    table: pd.DataFrame  # long: id, position, letter, prediction, p_<label>..., true (when known)
+    per_record: pd.DataFrame  # index, id, length, scored, accuracy, confidence, prediction, segments, share_<label>
+    evaluation: PositionEvaluation | None = None
+
+    def fasta(self, labels: Sequence[str]) -> str:
+        """Three-line FASTA of the predicted labels: header, sequence, predicted label string."""
+        return "".join(f">{r.description or r.id}\n{r.seq}\n{label_string(labels, p)}\n"
+                       for r, p in zip(self.records, self.probs))
+
+    def record_tracks(self, index: int) -> pd.DataFrame:
+        """One record's rows as :func:`bioseq.interpret.tracks.label_tracks` lays them out (for the chart)."""
+        rows = self.table[self.table["id"] == self.records[index].id]
+        rows = rows.iloc[: len(self.records[index].seq)]
+        true = rows["true"] if "true" in rows else pd.Series(NOT_SCORED, index=rows.index)
+        return rows.rename(columns={"prediction": "predicted"}).assign(true=true.fillna(NOT_SCORED))
+
+
+def predict_uploads(bundle: ModelBundle, files: Sequence[tuple[str, bytes]],
+                    labels_fasta: Sequence[tuple[str, bytes]] = (), mask: Sequence[tuple[str, bytes]] = (), *,
+                    chunk_size: int = 1024, progress: Callable[[int, int], None] | None = None) -> PositionPredictions:
+    """Label uploaded ``(name, bytes)`` files with a labeller, ``progress(done, total)`` after every chunk;
+    evaluate them (:func:`evaluate_upload`) when they carry true labels. Errors name the user's files."""
+    from .position_data import read_labelled
+    from .records import record_table
+
+    (seqs, labels, masks), names = saved(files, labels_fasta, mask)
+    try:
+        records, tracks = read_labelled(seqs, bundle.classes, labels_fasta=labels, mask=masks,
+                                        ignore_label=bundle.labelling.get("ignore_label"))
+    except InputError as e:
+        raise renamed(e, names) from None
+    probs: list[np.ndarray] = []
+    for _chunk, _, p in predict_chunks(bundle, records, chunk_size=chunk_size):
+        probs += p
+        if progress:
+            progress(len(probs), len(records))
+    evaluation = evaluate_upload(bundle, files, None, labels_fasta, mask) if tracks is not None else None
+    table = prediction_table(bundle, records, [], probs)
+    if tracks is not None:
+        names_ = np.asarray(bundle.classes, dtype=object)
+        table["true"] = np.concatenate([np.where(t >= 0, names_[np.clip(t, 0, None)], NOT_SCORED) for t in tracks]) \
+            if tracks else np.zeros(0, dtype=object)
+    per_record = record_table(bundle, records, tracks, probs).drop(columns=["true", "correct"])
+    return PositionPredictions(records, tracks, probs, table, per_record, evaluation)

@@ -15,9 +15,11 @@ import pandas as pd
 
 from ..data.dataset import known_labels, parse_class_map, read_label_table
 from ..data.io import Record, read_many
+from ..data.position_labels import UNSCORED
 from ..errors import InputError
 from ..model.store import ModelBundle, read_meta
 from ..prediction.predict import predict_records
+from ..task import task_of
 from ..training.runs import read_run, run_dir
 
 
@@ -74,58 +76,42 @@ def model_labels(path: str | Path, records: list[Record]) -> list:
     return labels_for(records, labels if labels and Path(labels).is_file() else None, training.get("class_map"))
 
 
-def record_table(bundle: ModelBundle, records: list[Record], labels: list[str | None] | None = None) -> pd.DataFrame:
-    """Records with their true label (from ``labels`` or found as in training) and the model's prediction."""
-    labels = known_labels(records) if labels is None else labels
-    probs = np.array([p for _, p in predict_records(bundle, records)]).reshape(len(records), len(bundle.classes))
-    pred = probs.argmax(1) if len(records) else np.zeros(0, dtype=int)
-    classes = np.asarray(bundle.classes, dtype=object)
-    true = [lab if lab in bundle.classes else None for lab in labels]
-    table = pd.DataFrame({"index": np.arange(len(records)), "id": [r.id for r in records],
-                          "length": [len(r.seq) for r in records], "true": pd.Series(true, dtype=object),
-                          "prediction": classes[pred], "confidence": probs.max(1) if len(records) else [],
-                          "correct": pd.Series([None if t is None else bool(t == classes[k])
-                                                for t, k in zip(true, pred)], dtype=object)})
-    for j, c in enumerate(bundle.classes):
-        table[f"p_{c}"] = probs[:, j]
-    return table
+def record_table(bundle: ModelBundle, records: list[Record], labels: list | None = None,
+                 probs: list | None = None) -> pd.DataFrame:
+    """One row per record: ``index, id, length, true`` (``None`` when unknown; a labeller's ``"known"``),
+    ``prediction`` (the label predicted most often: a classifier's output is one position), ``confidence``
+    (the mean probability of the predicted labels), ``correct`` (``None`` when unknown, else every scored
+    position right), then the task's columns (:attr:`~bioseq.task.Task.record_columns`): a classifier's
+    ``p_<class>...``; a labeller's ``scored``, ``accuracy`` (share of scored positions right; NaN when unknown),
+    ``segments`` (predicted) and ``share_<label>`` (positions predicted so).
 
-
-def position_record_table(bundle: ModelBundle, records: list[Record], tracks: list | None = None,
-                          probs: list[np.ndarray] | None = None) -> pd.DataFrame:
-    """A labeller's records: ``index, id, length, true`` (``"known"`` or ``None``), ``prediction`` (the label
-    predicted most often), ``confidence`` (mean probability of the predicted labels), ``correct`` (``None``
-    when unknown, else every scored position right), ``scored``, ``accuracy`` (share of scored positions
-    right; NaN when unknown), ``segments`` (predicted segments) and ``share_<label>`` (positions predicted so).
-    ``tracks`` are the true label indices (``UNSCORED`` = -100); ``probs`` the probabilities if known."""
+    ``labels`` as the task keeps them (:meth:`~bioseq.task.Task.truth`): a classifier's class names (found as in
+    training when ``None``), a labeller's tracks (``UNSCORED`` = -100; unknown when ``None``); ``probs`` the
+    probabilities if known."""
     from ..metrics.segments import segments
-    from ..prediction.positions import encode_records, predict_position_arrays
 
-    probs = probs if probs is not None else predict_position_arrays(bundle, encode_records(bundle, records))
+    task = task_of(bundle)
+    probs = probs if probs is not None else [p for _, p in predict_records(bundle, records)]
     classes = np.asarray(bundle.classes, dtype=object)
     rows = []
-    for k, (r, p) in enumerate(zip(records, probs)):
+    for k, (r, p, t) in enumerate(zip(records, probs, task.truth(bundle.classes, records, labels))):
+        p = np.asarray(p).reshape(-1, len(classes))
         pred = p.argmax(1)
-        t = np.asarray(tracks[k]) if tracks is not None else None
-        scored = t >= 0 if t is not None else np.zeros(len(pred), dtype=bool)
+        t = np.full(len(pred), UNSCORED) if t is None else np.asarray(t)
+        scored = t >= 0
         acc = float((pred[scored] == t[scored]).mean()) if scored.any() else float("nan")
         counts = np.bincount(pred, minlength=len(classes))
-        rows.append({"index": k, "id": r.id, "length": len(r.seq), "true": "known" if scored.any() else None,
+        rows.append({"index": k, "id": r.id, "length": len(r.seq), "true": task.true_cell(t, classes),
                      "prediction": classes[counts.argmax()] if len(pred) else "",
                      "confidence": float(p.max(1).mean()) if len(pred) else float("nan"),
                      "correct": None if not scored.any() else bool(acc == 1.0), "scored": int(scored.sum()),
                      "accuracy": acc, "segments": len(segments(pred)),
+                     **{f"p_{c}": float(p[:, j].mean()) for j, c in enumerate(classes)},
                      **{f"share_{c}": counts[j] / max(len(pred), 1) for j, c in enumerate(classes)}})
-    cols = ["index", "id", "length", "true", "prediction", "confidence", "correct", "scored", "accuracy", "segments",
-            *[f"share_{c}" for c in classes]]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def describe_position_row(row) -> str:
-    """One line for a labeller's record picker: ``id · accuracy 0.93 · mostly O (p 0.81) · 120 letters``."""
-    acc = "labels unknown" if row["correct"] is None else f"accuracy {row['accuracy']:.2f}"
-    return (f"{row['id']} · {acc} · mostly {row['prediction']} (mean p {row['confidence']:.2f}) · "
-            f"{row['length']} letters")
+    own = [name + (c if name.endswith("_") else "") for name in task.record_columns
+           for c in (classes if name.endswith("_") else [""])]
+    return pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object if c in ("true", "correct") else None)
+                         for c in ["index", "id", "length", "true", "prediction", "confidence", "correct", *own]})
 
 
 def order_records(table: pd.DataFrame, order: str = "file order") -> pd.DataFrame:
@@ -149,8 +135,16 @@ def order_records(table: pd.DataFrame, order: str = "file order") -> pd.DataFram
 
 
 def describe_row(row) -> str:
-    """One line for a record picker: ``id · true X · predicted Y (p 0.93) ✗``."""
-    true = f"true {row['true']}" if row["true"] is not None else "label unknown"
-    mark = "" if row["correct"] is None else (" ✓" if row["correct"] else " ✗")
-    return (f"{row['id']} · {true} · predicted {row['prediction']} ({row['confidence']:.2f}){mark} · "
-            f"{row['length']} letters")
+    """One line for a record picker: ``id · true X · predicted Y (0.93) ✗ · 120 letters``; for a labeller's
+    row (it has a share of positions right) ``id · accuracy 0.93 · mostly O (mean p 0.81) · 120 letters``."""
+    if "accuracy" in row:
+        said = "labels unknown" if row["correct"] is None else f"accuracy {row['accuracy']:.2f}"
+        said += f" · mostly {row['prediction']} (mean p {row['confidence']:.2f})"
+    else:
+        mark = "" if row["correct"] is None else (" ✓" if row["correct"] else " ✗")
+        said = (f"true {row['true']}" if row["true"] is not None else "label unknown") + \
+            f" · predicted {row['prediction']} ({row['confidence']:.2f}){mark}"
+    return f"{row['id']} · {said} · {row['length']} letters"
+
+
+describe_position_row = describe_row  # the name the Gates & saliency page of a labeller still uses

@@ -54,6 +54,8 @@ def run_notes(info: dict) -> list[str]:
     """Warnings about a finished run's validation figures (:func:`bioseq.metrics.metric_notes`), e.g. a
     high AUROC next to chance accuracy, or one class making up most of the data."""
     from ..metrics import metric_notes
+    from ..task import task_of
 
+    task = task_of(info.get("model_config"))
     counts = ((info.get("summary") or {}).get("per_class") or {}).values()
-    return metric_notes(info["val_metrics"], counts) if info.get("val_metrics") else []
+    return metric_notes(info["val_metrics"], counts, task.unit, task.word) if info.get("val_metrics") else []

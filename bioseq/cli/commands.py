@@ -51,6 +51,7 @@ def _fmt(v) -> str:
 def cmd_train(a: argparse.Namespace) -> int:
     from ..interpret.diagnose import diagnose_model
     from ..options import settable, split_options
+    from ..task import task_of
     from ..training.fit import fit
 
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
@@ -64,9 +65,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     if not distributed.is_main():
         return 0  # rank 0 reports
     s = r.summary
-    labelling = r.bundle.task == "label"
-    what = (f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)" if labelling
-            else str(s["per_class"]))
+    task = task_of(r.bundle)
+    what = task.summary(s)
     print(f"data: {s['records']} training records {what}, {s['alphabet']}, length "
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
@@ -74,11 +74,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     for warning in s.get("warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
-    shown = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov") if labelling else (
-        "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
-    print(f"validation (best epoch {r.result.best_epoch}"
-          + (", per position over scored positions" if labelling else "") + "): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in shown), file=sys.stderr)
+    print(f"validation (best epoch {r.result.best_epoch}{task.scope}): "
+          + "  ".join(f"{k} {_fmt(m[k])}" for k in task.headline), file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
     # a labeller's memory is measured per position and its findings say labels and positions
@@ -91,24 +88,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def cmd_predict(a: argparse.Namespace) -> int:
     from ..prediction.predict import predict_files
+    from ..task import task_of
     from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
-    if bundle.task == "label":
-        from ..prediction.positions import predict_position_files
-
-        n = predict_position_files(bundle, a.files, a.output, fmt=a.format or "csv", chunk_size=a.chunk_size,
-                                   batch_size=a.batch_size or 128)
-    elif a.format == "fasta":
-        raise BioseqError("--format fasta writes a predicted label per position; this model gives one label per "
-                          "sequence (its CSV is the default output)")
-    else:
-        n = predict_files(bundle, a.files, a.output, chunk_size=a.chunk_size, with_sequence=a.with_sequence,
-                          batch_size=a.batch_size or 512)
+    n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
+                      with_sequence=a.with_sequence)
     if a.output not in (None, "-") and distributed.is_main():
-        print(f"wrote {n} {'records of per-position ' if bundle.task == 'label' else ''}predictions to {a.output}",
-              file=sys.stderr)
+        print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
     return 0
 
 
@@ -116,30 +104,9 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..model.store import load_model, resolve
     from ..prediction.evaluate import evaluate_files
 
-    bundle = load_model(resolve(a.model))
-    labeller = bundle.task == "label"
-    other = {"--labels": a.labels} if labeller else {"--labels-fasta": a.labels_fasta, "--mask": a.mask,
-                                                     "--ignore-label": a.ignore_label}
-    ignored = [flag for flag, given in other.items() if given]
-    if ignored:
-        raise BioseqError(f"{' and '.join(ignored)} {'are' if len(ignored) > 1 else 'is'} not for this model: "
-                          f"{a.model} " + ("labels every position (its labels come from three-line FASTA or "
-                                           "--labels-fasta)" if labeller else "gives one label per sequence (its "
-                                           "labels come from label=VALUE headers or --labels)"))
-    if labeller:
-        from .positions import print_position_evaluation
-
-        return print_position_evaluation(bundle, a)
-    ev = evaluate_files(bundle, a.files, labels=a.labels)
-    m = {**ev.metrics, "confusion": ev.confusion, "classes": ev.classes, "notes": ev.notes}
-    if a.json:
-        print(json.dumps(m, indent=1))
-    else:
-        for k in ("n", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1"):
-            print(f"{k:<18} {_fmt(m[k])}")
-        print(f"{'confusion':<18} {m['confusion']} (rows true, columns predicted: {', '.join(bundle.classes)})")
-        for note in ev.notes:
-            print(f"note: {note}")
+    ev = evaluate_files(load_model(resolve(a.model)), a.files, labels=a.labels, labels_fasta=a.labels_fasta,
+                        mask=a.mask, ignore_label=a.ignore_label)
+    print(json.dumps(ev.as_json(), indent=1, default=float) if a.json else "\n".join(ev.report()))
     return 0
 
 
@@ -167,6 +134,7 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 def cmd_info(a: argparse.Namespace) -> int:
     from ..model.store import describe_model, read_meta, resolve
+    from ..task import task_of
 
     meta = read_meta(resolve(a.model))
     if a.json:
@@ -177,11 +145,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
-        f"classes:       {', '.join(meta['classes'])}" if meta.get("task") != "label" else
-        "task:          label (one label per position); labels {}{}{}".format(
-            ", ".join(meta["classes"]),
-            f"; never scored: {meta['labelling']['ignore_label']!r}" if meta["labelling"].get("ignore_label") else "",
-            "; a mask marked unscored positions" if meta["labelling"].get("mask") else ""),
+        task_of(meta).describe(meta),
         f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),

@@ -37,30 +37,21 @@ import pandas as pd
 
 from ..errors import InputError
 from ..interpret import attribution
+from ..interpret.views import CLI_VIEWS
 from ..workspace import atomic_write
 from .device import add_device_arguments
 
-OTHER_KINDS = {
-    "mutations": "every single-letter substitution: change of the class score and probability",
-    "gates": "gate activations, cell and hidden state per layer, direction, position and unit",
-    "gate-saliency": "how much each gate decides the class score: gradient x activation per gate, unit, position",
-    "gradients": "‖∂C/∂h(t)‖ per layer, direction and step (gradient flow across time)",
-    "motifs": "the k-mers that carry the most attribution, per class (--method)",
-    "memory": "influence of a position by distance from the end; the effective memory",
-    "window": "labellers: the input span that holds 90%/99% of the attribution around each position (--method)",
-}
-KINDS = (*attribution.METHODS, *OTHER_KINDS)
-DEFAULT_MAX = {"gates": 10, "gate-saliency": 10, "mutations": 20}
+KINDS = (*attribution.METHODS, *CLI_VIEWS)
 
 
 def _kind_help() -> str:
-    rows = [(m.name, f"{m.label}: {m.help}") for m in attribution.METHODS.values()] + list(OTHER_KINDS.items())
+    rows = [(m.name, f"{m.label}: {m.help}") for m in attribution.METHODS.values()] + \
+        [(v.name, v.help) for v in CLI_VIEWS.values()]
     return "kinds:\n" + "\n".join(f"  {name:<13} {text}" for name, text in rows)
 
 
 def _max_records(kind: str) -> int | None:
-    m = attribution.METHODS.get(kind)
-    return m.default_records if m else DEFAULT_MAX.get(kind)
+    return (attribution.METHODS.get(kind) or CLI_VIEWS[kind]).default_records
 
 
 def add_inspect_arguments(p, func) -> None:
@@ -100,59 +91,16 @@ def add_inspect_arguments(p, func) -> None:
     p.set_defaults(func=func)
 
 
-def _summary(kind: str, df: pd.DataFrame, extra: dict) -> str:
+def _summary(kind: str, df: pd.DataFrame, options: dict) -> str:
     if df.empty:
         return f"{kind}: no rows"
-    if kind in attribution.METHODS:
-        top = df.loc[df.groupby("id", sort=False)["score"].idxmax()].head(10)
-        lines = [f"{kind} ({attribution.METHODS[kind].label}): {df['id'].nunique()} sequences; "
-                 "highest-scoring position per sequence:"]
-        lines += [f"  {r.id}: position {r.position} {r.letter} ({r.score:.3g}, class {r.target})"
-                  for r in top.itertuples()]
-        return "\n".join(lines)
-    if kind == "mutations":
-        worst = df.nsmallest(5, "delta")
-        return "mutations: strongest loss-of-score substitutions:\n" + "\n".join(
-            f"  {r.id}: {r.ref}{r.position}{r.alt} delta {r.delta:.3g} (prob {r.delta_prob:+.3f})"
-            for r in worst.itertuples())
-    if kind == "gates":
-        g = df.groupby(["layer", "direction", "gate"])["value"].agg(["mean", "min", "max"]).reset_index()
-        return "gates: mean (min..max) per layer, direction and gate:\n" + "\n".join(
-            f"  L{r.layer} {r.direction:<7} {r.gate:<9} {r.mean:.3f} ({r.min:.3f}..{r.max:.3f})"
-            for r in g.itertuples())
-    if kind == "gate-saliency":
-        g = df.assign(a=df["score"].abs()).groupby(["layer", "direction", "gate"])["a"].sum().reset_index()
-        return "gate-saliency: total |gradient x activation| per layer, direction and gate:\n" + "\n".join(
-            f"  L{r.layer} {r.direction:<7} {r.gate:<10} {r.a:.4g}" for r in g.sort_values("a", ascending=False)
-            .itertuples())
-    if kind == "gradients" and "t" in df.columns:
-        from ..interpret.position_gradients import flow_reach, table_profile
-
-        return "gradients: how far the error at a position reaches (relative ‖∂C(t)/∂h(s)‖ ≥ 1%):\n" + "\n".join(
-            f"  L{r.layer} {r.direction:<7} back {r.back}, ahead {r.ahead}" for r in
-            flow_reach(table_profile(df)).itertuples())
-    if kind == "window":
-        from ..interpret.window import window_summary
-
-        return "window: mean span (back, ahead) holding each share of the attribution mass:\n" + "\n".join(
-            f"  {r.mass:.0%}: back {r.back_mean:.1f}, ahead {r.ahead_mean:.1f} (receptive field: back "
-            f"{r.rf_back_mean:.1f}, ahead {r.rf_ahead_mean:.1f})" for r in window_summary(df).itertuples())
-    if kind == "gradients":
-        from ..interpret.time_gradients import time_profile
-
-        prof = time_profile(df)
-        lines = ["gradients: mean ‖∂C/∂h(t)‖ by distance from the read-out (near, far):"]
-        for (layer, direction), g in prof.groupby(["layer", "direction"]):
-            near, far = g.iloc[0], g.iloc[-1]
-            lines.append(f"  L{layer} {direction:<7} d={int(near.distance)}: {near.grad_norm:.3g}  "
-                         f"d={int(far.distance)}: {far.grad_norm:.3g}")
-        return "\n".join(lines)
-    if kind == "motifs":
-        return f"motifs ({extra['method']}): top candidates per class:\n" + "\n".join(
-            f"  {r.target}: {r.motif} x{r.count} (mean score {r.mean_score:.3g})"
-            for r in df.groupby("target").head(5).itertuples())
-    return (f"memory: influence falls below 1% of its peak at distance {extra.get('effective_memory')} "
-            f"(None = never, within {int(df['distance'].max()) + 1} positions)")
+    if kind in CLI_VIEWS:
+        return CLI_VIEWS[kind].summary(df, options)
+    top = df.loc[df.groupby("id", sort=False)["score"].idxmax()].head(10)
+    lines = [f"{kind} ({attribution.METHODS[kind].label}): {df['id'].nunique()} sequences; "
+             "highest-scoring position per sequence:"]
+    lines += [f"  {r.id}: position {r.position} {r.letter} ({r.score:.3g}, class {r.target})" for r in top.itertuples()]
+    return "\n".join(lines)
 
 
 def _within(kind: str, bundle, records, limit: int | None) -> list:
@@ -176,50 +124,23 @@ def _options(method: str, a: argparse.Namespace) -> dict:
 
 def compute(kind: str, bundle, records, a: argparse.Namespace, labels: list | None = None
             ) -> tuple[pd.DataFrame, dict]:
-    from ..interpret import gate_saliency, gates, ism, memory, motifs, position_gradients, time_gradients, window
-    from ..interpret.inputs import is_labeller
-    from ..interpret.position_memory import position_memory
-
-    labelling = is_labeller(bundle)
+    """The table of ``kind`` and the options it ran with (the summary reads them)."""
     if kind in attribution.METHODS:
         fits = _within(kind, bundle, records, attribution.METHODS[kind].max_length)
         return attribution.explain(bundle, fits, kind, a.target, a.position, batch_size=a.batch_size,
                                    **_options(kind, a)), {}
-    if kind == "mutations":
-        fits = _within(kind, bundle, records, ism.ISM_MAX_LENGTH)
-        return pd.concat([ism.ism(bundle, r, a.target, a.position) for r in fits], ignore_index=True), {}
-    if kind == "window":
-        fits = _within(kind, bundle, records, attribution.METHODS[a.method].max_length)
-        return window.used_window(bundle, fits, a.method, target=a.target, **_options(a.method, a)), {}
-    if kind == "gradients" and labelling:
-        tables = [position_gradients.position_gradients(bundle, r, labels[i] if labels else None, a.target)
-                  for i, r in enumerate(records)]
-        return pd.concat(tables, ignore_index=True), {}
-    if kind == "memory" and labelling:
-        curve = position_memory(bundle, records, a.target)
-        return curve, {"effective_memory": memory.effective_memory(curve)}
-    if kind == "gates":
-        return gates.gate_table(bundle, records), {}
-    if kind == "gate-saliency":
-        return gate_saliency.gate_saliency(bundle, records, a.target, position=a.position), {}
-    if kind == "gradients":
-        return time_gradients.time_gradients(bundle, records, a.target), {}
-    if kind == "motifs":
-        fits = _within(kind, bundle, records, attribution.METHODS[a.method].max_length)
-        found = motifs.motifs(bundle, fits, k=a.k, top=a.top, target=a.target, method=a.method,
-                              **_options(a.method, a))
-        return found, {"method": a.method}
-    curve = memory.memory_curve(bundle, records, a.target)
-    return curve, {"effective_memory": memory.effective_memory(curve)}
-
-
-# views that look inside one network; the attribution kinds (and motifs, window) average over an ensemble's members
-ONE_NETWORK = ("gates", "gate-saliency", "gradients", "memory")
+    view = CLI_VIEWS[kind]
+    view.check(bundle)
+    given = {"labels": labels, **{name: getattr(a, name) for name in view.options if name != "labels"}}
+    opts = {name: given[name] for name in view.options}
+    if view.method:
+        opts.update(method=a.method, **_options(a.method, a))
+    return view.table(bundle, _within(kind, bundle, records, view.limit(opts)), a.target, **opts), opts
 
 
 def _member(bundle, a: argparse.Namespace):
     """The ensemble member ``--member`` chooses (1-based); member 1 for the one-network views by default."""
-    if a.member is None and (bundle.size == 1 or a.kind not in ONE_NETWORK):
+    if a.member is None and (bundle.size == 1 or not getattr(CLI_VIEWS.get(a.kind), "one_network", False)):
         return bundle
     n = 1 if a.member is None else a.member
     if not 1 <= n <= bundle.size:
@@ -233,6 +154,7 @@ def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
     from ..prediction.predict import check_alphabet
+    from ..task import task_of
     from .device import load
 
     batched = a.kind in attribution.METHODS and attribution.METHODS[a.kind].batched
@@ -240,16 +162,16 @@ def run_inspect(a: argparse.Namespace) -> int:
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None
-    if getattr(bundle.model.cfg, "labelling", False) and all(looks_three_line(f) for f in a.files):
+    if task_of(bundle).per_position and all(looks_three_line(f) for f in a.files):
         pairs = list(itertools.islice((p for f in a.files for p in read_three_line(f)), limit))
         records, labels = [r for r, _ in pairs], [lab for _, lab in pairs]
     else:
         records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
-    df, extra = compute(a.kind, bundle, records, a, labels)
+    df, options = compute(a.kind, bundle, records, a, labels)
     if a.output in (None, "-"):
         df.to_csv(sys.stdout, index=False)
     else:
         atomic_write(a.output, lambda tmp: df.to_csv(tmp, index=False))
-    print(_summary(a.kind, df, extra), file=sys.stderr)
+    print(_summary(a.kind, df, options), file=sys.stderr)
     return 0

@@ -51,7 +51,7 @@ def cmd_tune(a: argparse.Namespace) -> int:
 def add_tune_arguments(p) -> None:
     """The data and training options of ``bioseq train`` (the same declarations, checked the same way) and
     ``--task``; the search's own options; ``--out`` or ``--name`` as for ``train``."""
-    from ..training.tune import SEARCH_OPTIONS, SPACE
+    from ..training.search import SEARCH_OPTIONS, SPACE
     from .arguments import add_destination, add_option, add_option_arguments
 
     p.description = ("Search the options with Optuna (TPE sampler, median pruning on the per-epoch validation loss) "

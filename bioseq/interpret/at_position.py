@@ -18,7 +18,7 @@ from torch import nn
 from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
-from .inputs import check_labeller, prepared_lengths
+from .inputs import per_position_only, prepared_lengths
 
 
 class AtPosition(nn.Module):
@@ -26,7 +26,7 @@ class AtPosition(nn.Module):
 
     def __init__(self, model: nn.Module, index: int):
         super().__init__()
-        self.model, self.index, self.cfg = model, index, model.cfg
+        self.model, self.index, self.cfg = model, index, replace(model.cfg, task="classify")  # one output each
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.model(x, lengths)[:, self.index]  # (B, T, C) -> (B, C)
@@ -34,7 +34,7 @@ class AtPosition(nn.Module):
 
 def position_bundle(bundle: ModelBundle, records: Sequence[Record], position: int) -> ModelBundle:
     """A bundle whose model is the labeller read at 1-based ``position``; every record must reach it."""
-    check_labeller(bundle, "explaining the output at a position")
+    per_position_only(bundle, "explaining the output at a position")
     if position < 1:
         raise InputError(f"the position to explain is 1-based, not {position}")
     for r, n in zip(records, prepared_lengths(bundle, records)):

@@ -37,11 +37,10 @@ from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
 from . import captum_methods, ism, saliency
-from .at_position import position_bundle
 from .inputs import (
     check_length,
+    explained,
     input_gradients,
-    is_labeller,
     no_cudnn,
     prepared,
     prepared_lengths,
@@ -179,12 +178,7 @@ def attribute(bundle: ModelBundle, records: Sequence[Record], method: str = "sal
     opts = m.parse(options)
     if batch_size is not None and m.batched:
         opts["batch_size"] = int(batch_size)
-    if is_labeller(bundle):
-        if position is None:
-            raise InputError("a labeller gives a label at every position: choose the position to explain")
-        bundle = position_bundle(bundle, records, int(position))
-    elif position is not None:
-        raise InputError("this model classifies whole sequences; a position to explain is for labellers")
+    bundle = explained(bundle, records, position)
     seqs, arrays = prepared(bundle, records)
     targets = resolve_targets(bundle, arrays, target)  # an unknown class is an error even with no records
     for r, s in zip(records, seqs):

@@ -19,9 +19,9 @@ dict of the model file (class counts, training options, leakage). Gradient thres
   its signal is probably near the read-out.
 
 A labeller (``task="label"``) is diagnosed the same way: its memory curve is measured per position
-(:func:`bioseq.interpret.position_memory.position_memory`, distance from the position labelled, past and
+(:func:`bioseq.interpret.memory.memory_curve` per position, distance from the position labelled, past and
 future), the training words say labels and positions (:mod:`bioseq.interpret.diagnose_training`), and
-remedies on options a labeller does not use (``NOT_FOR_LABELLERS``: the read-out, conv pooling) are left out.
+remedies on options a labeller does not use (the Task's ``unused``: the read-out, conv pooling) are left out.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..task import task_of
 from ..training.recorder import layer_ratio
 from .diagnose_training import training_findings
 from .remedies import REMEDIES, Remedy
@@ -42,7 +43,6 @@ LAYER_RATIO = 0.1
 TIME_FRACTION = 0.01
 TIME_DISTANCE = 20
 FIT_ACCURACY = 0.9  # far inputs may be ignored on purpose by a model that fits
-NOT_FOR_LABELLERS = frozenset({"pooling", "conv_pool"})  # a labeller has no read-out and cannot pool
 
 ORDER = ("exploding", "not learning", "vanishing across layers", "vanishing across time", "leakage",
          "overfitting", "underfitting", "accuracy misleads")
@@ -63,7 +63,7 @@ class Diagnosis:
         out: list[Remedy] = []
         for v in self.verdicts or [self.verdict]:
             out += [r for r in REMEDIES[v] if r not in out
-                    and not (self.task == "label" and r.option in NOT_FOR_LABELLERS)]
+                    and r.option not in task_of(self.task).unused]
         return out
 
     def text(self) -> str:
@@ -90,7 +90,7 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
     training verdicts (not learning, overfitting, ...) are not judged. ``task`` is the model's (``bundle.task``):
     ``label`` words the findings for a labeller, whose memory is counted from each position labelled.
     """
-    origin = "the position labelled" if task == "label" else "the read-out"
+    origin = task_of(task).origin
     verdicts: list[str] = []
     findings: list[str] = []
     numbers: dict = {}
@@ -137,7 +137,7 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
                                 f"influence (effective memory {memory.get('effective_memory')} positions), "
                                 "and the model does not fit the validation data")
             elif frac < TIME_FRACTION:
-                near = "nearest" if task == "label" else "last"
+                near = task_of(task).nearest
                 findings.append(f"the model uses only the {near} ~{memory.get('effective_memory')} positions "
                                 f"(far inputs get {frac:.2%} of the peak influence); it fits the validation "
                                 f"data, so the signal is probably near {origin}")
@@ -174,11 +174,9 @@ def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict
     labeller), and the training facts of the model file (``bundle.meta["training"]``)."""
     from ..data.io import Record
     from .memory import memory_curve
-    from .position_memory import position_memory
 
     task = getattr(bundle, "task", "classify")
-    curve = position_memory if task == "label" else memory_curve
     records = [Record(i, i, s, "validation data", n)  # the first max_records only: the data may be large
                for n, (i, s) in enumerate(zip(ids[:max_records], seqs[:max_records]), 1)]
-    return diagnose_run(grad_rows, history, memory_summary(curve(bundle, records)) if records else None,
+    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None,
                         (bundle.meta or {}).get("training"), task)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..task import task_of
+
 NEAR_CHANCE = 0.95
 MEMORISED = 0.8
 CHANCE_MARGIN = 0.05
@@ -74,8 +76,8 @@ def majority_share(counts: dict) -> float:
 def training_findings(history: list[dict] | None, training: dict | None, task: str = "classify") -> TrainingFindings:
     """The training verdicts of the module docstring, with their findings and numbers (``task``: classify or
     label, which only changes the words and adds the per-position chance accuracy)."""
-    labelling = task == "label"
-    kind, kinds = ("label", "labels") if labelling else ("class", "classes")
+    words = task_of(task)
+    kind, kinds = words.word, words.plural
     out = TrainingFindings()
     training = training or {}
     counts = training.get("counts") or {}
@@ -105,7 +107,7 @@ def training_findings(history: list[dict] | None, training: dict | None, task: s
                        val_balanced_accuracy=float(vb[best]) if vb.size else math.nan)
     share = majority_share(counts)
     per_position = ""
-    if labelling:
+    if words.per_position:
         out.numbers["chance_accuracy"] = share
         top = max(counts, key=lambda c: counts[c])
         acc = f"per-position accuracy {va[best]:.3f}, while " if va.size and np.isfinite(va[best]) else ""
@@ -144,9 +146,9 @@ def training_findings(history: list[dict] | None, training: dict | None, task: s
     ratio = max(sizes) / min(sizes) if sizes else 1.0
     if ratio >= IMBALANCE and vb.size and vb[best] <= 1 / n_classes + 0.1:
         out.verdicts.append("accuracy misleads")
-        acc = (f"per-position accuracy {va[best]:.3f} (the most frequent label alone: {share:.3f}) but " if labelling
-               else f"accuracy {va[best]:.3f} but ") if va.size else ""
-        unit = " positions" if labelling else ""
+        acc = (f"per-position accuracy {va[best]:.3f} (the most frequent label alone: {share:.3f}) but "
+               if words.per_position else f"accuracy {va[best]:.3f} but ") if va.size else ""
+        unit = f" {words.unit}" if words.per_position else ""
         out.findings.append(f"{acc}balanced accuracy {vb[best]:.3f} (chance {1 / n_classes:.3f}): the {kinds} are "
                             f"unbalanced ({', '.join(f'{c}: {n}{unit}' for c, n in counts.items())}; "
                             f"{ratio:.1f} to 1)")

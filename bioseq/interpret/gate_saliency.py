@@ -33,13 +33,11 @@ import pandas as pd
 import torch
 
 from ..data.io import Record
-from ..errors import InputError
 from ..model import cells
 from ..model.recurrence import directions
 from ..model.store import ModelBundle
-from .at_position import position_bundle
 from .gates import step_positions, step_spans
-from .inputs import batches, is_labeller, no_cudnn, prepared, resolve_targets
+from .inputs import batches, explained, no_cudnn, prepared, resolve_targets
 from .unrolled import padded, unrolled_logits, unrolled_outputs
 
 COLUMNS = ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value", "score",
@@ -79,14 +77,8 @@ def gate_saliency(bundle: ModelBundle, records: Sequence[Record], target: str | 
     spec = cells.get(model.cfg.cell)
     names = [d for d, _ in directions(model.cfg.bidirectional)]
     _, arrays = prepared(bundle, records)
-    index, extra = None, {}
-    if is_labeller(bundle) and position is None:
-        raise InputError("a labeller gives a label at every position: choose the position to explain")
-    if position is not None:
-        targets = resolve_targets(position_bundle(bundle, records, int(position)), arrays, target)
-        index, extra = int(position) - 1, {"at": int(position)}
-    else:
-        targets = resolve_targets(bundle, arrays, target)
+    targets = resolve_targets(explained(bundle, records, position), arrays, target)
+    index, extra = (None, {}) if position is None else (int(position) - 1, {"at": int(position)})
     frames: dict[int, list[pd.DataFrame]] = {}
     for idx, x, lengths in batches(bundle, arrays, batch_size):
         scores, steps = _batch_scores(model, spec, x, lengths, targets[idx], index)

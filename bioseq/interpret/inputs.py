@@ -21,6 +21,7 @@ from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
 from ..prediction.predict import encode_records, predict_logits
+from ..task import task_of
 
 
 def no_cudnn():
@@ -55,16 +56,26 @@ def check_length(record: Record, length: int, limit: int | None, what: str) -> N
         raise InputError(f"{what} is limited to {limit} letters; this one has {length}", record.file, record.where)
 
 
-def is_labeller(bundle: ModelBundle) -> bool:
-    """Whether the model gives a label per position (logits ``(B, T, C)``) rather than one per sequence."""
-    return bool(getattr(bundle.model.cfg, "labelling", False))
-
-
-def check_labeller(bundle: ModelBundle, what: str) -> None:
-    """Refuse a classifier where a labeller is needed, in words."""
-    if not is_labeller(bundle):
+def per_position_only(bundle: ModelBundle, what: str) -> None:
+    """Refuse, in words, a model whose task gives one output per sequence where a view reads one per position."""
+    if not task_of(bundle).per_position:
         raise InputError(f"{what} needs a labeller (a model with a label per position); this model classifies "
                          "whole sequences")
+
+
+def explained(bundle: ModelBundle, records: Sequence[Record], position: int | None) -> ModelBundle:
+    """The bundle whose model gives the one score per record that is explained: a model with an output per
+    position is read at the 1-based ``position`` (required; :mod:`.at_position`), a classifier's one output is
+    its read-out (a position is refused)."""
+    if not task_of(bundle).per_position:
+        if position is not None:
+            raise InputError("this model classifies whole sequences; a position to explain is for labellers")
+        return bundle
+    if position is None:
+        raise InputError("a labeller gives a label at every position: choose the position to explain")
+    from .at_position import position_bundle
+
+    return position_bundle(bundle, records, int(position))
 
 
 def position_labels(bundle: ModelBundle, records: Sequence[Record], labels: Sequence | None

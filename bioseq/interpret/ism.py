@@ -18,10 +18,9 @@ import pandas as pd
 import torch
 
 from ..data.io import Record
-from ..errors import InputError
 from ..model.store import ModelBundle
 from ..prediction.predict import predict_logits
-from .inputs import check_length, is_labeller, prepared, target_index
+from .inputs import check_length, explained, prepared, target_index
 
 ISM_MAX_LENGTH = 1000  # in-silico mutagenesis runs length x (alphabet - 1) mutants
 
@@ -56,12 +55,7 @@ def ism(bundle: ModelBundle, record: Record, target: str | None = None, position
     limited to :data:`ISM_MAX_LENGTH` letters. A labeller needs ``position`` (1-based): the label there is
     the one explained (:mod:`bioseq.interpret.at_position`).
     """
-    if is_labeller(bundle) and position is None:
-        raise InputError("a labeller gives a label at every position: choose the position to explain")
-    if position is not None:
-        from .at_position import position_bundle
-
-        bundle = position_bundle(bundle, [record], int(position))
+    bundle = explained(bundle, [record], position)
     seqs, arrays = prepared(bundle, [record])
     seq = seqs[0]
     check_length(record, len(seq), ISM_MAX_LENGTH, "in-silico mutagenesis")

@@ -16,6 +16,13 @@ distance, and distances reached by fewer than ``min_share`` of the sequences are
 
 With a ``mean``, ``max`` or ``attention`` read-out the model reads every position, so the distance is
 counted from the sequence's end and start all the same, but there is no single read-out it travels from.
+
+A task with an output per position (a labeller) has a read-out at every position t: the influence is
+``‖∂ logit_t(y) / ∂x(p)‖`` for y the label predicted at t (or the chosen one); ``direction`` is ``past`` for
+inputs at or before t (``distance = t − p ≥ 0``) and ``future`` after it (``distance = p − t ≥ 1``). Each
+(record, t) row is divided by its largest value and averaged per record over its measured positions t
+(``max_positions`` of them per batch, :func:`~bioseq.interpret.position_gradients.sample_positions`, one
+backward pass each); the curve is then made as above, with the same columns.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data.io import Record
-from ..errors import InputError
 from ..model.store import ModelBundle
-from .inputs import batches, no_cudnn, prepared, resolve_targets
+from ..task import task_of
+from .inputs import batches, no_cudnn, prepared, resolve_targets, target_index
+from .position_gradients import by_distance, relative_to_peak, sample_positions
 
 COLUMNS = ["direction", "distance", "influence", "relative", "sequences"]
 
@@ -62,30 +70,70 @@ def direction_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], targe
 
 
 def memory_curve(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
-                 min_share: float = 0.5) -> pd.DataFrame:
-    """The influence curve of the module docstring, one per direction (columns :data:`COLUMNS`); a labeller's
-    is :func:`bioseq.interpret.position_memory.position_memory` (refused here)."""
-    if getattr(bundle.model.cfg, "labelling", False):
-        raise InputError("the memory curve from a read-out is for classifiers; a labeller's memory span is "
-                         "measured per position (bioseq.interpret.position_memory)")
+                 min_share: float = 0.5, max_positions: int = 32, batch_size: int = 32) -> pd.DataFrame:
+    """The influence curve of the module docstring (columns :data:`COLUMNS`): one per direction from the
+    read-out, or ``past`` and ``future`` of each position for a task with an output per position
+    (``max_positions`` measured per batch of ``batch_size``)."""
     _, arrays = prepared(bundle, records)
     if not arrays:
         return pd.DataFrame(columns=COLUMNS)
-    per_record = direction_gradients(bundle, arrays, resolve_targets(bundle, arrays, target))
-    raw: dict[tuple[str, int], list[float]] = defaultdict(list)
-    rel: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for norms in per_record:
+    per = _per_position(bundle, arrays, target, max_positions, batch_size) if task_of(bundle).per_position \
+        else _per_readout(bundle, arrays, target)
+    need = max(1, int(np.ceil(min_share * len(arrays))))
+    first = "forward" if any(d == "forward" for d, _ in per) else "past"
+    rows = [{"direction": d, "distance": k, "influence": float(np.mean(raws)), "relative": float(np.median(rels)),
+             "sequences": len(rels)}
+            for (d, k), (rels, raws) in sorted(per.items(), key=lambda kv: (kv[0][0] != first, kv[0][1]))
+            if len(rels) >= need]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _per_readout(bundle: ModelBundle, arrays, target: str | None) -> dict:
+    """``{(direction, distance): (relative values, raw norms)}``, one value per record, from the read-out."""
+    per: dict = defaultdict(lambda: ([], []))
+    for norms in direction_gradients(bundle, arrays, resolve_targets(bundle, arrays, target)):
         peak = max(float(v.max()) for v in norms.values()) if norms else 0.0
         for direction, v in norms.items():
             by_distance = v[::-1] if direction == "forward" else v  # index k = distance from the read-out
             for k, value in enumerate(by_distance):
-                raw[direction, k].append(float(value))
-                rel[direction, k].append(float(value) / peak if peak > 0 else 0.0)
-    need = max(1, int(np.ceil(min_share * len(arrays))))
-    rows = [{"direction": d, "distance": k, "influence": float(np.mean(raw[d, k])),
-             "relative": float(np.median(rel[d, k])), "sequences": len(rel[d, k])}
-            for (d, k) in sorted(rel, key=lambda dk: (dk[0] != "forward", dk[1])) if len(rel[d, k]) >= need]
-    return pd.DataFrame(rows, columns=COLUMNS)
+                per[direction, k][0].append(float(value) / peak if peak > 0 else 0.0)
+                per[direction, k][1].append(float(value))
+    return per
+
+
+def _per_position(bundle: ModelBundle, arrays, target: str | None, max_positions: int, batch_size: int) -> dict:
+    """``{(past | future, distance): (relative values, raw norms)}``, one value per record, from every position."""
+    per: dict = defaultdict(lambda: ([], []))
+    for _, ts, infl in _influences(bundle, arrays, target_index(bundle, target), max_positions, batch_size):
+        dist = ts[:, None] - np.arange(1, infl.shape[1] + 1)[None, :]  # t − p, (n, L)
+        for d, rel, raw, _ in by_distance(dist, relative_to_peak(infl, infl.max(1)), infl):
+            key = ("past", d) if d >= 0 else ("future", -d)
+            per[key][0].append(rel)
+            per[key][1].append(raw)
+    return per
+
+
+def _influences(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: int | None, max_positions: int,
+                batch_size: int):
+    """Per record ``(index, output positions (n,) 1-based, influence (n, L))`` of an output per position."""
+    model = bundle.model.eval()
+    for idx, x, lengths in batches(bundle, arrays, batch_size):
+        x = x.requires_grad_(True)
+        with no_cudnn():
+            logits = model(x, lengths)  # (B, T, C)
+            T = logits.shape[1]
+            y = logits.detach().argmax(2) if target is None else torch.full(logits.shape[:2], target,
+                                                                             device=x.device)
+            picked = logits.gather(2, y[:, :, None])[:, :, 0]  # (B, T)
+            ts = [int(t) - 1 for t in sample_positions(T, max_positions)]
+            # autograd.grad, not backward(): the model's parameters get no .grad (it may be shared)
+            norms = [torch.autograd.grad(picked[:, t].sum(), x, retain_graph=k < len(ts) - 1)[0].norm(dim=2)
+                     .detach().cpu().numpy() for k, t in enumerate(ts)]  # each (B, T)
+        stacked = np.stack(norms, 1)  # (B, n, T)
+        for j, i in enumerate(idx):
+            n = len(arrays[i])
+            keep = [k for k, t in enumerate(ts) if t < n]
+            yield int(i), np.asarray(ts)[keep] + 1, stacked[j, keep, :n]
 
 
 def reach(curve: pd.DataFrame) -> pd.DataFrame:

@@ -38,8 +38,9 @@ from ..data.position_labels import UNSCORED
 from ..errors import InputError
 from ..model.recurrence import directions
 from ..model.store import ModelBundle
-from .inputs import check_labeller, model_device, no_cudnn, position_labels, prepared, target_index
-from .time_gradients import state_grads
+from ..task import task_of
+from .inputs import model_device, no_cudnn, per_position_only, position_labels, prepared, target_index
+from .time_gradients import state_grads, time_gradients, time_profile
 from .unrolled import padded, unrolled_outputs
 
 COLUMNS = ["id", "layer", "direction", "t", "s", "distance", "grad_norm"]
@@ -128,7 +129,7 @@ def position_gradients(bundle: ModelBundle, record: Record, labels: str | np.nda
     every position; neither: the predicted label. ``positions`` (1-based) are the loss positions measured;
     by default all, or ``max_positions`` of them for longer records.
     """
-    check_labeller(bundle, "gradient flow across positions")
+    per_position_only(bundle, "gradient flow across positions")
     _, arrays = prepared(bundle, [record])
     tracks = position_labels(bundle, [record], None if labels is None else [labels])
     if positions is not None:
@@ -146,6 +147,16 @@ def position_gradients(bundle: ModelBundle, record: Record, labels: str | np.nda
                                         "distance": (ts[:, None] - s[None, :]).reshape(-1),
                                         "grad_norm": g.reshape(-1).astype(np.float64)}))
     return pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def flow_profile(bundle: ModelBundle, records: Sequence[Record], labels: Sequence | None = None,
+                 max_positions: int = 32) -> pd.DataFrame:
+    """The gradient flow by distance over many records, from where the model's task reads its output: the one
+    read-out (:func:`~.time_gradients.time_profile` of :func:`~.time_gradients.time_gradients`, ``labels``
+    unused), or every position (:func:`position_profile` with the true ``labels`` when given)."""
+    if not task_of(bundle).per_position:
+        return time_profile(time_gradients(bundle, records))
+    return position_profile(bundle, records, labels, max_positions=max_positions)
 
 
 def flow_matrix(df: pd.DataFrame, layer: int = 1, direction: str = "forward") -> np.ndarray:
@@ -167,7 +178,7 @@ def position_profile(bundle: ModelBundle, records: Sequence[Record], labels: Seq
     and ``positions`` how many (record, t) pairs reach it. Distances reached by fewer than ``min_share``
     of the records are left out (long records alone would make the tails saw-toothed).
     """
-    check_labeller(bundle, "gradient flow across positions")
+    per_position_only(bundle, "gradient flow across positions")
     _, arrays = prepared(bundle, records)
     tracks = position_labels(bundle, records, labels)
     per: dict[tuple[int, str, int], tuple[list[float], list[float], int]] = {}

@@ -17,7 +17,7 @@ import torch
 from ..data.encoding import pad_batch
 from ..data.io import Record
 from ..model.store import ModelBundle
-from .inputs import check_labeller, model_device, position_labels, prepared
+from .inputs import model_device, per_position_only, position_labels, prepared
 
 
 def position_probabilities(bundle: ModelBundle, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -37,7 +37,7 @@ def label_tracks(bundle: ModelBundle, records: Sequence[Record], labels: Sequenc
     ``true`` is the true label ("" where unknown or not scored; ``scored`` says which), ``probability``
     that of the predicted label, ``correct`` whether it is the true one (False where not scored).
     """
-    check_labeller(bundle, "label tracks")
+    per_position_only(bundle, "label tracks")
     seqs, arrays = prepared(bundle, records)
     truth = position_labels(bundle, records, labels)
     names = np.array(bundle.classes, dtype=object)

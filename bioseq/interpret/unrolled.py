@@ -24,6 +24,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from ..errors import InputError
 from ..model import cells
 from ..model.recurrence import hidden_output, packed_like, unroll_layer
+from ..task import task_of
 
 
 class UnrolledLayer:
@@ -55,7 +56,7 @@ def unrolled_outputs(model, x: torch.Tensor, lengths: torch.Tensor):
 def unrolled_logits(model, x: torch.Tensor, lengths: torch.Tensor):
     """``(logits (B, C), layers, packed, steps)`` of ``model`` on ``x (B, T, K)`` with unrolled layers
     (see :func:`unrolled_outputs`). A labeller has no read-out: it is refused (read its outputs per position)."""
-    if getattr(model.cfg, "labelling", False):
+    if task_of(model).per_position:
         raise InputError("this view reads one score per sequence; a labeller gives one per position (see "
                          "bioseq.interpret.position_gradients)")
     out, layers, packed, steps = unrolled_outputs(model, x, lengths)

@@ -26,7 +26,7 @@ import pandas as pd
 from ..data.io import Record
 from ..model.store import ModelBundle
 from .attribution import attribute
-from .inputs import check_labeller, prepared_lengths
+from .inputs import per_position_only, prepared_lengths
 from .position_gradients import sample_positions
 
 MASSES = (0.9, 0.99)
@@ -83,7 +83,7 @@ def used_window(bundle: ModelBundle, records: Sequence[Record], method: str = "s
     ``max_positions`` spread over the longest record. ``past_share`` and ``future_share`` are the shares
     of the mass before and after t. A record whose scores at t are all zero gets NaN windows.
     """
-    check_labeller(bundle, "the window a model uses")
+    per_position_only(bundle, "the window a model uses")
     lengths = prepared_lengths(bundle, records)
     if positions is None:
         positions = sample_positions(max(lengths, default=0), max_positions).tolist()

@@ -14,8 +14,11 @@ matrix and one sorted score curve, by scikit-learn's own formulas (``balanced_ac
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
 METRICS = ("loss", "accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
@@ -94,9 +97,9 @@ def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> list[list[int]
     return skm.confusion_matrix(y, pred, labels=list(range(n_classes))).tolist()
 
 
-def metric_notes(m: dict, counts) -> list[str]:
+def metric_notes(m: dict, counts, unit: str = "sequences", word: str = "class") -> list[str]:
     """Plain-words warnings where the figures ``m`` could mislead, e.g. a high AUROC next to chance accuracy;
-    ``counts`` are the sequences per class behind them."""
+    ``counts`` are the ``unit`` (sequences, or a labeller's positions) per ``word`` (class, label) behind them."""
     notes = []
     counts = np.asarray(list(counts), dtype=float)
     n_classes = max(len(counts), 2)
@@ -108,6 +111,115 @@ def metric_notes(m: dict, counts) -> list[str]:
                      "sequence gets the same call. It has begun to learn but is not calibrated: train longer, or move "
                      "the decision threshold.")
     if counts.sum() and counts.max() >= 0.8 * counts.sum():
-        notes.append(f"{counts.max() / counts.sum():.0%} of the sequences are of one class: accuracy can look good "
-                     "while the rare class is missed; read balanced accuracy and MCC.")
+        notes.append(f"{counts.max() / counts.sum():.0%} of the {unit} are of one {word}: accuracy can look good "
+                     f"while the rare {word} is missed; read balanced accuracy and MCC.")
     return notes
+
+
+SCORES = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+
+
+def fmt(v) -> str:
+    """A figure as the CLI prints it: four decimals, ``nan``, or as is."""
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4f}"
+    return str(v)
+
+
+@dataclass
+class Evaluation:
+    """A model's results on labelled data; ``table`` has ``id, true, prediction, p_<class>...``."""
+
+    classes: list[str]
+    metrics: dict
+    confusion: list[list[int]]
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.table["true"].map({c: i for i, c in enumerate(self.classes)}).to_numpy()
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.table[[f"p_{c}" for c in self.classes]].to_numpy(dtype=float)
+
+    def roc(self) -> pd.DataFrame:
+        return roc_curves(self.labels, self.probabilities, self.classes)
+
+    def precision_recall(self) -> pd.DataFrame:
+        return pr_curves(self.labels, self.probabilities, self.classes)
+
+    def at(self, threshold: float) -> dict:
+        """Two-class models: accuracy, balanced accuracy, MCC, F1, precision, recall and the confusion matrix
+        when ``p(positive) >= threshold`` is called positive (AUROC does not depend on it)."""
+        m = metrics_at(self.labels, self.probabilities[:, 1], threshold)
+        return {**m, "confusion": [[m["tn"], m["fp"]], [m["fn"], m["tp"]]]}
+
+    def thresholds(self) -> pd.DataFrame:
+        """Two-class models: metrics at each decision threshold (see :func:`threshold_sweep`)."""
+        return threshold_sweep(self.labels, self.probabilities[:, 1])
+
+    def as_json(self) -> dict:
+        """What ``bioseq evaluate --json`` prints."""
+        return {**self.metrics, "confusion": self.confusion, "classes": self.classes, "notes": self.notes}
+
+    def report(self) -> list[str]:
+        """What ``bioseq evaluate`` prints, line by line."""
+        return [*(f"{k:<18} {fmt(self.metrics[k])}" for k in ("n", *SCORES)),
+                f"{'confusion':<18} {self.confusion} (rows true, columns predicted: {', '.join(self.classes)})",
+                *(f"note: {note}" for note in self.notes)]
+
+
+def _one_vs_rest(y: np.ndarray, p: np.ndarray, classes: Sequence[str]):
+    """(class name, binary truth, scores) for the positive class of a binary task, else for every class."""
+    wanted = [1] if len(classes) == 2 else range(len(classes))
+    for c in wanted:
+        truth = (y == c).astype(int)
+        if 0 < truth.sum() < len(truth):
+            yield classes[c], truth, p[:, c]
+
+
+def roc_curves(y: np.ndarray, p: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
+    """ROC curve points ``class, fpr, tpr, threshold`` (one-vs-rest for more than two classes)."""
+    frames = []
+    for name, truth, score in _one_vs_rest(y, p, classes):
+        fpr, tpr, thr = skm.roc_curve(truth, score)
+        frames.append(pd.DataFrame({"class": name, "fpr": fpr, "tpr": tpr, "threshold": np.minimum(thr, 1.0)}))
+    cols = ["class", "fpr", "tpr", "threshold"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def pr_curves(y: np.ndarray, p: np.ndarray, classes: Sequence[str]) -> pd.DataFrame:
+    """Precision-recall curve points ``class, recall, precision, threshold``."""
+    frames = []
+    for name, truth, score in _one_vs_rest(y, p, classes):
+        precision, recall, thr = skm.precision_recall_curve(truth, score)
+        frames.append(pd.DataFrame({"class": name, "recall": recall, "precision": precision,
+                                    "threshold": np.append(thr, 1.0)}))
+    cols = ["class", "recall", "precision", "threshold"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+def metrics_at(y: np.ndarray, p1: np.ndarray, threshold: float) -> dict:
+    """Two-class metrics when ``p(positive) >= threshold`` is called positive."""
+    y = np.asarray(y).astype(int)
+    pred = (np.asarray(p1) >= threshold).astype(int)
+    tp = int(((pred == 1) & (y == 1)).sum())
+    fp = int(((pred == 1) & (y == 0)).sum())
+    fn = int(((pred == 0) & (y == 1)).sum())
+    tn = int(((pred == 0) & (y == 0)).sum())
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = tp / (tp + fn) if tp + fn else float("nan")
+    specificity = tn / (tn + fp) if tn + fp else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    denom = np.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {"threshold": float(threshold), "precision": precision, "recall": recall, "specificity": specificity,
+            "f1": f1, "accuracy": (tp + tn) / max(len(y), 1), "balanced_accuracy": np.nanmean([recall, specificity]),
+            "mcc": (tp * tn - fp * fn) / denom if denom else 0.0, "predicted_positive": tp + fp,
+            "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def threshold_sweep(y: np.ndarray, p1: np.ndarray, steps: int = 101) -> pd.DataFrame:
+    """:func:`metrics_at` for ``steps`` thresholds evenly from 0 to 1."""
+    return pd.DataFrame([metrics_at(y, p1, t) for t in np.linspace(0, 1, steps)])

@@ -10,13 +10,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
+from .classification import fmt
 from .segments import segment_counts, segment_scores, sov_terms
 
 POSITION_METRICS = ("loss", "accuracy", "balanced_accuracy", "mcc", "f1", "sov")
+QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 SECONDARY_STRUCTURE = {frozenset("HEC"): "Q3", frozenset("HGIEBTSC"): "Q8", frozenset("HGIEBTS-"): "Q8"}
 
 
@@ -83,3 +87,48 @@ def per_sequence_accuracy(true: Sequence[np.ndarray], probs: Sequence[np.ndarray
         if keep.any():
             out[i] = float((np.asarray(p).argmax(-1)[keep] == t[keep]).mean())
     return out
+
+
+@dataclass
+class PositionEvaluation:
+    """A labeller's results on per-position labelled data (scored positions only)."""
+
+    labels: list[str]
+    metrics: dict  # n, positions, accuracy, balanced_accuracy, mcc, f1 (macro), sov
+    per_label: list[dict]  # label, positions, precision, recall, f1, segment_*, sov
+    confusion: list[list[int]]  # rows true, columns predicted
+    per_sequence: pd.DataFrame  # id, length, scored, accuracy
+    probabilities: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def accuracy_name(self) -> str:
+        """``Q3`` / ``Q8`` for secondary-structure labels, else ``accuracy``."""
+        return accuracy_name(self.labels)
+
+    def quantiles(self, qs: Sequence[float] = QUANTILES) -> dict[float, float]:
+        """Quantiles of the per-sequence accuracy (sequences with a scored position)."""
+        acc = self.per_sequence["accuracy"].dropna().to_numpy()
+        return {q: float(np.quantile(acc, q)) if len(acc) else float("nan") for q in qs}
+
+    def as_json(self) -> dict:
+        """What ``bioseq evaluate --json`` prints."""
+        return {**self.metrics, "accuracy_name": self.accuracy_name, "labels": self.labels,
+                "per_label": self.per_label, "confusion": self.confusion,
+                "per_sequence_accuracy_quantiles": {str(q): v for q, v in self.quantiles().items()}}
+
+    def report(self) -> list[str]:
+        """What ``bioseq evaluate`` prints, line by line."""
+        m, name = self.metrics, self.accuracy_name
+        lines = [f"{'records':<22} {m['n']}", f"{'scored positions':<22} {m['positions']}",
+                 f"{name + ' (per position)':<22} {fmt(m['accuracy'])}",
+                 *(f"{k if k != 'f1' else 'macro F1':<22} {fmt(m[k])}"
+                   for k in ("balanced_accuracy", "mcc", "f1", "sov")),
+                 "\nper label        positions  precision  recall     F1         segments  seg-prec   seg-rec    "
+                 "seg-F1     SOV"]
+        lines += [f"{r['label']:<16} {r['positions']:<10} {fmt(r['precision']):<10} {fmt(r['recall']):<10} "
+                  f"{fmt(r['f1']):<10} {r['true_segments']:<9} {fmt(r['segment_precision']):<10} "
+                  f"{fmt(r['segment_recall']):<10} {fmt(r['segment_f1']):<10} {fmt(r['sov'])}" for r in self.per_label]
+        lines.append(f"\nconfusion (rows true, columns predicted: {', '.join(self.labels)}): {self.confusion}")
+        return lines + [f"per-sequence {name}: " + "  ".join(
+            f"{'min' if k == 0 else 'max' if k == 1 else f'q{round(100 * k)}'} {fmt(v)}"
+            for k, v in self.quantiles().items())]

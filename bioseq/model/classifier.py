@@ -16,8 +16,8 @@ Data flow and shapes (B = batch, T = longest length in the batch, K = alphabet s
   and the backward direction at position 1;
 * a linear head gives logits ``(B, n_classes)``.
 
-With ``cfg.task == "label"`` (sequence labelling) there is no read-out: the head is applied at every
-position, giving logits ``(B, T, n_classes)`` (``n_classes`` = labels), exactly zero past each length.
+For a labeller (its task has an output per position: sequence labelling) there is no read-out: the head is
+applied at every position, giving logits ``(B, T, n_classes)`` (``n_classes`` = labels), exactly zero past each length.
 The conv front end then must not pool (``conv_pool == 1``, checked by the config), so output t is
 position t.
 """
@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ..task import task_of
 from . import cells
 from .config import ModelConfig
 from .recurrence import packed_like, padded_layer, padded_ok, reversal_index, run_layer
@@ -80,6 +81,7 @@ class SequenceClassifier(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg.validate()
+        self.each_position = task_of(cfg).per_position  # a labeller: no read-out, the head at every position
         self.front = ConvFrontEnd(cfg) if cfg.conv else None
         size = cfg.conv_filters if cfg.conv else cfg.alphabet_size
         self.rnns = nn.ModuleList()
@@ -90,7 +92,7 @@ class SequenceClassifier(nn.Module):
                 norm = {"none": nn.Identity, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[cfg.norm]
                 self.norms.append(norm(cfg.out_dim) if cfg.norm != "none" else norm())
         self.drop = nn.Dropout(cfg.dropout)
-        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" and not cfg.labelling else None
+        self.attention = nn.Linear(cfg.out_dim, 1) if cfg.pooling == "attention" and not self.each_position else None
         self.head = nn.Linear(cfg.out_dim, cfg.n_classes)
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,7 +147,7 @@ class SequenceClassifier(nn.Module):
         packed inputs and outputs. ``scored (B, T)`` bool (labellers): only these positions enter batch-norm
         statistics in training; outputs at every position are computed as usual. With ``strand="both"`` an
         evaluating classifier averages the probabilities of ``x`` and its reverse complement."""
-        if self.cfg.strand == "both" and not self.training and not self.cfg.labelling and keep is None:
+        if self.cfg.strand == "both" and not self.training and not self.each_position and keep is None:
             # the average of the probabilities on both strands, as logits: softmax(log mean p) = mean p
             p = (torch.softmax(self.strand_logits(x, lengths), -1)
                  + torch.softmax(self.strand_logits(reverse_complement(x, lengths), lengths), -1)) / 2
@@ -160,12 +162,12 @@ class SequenceClassifier(nn.Module):
             return self.padded_logits(feats, lengths, scored)
         packed = pack_padded_sequence(feats, lengths, batch_first=True, enforce_sorted=False)
         rows = None
-        if scored is not None and self.cfg.labelling and self.cfg.norm == "batch" and self.training:
+        if scored is not None and self.each_position and self.cfg.norm == "batch" and self.training:
             rows = pack_padded_sequence(scored[:, : feats.shape[1]].cpu(), lengths, batch_first=True,
                                         enforce_sorted=False).data.to(feats.device)  # (N,) in packed order
         out, _ = pad_packed_sequence(self.recurrent(packed, keep, rows), batch_first=True,
                                      total_length=feats.shape[1])
-        if self.cfg.labelling:
+        if self.each_position:
             return self.per_position(out, lengths)
         return self.head(self.drop(self.readout(out, lengths)))
 
@@ -183,11 +185,11 @@ class SequenceClassifier(nn.Module):
         cfg = self.cfg
         index = reversal_index(lengths, T, feats.device) if cfg.bidirectional else None
         # a `last` read-out of the top layer (no skip) reads each direction where it ends, in its own order
-        direct = not cfg.labelling and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
+        direct = not self.each_position and cfg.pooling == "last" and not (cfg.skip and len(self.rnns) > 1)
         mask = rows = None
         if not direct or (self.training and cfg.norm == "batch" and len(self.rnns) > 1):
             mask = torch.arange(T)[None, :] < lengths[:, None]  # (B, T) valid positions, CPU
-            rows = mask & scored[:, :T].cpu() if scored is not None and cfg.labelling else mask
+            rows = mask & scored[:, :T].cpu() if scored is not None and self.each_position else mask
             rows = rows.reshape(-1).to(feats.device)  # the rows batch-norm statistics see
         h = feats
         for i, rnn in enumerate(self.rnns):
@@ -200,7 +202,7 @@ class SequenceClassifier(nn.Module):
                 out = masked_batch_norm(self.norms[i], out.reshape(B * T, -1), rows).view(B, T, -1)
             h = self.drop(out)
         h = h.masked_fill(~mask.to(h.device)[:, :, None], 0.0)  # as pad_packed_sequence leaves it
-        if cfg.labelling:
+        if self.each_position:
             return self.per_position(h, lengths)
         return self.head(self.drop(self.readout(h, lengths)))
 

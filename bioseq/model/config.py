@@ -10,13 +10,14 @@ from dataclasses import asdict, dataclass, fields
 
 from ..errors import InputError, ref
 from ..option_spec import check_fields, declare, opt
+from ..task import NAMES, task_of
 from . import cells
 
 CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
-TASKS = ("classify", "label")
+TASKS = NAMES  # the task names, from the Task module
 STRANDS = ("forward", "augment", "both")  # see bioseq.model.strands
 
 
@@ -70,21 +71,22 @@ class ModelConfig:
         :meth:`~bioseq.option_spec.Option.problem`, raised as :class:`InputError`), then how they combine
         (:class:`ValueError`)."""
         check_fields(self, InputError)
+        task = task_of(self)
         if self.n_classes < 2:
-            raise ValueError("a classifier needs at least two classes" if self.task == "classify"
-                             else "a labeller needs at least two labels")
-        if self.task == "label" and self.conv and self.conv_pool > 1:
+            raise ValueError(f"a {task.noun} needs at least two {task.words}")
+        if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
-        if self.task == "label" and self.strand != "forward":
+        if task.per_position and self.strand != "forward":
             raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
                              f"reversed too; use {ref('strand', 'forward')}")
         return self
 
     @property
     def labelling(self) -> bool:
-        """Whether the model gives a label per position (``task == "label"``)."""
-        return self.task == "label"
+        """Whether the model gives a label per position (its task's ``per_position``); kept for the callers in
+        ``interpret/`` until they ask the Task."""
+        return task_of(self).per_position
 
     @property
     def directions(self) -> int:

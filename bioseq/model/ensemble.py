@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..task import task_of
 from .classifier import SequenceClassifier
 from .config import ModelConfig
 
@@ -56,7 +57,7 @@ class Ensemble(nn.Module):
                 scored: torch.Tensor | None = None) -> torch.Tensor:
         p = torch.stack([torch.softmax(m(x, lengths, scored=scored), -1) for m in self.members]).mean(0)
         out = torch.log(p.clamp_min(1e-12))
-        if self.cfg.labelling:
+        if task_of(self.cfg).per_position:
             mask = torch.arange(out.shape[1], device=out.device)[None, :] < lengths.to(out.device)[:, None]
             out = out.masked_fill(~mask[:, :, None], 0.0)
         return out

@@ -32,6 +32,7 @@ from safetensors.torch import save_file
 from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError
+from ..task import task_of
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
 from . import cells, ensemble
 from .classifier import ModelConfig, SequenceClassifier
@@ -69,7 +70,7 @@ class ModelBundle:
     @property
     def labelling(self) -> dict:
         """For a labeller: ``labels``, ``ignore_label`` and ``mask`` (see the module docstring); else ``{}``."""
-        if self.task != "label":
+        if not task_of(self).per_position:
             return {}
         return {"labels": list(self.classes), "ignore_label": None, "mask": False, **self.meta.get("labelling", {})}
 
@@ -97,7 +98,7 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     meta = dict(bundle.meta)
     configs = [_file_config(c) for c in ensemble.members_configs(bundle.model)]
     config = configs[0]
-    labeller = bundle.task == "label"
+    labeller = task_of(bundle).per_position
     if labeller:
         meta["labelling"] = bundle.labelling
     if len(configs) > 1:
@@ -243,7 +244,7 @@ def describe_config(cfg: dict) -> str:
                           "skip" if cfg.get("skip") else None) if x]
     parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
                  + (f" [{', '.join(extras)}]" if extras else ""))
-    parts.append("per position" if cfg.get("task") == "label" else str(cfg.get("pooling")))
+    parts.append("per position" if task_of(cfg).per_position else str(cfg.get("pooling")))
     strand = cfg.get("strand", "forward")
     return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
 

@@ -13,7 +13,6 @@ from .positions import (
     flow_heatmap,
     label_composition,
     label_metrics,
-    label_tracks,
     position_memory,
     position_profile,
     segment_lengths,
@@ -25,11 +24,11 @@ from .sequence import (
     gate_heatmaps,
     gate_saliency_tracks,
     ism_heatmap,
-    letter_track,
     motif_bars,
     motif_logo,
     saliency_logo,
 )
+from .tracks import label_tracks, letter_track
 from .training import confusion_matrix, training_curves
 from .tuning import importances, tuning_history
 

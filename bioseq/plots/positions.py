@@ -6,21 +6,19 @@ receptive field, and per-label metrics.
 Inputs are the tables of :mod:`bioseq.interpret.tracks` (``position, letter, true, predicted, p_<label>...``),
 :mod:`bioseq.interpret.position_gradients` (``layer, direction, t, s, distance, grad_norm``; the profile
 ``layer, direction, distance, grad_norm, relative, sequences``), :mod:`bioseq.interpret.window` and
-:mod:`bioseq.prediction.positions`.
+:mod:`bioseq.prediction.evaluate`. The track helpers shared with :mod:`.sequence` are in :mod:`.tracks`.
 """
 
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from .common import WIDTH, empty, whole_ticks
 from .data import class_counts, length_histogram
 from .gradients import by_direction, memory_curve
-from .sequence import letter_track, position_axis, track_width
+from .tracks import NOT_SCORED, domain_of, position_axis, track_width
 
-NOT_SCORED = "(not scored)"
 PROFILE_TITLES = {"forward": "forward direction: states before t (distance t − s)",
                   "reverse": "reverse direction: states after t (distance s − t)"}
 MEMORY_TITLES = {"past": "inputs before the labelled position (t − p)",
@@ -36,55 +34,6 @@ def label_composition(per_label: dict, masked: int = 0) -> alt.Chart:
 def segment_lengths(segments: pd.DataFrame) -> alt.Chart:
     """Histogram of segment lengths (maximal runs of one label), one colour per label: ``label, length``."""
     return length_histogram(segments, "Segment length per label", "segments", "label")
-
-
-def _domain(tracks: pd.DataFrame, window) -> list[float]:
-    lo, hi = window or (1, int(tracks["position"].max()) if len(tracks) else 1)
-    return [lo - 0.5, hi + 0.5]
-
-
-def track_panels(tracks: pd.DataFrame, domain, width: int) -> list[alt.Chart]:
-    """The label rows (true when known, predicted) and the per-label probability lines of one record, inside
-    ``domain`` (x from 0.5 to length + 0.5), to stack under its letters and over its gates."""
-    df = tracks[(tracks["position"] >= domain[0]) & (tracks["position"] <= domain[1])]
-    labels = [c[2:] for c in tracks.columns if c.startswith("p_")]
-    rows = [("predicted", df["predicted"])]
-    if "true" in df.columns and (df["true"].astype(str) != "").any():
-        rows.insert(0, ("true", df["true"].astype(str).replace("", NOT_SCORED)))
-    cells = pd.concat([pd.DataFrame({"track": name, "position": df["position"], "label": values})
-                       for name, values in rows], ignore_index=True)
-    cells = cells.assign(x0=cells["position"] - 0.5, x1=cells["position"] + 0.5)
-    x = alt.X("x0:Q", scale=alt.Scale(domain=domain, nice=False), title=None,
-              axis=alt.Axis(values=whole_ticks(int(np.ceil(domain[0])), int(np.floor(domain[1])), most=20),
-                            format="d"))
-    color = alt.Scale(domain=[*labels, NOT_SCORED], scheme="category10")
-    band = alt.Chart(cells, title="labels").mark_rect().encode(
-        x=x, x2="x1:Q", y=alt.Y("track:N", title=None, sort=[r[0] for r in rows]),
-        color=alt.Color("label:N", scale=color, title="label"),
-        tooltip=["track:N", "position:Q", "label:N"]).properties(width=width, height=22 * len(rows))
-    probs = df[["position", *[f"p_{c}" for c in labels]]].melt(id_vars=["position"], var_name="label",
-                                                               value_name="p")
-    probs = probs.assign(label=probs["label"].str[2:]).rename(columns={"p": "probability"})
-    lines = alt.Chart(probs, title="probability of each label").mark_line(interpolate="step-after").encode(
-        x=position_axis(domain, title=None), y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("label:N", scale=color, title="label"),
-        tooltip=["position:Q", "label:N", alt.Tooltip("probability:Q", format=".3f")]).properties(
-        width=width, height=110)
-    return [band, lines]
-
-
-def label_tracks(tracks: pd.DataFrame, window: tuple[int, int] | None = None, width: int = WIDTH
-                 ) -> alt.VConcatChart:
-    """One record as aligned tracks: its letters, its true labels (when known), its predicted labels and one
-    probability line per label (:func:`bioseq.interpret.tracks.label_tracks` rows of one record)."""
-    if not len(tracks):
-        return alt.vconcat(empty("no positions"))
-    domain = _domain(tracks, window)
-    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
-    width = track_width(hi - lo + 1, width)
-    letters = tracks[["position", "letter"]]
-    return alt.vconcat(letter_track(letters, width, domain), *track_panels(tracks, domain, width),
-                       spacing=4).resolve_scale(color="independent")  # letters have colours of their own
 
 
 def flow_heatmap(df: pd.DataFrame, layer: int | None = None, width: int = WIDTH) -> alt.HConcatChart:
@@ -137,7 +86,7 @@ def used_window(scores: pd.DataFrame, windows: pd.DataFrame, t: int, rf: tuple[i
     windows around t holding 90% / 99% of the attribution mass (``windows``: rows of
     :func:`bioseq.interpret.window.used_window` with ``mass, back, ahead``). A red rule marks t."""
     n = int(scores["position"].max()) if len(scores) else t
-    domain = _domain(scores, window)
+    domain = domain_of(scores, window)
     lo = max(0.5, t - rf[0] - 0.5)
     spans = [{"what": "receptive field", "start": lo, "end": min(n + 0.5, t + rf[1] + 0.5), "order": 0}]
     for _, w in windows.dropna(subset=["back"]).sort_values("mass", ascending=False).iterrows():
@@ -166,7 +115,7 @@ METRIC_NAMES = {"precision": "precision", "recall": "recall", "f1": "F1", "segme
 
 def label_metrics(per_label: list[dict] | pd.DataFrame) -> alt.Chart:
     """Per-label precision, recall and F1 of positions, segment F1 and SOV as grouped bars (the ``per_label``
-    rows of :class:`bioseq.prediction.positions.PositionEvaluation`)."""
+    rows of :class:`bioseq.metrics.positions.PositionEvaluation`)."""
     df = pd.DataFrame(per_label)
     if not len(df):
         return empty("no labelled positions")

@@ -8,39 +8,7 @@ import pandas as pd
 
 from ..model import cells
 from .common import WIDTH, empty, letter_scale, whole_ticks
-
-LETTER_PX = 9  # width of one position, so that its letter can be read
-
-
-def _letters(seq: str) -> pd.DataFrame:
-    return pd.DataFrame({"position": np.arange(1, len(seq) + 1), "letter": list(seq.upper())})
-
-
-def track_width(positions: int, width: int = WIDTH) -> int:
-    """Width of a chart along the sequence: at least ``width``, and :data:`LETTER_PX` per position shown (so a
-    long window is drawn wide, to be scrolled, rather than squeezed into overlapping letters)."""
-    return max(width, LETTER_PX * int(positions))
-
-
-def position_axis(domain, orient: str = "bottom", title: str | None = "position") -> alt.X:
-    """The shared x encoding of sequence charts: 1-based positions, whole-number ticks only."""
-    lo, hi = int(np.ceil(domain[0])), int(np.floor(domain[1]))
-    return alt.X("position:Q", scale=alt.Scale(domain=list(domain), nice=False), title=title,
-                 axis=alt.Axis(orient=orient, values=whole_ticks(lo, hi, most=20), format="d"))
-
-
-def letter_track(seq: str | pd.DataFrame, width: int = WIDTH, domain=None) -> alt.Chart:
-    """The sequence (or a ``position, letter`` table) as coloured letters on the shared position axis, only
-    those inside ``domain``; one position is at least :data:`LETTER_PX` wide."""
-    df = _letters(seq) if isinstance(seq, str) else seq
-    domain = domain or [0.5, len(df) + 0.5]
-    df = df[(df["position"] >= domain[0]) & (df["position"] <= domain[1])]
-    width = track_width(len(df), width)
-    size = int(min(14, max(7, 0.9 * width / max(len(df), 1))))
-    return alt.Chart(df).mark_text(fontWeight="bold", font="monospace", fontSize=size).encode(
-        x=position_axis(domain, "top", None),
-        text="letter:N", color=alt.Color("letter:N", scale=letter_scale(df["letter"]), legend=None),
-        tooltip=["position:Q", "letter:N"]).properties(width=width, height=24)
+from .tracks import letter_track, position_axis, track_panels, track_width
 
 
 def _step_cells(df: pd.DataFrame, seq: str, window) -> tuple[pd.DataFrame, list[float]]:
@@ -84,8 +52,6 @@ def gate_heatmaps(gates: pd.DataFrame, seq: str, units=None, layers=None, direct
     df = df.assign(row=df["direction"].astype(str) + " " + df["unit"].astype(str))
     panels = [letter_track(seq, width, domain)]
     if tracks is not None and len(tracks):
-        from .positions import track_panels
-
         panels += track_panels(tracks, domain, width)
     keep = ["direction", "unit", "position", "span_start", "span_end", "value", "x0", "x1", "row"]
     for (layer, gate), d in df.groupby(["layer", "gate"], sort=False):

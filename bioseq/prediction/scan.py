@@ -38,6 +38,7 @@ from ..data.encoding import check_letters, clean, encode_span
 from ..data.io import Record, read_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
+from ..task import task_of
 from .predict import BATCH_LETTERS, check_alphabet, length_limit, model_device, predict_arrays
 from .shards import write_chunks
 
@@ -67,7 +68,7 @@ def default_window(bundle: ModelBundle) -> int:
 
 def settings(bundle: ModelBundle, window: int | None, stride: int | None) -> tuple[int, int]:
     """``(window, stride)`` with their defaults, checked against the model."""
-    if bundle.task == "label":
+    if task_of(bundle).per_position:
         raise ModelFileError(f"{bundle.path or bundle.name}: this model labels every position; scan slides a "
                              "classifier (one label per sequence) along a record")
     window = default_window(bundle) if window is None else int(window)

@@ -19,7 +19,6 @@ from ..data.large import CachedDataset, hashed_leakage, load_cached, split_cache
 from ..data.leakage import leakage
 from ..data.position_labels import (
     PositionDataset,
-    is_position_data,
     load_positions,
     split_positions,
     summarize_positions,
@@ -32,11 +31,11 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults
 from ..prediction.novelty import training_profile
+from ..task import Task, detect, weight_warnings
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
-from .objective import weight_warnings
 from .runs import RunFolder
 
 
@@ -61,30 +60,21 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
     """The ensemble of ``nets`` and its result: the members' mean probabilities scored on validation; the
     history, gradients and best epoch are the first member's."""
     from ..model.ensemble import Ensemble
+    from ..task import task_of
     from .loop import evaluate
-    from .objective import objective
 
     model = Ensemble(nets).eval()
     device = next(nets[0].parameters()).device  # where the members were trained (a GPU, or the CPU)
     metrics, probs = evaluate(model, val_arrays, val_targets, device=device)
     first = results[0]
-    confusion = objective(model.cfg.labelling, val_targets, model.cfg.n_classes).confusion(probs)
+    confusion = task_of(model).bind(val_targets, model.cfg.n_classes).confusion(probs)
     return model, replace(first, val_metrics=metrics, confusion=confusion, seconds=sum(r.seconds for r in results),
                           interrupted=any(r.interrupted for r in results))
 
 
-def detect_task(opts: DataOptions, task: str | None = None) -> str:
-    """``label`` for per-position data (label FASTA files, or three-line FASTA), else ``classify``; a given
-    ``task`` wins. The per-position options (``labels_fasta``, ``mask``, ``ignore_label``) are refused for a
-    classifier, detected or asked for: they would be ignored."""
-    task = task or ("label" if is_position_data(opts.train, opts.labels_fasta) else "classify")
-    given = [ref(n) for n in ("labels_fasta", "mask", "ignore_label") if getattr(opts, n)]
-    if task == "classify" and given:
-        how = ("--task classify needs one label per sequence (drop --task, or use --task label)" if opts.labels_fasta
-               else "these files are classification data (one label per sequence): give per-position labels with "
-               f"{ref('labels_fasta')} or a three-line FASTA, or drop the option")
-        raise InputError(f"{' and '.join(given)} {'are' if len(given) > 1 else 'is'} for per-position labels; {how}")
-    return task
+def detect_task(opts: DataOptions, task: str | None = None) -> Task:
+    """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
+    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label)
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -143,16 +133,16 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     return train_ds, val_ds, rule
 
 
-def cached(opts: DataOptions, labelling: bool = False) -> bool:
+def cached(opts: DataOptions, per_position: bool = False) -> bool:
     """Whether the training data is read through the encoded-sequence cache (``--cache``, :mod:`bioseq.data.large`):
     ``on``, or ``auto`` for large files; not for per-position labels or a homology split (read in memory)."""
     if not use_cache(opts.cache, opts.train):
         return False
-    if opts.cache == "on" and (labelling or opts.split_identity):
+    if opts.cache == "on" and (per_position or opts.split_identity):
         raise InputError(f"{ref('cache', 'on')} reads one label per sequence with a stratified split or "
                          f"{ref('val')} files; per-position labels and {ref('split_identity')} are read in memory "
                          f"(use {ref('cache', 'off')})")
-    return not (labelling or opts.split_identity)
+    return not (per_position or opts.split_identity)
 
 
 def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[CachedDataset, CachedDataset, dict]:
@@ -184,13 +174,13 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     """
     train_cfg = train_cfg or TrainConfig()
     model_options = dict(model_options or {})
-    task = model_options["task"] = detect_task(data, model_options.get("task"))
-    labelling = task == "label"
-    load = load_position_split if labelling else load_split_rule
-    cached(data, labelling)  # refuses --cache on with per-position labels
+    task = detect_task(data, model_options.get("task"))
+    model_options["task"], each_position = task.name, task.per_position
+    load = load_position_split if each_position else load_split_rule
+    cached(data, each_position)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     large = isinstance(train_ds, CachedDataset)
-    summarize_ = summarize_positions if labelling else summarize_cached if large else summarize
+    summarize_ = summarize_positions if each_position else summarize_cached if large else summarize
     leak = hashed_leakage(train_ds, val_ds) if large else leakage(train_ds.ids, train_ds.seqs, val_ds.ids,
                                                                    val_ds.seqs, train_ds.alphabet.name != "protein")
     try:
@@ -208,8 +198,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
         run, callback = distributed.ReadOnlyRun(run), None
     summary = summarize_(train_ds)
-    summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights,
-                                          "positions" if labelling else "records")
+    summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
     run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
               data=asdict(data), summary=summary, split=split_rule, leakage=leak)
 
@@ -243,7 +232,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                          data.length_policy, meta={
                              "name": name,
                              **({"labelling": {"labels": list(train_ds.classes), "ignore_label": data.ignore_label,
-                                               "mask": bool(data.mask)}} if labelling else {}),
+                                               "mask": bool(data.mask)}} if each_position else {}),
                              "seed": train_cfg.seed,
                              **({"ensemble": {"origin": "seeds", "seeds": [train_cfg.seed + k for k in range(
                                  len(nets))], "member_val_metrics": [r.val_metrics for r in results]}}

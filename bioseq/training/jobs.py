@@ -111,8 +111,8 @@ class JobRegistry:
     def start_tuning(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig,
                      model_options: dict | None = None) -> TuningJob:
         """Start a study; refuses a taken name, a second running study or an invalid option (the checks of
-        :func:`~bioseq.training.tune.check_inputs`) with :class:`InputError`."""
-        from .tune import check_inputs
+        :func:`~bioseq.training.search.check_inputs`) with :class:`InputError`."""
+        from .search import check_inputs
 
         name = check_name(name.strip())
         check_inputs(data, train_cfg)

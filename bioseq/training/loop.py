@@ -1,8 +1,8 @@
 """The training loop: AdamW, length-grouped batches, early stopping, checkpoints, gradient recording.
 
 Inputs are lists of encoded sequences ``(length, alphabet)`` with labels ``(N,)``, or for a labeller
-(``model.cfg.labelling``) one ``(length,)`` track of label indices per sequence (negative = unscored); the
-task's loss and metrics come from :mod:`bioseq.training.objective`. Each batch is padded to its own longest
+one ``(length,)`` track of label indices per sequence (negative = unscored); the model's task
+(:mod:`bioseq.task`) gives the loss and the metrics. Each batch is padded to its own longest
 member, ``x (B, T, K)``, and the model packs it, so padding never changes outputs, gradients or batch
 statistics; a labeller's unscored positions are left out of batch-norm statistics too. Progress goes to a
 plain callback, so this module never imports a user interface.
@@ -23,13 +23,12 @@ import torch
 from torch import nn
 
 from ..data.encoding import encoded_lengths, length_batches, pad_batch, take_batch
-from ..data.position_labels import UNSCORED
 from ..errors import TrainingError, ref
 from ..model import strands
 from ..model.precision import autocast, grad_scaler
+from ..task import class_weight_vector, task_of
 from . import checkpoint, distributed
 from .config import TrainConfig, resolve_device, seed_everything
-from .objective import class_weight_vector, flat_labels, objective, visited
 from .recorder import GradientRecorder
 
 __all__ = ["Progress", "TrainResult", "class_weight_vector", "evaluate", "train"]
@@ -68,13 +67,6 @@ EXPLODING_ADVICE = ("gradients are probably exploding. "
                     "The last good checkpoint is kept.")
 NAN_ADVICE = "the loss became {value} at epoch {epoch}, step {step}: " + EXPLODING_ADVICE
 VAL_NAN_ADVICE = "the validation loss became {value}: " + EXPLODING_ADVICE
-
-
-def _run(model: nn.Module, labelling: bool, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Logits; a labeller's batch-norm statistics see only the scored positions of ``y``."""
-    if labelling:
-        return model(x, lengths, scored=y[:, : x.shape[1]] != UNSCORED)
-    return model(x, lengths)
 
 
 def adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -117,8 +109,8 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
     (:mod:`bioseq.model.precision`)."""
     model.eval()
     device = torch.device(device)
-    task = objective(model.cfg.labelling, labels, model.cfg.n_classes, weight)
-    if loss_fn is not None and not model.cfg.labelling:
+    task = task_of(model).bind(labels, model.cfg.n_classes, weight)
+    if loss_fn is not None and hasattr(task, "loss_fn"):
         task.loss_fn = loss_fn
     probs = task.buffer()
     total, count = 0.0, 0.0
@@ -127,7 +119,7 @@ def evaluate(model: nn.Module, arrays: Sequence[np.ndarray], labels, *, batch_si
             x, lengths = take_batch(arrays, idx)
             y = task.targets(idx, x.shape[1], device)
             with autocast(amp, device):
-                logits = _run(model, model.cfg.labelling, to_device(x, device), lengths, y)
+                logits = task.run(model, to_device(x, device), lengths, y)
                 loss, n = task.loss(logits, y)
             total += float(loss) * n
             count += n
@@ -153,10 +145,10 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     distributed.init(device)
     model.to(device)
     net = distributed.wrap(model, device)  # DDP under torchrun: gradients all-reduced in backward
-    n_classes, labelling = model.cfg.n_classes, model.cfg.labelling
-    weights = class_weight_vector(flat_labels(train_labels, labelling), n_classes) if cfg.class_weights else None
+    n_classes, kind = model.cfg.n_classes, task_of(model)
+    weights = class_weight_vector(kind.flat(train_labels), n_classes) if cfg.class_weights else None
     weights = weights.to(device) if weights is not None else None
-    task = objective(labelling, train_labels, n_classes, weights)
+    task = kind.bind(train_labels, n_classes, weights)
     opt = adamw(model, cfg.lr, cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
     scaler = grad_scaler(cfg.amp, device)
@@ -195,7 +187,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
                        if model.cfg.strand != "forward" else take_batch(train_arrays, idx))
             y = task.targets(idx, x.shape[1], device)
             with autocast(cfg.amp, device):
-                logits = _run(net, model.cfg.labelling, to_device(x, device), lens, y)
+                logits = task.run(net, to_device(x, device), lens, y)
                 loss, n = task.loss(logits, y)
             value = loss.item()  # the step's one wait for the device; the probabilities are ready with it
             if not math.isfinite(value):
@@ -216,7 +208,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
                                   time.perf_counter() - t0, history))
         if interrupted:
             break
-        scored, probs = visited(task, probs, batches) if cfg.max_steps else (task, probs)
+        scored, probs = task.visited(probs, batches) if cfg.max_steps else (task, probs)
         train_m = scored.metrics(probs, run_loss / max(seen, 1e-12))
         val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
                                 loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
@@ -241,6 +233,6 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
         val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
                                 loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
     return TrainResult(history, recorder.table(), best["epoch"],
-                       objective(labelling, val_labels, n_classes).confusion(val_p), val_m,
+                       kind.bind(val_labels, n_classes).confusion(val_p), val_m,
                        time.perf_counter() - t0, stopped_early, interrupted)
 

@@ -25,84 +25,31 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data.source import DataOptions
-from ..errors import InputError, TrainingError, ref
+from ..errors import InputError, TrainingError
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
-from ..option_spec import Option
 from ..options import alphabet_defaults
+from ..task import task_of
 from ..workspace import check_name, runs_dir
 from .config import TrainConfig
 from .runs import _alive as pid_alive
-
-# name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
-SPACE: dict[str, tuple] = {
-    "cell": ("cat", ("lstm", "gru", "rnn")),
-    "layers": ("int", (1, 3)),
-    "hidden": ("int", (16, 128), True),
-    "conv": ("cat", (True, False)),
-    "conv_filters": ("int", (16, 128), True),
-    "conv_width": ("int", (3, 15)),
-    "conv_pool": ("int", (1, 4)),
-    "pooling": ("cat", ("last", "mean", "max", "attention")),
-    "dropout": ("float", (0.0, 0.5)),
-    "forget_bias": ("float", (0.0, 2.0)),
-    "lr": ("float", (3e-4, 1e-2), True),
-    "batch_size": ("cat", (16, 32, 64)),
-    "weight_decay": ("float", (1e-5, 1e-1), True),
-}
-TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
-LABELLING_FIXED = ("conv_pool", "pooling")
-PRUNE_AFTER_EPOCHS = 2
-PRUNE_AFTER_TRIALS = 3
-# the search's own options (bioseq tune's flags), checked by the options' one rule
-TRIALS = Option("trials", "search", int, None, "stop after N trials", min=1, metavar="N",
-                unset="as many as fit the budget")
-ENSEMBLE = Option("ensemble", "search", int, 1, "save the ensemble of the K best trials (probabilities averaged) "
-                  "instead of the best one", min=1, max=20, metavar="K", nullable=False)
-SEARCH_OPTIONS = (TRIALS, ENSEMBLE)
-
-
-def parse_budget(text: str | float | int) -> float:
-    """``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds, as seconds."""
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-        if not parts or not any(parts.groups()):
-            raise InputError(f"budget {text!r}: give a time such as 10m, 90s or 1h")
-        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-        seconds = 3600 * h + 60 * m + s
-    if seconds <= 0:
-        raise InputError(f"budget {text!r}: must be more than zero")
-    return seconds
-
-
-def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1
-                 ) -> TrainConfig:
-    """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
-    the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
-    training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
-    value is where the search starts (the first trial)."""
-    TRIALS.check(max_trials, InputError)
-    ENSEMBLE.check(ensemble, InputError)
-    data.validate()
-    train_cfg.validate()
-    for k in TRAIN_PARAMS:
-        kind, values, *_ = SPACE[k]
-        v = getattr(train_cfg, k)
-        if v in values if kind == "cat" else values[0] <= v <= values[1]:
-            continue
-        what = ", ".join(map(str, values)) if kind == "cat" else f"from {values[0]:g} to {values[1]:g}"
-        raise InputError(f"{ref(k, v)} is where the search starts, but tune draws {k} {what}: give a value among "
-                         f"them, or leave it out")
-    return train_cfg
+from .search import (  # noqa: F401 - the search space and the search's options, importable from here as before
+    ENSEMBLE,
+    PRUNE_AFTER_EPOCHS,
+    PRUNE_AFTER_TRIALS,
+    SEARCH_OPTIONS,
+    SPACE,
+    TRAIN_PARAMS,
+    TRIALS,
+    check_inputs,
+    parse_budget,
+)
 
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
@@ -112,18 +59,18 @@ def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "class
     if data.alphabet:
         alphabet = data.alphabet
     else:
-        alphabet = (load_position_split if task == "label" else load_split_rule)(data, 0)[0].alphabet.name
+        alphabet = (load_position_split if task_of(task).per_position else load_split_rule)(data, 0)[0].alphabet.name
     model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
-    return {k: v for k, v in params.items() if not (task == "label" and k in LABELLING_FIXED)}
+    return {k: v for k, v in params.items() if k not in task_of(task).fixed}
 
 
 def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
     """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
     chosen = {}
     for name, (kind, values, *log) in SPACE.items():
-        if task == "label" and name in LABELLING_FIXED:
+        if name in task_of(task).fixed:
             continue
         if kind == "cat":
             chosen[name] = trial.suggest_categorical(name, list(values))
@@ -269,7 +216,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     budget_s = parse_budget(budget)
     base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble)
     fixed = dict(model_options or {})
-    task = fixed["task"] = detect_task(data, fixed.get("task"))
+    task = fixed["task"] = detect_task(data, fixed.get("task")).name
     if out is not None and name is None:
         name = Path(out).name.removesuffix(".safetensors")
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -12,12 +12,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import train_form
 from bioseq.data.source import DataOptions
 from bioseq.errors import BioseqError
 from bioseq.training import tune as tuning
+from dashboard import loaders, state, widgets
 
 BUDGETS = {"1 minute": 60, "3 minutes": 180, "10 minutes": 600, "30 minutes": 1800, "1 hour": 3600}
 
@@ -61,9 +61,9 @@ def study_view(registry, name: str) -> None:
     elif status == "done" and info.get("model_path"):
         st.success(f"Best trial {info.get('best_trial')} (validation loss {info.get('best_value', float('nan')):.4f}) "
                    f"saved as model **{name}**.", icon=":material/check_circle:")
-        st.session_state[ui.MODEL_KEY] = name
+        st.session_state[state.MODEL_KEY] = name
     elif status == "failed":
-        ui.error(f"The search failed: {info.get('error', '')}")
+        widgets.error(f"The search failed: {info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This search was interrupted; continue it with `bioseq tune … --name "
                    f"{name} --resume`.", icon=":material/warning:")
@@ -73,11 +73,12 @@ def study_view(registry, name: str) -> None:
         return
     left, right = st.columns(2)
     with left:
-        ui.chart(plots.tuning_history(trials), "tune_history", f"{name}_history")
+        widgets.chart(plots.tuning_history(trials), "tune_history", f"{name}_history")
     with right:
-        ui.chart(plots.importances(ui.importances(name, len(trials))), "tune_importances", f"{name}_importances")
-    ui.table(trials, "tune_trials", f"{name}_trials", hide_index=True,
-             column_config={"val_loss": st.column_config.NumberColumn("validation loss", format="%.4f"),
+        widgets.chart(plots.importances(loaders.importances(name, len(trials))), "tune_importances",
+                      f"{name}_importances")
+    widgets.table(trials, "tune_trials", f"{name}_trials", hide_index=True,
+                  column_config={"val_loss": st.column_config.NumberColumn("validation loss", format="%.4f"),
                             "val_accuracy": st.column_config.NumberColumn("validation accuracy", format="%.3f"),
                             "seconds": st.column_config.NumberColumn("seconds", format="%.0f")})
     best = tuning.best_trial(rows)
@@ -92,7 +93,7 @@ def show(registry) -> None:
               "the first trial is the default model trained with the form's options, so the result is never worse on "
               "validation than that. Start a search from the form above.")
     if st.session_state.get("tune_message"):
-        ui.error(st.session_state["tune_message"])
+        widgets.error(st.session_state["tune_message"])
     studies = tuning.list_studies()
     if not studies:
         st.caption("No study yet: set the options above, choose a budget and start the search.")

@@ -1,14 +1,14 @@
-"""Controls shared by the Gates & saliency page of classifiers (``views/gates_saliency.py``) and of labellers
-(``views/gates_positions.py``). Not a page."""
+"""Controls shared by the Gates & saliency page of classifiers (``dashboard/views/gates_saliency.py``) and of labellers
+(``dashboard/parts/gates_positions.py``). Not a page."""
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import records as records_lib
 from bioseq.interpret import attribution
 from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.model import cells
+from dashboard import widgets
 
 
 def gate_controls(table):
@@ -33,9 +33,9 @@ def gate_saliency_view(scored, seq: str, caption: str, window, name: str) -> Non
     directions = s2.multiselect("Direction", list(scored["direction"].unique()), key="gates_sal_directions",
                                 default=list(scored["direction"].unique())[:1])
     st.caption(caption)
-    ui.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
-                                        top=gate_saliency_lib.top_units(scored, 3), layers=[layer],
-                                        directions=directions, window=window), "gates_gate_saliency", name)
+    widgets.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
+                                             top=gate_saliency_lib.top_units(scored, 3), layers=[layer],
+                                             directions=directions, window=window), "gates_gate_saliency", name)
 
 
 def method_choice() -> str:

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import glossary
 from bioseq.app import records as records_lib
@@ -10,15 +9,16 @@ from bioseq.data import io
 from bioseq.errors import BioseqError
 from bioseq.interpret import attribution, ism
 from bioseq.prediction import predict
-from views import gates_parts, guards
+from dashboard import loaders, state, widgets
+from dashboard.parts import gates_parts, guards
 
-path = ui.model_choice("gates_model")
+path = widgets.model_choice("gates_model")
 if path is None:
     st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
     st.stop()
-bundle = ui.bundle_or_stop(path)
+bundle = widgets.bundle_or_stop(path)
 if bundle.task == "label":
-    from views import gates_positions  # a labeller's page: the output at a chosen position, label tracks
+    from dashboard.parts import gates_positions  # a labeller's page: the output at a chosen position, label tracks
 
     gates_positions.show(path, bundle)
     st.stop()
@@ -26,29 +26,29 @@ if bundle.task == "label":
 origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
                   format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",
                                "paste": "pasted text", "upload": "a FASTA file"}.get)
-source = ui.current_source()
+source = state.current_source()
 
 
 def _load() -> tuple[list, object]:
     if origin == "data":
-        records = ui.model_records(path, ui.MAX_RECORDS)
+        records = loaders.model_records(path, loaders.MAX_RECORDS)
     elif origin == "dataset":
-        records = ui.source_records(source, ui.MAX_RECORDS) if source else []
+        records = loaders.source_records(source, loaders.MAX_RECORDS) if source else []
     elif origin == "paste":
         text = st.text_area("Sequence (FASTA or bare letters)", key="gates_paste", height=100)
         records = io.parse_text(text) if text.strip() else []
     else:
         files = st.file_uploader("FASTA file", key="gates_upload")
-        records = ui.upload_records(ui.uploaded(files)) if files else []
+        records = loaders.upload_records(widgets.uploaded(files)) if files else []
     if not records:
         return records, None
     predict.check_alphabet(bundle, records)
-    return records, ui.record_table(path, records, origin, source)
+    return records, loaders.record_table(path, records, origin, source)
 
 
 records, found = guards.records_or_stop(_load)
-if len(records) == ui.MAX_RECORDS:
-    st.caption(f"The first {ui.MAX_RECORDS:,} records are searched.")
+if len(records) == loaders.MAX_RECORDS:
+    st.caption(f"The first {loaders.MAX_RECORDS:,} records are searched.")
 
 index, target = gates_parts.record_choice(
     found, bundle.classes, records_lib.describe_row, "misclassified first: wrong predictions first, the most "
@@ -64,21 +64,21 @@ cols[1].metric("Predicted", row["prediction"], delta=None if row["correct"] is N
 for col, c in zip(cols[2:], bundle.classes):
     col.metric(f"p({c})", f"{row[f'p_{c}']:.3f}")
 
-window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), ui.WINDOW)), key="gates_window",
+window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), widgets.WINDOW)), key="gates_window",
                    help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
-                   f"with its first {ui.WINDOW} letters, which stay readable") if len(seq) > 1 else None
-member = ui.member_choice(path, "gates_member")
+                   f"with its first {widgets.WINDOW} letters, which stay readable") if len(seq) > 1 else None
+member = widgets.member_choice(path, "gates_member")
 gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
     ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
 with gates_tab:
-    table = ui.explain("gates", path, [record], member=member)
+    table = loaders.explain("gates", path, [record], member=member)
     layer, directions, shown, units, signed = gates_parts.gate_controls(table)
     st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
                + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
-    ui.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
-                                 gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
+    widgets.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
+                                      gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
 with gate_sal_tab:
-    scored = ui.explain("gate_saliency", path, [record], target, member=member)
+    scored = loaders.explain("gate-saliency", path, [record], target, member=member)
     gates_parts.gate_saliency_view(
         scored, seq, "How much each gate, at each position, decides the explained score: activation × gradient, "
         "summed over units (bars above the line push the class up); then the three units that matter most. A "
@@ -93,21 +93,21 @@ with saliency_tab:
         st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")
     else:
         try:
-            scores = ui.explain(method, path, [record], target)
+            scores = loaders.explain(method, path, [record], target)
         except BioseqError as e:  # one message; the other tabs still draw
-            ui.error(e)
+            widgets.error(e)
     if scores is not None:
         st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining class **{scores['target'].iloc[0]}**: "
                    "tall letters push its score up, letters below the line push it down.")
-        ui.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}", window=window), "gates_saliency",
-                 f"{record.id}_{method}")
+        widgets.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}", window=window),
+                      "gates_saliency", f"{record.id}_{method}")
 with ism_tab:
     auto = len(seq) <= 300
     if len(seq) > ism.ISM_MAX_LENGTH:
         st.info(f"In-silico mutagenesis is limited to {ism.ISM_MAX_LENGTH} letters.", icon=":material/info:")
     elif auto or st.button(f"Run mutagenesis ({len(seq) * (bundle.alphabet.size - 1):,} mutants)", key="gates_ism"):
-        ui.chart(plots.ism_heatmap(ui.explain("mutations", path, [record], target), window=window),
-                 "gates_ism_chart", f"{record.id}_ism")
+        widgets.chart(plots.ism_heatmap(loaders.explain("mutations", path, [record], target), window=window),
+                      "gates_ism_chart", f"{record.id}_ism")
 with motif_tab:
     m1, m2, m3 = st.columns(3)
     n = m1.slider("Sequences", 10, min(500, len(records)), min(100, len(records)), key="gates_motif_n") \
@@ -121,14 +121,15 @@ with motif_tab:
         st.session_state["gates_motif_request"] = request
     if st.session_state.get("gates_motif_request") == request:
         try:
-            found = ui.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
+            found = loaders.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
         except BioseqError as e:  # e.g. a record longer than the method's limit
-            ui.error(e)
+            widgets.error(e)
             st.stop()
-        ui.chart(plots.motif_bars(found), "gates_motifs", "motifs")
+        widgets.chart(plots.motif_bars(found), "gates_motifs", "motifs")
         if len(found):
-            ui.table(found, "gates_motif_table", "motifs", hide_index=True)
+            widgets.table(found, "gates_motif_table", "motifs", hide_index=True)
             motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
                                  key="gates_logo_motif", help="the most frequent candidate comes first")
-            ui.chart(plots.motif_logo(ui.explain("logo", path, records[:n], target, motif=motif, method=by),
-                                      title=f"Windows within one letter of {motif}"), "gates_logo", f"logo_{motif}")
+            logo = loaders.explain("logo", path, records[:n], target, motif=motif, method=by)
+            widgets.chart(plots.motif_logo(logo, title=f"Windows within one letter of {motif}"), "gates_logo",
+                          f"logo_{motif}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.errors import BioseqError
 from bioseq.prediction import scan
+from dashboard import loaders, widgets
 
 
 def show(bundle) -> None:
@@ -34,16 +34,16 @@ def show(bundle) -> None:
             st.caption("Upload a sequence to scan it: one score per window, drawn along the sequence. A window "
                        "that would stop short of the end is moved back to end exactly at the end.")
             return
-        pairs = ui.uploaded(up)
-        key = (bundle.path, ui.digest(pairs), int(window), int(stride))
+        pairs = widgets.uploaded(up)
+        key = (bundle.path, widgets.digest(pairs), int(window), int(stride))
         if st.button("Scan", key="scan_run", type="primary", icon=":material/play_arrow:"):
             bar = st.progress(0.0, text="Scanning…")
             try:
-                frame = scan.scan_records(bundle, ui.upload_records(pairs), window=int(window), stride=int(stride),
+                frame = scan.scan_records(bundle, loaders.upload_records(pairs), window=int(window), stride=int(stride),
                                           progress=lambda done, total: bar.progress(
                                               done / total, text=f"Scanned {done:,} of {total:,} windows"))
             except BioseqError as e:
-                ui.error(e)
+                widgets.error(e)
                 return
             finally:
                 bar.empty()
@@ -52,7 +52,7 @@ def show(bundle) -> None:
             return
         frame, column = st.session_state["scan_frame"], f"p_{target}"
         st.caption(f"{len(frame):,} windows of {frame['record'].nunique():,} record(s).")
-        ui.chart(plots.scan_track(frame, column), "scan_track", "scan_track")
+        widgets.chart(plots.scan_track(frame, column), "scan_track", "scan_track")
         st.download_button("Download the scan (bedGraph)", scan.bedgraph_text(frame, column),
                            file_name="scan.bedgraph", mime="text/plain", key="scan_download", on_click="ignore",
                            icon=":material/download:")

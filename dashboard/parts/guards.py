@@ -3,8 +3,8 @@ Shared by the classifier and labeller variants of Gates & saliency and Predict. 
 
 import streamlit as st
 
-import ui
 from bioseq.errors import BioseqError
+from dashboard import widgets
 
 
 def records_or_stop(load):
@@ -12,7 +12,7 @@ def records_or_stop(load):
     try:
         result = load()
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
     if not result[0]:
         st.info("Choose a dataset on the Data page, paste a sequence or upload a FASTA file.", icon=":material/info:")
@@ -27,7 +27,7 @@ def with_progress(slot, start: str, done: str, work):
     try:
         return work(lambda n, total: bar.progress(n / max(total, 1), text=done.format(done=n, total=total)))
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
     finally:
         bar.empty()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bioseq.data.position_labels import UNSCORED
-from bioseq.training.objective import Label, class_weight_vector, flat_labels, pad_targets, position_loss
+from bioseq.task import Label, class_weight_vector, pad_targets, position_loss
 
 LOGITS = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0]],
                        [[1.0, 1.0, 1.0], [0.5, 0.0, -0.5], [9.0, 9.0, 9.0]]])  # (B=2, T=3, C=3)
@@ -69,9 +69,9 @@ def test_a_batch_with_nothing_scored_gives_zero_not_nan():
 def test_pad_targets_and_flat_labels():
     tracks = [np.array([1, 0]), np.array([2, UNSCORED, 0])]
     assert pad_targets(tracks, 4).tolist() == [[1, 0, UNSCORED, UNSCORED], [2, UNSCORED, 0, UNSCORED]]
-    assert flat_labels(tracks, True).tolist() == [1, 0, 2, UNSCORED, 0]
+    assert Label().flat(tracks).tolist() == [1, 0, 2, UNSCORED, 0]
     # class weights count scored positions only: 2 zeros, 1 one, 1 two
-    np.testing.assert_allclose(class_weight_vector(flat_labels(tracks, True), 3).numpy(),
+    np.testing.assert_allclose(class_weight_vector(Label().flat(tracks), 3).numpy(),
                                np.array([4 / 6, 4 / 3, 4 / 3]) / np.mean([4 / 6, 4 / 3, 4 / 3]), rtol=1e-6)
 
 
@@ -124,27 +124,29 @@ def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_pos
 
 
 def test_a_partial_epoch_is_scored_on_the_records_it_saw():
-    from bioseq.training.objective import Classify, Label, visited
+    from bioseq.task import Classify, Label
 
     buf = np.array([[0.9, 0.1], [0.0, 0.0], [0.2, 0.8], [0.0, 0.0]], dtype=np.float32)
-    task, probs = visited(Classify(np.array([0, 1, 1, 0]), 2), buf, [np.array([2]), np.array([0])])
+    task, probs = Classify(np.array([0, 1, 1, 0]), 2).visited(buf, [np.array([2]), np.array([0])])
     assert task.labels.tolist() == [0, 1] and probs.tolist() == [buf[0].tolist(), buf[2].tolist()]
     assert task.metrics(probs, 0.5)["accuracy"] == 1.0  # the unseen rows of zeros would make it 0.5
     tracks = [np.array([0, 1]), np.array([1]), np.array([0])]
-    task, probs = visited(Label(tracks, 2), ["p0", None, "p2"], [np.array([2, 0])])
+    task, probs = Label(tracks, 2).visited(["p0", None, "p2"], [np.array([2, 0])])
     assert [t.tolist() for t in task.labels] == [[0, 1], [0]] and probs == ["p0", "p2"]
 
 
 def test_a_rare_class_weight_is_capped_and_warned_about():
-    from bioseq.training.objective import WEIGHT_CAP, weight_warnings
+    from bioseq.task_tools import WEIGHT_CAP, weight_warnings
 
     w = class_weight_vector(np.array([0] * 80 + [1] * 80 + [2]), 3).numpy()
     np.testing.assert_allclose(w[2] / w[0], WEIGHT_CAP, rtol=1e-6)  # inverse frequency would give 80
     np.testing.assert_allclose(w.mean(), 1.0, rtol=1e-6)
     np.testing.assert_allclose(class_weight_vector(np.array([0, 0, 0, 1]), 2).numpy(), [0.5, 1.5], rtol=1e-6)
     assert weight_warnings({"a": 80, "b": 80, "c": 1}) == [
-        "class 'c' has 1 training record against 80 of the largest class: its class weight is capped at 10x the "
+        "class 'c' has 1 training sequence against 80 of the largest class: its weight is capped at 10x the "
         "largest class's (inverse frequency would give 80x); so few are hard to learn: add some, or merge or drop "
         "the class (class map)"]
     assert weight_warnings({"a": 80, "b": 8}) == [] and weight_warnings({"a": 80, "b": 0}) == []
-    assert "capped" not in weight_warnings({"a": 30, "b": 2}, weighted=False, what="positions")[0]
+    label = weight_warnings({"H": 30, "E": 2}, weighted=False, unit="positions", word="label")[0]
+    assert label.startswith("label 'E' has 2 training positions against 30 of the largest label: so few") \
+        and "capped" not in label

@@ -3,15 +3,15 @@ curves read from the run folder (so a run started from the command line shows th
 
 import streamlit as st
 
-import ui
 from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
-from views import tune_panel  # the Tune panel: its controls sit in the form, the studies below it
+from dashboard import loaders, state, widgets
+from dashboard.parts import tune_panel  # the Tune panel: its controls sit in the form, the studies below
 
-registry = ui.job_registry()
-source = ui.current_source()
+registry = loaders.job_registry()
+source = state.current_source()
 live_box, form_box, compare_box = st.container(), st.container(), st.container()
 LAUNCHED = {"cli": "started from the command line", "dashboard": "started here", "python": "started from Python"}
 
@@ -41,13 +41,13 @@ def monitor(name: str, poll: bool) -> None:
                    f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
-        st.session_state[ui.MODEL_KEY] = name
+        st.session_state[state.MODEL_KEY] = name
     elif status == "failed":
-        ui.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
+        widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
     metrics = runs.read_metrics(name)
-    ui.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
+    widgets.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
     if poll and status != "running":
         st.rerun()  # the run ended: draw the page once more, without polling
 
@@ -66,15 +66,16 @@ with live_box:
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
             c1, c2 = st.columns(2)
-            c1.page_link("views/gradient_flow.py", label="Gradient flow of this run", icon=":material/show_chart:")
-            c2.page_link("views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
+            c1.page_link("dashboard/views/gradient_flow.py", label="Gradient flow of this run",
+                         icon=":material/show_chart:")
+            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
 
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
     if chosen:
-        ui.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
-    ui.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
-             column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
+        widgets.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
+    widgets.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
+                  column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
 
 
 with compare_box:
@@ -158,12 +159,12 @@ with form_box:
     if source is None:
         st.info("Choose a dataset first: load an example on the home page or pick files on the Data page.",
                 icon=":material/info:")
-        st.page_link("views/data.py", label="Go to Data", icon=":material/dataset:")
+        st.page_link("dashboard/views/data.py", label="Go to Data", icon=":material/dataset:")
         st.stop()
     try:
-        summary = ui.data_report(source).summary
+        summary = loaders.data_report(source).summary
     except BioseqError as e:
-        ui.error(e)
+        widgets.error(e)
         st.stop()
     alphabet, task = summary["alphabet"], summary.get("task", "classify")
     what = "a label per position; labels" if task == "label" else "classes"
@@ -188,6 +189,6 @@ with form_box:
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
         tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task))
     if st.session_state.get("train_message"):
-        ui.error(st.session_state["train_message"])
+        widgets.error(st.session_state["train_message"])
 
 tune_panel.show(registry)

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-import ui
 from bioseq import plots
 from bioseq.app import cards, uploads
 from bioseq.errors import BioseqError
 from bioseq.model import store
+from dashboard import state, widgets
 
 with st.expander("Upload a model file", icon=":material/upload:"):
     up = st.file_uploader("bioseq model file (.safetensors)", type=["safetensors"], key="models_upload")
@@ -15,9 +15,9 @@ with st.expander("Upload a model file", icon=":material/upload:"):
         try:
             path = uploads.save_model_upload(up.getvalue(), up.name, register=True)
             st.success(f"Added **{path.stem}** to the registry.", icon=":material/check_circle:")
-            st.session_state[ui.MODEL_KEY] = path.stem
+            st.session_state[state.MODEL_KEY] = path.stem
         except BioseqError as e:
-            ui.error(e)
+            widgets.error(e)
 
 if st.session_state.get("models_message"):
     st.info(st.session_state.pop("models_message"), icon=":material/info:")
@@ -33,35 +33,35 @@ if not models:
 registry = pd.DataFrame(models).assign(classes=lambda d: d["classes"].map(", ".join))
 if "task" not in registry:
     registry["task"] = "classify"
-ui.table(registry[["name", "task", "architecture", "alphabet", "classes", "val_accuracy", "val_auroc", "val_mcc",
-                   "created"]], "models_registry", "models", hide_index=True,
-         column_config={"task": st.column_config.TextColumn("task", help="classify: one label per sequence; label: "
-                                                             "one label per position"),
-                        "classes": st.column_config.TextColumn("classes / labels")})
+widgets.table(registry[["name", "task", "architecture", "alphabet", "classes", "val_accuracy", "val_auroc", "val_mcc",
+                        "created"]], "models_registry", "models", hide_index=True,
+              column_config={"task": st.column_config.TextColumn("task", help="classify: one label per sequence; "
+                                                                  "label: one label per position"),
+                             "classes": st.column_config.TextColumn("classes / labels")})
 
 names = [m["name"] for m in models]
-current = st.session_state.get(ui.MODEL_KEY)
+current = st.session_state.get(state.MODEL_KEY)
 name = st.selectbox("Model", names, index=names.index(current) if current in names else 0, key="models_pick")
-st.session_state[ui.MODEL_KEY] = name
+st.session_state[state.MODEL_KEY] = name
 path = next(m["path"] for m in models if m["name"] == name)
 try:
     meta = store.read_meta(path)
 except BioseqError as e:
-    ui.error(e)
+    widgets.error(e)
     st.stop()
 
 card_col, chart_col = st.columns([2, 3])
 with card_col:
     st.subheader("Model card")
-    ui.table(cards.model_card(meta), "models_card", f"{name}_card", hide_index=True)
+    widgets.table(cards.model_card(meta), "models_card", f"{name}_card", hide_index=True)
     for note in cards.notes(meta):
         st.warning(note, icon=":material/warning:")
 with chart_col:
     st.subheader("Training curves")
-    ui.chart(plots.training_curves(cards.history(meta), width=460), "models_curves", f"{name}_curves")
+    widgets.chart(plots.training_curves(cards.history(meta), width=460), "models_curves", f"{name}_curves")
     matrix = cards.confusion(meta)
     if matrix:
-        ui.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")
+        widgets.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")
 
 st.subheader("Actions")
 
@@ -72,7 +72,7 @@ def _delete(name: str) -> None:
     except BioseqError as e:
         st.session_state["models_message"] = str(e)
         return
-    for key in (ui.MODEL_KEY, "models_pick"):
+    for key in (state.MODEL_KEY, "models_pick"):
         st.session_state.pop(key, None)
     st.session_state.update(models_confirm=False, models_message=f"Deleted {name}.")
 

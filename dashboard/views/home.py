@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import ui
 from bioseq.data import examples
+from dashboard import loaders, state, widgets
 
 st.markdown(
     "**bioseq trains recurrent classifiers (RNN, LSTM, GRU) on labelled DNA, RNA or protein sequences**, and "
@@ -19,7 +19,7 @@ st.info("**Your own data:** on **Data**, upload FASTA files with `label=VALUE` i
         icon=":material/upload_file:")
 
 st.subheader("Quick start")
-source = ui.current_source()
+source = state.current_source()
 cols = st.columns(len(examples.EXAMPLES))
 for col, ex in zip(cols, examples.EXAMPLES):
     with col:
@@ -27,14 +27,14 @@ for col, ex in zip(cols, examples.EXAMPLES):
         if st.button(f"Load the {what} example", key=f"home_load_{ex.key}", type="primary",
                      icon=":material/play_arrow:"):
             source = ex.source()
-            ui.set_source(source)
+            state.set_source(source)
         st.markdown(f"**{ex.title}** — {ex.description}")
 if source is not None:
     st.success(f"Dataset: **{source.name}**. Next: look at it on **Data**, or train a model on **Train**.",
                icon=":material/check_circle:")
     c1, c2 = st.columns(2)
-    c1.page_link("views/data.py", label="Data", icon=":material/dataset:")
-    c2.page_link("views/train.py", label="Train", icon=":material/model_training:")
+    c1.page_link("dashboard/views/data.py", label="Data", icon=":material/dataset:")
+    c2.page_link("dashboard/views/train.py", label="Train", icon=":material/model_training:")
 
 st.subheader("Workspace")
 with st.spinner("Reading the workspace…"):
@@ -48,9 +48,9 @@ st.caption(f"`{workspace()}` (set `BIOSEQ_HOME` to use another folder)")
 m1, m2, m3 = st.columns(3)
 m1.metric("Saved models", len(models))
 m2.metric("Runs", len(run_table))
-m3.metric("Training now", len(ui.job_registry().active()))
+m3.metric("Training now", len(loaders.job_registry().active()))
 if len(run_table):
-    ui.table(run_table[["name", "status", "architecture", "alphabet", "epoch", "epochs", "val_accuracy", "started"]],
-             "home_runs", "runs", hide_index=True)
+    widgets.table(run_table[["name", "status", "architecture", "alphabet", "epoch", "epochs", "val_accuracy",
+                             "started"]], "home_runs", "runs", hide_index=True)
 else:
     st.info("No runs yet: load an example above, then start one on the Train page.")
