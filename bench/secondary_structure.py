@@ -119,7 +119,7 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
                      f"{p.history[-1]['loss']:.4f} [{p.elapsed / 60:.1f} min wall, {budget.used() / 60:.1f} CPU-min]")
 
         r = fit(data, MODEL, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run", callback=progress,
-                should_stop=budget, resume=resume_cpu_s is not None)
+                should_stop=budget, resume=resume_cpu_s is not None, overwrite=resume_cpu_s is None)
         wall, cpu = time.perf_counter() - t0 + resume_wall_s, budget.used()
         bundle = r.bundle
     test = files("cb513", root)

@@ -25,17 +25,18 @@ def load(model: str, device: str = "cpu"):
     return load_model(resolve(str(model)), device)
 
 
-def train(files, *, name: str | None = None, out: str | None = None, **options):
+def train(files, *, name: str | None = None, out: str | None = None, overwrite: bool = False, **options):
     """Train on labelled sequence files and save the model; returns a :class:`~bioseq.training.fit.FitResult`.
 
     ``options`` are any of the options of ``bioseq train`` (see :mod:`bioseq.options`), by their
-    config names, e.g. ``cell="gru", epochs=5, val_fraction=0.1``.
+    config names, e.g. ``cell="gru", epochs=5, val_fraction=0.1``. A model or run already called ``name``
+    (or at ``out``) is refused unless ``overwrite=True``.
     """
     from .options import split_options
     from .training.fit import fit
 
     data, model_options, train_cfg = split_options(files, options)
-    return fit(data, model_options, train_cfg, name=name, out=out)
+    return fit(data, model_options, train_cfg, name=name, out=out, overwrite=overwrite)
 
 
 def _records(files) -> list:

@@ -50,3 +50,8 @@ class ToolError(BioseqError, RuntimeError):
 
 class TrainingError(BioseqError, RuntimeError):
     """Training cannot go on (for example a NaN loss); the message says why and what to try."""
+
+
+class OutputError(BioseqError, OSError):
+    """An output that cannot or must not be written (an input of the command, a folder, a write that failed);
+    the message names the output path the user gave, never a temporary file."""

@@ -7,8 +7,8 @@ The workspace is the folder ``$BIOSEQ_HOME`` (default ``~/.bioseq``):
 * ``uploads/<digest>/`` — files uploaded in the dashboard (:mod:`bioseq.app.uploads`).
 * ``cache/<key>.bsq`` — encoded training data, memory-mapped (:mod:`bioseq.data.cache`); safe to delete.
 
-Every file bioseq writes goes through :func:`atomic_write`: a temporary file in the same folder,
-renamed over the target at the end, so a reader never sees half a file.
+Every file bioseq writes goes through :func:`atomic_write` (:func:`bioseq.outputs.write_output`): a
+temporary file in the same folder, renamed over the target at the end, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import datetime as _dt
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ModelFileError
+from .outputs import write_output
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# ASCII letters and digits only; always used with ``fullmatch`` (``$`` would also match before a final newline)
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)
 
 
 def workspace() -> Path:
@@ -44,8 +45,9 @@ def uploads_dir() -> Path:
 
 
 def check_name(name: str) -> str:
-    """``name`` if it is a valid model or run name, else :class:`ModelFileError`."""
-    if not NAME_RE.match(name):
+    """``name`` if it is a valid model or run name (all of it: no newline, NUL or look-alike letter), else
+    :class:`ModelFileError`."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ModelFileError(f"invalid model name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
     return name
 
@@ -56,22 +58,8 @@ def new_name(cell: str, alphabet: str) -> str:
     return f"{cell}-{alphabet}-{stamp}-{secrets.token_hex(2)}"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` and rename the result over ``path`` (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None], inputs=()) -> None:
+    """Call ``write(tmp_path)`` and rename the result over ``path`` (never a half-written file); the guard of
+    every write (:func:`bioseq.outputs.write_output`: no input overwritten, links followed, special files
+    streamed, errors naming ``path``)."""
+    write_output(path, write, inputs)

@@ -60,11 +60,6 @@ def importances(study: str, trials: int) -> dict:
     return study_importances(study)
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading sequences…")
-def source_records(source: DataSource, limit: int | None = None) -> list:
-    return source.records(limit)
-
-
 @st.cache_data(max_entries=8, show_spinner="Reading the uploaded files…")
 def upload_records(files: tuple[tuple[str, bytes], ...]) -> list:
     from bioseq.app.uploads import read_uploads
@@ -81,62 +76,28 @@ def flow_report(name: str, n: int, model_mtime: float, member: int | None = None
     return gradient_flow(name, n, member=member)
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the model's training sequences…")
-def model_records(path: str, limit: int = 500) -> list:
-    from bioseq.app.records import model_records
-
-    return model_records(path, limit)
-
-
-def record_table(path: str, records, origin: str, source: DataSource | None):
-    """:func:`bioseq.app.records.record_table` of ``records`` with their true labels as training saw them
-    (the model's labels table for its own data, the Data page's for its dataset)."""
-    return _record_table(str(path), os.path.getmtime(path), tuple(records), origin, source)
-
-
-@st.cache_data(max_entries=8, show_spinner="Predicting the records…")
-def _record_table(path: str, mtime: float, records: tuple, origin: str, source: DataSource | None):
-    from bioseq.app import records as lib
-
-    records = list(records)
-    if origin == "data":
-        labels = lib.model_labels(path, records)
-    elif origin == "dataset" and source is not None:
-        labels = lib.labels_for(records, source.labels, source.class_map)
-    else:
-        labels = lib.labels_for(records)
-    return lib.record_table(load_bundle(path), records, labels)
-
-
 @st.cache_data(max_entries=8, show_spinner="Reading the labelled sequences…")
 def labelled_records(origin: str, path: str, source: DataSource | None = None,
                      files: tuple[tuple[str, bytes], ...] = ()) -> tuple[list, list | None]:
-    """Records and their true label tracks for a labeller (:mod:`bioseq.app.position_data`): ``data`` (the
-    model's training files), ``dataset`` (the Data page's) or ``upload`` (``files``, three-line FASTA or plain)."""
-    from bioseq.app import position_data
-    from bioseq.app.uploads import save_uploads
-    from bioseq.model.store import read_meta
+    """:func:`bioseq.app.records.labelled_records`: up to :data:`MAX_RECORDS` records of ``data`` (the model's
+    training files), ``dataset`` (the Data page's) or ``upload`` (``files``), with their true labels as the model's
+    task keeps them."""
+    from bioseq.app.records import labelled_records as read
 
-    meta = read_meta(path)
-    if origin == "data":
-        return position_data.model_labelled(meta, MAX_RECORDS)
-    if origin == "dataset":
-        return position_data.source_labelled(source, meta.get("classes"), MAX_RECORDS)
-    return position_data.read_labelled([str(p) for p in save_uploads(list(files))], meta.get("classes"),
-                                       ignore_label=(meta.get("labelling") or {}).get("ignore_label"),
-                                       limit=MAX_RECORDS)
+    return read(path, origin, source, files, MAX_RECORDS)
 
 
-@st.cache_data(max_entries=8, show_spinner="Labelling the records…")
-def _position_records(path: str, mtime: float, records: tuple, tracks):
+def record_table(path: str, records, labels=None):
+    """:func:`bioseq.app.records.record_table` of ``records`` with their true ``labels`` as the model's task keeps
+    them (cached)."""
+    return _record_table(str(path), os.path.getmtime(path), tuple(records), labels)
+
+
+@st.cache_data(max_entries=8, show_spinner="Predicting the records…")
+def _record_table(path: str, mtime: float, records: tuple, labels):
     from bioseq.app.records import record_table
 
-    return record_table(load_bundle(path), list(records), tracks)
-
-
-def position_records(path: str, records, tracks=None):
-    """:func:`bioseq.app.records.record_table` of a labeller's records with their tracks (cached)."""
-    return _position_records(str(path), os.path.getmtime(path), tuple(records), tracks)
+    return record_table(load_bundle(path), list(records), labels)
 
 
 def explain(kind: str, path: str, records, target: str | None = None, member: int | None = None, **options):

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import TINY, TINY_TRAIN
+
 from bioseq.data.source import DataOptions
 from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta
 from bioseq.training.config import TrainConfig
@@ -18,10 +20,6 @@ from bioseq.training.fit import fit
 
 _SCRIPT = Path(sys.executable).with_name("bioseq")  # the installed console script, as a user runs it
 BIOSEQ = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bioseq.cli"]
-
-# Small enough to train in well under a second on one core.
-TINY = {"hidden": 8, "conv_filters": 4, "bidirectional": False, "dropout": 0.0}
-
 
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """One DNA and one protein model, trained once per test session (``{"dna": path, "protein": path}``)."""
@@ -33,7 +31,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     data = {"dna": motif_dna(16, length=30, seed=1), "protein": cterm_protein(16, min_len=20, max_len=40, seed=1)}
     for kind, records in data.items():
         fasta = write_fasta(root / f"{kind}.fa", records)
-        fit(DataOptions([str(fasta)]), TINY, TrainConfig(epochs=1, batch_size=8, device="cpu"),
+        fit(DataOptions([str(fasta)]), TINY, TrainConfig(**TINY_TRAIN),
             out=paths[kind], log_dir=root / f"run-{kind}")
     return paths
 

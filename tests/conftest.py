@@ -37,8 +37,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-# Small enough to train in well under a second on one core.
-TINY_MODEL = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
+# The one tiny model and training setup of the suite: small enough to train in well under a second on one
+# core. A test that needs another size derives from these (``{**TINY, "layers": 2}``) and says why.
+TINY = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}  # model options (ModelConfig fields)
+TINY_TRAIN = {"epochs": 1, "batch_size": 8, "device": "cpu"}  # TrainConfig fields
+
+
+def cli_args(values: dict) -> list[str]:
+    """``bioseq train`` flags for option values: ``{"conv_width": 3, "bidirectional": False}`` gives
+    ``["--conv-width", "3", "--no-bidirectional"]``."""
+    from bioseq.options import option
+
+    args = []
+    for name, value in values.items():
+        flag = option(name).flag
+        args += ([flag] if value else ["--no-" + flag[2:]]) if isinstance(value, bool) else [flag, str(value)]
+    return args
+
+
+# TINY and TINY_TRAIN as `bioseq train` flags, less --epochs: a test says how long it trains (after these:
+# the last --epochs given wins).
+TINY_ARGS = cli_args({**TINY, **{k: v for k, v in TINY_TRAIN.items() if k != "epochs"}})
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +67,26 @@ def bioseq_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("BIOSEQ_HOME", str(home))
     monkeypatch.delenv("BIOSEQ_DEBUG", raising=False)
     return home
+
+
+@pytest.fixture
+def tiny() -> dict:
+    """The tiny model options (:data:`TINY`), a fresh dict a test may change."""
+    return dict(TINY)
+
+
+@pytest.fixture
+def tiny_args() -> list[str]:
+    """The tiny model as ``bioseq train`` flags (:data:`TINY_ARGS`), a fresh list."""
+    return list(TINY_ARGS)
+
+
+@pytest.fixture
+def tiny_train():
+    """A one-epoch CPU training config (:data:`TINY_TRAIN`)."""
+    from bioseq.training.config import TrainConfig
+
+    return TrainConfig(**TINY_TRAIN)
 
 
 @pytest.fixture
@@ -81,7 +120,7 @@ def protein_fasta(tmp_path) -> Path:
 def _tiny_bundle(alphabet=DNA, classes=("a", "b"), seed: int = 0, **cfg) -> ModelBundle:
     """A randomly initialised model bundle (eval mode); deterministic for a given seed."""
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(alphabet.size, len(classes), **{**TINY_MODEL, **cfg})).eval()
+    model = build_model(ModelConfig(alphabet.size, len(classes), **{**TINY, **cfg})).eval()
     return ModelBundle(model, alphabet, list(classes))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 import bioseq
 from bioseq.data.io import Record, read_records
@@ -10,8 +11,8 @@ from bioseq.errors import InputError
 
 
 def test_train_load_predict_explain(dna_fasta, tmp_path):
-    r = bioseq.train([dna_fasta], name="api", epochs=1, hidden=4, conv_filters=4, batch_size=8, val_fraction=0.25)
-    assert r.path.name == "api.safetensors" and r.bundle.model.cfg.hidden == 4
+    r = bioseq.train([dna_fasta], name="api", **TINY, **TINY_TRAIN, val_fraction=0.25)
+    assert r.path.name == "api.safetensors" and r.bundle.model.cfg.hidden == TINY["hidden"]
     model = bioseq.load("api")
     assert model.classes == ["background", "motif"]
     table = bioseq.predict(model, dna_fasta)

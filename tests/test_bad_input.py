@@ -3,7 +3,8 @@
 Bad files: the command exits non-zero with one stderr line naming the file (and the record where
 there is one), no traceback, and leaves no output file and no temporary file behind. The library
 raises :class:`InputError` with the same names. Odd-but-valid files: one row per record, in input
-order.
+order. The tests through ``bioseq`` processes are ``slow`` (minutes of process starts); the library
+tests over the same corpus are not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from _robust import assert_one_line_error, run_cli, tiny_models
+from conftest import TINY_ARGS
 
 from bioseq.data.io import read_records
 from bioseq.errors import InputError
@@ -121,7 +123,7 @@ def bad_runs(models, tmp_path_factory) -> dict[tuple[str, str], tuple[Path, subp
         if command == "predict":
             proc = run_cli("predict", models[case.model], path, "-o", out_dir / "out.csv", home=base / "home")
             return path, proc, sorted(out_dir.iterdir())
-        proc = run_cli("train", path, "--name", "bad", "--epochs", "1", "--hidden", "4", "--quiet",
+        proc = run_cli("train", path, "--name", "bad", "--epochs", "1", *TINY_ARGS, "--quiet",
                        home=base / "home")
         registry = base / "home" / "models"
         return path, proc, sorted(registry.iterdir()) if registry.exists() else []
@@ -132,6 +134,7 @@ def bad_runs(models, tmp_path_factory) -> dict[tuple[str, str], tuple[Path, subp
     return {(command, case.id): r for (command, case), r in zip(jobs, results)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", BAD, ids=lambda c: c.id)
 def test_predict_refuses_bad_file(case: Bad, bad_runs):
     path, proc, left = bad_runs["predict", case.id]
@@ -158,6 +161,7 @@ def test_library_refuses_bad_file(case: Bad, models, tmp_path):
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", by_id(BAD, TRAIN_BAD), ids=lambda c: c.id)
 def test_train_refuses_bad_file(case: Bad, bad_runs):
     path, proc, left = bad_runs["train", case.id]
@@ -251,6 +255,7 @@ def odd_predictions(models, tmp_path_factory) -> dict[str, tuple[list[str], list
         return {k: v for part in parts for k, v in part.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ODD, ids=lambda c: c.id)
 def test_predict_accepts_odd_but_valid_file(case: Odd, odd_predictions):
     ids, left = odd_predictions[case.id]

@@ -25,6 +25,7 @@ def check(figures: list[Figure], targets: int) -> None:
     assert "PASS" in table(figures) or "FAIL" in table(figures)
 
 
+@pytest.mark.slow
 def test_training_figures():
     setups = [bench_core.Setup(True, True, True)]
     figs = bench_core.train_throughput(n=32, epochs=1, repeats=1, hidden=4, setups=setups, gemm_n=128)
@@ -37,6 +38,7 @@ def test_prediction_figures(tmp_path):
     check(bench_core.predict_throughput(n=300, length=40, repeats=1, workdir=tmp_path), 1)
 
 
+@pytest.mark.slow
 def test_peak_rss_of_the_real_command(tmp_path):
     (rss,) = bench_core.predict_rss(n=2000, length=50, workdir=tmp_path)
     assert 10 < rss.value < 10_000 and rss.unit == " MiB"
@@ -197,6 +199,7 @@ def test_tuned_summary_and_table_from_hand_made_runs():
     assert row in text
 
 
+@pytest.mark.slow
 def test_scan_figures_of_the_real_command(tmp_path):
     from bench import bench_scale
 

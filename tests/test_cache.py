@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_MODEL
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.data.cache import MAGIC, CacheError, SequenceCache
 from bioseq.data.dataset import load_dataset, split_indices, summarize
@@ -148,15 +148,15 @@ def test_a_missing_file_is_named_with_the_cache_on_or_auto(tmp_path):
 def test_cache_on_refuses_what_it_cannot_read(write):
     path = write("d.fa", DNA_TEXT)
     with pytest.raises(InputError, match="--cache on reads one label per sequence"):
-        fit(DataOptions(train=[str(path)], cache="on", split_identity=0.8, alphabet="dna"), TINY_MODEL,
-            TrainConfig(epochs=1))
+        fit(DataOptions(train=[str(path)], cache="on", split_identity=0.8, alphabet="dna"), TINY,
+            TrainConfig(**TINY_TRAIN))
 
 
 def test_training_through_the_cache_gives_the_same_run(dna_fasta, tmp_path):
     runs = {}
     for mode in ("off", "on"):
-        r = fit(DataOptions(train=[str(dna_fasta)], cache=mode), TINY_MODEL,
-                TrainConfig(epochs=2, batch_size=8, max_steps=3), out=tmp_path / f"{mode}.safetensors")
+        r = fit(DataOptions(train=[str(dna_fasta)], cache=mode), TINY,
+                TrainConfig(**{**TINY_TRAIN, "epochs": 2, "max_steps": 3}), out=tmp_path / f"{mode}.safetensors")
         runs[mode] = r
     off, on = runs["off"], runs["on"]
     assert on.result.history == off.result.history and on.result.val_metrics == off.result.val_metrics

@@ -9,15 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _cells import CELL_KINDS
 from _linear import HEAD, U, by_id, decay, expected_linear_saliency, linear_bundle, rec, records
 from captum.attr import InputXGradient, IntegratedGradients
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
-from bioseq.interpret.attribution import explain
+from bioseq.interpret.attribution import METHODS, explain
 from bioseq.interpret.captum_methods import captum_attributions, reference, seeded
 from bioseq.interpret.inputs import prepared, resolve_targets
-from bioseq.model.config import ACTIVATIONS, CELLS
 
 CFGS = [dict(cell="lstm", bidirectional=True, conv=True, pooling="max"),
         dict(cell="gru", bidirectional=True, conv=False, pooling="attention", layers=2, norm="layer"),
@@ -75,7 +75,7 @@ def test_deeplift_of_a_linear_model():
 
 
 @pytest.mark.parametrize("conv", [True, False])
-@pytest.mark.parametrize("cell", [(c, a) for c in CELLS for a in (ACTIVATIONS if c == "rnn" else ("tanh",))])
+@pytest.mark.parametrize("cell", CELL_KINDS)
 def test_deeplift_runs_on_every_cell(make_bundle, cell, conv):
     bundle = make_bundle(seed=2, cell=cell[0], activation=cell[1], conv=conv, layers=2, bidirectional=True)
     recs = records(*SEQS)
@@ -136,19 +136,21 @@ def test_smoothgrad_of_a_linear_model_is_saliency():
         np.testing.assert_allclose(by_id(df, f"s{i}"), expected_linear_saliency(r.seq, 1), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["gradientshap", "smoothgrad"])
+@pytest.mark.parametrize("method", [m.name for m in METHODS.values() if "seed" in {o.name for o in m.options}])
 def test_random_methods_are_reproducible_and_leave_the_global_generators_alone(make_bundle, method):
     bundle = make_bundle(seed=0)
+    names = {o.name for o in METHODS[method].options}
+    small = {k: v for k, v in {"samples": 4, "noise": 0.2}.items() if k in names}  # gradientshap, smoothgrad: both
     recs = records(*SEQS)
     torch.manual_seed(123)
     np.random.seed(123)
-    first = explain(bundle, recs, method, samples=4, noise=0.2)
+    first = explain(bundle, recs, method, **small)
     after = torch.rand(1).item(), np.random.rand()
     torch.manual_seed(123)
     np.random.seed(123)
     assert after == (torch.rand(1).item(), np.random.rand())  # as if the method had not run
-    again = explain(bundle, recs, method, samples=4, noise=0.2)
-    other = explain(bundle, recs, method, samples=4, noise=0.2, seed=1)
+    again = explain(bundle, recs, method, **small)
+    other = explain(bundle, recs, method, **small, seed=1)
     np.testing.assert_array_equal(first["score"], again["score"])
     assert not np.allclose(first["score"], other["score"])
 

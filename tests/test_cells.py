@@ -7,8 +7,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 import torch
-from _cells import CELL_KINDS
-from torch import nn
+from _cells import CELL_KINDS, FUSED_KINDS
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from bioseq.data.alphabets import DNA
@@ -20,9 +19,6 @@ from bioseq.model.config import CELLS, ModelConfig
 from bioseq.model.recurrence import hidden_output, unroll_layer
 from bioseq.model.store import ModelBundle, describe_config, load_model, save_model
 from bioseq.options import options
-
-FUSED_KINDS = [(c, a) for c, a in CELL_KINDS
-               if isinstance(cells.get(c).build(ModelConfig(4, 2, cell=c, activation=a, hidden=2), 3), nn.RNNBase)]
 
 
 def test_names_come_from_one_read_only_registry():

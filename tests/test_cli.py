@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY, TINY_ARGS
 
 from bioseq.cli import commands as cli
 from bioseq.cli import main
 from bioseq.data.io import read_records
 from bioseq.model.store import load_model
 
-TRAIN = ["--epochs", "2", "--hidden", "8", "--conv-filters", "8", "--conv-width", "3", "--batch-size", "8",
-         "--device", "cpu", "--quiet"]
+TRAIN = [*TINY_ARGS, "--epochs", "2", "--quiet"]
 BIOSEQ = Path(sys.executable).parent / "bioseq"
 
 
@@ -59,7 +59,7 @@ def test_train_out(dna_fasta, tmp_path, capsys):
     assert "validation (best epoch" in captured.err and "confusion (rows true" in captured.err
     assert f"logs: {tmp_path / 'run'}" in captured.err
     bundle = load_model(out)
-    assert bundle.model.cfg.hidden == 8 and bundle.model.cfg.conv_width == 3
+    assert bundle.model.cfg.hidden == TINY["hidden"] and bundle.model.cfg.conv_width == TINY["conv_width"]
     assert (tmp_path / "run" / "metrics.csv").is_file()
 
 
@@ -87,7 +87,8 @@ def test_train_name_then_models_and_info(model, bioseq_home, capsys):
 
     assert main(["info", "tiny"]) == 0
     text = capsys.readouterr().out
-    assert "name:          tiny" in text and "architecture:  conv8/3 pool2 -> 1x BiLSTM 8 -> max" in text
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    assert "name:          tiny" in text and f"architecture:  {arch}" in text
     assert "classes:       background, motif" in text and "  train " in text and "validation:" in text
     assert main(["info", "tiny", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
@@ -180,8 +181,9 @@ def test_bad_model_arguments(tmp_path, dna_fasta, model, protein_fasta, capsys):
 
 
 def test_output_into_a_missing_folder(model, dna_fasta, tmp_path, capsys):
-    assert main(["predict", model, str(dna_fasta), "-o", str(tmp_path / "no" / "such" / "p.csv")]) == 1
-    one_error_line(capsys.readouterr().err, "No such file or directory")
+    out = tmp_path / "no" / "such" / "p.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out)]) == cli.EXIT_INPUT  # names the output, exit 2
+    one_error_line(capsys.readouterr().err, f"{out}: cannot write the output: No such file or directory")
 
 
 def test_training_failure_is_one_line(dna_fasta, tmp_path, monkeypatch, capsys):

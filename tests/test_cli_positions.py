@@ -12,12 +12,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import TINY_ARGS, cli_args
 
 from bioseq.cli import main
 from bioseq.model.store import load_model, read_meta
 
-TRAIN = ["--epochs", "12", "--hidden", "8", "--conv-filters", "8", "--conv-width", "1", "--batch-size", "8",
-         "--lr", "0.03", "--device", "cpu", "--quiet"]
+# long enough to learn the rule, which reads one letter at a time (conv width 1)
+TRAIN = [*TINY_ARGS, *cli_args({"conv_width": 1, "epochs": 12, "lr": 0.03}), "--quiet"]
 RULE = str.maketrans("AGCT", "HHEC")
 
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.data.source import DataOptions
 from bioseq.data.synthetic import motif_dna, write_fasta
@@ -132,11 +133,9 @@ def test_remedies_are_data_with_the_flag_and_the_form_label():
 
 # ---------- tiny runs made to fail ----------
 
-TINY = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
-
 
 def _diagnose(tmp_path, opts, **train):
-    r = fit(opts, TINY, TrainConfig(**{"batch_size": 8, "device": "cpu", **train}), out=tmp_path / "m.safetensors",
+    r = fit(opts, TINY, TrainConfig(**{**TINY_TRAIN, **train}), out=tmp_path / "m.safetensors",
             log_dir=tmp_path / "run")
     return diagnose_model(r.bundle, r.val.ids, r.val.seqs, r.result.gradients, r.result.history, max_records=8)
 

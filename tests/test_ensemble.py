@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY_ARGS
 
 from bioseq.cli import main as cli
 from bioseq.data.alphabets import DNA
@@ -98,7 +99,7 @@ def test_an_inconsistent_ensemble_is_refused(saved, tmp_path):
 
 
 def test_train_seeds_gives_one_ensemble_file(dna_fasta, bioseq_home, capsys):
-    assert cli(["train", str(dna_fasta), "--seeds", "2", "--epochs", "1", "--hidden", "4", "--name", "pair",
+    assert cli(["train", str(dna_fasta), "--seeds", "2", "--epochs", "1", *TINY_ARGS, "--name", "pair",
                 "--quiet"]) == 0
     capsys.readouterr()
     assert cli(["info", "pair"]) == 0

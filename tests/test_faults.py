@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _robust import BIOSEQ, assert_one_line_error, cli_env, run_cli
+from conftest import TINY_ARGS
 from safetensors import safe_open
 
 from bioseq.data.alphabets import DNA
@@ -26,7 +27,6 @@ from bioseq.training.config import TrainConfig
 from bioseq.training.loop import train
 from bioseq.training.runs import RunFolder
 
-TINY_ARGS = ["--hidden", "8", "--conv-filters", "4", "--no-bidirectional", "--batch-size", "8"]
 # a wide relu RNN read at its last state: at the largest learning rate the options allow (1), without clipping,
 # its loss turns NaN within two steps (seed 0)
 EXPLODES = ["--arch", "rnn", "--activation", "relu", "--hidden", "256", "--no-conv", "--pooling", "last"]
@@ -102,13 +102,18 @@ def test_kill_during_training_then_resume(data, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("names", [("first", "second"), ("same", "same")], ids=["different-names", "same-name"])
 def test_two_trainings_at_once(names, data, tmp_path):
+    """Two names train side by side; one name is claimed by one of them and the other is refused in one line."""
     home = tmp_path / "home"
     procs = [start_train(home, data, "--name", n, "--epochs", "2", "--quiet", "--seed", i, *TINY_ARGS)
              for i, n in enumerate(names)]
     results = [p.communicate(timeout=300) for p in procs]
-    for p, (_, err) in zip(procs, results):
-        assert p.returncode == 0, err
+    for _, err in results:
         assert "Traceback" not in err
+    codes = sorted(p.returncode for p in procs)
+    assert codes == ([0, 0] if names[0] != names[1] else [0, 2]), results
+    if names[0] == names[1]:
+        err = next(e for p, (_, e) in zip(procs, results) if p.returncode == 2)
+        assert len(err.strip().splitlines()) == 1 and "'same' already exists" in err, err
     files = sorted(set(names))
     assert registry_files(home) == [f"{n}.safetensors" for n in files]  # and no temporary file
     rows = list_models()
@@ -118,6 +123,7 @@ def test_two_trainings_at_once(names, data, tmp_path):
         assert bundle.classes == ["background", "motif"]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_advice(data, tmp_path):
     home, log = tmp_path / "home", tmp_path / "log"
     proc = run_cli("train", data, "--name", "nan", "--log-dir", log, "--lr", "1", "--clip", "0", "--epochs", "3",

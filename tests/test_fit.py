@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.data.dataset import file_sha256, load_dataset
 from bioseq.data.io import read_records
@@ -20,11 +21,11 @@ from bioseq.training.config import TrainConfig
 from bioseq.training.fit import default_model_config, fit, load_split
 from bioseq.training.runs import GRADIENT_COLUMNS, METRIC_COLUMNS
 
-TINY = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "layers": 2}
+DEEP = {**TINY, "layers": 2}  # the run folder and the model file record more than one layer
 
 
 def quick(**kw):
-    return TrainConfig(**{"epochs": 2, "batch_size": 8, "lr": 1e-2, "device": "cpu", **kw})
+    return TrainConfig(**{**TINY_TRAIN, "epochs": 2, "lr": 1e-2, **kw})
 
 
 def read_rows(path):
@@ -34,7 +35,7 @@ def read_rows(path):
 
 def test_fit_writes_the_model_and_the_run_folder(dna_fasta, tmp_path):
     out = tmp_path / "models" / "m.safetensors"
-    r = fit(DataOptions([str(dna_fasta)]), TINY, quick(), out=out, log_dir=tmp_path / "run")
+    r = fit(DataOptions([str(dna_fasta)]), DEEP, quick(), out=out, log_dir=tmp_path / "run")
     assert r.path == out and out.is_file() and r.run_dir == tmp_path / "run"
     assert r.summary["records"] == 32 and r.summary["per_class"] == {"background": 16, "motif": 16}
 
@@ -63,20 +64,20 @@ def test_fit_writes_the_model_and_the_run_folder(dna_fasta, tmp_path):
 
 
 def test_fit_by_name_uses_the_registry(dna_fasta, bioseq_home):
-    r = fit(DataOptions([str(dna_fasta)]), TINY, quick(epochs=1), name="tiny")
+    r = fit(DataOptions([str(dna_fasta)]), DEEP, quick(epochs=1), name="tiny")
     assert r.path == bioseq_home / "models" / "tiny.safetensors" and r.path.is_file()
     assert r.run_dir == bioseq_home / "runs" / "tiny"
     assert load_model(r.path).name == "tiny"
-    auto = fit(DataOptions([str(dna_fasta)]), TINY, quick(epochs=1))
+    auto = fit(DataOptions([str(dna_fasta)]), DEEP, quick(epochs=1))
     assert auto.path.parent == bioseq_home / "models" and auto.path.name.startswith("lstm-dna-")
     with pytest.raises(ModelFileError, match="invalid model name"):
-        fit(DataOptions([str(dna_fasta)]), TINY, quick(epochs=1), name="../outside")
+        fit(DataOptions([str(dna_fasta)]), DEEP, quick(epochs=1), name="../outside")
 
 
 def test_fit_with_validation_files(tmp_path):
     train_fa = write_fasta(tmp_path / "train.fa", motif_dna(16, length=20, seed=1))
     val_fa = write_fasta(tmp_path / "val.fa", motif_dna(6, length=20, seed=2))
-    r = fit(DataOptions([str(train_fa)], val=[str(val_fa)]), TINY, quick(epochs=1), out=tmp_path / "m.safetensors")
+    r = fit(DataOptions([str(train_fa)], val=[str(val_fa)]), DEEP, quick(epochs=1), out=tmp_path / "m.safetensors")
     assert sum(map(sum, r.result.confusion)) == 6
     assert [f["role"] for f in r.bundle.meta["training"]["files"]] == ["train", "val"]
 
@@ -100,7 +101,7 @@ def test_load_split_needs_enough_records(write):
 def test_bad_input_fails_before_any_run_folder(write, bioseq_home, tmp_path):
     bad = write("bad.fa", ">a label=x\nACGT\n>b label=y\nGGJCC\n")
     with pytest.raises(InputError, match="position 3"):
-        fit(DataOptions([str(bad)], alphabet="dna"), TINY, quick(), out=tmp_path / "m.safetensors")
+        fit(DataOptions([str(bad)], alphabet="dna"), DEEP, quick(), out=tmp_path / "m.safetensors")
     assert not (tmp_path / "m.safetensors").exists() and not bioseq_home.exists()
 
 
@@ -112,7 +113,7 @@ def test_a_failed_run_is_marked_failed(dna_fasta, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.nn, "CrossEntropyLoss", Exploding)
     out = tmp_path / "m.safetensors"
     with pytest.raises(TrainingError):
-        fit(DataOptions([str(dna_fasta)]), TINY, quick(), out=out, log_dir=tmp_path / "run")
+        fit(DataOptions([str(dna_fasta)]), DEEP, quick(), out=out, log_dir=tmp_path / "run")
     status = json.loads((tmp_path / "run" / "run.json").read_text())
     assert status["status"] == "failed" and "loss became inf" in status["error"]
     assert not out.exists()
@@ -120,7 +121,7 @@ def test_a_failed_run_is_marked_failed(dna_fasta, tmp_path, monkeypatch):
 
 def test_a_stopped_run_still_saves_the_best_model(dna_fasta, tmp_path):
     epochs_done = []
-    r = fit(DataOptions([str(dna_fasta)]), TINY, quick(epochs=3), out=tmp_path / "m.safetensors",
+    r = fit(DataOptions([str(dna_fasta)]), DEEP, quick(epochs=3), out=tmp_path / "m.safetensors",
             log_dir=tmp_path / "run", callback=lambda p: p.phase == "epoch" and epochs_done.append(p.epoch),
             should_stop=lambda: len(epochs_done) >= 1)
     assert r.result.interrupted and r.bundle.meta["training"]["interrupted"]
@@ -152,7 +153,7 @@ def test_the_defaults_learn(tmp_path, task, threshold):
 def test_the_model_file_keeps_a_training_profile(dna_fasta, tmp_path):
     from bioseq.prediction.novelty import flag_arrays
 
-    r = fit(DataOptions([str(dna_fasta)]), {"hidden": 4, "conv_filters": 4}, TrainConfig(epochs=1),
+    r = fit(DataOptions([str(dna_fasta)]), TINY, TrainConfig(**TINY_TRAIN),
             out=str(tmp_path / "m.safetensors"))
     profile = load_model(r.path).meta["training"]["profile"]
     assert (profile["length_min"], profile["length_max"]) == (24, 24)
@@ -175,13 +176,13 @@ def _three_line(write, n=24, seed=0):
 def test_fit_detects_a_labeller_records_it_and_resumes(write, tmp_path):
     data = DataOptions([str(_three_line(write))])
     log = tmp_path / "run"
-    first = fit(data, TINY, quick(epochs=2, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log)
+    first = fit(data, DEEP, quick(epochs=2, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log)
     assert first.bundle.task == "label" and first.bundle.classes == ["P", "Y"]
     assert [r["epoch"] for r in first.result.history] == [1, 1, 2, 2]
     assert {"accuracy", "mcc", "f1", "sov"} <= set(first.result.history[-1])
     assert first.result.gradients and {r["layer"] for r in first.result.gradients}  # recorded as for classifiers
     assert first.summary["per_class"]["P"] + first.summary["per_class"]["Y"] == first.summary["positions"]
-    again = fit(data, TINY, quick(epochs=3, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log, resume=True)
+    again = fit(data, DEEP, quick(epochs=3, grad_every=1), out=tmp_path / "a.safetensors", log_dir=log, resume=True)
     assert [r["epoch"] for r in again.result.history] == [1, 1, 2, 2, 3, 3]  # continued from the checkpoint
     assert again.result.history[:4] == first.result.history
 
@@ -191,7 +192,7 @@ def test_fit_refuses_classify_with_label_files_and_pooling_for_labellers(write, 
     with pytest.raises(InputError, match="--task classify needs one label per sequence"):
         fit(data, {"task": "classify"}, quick())
     with pytest.raises(InputError, match="cannot pool: conv_pool is 3"):
-        fit(DataOptions([str(_three_line(write))]), {**TINY, "conv_pool": 3}, quick())
+        fit(DataOptions([str(_three_line(write))]), {**DEEP, "conv_pool": 3}, quick())
 
 
 def test_per_position_options_on_classification_data_are_refused(dna_fasta, write):

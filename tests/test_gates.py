@@ -139,7 +139,7 @@ def test_hand_built_gru_gives_known_gates_both_directions():
                                rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_gate_values_are_well_formed(cell):
     bundle = _bundle(seed=3, cell=cell, layers=2, bidirectional=True, conv=True)
     with torch.no_grad():  # large weights push gates to their limits
@@ -147,7 +147,7 @@ def test_gate_values_are_well_formed(cell):
             for p in rnn.parameters():
                 p.mul_(6.0)
     arrays = gate_arrays(bundle, encode(SEQ * 2, DNA))
-    sigmoid_gates = {"lstm": ("input", "forget", "output"), "gru": ("reset", "update")}[cell]
+    sigmoid_gates = set(cells.get(cell).gates) - cells.get(cell).signed  # LSTM: input, forget, output
     for (_, _, gate), a in arrays.items():
         assert np.isfinite(a).all()
         if gate in sigmoid_gates:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from _cells import CELL_KINDS
+from _cells import CELL_KINDS, FUSED_CELLS
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
@@ -77,7 +77,7 @@ def _head_grad(bundle: ModelBundle, seq: str, target: int | None) -> tuple[np.nd
     return bundle.model.head.weight.detach().numpy().T @ (p - np.eye(len(p))[t]), t
 
 
-@pytest.mark.parametrize("cell,activation", [("rnn", "tanh"), ("rnn", "sigmoid"), ("lstm", "tanh"), ("gru", "tanh")])
+@pytest.mark.parametrize("cell,activation", CELL_KINDS)
 @pytest.mark.parametrize("target", [None, "a", "b"])
 def test_last_step_gradient_equals_the_head_by_hand(cell, activation, target):
     bundle = bundle_of(seed=2, cell=cell, activation=activation)
@@ -107,7 +107,7 @@ def _fused_from(rnn, cell: str, x: torch.Tensor, t: int, h_t: np.ndarray, c_t: n
     if rest.shape[1] == 0:
         last = h0[0]
     else:
-        hx = (h0, torch.tensor(c_t, dtype=torch.float32)[None, None]) if cell == "lstm" else h0
+        hx = (h0, torch.tensor(c_t, dtype=torch.float32)[None, None]) if "cell" in cells.get(cell).state else h0
         out, _ = rnn(rest, hx)
         last = out[:, -1]
     loss = torch.nn.functional.cross_entropy(head(last), torch.tensor([target]))
@@ -115,7 +115,7 @@ def _fused_from(rnn, cell: str, x: torch.Tensor, t: int, h_t: np.ndarray, c_t: n
     return float(g.norm())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", FUSED_CELLS)
 def test_gradient_reaches_back_through_time(cell):
     """Every step's ‖∂C/∂h(t)‖ is the full BPTT gradient, checked against the fused layer restarted at t."""
     bundle = bundle_of(seed=3, cell=cell)

@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 import pandas as pd
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.cli import main
 from bioseq.cli.inspect import KINDS
@@ -38,14 +39,13 @@ SEQS = motif_dna(6, length=20, seed=5)  # the sequences to inspect: ids seq1..se
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
-    """One tiny LSTM (bidirectional, conv width 3 pool 2, hidden 4) trained for one epoch."""
+    """The tiny model (an LSTM, bidirectional, conv width 3 pool 2) trained for one epoch."""
     root = tmp_path_factory.mktemp("inspect")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BIOSEQ_HOME", str(root / "home"))
         train_file = write_fasta(root / "train.fa", motif_dna(24, length=20, seed=1))
         r = fit(DataOptions([str(train_file)]),
-                {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0},
-                TrainConfig(epochs=1, batch_size=8, seed=0, device="cpu"),
+                TINY, TrainConfig(**TINY_TRAIN),
                 out=root / "tiny.safetensors", log_dir=root / "run")
     fasta = write_fasta(root / "inspect.fa", SEQS)
     return {"model": str(r.path), "fasta": str(fasta), "classes": r.bundle.classes, "cfg": r.bundle.model.cfg}
@@ -289,15 +289,14 @@ def test_ism_limit_counts_the_letters_the_model_sees(trained, tmp_path, capsys, 
 
 @pytest.fixture(scope="module")
 def labeller(tmp_path_factory) -> dict:
-    """A tiny transmembrane labeller (bidirectional LSTM, hidden 4) trained for one epoch, and a three-line FASTA."""
+    """The tiny model (a bidirectional LSTM) as a transmembrane labeller, trained for one epoch; a three-line FASTA."""
     from bioseq.data.synthetic import transmembrane_protein, write_three_line
 
     root = tmp_path_factory.mktemp("inspect_label")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BIOSEQ_HOME", str(root / "home"))
         train_file = write_three_line(root / "train.fa", transmembrane_protein(16, min_len=24, max_len=30, seed=1))
-        r = fit(DataOptions([str(train_file)]), {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0},
-                TrainConfig(epochs=1, batch_size=8, seed=0, device="cpu"), out=root / "tm.safetensors",
+        r = fit(DataOptions([str(train_file)]), TINY, TrainConfig(**TINY_TRAIN), out=root / "tm.safetensors",
                 log_dir=root / "run")
     three = write_three_line(root / "inspect.fa", transmembrane_protein(3, min_len=12, max_len=16, seed=7))
     return {"model": str(r.path), "three": str(three), "lengths": [len(s) for _, s, _ in

@@ -7,6 +7,7 @@ import math
 import os
 
 import pytest
+from conftest import TINY, TINY_ARGS, TINY_TRAIN
 
 from bioseq.data.source import DataOptions
 from bioseq.errors import InputError
@@ -15,11 +16,9 @@ from bioseq.training import jobs, runs
 from bioseq.training.config import TrainConfig
 from bioseq.workspace import runs_dir
 
-TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
-
 
 def tiny_job_args(path, epochs=2, **model):
-    return DataOptions([str(path)]), {**TINY, **model}, TrainConfig(epochs=epochs, batch_size=8)
+    return DataOptions([str(path)]), {**TINY, **model}, TrainConfig(**{**TINY_TRAIN, "epochs": epochs})
 
 
 def test_job_trains_to_a_saved_model(dna_fasta):
@@ -88,8 +87,7 @@ def test_cli_and_dashboard_runs_are_alike_on_disk(dna_fasta, capsys):
 
     job = jobs.JobRegistry().start("dash", *tiny_job_args(dna_fasta, epochs=1))
     assert job.join(120)
-    assert main(["train", str(dna_fasta), "--name", "cli", "--epochs", "1", "--hidden", "4", "--conv-filters", "4",
-                 "--conv-width", "3", "--batch-size", "8", "--quiet"]) == 0
+    assert main(["train", str(dna_fasta), "--name", "cli", *TINY_ARGS, "--epochs", "1", "--quiet"]) == 0
     capsys.readouterr()
     dash, cli = runs.read_run("dash"), runs.read_run("cli")
     assert set(dash) == set(cli) and (dash["launcher"], cli["launcher"]) == ("dashboard", "cli")

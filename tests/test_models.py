@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
-from bioseq.model import recurrence
+from bioseq.model import cells, recurrence
 from bioseq.model.classifier import ConvFrontEnd, build_model, make_rnn
 from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
 from bioseq.model.recurrence import UnrolledRNN
@@ -226,8 +226,10 @@ def test_sigmoid_rnn_matches_a_hand_loop():
 def test_make_rnn_picks_the_cell():
     cfg = ModelConfig(4, 2, hidden=4)
     kinds = {(c, a): type(make_rnn(ModelConfig(4, 2, hidden=4, cell=c, activation=a), 4)) for c, a in CELL_KINDS}
-    assert kinds == {("rnn", "tanh"): nn.RNN, ("rnn", "relu"): nn.RNN, ("rnn", "sigmoid"): UnrolledRNN,
-                     ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU, ("dtrnn", "tanh"): UnrolledRNN}
+    known = {("rnn", "tanh"): nn.RNN, ("rnn", "relu"): nn.RNN, ("rnn", "sigmoid"): UnrolledRNN,
+             ("lstm", "tanh"): nn.LSTM, ("gru", "tanh"): nn.GRU, ("dtrnn", "tanh"): UnrolledRNN}
+    assert {k: kinds[k] for k in known} == known  # and a cell added later builds a fused or an unrolled layer:
+    assert set(kinds.values()) <= {nn.RNN, nn.LSTM, nn.GRU, UnrolledRNN}
     assert make_rnn(ModelConfig(4, 2, cell="rnn", activation="relu"), 4).nonlinearity == "relu"
     assert cfg.out_dim == 8 and ModelConfig(4, 2, hidden=4, bidirectional=False).out_dim == 4
 
@@ -287,7 +289,7 @@ def test_labeller_gives_padding_invariant_logits_at_every_position(cell, activat
         torch.testing.assert_close(model(wider, lengths)[:, : x.shape[1]], out, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_labeller_padded_batch_gradients_equal_the_sum_of_per_sequence_gradients(cell):
     model = labeller(cell=cell, layers=2, skip=True).train()  # dropout 0: train mode is deterministic
     arrs = arrays()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import TINY, TINY_ARGS, TINY_TRAIN
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
@@ -22,7 +23,7 @@ from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {p.name: p.path for p in pages.PAGES}  # "data": "dashboard/views/data.py", ... (the frame's list)
-TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+QUICK = [*TINY_ARGS, "--epochs", "1", "--quiet"]  # one quiet epoch of the tiny model
 
 
 @pytest.fixture(autouse=True)
@@ -74,13 +75,13 @@ def errors(at) -> list:
 @pytest.fixture
 def cli_model(dna_fasta) -> str:
     """A model trained by the CLI into the test's workspace, as users will do."""
-    assert cli(["train", str(dna_fasta), "--name", "cli-model", *TINY]) == 0
+    assert cli(["train", str(dna_fasta), "--name", "cli-model", *QUICK]) == 0
     return "cli-model"
 
 
 @pytest.fixture
 def protein_model(protein_fasta) -> str:
-    assert cli(["train", str(protein_fasta), "--name", "prot-model", *TINY]) == 0
+    assert cli(["train", str(protein_fasta), "--name", "prot-model", *QUICK]) == 0
     return "prot-model"
 
 
@@ -254,8 +255,7 @@ def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
 
 def click_start(at: AppTest, name: str, epochs: int = 2):
     """Fill in a tiny run and press Start; returns its job."""
-    for key, value in (("hidden", 4), ("conv_filters", 4), ("conv_width", 3), ("epochs", epochs),
-                       ("batch_size", 8)):
+    for key, value in {**TINY, "epochs": epochs, "batch_size": TINY_TRAIN["batch_size"]}.items():
         at.number_input(key=f"train_opt_{key}").set_value(value)
     at.text_input(key="train_name").set_value(name)
     at.button(key="train_start").click().run()
@@ -298,7 +298,7 @@ def test_train_page_form_after_leaving_during_a_run(tiny_source):
     ok(at)  # no KeyError for a widget that was not drawn while the page was away
     assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in texts(at.success)
     assert at.selectbox(key="train_preset").value == "GRU" and at.selectbox(key="train_opt_cell").value == "gru"
-    assert at.number_input(key="train_opt_hidden").value == 4 and at.button(key="train_start")
+    assert at.number_input(key="train_opt_hidden").value == TINY["hidden"] and at.button(key="train_start")
     assert at.text_input(key="train_name").value.startswith("gru-dna-")
     start_tiny_run(at, "again", epochs=1)  # and the form still starts runs
 
@@ -315,13 +315,17 @@ def test_train_page_shows_a_cli_run_from_its_folder(tiny_source, dna_fasta):
     assert "epoch 2/5 · step 3/4 · loss 0.5000" in bar.proto.text and "train_stop" not in {b.key for b in at.button}
 
 
+@pytest.mark.slow
 def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     at = open_page("train", tiny_source)
     start_tiny_run(at, "first", epochs=1)
     at.text_input(key="train_name").set_value("first")
     at.button(key="train_start").click().run()
     ok(at)
-    assert "already exists" in texts(at.error)
+    assert "already exists" in texts(at.error) and "Replace a model or run" in texts(at.error)
+    at.checkbox(key="train_overwrite").check()
+    start_tiny_run(at, "first", epochs=1)  # replaced when told to
+    assert at.checkbox(key="train_overwrite").value is False  # and told once only
     start_tiny_run(at, "second", epochs=1)
     at.run()
     ok(at)
@@ -329,9 +333,10 @@ def test_train_page_refuses_a_taken_name_and_compares_runs(tiny_source):
     assert charts(at) >= 2
 
 
+@pytest.mark.slow
 def test_compare_runs_overlays_like_with_like(dna_fasta, protein_fasta):
     for fasta, name in ((dna_fasta, "dna-a"), (protein_fasta, "prot-a"), (dna_fasta, "dna-b")):
-        assert cli(["train", str(fasta), "--name", name, *TINY]) == 0
+        assert cli(["train", str(fasta), "--name", name, *QUICK]) == 0
     at = ok(open_page("train"))
     at.selectbox(key="train_run").set_value("dna-b").run()
     ok(at)
@@ -360,9 +365,10 @@ def test_gradient_flow_page(cli_model):
     assert "read-out (**max**) looks at every position" in texts(at.caption)  # the default DNA read-out
 
 
+@pytest.mark.slow
 def test_gradient_flow_compares_runs(dna_fasta, cli_model):
     assert cli(["train", str(dna_fasta), "--name", "rnn-model", "--arch", "rnn", "--no-conv", "--layers", "2",
-                *TINY]) == 0
+                *QUICK]) == 0
     at = open_page("gradient_flow")
     at.multiselect(key="flow_runs").set_value([cli_model, "rnn-model"]).run()
     ok(at)
@@ -393,8 +399,9 @@ def test_gates_page(cli_model):
     assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
 
 
+@pytest.mark.slow
 def test_an_ensemble_is_looked_inside_one_member_at_a_time(dna_fasta):
-    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *TINY]) == 0
+    assert cli(["train", str(dna_fasta), "--name", "pair", "--seeds", "2", *QUICK]) == 0
     at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == "pair"
     member = at.selectbox(key="gates_member")
@@ -414,6 +421,7 @@ def test_a_single_model_has_no_member_choice(cli_model):
     assert not [s for s in at.selectbox if s.key == "gates_member"]
 
 
+@pytest.mark.slow
 def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     """The whole dataset is searchable (not the first 500), with each record's true label and probabilities."""
     from bioseq.data.synthetic import motif_dna, write_fasta
@@ -435,6 +443,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
     assert set(predicted[:2]) == set(predicted)  # each predicted class near the top
 
 
+@pytest.mark.slow
 def test_gates_page_offers_every_attribution_method(cli_model):
     from bioseq.interpret.attribution import METHODS
 
@@ -624,7 +633,8 @@ def test_damaged_model_file_is_a_warning(cli_model):
     at = ok(open_page("models"))
     assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
     predict = ok(open_page("predict"))
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — conv4/3 pool2 -> 1x BiLSTM 4 -> max"]
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
 
 
 def test_protein_through_every_page(protein_fasta):
@@ -668,7 +678,7 @@ def tm_fasta(tmp_path) -> Path:
 
 @pytest.fixture
 def label_model(tm_fasta) -> str:
-    assert cli(["train", str(tm_fasta), "--name", "tm-model", *TINY]) == 0
+    assert cli(["train", str(tm_fasta), "--name", "tm-model", *QUICK]) == 0
     return "tm-model"
 
 
@@ -752,6 +762,7 @@ def test_gradient_flow_page_for_a_labeller(label_model):
     ok(at)
 
 
+@pytest.mark.slow
 def test_gates_page_for_a_labeller(label_model):
     from bioseq.interpret.attribution import METHODS
 
@@ -773,6 +784,7 @@ def test_gates_page_for_a_labeller(label_model):
     assert "of the attribution lies within" in texts(at.caption)
 
 
+@pytest.mark.slow
 def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
     at = open_page("gates_saliency")
     at.selectbox(key="gates_order").set_value("misclassified first").run()

@@ -79,6 +79,19 @@ def test_position_record_table_by_hand(label_bundle):
     assert unknown["correct"].isna().all() and "labels unknown" in records.describe_row(unknown.iloc[0])
 
 
+def test_labelled_records_of_a_labeller_are_label_tracks(label_bundle, paired, tmp_path):
+    from bioseq.model.store import save_model
+
+    path = save_model(tmp_path / "tm.safetensors", label_bundle.bundle)
+    recs, tracks = records.labelled_records(path, "dataset", paired)
+    assert [r.id for r in recs] == ["s1", "s2"] and tracks[1].tolist() == [1, 1, 1, 0, 0, 0]
+    recs, tracks = records.labelled_records(path, "upload", files=[("t.fa", b">a\nACDE\nMMOO\n>b\nFG\nOM\n")],
+                                            limit=1)
+    assert [r.id for r in recs] == ["a"] and [t.tolist() for t in tracks] == [[0, 0, 1, 1]]
+    recs, tracks = records.labelled_records(path, "upload", files=[("p.fa", b">a\nACDE\n")])
+    assert recs[0].seq == "ACDE" and tracks is None  # plain FASTA: labels unknown
+
+
 def test_model_card_task_and_ignore_rule():
     meta = {"name": "tm", "task": "label", "classes": ["M", "O"],
             "labelling": {"labels": ["M", "O"], "ignore_label": "-", "mask": True}}

@@ -23,6 +23,7 @@ from bioseq.interpret.position_gradients import (
     table_profile,
 )
 from bioseq.interpret.unrolled import unrolled_outputs
+from bioseq.model import cells
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
@@ -59,7 +60,7 @@ def test_layout_one_row_per_layer_direction_t_and_s():
     np.testing.assert_allclose(flow_matrix(chosen, 1, "forward"), flow_matrix(df, 1, "forward")[[2, 6]], rtol=1e-6)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", cells.names())
 def test_the_unrolled_stand_in_is_the_labeller_itself(cell):
     """G is the gradient of the model's own outputs: the unrolled run gives the fused model's logits."""
     bundle = labeller(cell=cell, layers=2, bidirectional=True, conv=True, norm="batch", skip=True, seed=7)
@@ -73,7 +74,7 @@ def test_the_unrolled_stand_in_is_the_labeller_itself(cell):
         np.testing.assert_allclose(bundle.model.per_position(out, steps), bundle.model(x, lengths), atol=1e-5)
 
 
-@pytest.mark.parametrize("cell,extra", [("rnn", {}), ("lstm", {}), ("gru", {}),
+@pytest.mark.parametrize("cell,extra", [*((c, {}) for c in cells.names()),
                                         ("lstm", {"conv": True, "norm": "batch", "skip": True})])
 def test_a_forward_model_sends_no_error_to_later_states(cell, extra):
     bundle = labeller(cell=cell, layers=2, seed=1, **extra)

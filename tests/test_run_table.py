@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import pandas as pd
+from conftest import TINY, TINY_ARGS
 
 from bioseq.app.run_table import COLUMNS, comparable, comparison_table
 from bioseq.cli import main
 
-TINY = ["--epochs", "1", "--hidden", "4", "--conv-filters", "4", "--conv-width", "3", "--batch-size", "8", "--quiet"]
+QUICK = [*TINY_ARGS, "--epochs", "1", "--quiet"]  # one quiet epoch of the tiny model
 
 
 def test_rows_with_metrics_options_and_time(dna_fasta, protein_fasta):
-    assert main(["train", str(dna_fasta), "--name", "d1", *TINY]) == 0
-    assert main(["train", str(dna_fasta), "--name", "d2", "--cell", "gru", *TINY]) == 0
-    assert main(["train", str(protein_fasta), "--name", "p1", *TINY]) == 0
+    assert main(["train", str(dna_fasta), "--name", "d1", *QUICK]) == 0
+    assert main(["train", str(dna_fasta), "--name", "d2", "--cell", "gru", *QUICK]) == 0
+    assert main(["train", str(protein_fasta), "--name", "p1", *QUICK]) == 0
     table = comparison_table()
     assert list(table.columns) == list(COLUMNS) and set(table["run"]) == {"d1", "d2", "p1"}
     d2 = table.set_index("run").loc["d2"]
-    assert d2["cell"] == "gru" and d2["hidden"] == 4 and d2["status"] == "done" and d2["epochs_run"] == 1
+    assert d2["cell"] == "gru" and d2["hidden"] == TINY["hidden"] and d2["status"] == "done" and d2["epochs_run"] == 1
     assert 0 <= d2["val_accuracy"] <= 1 and d2["minutes"] >= 0 and d2["alphabet"] == "dna"
     assert comparable(table, "d1") == ["d1", "d2"]  # not the protein run
     assert comparable(table, "p1") == ["p1"] and comparable(table, "nope") == []

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import TINY, TINY_TRAIN
 
 from bioseq.app import flow, records
 from bioseq.data.source import DataOptions
@@ -22,15 +23,13 @@ from bioseq.training.loop import Progress
 from bioseq.training.runs import RunFolder, RunProgress
 from bioseq.workspace import runs_dir
 
-TINY = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
-
 
 @pytest.fixture
 def trained(dna_fasta):
     """Train tiny runs: ``trained(name, **model_options)`` returns the FitResult."""
 
     def _train(name, epochs=2, **model):
-        return fit(DataOptions([str(dna_fasta)]), {**TINY, **model}, TrainConfig(epochs=epochs, batch_size=8),
+        return fit(DataOptions([str(dna_fasta)]), {**TINY, **model}, TrainConfig(**{**TINY_TRAIN, "epochs": epochs}),
                    name=name)
 
     return _train
@@ -48,7 +47,7 @@ def test_list_and_read_a_finished_run(trained):
     row = df.iloc[0]
     assert (row["name"], row["status"], row["cell"], row["alphabet"]) == ("r1", "done", "lstm", "dna")
     assert row["has_model"] and row["epochs"] == 2 and row["classes"] == "background, motif"
-    assert "2x BiLSTM 4" in row["architecture"]
+    assert f"2x BiLSTM {TINY['hidden']}" in row["architecture"]
     m = runs.read_metrics("r1")
     assert list(m["split"]) == ["train", "val"] * 2 and "auroc" in m.columns
     g = runs.read_gradients("r1")
@@ -203,6 +202,7 @@ def test_start_records_the_process_and_the_launcher():
     assert runs.list_runs()["launcher"].tolist() == ["python"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_reads_as_interrupted_whoever_started_it():
     code = ("import sys; from bioseq.training.runs import RunFolder; "
             "RunFolder(sys.argv[1]).start('killed', 'cli')")

@@ -111,6 +111,7 @@ def test_the_highest_windows_of_a_long_record_cover_the_planted_motifs(tmp_path,
         assert any(s <= p and p + len(MOTIF) <= s + 20 for s in starts[scores == scores.max()])
 
 
+@pytest.mark.slow
 def test_batches_do_not_change_the_output(tmp_path, model):
     fasta = tmp_path / "in.fa"
     fasta.write_text(">a\n" + plant(3_000, [100, 2_000]) + "\n>b\n" + plant(47, [3], seed=1) + "\n")
@@ -152,6 +153,7 @@ def test_bad_settings_are_one_line(tmp_path, model, capsys, args, message):
     assert capsys.readouterr().err == f"bioseq: error: {message}\n"
 
 
+@pytest.mark.slow
 def test_a_bad_letter_deep_in_a_long_record_is_named_and_nothing_written(tmp_path, model, capsys):
     seq = background(3_000_000)
     seq[2_500_000] = "X"

@@ -144,3 +144,72 @@ def test_torchrun_a_bad_record_of_rank_one_is_named_once_and_nothing_is_written(
         assert errors == [f"bioseq: error: {path}: {where}: invalid character "
                           f"'X' (not a dna letter; accepted: ACGTRYSWKMBDHVN)"]
         assert [name for name in os.listdir(tmp_path) if "o.csv" in name] == []  # no output, no part files
+
+
+# --- a rank that stops answering ----------------------------------------------------------------
+
+STOPPING_RANK = """
+import os, signal, sys
+from bioseq.prediction import shards
+
+def render(fh, i, chunk):
+    if i == 1 and os.environ["RANK"] == os.environ["STOP_RANK"]:  # rank 1's first chunk, or rank 0's second
+        os.kill(os.getpid(), signal.SIGSTOP)
+    if i == 2 and os.environ["RANK"] == os.environ["STOP_RANK"] == "0":
+        os.kill(os.getpid(), signal.SIGSTOP)
+    fh.write(f"{i}\\n")
+    return 1
+
+try:
+    shards.write_chunks(sys.argv[1], iter([["x"]] * 4), render, rank_timeout=float(sys.argv[2]))
+except Exception as e:
+    print(f"{type(e).__name__}|{getattr(e, 'quiet', False)}|{e}", flush=True)
+    sys.exit(2)
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stopped", [1, 0])
+def test_a_stopped_rank_is_named_by_the_others_within_the_timeout(tmp_path, stopped):
+    """Two processes (the store held by rank 0, as without torchrun's agent); one stops itself (SIGSTOP) while
+    writing its part: the other names it in one line once 0.05 minutes (3 s) pass without a word from it."""
+    out = tmp_path / "out.csv"
+    port = free_port()
+    procs = []
+    for rank in (0, 1):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+               "MASTER_PORT": str(port), "STOP_RANK": str(stopped), "OMP_NUM_THREADS": "1"}
+        env.pop("TORCHELASTIC_USE_AGENT_STORE", None)
+        procs.append(subprocess.Popen([sys.executable, "-c", STOPPING_RANK, str(out), "0.05"], env=env,
+                                      stdout=subprocess.PIPE, text=True))
+    speaker = procs[1 - stopped]
+    try:
+        said, _ = speaker.communicate(timeout=120)
+    finally:
+        procs[stopped].kill()
+        procs[stopped].wait()
+    assert speaker.returncode == 2
+    assert said == (f"BioseqError|False|rank {stopped} of 2 did not answer within 0.05 minutes (stopped, hung or "
+                    f"killed?): nothing was written to {out}; --rank-timeout MINUTES sets how long to wait\n")
+    assert not out.exists()
+    shards.write_chunks(str(out), iter(CHUNKS), render)  # the next run removes the stopped rank's part file
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+@pytest.mark.parametrize("rank, quiet", [("0", False), ("1", True)])
+def test_an_input_as_the_output_is_refused_under_torchrun_by_rank_0_only(tmp_path, monkeypatch, rank, quiet):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nACGT\n")
+    with pytest.raises(BioseqError, match="is also an input of this command") as e:
+        shards.write_chunks(str(fasta), iter(CHUNKS), render, inputs=[fasta])
+    assert getattr(e.value, "quiet", False) is quiet and fasta.read_text() == ">a\nACGT\n"

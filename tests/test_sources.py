@@ -19,7 +19,6 @@ from bioseq.data.source import DataOptions
 from bioseq.errors import InputError, ModelFileError
 from bioseq.model.store import load_model, model_path, save_model
 from bioseq.prediction.predict import predict_records
-from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 
 
@@ -119,9 +118,8 @@ def test_duplicates_table():
 
 
 @pytest.fixture
-def bundle(dna_fasta):
-    r = fit(DataOptions([str(dna_fasta)]), {"hidden": 4, "conv_filters": 4, "conv_width": 3},
-            TrainConfig(epochs=1, batch_size=8), name="m")
+def bundle(dna_fasta, tiny, tiny_train):
+    r = fit(DataOptions([str(dna_fasta)]), tiny, tiny_train, name="m")
     return r.bundle
 
 
@@ -220,6 +218,18 @@ def test_record_table_and_orders(bundle, write):
     assert list(records.order_records(table, "file order")["id"]) == list(table["id"])
     with pytest.raises(ValueError, match="choose one of file order"):
         records.order_records(table, "random")
+
+
+def test_labelled_records_of_each_origin_for_a_classifier(bundle, dna_fasta, write):
+    path = model_path("m")
+    first = list(read_records(dna_fasta))[:3]
+    want = ([r.id for r in first], records.labels_for(first))
+    recs, labels = records.labelled_records(path, "data", limit=3)  # the files the model was trained on
+    assert ([r.id for r in recs], labels) == want and set(labels) <= {"motif", "background"}
+    recs, labels = records.labelled_records(path, "dataset", source.DataSource("d", (str(dna_fasta),)), limit=3)
+    assert ([r.id for r in recs], labels) == want
+    recs, labels = records.labelled_records(path, "upload", files=[("u.fa", b">a label=motif\nACGT\n>b\nACGA\n")])
+    assert [r.id for r in recs] == ["a", "b"] and labels == ["motif", None]
 
 
 def test_labels_as_training_saw_them(write):

@@ -17,7 +17,6 @@ from bioseq.data.splits import describe_split, files_rule, homology_split, split
 from bioseq.data.synthetic import write_fasta
 from bioseq.errors import InputError
 from bioseq.model.store import read_meta
-from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit, load_split_rule
 
 TOOLS = [pytest.param(t, marks=pytest.mark.skipif(shutil.which("mmseqs" if t == "mmseqs" else "cd-hit") is None,
@@ -101,13 +100,13 @@ def test_validation_files_are_checked_not_changed():
 
 
 @needs_mmseqs
-def test_fit_records_the_rule_in_the_model_file_and_the_card(tmp_path):
+def test_fit_records_the_rule_in_the_model_file_and_the_card(tmp_path, tiny, tiny_train):
     recs = families("protein")
     path = write_fasta(tmp_path / "fam.fa", recs)
     opts = DataOptions([str(path)], val_fraction=0.3, split_identity=0.4)
     train, val, rule = load_split_rule(opts)
     assert rule["method"] == "homology" and crossing_pairs("protein", train.seqs, val.seqs, 0.4) == []
-    r = fit(opts, {"hidden": 4, "conv_filters": 4, "conv_width": 3}, TrainConfig(epochs=1, device="cpu"),
+    r = fit(opts, tiny, tiny_train,
             out=tmp_path / "m.safetensors", log_dir=tmp_path / "run")
     t = read_meta(r.path)["training"]
     assert t["split"] == rule and t["leakage"]["method"] == "mmseqs" and t["leakage"]["count"] == 0

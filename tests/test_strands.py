@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_ARGS
 
 from bioseq.cli import main as cli
 from bioseq.data.alphabets import DNA
@@ -59,7 +60,7 @@ def test_protein_refuses_strands(protein_fasta, bioseq_home, capsys):
 
 
 def test_train_with_both_strands(dna_fasta, bioseq_home, capsys):
-    assert cli(["train", str(dna_fasta), "--strand", "both", "--epochs", "1", "--hidden", "4", "--name", "two",
+    assert cli(["train", str(dna_fasta), "--strand", "both", "--epochs", "1", *TINY_ARGS, "--name", "two",
                 "--quiet"]) == 0
     assert cli(["info", "two"]) == 0
     assert "strand" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from conftest import TINY_TRAIN
 
 from bioseq.cli import main as cli
 from bioseq.data.source import DataOptions
@@ -23,7 +24,8 @@ from bioseq.training.tune import (
     tune,
 )
 
-TINY = TrainConfig(epochs=1, patience=1, batch_size=16)
+# one-epoch trials; the tuned models are default-sized, so twice the tiny batch keeps them quick
+TRIAL = TrainConfig(**{**TINY_TRAIN, "patience": 1, "batch_size": 16})
 
 
 @pytest.mark.parametrize("text, seconds", [("10m", 600), ("90s", 90), ("1h", 3600), ("1h30m", 5400), ("45", 45),
@@ -53,9 +55,10 @@ def test_the_defaults_are_a_point_of_the_space(dna_fasta):
         assert (params[name] in values) if kind == "cat" else (values[0] <= params[name] <= values[1]), name
 
 
+@pytest.mark.slow
 def test_a_study_in_sqlite_its_first_trial_the_defaults_and_resume(dna_fasta, bioseq_home):
     data = DataOptions([str(dna_fasta)])
-    r = tune(data, "study", "5m", max_trials=2, train_cfg=TINY, seed=3)
+    r = tune(data, "study", "5m", max_trials=2, train_cfg=TRIAL, seed=3)
     assert len(r.trials) == 2 and r.model_path.is_file()
     folder = StudyFolder.named("study")
     assert folder.db.read_bytes()[:16] == b"SQLite format 3\x00"
@@ -69,8 +72,8 @@ def test_a_study_in_sqlite_its_first_trial_the_defaults_and_resume(dna_fasta, bi
     assert set(importances("study")) <= set(SPACE)
 
     with pytest.raises(InputError, match="--resume"):
-        tune(data, "study", "5m", max_trials=1, train_cfg=TINY)
-    again = tune(data, "study", "5m", max_trials=3, train_cfg=TINY, seed=3, resume=True)
+        tune(data, "study", "5m", max_trials=1, train_cfg=TRIAL)
+    again = tune(data, "study", "5m", max_trials=3, train_cfg=TRIAL, seed=3, resume=True)
     assert [t["trial"] for t in again.trials] == [0, 1, 2]  # continued, not restarted
     with pytest.raises(InputError, match="no study"):
         tune(data, "other", "5m", resume=True)
@@ -117,18 +120,20 @@ def test_a_study_being_created_reads_as_no_trials(bioseq_home):
     assert info["status"] == "running" and rows == [] and importances("young") == {}
 
 
+@pytest.mark.slow
 def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     from bioseq.data.synthetic import transmembrane_protein, write_three_line
 
     path = write_three_line(tmp_path / "tm.fa", transmembrane_protein(24, min_len=40, max_len=60, seed=0))
-    r = tune(DataOptions([str(path)]), "tm", "5m", max_trials=2, train_cfg=TINY)
+    r = tune(DataOptions([str(path)]), "tm", "5m", max_trials=2, train_cfg=TRIAL)
     assert [t["state"] for t in r.trials] == ["complete", "complete"]
     assert not set(r.trials[1]) & set(Label.fixed)  # conv pool and read-out are not searched
     assert load_model(r.model_path).task == "label"
 
 
+@pytest.mark.slow
 def test_the_top_trials_as_one_ensemble(dna_fasta, bioseq_home):
-    r = tune(DataOptions([str(dna_fasta)]), "top", "5m", max_trials=3, train_cfg=TINY, ensemble=2)
+    r = tune(DataOptions([str(dna_fasta)]), "top", "5m", max_trials=3, train_cfg=TRIAL, ensemble=2)
     bundle = load_model(r.model_path)
     ranked = sorted((t for t in r.trials if t["state"] == "complete"), key=lambda t: t["val_loss"])
     assert bundle.size == 2 and bundle.meta["tuning"]["members"] == [t["trial"] for t in ranked[:2]]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from test_pages import PAGES, charts, fresh_caches, ok, open_page, registry, texts, tiny_source  # noqa: F401
 
 from bioseq.training.tune import StudyFolder
 
 
+@pytest.mark.slow
 def test_tune_panel_runs_a_study_and_shows_it(tiny_source):  # noqa: F811
     at = open_page("train", tiny_source)
     assert at.button(key="tune_start") and at.selectbox(key="tune_budget").value == "3 minutes"

@@ -22,6 +22,7 @@ OPTIONS = {"label": {"mutations": {"position": 3}, "gate-saliency": {"position":
 def test_every_view_gives_its_columns_or_refuses_the_task(name, task):
     view, bundle = VIEWS[name], MODELS[task]()
     records = [rec("ACGTAC", "x"), rec("GGTACA", "y", 2)]
+    assert view.fits(bundle) == (task in view.tasks)  # what the dashboard asks before drawing a view
     if task not in view.tasks:
         with pytest.raises(InputError, match=f"^{name} needs a "):
             view.table(bundle, records)

@@ -15,7 +15,7 @@ from ..data.io import Record
 from ..data.position_labels import is_position_data, read_positions, read_sequences
 from ..data.source import DataSource
 
-__all__ = ["model_labelled", "read_labelled", "source_labelled", "spread"]
+__all__ = ["labelled", "model_labelled", "read_labelled", "source_labelled", "spread"]
 
 
 def read_labelled(files: Sequence[str], label_set: Sequence[str] | None = None, *, labels_fasta: Sequence[str] = (),
@@ -51,7 +51,25 @@ def model_labelled(meta: dict, limit: int | None = None) -> tuple[list[Record], 
         raise InputError("the model file does not name its training files, or they are gone",
                          str(meta.get("name") or ""))
     return read_labelled(files["train"], meta.get("classes"), labels_fasta=files["labels"], mask=files["mask"],
-                         ignore_label=(meta.get("labelling") or {}).get("ignore_label"), limit=limit)
+                         ignore_label=_ignored(meta), limit=limit)
+
+
+def labelled(meta: dict, origin: str, source: DataSource | None = None, files: Sequence[tuple[str, bytes]] = (),
+             limit: int | None = None) -> tuple[list[Record], list[np.ndarray] | None]:
+    """Records and label tracks for the labeller of ``meta`` from ``data`` (:func:`model_labelled`), ``dataset``
+    (:func:`source_labelled`) or ``upload`` (``files``, ``(name, bytes)`` pairs: three-line FASTA or plain)."""
+    from .uploads import save_uploads
+
+    if origin == "data":
+        return model_labelled(meta, limit)
+    if origin == "dataset":
+        return source_labelled(source, meta.get("classes"), limit)
+    return read_labelled([str(p) for p in save_uploads(list(files))], meta.get("classes"),
+                         ignore_label=_ignored(meta), limit=limit)
+
+
+def _ignored(meta: dict) -> str | None:  # the label a labeller never scores (its model file's rule)
+    return (meta.get("labelling") or {}).get("ignore_label")
 
 
 def spread(items: list, n: int) -> list:

@@ -1,4 +1,5 @@
-"""Sequences to look inside a model with: records of the files a model or a run was trained on, and a
+"""Sequences to look inside a model with: records of the files a model or a run was trained on (with their true
+labels as the model's task keeps them: :func:`labelled_records`), and a
 table of records with their true label and prediction, for finding the interesting ones.
 
 :func:`record_table` has one row per record: ``index`` (its place in the input), ``id``, ``length``,
@@ -8,6 +9,7 @@ table of records with their true label and prediction, for finding the interesti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import pandas as pd
 from ..data.dataset import known_labels, parse_class_map, read_label_table
 from ..data.io import Record, read_many
 from ..data.position_labels import UNSCORED
+from ..data.source import DataSource
 from ..errors import InputError
 from ..model.store import ModelBundle, read_meta
 from ..prediction.predict import predict_records
@@ -74,6 +77,28 @@ def model_labels(path: str | Path, records: list[Record]) -> list:
     training = read_meta(path).get("training") or {}
     labels = training.get("labels")
     return labels_for(records, labels if labels and Path(labels).is_file() else None, training.get("class_map"))
+
+
+def labelled_records(path: str | Path, origin: str, source: DataSource | None = None,
+                     files: Sequence[tuple[str, bytes]] = (), limit: int = 500) -> tuple[list[Record], list | None]:
+    """Up to ``limit`` records from ``origin`` and their true labels as the model's task keeps them (for
+    :func:`record_table`): ``data`` (the files the model at ``path`` was trained on), ``dataset`` (``source``) or
+    ``upload`` (``files``, ``(name, bytes)`` pairs). A task with an output per position reads label tracks
+    (:mod:`.position_data`; ``None`` when the files carry none); a classifier's labels are found as in training."""
+    from .position_data import labelled
+    from .uploads import read_uploads
+
+    meta = read_meta(path)
+    if task_of(meta).per_position:
+        return labelled(meta, origin, source, files, limit)
+    if origin == "data":
+        records = model_records(path, limit)
+        return records, model_labels(path, records)
+    if origin == "dataset":
+        records = source.records(limit)
+        return records, labels_for(records, source.labels, source.class_map)
+    records = read_uploads(files)[:limit]
+    return records, labels_for(records)
 
 
 def record_table(bundle: ModelBundle, records: list[Record], labels: list | None = None,
@@ -146,5 +171,3 @@ def describe_row(row) -> str:
             f" · predicted {row['prediction']} ({row['confidence']:.2f}){mark}"
     return f"{row['id']} · {said} · {row['length']} letters"
 
-
-describe_position_row = describe_row  # the name the Gates & saliency page of a labeller still uses

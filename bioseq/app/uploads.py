@@ -3,9 +3,11 @@
 
 Uploaded bytes are written to ``$BIOSEQ_HOME/uploads/<digest>/<name>``, where the digest is the
 SHA-256 of the names and contents, so ``fit()`` can read paths and the same upload is stored once.
-Beside them, ``source.json`` records how the files were last used as a dataset (label source, labels
+Beside them, ``.source.json`` records how the files were last used as a dataset (label source, labels
 file, alphabet, the names the user gave the files), so the dashboard can offer recent datasets again and
-find the current one after a browser reload (by its key ``upload:<digest>``).
+find the current one after a browser reload (by its key ``upload:<digest>``). No upload can take that
+name (:func:`safe_filename` drops leading dots), so an upload called ``source.json`` is kept as it is;
+folders written before, whose manifest is ``source.json``, are still read.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from ..errors import InputError, ModelFileError
 from ..model.store import load_model, model_path, read_meta
 from ..workspace import atomic_write, check_name, uploads_dir
 
-MANIFEST = "source.json"
+MANIFEST = ".source.json"  # a name no upload can take (safe_filename drops leading dots)
+OLD_MANIFEST = "source.json"  # the manifest of upload folders written by earlier versions
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -52,8 +55,8 @@ def save_uploads(files: Sequence[tuple[str, bytes]]) -> list[Path]:
             raise InputError(f"two uploaded files are both called {fname!r}; rename one", fname)
         seen.add(fname)
         path = folder / fname
-        if not path.exists() or path.stat().st_size != len(data):
-            path.write_bytes(data)
+        if not path.is_file() or path.read_bytes() != data:
+            atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
         paths.append(path)
     return paths
 
@@ -97,10 +100,16 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
 
 
 def _manifest(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
+    """The folder's manifest; in a folder written by an earlier version, its ``source.json`` if that is one
+    (the key names the folder), not an upload of that name."""
+    for name in (MANIFEST, OLD_MANIFEST):
+        try:
+            m = json.loads((folder / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if name == MANIFEST or (isinstance(m, dict) and m.get("key") == f"upload:{folder.name}"):
+            return m
+    return None
 
 
 def _from_manifest(m: dict) -> DataSource | None:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from .. import __version__
 from ..errors import BioseqError
 from .arguments import add_destination, add_option, add_option_arguments
-from .device import add_device_arguments
+from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
 
@@ -59,7 +59,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from ..training import distributed
 
-    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume,
+    r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     distributed.finish()
     if not distributed.is_main():
@@ -94,7 +94,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     bundle = load(a.model, a.device)
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
-                      with_sequence=a.with_sequence)
+                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout)
     if a.output not in (None, "-") and distributed.is_main():
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
     return 0
@@ -187,7 +187,10 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
-    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    o.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint "
+                   "(the same data and model options)")
+    o.add_argument("--overwrite", action="store_true", help="replace the model and run of this --name or --out "
+                   "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     add_destination(t, "save the model file here", "save the model in the workspace registry under this name")
     t.set_defaults(func=cmd_train)
@@ -207,6 +210,7 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
     add_device_arguments(p, "records per forward pass (512; labellers 128)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
 

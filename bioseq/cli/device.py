@@ -32,6 +32,26 @@ def add_device_arguments(p: argparse.ArgumentParser, batch_help: str, device_def
                    "each process takes the GPU of its LOCAL_RANK" + device_note)
 
 
+def minutes(text: str) -> float:
+    """An argparse type: a number of minutes above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def add_rank_timeout(p: argparse.ArgumentParser) -> None:
+    """``--rank-timeout``: how long a torchrun process waits for one that has stopped answering."""
+    from ..training.distributed import RANK_TIMEOUT
+
+    p.add_argument("--rank-timeout", type=minutes, default=RANK_TIMEOUT, metavar="MIN",
+                   help=f"under torchrun: minutes to wait for a process that has stopped answering before naming it "
+                   f"and giving up (default {RANK_TIMEOUT:g})")
+
+
 def device(name: str) -> torch.device:
     """The device named on the command line (``auto``, ``cpu``, ``cuda[:N]``); a clear error when absent."""
     from ..training.config import resolve_device

@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import InputError
 from ..interpret import attribution
 from ..interpret.views import CLI_VIEWS
-from ..workspace import atomic_write
+from ..outputs import check_output, write_output
 from .device import add_device_arguments
 
 KINDS = (*attribution.METHODS, *CLI_VIEWS)
@@ -159,6 +159,9 @@ def run_inspect(a: argparse.Namespace) -> int:
 
     batched = a.kind in attribution.METHODS and attribution.METHODS[a.kind].batched
     bundle = _member(load(a.model, a.device or ("auto" if batched else "cpu")), a)
+    inputs = (a.files, bundle.path)
+    if a.output not in (None, "-"):
+        check_output(a.output, inputs)  # before any work
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None
@@ -172,6 +175,6 @@ def run_inspect(a: argparse.Namespace) -> int:
     if a.output in (None, "-"):
         df.to_csv(sys.stdout, index=False)
     else:
-        atomic_write(a.output, lambda tmp: df.to_csv(tmp, index=False))
+        write_output(a.output, lambda tmp: df.to_csv(tmp, index=False), inputs)
     print(_summary(a.kind, df, options), file=sys.stderr)
     return 0

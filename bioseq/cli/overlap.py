@@ -25,13 +25,16 @@ def _identity(text: str) -> float:
 
 def cmd_check_overlap(a: argparse.Namespace) -> int:
     from ..data.overlap import check_overlap
-    from ..workspace import atomic_write
+    from ..outputs import check_output, write_output
 
+    inputs = (a.train, a.against)
+    if a.output not in (None, "-"):
+        check_output(a.output, inputs)  # before any work
     found = check_overlap(a.train, a.against, a.identity, a.tool, a.alphabet)
     if a.output in (None, "-"):
         found.table.to_csv(sys.stdout, index=False)
     else:
-        atomic_write(a.output, lambda tmp: found.table.to_csv(tmp, index=False))
+        write_output(a.output, lambda tmp: found.table.to_csv(tmp, index=False), inputs)
     print(found.text(), file=sys.stderr)
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .device import add_device_arguments, positive
+from .device import add_device_arguments, add_rank_timeout, positive
 
 
 def add_scan_arguments(p) -> None:
@@ -33,6 +33,7 @@ def add_scan_arguments(p) -> None:
     p.add_argument("--format", choices=("bedgraph", "csv"), default="bedgraph",
                    help="bedgraph (default) or csv: record,start,end,p_<class> for every class, with a header")
     add_device_arguments(p, "windows per forward pass (512)")
+    add_rank_timeout(p)
     p.set_defaults(func=cmd_scan)
 
 
@@ -43,7 +44,7 @@ def cmd_scan(a: argparse.Namespace) -> int:
 
     bundle = load(a.model, a.device)
     n = scan_files(bundle, a.files, a.output, window=a.window, stride=a.stride, target=a.target, fmt=a.format,
-                   batch_size=a.batch_size or 512)
+                   batch_size=a.batch_size or 512, rank_timeout=a.rank_timeout)
     if a.output not in (None, "-") and distributed.is_main():
         print(f"wrote {n:,} windows to {a.output}", file=sys.stderr)
     return 0

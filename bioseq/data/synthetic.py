@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..outputs import write_output
+
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 DNA_MOTIF = "TGACTCA"  # AP-1 site
 
@@ -94,12 +96,15 @@ def memory_dna(n: int, length: int, seed: int = 0, kmers: tuple[str, str] = ("AC
 def write_fasta(path: str | os.PathLike, records: list[tuple[str, str, str]], width: int = 60) -> Path:
     """Write ``(id, seq, label)`` records as FASTA with a ``label=`` token in each header."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        for ident, seq, label in records:
-            fh.write(f">{ident} label={label}\n")
-            for i in range(0, len(seq), width):
-                fh.write(seq[i:i + width] + "\n")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            for ident, seq, label in records:
+                fh.write(f">{ident} label={label}\n")
+                for i in range(0, len(seq), width):
+                    fh.write(seq[i:i + width] + "\n")
+
+    write_output(path, write)
     return path
 
 
@@ -142,5 +147,6 @@ def transmembrane_protein(n: int, min_len: int = 60, max_len: int = 240, seed: i
 def write_three_line(path: str | os.PathLike, records: list[tuple[str, str, str]]) -> Path:
     """Write ``(id, sequence, label string)`` records as three-line FASTA: header, sequence, labels."""
     path = Path(path)
-    path.write_text("".join(f">{i}\n{s}\n{lab}\n" for i, s, lab in records))
+    text = "".join(f">{i}\n{s}\n{lab}\n" for i, s, lab in records)
+    write_output(path, lambda tmp: Path(tmp).write_text(text))
     return path

@@ -43,10 +43,14 @@ class View:
     label_columns: tuple[str, ...] | None = None  # the columns for a task with an output per position, if other
     max_length: Callable[[], int | None] = lambda: None  # longest record (letters the model sees) it accepts
 
+    def fits(self, bundle) -> bool:
+        """Whether this view explains ``bundle``'s task."""
+        return task_of(bundle).name in self.tasks
+
     def check(self, bundle) -> None:
         """Refuse, in one line, a model whose task this view does not explain."""
         task = task_of(bundle)
-        if task.name not in self.tasks:
+        if not self.fits(task):
             nouns = " or a ".join(TASKS[t].noun for t in self.tasks)
             raise InputError(f"{self.name} needs a {nouns}; this model is a {task.noun}")
 

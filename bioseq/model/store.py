@@ -22,6 +22,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,19 @@ class ModelBundle:
 
 
 def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
-    """Write the model file atomically and return its path."""
+    """Write the model file atomically and return its path; :class:`ModelFileError` (nothing written) when
+    its metadata is over the format's limit (:data:`MAX_HEADER`)."""
     path = Path(path)
+    meta = file_meta(bundle, path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    check_header(header_bytes(meta, tensors), path)
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
+    bundle.meta, bundle.path = meta, str(path)
+    return path
+
+
+def file_meta(bundle: ModelBundle, path: str | os.PathLike) -> dict:
+    """The metadata :func:`save_model` writes for ``bundle`` at ``path``."""
     meta = dict(bundle.meta)
     configs = [_file_config(c) for c in ensemble.members_configs(bundle.model)]
     config = configs[0]
@@ -108,17 +120,66 @@ def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     version = ENSEMBLE_VERSION if len(configs) > 1 else 2 if labeller else 1
     meta.update({
         "format": FORMAT, "format_version": version, "task": bundle.task,
-        "name": meta.get("name") or path.name.removesuffix(SUFFIX),
+        "name": meta.get("name") or Path(path).name.removesuffix(SUFFIX),
         "config": config, "alphabet": bundle.alphabet.to_dict(),
         "classes": list(bundle.classes),
         "length": {"max_length": bundle.max_length, "policy": bundle.length_policy},
         "versions": versions(),
     })
     meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    tensors = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
-    bundle.meta, bundle.path = meta, str(path)
-    return path
+    return meta
+
+
+# safetensors (0.8.0) refuses to write or read a file whose header, the JSON of the tensors' names, shapes
+# and offsets and of the metadata, padded to 8 bytes, is over 100,000,000 bytes (measured: 100,000,000 is
+# written, 100,000,008 is "header too large")
+MAX_HEADER = 100_000_000
+# safetensors' names of the dtypes, and their order in its Dtype enum (it writes the largest first, then by name)
+_DTYPES = {torch.bool: ("BOOL", 0), torch.uint8: ("U8", 4), torch.float16: ("F16", 11), torch.bfloat16: ("BF16", 12),
+           torch.int32: ("I32", 13), torch.float32: ("F32", 15), torch.float64: ("F64", 17), torch.int64: ("I64", 18)}
+
+
+def header_bytes(meta: dict, tensors: dict, extra: int = 0) -> int:
+    """The size of the safetensors header of a model file with ``meta`` and ``tensors`` (any device, ``meta``
+    too), plus ``extra`` bytes of metadata not in ``meta`` yet."""
+    entries, offset = {}, 0
+    for k in sorted(tensors, key=lambda k: (-_DTYPES.get(tensors[k].dtype, ("F32", 15))[1], k)):
+        v = tensors[k]
+        size = v.numel() * v.element_size()
+        dtype = _DTYPES.get(v.dtype, ("F32", 15))[0]
+        entries[k] = {"dtype": dtype, "shape": list(v.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps({"__metadata__": {"bioseq": json.dumps(meta)}, **entries}, separators=(",", ":"),
+                      ensure_ascii=False)
+    n = len(text.encode()) + extra
+    return n + (-n % 8)
+
+
+def check_header(size: int, path: str | os.PathLike) -> None:
+    """:class:`ModelFileError` when a header of ``size`` bytes is over the format's limit."""
+    if size > MAX_HEADER:
+        raise ModelFileError(f"{path}: the model file's metadata would be {size / 1e6:,.0f} MB; safetensors "
+                             f"allows at most {MAX_HEADER / 1e6:,.0f} MB (the confusion matrix grows with the "
+                             "square of the number of classes: merge or drop classes with --class-map)")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """:class:`ModelFileError` unless a model file can be written at ``path``: not a folder, and its folder (or
+    the nearest one that exists, where the rest will be made) takes a new file (tried, then removed)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; give the model file's path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot save the model there ({e.strerror or e}: {folder})") from None
 
 
 def _file_config(cfg: ModelConfig) -> dict:
@@ -198,7 +259,7 @@ def resolve(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.is_file():
         return p
-    if NAME_RE.match(name_or_path):
+    if NAME_RE.fullmatch(name_or_path):
         reg = models_dir() / f"{name_or_path.removesuffix(SUFFIX)}{SUFFIX}"
         if reg.is_file():
             return reg

@@ -23,6 +23,7 @@ from ..data.io import Record, chunked
 from ..errors import InputError
 from ..model.store import ModelBundle
 from ..task import encode_cut, task_of
+from ..training.distributed import RANK_TIMEOUT
 from .novelty import flag_arrays
 from .shards import write_chunks
 
@@ -179,10 +180,12 @@ def model_device(bundle: ModelBundle) -> torch.device:
 
 def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                   fmt: str | None = None, chunk_size: int | None = None, batch_size: int | None = None,
-                  with_sequence: bool = False, progress: Callable[[int], None] | None = None) -> int:
+                  with_sequence: bool = False, progress: Callable[[int], None] | None = None,
+                  rank_timeout: float = RANK_TIMEOUT) -> int:
     """Write predictions for ``paths`` to ``out`` (``None`` or ``-`` = stdout); return the number of records.
     ``fmt`` is ``csv`` (:func:`prediction_table`) or, for a labeller, ``fasta`` (three-line FASTA: header,
     sequence, predicted label string); a labeller reads three-line FASTA too (its labels dropped).
+    ``rank_timeout``: under torchrun, minutes to wait for a rank that stops answering.
 
     Output goes to a temporary file first and appears only when every record has been read, so a
     bad record never leaves a partial file (or partial standard output). Under torchrun the chunks are
@@ -198,4 +201,4 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
 
     size = task.chunk_size if chunk_size is None else chunk_size  # 0 is refused by chunked, not the default
     return write_chunks(out, chunked(task.read(paths), size, CHUNK_LETTERS), render,
-                        device=model_device(bundle), progress=progress)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)

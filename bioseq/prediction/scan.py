@@ -39,7 +39,8 @@ from ..data.io import Record, read_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
 from ..task import task_of
-from .predict import BATCH_LETTERS, check_alphabet, length_limit, model_device, predict_arrays
+from ..training.distributed import RANK_TIMEOUT
+from .predict import BATCH_LETTERS, check_alphabet, length_limit, predict_arrays
 from .shards import write_chunks
 
 FORMATS = ("bedgraph", "csv")
@@ -163,7 +164,8 @@ def bedgraph_text(table: pd.DataFrame, column: str) -> str:
 
 def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                window: int | None = None, stride: int | None = None, target: str | None = None,
-               fmt: str = "bedgraph", batch_size: int = 512, progress: Callable[[int], None] | None = None) -> int:
+               fmt: str = "bedgraph", batch_size: int = 512, progress: Callable[[int], None] | None = None,
+               rank_timeout: float = RANK_TIMEOUT) -> int:
     """Scan every record of ``paths`` and write the windows to ``out`` (``None`` or ``-``: standard output),
     atomically; return the number of windows. See the module docstring for the output."""
     if fmt not in FORMATS:
@@ -177,7 +179,7 @@ def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str
         return len(batch.starts)
 
     return write_chunks(out, window_batches(bundle, read_many(paths), window, stride, batch_size), render,
-                        device=model_device(bundle), progress=progress)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
 
 
 def scan_records(bundle: ModelBundle, records: Sequence[Record], *, window: int | None = None,

@@ -9,24 +9,27 @@ record) and gives :func:`write_chunks` a ``render(fh, i, chunk) -> count`` that 
   copied to standard output), so a bad record never leaves a partial file.
 * ``torchrun --nproc-per-node N`` (``WORLD_SIZE`` N > 1): every rank reads the whole input (reading is
   cheap next to the model) but renders only its chunks ``i % N == rank``, into its part file
-  ``.OUT.part-<rank>-of-<N>`` beside the output, noting each chunk's byte count. One all-gather (which
-  waits for every rank) exchanges the counts; rank 0 copies the chunks from the part files in input
+  ``.OUT.part-<rank>-of-<N>`` beside the output, noting each chunk's byte count. The ranks exchange the
+  counts (waiting for every rank); rank 0 copies the chunks from the part files in input
   order into a temporary file renamed onto the output, and every rank removes its part file. Across
   nodes, the output folder must be on a filesystem every node shares.
 * Errors: each rank stops at its first failing chunk; every rank raises the error of the lowest failing
   chunk, the one a single process meets first. Rank 0's copy is printed and fails the job; the others'
   are ``quiet``: the command line ends those ranks with status 0, as torchrun stops every rank as soon as
   one fails, which could stop rank 0 before it prints.
+* A rank that stops answering (stopped, hung, killed) is named in one line by the lowest rank that still
+  answers, once ``rank_timeout`` minutes (:data:`~bioseq.training.distributed.RANK_TIMEOUT`, the command
+  line's ``--rank-timeout``) have passed without a word from it: the ranks talk through torchrun's
+  rendezvous store (:class:`~bioseq.training.distributed.Ranks`), each saying after every chunk that it
+  is still working, so a long input is no reason to give up.
 * Standard output is refused under torchrun: the ranks need a file to write their parts beside.
-
-The process group is joined here when the caller has not (gloo on CPU, NCCL on CUDA, a day's timeout:
-ranks wait for each other only once, at the end) and left again afterwards.
+* The output goes through :func:`bioseq.outputs.write_output` (never an input of the command, links
+  followed, special files streamed, errors naming the output); a part file is locked by its rank, so one
+  left by a killed run is removed by the next (:func:`bioseq.outputs.clean_stale`).
 """
 
 from __future__ import annotations
 
-import datetime
-import errno
 import io
 import os
 import shutil
@@ -35,15 +38,12 @@ import tempfile
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
-import torch
-
-from ..errors import BioseqError, InputError
+from ..errors import BioseqError, InputError, OutputError
+from ..outputs import check_folder, check_output, clean_stale, hold, output_error, via_temporary, write_output
 from ..training import distributed
-from ..workspace import atomic_write
 
 T = TypeVar("T")
 Render = Callable[[IO[str], int, T], int]
-TIMEOUT = datetime.timedelta(days=1)
 COPY_BLOCK = 1 << 20
 
 
@@ -54,36 +54,38 @@ def render_bytes(render: Render, i: int, chunk) -> tuple[bytes, int]:
     return buf.getvalue().encode("utf-8"), count
 
 
-def check_folder(out: str) -> None:
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):  # an output path is never a reason to create folders
-        raise FileNotFoundError(errno.ENOENT, "No such file or directory", folder)
-
-
-def to_output(out: str | None, write: Callable[[str], None]) -> None:
-    """Run ``write(tmp)`` and put the file it wrote at ``out`` atomically (``None`` or ``-``: standard output)."""
+def to_output(out: str | None, write: Callable[[str], None], inputs: Iterable = ()) -> None:
+    """Run ``write(tmp)`` and put the file it wrote at ``out`` atomically (``None`` or ``-``: standard output);
+    ``inputs`` are the files the command reads (never overwritten)."""
     if out not in (None, "-"):
         check_folder(out)
-        atomic_write(out, write)
+        write_output(out, write, inputs)
         return
-    with tempfile.TemporaryDirectory(prefix="bioseq-out-") as folder:
-        tmp = os.path.join(folder, "output")
-        write(tmp)
-        sys.stdout.flush()
-        binary = getattr(sys.stdout, "buffer", None)
-        with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
-            shutil.copyfileobj(fh, binary or sys.stdout)
-        (binary or sys.stdout).flush()
+    via_temporary(write, _to_stdout)
 
 
-def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device: torch.device | None = None,
-                 progress: Callable[[int], None] | None = None) -> int:
+def _to_stdout(tmp: str) -> None:
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    with open(tmp, "rb") if binary else open(tmp, newline="", encoding="utf-8") as fh:
+        shutil.copyfileobj(fh, binary or sys.stdout)
+    (binary or sys.stdout).flush()
+
+
+def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device=None,
+                 progress: Callable[[int], None] | None = None, inputs: Iterable = (),
+                 rank_timeout: float = distributed.RANK_TIMEOUT) -> int:
     """Write the rendered chunks to ``out`` (see the module docstring); the total count of items.
 
-    ``progress(n)`` is called after each chunk this process renders, with its own running count.
+    ``progress(n)`` is called after each chunk this process renders, with its own running count. ``inputs``:
+    every file the command reads, refused as ``out``. ``device`` is no longer used (the ranks talk through
+    the rendezvous store whatever the device).
     """
     if distributed.active():
-        return _sharded(out, chunks, render, device or torch.device("cpu"), progress)
+        return _sharded(out, chunks, render, inputs, rank_timeout, progress)
+    if out not in (None, "-"):
+        check_folder(out)
+        check_output(out, inputs)  # before any work
     n = 0
 
     def write(tmp: str) -> None:
@@ -96,7 +98,7 @@ def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device
                 if progress:
                     progress(n)
 
-    to_output(out, write)
+    to_output(out, write, inputs)
     return n
 
 
@@ -132,8 +134,8 @@ def write_part(path: str, chunks: Iterable[T], render: Render, rank: int, size: 
     return {"sizes": sizes, "count": n, "error": error}
 
 
-def merge_parts(out: str, parts: list[str], sizes: list[list[int]]) -> None:
-    """Copy chunk ``i`` from ``parts[i % N]`` in input order into ``out``, atomically."""
+def merge_parts(out: str, parts: list[str], sizes: list[list[int]], beat: Callable[[], None] | None = None) -> None:
+    """Copy chunk ``i`` from ``parts[i % N]`` in input order into ``out``, atomically; ``beat()`` after each."""
     missing = [p for p in parts if not os.path.isfile(p)]
     if missing:
         raise InputError(f"the part file {missing[0]} is missing: across nodes, the output folder must be on a "
@@ -145,11 +147,13 @@ def merge_parts(out: str, parts: list[str], sizes: list[list[int]]) -> None:
             with open(tmp, "wb") as fh:
                 for i in range(sum(map(len, sizes))):
                     _copy(handles[i % len(parts)], fh, sizes[i % len(parts)][i // len(parts)])
+                    if beat:
+                        beat()
         finally:
             for h in handles:
                 h.close()
 
-    atomic_write(out, write)
+    write_output(out, write, keep=parts)
 
 
 def _copy(src: IO[bytes], dst: IO[bytes], n: int) -> None:
@@ -161,46 +165,91 @@ def _copy(src: IO[bytes], dst: IO[bytes], n: int) -> None:
         n -= len(block)
 
 
-def _fail(message: str, is_input: bool, rank: int) -> BaseException:
+def _fail(message: str, is_input: bool, rank: int, speaker: int = 0) -> BaseException:
     e: BaseException = BioseqError(message) if is_input else RuntimeError(message)
-    e.quiet = rank != 0  # type: ignore[attr-defined] - the CLI prints rank 0's copy only
+    e.quiet = rank != speaker  # type: ignore[attr-defined] - the CLI prints one rank's copy only
     return e
 
 
-def _sharded(out: str | None, chunks: Iterable[T], render: Render, device: torch.device,
+def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Iterable, rank_timeout: float,
              progress: Callable[[int], None] | None) -> int:
-    import torch.distributed as dist
-
     rank, size = distributed.world()
     if out in (None, "-"):
         raise _fail("under torchrun every process writes part of the output: give -o OUT (standard output "
                     "is refused)", True, rank)
-    check_folder(out)
-    joined = not dist.is_initialized()
-    if joined:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=TIMEOUT)
-    part = part_path(out, rank, size)
     try:
-        mine = write_part(part, chunks, render, rank, size, progress)
-        every: list = [None] * size
-        dist.all_gather_object(every, mine)
-        errors = sorted(r["error"] for r in every if r["error"])
+        check_folder(out)
+        target = str(check_output(out, inputs))
+    except OutputError as e:  # every rank meets it: rank 0 says it
+        raise _fail(str(e), True, rank) from None
+    if os.path.exists(target) and not os.path.isfile(target):  # /dev/null, a FIFO: the parts go elsewhere
+        target = os.path.join(tempfile.gettempdir(), f"bioseq-{os.path.basename(target)}")
+    clean_stale(os.path.dirname(target))
+    part = part_path(target, rank, size)
+    try:
+        ranks = distributed.Ranks(rank_timeout, f"nothing was written to {out}")
+        lock, mine = _hold_part(part, out)
+    except distributed.RankSilent as e:
+        raise _silent(e, rank, size) from None
+    silent = False
+    try:
+        if mine is None:
+            def beat(n: int) -> None:
+                ranks.beat()
+                if progress:
+                    progress(n)
+
+            mine = write_part(part, chunks, render, rank, size, beat)
+        every = ranks.gather("parts", mine)
+        errors = sorted(r["error"] for r in every.values() if r["error"])
         if errors:
             raise _fail(errors[0][1], errors[0][2], rank)
-        status = [None]
         if rank == 0:
+            status = None
             try:
-                merge_parts(out, [part_path(out, r, size) for r in range(size)], [r["sizes"] for r in every])
-            except Exception as e:  # noqa: BLE001
-                status = [(str(e), isinstance(e, BioseqError))]
-        dist.broadcast_object_list(status, src=0)
-        if status[0]:
-            raise _fail(*status[0], rank)
-        return sum(r["count"] for r in every)
+                merge_parts(out, [part_path(target, r, size) for r in range(size)],
+                            [every[r]["sizes"] for r in range(size)], beat=ranks.beat)
+            except Exception as e:  # noqa: BLE001 - every rank raises it, rank 0's copy is printed
+                status = (str(e), isinstance(e, BioseqError))
+            ranks.post("merged", status)
+        else:
+            status = ranks.gather("merged", ranks=[0])[0]
+        if status:
+            raise _fail(*status, rank)
+        ranks.what = f"{out} was written"
+        return sum(r["count"] for r in every.values())
+    except distributed.RankSilent as e:
+        silent = True  # no goodbye: the silent rank would not answer it either
+        raise _silent(e, rank, size) from None
     finally:
-        if os.path.exists(part):
-            os.remove(part)
-        if joined:
-            dist.destroy_process_group()
+        if lock is not None:
+            if os.path.exists(part):
+                os.remove(part)
+            os.close(lock)
+        if not silent:
+            _goodbye(ranks, rank, size)
+
+
+def _hold_part(part: str, out: str) -> tuple[int | None, dict | None]:
+    """Lock this rank's part file: ``(descriptor, None)``, or ``(None, a failed part)`` naming the output."""
+    try:
+        return hold(part), None
+    except OSError as e:
+        return None, {"sizes": [], "count": 0, "error": (-1, str(output_error(out, e)), True)}
+
+
+def _silent(e: distributed.RankSilent, rank: int, size: int) -> BaseException:
+    """The error of a silent rank, printed by the lowest rank that answered."""
+    return _fail(str(e), True, rank, min(set(range(size)) - set(e.ranks)))
+
+
+def _goodbye(ranks: distributed.Ranks, rank: int, size: int) -> None:
+    """Rank 0 (which may hold the store) leaves once every rank has read what it needs, and names a rank that
+    stopped after writing its part (torchrun would otherwise wait for it for ever)."""
+    try:
+        if rank:
+            ranks.post("done", None)
+        else:
+            ranks.gather("done", ranks=range(1, size))
+    except distributed.RankSilent as e:
+        raise _silent(e, rank, size) from None

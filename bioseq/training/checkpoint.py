@@ -48,8 +48,9 @@ def load(path: str | os.PathLike, model: nn.Module, opt: torch.optim.Optimizer, 
                 _, i, key = k.split(".", 2)
                 state.setdefault(int(i), {})[key] = v.to(device) if key != "step" else v
         opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-    except (RuntimeError, KeyError, ValueError) as e:
-        raise TrainingError(f"{path}: the checkpoint does not match this model ({e}); "
+    except (RuntimeError, KeyError, ValueError) as e:  # PyTorch's size-mismatch report is many lines: the first two
+        lines = [t.strip() for t in str(e).strip().splitlines() if t.strip()]
+        raise TrainingError(f"{path}: the checkpoint does not match this model ({' '.join(lines[:2])}); "
                             "resume with the same options, or start again without --resume") from None
     torch.set_rng_state(tensors["rng.torch"])
     meta["best"] = {"loss": meta["best_loss"], "epoch": meta["best_epoch"],

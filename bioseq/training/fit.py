@@ -4,6 +4,9 @@ The CLI's ``bioseq train``, the dashboard's Train page and :func:`bioseq.train` 
 A run writes its run folder (``--log-dir``, or ``$BIOSEQ_HOME/runs/<name>``) through
 :class:`bioseq.training.runs.RunFolder`, the same way whoever starts it (``launcher``): ``run.json``
 with live progress, ``metrics.csv``, ``gradients.csv`` and ``checkpoint.safetensors`` (see there).
+The run's name is claimed first (:mod:`bioseq.training.claims`), the data hashed and the model path and card
+checked before training (:mod:`bioseq.training.model_card`), and a resumed run must have the same data and
+model options as the run it continues (:mod:`bioseq.data.fingerprint`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..data.dataset import Dataset, file_sha256, load_dataset, parse_class_map, summarize
+from ..data.dataset import Dataset, load_dataset, parse_class_map, summarize
+from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.io import read_blocks
 from ..data.large import CachedDataset, hashed_leakage, load_cached, split_cached, summarize_cached, use_cache
 from ..data.leakage import leakage
@@ -25,18 +29,21 @@ from ..data.position_labels import (
 )
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
-from ..errors import InputError, ref
+from ..errors import InputError, TrainingError, ref
 from ..model.classifier import SequenceClassifier
 from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
-from ..options import alphabet_defaults
+from ..options import alphabet_defaults, option
+from ..outputs import check_output
 from ..prediction.novelty import training_profile
 from ..task import Task, detect, weight_warnings
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
+from .claims import Claim, claim
 from .config import TrainConfig, seed_everything
 from .loop import Progress, TrainResult, train
-from .runs import RunFolder
+from .model_card import Card
+from .runs import RunFolder, error_message
 
 
 def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **overrides) -> ModelConfig:
@@ -166,14 +173,54 @@ def _targets(ds: Dataset | PositionDataset):
 
 def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainConfig | None = None, *,
         out: str | os.PathLike | None = None, name: str | None = None, log_dir: str | os.PathLike | None = None,
-        resume: bool = False, callback: Callable[[Progress], None] | None = None,
-        should_stop: Callable[[], bool] | None = None, launcher: str = "python") -> FitResult:
+        resume: bool = False, overwrite: bool = False, callback: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None, launcher: str = "python",
+        claimed: Claim | None = None) -> FitResult:
     """Train a model on ``data`` and save it to ``out`` or the registry under ``name``.
 
+    The name is claimed first (:mod:`bioseq.training.claims`): a model or run of that name is refused unless
+    ``overwrite`` (replace it) or ``resume`` (continue it, with the same data and model options), and so is a
+    name being trained right now; ``claimed`` is a claim the caller already holds (the dashboard's). Before
+    training, the model path must be writable and the model's metadata within the format's limits; when the
+    save still fails, the run is marked failed and its checkpoint kept for ``--resume``.
     ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``.
     """
     train_cfg = train_cfg or TrainConfig()
     model_options = dict(model_options or {})
+    held = claimed
+    try:
+        if name is not None or out is not None:  # claimed before the data is read: a taken name is said at once
+            name, path, run = _destination(name, out, log_dir)
+            check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)  # never onto an input
+            held = held or _claim(name, path, run, resume, overwrite, out)
+        return _fit(data, model_options, train_cfg, out, name, log_dir, resume, overwrite, callback, should_stop,
+                    launcher)
+    finally:
+        if held is not None:
+            held.release()
+
+
+def _destination(name: str | None, out, log_dir) -> tuple[str, Path, RunFolder]:
+    """The run's name, model path and run folder."""
+    if out is None:
+        name = check_name(name)
+        path = model_path(name)
+    else:
+        path = Path(out)
+        name = name or path.name.removesuffix(".safetensors")
+    return name, path, RunFolder(log_dir if log_dir else runs_dir() / name)
+
+
+def _claim(name: str, path: Path, run: RunFolder, resume: bool, overwrite: bool, out) -> Claim | None:
+    """Rank 0's claim on the run (:func:`bioseq.training.claims.claim`); other ranks write nothing."""
+    if not distributed.is_main():
+        return None
+    return claim(name, run.path, path, overwrite=overwrite, resume=resume, resume_from=run.checkpoint_path,
+                 rename="--out" if out is not None else "--name")
+
+
+def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, name, log_dir, resume: bool,
+         overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
     task = detect_task(data, model_options.get("task"))
     model_options["task"], each_position = task.name, task.per_position
     load = load_position_split if each_position else load_split_rule
@@ -188,69 +235,101 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
                                    **model_options)
     except ValueError as e:  # e.g. --conv-pool 2 for data found to be per-position
         raise InputError(f"model options: {e}") from None
-    if out is None:
-        name = check_name(name or new_name(cfg.cell, train_ds.alphabet.name))
-        path = model_path(name)
-    else:
-        path = Path(out)
-        name = name or path.name.removesuffix(".safetensors")
-    run = RunFolder(log_dir if log_dir else runs_dir() / name)
-    if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
-        run, callback = distributed.ReadOnlyRun(run), None
-    summary = summarize_(train_ds)
-    summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
-    run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
-              data=asdict(data), summary=summary, split=split_rule, leakage=leak)
+    held = None
+    if name is None and out is None:  # a fresh name, claimed like a given one
+        name = new_name(cfg.cell, train_ds.alphabet.name)
+        held = _claim(*_destination(name, None, log_dir), resume, overwrite, None)
+    name, path, run = _destination(name, out, log_dir)
+    check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+    try:
+        train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
+        files = data_files(data)  # what the save needs, read now: a file changed during training changes nothing
+        summary = summarize_(train_ds)
+        summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
+        card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
+                    summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),
+                    str(run.path.resolve()), each_position)
+        print_ = fingerprint(data, files, train_cfg.seed)
+        if resume:
+            _check_resume(run, name, cfg, print_)
+        if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
+            run, callback = distributed.ReadOnlyRun(run), None
+        else:
+            card.check(path, cfg)  # the model can be written, and its metadata is within the format's limits
+            if overwrite:
+                run.clear()  # the replaced run's checkpoints and logs
+        run.start(name, launcher, model_path=str(path), model_config=cfg.to_dict(), train_config=asdict(train_cfg),
+                  data=asdict(data), summary=summary, split=split_rule, leakage=leak, fingerprint=print_)
+        try:
+            nets, results = _train(cfg, train_cfg, train_ds, val_ds, train_arrays, val_arrays, run, resume,
+                                   callback, should_stop)
+            model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
+                nets, results, val_arrays, _targets(val_ds))
+            bundle = card.bundle(model.cpu().eval(), result, results)
+            if distributed.is_main():
+                _save(path, bundle, run)
+            run.finish(result, path)
+        except BaseException as e:
+            run.fail(e)
+            raise
+        return FitResult(bundle, result, path, run.path, summary, val_ds)
+    finally:
+        if held is not None:
+            held.release()
 
+
+def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arrays, val_arrays, run, resume: bool,
+           callback, should_stop) -> tuple[list, list[TrainResult]]:
+    """One network per seed (an ensemble when ``seeds`` > 1), each with its checkpoint in the run folder."""
     def on_progress(p: Progress) -> None:
         run.progress(p)
         if callback:
             callback(p)
 
-    train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
     nets, results = [], []
+    for k in range(train_cfg.seeds):
+        member_cfg = replace(train_cfg, seed=train_cfg.seed + k)
+        seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
+        nets.append(SequenceClassifier(cfg))
+        ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
+        results.append(train(nets[-1], train_arrays, _targets(train_ds), val_arrays, _targets(val_ds),
+                             member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
+                             should_stop=should_stop))
+        if results[-1].interrupted:
+            break
+    return nets, results
+
+
+def _save(path: Path, bundle, run: RunFolder) -> None:
+    """Save the model; if that fails, say so in one line that names the kept checkpoint."""
     try:
-        for k in range(train_cfg.seeds):  # one member per seed; an ensemble when seeds > 1
-            member_cfg = replace(train_cfg, seed=train_cfg.seed + k)
-            seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
-            nets.append(SequenceClassifier(cfg))
-            ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
-            results.append(train(nets[-1], train_arrays, _targets(train_ds), val_arrays, _targets(val_ds),
-                                 member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
-                                 should_stop=should_stop))
-            if results[-1].interrupted:
-                break
-    except BaseException as e:
-        run.fail(e)
-        raise
-    model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(nets, results, val_arrays,
-                                                                                 _targets(val_ds))
-    files = [{"path": os.path.abspath(p), "sha256": file_sha256(p), "role": role}
-             for role, group in (("train", data.train), ("val", data.val or []), ("labels", data.labels_fasta or []),
-                                 ("mask", data.mask or [])) for p in group]
-    bundle = ModelBundle(model.cpu().eval(), train_ds.alphabet, train_ds.classes, data.max_length,
-                         data.length_policy, meta={
-                             "name": name,
-                             **({"labelling": {"labels": list(train_ds.classes), "ignore_label": data.ignore_label,
-                                               "mask": bool(data.mask)}} if each_position else {}),
-                             "seed": train_cfg.seed,
-                             **({"ensemble": {"origin": "seeds", "seeds": [train_cfg.seed + k for k in range(
-                                 len(nets))], "member_val_metrics": [r.val_metrics for r in results]}}
-                                if len(nets) > 1 else {}),
-                             "training": {
-                                 "files": files, "labels": os.path.abspath(data.labels) if data.labels else None,
-                                 "class_map": data.class_map,
-                                 "counts": summary["per_class"], "profile": training_profile(train_arrays),
-                                 "val_counts": summarize_(val_ds)["per_class"],
-                                 "split": split_rule, "leakage": leak,
-                                 "train_config": asdict(train_cfg), "best_epoch": result.best_epoch,
-                                 "val_metrics": result.val_metrics, "confusion": result.confusion,
-                                 "history": result.history, "seconds": result.seconds,
-                                 "stopped_early": result.stopped_early, "interrupted": result.interrupted,
-                                 "run_dir": str(run.path.resolve()),
-                             },
-                         })
-    if distributed.is_main():
         save_model(path, bundle)
-    run.finish(result, path)
-    return FitResult(bundle, result, path, run.path, summary, val_ds)
+    except Exception as e:  # noqa: BLE001 - any failure: the trained weights are in the checkpoint
+        kept = run.checkpoint_path if run.checkpoint_path.exists() else None
+        raise TrainingError(f"{path}: the model could not be saved ({error_message(e)})" + (
+            f"; the trained weights are kept in {kept}: fix that and run the same command with --resume to save "
+            "them" if kept else "")) from None
+
+
+def _check_resume(run: RunFolder, name: str, cfg: ModelConfig, print_: dict) -> None:
+    """Refuse to continue a run with other data or model options (nothing of the run is changed)."""
+    try:
+        before = run.info()
+    except InputError:  # no run.json: only the checkpoint can tell
+        return
+    diffs = differences(before["fingerprint"], print_) if "fingerprint" in before else []
+    old, new = before.get("model_config") or {}, cfg.to_dict()
+    diffs += [f"{_named(k, new[k])} (it used {_named(k, old[k])})" for k in new if k in old and old[k] != new[k]]
+    if diffs:
+        raise InputError(f"cannot resume the run {name!r} with other data or options: {'; '.join(diffs[:3])}"
+                         + (f" and {len(diffs) - 3} more" if len(diffs) > 3 else "")
+                         + "; resume with the run's data and options, or start again with --overwrite", str(run.path))
+
+
+def _named(key: str, value) -> str:
+    """``--hidden 8`` for an option, ``n_classes 3`` for the rest of a model config."""
+    try:
+        option(key)
+    except KeyError:
+        return f"{key} {value}"
+    return ref(key, value)

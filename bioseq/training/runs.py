@@ -146,6 +146,12 @@ class RunFolder:
         text = json.dumps(self._info, indent=1, default=str)
         atomic_write(self.status_path, lambda tmp: Path(tmp).write_text(text))
 
+    def clear(self) -> None:
+        """Remove this run's files (``run.json``, logs, checkpoints), for a run started again in its place."""
+        for p in [self.status_path, self.metrics_path, self.gradients_path, *self.path.glob("checkpoint*.safetensors")]:
+            p.unlink(missing_ok=True)
+        self._info = None
+
     def start(self, name: str, launcher: str, **info) -> None:
         """A fresh ``run.json``: ``running`` in this process, with ``info`` (options, data summary)."""
         self._info = {}

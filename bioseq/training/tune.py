@@ -30,13 +30,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.source import DataOptions
-from ..errors import InputError, TrainingError
+from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
 from ..model.store import load_model, model_path, save_model
 from ..options import alphabet_defaults
+from ..outputs import check_output
 from ..task import task_of
 from ..workspace import check_name, runs_dir
+from .claims import Claim, claim
 from .config import TrainConfig
 from .runs import _alive as pid_alive
 from .search import (  # noqa: F401 - the search space and the search's options, importable from here as before
@@ -199,7 +202,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
-         should_stop: Callable[[], bool] | None = None, ensemble: int = 1,
+         should_stop: Callable[[], bool] | None = None, ensemble: int = 1, claimed: Claim | None = None,
          out: str | os.PathLike | None = None) -> TuneResult:
     """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``
     (or to the file ``out``, the study then named after it).
@@ -208,10 +211,10 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     per-trial epochs, patience and the rest of the training options (its ``lr``, ``batch_size`` and
     ``weight_decay`` are the first trial's). With ``ensemble`` k > 1 the saved model is the ensemble of the
     k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
+    The name is claimed as a run's is (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a
+    resumed study must be on the same data (files, record options and seed) and task.
     """
-    import optuna
-
-    from .fit import detect_task, fit
+    from .fit import detect_task
 
     budget_s = parse_budget(budget)
     base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble)
@@ -221,19 +224,35 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
         name = Path(out).name.removesuffix(".safetensors")
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
-    if folder.db.exists() and not resume:
-        raise InputError(f"study {name!r} already exists ({folder.db}); add --resume to continue it, or choose "
-                         "another --name")
-    if resume and not folder.db.exists():
-        raise InputError(f"no study {name!r} to resume ({folder.db} is missing)")
-    folder.path.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        out = check_output(out, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+    else:
+        out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+    held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
+    try:
+        return _search(data, name, folder, out, budget_s, base, fixed, task, seed, resume, max_trials, callback,
+                       should_stop, ensemble)
+    finally:
+        held.release()
+
+
+def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget_s: float, base: TrainConfig,
+            fixed: dict, task: str, seed: int, resume: bool, max_trials: int | None, callback, should_stop,
+            ensemble: int) -> TuneResult:
+    """:func:`tune` once the study's name is claimed."""
+    import optuna
+
+    from .fit import fit
+
+    print_ = fingerprint(data, data_files(data), seed)
+    if resume:
+        _check_same_data(folder, name, print_, task)
     study = folder.study(name, seed, create=not resume)
     if not resume:
         study.enqueue_trial(default_params(data, base, task))  # trial 0: the defaults
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
                   data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
-                  started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
-    out = Path(out) if out is not None else model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+                  fingerprint=print_, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
     t0 = time.monotonic()
     deadline = t0 + budget_s
 
@@ -303,6 +322,17 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
                   model_path=str(out) if best else None)
     return TuneResult(name, folder.path, out if best else None, best.value if best else None,
                       best.params if best else {}, rows, time.monotonic() - t0)
+
+
+def _check_same_data(folder: StudyFolder, name: str, print_: dict, task: str) -> None:
+    """Refuse to continue a study on other data than its own (its trials would mix two datasets)."""
+    info = folder.info()
+    diffs = differences(info["fingerprint"], print_) if "fingerprint" in info else []
+    if info.get("task", task) != task:
+        diffs.append(f"{ref('task', task)} (it used {info['task']})")
+    if diffs:
+        raise InputError(f"cannot resume the study {name!r} on other data: {'; '.join(diffs[:3])}; resume with the "
+                         "study's data, or start a new study with another --name", str(folder.path))
 
 
 def _finished(study) -> int:

@@ -1,4 +1,9 @@
-"""Gates & saliency: gate activations under the letters, any attribution method as a logo, mutagenesis, motifs."""
+"""Gates & saliency: gate activations under the letters, any attribution method as a logo, mutagenesis, motifs.
+
+One page for every task: what differs comes from the model's Task (:func:`bioseq.task.task_of`) and the views
+registry (:data:`bioseq.interpret.views.VIEWS`). A task with an output per position (``per_position``) explains
+the output at a chosen position t, draws its true and predicted labels under the gates and the window the model
+uses at t; motifs are drawn for the tasks their view explains."""
 
 import streamlit as st
 
@@ -7,108 +12,172 @@ from bioseq.app import glossary
 from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
-from bioseq.interpret import attribution, ism
+from bioseq.interpret import attribution, ism, views
+from bioseq.interpret import gate_saliency as gate_saliency_lib
+from bioseq.interpret import window as window_lib
+from bioseq.model import cells
 from bioseq.prediction import predict
+from bioseq.task import task_of
 from dashboard import loaders, state, widgets
-from dashboard.parts import gates_parts, guards
+from dashboard.parts import guards
+
+# the page's words for a task with one output per sequence (False) and for one with an output per position (True)
+WORDS = {
+    False: {"upload": "a FASTA file",
+            "order": "misclassified first: wrong predictions first, the most confident mistakes leading; most "
+                     "confident per class: each predicted class's surest records, the classes taking turns",
+            "gates": "Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')",
+            "gate saliency": "How much each gate, at each position, decides the explained score: activation × "
+                             "gradient, summed over units (bars above the line push the class up); then the three "
+                             "units that matter most. A forget gate that holds across a stretch between a signal "
+                             "and the read-out is where the memory is."},
+    True: {"upload": "a FASTA file (three-line FASTA adds the true labels)",
+           "order": "misclassified first: the least accurate records first; most confident per class: by the label "
+                    "each record gets most often, the surest first",
+           "gates": "The letters, then the true labels (when known) and the predicted ones, the probability of each "
+                    "label, and the gates below on the same positions: where a forget gate holds or drops against a "
+                    "segment boundary",
+           "gate saliency": "How much each gate, at each position, decides the label's score at position {t}: "
+                            "activation × gradient, summed over units. In a forward direction no gate after t can "
+                            "score."},
+}
 
 path = widgets.model_choice("gates_model")
 if path is None:
     st.info("No saved models yet: train one on the Train page first.", icon=":material/info:")
     st.stop()
 bundle = widgets.bundle_or_stop(path)
-if bundle.task == "label":
-    from dashboard.parts import gates_positions  # a labeller's page: the output at a chosen position, label tracks
-
-    gates_positions.show(path, bundle)
-    st.stop()
-
-origin = st.radio("Sequence from", ["data", "dataset", "paste", "upload"], key="gates_origin", horizontal=True,
-                  format_func={"data": "the model's training data", "dataset": "the dataset on the Data page",
-                               "paste": "pasted text", "upload": "a FASTA file"}.get)
+task = task_of(bundle)
+words = WORDS[task.per_position]
+origins = {"data": "the model's training data", "dataset": "the dataset on the Data page", "paste": "pasted text",
+           "upload": words["upload"]}
+origin = st.radio("Sequence from", list(origins), key="gates_origin", horizontal=True, format_func=origins.get)
 source = state.current_source()
 
 
-def _load() -> tuple[list, object]:
-    if origin == "data":
-        records = loaders.model_records(path, loaders.MAX_RECORDS)
-    elif origin == "dataset":
-        records = loaders.source_records(source, loaders.MAX_RECORDS) if source else []
-    elif origin == "paste":
+def _load() -> tuple[list, list | None, object]:
+    """The records, their true labels as the model's task keeps them, and their table of predictions."""
+    if origin == "paste":
         text = st.text_area("Sequence (FASTA or bare letters)", key="gates_paste", height=100)
-        records = io.parse_text(text) if text.strip() else []
+        records, labels = (io.parse_text(text) if text.strip() else []), None
     else:
-        files = st.file_uploader("FASTA file", key="gates_upload")
-        records = loaders.upload_records(widgets.uploaded(files)) if files else []
+        files = st.file_uploader("FASTA file", key="gates_upload") if origin == "upload" else None
+        wanting = (origin == "upload" and not files) or (origin == "dataset" and source is None)
+        records, labels = ([], None) if wanting else loaders.labelled_records(
+            origin, path, source if origin == "dataset" else None, widgets.uploaded(files))
     if not records:
-        return records, None
+        return records, labels, None
     predict.check_alphabet(bundle, records)
-    return records, loaders.record_table(path, records, origin, source)
+    return records, labels, loaders.record_table(path, records, labels)
 
 
-records, found = guards.records_or_stop(_load)
-if len(records) == loaders.MAX_RECORDS:
-    st.caption(f"The first {loaders.MAX_RECORDS:,} records are searched.")
+def _record_choice(found) -> tuple[int, str | None]:
+    """The record picker (an order, a record searchable by id) and the class explained: ``(index, target)``."""
+    c1, c2, c3 = st.columns([2, 3, 2])
+    order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order", help=words["order"])
+    ordered = records_lib.order_records(found, order)
+    index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
+                         format_func=lambda i: records_lib.describe_row(found.iloc[i]))
+    predicted = f"predicted {task.word}"
+    choice = c3.selectbox("Explain the score of", [predicted, *bundle.classes], key="gates_target")
+    return index, None if choice == predicted else choice
 
-index, target = gates_parts.record_choice(
-    found, bundle.classes, records_lib.describe_row, "misclassified first: wrong predictions first, the most "
-    "confident mistakes leading; most confident per class: each predicted class's surest records, the classes "
-    "taking turns")
-record = records[index]
-row = found.iloc[index]
-seq = record.seq.upper()
-cols = st.columns(2 + len(bundle.classes))
-cols[0].metric("True label", row["true"] or "unknown")
-cols[1].metric("Predicted", row["prediction"], delta=None if row["correct"] is None else
-               ("right" if row["correct"] else "wrong"), delta_color="normal" if row["correct"] else "inverse")
-for col, c in zip(cols[2:], bundle.classes):
-    col.metric(f"p({c})", f"{row[f'p_{c}']:.3f}")
 
-window = st.slider("Positions shown", 1, len(seq), (1, min(len(seq), widgets.WINDOW)), key="gates_window",
-                   help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
-                   f"with its first {widgets.WINDOW} letters, which stay readable") if len(seq) > 1 else None
-member = widgets.member_choice(path, "gates_member")
-gates_tab, gate_sal_tab, saliency_tab, ism_tab, motif_tab = st.tabs(
-    ["Gates", "Gate saliency", "Saliency", "Mutagenesis", "Motifs"])
-with gates_tab:
+def _metrics(row, t: int | None, label_tracks) -> None:
+    """The record's true and predicted label and its probabilities (at position t for an output per position)."""
+    at = f" at {t}" if t else ""
+    cols = st.columns((3 if t else 2) + len(bundle.classes))
+    if t:
+        cols.pop(0).metric("Accuracy on this record", "unknown" if row["correct"] is None
+                           else f"{row['accuracy']:.3f}", help="share of its scored positions labelled right")
+        row = label_tracks[label_tracks["position"] == t].iloc[0]
+        true, shown, right = row["true"], row["predicted"], None if not row["scored"] else bool(row["correct"])
+    else:
+        true, shown, right = row["true"], row["prediction"], row["correct"]
+    cols[0].metric(f"True label{at}", true or "unknown")
+    cols[1].metric(f"Predicted{at}", shown, delta=None if right is None else ("right" if right else "wrong"),
+                   delta_color="normal" if right else "inverse")
+    for col, c in zip(cols[2:], bundle.classes):
+        col.metric(f"p({c}){at}", f"{row[f'p_{c}']:.3f}")
+
+
+def _layers(table, key: str, n: int = 2):
+    """The layer and directions of a gate table to draw, and the ``n - 2`` columns left beside them."""
+    c1, c2, *rest = st.columns(n)
+    layer = c1.selectbox("Layer", sorted(table["layer"].unique()), key=f"{key}_layer")
+    directions = c2.multiselect("Direction", list(table["direction"].unique()), key=f"{key}_directions",
+                                default=list(table["direction"].unique())[:1])
+    return layer, directions, rest
+
+
+def _gates() -> None:
     table = loaders.explain("gates", path, [record], member=member)
-    layer, directions, shown, units, signed = gates_parts.gate_controls(table)
-    st.caption("Gates run 0–1 (a forget gate near 1 over a stretch means 'remembering through here')"
-               + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
-    widgets.chart(plots.gate_heatmaps(table, seq, units=units, layers=[layer], directions=directions,
-                                      gate_names=shown, window=window), "gates_heatmap", f"{record.id}_gates")
-with gate_sal_tab:
-    scored = loaders.explain("gate-saliency", path, [record], target, member=member)
-    gates_parts.gate_saliency_view(
-        scored, seq, "How much each gate, at each position, decides the explained score: activation × gradient, "
-        "summed over units (bars above the line push the class up); then the three units that matter most. A "
-        "forget gate that holds across a stretch between a signal and the read-out is where the memory is.", window,
-        f"{record.id}_gate_saliency")
+    layer, directions, (g3, g4) = _layers(table, "gates", 4)
+    names = list(table["gate"].unique())
+    shown = g3.multiselect("Gates", names, default=names, key="gates_names")
+    units = sorted(table["unit"].unique())
+    n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
+    signed = ", ".join(g for g in names if g in cells.signed_gates())
+    st.caption(words["gates"] + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
+    widgets.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
+                                      gate_names=shown, window=window, tracks=label_tracks), "gates_heatmap",
+                  f"{record.id}_gates")
 
-with saliency_tab:
+
+def _gate_saliency() -> None:
+    scored = loaders.explain("gate-saliency", path, [record], target, member=member, position=t)
+    layer, directions, _ = _layers(scored, "gates_sal")
+    st.caption(words["gate saliency"].format(t=t))
+    widgets.chart(plots.gate_saliency_tracks(gate_saliency_lib.gate_summary(scored), seq,
+                                             top=gate_saliency_lib.top_units(scored, 3), layers=[layer],
+                                             directions=directions, window=window), "gates_gate_saliency",
+                  f"{record.id}_gate_saliency{suffix}")
+
+
+def _saliency() -> None:
+    """Any attribution method as a logo; where the window view applies, the window the model uses at t."""
     methods = attribution.METHODS
-    method = gates_parts.method_choice()
-    chosen, scores = methods[method], None
+    method = st.radio("Method", list(methods), key="gates_method", horizontal=True,
+                      format_func=lambda m: methods[m].label, help="  \n".join(
+                          f"**{m.label}**: {m.help}" for m in methods.values()))
+    chosen, used = methods[method], None
     if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
         st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")
-    else:
-        try:
-            scores = loaders.explain(method, path, [record], target)
-        except BioseqError as e:  # one message; the other tabs still draw
-            widgets.error(e)
-    if scores is not None:
-        st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining class **{scores['target'].iloc[0]}**: "
-                   "tall letters push its score up, letters below the line push it down.")
-        widgets.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}", window=window),
-                      "gates_saliency", f"{record.id}_{method}")
-with ism_tab:
-    auto = len(seq) <= 300
+        return
+    try:
+        scores = loaders.explain(method, path, [record], target, position=t)
+        if views.get_view("window").fits(bundle):
+            used = loaders.explain("window", path, [record], target, method=method, positions=(t,))
+    except BioseqError as e:  # one message; the other tabs still draw
+        widgets.error(e)
+        return
+    st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining {task.word} **{scores['target'].iloc[0]}**"
+               + (f" at position **{t}**" if t else "") + ": tall letters push its score up, letters below the line "
+               "push it down.")
+    widgets.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}"
+                                      + (f" for the label at {t}" if t else ""), window=window),
+                  "gates_saliency", f"{record.id}_{method}{suffix}")
+    if used is None:
+        return
+    rf = window_lib.receptive_field(bundle, t, len(record.seq))
+    widgets.chart(plots.used_window(scores, used, t, rf, window), "gates_window_chart", f"{record.id}_window{suffix}")
+    st.caption(f"The window the model uses at {t}, against its receptive field ("
+               f"{window_lib.receptive_field_words(bundle)}): " + "; ".join(
+                   f"{w['mass']:.0%} of the attribution lies within {int(w['back'])} letters before and "
+                   f"{int(w['ahead'])} after" for _, w in used.dropna(subset=["back"]).iterrows()) + ".")
+    widgets.table(used, "gates_window", f"{record.id}_window{suffix}", hide_index=True)
+
+
+def _mutagenesis() -> None:
     if len(seq) > ism.ISM_MAX_LENGTH:
         st.info(f"In-silico mutagenesis is limited to {ism.ISM_MAX_LENGTH} letters.", icon=":material/info:")
-    elif auto or st.button(f"Run mutagenesis ({len(seq) * (bundle.alphabet.size - 1):,} mutants)", key="gates_ism"):
-        widgets.chart(plots.ism_heatmap(loaders.explain("mutations", path, [record], target), window=window),
-                      "gates_ism_chart", f"{record.id}_ism")
-with motif_tab:
+    elif len(seq) <= 300 or st.button(f"Run mutagenesis ({len(seq) * (bundle.alphabet.size - 1):,} mutants)",
+                                      key="gates_ism"):
+        widgets.chart(plots.ism_heatmap(loaders.explain("mutations", path, [record], target, position=t),
+                                        window=window), "gates_ism_chart", f"{record.id}_ism{suffix}")
+
+
+def _motifs() -> None:
     m1, m2, m3 = st.columns(3)
     n = m1.slider("Sequences", 10, min(500, len(records)), min(100, len(records)), key="gates_motif_n") \
         if len(records) > 10 else len(records)
@@ -119,17 +188,46 @@ with motif_tab:
     request = (path, n, k, target, by)
     if st.button(f"Find motifs in {n} sequences", key="gates_find_motifs", icon=":material/search:"):
         st.session_state["gates_motif_request"] = request
-    if st.session_state.get("gates_motif_request") == request:
-        try:
-            found = loaders.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
-        except BioseqError as e:  # e.g. a record longer than the method's limit
-            widgets.error(e)
-            st.stop()
-        widgets.chart(plots.motif_bars(found), "gates_motifs", "motifs")
-        if len(found):
-            widgets.table(found, "gates_motif_table", "motifs", hide_index=True)
-            motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
-                                 key="gates_logo_motif", help="the most frequent candidate comes first")
-            logo = loaders.explain("logo", path, records[:n], target, motif=motif, method=by)
-            widgets.chart(plots.motif_logo(logo, title=f"Windows within one letter of {motif}"), "gates_logo",
-                          f"logo_{motif}")
+    if st.session_state.get("gates_motif_request") != request:
+        return
+    try:
+        found = loaders.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
+    except BioseqError as e:  # e.g. a record longer than the method's limit
+        widgets.error(e)
+        return
+    widgets.chart(plots.motif_bars(found), "gates_motifs", "motifs")
+    if len(found):
+        widgets.table(found, "gates_motif_table", "motifs", hide_index=True)
+        motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
+                             key="gates_logo_motif", help="the most frequent candidate comes first")
+        logo = loaders.explain("logo", path, records[:n], target, motif=motif, method=by)
+        widgets.chart(plots.motif_logo(logo, title=f"Windows within one letter of {motif}"), "gates_logo",
+                      f"logo_{motif}")
+
+
+records, labels, found = guards.records_or_stop(_load)
+if len(records) == loaders.MAX_RECORDS:
+    st.caption(f"The first {loaders.MAX_RECORDS:,} records are searched.")
+index, target = _record_choice(found)
+record = records[index]
+seq = record.seq.upper()
+if task.per_position:  # the output explained: the label of the letter at position t
+    p1, box = st.columns([1, 3])
+    t = int(p1.number_input("Position t", 1, len(seq), min(len(seq), max(1, len(seq) // 2)), key="gates_position",
+                            help="the output explained: the label the model gives the letter at position t"))
+    label_tracks = loaders.explain("tracks", path, [record], labels=[labels[index]] if labels is not None else None)
+else:
+    box, t, label_tracks = st, None, None
+suffix = f"_at_{t}" if t else ""
+window = box.slider("Positions shown", 1, len(seq), (1, min(len(seq), widgets.WINDOW)), key="gates_window",
+                    help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
+                    f"with its first {widgets.WINDOW} letters, which stay readable") if len(seq) > 1 else None
+_metrics(found.iloc[index], t, label_tracks)
+member = widgets.member_choice(path, "gates_member")
+
+at = f" at {t}" if t else ""
+sections = {"Gates": _gates, f"Gate saliency{at}": _gate_saliency, f"Saliency{at}": _saliency,
+            f"Mutagenesis{at}": _mutagenesis, **({"Motifs": _motifs} if views.get_view("motifs").fits(bundle) else {})}
+for tab, draw in zip(st.tabs(list(sections)), sections.values()):
+    with tab:
+        draw()

@@ -124,11 +124,12 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
     values = train_form.read(st.session_state)
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
-        job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data))
+        job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data),
+                             overwrite=bool(st.session_state.get("train_overwrite")))
     except BioseqError as e:
         st.session_state["train_message"] = e.dashboard()
         return
-    st.session_state.update(train_message=None, train_run=job.name,
+    st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False,
                             train_name=workspace.new_name(values["cell"], alphabet))
 
 
@@ -180,6 +181,8 @@ with form_box:
     with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
+        st.checkbox("Replace a model or run of this name", key="train_overwrite", help="without it, a name that is "
+                    "taken is refused; with it, the model of that name is replaced when the new one is saved")
         for group, col in zip(train_form.COLUMNS, st.columns(len(train_form.COLUMNS))):
             with col:
                 st.markdown(f"**{group.capitalize()}**")
