@@ -8,9 +8,9 @@ applies to any text through :func:`render`.
 
 from __future__ import annotations
 
-from .option_spec import ref, render
+from .option_spec import ref, render, shown
 
-__all__ = ["BioseqError", "InputError", "ModelFileError", "ToolError", "TrainingError", "ref", "render"]
+__all__ = ["BioseqError", "InputError", "ModelFileError", "ToolError", "TrainingError", "ref", "render", "shown"]
 
 
 class BioseqError(Exception):

@@ -132,30 +132,32 @@ class Option:
             return f"at least {lo} and at most {hi}"
         return f"at least {lo}" if self.min is not None else f"at most {hi}" if self.max is not None else ""
 
-    def problem(self, value: Any) -> str | None:
+    def problem(self, value: Any, named: str | None = None) -> str | None:
         """What is wrong with ``value`` for this option, as one line that names the option (through
-        :func:`ref`) and what it takes; ``None`` when the value is valid. The one rule for every surface."""
+        :func:`ref`, or as ``named``: a model file's key) and what it takes; ``None`` when the value is valid.
+        The one rule for every surface."""
+        name = named or ref(self.name)
         if value is None:
-            return None if self.nullable else f"{ref(self.name)} needs a value"
+            return None if self.nullable else f"{name} needs a value"
         if self.many or self.positional or self.type not in (bool, int, float, str):
             return None  # files and lists: their readers check them
         if self.type is bool:
-            return None if isinstance(value, bool) else f"{ref(self.name)} is on or off (True or False), not {value!r}"
+            return None if isinstance(value, bool) else f"{name} is on or off (True or False), not {shown(value)}"
         if self.choices is not None and not self.open_choices:
             allowed = self.allowed
-            return None if value in allowed and isinstance(value, str) else (
-                f"unknown {self.name} {value!r}; choose one of {', '.join(map(str, allowed))}")
+            return None if isinstance(value, str) and value in allowed else (
+                f"unknown {named or self.name} {shown(value)}; choose one of {', '.join(map(str, allowed))}")
         if self.type is str:
-            return None if isinstance(value, str) else f"{ref(self.name)} takes text, not {value!r}"
+            return None if isinstance(value, str) else f"{name} takes text, not {shown(value)}"
         whole = self.type is int
         if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
             limits = f" ({self.range_text()})" if self.range_text() else ""
-            return f"{ref(self.name)} must be a {'whole number' if whole else 'number'}{limits}, not {value!r}"
+            return f"{name} must be a {'whole number' if whole else 'number'}{limits}, not {shown(value)}"
         bad = not math.isfinite(value) or (self.min is not None and value < self.min) or (
             self.max is not None and value > self.max)
         if not bad:
             return None
-        return f"{ref(self.name)} must be {self.range_text() or 'a finite number'}, not {_number(value)}"
+        return f"{name} must be {self.range_text() or 'a finite number'}, not {_number(value)}"
 
     def check(self, value: Any, error: type[Exception] = ValueError) -> Any:
         """``value`` if :meth:`problem` finds nothing wrong with it, else ``error`` with the problem."""
@@ -163,6 +165,12 @@ class Option:
         if problem:
             raise error(problem)
         return value
+
+
+def shown(value: Any, width: int = 40) -> str:
+    """``repr(value)`` cut to ``width`` characters: a value read from a file, quoted in a one-line message."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _number(x: Any) -> str:

@@ -44,6 +44,7 @@ class Task:
     formats: tuple[str, ...] = ("csv",)
     fixed: tuple[str, ...] = ()  # model options that do not apply (left out of a tuning search)
     headline: tuple[str, ...] = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1")
+    figure = "balanced_accuracy"  # the one validation figure a model's short description gives
     scope = ""  # how the validation figures are counted, after "validation (best epoch N"
     written = ""  # "wrote N <written>predictions"
 
@@ -52,7 +53,11 @@ class Task:
 
     def summary(self, s: dict) -> str:
         """The training data's labels in a data summary ``s`` (:func:`bioseq.data.dataset.summarize`)."""
-        return str(s["per_class"])
+        return f"({self.counted(s['per_class'])})"
+
+    def counted(self, counts: dict) -> str:
+        """Counts per class (a labeller's: positions per label) in words: ``background 640, motif 640``."""
+        return ", ".join(f"{k} {v:,}" for k, v in (counts or {}).items())
 
     def describe(self, meta: dict) -> str:
         """``bioseq info``'s line on the task and its classes, from a model file's metadata."""
@@ -226,6 +231,7 @@ class Label(Task):
     formats = ("csv", "fasta")
     fixed = ("conv_pool", "pooling")  # one output per position: no pooling
     headline = ("accuracy", "balanced_accuracy", "mcc", "f1", "sov")
+    figure = "accuracy"  # per position over scored positions (Q3 for secondary structure)
     scope = ", per position over scored positions"
     written = "records of per-position "
     origin, nearest, plural = "the position labelled", "nearest", "labels"
@@ -236,7 +242,8 @@ class Label(Task):
         super().__init__(None if labels is None else list(labels), n_classes, weight)
 
     def summary(self, s: dict) -> str:
-        return f"labelled positions {s['per_class']} ({s['scored_fraction']:.1%} of positions scored)"
+        return (f"labelled positions {self.counted(s['per_class'])} ({s['scored_fraction']:.1%} of positions "
+                "scored)")
 
     def describe(self, meta: dict) -> str:
         how = meta["labelling"]

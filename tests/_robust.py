@@ -7,8 +7,11 @@ module itself.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import TINY, TINY_TRAIN
@@ -58,3 +61,43 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *must_name: str) ->
         assert name in lines[0], f"{name!r} not named in: {lines[0]}"
     assert proc.stdout == "", proc.stdout
     return lines[0]
+
+
+class Hung(BaseException):
+    """Raised by :func:`bounded` when its block runs too long: a ``BaseException``, so no ``except Exception``
+    in the code under test turns it into an ordinary error."""
+
+
+def _peak_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+@contextmanager
+def bounded(cpu_seconds: float = 1.0, memory_mib: int = 100, wall_seconds: int = 20):
+    """The block must use at most ``cpu_seconds`` of CPU time and raise this process's peak memory by at most
+    ``memory_mib``; one still running after ``wall_seconds`` is stopped with :class:`Hung` (so a hang fails the
+    test instead of hanging the suite). Peak memory is reset through ``/proc/self/clear_refs`` (Linux); where
+    that cannot be written, memory is not checked."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident size to the current one
+        before = _peak_kib()
+    except OSError:
+        before = None
+
+    def stop(signum, frame):
+        raise Hung(f"still running after {wall_seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(wall_seconds)
+    start = time.process_time()
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    used = time.process_time() - start
+    assert used <= cpu_seconds, f"took {used:.2f} s of CPU time (at most {cpu_seconds} s)"
+    if before is not None:
+        grew = (_peak_kib() - before) / 1024
+        assert grew <= memory_mib, f"peak memory grew by {grew:.0f} MiB (at most {memory_mib} MiB)"

@@ -23,6 +23,32 @@ def test_train_load_predict_explain(dna_fasta, tmp_path):
     assert len(scores) == 40 * 24 and set(scores["method"]) == {"saliency"}
 
 
+def test_results_and_models_have_a_short_repr_and_a_card(dna_fasta):
+    """`r` in a notebook printed 90 KB (the validation set, every gradient record), a loaded model 4 KB of
+    metadata: one line each, and a model card as HTML."""
+    r = bioseq.train([dna_fasta], name="api", **TINY, **TINY_TRAIN, val_fraction=0.25)
+    arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
+    figure = r.result.val_metrics["balanced_accuracy"]
+    assert repr(r) == (f"<bioseq training result 'api': classifier, {arch}; classes background, motif; "
+                       f"validation balanced_accuracy {figure:.3f}>")
+    model = bioseq.load("api")
+    assert repr(model) == repr(r).replace("training result", "model")
+    card = model._repr_html_()
+    assert len(card) < 2000 and card.startswith("<table")
+    for text in ("<th style='text-align:left'>task</th><td style='text-align:left'>classifier (one class per "
+                 "sequence)", "background 15, motif 15 (sequences per class)", f"balanced_accuracy {figure:.3f}"):
+        assert text in card, text
+    assert "saved" in r._repr_html_() and len(r._repr_html_()) < 2500
+
+
+def test_a_labellers_repr_says_labels(make_bundle):
+    from bioseq.data.alphabets import PROTEIN
+
+    bundle = make_bundle(PROTEIN, ("M", "O"), task="label", conv_pool=1)
+    assert repr(bundle).startswith("<bioseq model '': labeller, ") and "; labels M, O>" in repr(bundle)
+    assert "labeller (one label per position)" in bundle._repr_html_()
+
+
 def test_unknown_options_are_named(dna_fasta):
     with pytest.raises(InputError, match="unknown option epoch; known options: labels"):
         bioseq.train([dna_fasta], epoch=1)

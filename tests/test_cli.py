@@ -55,7 +55,7 @@ def test_train_out(dna_fasta, tmp_path, capsys):
     assert main(["train", str(dna_fasta), "--out", str(out), "--log-dir", str(tmp_path / "run"), *TRAIN]) == 0
     captured = capsys.readouterr()
     assert captured.out == f"{out}\n"
-    assert "data: 32 training records {'background': 16, 'motif': 16}, dna, length 24-24" in captured.err
+    assert "data: 32 training records (background 16, motif 16), dna, length 24-24" in captured.err
     assert "validation (best epoch" in captured.err and "confusion (rows true" in captured.err
     assert f"logs: {tmp_path / 'run'}" in captured.err
     bundle = load_model(out)
@@ -90,6 +90,8 @@ def test_train_name_then_models_and_info(model, bioseq_home, capsys):
     arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
     assert "name:          tiny" in text and f"architecture:  {arch}" in text
     assert "classes:       background, motif" in text and "  train " in text and "validation:" in text
+    trained = next(line for line in text.splitlines() if line.startswith("trained on:"))
+    assert trained.startswith("trained on:    background 16, motif 16 (sequences per class); best epoch")  # no dict
     assert main(["info", "tiny", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["format"] == "bioseq-model" and meta["name"] == "tiny" and meta["config"]["hidden"] == 8
@@ -111,6 +113,30 @@ def test_predict_to_a_file_and_to_stdout(model, dna_fasta, tmp_path, capsys):
     assert [r[0] for r in rows[1:]] == [f"seq{i}" for i in range(1, 41)]
     assert main(["predict", model, str(dna_fasta), "--chunk-size", "7"]) == 0
     assert capsys.readouterr().out == out.read_bytes().decode()
+
+
+def test_predict_warns_about_records_unlike_the_training_data(model, write, tmp_path, capsys):
+    """`bioseq predict` said only "wrote N predictions" while every record was flagged: it says on stderr how
+    many and why, in the Predict page's sentence (bioseq.prediction.novelty.summary)."""
+    odd = write("odd.fa", "".join(f">poly{i}\n{'A' * 24}\n" for i in range(5))
+                + "".join(f">long{i}\n{'ACGT' * 20}\n" for i in range(3)) + ">fine\nACGTTGCAACGTTGCAACGTTGCA\n")
+    out = tmp_path / "odd.csv"
+    assert main(["predict", model, str(odd), "-o", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"wrote 9 predictions to {out}",
+                   "bioseq: warning: 8 of 9 sequences are unlike the training data (3 much longer than any training "
+                   "sequence, 5 with an unusual letter composition); their predictions may be confident and still "
+                   "wrong. See the unlike_training column."]
+    assert main(["predict", model, str(odd), "--chunk-size", "2"]) == 0  # counted over chunks, to stdout too
+    assert capsys.readouterr().err.strip().startswith("bioseq: warning: 8 of 9 sequences")
+
+
+def test_train_help_names_both_tasks(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Train a model: a classifier (one class per sequence" in text
+    assert "or a labeller (a label per position" in text
 
 
 def test_evaluate_text_and_json(model, dna_fasta, write, capsys):

@@ -71,6 +71,19 @@ def test_label_table_errors(write, tmp_path):
         read_label_table(write("latin.csv", b"id,label\na,caf\xe9\n"))
 
 
+def test_label_table_refuses_an_id_labelled_twice_differently(write):
+    """The same id with two labels was a silent last-row-wins; identical repeats stay accepted."""
+    path = write("dup.csv", "id,label\na,x\nb,y\nc,x\nb,x\n")
+    with pytest.raises(InputError) as e:
+        read_label_table(path)
+    assert str(e.value) == (f"{path}: line 5: id 'b' is labelled 'x' here but 'y' on line 3; give each id one "
+                            "label")
+    with pytest.raises(InputError, match="line 5: id 'b' is labelled 'x' here but 'y' on line 3"):
+        load_dataset([write("p.fa", PLAIN)], labels=path)
+    same = write("same.tsv", "id\tlabel\na\tx\nb\ty\nc\tx\nb\ty\n")
+    assert read_label_table(same) == {"a": "x", "b": "y", "c": "x"}
+
+
 def test_one_file_per_class(write):
     amp = write("AMP.tr.fa", ">p1\nMKLLVV\n>p2\nMKKLLW\n")
     non = write("nonAMP.tr.fa", ">n1\nMEEPQS\n")

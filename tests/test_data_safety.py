@@ -13,8 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from _robust import assert_one_line_error, bounded, run_cli
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 import bioseq
+from bioseq.app import uploads
 from bioseq.cli import main
 from bioseq.cli import main as cli
 from bioseq.data.dataset import file_sha256
@@ -26,7 +31,7 @@ from bioseq.training import jobs
 from bioseq.training.config import TrainConfig
 from bioseq.training.fit import fit
 from bioseq.training.runs import RunFolder, read_run
-from bioseq.workspace import check_name, runs_dir
+from bioseq.workspace import check_name, runs_dir, uploads_dir
 
 # --- outputs: an output that is an input, a link or a special file (items 1, 2) -----------------------
 
@@ -284,7 +289,7 @@ def test_an_unwritable_model_path_is_refused_before_training(where, dna_fasta, t
     (tmp_path / "a-file").write_text("a file, not a folder")
     (tmp_path / "a-folder").mkdir()
     epochs = []
-    with pytest.raises(ModelFileError, match="a-f"):
+    with pytest.raises(BioseqError, match="a-f"):  # the output guard or the model-path check
         fit(DataOptions([str(dna_fasta)]), RUN_TINY, run_cfg(), out=tmp_path / where, log_dir=tmp_path / "log",
             callback=epochs.append)
     assert epochs == [] and not (tmp_path / "log").exists()  # no training, no run folder
@@ -312,7 +317,7 @@ def test_the_header_estimate_is_the_real_header(dna_fasta, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_header_limit_is_safetensors_own():
+def test_the_header_limit_is_safetensors_own(tmp_path):
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import save_file
@@ -323,7 +328,8 @@ def test_the_header_limit_is_safetensors_own():
     pad = MAX_HEADER - header_bytes({}, tensors)
 
     def save(extra: int) -> None:
-        save_file(tensors, os.devnull, metadata={"bioseq": json.dumps({"x": "a" * (pad + extra - 8)})})
+        # a real file: safetensors replaces its target, so os.devnull here would replace /dev/null (as root)
+        save_file(tensors, tmp_path / "h.safetensors", metadata={"bioseq": json.dumps({"x": "a" * (pad + extra - 8)})})
 
     save(0)  # exactly MAX_HEADER bytes of header are written
     with pytest.raises(SafetensorError, match="header too large"):
@@ -423,3 +429,141 @@ def test_an_uploaded_model_named_with_a_newline_is_not_registered(dna_bundle, tm
     with pytest.raises(ModelFileError, match="invalid model name"):
         save_model_upload(path.read_bytes(), "up.safetensors", register=True)
     assert run_files(bioseq_home) == []
+
+
+# --- hostile models: a model file's metadata is checked field by field and against the weights in the file
+# before anything is built, by every loader (library, CLI, dashboard upload, ensembles)
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy"
+
+
+def hostile(src: Path, dst: Path, change) -> Path:
+    """A copy of the model file ``src`` with its metadata changed by ``change(meta)``; the weights untouched."""
+    with safe_open(str(src), framework="pt") as f:
+        meta = json.loads(f.metadata()["bioseq"])
+    change(meta)
+    save_file(load_file(src), dst, metadata={"bioseq": json.dumps(meta)})
+    return dst
+
+
+def _config(key, value):
+    def change(meta):
+        meta["config"][key] = value
+    return change
+
+
+@pytest.fixture
+def billion_layers(tmp_path) -> Path:
+    return hostile(LEGACY / "dna_default.safetensors", tmp_path / "deep.safetensors", _config("layers", 10**9))
+
+
+def test_a_billion_layers_is_refused_at_once_by_every_loader(billion_layers, tmp_path, capsys):
+    """It ran past 120 s, growing: every loader built the stack (on the meta device, one module at a time)."""
+    expected = (f"{billion_layers}: damaged bioseq model file: config.layers must be at least 1 and at most 8, "
+                "not 1000000000")  # the options' one rule, before anything is built
+    for load in (load_model, bioseq.load):
+        with bounded(cpu_seconds=1.0, memory_mib=100), pytest.raises(ModelFileError) as err:
+            load(str(billion_layers))
+        assert str(err.value) == expected
+    for command in (["info", str(billion_layers)],
+                    ["predict", str(billion_layers), str(LEGACY / "dna.fa"), "-o", str(tmp_path / "out.csv")]):
+        capsys.readouterr()
+        with bounded(cpu_seconds=1.0, memory_mib=100):
+            assert main(command) == 2
+        captured = capsys.readouterr()
+        assert captured.err == f"bioseq: error: {expected}\n" and captured.out == ""
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_billion_layers_is_refused_by_the_command_in_seconds(billion_layers, tmp_path):
+    proc = run_cli("predict", billion_layers, LEGACY / "dna.fa", home=tmp_path / "home", timeout=60)
+    assert_one_line_error(proc, str(billion_layers), "config.layers must be at least 1 and at most 8, not 1000000000")
+
+
+def test_the_dashboard_upload_refuses_a_hostile_model_and_keeps_nothing(billion_layers):
+    data = billion_layers.read_bytes()
+    for register in (False, True):
+        with bounded(cpu_seconds=1.0, memory_mib=100), pytest.raises(ModelFileError) as err:
+            uploads.save_model_upload(data, "deep.safetensors", register=register)
+        assert err.value.dashboard() == ("deep.safetensors: damaged bioseq model file: config.layers must be at "
+                                         "least 1 and at most 8, not 1000000000")
+        assert not any((uploads_dir() / "models").iterdir())
+
+
+def test_an_ensemble_member_or_member_count_beyond_the_weights_is_refused(make_bundle, tmp_path):
+    from bioseq.model.ensemble import combine
+    from bioseq.model.store import save_model
+
+    src = save_model(tmp_path / "ens.safetensors", combine([make_bundle(seed=0), make_bundle(seed=1)]))
+    member = dict(load_model(src).meta["ensemble"]["members"][1])
+
+    def deep_member(meta):
+        meta["ensemble"]["members"][1]["layers"] = 10**9
+
+    def many_members(meta):
+        meta["ensemble"]["members"] += [member] * 10_000
+
+    for change, words in ((deep_member, "ensemble.members[1].layers"),
+                          (many_members, "ensemble.members must be a list of 2 to")):
+        path = hostile(src, tmp_path / "hostile.safetensors", change)
+        with bounded(cpu_seconds=1.0, memory_mib=100), pytest.raises(ModelFileError, match=words.replace(
+                "[", r"\[").replace("]", r"\]")):
+            load_model(path)
+
+
+def test_more_tensors_than_any_model_has_are_refused_before_building(tmp_path):
+    """Layers within the tensor count, but more tensors than any bioseq model: refused before the meta build
+    (tens of seconds for 20,001 layers)."""
+    n = 20_001  # bioseq.model.filecheck.MAX_TENSORS + 1
+    with safe_open(str(LEGACY / "dna_default.safetensors"), framework="pt") as f:
+        meta = json.loads(f.metadata()["bioseq"])
+    meta["config"]["layers"] = n
+    path = tmp_path / "many.safetensors"
+    save_file({f"rnns.{i}.w": torch.zeros(0) for i in range(n)}, path, metadata={"bioseq": json.dumps(meta)})
+    with bounded(cpu_seconds=1.0, memory_mib=100), pytest.raises(ModelFileError, match="holds 20,001 tensors"):
+        load_model(path)
+
+
+ONE_LINE = {  # issue item 13: internal errors became one line naming the file and the field
+    "max_length -5": (lambda m: m["length"].update(max_length=-5),
+                      "length.max_length must be a whole number from 1 to 1,000,000,000, not -5"),
+    "policy sideways": (lambda m: m["length"].update(policy="sideways"),
+                        "unknown length.policy 'sideways'; choose one of start, end, centre"),
+    "format version '1'": (lambda m: m.update(format_version="1"),
+                           "format_version must be a whole number from 1 up, not '1'"),
+    "alphabet without letters": (lambda m: m["alphabet"].pop("letters"), "alphabet has no letters"),
+    "alphabet letters a number": (lambda m: m["alphabet"].update(letters=4),
+                                  "alphabet.letters must be distinct capital letters A-Z, not 4"),
+    "alphabet a string": (lambda m: m.update(alphabet="dna"),
+                          "alphabet must be a mapping with name, letters and ambiguity, not str"),
+    "ambiguity code for a letter that is not there": (
+        lambda m: m["alphabet"]["ambiguity"].update(N="ACGU"),
+        "alphabet.ambiguity.N must be letters of ACGT, not 'ACGU'"),
+    "class name with a line break": (lambda m: m.update(classes=["background", "mo\ntif"]),
+                                     "classes[1] must be a non-empty name of printable characters, not 'mo\\ntif'"),
+    "training seconds as text": (lambda m: m["training"].update(seconds="12"),
+                                 "training.seconds must be a finite number of at least 0, not '12'"),
+    "training file without a checksum": (lambda m: m["training"]["files"][0].pop("sha256"),
+                                         "training.files[0].sha256 is missing"),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_LINE))
+def test_bad_metadata_is_one_line_naming_the_file_and_field(case, tmp_path, capsys):
+    change, words = ONE_LINE[case]
+    path = hostile(LEGACY / "dna_default.safetensors", tmp_path / "bad.safetensors", change)
+    expected = f"{path}: damaged bioseq model file: {words}"
+    for command in (["info", str(path)], ["predict", str(path), str(LEGACY / "dna.fa")]):
+        capsys.readouterr()
+        assert main(command) == 2
+        captured = capsys.readouterr()
+        assert captured.err == f"bioseq: error: {expected}\n" and captured.out == ""
+    with pytest.raises(ModelFileError) as err:
+        uploads.save_model_upload(path.read_bytes(), "bad.safetensors")
+    assert err.value.dashboard() == f"bad.safetensors: damaged bioseq model file: {words}"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LEGACY.glob("*.safetensors")))
+def test_legacy_models_pass_the_check(name):
+    bundle = load_model(LEGACY / name)
+    assert bundle.max_length is None and bundle.length_policy == "start" and len(bundle.classes) == 2

@@ -159,7 +159,8 @@ def test_the_model_file_keeps_a_training_profile(dna_fasta, tmp_path):
     assert (profile["length_min"], profile["length_max"]) == (24, 24)
     assert 0 < profile["composition_cutoff"] < 1 and len(profile["composition"]) == 4
     long = [np.zeros((50, 4), dtype=np.float32) + 0.25]
-    assert flag_arrays(long, profile)["flag"][0] == "longer than any training sequence (50 > 24)"
+    assert flag_arrays(long, profile)["flag"][0] == ("longer than any training sequence by over 25% "
+                                                     "(50 letters; the longest 24)")
 
 
 # --- labellers (one label per position) -------------------------------------------------------------------

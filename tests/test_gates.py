@@ -18,8 +18,6 @@ from bioseq.model.classifier import ConvFrontEnd, build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-
 SEQ = "ACGTTGCANGTACG"  # 14 letters, with an ambiguity code
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _robust import assert_one_line_error, run_cli, tiny_models
+from _robust import assert_one_line_error, bounded, run_cli, tiny_models
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
@@ -215,3 +215,69 @@ def test_pickled_model_is_refused_and_never_unpickled(name, fasta, tmp_path, cap
     (row,) = list_models()
     assert row["name"] == "evil" and "error" in row
     assert not marker.exists()
+
+
+# --- every size and type in the metadata, hostile, field by field: refused in one line naming the file and the
+# field, within a second of CPU time, with no large allocation (the README: "shapes are checked before any
+# weights are allocated")
+
+BAD_WHOLE_NUMBERS = {"huge": 10**12, "negative": -5, "zero": 0, "fraction": 2.5, "boolean": True, "string": "2",
+                     "list": [2], "null": None}
+SIZE_FIELDS = ("format_version", "config.layers", "config.hidden", "config.alphabet_size", "config.n_classes",
+               "config.conv_filters", "config.conv_width", "config.conv_pool", "length.max_length",
+               "training.profile.length_min", "training.profile.length_max", "ensemble.members.1.layers",
+               "ensemble.members.1.hidden")
+VALID = {("length.max_length", "null"), ("training.profile.length_min", "zero"),
+         ("training.profile.length_max", "zero")}
+CONFIG = {"alphabet_size": 4, "n_classes": 2, "hidden": 8, "conv_filters": 4, "conv_width": 3, "dropout": 0.0}
+SHAPED_FIELDS = {  # fields whose size is their length: (field, variant) -> value (ensemble members: see below)
+    ("alphabet.letters", "huge"): "ACGT" * 250_000, ("alphabet.letters", "zero"): "",
+    ("alphabet.letters", "wrong type"): 4, ("alphabet.letters", "list"): list("ACGT"),
+    ("classes", "huge"): [f"c{i}" for i in range(100_000)], ("classes", "zero"): [], ("classes", "one"): ["a"],
+    ("classes", "wrong type"): "ab", ("classes", "numbers"): [0, 1],
+    ("ensemble.members", "huge"): [{**CONFIG}] * 10_000, ("ensemble.members", "zero"): [],
+    ("ensemble.members", "one"): [{**CONFIG}], ("ensemble.members", "wrong type"): "x",
+}
+MATRIX = {**{(f, v): value for f in SIZE_FIELDS for v, value in BAD_WHOLE_NUMBERS.items() if (f, v) not in VALID},
+          **SHAPED_FIELDS}
+
+
+@pytest.fixture(scope="module")
+def ensemble_file(tmp_path_factory) -> Path:
+    from bioseq.data.alphabets import DNA
+    from bioseq.model.classifier import build_model
+    from bioseq.model.config import ModelConfig
+    from bioseq.model.ensemble import combine
+    from bioseq.model.store import ModelBundle, save_model
+
+    bundles = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = build_model(ModelConfig(**CONFIG)).eval()
+        bundles.append(ModelBundle(model, DNA, ["a", "b"]))
+    return save_model(tmp_path_factory.mktemp("ensemble") / "ens.safetensors", combine(bundles))
+
+
+def _put(meta: dict, field: str, value) -> None:
+    *path, leaf = field.split(".")
+    for key in path:
+        meta = meta[int(key)] if isinstance(meta, list) else meta[key]
+    meta[leaf] = value
+
+
+@pytest.mark.parametrize(("field", "variant"), list(MATRIX), ids=[f"{f}={v}" for f, v in MATRIX])
+def test_hostile_size_or_type_is_refused_at_once(field, variant, models, ensemble_file, tmp_path, capsys):
+    src = ensemble_file if field.startswith("ensemble") else models["dna"]
+    path = rewrite(src, tmp_path / "model.safetensors", lambda meta: _put(meta, field, MATRIX[field, variant]))
+    leaf = next(p for p in reversed(field.split(".")) if not p.isdigit())
+    with bounded(cpu_seconds=1.0, memory_mib=100):
+        with pytest.raises(ModelFileError) as err:
+            load_model(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and len(message) < 300, message
+    assert leaf in message or leaf.replace("_", " ") in message, message
+    capsys.readouterr()
+    with bounded(cpu_seconds=1.0, memory_mib=100):
+        rc = cli.main(["info", str(path)])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == "" and captured.err.strip().splitlines() == [f"bioseq: error: {message}"]

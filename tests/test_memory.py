@@ -9,7 +9,7 @@ import torch
 from _linear import HEAD, U, linear_bundle, linear_labeller, rec
 
 from bioseq.data.alphabets import DNA
-from bioseq.interpret.memory import COLUMNS, effective_memory, memory_curve, reach
+from bioseq.interpret.memory import COLUMNS, effective_memory, memory_curve, reach, span_words, spans
 from bioseq.model.classifier import build_model
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
@@ -45,8 +45,11 @@ def _curve(relative) -> pd.DataFrame:
 
 
 def test_effective_memory_on_synthetic_curves():
-    # the first distance beyond the peak where influence < 1% of the peak
-    assert effective_memory(_curve([0.5, 1.0, 0.3, 0.02, 0.005, 0.2])) == 8
+    # the first distance beyond which the line stays under 1%: a dip under 1% that rises again is not the end
+    assert effective_memory(_curve([0.5, 1.0, 0.3, 0.02, 0.005, 0.2])) is None  # still 20% at the farthest
+    assert effective_memory(_curve([1.0, 0.005, 0.3, 0.0])) == 6  # was 2: the dip at distance 2
+    # a line that never reaches 1% keeps nothing at any distance
+    assert effective_memory(_curve([0.004, 0.009, 0.001])) == 0
     # values below 1% before the peak do not count
     assert effective_memory(_curve([0.001, 0.2, 1.0, 0.5, 0.0099])) == 8
     # exactly 1% is not below 1%
@@ -116,3 +119,18 @@ def test_a_bidirectional_labeller_reaches_the_future():
     bundle = ModelBundle(build_model(cfg).eval(), DNA, ["a", "b"])
     curve = memory_curve(bundle, [rec("ACGTTGCA")], min_share=0)
     assert (curve[curve["direction"] == "future"]["relative"] > 0).all()
+
+
+def test_span_words_say_which_end():
+    rows = [{"direction": d, "distance": k, "influence": 1.0, "relative": rel, "sequences": 1}
+            for d, rels in (("forward", [1.0, 0.5, 0.02, 0.001]), ("reverse", [0.3, 0.001, 0.0, 0.0]))
+            for k, rel in enumerate(rels)]
+    curve = pd.DataFrame(rows)
+    assert spans(curve) == {"forward": 3, "reverse": 1} and effective_memory(curve) == 3
+    assert span_words(curve, "protein") == ("the last ~3 positions (the C-terminal end) and the first ~1 positions "
+                                            "(the N-terminal end)")
+    assert span_words(curve, "rna") == "the last ~3 positions (the 3′ end) and the first ~1 positions (the 5′ end)"
+    reverse = curve[curve["direction"] == "reverse"]
+    assert span_words(reverse, "protein") == "the first ~1 positions (the N-terminal end)"
+    labeller = curve.replace({"direction": {"forward": "past", "reverse": "future"}})
+    assert span_words(labeller, "protein") == "the ~3 positions up to each position labelled and ~1 after it"

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
-from bioseq.prediction.novelty import compositions, flag_arrays, js_divergence, summary, training_profile
+from bioseq.prediction.novelty import (
+    compositions,
+    flag_arrays,
+    js_divergence,
+    length_range,
+    summary,
+    tally,
+    training_profile,
+)
 
 
 def enc(*seqs):
@@ -35,11 +46,38 @@ def test_profile_and_flags():
     flags = flag_arrays(enc("ACGTACGT", "ACGT", "ACGT" * 5, "AAAAAAAA"), prof)
     assert list(flags["length"]) == [8, 4, 20, 8]
     assert flags["flag"][0] == ""
-    assert flags["flag"][1] == "shorter than any training sequence (4 < 6)"
-    assert flags["flag"][2] == "longer than any training sequence (20 > 10)"
+    assert flags["flag"][1] == "shorter than any training sequence by over 20% (4 letters; the shortest 6)"
+    assert flags["flag"][2] == "longer than any training sequence by over 25% (20 letters; the longest 10)"
     assert flags["flag"][3].startswith("unusual composition")
-    assert summary(flags).startswith("3 of 4 sequences are unlike the training data")
+    assert summary(flags) == ("3 of 4 sequences are unlike the training data (1 much shorter than any training "
+                              "sequence, 1 much longer than any training sequence, 1 with an unusual letter "
+                              "composition); their predictions may be confident and still wrong.")
     assert summary(flags.iloc[:1]) is None
+
+
+def test_length_flags_only_real_extrapolation():
+    """Lengths within 1.25 times the training range are interpolation: 405 against a longest of 404 is not
+    flagged, 506 is (404 x 1.25 = 505); 324 against a shortest of 404 is not (404 / 1.25 = 323.2), 323 is."""
+    prof = {"length_min": 404, "length_max": 404, "composition": [0.25] * 4, "composition_cutoff": 1.0}
+    assert length_range(prof) == (324, 505)
+    seqs = ["ACGT" * 101 + "A", "A" * 505, "A" * 506, "A" * 808, "A" * 324, "A" * 323]
+    flags = flag_arrays(enc(*seqs), prof)["flag"].tolist()
+    assert flags[:2] == ["", ""] and flags[4] == ""
+    assert flags[2] == "longer than any training sequence by over 25% (506 letters; the longest 404)"
+    assert flags[3] == "longer than any training sequence by over 25% (808 letters; the longest 404)"
+    assert flags[5] == "shorter than any training sequence by over 20% (323 letters; the shortest 404)"
+
+
+def test_one_sentence_counts_each_reason():
+    flags = ["", "unusual composition (distance 0.5 > 0.1)",
+             "longer than any training sequence by over 25% (30 letters; the longest 10); unusual composition (x)"]
+    counts = tally(flags)
+    assert counts == Counter(records=3, flagged=2, composition=2, long=1)
+    assert summary(counts) == ("2 of 3 sequences are unlike the training data (1 much longer than any training "
+                               "sequence, 2 with an unusual letter composition); their predictions may be confident "
+                               "and still wrong.")
+    assert summary(tally(flags[1:2])).startswith("1 of 1 sequence is unlike")
+    assert tally(pd.DataFrame({"unlike_training": [np.nan, "unusual composition"]}))["flagged"] == 1  # read back
 
 
 def test_old_model_files_have_no_profile():

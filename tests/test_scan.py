@@ -22,7 +22,8 @@ HIT, MISS = "0.880797", "0.5"
 
 def profiled(bundle, longest: int = 20):
     """The bundle with a training profile whose longest sequence is ``longest``."""
-    bundle.meta["training"] = {"profile": {"length_min": 10, "length_max": longest, "composition": [0.25] * 4,
+    size = bundle.alphabet.size  # one mean share per letter (a model file with any other count is refused)
+    bundle.meta["training"] = {"profile": {"length_min": 10, "length_max": longest, "composition": [1 / size] * size,
                                            "composition_cutoff": 1.0}}
     return bundle
 

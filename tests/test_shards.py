@@ -129,6 +129,25 @@ def test_torchrun_two_processes_write_the_one_process_csv(tmp_path, kind):
 
 
 @pytest.mark.slow
+def test_torchrun_warns_about_records_unlike_the_training_data_over_every_rank(tmp_path):
+    """Each rank flags its own chunks; rank 0's warning counts every rank's, as one process does."""
+    bundle = motif_bundle(bias=-4.5)
+    bundle.meta["training"] = {"profile": {"length_min": 100, "length_max": 100, "composition": [0.25] * 4,
+                                           "composition_cutoff": 1.0}}  # 20 letters: shorter by over 20%
+    model = save_model(tmp_path / "m.safetensors", bundle)
+    fasta = write_fasta(tmp_path / "in.fa", motif_dna(150, length=20, motif="GATTA", seed=4))
+    warnings = []
+    for procs in (1, 2):
+        done = bioseq_run(["predict", str(model), str(fasta), "--chunk-size", "16", "--device", "cpu",
+                           "-o", str(tmp_path / f"out{procs}.csv")], procs, tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        warnings.append([line for line in done.stderr.splitlines() if line.startswith("bioseq: warning:")])
+    assert warnings[0] == warnings[1] == [
+        "bioseq: warning: 150 of 150 sequences are unlike the training data (150 much shorter than any training "
+        "sequence); their predictions may be confident and still wrong. See the unlike_training column."]
+
+
+@pytest.mark.slow
 def test_torchrun_a_bad_record_of_rank_one_is_named_once_and_nothing_is_written(tmp_path):
     model = save_model(tmp_path / "m.safetensors", motif_bundle(bias=-4.5))
     good = "".join(f">s{i}\nACGTACGTAC\n" for i in range(40))

@@ -156,11 +156,13 @@ def test_refuses_metadata_that_disagrees_with_the_weights(tmp_path, saved):
         "cell.safetensors": {"config": {**meta["config"], "cell": "gru"}},
         "classes.safetensors": {"classes": ["a", "b", "c"]},
         "alphabet.safetensors": {"alphabet": PROTEIN.to_dict()},
-        "badconfig.safetensors": {"config": {**meta["config"], "pooling": "sum"}},
     }
     for name, change in cases.items():
         with pytest.raises(ModelFileError, match="metadata disagrees with weights"):
             load_model(rewrite_meta(saved, tmp_path / name, **change))
+    bad = rewrite_meta(saved, tmp_path / "badconfig.safetensors", config={**meta["config"], "pooling": "sum"})
+    with pytest.raises(ModelFileError, match=r"unknown config\.pooling 'sum'; choose one of last, mean, max, "):
+        load_model(bad)
     missing_tensor = tmp_path / "missing.safetensors"
     with safe_open(str(saved), framework="pt") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys() if k != "head.bias"}

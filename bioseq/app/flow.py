@@ -81,8 +81,8 @@ def gradient_flow(name: str, n: int = 32, records: list | None = None, member: i
         eff = effective_memory(memory)
     grads, hist = read_gradients(name), read_metrics(name)
     diagnosis = diagnose_run(grads.to_dict("records"), hist.to_dict("records"),
-                             memory_summary(memory) if records else None, (bundle.meta or {}).get("training"),
-                             task.name)
+                             memory_summary(memory, bundle.alphabet.name) if records else None,
+                             (bundle.meta or {}).get("training"), task.name, bundle.model.cfg.to_dict())
     return FlowReport(name, describe_config(bundle.model.cfg.to_dict()), layer_gradients(name), gradient_summary(name),
                       time, memory, eff, diagnosis, len(records), note, measured_range(memory),
                       "per position" if task.per_position else bundle.model.cfg.pooling, task.name, str(model),

@@ -17,8 +17,9 @@ TERMS = MappingProxyType({
                 "signal that back-propagation through time delivers to that position. If it falls towards zero "
                 "with distance from the read-out, the network cannot learn from far-away letters.",
     "effective memory": "How far back (in positions from the read-out) an input letter still moves the output: the "
-                        "distance at which its influence falls under 1% of the strongest position's, counted over "
-                        "the sequences that reach that far.",
+                        "distance from which on its influence stays under 1% of the strongest position's (the median "
+                        "sequence's share: the memory chart's line against its dashed 1% line), counted over the "
+                        "sequences that reach that far. Every sentence about memory uses this one number.",
     "forget gate": "In an LSTM, a value between 0 and 1 per unit and position that decides how much of the cell "
                    "state to keep: f(t) near 1 over a stretch means the cell remembers through it.",
     "input gate": "In an LSTM, how much of the new candidate value is written into the cell state at this position.",

@@ -87,16 +87,25 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from ..prediction.novelty import summary
     from ..prediction.predict import predict_files
     from ..task import task_of
     from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
+    flagged: Counter = Counter()
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
-                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout)
-    if a.output not in (None, "-") and distributed.is_main():
+                      with_sequence=a.with_sequence, rank_timeout=a.rank_timeout, flagged=flagged)
+    if not distributed.is_main():
+        return 0
+    if a.output not in (None, "-"):
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
+    warning = summary(flagged)
+    if warning:
+        print(f"bioseq: warning: {warning} See the unlike_training column.", file=sys.stderr)
     return 0
 
 
@@ -141,17 +150,20 @@ def cmd_info(a: argparse.Namespace) -> int:
         print(json.dumps(meta, indent=1))
         return 0
     t = meta.get("training") or {}
+    length = meta.get("length") or {}  # read_meta checked its fields
     lines = [
         f"name:          {meta.get('name')}",
         f"architecture:  {describe_model(meta)}",
         "alphabet:      {name} ({letters}; {rule})".format(**{"rule": "", **meta["alphabet"]}),
         task_of(meta).describe(meta),
-        f"length:        max {meta['length']['max_length'] or 'none'}, keep {meta['length']['policy']}",
+        f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
     ]
     if t:
-        lines.append(f"trained on:    {t.get('counts')}; best epoch {t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
+        task = task_of(meta)
+        lines.append(f"trained on:    {task.counted(t.get('counts'))} ({task.unit} per {task.word}); best epoch "
+                     f"{t.get('best_epoch')}, {t.get('seconds', 0):.0f}s")
         for f in t.get("files", []):
             lines.append(f"  {f['role']:<5} {f['path']}  sha256 {f['sha256'][:16]}…")
         lines += _split_lines(t)
@@ -181,9 +193,11 @@ def cmd_inspect(a: argparse.Namespace) -> int:
 
 
 def _train_arguments(t: argparse.ArgumentParser) -> None:
-    t.description = ("Train a classifier. Labels come from label=VALUE header tokens, --labels, or one file per "
-                     "class (several files whose headers carry no labels). Every option is also an argument of "
-                     "bioseq.train() and a field of the dashboard's Train form.")
+    t.description = ("Train a model: a classifier (one class per sequence: labels from label=VALUE header tokens, "
+                     "--labels, or one file per class, several files whose headers carry no labels) or a labeller (a "
+                     "label per position: three-line FASTA, or --labels-fasta; --task label, detected from the "
+                     "files). Every option is also an argument of bioseq.train() and a field of the dashboard's "
+                     "Train form.")
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
@@ -263,7 +277,7 @@ def _tune_arguments(p: argparse.ArgumentParser) -> None:
 
 # name: (what `bioseq --help` says, the function that adds the command's arguments)
 COMMANDS = MappingProxyType({
-    "train": ("train a classifier on labelled sequence files", _train_arguments),
+    "train": ("train a classifier or a per-position labeller on labelled sequence files", _train_arguments),
     "predict": ("predict classes (or per-position labels) for sequence files", _predict_arguments),
     "evaluate": ("metrics of a model on labelled files", _evaluate_arguments),
     "models": ("list the models in the workspace registry", _models_arguments),
@@ -281,8 +295,9 @@ def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser
     (the others listed by name and help). Adding a command's arguments may load its libraries (``inspect``
     reads the attribution registry, and PyTorch with it), so :func:`main` adds the running command's only:
     ``bioseq --help`` and ``bioseq train --help`` load no PyTorch."""
-    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers on DNA, RNA and protein "
-                                 "sequences, predict, and look inside. Models go to $BIOSEQ_HOME (default ~/.bioseq).")
+    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers and per-position "
+                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go "
+                                 "to $BIOSEQ_HOME (default ~/.bioseq).")
     ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (text, add_arguments) in COMMANDS.items():

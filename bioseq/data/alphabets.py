@@ -25,6 +25,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..errors import shown
+
 _NUC_AMBIGUITY = {
     "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT", "M": "AC",
     "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
@@ -66,7 +68,35 @@ class Alphabet:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Alphabet:
-        return cls(d["name"], d["letters"], MappingProxyType(dict(d["ambiguity"])), d.get("rule", ""))
+        """An alphabet as :meth:`to_dict` wrote it, checked (a file may say anything): ``name`` one of
+        :data:`ALPHABETS`, ``letters`` distinct capitals A-Z, ``ambiguity`` codes (capitals that are not
+        letters) for non-empty strings of letters, ``rule`` text. ``ValueError`` naming the field otherwise."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"alphabet must be a mapping with name, letters and ambiguity, not {type(d).__name__}")
+        missing = [k for k in ("name", "letters", "ambiguity") if k not in d]
+        if missing:
+            raise ValueError(f"alphabet has no {', '.join(missing)}")
+        name, letters, ambiguity, rule = d["name"], d["letters"], d["ambiguity"], d.get("rule", "")
+        if not isinstance(name, str) or name not in ALPHABETS:
+            raise ValueError(f"alphabet.name must be one of {', '.join(ALPHABETS)}, not {shown(name)}")
+        if not _capitals(letters) or len(set(letters)) != len(letters):
+            raise ValueError(f"alphabet.letters must be distinct capital letters A-Z, not {shown(letters)}")
+        if not isinstance(ambiguity, Mapping):
+            raise ValueError(f"alphabet.ambiguity must be a mapping of codes to letters, not {shown(ambiguity)}")
+        for code, stands_for in ambiguity.items():
+            if not (_capitals(code) and len(code) == 1 and code not in letters):
+                raise ValueError(f"alphabet.ambiguity: a code must be one capital letter that is not one of the "
+                                 f"letters, not {shown(code)}")
+            if not (_capitals(stands_for) and set(stands_for) <= set(letters)):
+                raise ValueError(f"alphabet.ambiguity.{code} must be letters of {letters}, not {shown(stands_for)}")
+        if not isinstance(rule, str):
+            raise ValueError(f"alphabet.rule must be text, not {shown(rule)}")
+        return cls(name, letters, MappingProxyType(dict(ambiguity)), rule)
+
+
+def _capitals(text) -> bool:
+    """Whether ``text`` is a non-empty string of capitals A-Z."""
+    return isinstance(text, str) and text.isascii() and text.isalpha() and text.isupper()
 
 
 def _table(alpha: Alphabet) -> np.ndarray:

@@ -338,5 +338,5 @@ def load_or_build(paths: Sequence[str | os.PathLike], **options) -> SequenceCach
     path, identity = cache_path(paths, **key), source_identity(paths, **key)
     try:
         return SequenceCache(path, identity)
-    except (CacheError, KeyError, TypeError):
+    except (CacheError, KeyError, TypeError, ValueError):  # damaged (an unreadable alphabet, say): rebuilt
         return build_cache(path, paths, identity, **options)

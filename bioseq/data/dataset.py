@@ -42,7 +42,8 @@ def class_from_filename(path: str | os.PathLike) -> str:
 
 
 def read_label_table(path: str | os.PathLike) -> dict[str, str]:
-    """Read ``id,label`` pairs from a CSV or TSV file with a header row (a pipe too: read once)."""
+    """Read ``id,label`` pairs from a CSV or TSV file with a header row (a pipe too: read once). An id may appear
+    again with the same label; with another label it is an error naming the id and both lines."""
     p = reopenable(path)
     if not p.is_file():
         raise InputError("no such labels file" if not p.exists() else "is not a file", str(path))
@@ -56,11 +57,15 @@ def read_label_table(path: str | os.PathLike) -> dict[str, str]:
     if not rows or not {"id", "label"} <= set(rows[0]):
         raise InputError("labels file needs a header row with columns id,label", str(path))
     table: dict[str, str] = {}
+    line: dict[str, int] = {}
     for n, row in enumerate(rows, 2):
         ident, label = (row.get("id") or "").strip(), (row.get("label") or "").strip()
         if not ident or not label:
             raise InputError(f"line {n}: empty id or label", str(path))
-        table[ident] = label
+        if table.setdefault(ident, label) != label:
+            raise InputError(f"line {n}: id {ident!r} is labelled {label!r} here but {table[ident]!r} on line "
+                             f"{line[ident]}; give each id one label", str(path))
+        line.setdefault(ident, n)
     return table
 
 

@@ -34,13 +34,14 @@ import numpy as np
 from ..task import task_of
 from ..training.recorder import layer_ratio
 from .diagnose_training import training_findings
-from .remedies import REMEDIES, Remedy
+from .memory import FRACTION
+from .remedies import REMEDIES, Remedy, applicable
 
 __all__ = ["ORDER", "REMEDIES", "Diagnosis", "Remedy", "diagnose_model", "diagnose_run", "memory_summary"]
 
 EXPLODE_NORM = 1e3
 LAYER_RATIO = 0.1
-TIME_FRACTION = 0.01
+TIME_FRACTION = FRACTION  # the effective memory's threshold (bioseq.interpret.memory)
 TIME_DISTANCE = 20
 FIT_ACCURACY = 0.9  # far inputs may be ignored on purpose by a model that fits
 
@@ -55,16 +56,15 @@ class Diagnosis:
     numbers: dict = field(default_factory=dict)
     verdicts: list[str] = field(default_factory=list)
     task: str = "classify"
+    settings: dict = field(default_factory=dict)  # the model's and training's option values, where known
 
     @property
     def remedies(self) -> list[Remedy]:
-        """What to try for every verdict, in their order, each once (``str()`` gives the CLI's words); for a
-        labeller without the remedies on options it does not use."""
-        out: list[Remedy] = []
-        for v in self.verdicts or [self.verdict]:
-            out += [r for r in REMEDIES[v] if r not in out
-                    and r.option not in task_of(self.task).unused]
-        return out
+        """What to try for every verdict, in their order (``str()`` gives the CLI's words): each option once
+        (the first verdict's words), never its current value, never an option the cell does not read (the cell
+        registry) nor one the task does not use (a labeller's read-out); advice in words once."""
+        return applicable([r for v in self.verdicts or [self.verdict] for r in REMEDIES[v]], self.settings,
+                          task_of(self.task).unused)
 
     def text(self) -> str:
         lines = [f"diagnosis: {self.verdict.upper()}"]
@@ -81,7 +81,8 @@ def _fits_well(history: list[dict] | None) -> bool:
 
 
 def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
-                 memory: dict | None = None, training: dict | None = None, task: str = "classify") -> Diagnosis:
+                 memory: dict | None = None, training: dict | None = None, task: str = "classify",
+                 config: dict | None = None) -> Diagnosis:
     """Diagnose a run from its per-layer gradient rows, history, optional memory curve and training facts.
 
     ``memory`` is ``{"distance": [...], "influence": [...], "effective_memory": int | None}``, as
@@ -89,8 +90,9 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
     file's ``training`` dict (``counts``, ``train_config``, ``leakage``); without its class counts the
     training verdicts (not learning, overfitting, ...) are not judged. ``task`` is the model's (``bundle.task``):
     ``label`` words the findings for a labeller, whose memory is counted from each position labelled.
+    ``config``: the model's options (``ModelConfig.to_dict()``); with the training options of ``training`` they
+    decide which remedies apply (:attr:`Diagnosis.remedies`).
     """
-    origin = task_of(task).origin
     verdicts: list[str] = []
     findings: list[str] = []
     numbers: dict = {}
@@ -122,28 +124,7 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
         numbers["layer_means"] = means
         findings.append(f"one recurrent layer, mean gradient norm {next(iter(means.values())):.3g}")
     if memory and memory.get("influence"):
-        infl = np.asarray(memory["influence"], dtype=float)
-        dist = np.asarray(memory["distance"], dtype=float)
-        peak = float(np.nanmax(infl)) if infl.size else 0.0
-        far = dist >= TIME_DISTANCE
-        numbers["effective_memory"] = memory.get("effective_memory")
-        if peak > 0 and far.any():
-            frac = float(np.nanmean(infl[far]) / peak)
-            numbers["far_influence"] = frac
-            fits = _fits_well(history)
-            if frac < TIME_FRACTION and not fits:
-                verdicts.append("vanishing across time")
-                findings.append(f"inputs {TIME_DISTANCE}+ positions from {origin} get {frac:.2%} of the peak "
-                                f"influence (effective memory {memory.get('effective_memory')} positions), "
-                                "and the model does not fit the validation data")
-            elif frac < TIME_FRACTION:
-                near = task_of(task).nearest
-                findings.append(f"the model uses only the {near} ~{memory.get('effective_memory')} positions "
-                                f"(far inputs get {frac:.2%} of the peak influence); it fits the validation "
-                                f"data, so the signal is probably near {origin}")
-            else:
-                findings.append(f"inputs {TIME_DISTANCE}+ positions from {origin} keep {frac:.1%} of the peak "
-                                "influence")
+        findings += _memory_findings(memory, task, numbers, verdicts, _fits_well(history))
     if losses.size >= 2 and np.isfinite(losses).all():
         numbers.update(first_loss=float(losses[0]), last_loss=float(losses[-1]))
         findings.append(f"training loss {losses[0]:.3f} -> {losses[-1]:.3f}")
@@ -152,20 +133,54 @@ def diagnose_run(grad_rows: list[dict], history: list[dict] | None = None,
     findings += trained.findings
     numbers.update(trained.numbers)
     verdicts = [v for v in ORDER if v in verdicts]
-    return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts, task)
+    settings = {**(config or {}), **((training or {}).get("train_config") or {})}
+    return Diagnosis(verdicts[0] if verdicts else "healthy", findings, numbers, verdicts, task, settings)
 
 
-def memory_summary(curve) -> dict | None:
+def _memory_findings(memory: dict, task: str, numbers: dict, verdicts: list[str], fits: bool) -> list[str]:
+    """The memory sentences, every number read off the one curve (the chart's line, the effective memory of
+    :func:`bioseq.interpret.memory.effective_memory`): inputs ``TIME_DISTANCE`` or more positions away keep at most
+    ``far`` of the peak influence, which is under 1% exactly when the effective memory is ``TIME_DISTANCE`` or less."""
+    infl = np.asarray(memory["influence"], dtype=float)
+    dist = np.asarray(memory["distance"], dtype=float)
+    far = dist >= TIME_DISTANCE
+    span = memory.get("effective_memory")
+    numbers["effective_memory"] = span
+    if not far.any():
+        return []
+    frac = float(np.nanmax(infl[far]))
+    numbers["far_influence"] = frac
+    origin = task_of(task).origin
+    where = f"inputs {TIME_DISTANCE}+ positions from {origin}"
+    if frac >= TIME_FRACTION:
+        reach = f"effective memory {span} positions" if span is not None else "as far as measured"
+        return [f"{where} keep up to {frac:.1%} of the peak influence ({reach})"]
+    if not fits:
+        verdicts.append("vanishing across time")
+        return [f"{where} get under {TIME_FRACTION:.0%} of the peak influence (at most {frac:.2%}; effective "
+                f"memory {span} positions), and the model does not fit the validation data"]
+    if not span:
+        return [f"no distance from {origin} keeps {TIME_FRACTION:.0%} of the peak influence in the median sequence: "
+                "each sequence's influence sits somewhere else (where its signal is); the model fits the "
+                "validation data"]
+    used = memory.get("words") or f"the {task_of(task).nearest} ~{span} positions"
+    return [f"the model uses only {used} (effective memory {span} positions; inputs {TIME_DISTANCE}+ positions "
+            f"away get at most {frac:.2%} of the peak influence); it fits the validation data, so the signal is "
+            f"probably near {origin}"]
+
+
+def memory_summary(curve, alphabet: str | None = None) -> dict | None:
     """The ``memory`` argument of :func:`diagnose_run` from a :func:`bioseq.interpret.memory.memory_curve`
-    table: the relative influence of the strongest direction at each distance (the curve the Gradient
-    flow page draws), and the effective memory read off the same curve."""
-    from .memory import effective_memory, reach
+    table: the relative influence of the strongest direction at each distance (the line the Gradient flow page
+    draws), the effective memory read off the same curve (:func:`~bioseq.interpret.memory.effective_memory`) and
+    which inputs that is, in the sequence's terms for ``alphabet`` (:func:`~bioseq.interpret.memory.span_words`)."""
+    from .memory import effective_memory, reach, span_words
 
     if curve is None or not len(curve):
         return None
     strongest = reach(curve)
     return {"distance": strongest["distance"].tolist(), "influence": strongest["relative"].tolist(),
-            "effective_memory": effective_memory(curve)}
+            "effective_memory": effective_memory(curve), "words": span_words(curve, alphabet)}
 
 
 def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict], history: list[dict],
@@ -178,5 +193,6 @@ def diagnose_model(bundle, ids: list[str], seqs: list[str], grad_rows: list[dict
     task = getattr(bundle, "task", "classify")
     records = [Record(i, i, s, "validation data", n)  # the first max_records only: the data may be large
                for n, (i, s) in enumerate(zip(ids[:max_records], seqs[:max_records]), 1)]
-    return diagnose_run(grad_rows, history, memory_summary(memory_curve(bundle, records)) if records else None,
-                        (bundle.meta or {}).get("training"), task)
+    return diagnose_run(grad_rows, history,
+                        memory_summary(memory_curve(bundle, records), bundle.alphabet.name) if records else None,
+                        (bundle.meta or {}).get("training"), task, bundle.model.cfg.to_dict())

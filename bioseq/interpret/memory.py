@@ -145,29 +145,61 @@ def reach(curve: pd.DataFrame) -> pd.DataFrame:
                                                          sequences=("sequences", "max"))
 
 
-def effective_memory(curve: pd.DataFrame, fraction: float = 0.01) -> int | None:
-    """The distance from the read-out beyond the peak where the relative influence first falls below
-    ``fraction``, over the distances drawn; with one curve per direction, the farthest of them.
+FRACTION = 0.01  # the memory span's threshold: a share of the peak influence (the chart's dashed line)
 
-    ``None`` when it never does within the distances drawn (the model reaches as far as was measured).
-    A direction whose influence never reaches ``fraction`` counts as reaching 0.
-    """
+# The ends of a sequence by direction of reading: the forward read-out is at the last letter, the reverse at the first.
+ENDS = {"protein": {"forward": "C-terminal", "reverse": "N-terminal"}}
+NUCLEIC_ENDS = {"forward": "3′", "reverse": "5′"}
+SIDES = {"forward": "last", "reverse": "first"}
+
+
+def spans(curve: pd.DataFrame, fraction: float = FRACTION) -> dict[str, int | None]:
+    """The memory span of each direction of the curve: see :func:`effective_memory`."""
     if curve.empty:
-        return None
-    groups = curve.groupby("direction") if "direction" in curve.columns else [("", curve)]
-    found = []
-    for _, g in groups:
+        return {}
+    groups = curve.groupby("direction", sort=False) if "direction" in curve.columns else [("", curve)]
+    found: dict[str, int | None] = {}
+    for direction, g in groups:
         g = g.sort_values("distance")
-        rel = g["relative"].to_numpy()
-        if rel.max() < fraction:
-            found.append(0)
-            continue
-        peak = int(np.argmax(rel))
-        below = np.flatnonzero(rel[peak:] < fraction)
-        if not below.size:
-            return None
-        found.append(int(g["distance"].iloc[peak + below[0]]))
-    return max(found)
+        kept = np.flatnonzero(g["relative"].to_numpy() >= fraction)
+        if not kept.size:
+            found[direction] = 0
+        elif kept[-1] == len(g) - 1:
+            found[direction] = None
+        else:
+            found[direction] = int(g["distance"].iloc[kept[-1] + 1])
+    return found
+
+
+def effective_memory(curve: pd.DataFrame, fraction: float = FRACTION) -> int | None:
+    """The memory span, the one definition every sentence and chart uses: the first distance from the read-out
+    (drawn on the curve) beyond which the relative influence (the median share of each sequence's peak, the
+    line the memory chart draws) stays below ``fraction`` (1%, the chart's dashed line); with one curve per
+    direction, the farthest of them. So every input at that distance or farther gets under 1% of the peak,
+    and one nearer does not.
+
+    ``None`` when the curve is still at or above ``fraction`` at the farthest distance drawn (the model reaches
+    as far as was measured); 0 when it never reaches ``fraction`` (no distance holds 1% of the influence in the
+    median sequence: each sequence's influence sits somewhere else, where its signal is).
+    """
+    found = spans(curve, fraction)
+    if not found or any(v is None for v in found.values()):
+        return None
+    return max(found.values())
+
+
+def span_words(curve: pd.DataFrame, alphabet: str | None = None, fraction: float = FRACTION) -> str:
+    """Which inputs the model uses, in the sequence's own terms: ``the last ~39 positions (the C-terminal end)``
+    from a forward read-out, ``the first ~12 positions (the 5′ end)`` from a reverse one, both for a model that
+    reads both ways; a labeller's ``the ~5 positions up to each position labelled and ~3 after it``."""
+    found = {d: k for d, k in spans(curve, fraction).items() if k}
+    if "past" in found or "future" in found:
+        parts = ([f"the ~{found['past']} positions up to each position labelled"] if "past" in found else []) + \
+            ([f"~{found['future']} after it"] if "future" in found else [])
+        return " and ".join(parts)
+    ends = ENDS.get(alphabet or "", NUCLEIC_ENDS if alphabet else {})
+    return " and ".join(f"the {SIDES.get(d, 'last')} ~{k} positions" + (f" (the {ends[d]} end)" if d in ends else "")
+                        for d, k in found.items())
 
 
 def measured_range(curve: pd.DataFrame) -> int:

@@ -77,3 +77,35 @@ def _load() -> MappingProxyType:
 
 
 REMEDIES = _load()  # verdict -> (Remedy, ...), read-only
+
+
+def applicable(remedies, settings: dict | None = None, unused=frozenset()) -> list[Remedy]:
+    """``remedies`` as a reader should see them: each option once (the first remedy naming it), advice in words
+    once; without one whose value is the current setting (a choice of alternatives: when the current value is
+    among them), one on an option the model's cell does not read (the cell registry: the forget-gate bias is an
+    LSTM's), or one on an option in ``unused`` (a labeller's read-out). ``settings``: option values by name
+    (the model's and the training's); an option it does not hold is taken as not set."""
+    from ..model import cells
+
+    settings = settings or {}
+    cell = settings.get("cell")
+    own = {f for spec in cells.CELLS.values() for f in spec.reads}  # fields only some cells read
+    out: list[Remedy] = []
+    seen: set = set()
+    for r in remedies:
+        key = r.option or r.why
+        if key in seen or r.option in unused:
+            continue
+        if r.option in own and cell is not None and r.option not in cells.get(cell).reads:
+            continue
+        if r.option in settings and r.value is not None and _current(settings[r.option], r.value):
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
+
+
+def _current(now, value) -> bool:
+    """Whether the suggestion ``value`` (or a tuple of alternatives) is the setting ``now`` already."""
+    values = value if isinstance(value, tuple) else (value,)
+    return any(now == v and isinstance(now, bool) == isinstance(v, bool) for v in values)

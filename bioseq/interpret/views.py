@@ -168,8 +168,11 @@ def _sum_motifs(df, opts):
 def _sum_memory(df, opts):
     from .memory import effective_memory
 
-    return (f"memory: influence falls below 1% of its peak at distance {effective_memory(df)} "
-            f"(None = never, within {int(df['distance'].max()) + 1} positions)")
+    span, measured = effective_memory(df), int(df["distance"].max()) + 1
+    if span is None:
+        return (f"memory: inputs keep 1% of the peak influence up to the farthest distance measured ({measured - 1}): "
+                f"effective memory ≥ {measured} positions")
+    return f"memory: inputs at distance {span} or more get under 1% of the peak influence: effective memory {span}"
 
 
 def _sum_window(df, opts):

@@ -40,13 +40,26 @@ def make_rnn(cfg: ModelConfig, input_size: int) -> nn.Module:
     return cells.get(cfg.cell).build(cfg, input_size)
 
 
+class SameConv1d(nn.Conv1d):
+    """A ``Conv1d`` whose output is as long as its input, for any width: ``(w - 1) // 2`` zeros on the left and
+    the rest on the right, as PyTorch's ``padding="same"`` pads, but explicitly, so an even width gives the same
+    numbers without PyTorch's warning (nor its padded copy of the input inside the convolution)."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int):
+        super().__init__(in_channels, out_channels, width)
+        self.pads = ((width - 1) // 2, width - 1 - (width - 1) // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(nn.functional.pad(x, self.pads))
+
+
 class ConvFrontEnd(nn.Module):
     """``(B, T, K) -> (B, ceil(T / pool), filters)``; pooling sees valid positions only."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.width, self.pool = cfg.conv_width, cfg.conv_pool
-        self.conv = nn.Conv1d(cfg.alphabet_size, cfg.conv_filters, cfg.conv_width, padding="same")
+        self.conv = SameConv1d(cfg.alphabet_size, cfg.conv_filters, cfg.conv_width)
         self.relu = nn.ReLU()  # a module (no parameters), so Captum's DeepLift applies its rescale rule here
 
     def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 
-from ..errors import InputError, ref
+from ..errors import InputError, ref, shown
 from ..option_spec import check_fields, declare, opt
 from ..task import NAMES, task_of
 from . import cells
@@ -26,8 +26,8 @@ STRANDS = ("forward", "augment", "both")  # see bioseq.model.strands
 class ModelConfig:
     """Everything needed to rebuild a classifier. Choices and ranges are checked by :meth:`validate`."""
 
-    alphabet_size: int = opt(help="letters in the alphabet, from the data", internal=True, cli=False, min=1)
-    n_classes: int = opt(help="classes, from the data", internal=True, cli=False)
+    alphabet_size: int = opt(help="letters in the alphabet, from the data", min=1, internal=True, cli=False)
+    n_classes: int = opt(help="classes, from the data", min=2, internal=True, cli=False)
     task: str = opt("classify", choices=TASKS, internal=True, detected=True, unset="detected",
                     where="detected from the data on the Data page",
                     help="classify: one label per sequence; label: one label per position (sequence labelling). "
@@ -70,10 +70,10 @@ class ModelConfig:
         """``self`` if every field is valid: each option's type, choices and range (one rule,
         :meth:`~bioseq.option_spec.Option.problem`, raised as :class:`InputError`), then how they combine
         (:class:`ValueError`)."""
+        if type(self.n_classes) is int and self.n_classes < 2 and self.task in TASKS:  # in the task's words
+            raise ValueError(f"a {task_of(self).noun} needs at least two {task_of(self).words}")
         check_fields(self, InputError)
         task = task_of(self)
-        if self.n_classes < 2:
-            raise ValueError(f"a {task.noun} needs at least two {task.words}")
         if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
@@ -99,10 +99,30 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def weight_sizes(self) -> tuple[str, ...]:
+        """The whole-number options that are a dimension of some weight of the model built from this config
+        (so no larger than the largest dimension of those weights); ``layers`` counts layers, ``conv_pool``
+        and an unused front end's sizes size nothing."""
+        return ("alphabet_size", "n_classes", "hidden", *(("conv_filters", "conv_width") if self.conv else ()))
+
     @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
+    def from_dict(cls, d: dict, where: str = "") -> ModelConfig:
+        """A config from a model file's JSON: every key known, every value of its option's type (a whole
+        number is an ``int``, not ``"1"``, ``1.0`` or ``true``), within its range, among its choices;
+        ``ValueError`` naming the key (as ``where.key`` when ``where`` is given) otherwise."""
+        if not isinstance(d, dict):
+            raise ValueError(f"must be a mapping of model options, not {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+            named = [k if k.isidentifier() else shown(k) for k in sorted(unknown)[:3]]
+            more = f" and {len(unknown) - 3:,} more" if len(unknown) > 3 else ""
+            raise ValueError(f"unknown model config keys: {', '.join(named)}{more}")
+        missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
+        if missing:
+            raise ValueError(f"model config keys missing: {', '.join(missing)}")
+        for o in cls.OPTIONS:  # the options' one rule, naming the key
+            problem = o.problem(d[o.name], f"{where}.{o.name}" if where else o.name) if o.name in d else None
+            if problem:
+                raise ValueError(problem)
         return cls(**d).validate()

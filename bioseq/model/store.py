@@ -32,10 +32,10 @@ from safetensors.torch import save_file
 
 from .. import __version__
 from ..data.alphabets import Alphabet
-from ..errors import ModelFileError
+from ..errors import ModelFileError, shown
 from ..task import task_of
 from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
-from . import cells, ensemble
+from . import cells, ensemble, filecheck
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
@@ -83,6 +83,16 @@ class ModelBundle:
     def size(self) -> int:
         """How many networks the model averages (1 for a single model)."""
         return len(ensemble.members(self.model))
+
+    def __repr__(self) -> str:
+        from .card import short
+
+        return short(self)
+
+    def _repr_html_(self) -> str:
+        from .card import card_html
+
+        return card_html(self)
 
     def member(self, i: int) -> ModelBundle:
         """Member ``i`` (0-based) of an ensemble as a bundle of its own (a single model: itself, for 0)."""
@@ -194,60 +204,66 @@ def _file_config(cfg: ModelConfig) -> dict:
 
 
 def read_meta(path: str | os.PathLike) -> dict:
-    """The model file's metadata, validated; raises :class:`ModelFileError` for anything else."""
+    """The model file's metadata, checked field by field and against the weights in the file
+    (:func:`bioseq.model.filecheck.check`); raises :class:`ModelFileError` for anything else."""
+    return _read(path)[0]
+
+
+def _read(path: str | os.PathLike) -> tuple[dict, filecheck.Checked]:
+    """The metadata of a model file and its checked parts; the one check of every loader."""
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(f"{path}: no such model file" if not p.exists() else f"{path}: is not a file")
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = (f.metadata() or {}).get("bioseq")
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # the header only: no tensor data
     except Exception:  # noqa: BLE001 - any parse failure means "not a model file"
         raise ModelFileError(f"{path}: not a bioseq model file (not a readable safetensors file)") from None
     if raw is None:
         raise ModelFileError(f"{path}: not a bioseq model file (no bioseq metadata)")
     try:
         meta = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         raise ModelFileError(f"{path}: damaged bioseq model file (metadata is not valid JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a bioseq model file (format is {meta.get('format')!r})"
+        raise ModelFileError(f"{path}: not a bioseq model file (format is {shown(meta.get('format'))})"
                              if isinstance(meta, dict) else f"{path}: damaged bioseq model file")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise ModelFileError(f"{path}: damaged bioseq model file: format_version must be a whole number from 1 "
+                             f"up, not {shown(version)}")
+    if version > FORMAT_VERSION:
         raise ModelFileError(f"{path}: model file format version {version} is newer than this bioseq "
                              f"understands ({FORMAT_VERSION}); upgrade bioseq")
-    return meta
+    try:
+        return meta, filecheck.check(meta, shapes)
+    except filecheck.Disagrees as e:
+        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights "
+                             f"({_first_line(e)})") from None
+    except Exception as e:  # noqa: BLE001 - whatever the metadata holds, one line naming the file and field
+        raise ModelFileError(f"{path}: damaged bioseq model file: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ModelBundle:
-    """Load and validate a model file: metadata, config and weights must agree."""
-    meta = read_meta(path)
+    """Load and validate a model file: metadata, config and weights must agree (checked before anything is
+    built, :func:`bioseq.model.filecheck.check`)."""
+    meta, checked = _read(path)
     try:
-        members = (meta.get("ensemble") or {}).get("members") or [meta["config"]]
-        configs = [ModelConfig.from_dict(c) for c in members]
-        alphabet = Alphabet.from_dict(meta["alphabet"])
-        classes = [str(c) for c in meta["classes"]]
-        length = meta.get("length") or {}
-        if any(len(classes) != cfg.n_classes or alphabet.size != cfg.alphabet_size for cfg in configs):
-            raise ValueError("classes or alphabet disagree with the model config")
-        with torch.device("meta"):  # shapes only: a hostile config cannot make us allocate
-            expected = {k: tuple(v.shape) for k, v in ensemble.build(configs).state_dict().items()}
         with safe_open(str(path), framework="pt") as f:
-            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-            if found != expected:
-                bad = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
-                raise ValueError(f"weights do not match the config: {', '.join(bad[:3])}")
             state = {k: f.get_tensor(k) for k in f.keys()}
-        model = ensemble.build(configs)
+        model = ensemble.build(checked.configs)
         model.load_state_dict(state, strict=True)
-    except ModelFileError:
-        raise
     except Exception as e:  # noqa: BLE001
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights ({first})") from None
+        raise ModelFileError(f"{path}: damaged bioseq model file: metadata disagrees with weights "
+                             f"({_first_line(e)})") from None
     model.to(device).eval()
-    return ModelBundle(model, alphabet, classes, length.get("max_length"), length.get("policy", "start"),
-                       meta, str(path))
+    return ModelBundle(model, checked.alphabet, checked.classes, checked.max_length, checked.policy, meta,
+                       str(path))
 
 
 def model_path(name: str) -> Path:

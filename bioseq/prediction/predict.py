@@ -11,6 +11,7 @@ p_<label>...``, one row per letter (``position`` 1-based), or with ``fmt="fasta"
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ from ..errors import InputError
 from ..model.store import ModelBundle
 from ..task import encode_cut, task_of
 from ..training.distributed import RANK_TIMEOUT
-from .novelty import flag_arrays
+from .novelty import flag_arrays, tally
 from .shards import write_chunks
 
 LONG_FACTOR = 10  # predict refuses records the model would read whole beyond this many times its longest training one
@@ -147,8 +148,16 @@ def predict_records(bundle: ModelBundle, records: Iterable[Record], *, chunk_siz
         yield from zip(chunk, probs)
 
 
-def _flags(bundle: ModelBundle, arrays: Sequence[np.ndarray]) -> Callable[[], pd.DataFrame]:
-    return lambda: flag_arrays(arrays, (bundle.meta.get("training") or {}).get("profile"))
+def _flags(bundle: ModelBundle, arrays: Sequence[np.ndarray], flagged: Counter | None = None
+           ) -> Callable[[], pd.DataFrame]:
+    """The flags of ``arrays``, computed when a table asks (a labeller's never does); their
+    :func:`~bioseq.prediction.novelty.tally` added to ``flagged`` then."""
+    def flags() -> pd.DataFrame:
+        found = flag_arrays(arrays, (bundle.meta.get("training") or {}).get("profile"))
+        if flagged is not None:
+            flagged.update(tally(found))
+        return found
+    return flags
 
 
 def prediction_table(bundle: ModelBundle, records: Sequence[Record], arrays: Sequence[np.ndarray],
@@ -181,11 +190,13 @@ def model_device(bundle: ModelBundle) -> torch.device:
 def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str | None = None, *,
                   fmt: str | None = None, chunk_size: int | None = None, batch_size: int | None = None,
                   with_sequence: bool = False, progress: Callable[[int], None] | None = None,
-                  rank_timeout: float = RANK_TIMEOUT) -> int:
+                  rank_timeout: float = RANK_TIMEOUT, flagged: Counter | None = None) -> int:
     """Write predictions for ``paths`` to ``out`` (``None`` or ``-`` = stdout); return the number of records.
     ``fmt`` is ``csv`` (:func:`prediction_table`) or, for a labeller, ``fasta`` (three-line FASTA: header,
     sequence, predicted label string); a labeller reads three-line FASTA too (its labels dropped).
-    ``rank_timeout``: under torchrun, minutes to wait for a rank that stops answering.
+    ``rank_timeout``: under torchrun, minutes to wait for a rank that stops answering. ``flagged``: a counter
+    that gets the :func:`~bioseq.prediction.novelty.tally` of the records unlike the training data (a
+    classifier's ``unlike_training`` column; a labeller's output has none), over every rank under torchrun.
 
     Output goes to a temporary file first and appears only when every record has been read, so a
     bad record never leaves a partial file (or partial standard output). Under torchrun the chunks are
@@ -196,9 +207,9 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
 
     def render(fh, i: int, chunk: list[Record]) -> int:
         arrays, probs = predict_chunk(bundle, chunk, check=i == 0, batch_size=batch_size)
-        task.write(fh, bundle.classes, chunk, probs, _flags(bundle, arrays), fmt, i == 0, with_sequence)
+        task.write(fh, bundle.classes, chunk, probs, _flags(bundle, arrays, flagged), fmt, i == 0, with_sequence)
         return len(chunk)
 
     size = task.chunk_size if chunk_size is None else chunk_size  # 0 is refused by chunked, not the default
     return write_chunks(out, chunked(task.read(paths), size, CHUNK_LETTERS), render,
-                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
+                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout, totals=flagged)

@@ -35,6 +35,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
@@ -74,15 +75,16 @@ def _to_stdout(tmp: str) -> None:
 
 def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device=None,
                  progress: Callable[[int], None] | None = None, inputs: Iterable = (),
-                 rank_timeout: float = distributed.RANK_TIMEOUT) -> int:
+                 rank_timeout: float = distributed.RANK_TIMEOUT, totals: Counter | None = None) -> int:
     """Write the rendered chunks to ``out`` (see the module docstring); the total count of items.
 
     ``progress(n)`` is called after each chunk this process renders, with its own running count. ``inputs``:
     every file the command reads, refused as ``out``. ``device`` is no longer used (the ranks talk through
-    the rendezvous store whatever the device).
+    the rendezvous store whatever the device). ``totals``: a counter that ``render`` adds to; under torchrun
+    every rank's ends up holding the sum over the ranks (what one process would have counted).
     """
     if distributed.active():
-        return _sharded(out, chunks, render, inputs, rank_timeout, progress)
+        return _sharded(out, chunks, render, inputs, rank_timeout, progress, totals)
     if out not in (None, "-"):
         check_folder(out)
         check_output(out, inputs)  # before any work
@@ -172,7 +174,7 @@ def _fail(message: str, is_input: bool, rank: int, speaker: int = 0) -> BaseExce
 
 
 def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Iterable, rank_timeout: float,
-             progress: Callable[[int], None] | None) -> int:
+             progress: Callable[[int], None] | None, totals: Counter | None = None) -> int:
     rank, size = distributed.world()
     if out in (None, "-"):
         raise _fail("under torchrun every process writes part of the output: give -o OUT (standard output "
@@ -200,7 +202,11 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
                     progress(n)
 
             mine = write_part(part, chunks, render, rank, size, beat)
-        every = ranks.gather("parts", mine)
+        every = ranks.gather("parts", {**mine, "totals": Counter(totals or ())})
+        if totals is not None:
+            totals.clear()
+            for r in every.values():
+                totals.update(r["totals"])
         errors = sorted(r["error"] for r in every.values() if r["error"])
         if errors:
             raise _fail(errors[0][1], errors[0][2], rank)

@@ -114,6 +114,17 @@ class FitResult:
     summary: dict = field(default_factory=dict)
     val: Dataset | None = None
 
+    def __repr__(self) -> str:  # the model in a line, never the validation set or the gradient records
+        from ..model.card import short
+
+        return short(self.bundle, self.result.val_metrics, "training result")
+
+    def _repr_html_(self) -> str:
+        from ..model.card import card_html
+
+        return card_html(self.bundle, self.result.val_metrics,
+                         {"best epoch": self.result.best_epoch, "saved": self.path, "logs": self.run_dir})
+
 
 def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Training and validation data: ``--val`` files, or a split of the training files."""

@@ -1,0 +1,62 @@
+"""A model in a few words: the short ``repr`` of a loaded model or a training result, and its model card as HTML
+for a notebook (``_repr_html_``).
+
+Both read the model's metadata (:attr:`ModelBundle.meta <bioseq.model.store.ModelBundle>`) and its
+:class:`~bioseq.task.Task`: what the model is called (``classifier``/``labeller``), what it tells apart
+(``classes``/``labels``), and its validation figures (the Task's ``headline`` metrics; its ``figure`` in the
+short line). Nothing else: no validation set, no gradient records.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from ..task import task_of
+
+
+def _architecture(bundle) -> str:
+    from .store import describe_config, describe_model
+
+    meta = bundle.meta or {}
+    return describe_model(meta) if meta.get("config") else describe_config(bundle.model.cfg.to_dict())
+
+
+def _figure(value) -> str:
+    return "nan" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}"
+
+
+def _validation(bundle, metrics: dict | None = None) -> list[tuple[str, float]]:
+    metrics = metrics if metrics is not None else ((bundle.meta or {}).get("training") or {}).get("val_metrics") or {}
+    return [(k, metrics[k]) for k in task_of(bundle).headline if isinstance(metrics.get(k), int | float)]
+
+
+def short(bundle, metrics: dict | None = None, what: str = "model") -> str:
+    """One line: ``<bioseq model 'dna': classifier, conv64/9 pool2 -> 1x BiLSTM 64 -> max; classes background,
+    motif; validation accuracy 0.997>``; ``metrics`` (default: the model file's validation metrics)."""
+    task = task_of(bundle)
+    figures = dict(_validation(bundle, metrics))
+    head = f"; validation {task.figure} {_figure(figures[task.figure])}" if task.figure in figures else ""
+    return (f"<bioseq {what} {bundle.name!r}: {task.noun}, {_architecture(bundle)}; {task.words} "
+            f"{', '.join(map(str, bundle.classes))}{head}>")
+
+
+def card_html(bundle, metrics: dict | None = None, extra: dict | None = None) -> str:
+    """The model card as an HTML table: name, task, architecture, alphabet, classes or labels, length, what it
+    was trained on, the validation figures; ``extra`` rows (e.g. where a result was saved) after them."""
+    meta = bundle.meta or {}
+    task = task_of(bundle)
+    training = meta.get("training") or {}
+    rows = {"name": bundle.name, "task": f"{task.noun} (one {task.word} per {task.unit.rstrip('s')})",
+            "architecture": _architecture(bundle), "alphabet": bundle.alphabet.name,
+            task.words: ", ".join(map(str, bundle.classes)),
+            "length": f"max {bundle.max_length or 'none'}, keep {bundle.length_policy}"}
+    if training.get("counts"):
+        rows["trained on"] = f"{task.counted(training['counts'])} ({task.unit} per {task.word})"
+    figures = _validation(bundle, metrics)
+    if figures:
+        rows["validation"] = "  ".join(f"{k} {_figure(v)}" for k, v in figures)
+    rows.update(extra or {})
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                   f"{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+    return f"<table class='bioseq-card'>{body}</table>"
