@@ -45,7 +45,14 @@ PAGES = (
     Page("dashboard/views/models.py", "Models", ":material/inventory_2:", "Use", "Saved models in the workspace. A "
          "model file carries its weights, alphabet, classes and training history; it is loaded without unpickling "
          "anything."),
+    Page("dashboard/views/glossary.py", "Glossary", ":material/menu_book:", "Help", "Plain words for the terms "
+         "the dashboard uses: the same texts as the “?” beside a number or a heading."),
 )
+
+# The browser tab's icon, set before the navigation (app.py). An emoji (drawn by the browser itself), not a
+# ":material/...:" icon: Streamlit fetches those favicons from fonts.gstatic.com, and the dashboard makes no
+# request off the machine.
+FAVICON = "🧬"
 
 
 def page(name: str) -> Page:

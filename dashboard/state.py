@@ -1,11 +1,14 @@
 """Session state shared by the pages, and the page address: the dataset chosen on the Data page (kept in
-``?data=<key>&classes=<map>`` so it survives a reload) and the model chosen last."""
+``?data=<key>&classes=<map>`` so it survives a reload), the model chosen last (``?model=<name>``: a link from a
+model card or a run opens its page on that model), and the choices that belong to one model (:func:`follow`)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Hashable
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
@@ -64,3 +67,45 @@ def _to_address(source: DataSource | None) -> None:
 def set_source(source: DataSource | None) -> None:
     st.session_state[SOURCE_KEY] = source
     _to_address(source)
+
+
+_MODEL_ADDRESS = "_model_address"  # the ?model= value last taken from the address (or put there)
+
+
+def current_model() -> str | None:
+    """The model chosen last, shared by the pages; it survives a browser reload through ``?model=<name>``, and a
+    link that names a model (a model card's, a run's) opens its page on that one: an address naming another model
+    than the one last taken from or put in it wins."""
+    name = st.query_params.get("model")
+    if name and st.session_state.get(_MODEL_ADDRESS) != name:
+        st.session_state[_MODEL_ADDRESS] = name
+        st.session_state[MODEL_KEY] = name
+    return st.session_state.get(MODEL_KEY)
+
+
+def set_model(name: str | None) -> None:
+    """Choose the model for every page, and keep it in the page address."""
+    st.session_state[MODEL_KEY] = name
+    st.session_state[_MODEL_ADDRESS] = name
+    if name:
+        st.query_params["model"] = name
+    else:
+        st.query_params.pop("model", None)
+
+
+OWNERS_KEY = "_choice_owners"  # widget key -> what its choice was made for
+
+
+def follow(key: str, owner: Hashable, default: Any) -> Any:
+    """``default`` for the widget ``key`` whose choice belongs to ``owner`` (the model; or the model and the
+    record, for a position or a window on it): the first time the widget is drawn for another owner than before,
+    the old choice is dropped and the widget set back to ``default``, through the session state so that the
+    browser shows it too (a widget's key is its identity: without this it keeps the choice made for the last
+    model, e.g. a record index that now names another record). Call it just before the widget, passing the
+    widget's own default: ``st.selectbox(..., index=state.follow("x_record", path, 0), key="x_record")`` for an
+    index, or the value itself for a value."""
+    owners = st.session_state.setdefault(OWNERS_KEY, {})
+    if key in owners and owners[key] != owner:
+        st.session_state[key] = default
+    owners[key] = owner
+    return default

@@ -9,7 +9,7 @@ import streamlit as st
 
 from bioseq.errors import BioseqError
 from dashboard.loaders import load_bundle
-from dashboard.state import MODEL_KEY, SOURCE_KEY
+from dashboard.state import SOURCE_KEY, current_model, follow, set_model
 
 WINDOW = 100  # letters a sequence view shows at first
 
@@ -44,6 +44,7 @@ def member_choice(path: str, key: str, label: str = "Ensemble member") -> int | 
     size = load_bundle(path).size
     if size == 1:
         return None
+    follow(key, path, 1)  # a member of this ensemble, not of the one picked before
     return st.selectbox(label, range(1, size + 1), key=key, format_func=lambda i: f"member {i} of {size}",
                         help="Gates, gate saliency and gradients look inside one network of the ensemble; "
                         "attributions (saliency and the other methods) average over all its members.")
@@ -85,27 +86,30 @@ def chart(c, key: str, name: str | None = None) -> None:
 
 
 def table(df, key: str, name: str | None = None, **kwargs):
-    """Place a DataFrame with a CSV download; ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
+    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values; ``kwargs``
+    go to ``st.dataframe`` (returns its selection)."""
     from bioseq.app import downloads as export
+    from bioseq.app.readable import for_people
 
-    out = st.dataframe(df, key=f"{key}_table", **kwargs)
+    out = st.dataframe(for_people(df), key=f"{key}_table", **kwargs)
     st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:")
     return out
 
 
 def model_choice(key: str, label: str = "Model") -> str | None:
-    """A registry model picked in a select box (the last trained or chosen one first); its path."""
+    """A registry model picked in a select box (the last trained or chosen one first, or the one the page address
+    names: ``?model=NAME`` survives a reload); its path."""
     from bioseq.model import store
 
     models = [m for m in store.list_models() if "error" not in m]
     if not models:
         return None
     names = [m["name"] for m in models]
-    current = st.session_state.get(MODEL_KEY)
+    current = current_model()  # the last chosen, on any page or in the address (?model=NAME)
     index = names.index(current) if current in names else 0
     name = st.selectbox(label, names, index=index, key=key,
                         format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
-    st.session_state[MODEL_KEY] = name
+    set_model(name)
     return next(m["path"] for m in models if m["name"] == name)
 

@@ -2,7 +2,11 @@
 
 The path: open the app and load the DNA example; train a small model to the end on the Train page
 and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and
-download the CSV. Any Streamlit exception box fails the test. A screenshot of every page goes to
+download the CSV; read the Glossary. Both paths visit every page of ``dashboard/pages.py``. On every page
+visited, a Streamlit exception box, a "Traceback" or a JavaScript error fails the test; so does any request
+to an address off this machine (every request is recorded, and the dashboard is a local, offline tool:
+an off-machine request is also refused, so a machine without a network behaves the same). A screenshot of
+every page goes to
 ``$BIOSEQ_SCREENSHOTS/<page>.png`` (set it to ``docs/screenshots`` to refresh the README's).
 
 Run it with ``pytest -m browser tests/test_browser.py``; it is skipped without ``/usr/bin/chromium``.
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -79,15 +84,53 @@ def server(bioseq_home):
     log.close()
 
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about"}  # made in the page itself, never fetched
+
+
+def is_local(url: str) -> bool:
+    """Whether a request stays on this machine."""
+    u = urlparse(url)
+    return u.scheme in LOCAL_SCHEMES or u.hostname in LOCAL_HOSTS
+
+
+@dataclass
+class Watch:
+    """What the browser did besides drawing: every request (and websocket) it made, and its JavaScript errors."""
+
+    requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    visited: set[str] = field(default_factory=set)  # the pages' addresses ("" for Home)
+
+    def off_machine(self) -> list[str]:
+        return sorted({u for u in self.requests if not is_local(u)})
+
+
+WATCHES: dict[int, Watch] = {}  # id(page) -> its watch
+
+
+def watch(page) -> Watch:
+    return WATCHES[id(page)]
+
+
 @pytest.fixture
 def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        w = Watch()
+        # refuse what leaves the machine (the request is still recorded, and fails the test)
+        context.route(lambda url: not is_local(url), lambda route: route.abort("blockedbyclient"))
+        pg = context.new_page()
+        pg.on("request", lambda r: w.requests.append(r.url))
+        pg.on("websocket", lambda ws: w.requests.append(ws.url))
+        pg.on("pageerror", lambda e: w.page_errors.append(str(e)))
         pg.set_default_timeout(90_000)
+        WATCHES[id(pg)] = w
         yield pg
+        WATCHES.pop(id(pg))
         browser.close()
 
 
@@ -101,8 +144,21 @@ def settle(page) -> None:
 
 
 def no_exception(page, where: str) -> None:
+    """No exception box, no traceback, no JavaScript error and no request off the machine so far."""
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, f"{where}: exception box: {boxes.first.inner_text()[:2000]}"
+    assert "Traceback" not in page.locator("body").inner_text(), f"{where}: a traceback on the page"
+    w = watch(page)
+    assert not w.page_errors, f"{where}: JavaScript errors: {w.page_errors}"
+    assert not w.off_machine(), f"{where}: requests off the machine: {w.off_machine()}"
+    w.visited.add(urlparse(page.url).path.strip("/"))
+
+
+def visited_every_page(page) -> None:
+    """The walk saw every page of the frame's list, and no request ever left the machine."""
+    w = watch(page)
+    assert set(URLS.values()) <= w.visited, f"pages not visited: {set(URLS.values()) - w.visited}"
+    assert w.requests and all(is_local(u) for u in w.requests), w.off_machine()
 
 
 def shoot(page, name: str, path: Path | None = None) -> None:
@@ -125,6 +181,7 @@ def go(page, label: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
     page.wait_for_url(lambda url: urlparse(url).path == f"/{URLS[label]}")  # the query (the dataset) stays
     settle(page)
+    no_exception(page, label)
 
 
 def charts(page) -> int:
@@ -156,7 +213,7 @@ def walk_through(server, page, tmp_path):
     nav = page.locator('[data-testid="stSidebarNav"]')
     links = [s.strip().splitlines()[-1] for s in nav.locator("a").all_inner_texts()]  # after the icon
     assert links == list(URLS), links  # Home, not "app", then the pages in the order of the work
-    for section in ("Data and training", "Look inside", "Use"):
+    for section in ("Data and training", "Look inside", "Use", "Help"):
         assert nav.get_by_text(section).count() >= 1, section
     shoot(page, "home")
 
@@ -291,6 +348,19 @@ def walk_through(server, page, tmp_path):
     no_exception(page, "models")
     shoot(page, "models")
 
+    # the glossary explains the words of the help texts, and finds one by a word of it
+    go(page, "Glossary")
+    page.get_by_text("Epoch", exact=True).first.wait_for()
+    search = page.locator('input[aria-label="Find a term"]')
+    search.fill("overfit")
+    search.press("Enter")
+    settle(page)
+    page.get_by_text("Hidden units", exact=True).wait_for(state="detached")  # the search's rerun has drawn
+    page.get_by_text("Overfitting", exact=True).first.wait_for()
+    no_exception(page, "glossary")
+    shoot(page, "glossary")
+    visited_every_page(page)
+
 
 def test_labeller_end_to_end(server, page, tmp_path):
     try:
@@ -333,7 +403,7 @@ def walk_labeller(server, page, tmp_path):
     shoot(page, "labeller_train")
 
     go(page, "Gradient flow")
-    page.get_by_text("Per position: ‖∂C(t)/∂h(s)‖").wait_for()
+    page.get_by_text("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖").wait_for()
     page.get_by_text("Memory span per position").wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per layer, G[t, s], profile, memory
     no_exception(page, "gradient flow, labeller")
@@ -377,3 +447,9 @@ def walk_labeller(server, page, tmp_path):
     page.get_by_text("label (one label per position)").first.wait_for(state="attached")
     no_exception(page, "models, labeller")
     shoot(page, "labeller_models")
+
+    go(page, "Glossary")
+    page.get_by_text("SOV", exact=True).first.wait_for()
+    page.get_by_text("Read-out", exact=True).first.wait_for()
+    no_exception(page, "glossary, labeller")
+    visited_every_page(page)

@@ -1,6 +1,6 @@
 """The Tune panel in a real browser: a small study made with the library shows its trials table, its charts
-(best value over time, importances) and the chosen options on the Train page; the screenshot is the README's
-``tune.png`` (``BIOSEQ_SCREENSHOTS=docs/screenshots``)."""
+(best value over time, importances) and the chosen options on the Train page, with no request off the machine;
+the screenshot is the README's ``tune.png`` (``BIOSEQ_SCREENSHOTS=docs/screenshots``)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_tune_panel_shows_a_study(study, server, page):  # noqa: F811
     page.get_by_role("button", name="Load the DNA example").click()
     page.get_by_text("Dataset: DNA motif").wait_for()
     settle(page)
+    no_exception(page, "home")
     go(page, "Train")
     page.get_by_text("Search the options").wait_for()
     page.get_by_text("saved as model").first.wait_for()

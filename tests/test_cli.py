@@ -291,3 +291,49 @@ def test_a_class_too_rare_to_weigh_is_a_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "\nwarning: class 'rare' has 1 training sequence against 12 of the largest class: its weight is " \
            "capped at 10x" in err
+
+
+# ---------- models rename / delete ----------
+
+def test_models_rename_and_delete(model, bioseq_home, capsys, monkeypatch):
+    assert main(["models", "rename", "tiny", "renamed"]) == 0
+    assert capsys.readouterr().out.strip() == str(bioseq_home / "models" / "renamed.safetensors")
+    assert main(["models", "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["renamed"]
+    assert main(["models", "rename", "renamed", "renamed2", "--overwrite"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal: no question, no deletion
+    assert main(["models", "delete", "renamed2"]) == 2
+    assert capsys.readouterr().err.strip() == ("bioseq: error: renamed2: not deleted; add --yes to delete it "
+                                               "without a question")
+    assert (bioseq_home / "models" / "renamed2.safetensors").is_file()
+    assert main(["models", "delete", "renamed2", "--yes"]) == 0
+    assert capsys.readouterr().err.strip() == "deleted model renamed2"
+    assert main(["models"]) == 0 and capsys.readouterr().err.strip() == f"no models in {bioseq_home}"
+
+
+def test_models_rename_refuses_a_taken_or_missing_name(model, capsys):
+    from bioseq.model.store import model_path, register_model
+
+    register_model(model_path("tiny"), "other")
+    assert main(["models", "rename", "tiny", "other"]) == 2
+    one_error_line(capsys.readouterr().err, "other: a model called 'other' is already in the registry")
+    assert model_path("tiny").is_file()
+    assert main(["models", "rename", "nothing", "x"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+    assert main(["models", "delete", "nothing", "--yes"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+
+
+def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monkeypatch, capsys):
+    from bioseq.training import runs
+
+    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    assert main(["train", str(dna_fasta), "--name", "alone", *TRAIN]) == 0
+    assert "note:" not in capsys.readouterr().err
+    runs.RunFolder.named("other").start("other", "cli")  # training now, in this process
+    assert main(["train", str(dna_fasta), "--name", "second", *TRAIN]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert notes == ["bioseq: note: 1 other run is training in this workspace (other); with this one, 2 runs of 1 "
+                     "thread share 1 CPU core, so each trains about 2.0× slower. Wait for it to finish, or stop it, to "
+                     "train at full speed"]

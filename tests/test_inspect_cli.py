@@ -28,7 +28,7 @@ MIN_COLUMNS = {
     "gate-saliency": ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value",
                       "score", "target"],
     "gradients": ["id", "layer", "direction", "step", "position", "distance", "grad_norm"],
-    "motifs": ["target", "motif", "count", "mean_score", "sequences"],
+    "motifs": ["target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment"],
     "memory": ["direction", "distance", "influence", "relative", "sequences"],
     "window": ["id", "t", "length", "mass", "back", "ahead", "width", "rf_back", "rf_ahead", "past_share",
                "future_share"],

@@ -29,9 +29,14 @@ def test_top_motif_is_the_planted_one():
         else:
             assert got.empty
     table = motifs(bundle, records, k=5, target="motif")
-    assert list(table.columns) == ["target", "motif", "count", "mean_score", "sequences"]
-    assert table.iloc[0].tolist() == ["motif", MOTIF, 4, pytest.approx(10.0), 4]
-    assert table.iloc[1].tolist() == ["motif", "GCTTA", 2, pytest.approx(8.0), 2]
+    assert list(table.columns) == ["target", "motif", "count", "mean_score", "sequences", "in_class", "in_others",
+                                   "enrichment"]
+    # 6 records predicted motif (a match of 4 or 5 letters), 2 background (no match: a tie, the first class):
+    # GATTA at the peak of 4 of the 6, of none of the 2: (4 + 1) / (6 + 2) against (0 + 1) / (2 + 2)
+    assert table.iloc[0].tolist() == ["motif", MOTIF, 4, pytest.approx(10.0), 4, pytest.approx(4 / 6), 0.0,
+                                      pytest.approx(2.5)]
+    assert table.iloc[1].tolist() == ["motif", "GCTTA", 2, pytest.approx(8.0), 2, pytest.approx(2 / 6), 0.0,
+                                      pytest.approx(1.5)]
     assert len(table) == 2
 
 
@@ -92,3 +97,32 @@ def test_motifs_pass_the_method_and_its_options_on():
     with pytest.raises(InputError, match="saliency has no option steps"):
         motifs(bundle, recs, k=5, steps=4)
     assert not motifs(bundle, recs, k=5, method="ig", steps=4).empty
+
+
+def noisy_background_bundle():
+    """The motif model with a background class that four matches win: logit background = h + 1, motif = 2h, so
+    GATTA (h = 1.5) is called motif and any one-letter variant (h = 0.5) background, its four matching letters
+    scoring +1 each for background."""
+    import torch
+
+    bundle = motif_bundle(bias=-3.5)
+    with torch.no_grad():
+        bundle.model.head.weight.copy_(torch.tensor([[1.0], [2.0]]))
+        bundle.model.head.bias.copy_(torch.tensor([1.0, 0.0]))
+    return bundle
+
+
+def test_motifs_rank_by_enrichment_in_the_class_explained():
+    """The issue's table: the background class's count-1 noise (a different variant in each background record)
+    came first, the planted site of every motif record was buried; ranked by enrichment it comes first."""
+    variants = ["GCTTA", "GGTTA", "GAATA", "GACTA", "GATGA"]  # one inner letter off: one window holds 4
+    records = [rec("CGCGC" + MOTIF + "GCGCG", f"m{i}", i + 1) for i in range(5)]
+    records += [rec("CGCGC" + v + "GCGCG", f"b{i}", i + 6) for i, v in enumerate(variants)]
+    table = motifs(noisy_background_bundle(), records, k=5)
+    assert set(table["target"]) == {"background", "motif"}  # each record explains its predicted class
+    assert table.iloc[0][["target", "motif", "sequences"]].tolist() == ["motif", MOTIF, 5]
+    assert table.iloc[0][["in_class", "in_others"]].tolist() == [1.0, 0.0]
+    assert table.iloc[0]["enrichment"] == pytest.approx((6 / 7) / (1 / 7))
+    noise = table[table["target"] == "background"]
+    assert sorted(noise["motif"]) == sorted(variants) and (noise["sequences"] == 1).all()
+    assert noise["enrichment"].tolist() == pytest.approx([(2 / 7) / (1 / 7)] * 5)  # count-1 noise: 2

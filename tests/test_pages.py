@@ -6,6 +6,7 @@ process-wide training-job registry and cached models never leak between tests.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import replace
@@ -17,8 +18,11 @@ from conftest import TINY, TINY_ARGS, TINY_TRAIN
 from streamlit.testing.v1 import AppTest
 
 from bioseq.cli import main as cli
+from bioseq.data.io import Record
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
+from bioseq.training import runs
+from bioseq.workspace import runs_dir
 from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +177,42 @@ def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
     assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
 
 
+BAD_UPLOADS = {"empty.fa": (b"", "header"), "notes.txt": (b"these are my notes\n", "header"),
+               "odd.fa": (b">a label=x\nACGT!!ACGT\n>b label=y\nACGTACGT\n", "header"),
+               "short.fa": (b">a\nACGTACGT\nMMMM\n>b\nACGTACGT\nMMMMOOOO\n", "positions")}
+
+
+def test_a_failed_upload_keeps_nothing_and_keeps_the_dataset_loaded_before(dna_fasta, bioseq_home):
+    """The issue's Broken 5: the empty file, a text file, bad letters and a label string of the wrong length."""
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    good = at.session_state["data_source"]
+    before = sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*"))
+    for name, (data, mode) in BAD_UPLOADS.items():
+        at.radio(key="data_label_mode").set_value(mode).run()
+        at.file_uploader(key="data_files").set_value((name, data, "text/plain")).run()
+        at.button(key="data_use_files").click().run()
+        ok(at)
+        assert name in texts(at.error) and "nothing was kept" in texts(at.caption), name
+        assert sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*")) == before, name
+        assert at.session_state["data_source"] == good and "Dataset: good.fa" in texts(at.header), name
+        assert {m.label: m.value for m in at.metric}["Records"] == "40"
+    assert len(at.selectbox(key="data_recent").options) == 1  # Recent uploads: the good one only
+
+
+def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    at.run()  # Recent uploads lists it from the next run on
+    assert at.button(key="data_recent_delete").disabled
+    at.checkbox(key="data_recent_confirm").check().run()
+    at.button(key="data_recent_delete").click().run()
+    ok(at)
+    assert "No uploads yet" in texts(at.info) and at.session_state["data_source"] is None
+
+
 def test_the_dataset_survives_a_reload(dna_fasta):
     """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
     at = open_page("data")
@@ -251,6 +291,19 @@ def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
     at.button(key="train_start").click().run()
     assert "“Split identity” must be at least 0.1 and at most 1, not 0.05" in texts(at.error)
     assert registry().get("refused") is None
+
+
+def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
+    from bioseq.training import runs
+
+    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert not ok(open_page("train", tiny_source)).warning
+    runs.RunFolder.named("cli-run").start("cli-run", "cli")  # training now, started from the command line
+    at = ok(open_page("train", tiny_source))
+    assert [w.value for w in at.warning if w.icon == ":material/speed:"] == [
+        "1 other run is training in this workspace (cli-run); with a new run, 2 runs of 1 thread share 1 CPU core, "
+        "so each trains about 2.0× slower. Wait for it to finish, or stop it, to train at full speed."]
 
 
 def click_start(at: AppTest, name: str, epochs: int = 2):
@@ -454,7 +507,8 @@ def test_gates_page_offers_every_attribution_method(cli_model):
     for name, m in METHODS.items():
         at.radio(key="gates_method").set_value(name).run()
         ok(at)
-        assert not at.error and f"{m.label.capitalize()}: {m.help}" in texts(at.caption)
+        assert not at.error and f"{m.heading}: {m.help}" in texts(at.caption)
+        assert not {"Deeplift", "Gradientshap"} & set(texts(at.caption).split())
         assert charts(at) >= 3
     at.selectbox(key="gates_motif_method").set_value("ism")
     at.button(key="gates_find_motifs").click().run()
@@ -605,7 +659,10 @@ def test_models_page(cli_model):
     assert at.dataframe[0].value["name"].tolist() == [cli_model]
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["name"] == cli_model and card["alphabet"].startswith("dna")
-    assert charts(at) == 2  # training curves and confusion matrix
+    assert charts(at) == 3  # loss and accuracy curves, confusion matrix
+    loss, accuracy = (json.loads(c.proto.spec) for c in at.get("vega_lite_chart")[:2])
+    for curve in (loss, accuracy):  # single views the page stretches to its column (no hconcat cut at its edge)
+        assert not {"hconcat", "vconcat", "facet"} & set(curve) and curve["encoding"]["color"]["legend"]
     assert at.download_button(key="models_download").label == "Download the model file"
     assert at.button(key="models_delete").disabled
     at.checkbox(key="models_confirm").check().run()
@@ -626,6 +683,82 @@ def test_models_page_upload(cli_model, tmp_path):
     at.button(key="models_add").click().run()
     ok(at)
     assert "junk.safetensors" in texts(at.error)
+
+
+def test_models_page_imports_a_taken_name_under_another_and_renames(cli_model):
+    """The issue's Broken 4: a renamed copy of a registry model is imported under another name, then renamed."""
+    data = model_path(cli_model).read_bytes()
+    at = open_page("models")
+    at.file_uploader(key="models_upload").set_value(("copy.safetensors", data, "application/octet-stream")).run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "already in the registry; import it under another name" in texts(at.error)
+    at.text_input(key="models_import_as").input("copy").run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "Added **copy**" in texts(at.success)
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy"]
+    assert at.selectbox(key="models_pick").value == "copy"
+    at.text_input(key="models_new_name").input(cli_model).run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "a model called 'cli-model' is already in the registry" in texts(at.error)
+    at.text_input(key="models_new_name").input("copy2").run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "Renamed model copy to copy2." in texts(at.success) and at.selectbox(key="models_pick").value == "copy2"
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy2"]
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["name"] == "copy2"
+
+
+def links(at) -> dict[str, str]:
+    """The page links of a page: label -> target page and address."""
+    return {e.proto.label: f"{e.proto.page}?{e.proto.query_string}" for e in at.get("page_link")}
+
+
+def test_a_model_card_links_to_predict_and_gates_with_the_model(cli_model, protein_model):
+    at = ok(open_page("models"))
+    at.selectbox(key="models_pick").set_value(cli_model).run()
+    found = links(at)
+    assert found[f"Predict with {cli_model}"].endswith(f"predict?model={cli_model}")
+    assert found[f"Gates & saliency of {cli_model}"].endswith(f"gates_saliency?model={cli_model}")
+    for page, key in (("predict", "predict_model"), ("gates_saliency", "gates_model")):
+        for name in (cli_model, protein_model):
+            fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+            fresh.query_params["model"] = name  # the address the link opens
+            fresh.run()
+            fresh.switch_page(PAGES[page]).run()
+            ok(fresh)
+            assert fresh.selectbox(key=key).value == name, (page, name)
+
+
+def test_a_run_links_to_its_model_and_is_renamed_and_deleted(cli_model):
+    at = ok(open_page("train"))
+    assert links(at)[f"Its model: {cli_model}"].endswith(f"models?model={cli_model}")
+    at.text_input(key="train_runs_new_name").input("renamed-run").run()
+    at.button(key="train_runs_rename").click().run()
+    ok(at)
+    assert "Renamed run cli-model to renamed-run." in texts(at.success)
+    assert at.selectbox(key="train_run").value == "renamed-run" and (runs_dir() / "renamed-run").is_dir()
+    assert links(at)[f"Its model: {cli_model}"]  # the model keeps its name and path
+    at.checkbox(key="train_runs_confirm").check().run()
+    at.button(key="train_runs_delete").click().run()
+    ok(at)
+    assert not (runs_dir() / "renamed-run").exists() and model_path(cli_model).is_file()
+
+
+@pytest.mark.slow
+def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
+    assert cli(["train", str(dna_fasta), "--seeds", "2", "--name", "pair", *QUICK]) == 0
+    at = ok(open_page("models"))
+    assert "ensemble of 2 networks" in texts(at.info)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["ensemble"] == "2 networks, their probabilities averaged (seeds 0, 1)"
+    assert "One colour per member." in texts(at.caption)
+    train = ok(open_page("train"))
+    assert "An ensemble of 2 networks (seeds 0, 1)" in texts(train.info)
+    assert sorted(set(runs.RunFolder.named("pair").member_metrics()["run"])) == ["member 1", "member 2"]
 
 
 def test_damaged_model_file_is_a_warning(cli_model):
@@ -751,7 +884,8 @@ def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
 def test_gradient_flow_page_for_a_labeller(label_model):
     at = ok(open_page("gradient_flow"))
     assert not errors(at) and {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
-    assert any("Per position" in h.value for h in at.subheader)
+    assert any("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖" in h.value
+               for h in at.subheader)  # the heading in words, the formula after
     assert at.selectbox(key="flow_heat_record") and charts(at) >= 4  # layers, G[t, s], profile, memory
     text = spec_text(at)
     assert "loss position t" in text and "hidden state position s" in text  # the heatmap
@@ -782,6 +916,9 @@ def test_gates_page_for_a_labeller(label_model):
         ok(at)
         assert not at.error, name
     assert "of the attribution lies within" in texts(at.caption)
+    window = next(d.value for d in at.dataframe if "attribution share" in d.value.columns)
+    assert {"letters before t", "model sees before t", "share before t"} <= set(window.columns)
+    assert not {"mass", "rf_back", "past_share"} & set(window.columns)
 
 
 @pytest.mark.slow
@@ -844,3 +981,87 @@ def test_models_page_shows_a_labeller(label_model, cli_model):
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["task"] == "label (one label per position)" and card["labels"] == "M, O"
     assert card["unscored positions"] == "every position scored" and "validation sov" in card
+
+
+# ---------- choices that belong to a model ----------
+
+@pytest.mark.slow
+def test_gates_page_choices_follow_the_model(cli_model, label_model):
+    """Pick a record (and a class, a window) of the DNA classifier, switch to the protein labeller: the record box
+    shows one of the labeller's records, the very record drawn, and the browser is told (set_value)."""
+    at = open_page("gates_saliency")
+    at.selectbox(key="gates_model").set_value(cli_model).run()
+    at.selectbox(key="gates_record").set_value(16).run()
+    at.selectbox(key="gates_target").set_value("motif")
+    at.slider(key="gates_window").set_value((3, 9)).run()
+    ok(at)
+    assert at.selectbox(key="gates_record").value == 16 and "seq17 ·" in at.selectbox(key="gates_record").options[16]
+    at.selectbox(key="gates_model").set_value(label_model).run()
+    ok(at)
+    record = at.selectbox(key="gates_record")
+    shown = record.options[record.options.index(record.format_func(record.value))]
+    assert record.index == 0 and shown.startswith("tm") and record.proto.set_value
+    assert at.selectbox(key="gates_target").value == "predicted label"
+    length = int(shown.split(" letters")[0].split("· ")[-1])
+    assert at.slider(key="gates_window").value == (1, min(length, 100))  # a fresh window on the new record
+    assert at.number_input(key="gates_position").value == length // 2
+    assert shown.split(" ·")[0] in spec_text(at)  # the charts draw the record the box shows
+    at.selectbox(key="gates_model").set_value(cli_model).run()
+    ok(at)
+    assert at.selectbox(key="gates_record").index == 0 and at.selectbox(key="gates_target").value == "predicted class"
+
+
+def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
+    """The model picked is in the page address (?model=NAME): a new session (a browser reload) opens on it."""
+    at = open_page("predict")
+    at.selectbox(key="predict_model").set_value(cli_model).run()
+    ok(at)
+    assert at.query_params["model"] in (cli_model, [cli_model])
+    at.selectbox(key="predict_model").set_value(protein_model).run()
+    assert at.query_params["model"] in (protein_model, [protein_model])
+    for name in (cli_model, protein_model):
+        again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+        again.query_params["model"] = name
+        again.run()
+        again.switch_page(PAGES["predict"]).run()
+        ok(again)
+        assert again.selectbox(key="predict_model").value == name
+
+
+def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
+    at = ok(open_page("predict"))
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "scan_file"]  # the page's own first
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    keys = [u.key for u in at.get("file_uploader")]
+    assert keys[0] == "predict_files" and keys[-1] == "scan_file"  # after the evaluation's labels file too
+    assert at.get("expander")[-1].label == "Scan a long sequence (genome scale)"
+    assert at.dataframe and at.selectbox(key="scan_class")
+
+
+def test_gates_page_opens_a_long_record_on_its_strongest_region():
+    """A site at 184-188 of 200 letters is off a 1-100 view: the page opens on the strongest 100 letters (those of
+    bioseq.interpret.regions) and offers to jump back there."""
+    from _linear import MOTIF, motif_bundle
+
+    from bioseq.interpret.attribution import explain
+    from bioseq.interpret.regions import strongest_region
+    from bioseq.model.store import save_model
+
+    bundle = motif_bundle(bias=-3.5)
+    save_model(model_path("motif"), bundle)
+    seq = "C" * 183 + MOTIF + "C" * 12
+    at = open_page("gates_saliency")
+    at.radio(key="gates_origin").set_value("paste").run()
+    at.text_area(key="gates_paste").set_value(f">site\n{seq}\n").run()
+    ok(at)
+    first, last = at.slider(key="gates_window").value
+    assert last - first == 99 and first <= 184 and 188 <= last
+    assert (first, last) == strongest_region(explain(bundle, [Record("site", "site", seq, "x", 1)]), 100)
+    jump = at.button(key="gates_jump")
+    assert jump.label == f"Jump to the strongest region ({first}–{last})" and jump.disabled
+    at.slider(key="gates_window").set_value((1, 100)).run()
+    assert not at.button(key="gates_jump").disabled
+    at.button(key="gates_jump").click().run()
+    ok(at)
+    assert at.slider(key="gates_window").value == (first, last)

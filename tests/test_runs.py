@@ -225,3 +225,82 @@ def test_paths_of_a_run_folder(tmp_path):
         "run.json", "metrics.csv", "gradients.csv", "checkpoint.safetensors"]
     with pytest.raises(Exception, match="invalid model name"):
         RunFolder.named("../outside")
+
+
+def test_rename_run_moves_its_files_and_says_the_new_name(trained):
+    trained("before")
+    metrics = runs.read_metrics("before")
+    assert runs.rename_run("before", "after") == runs_dir() / "after"
+    assert not (runs_dir() / "before").exists() and list(runs.list_runs()["name"]) == ["after"]
+    assert runs.read_run("after")["name"] == "after" and runs.read_metrics("after").equals(metrics)
+    assert not (runs_dir() / "after" / ".lock").exists()
+    with pytest.raises(InputError, match="before: no such run"):
+        runs.rename_run("before", "again")
+
+
+def test_rename_run_refuses_a_taken_name_unless_overwrite():
+    for name in ("a", "b"):
+        RunFolder.named(name).update(name=name, status="done")
+    with pytest.raises(InputError, match="a run called 'b' already exists; choose another name"):
+        runs.rename_run("a", "b")
+    assert runs.read_run("a")["name"] == "a" and runs.read_run("b")["name"] == "b"
+    runs.rename_run("a", "b", overwrite=True)
+    assert list(runs.list_runs()["name"]) == ["b"] and not (runs_dir() / "a").exists()
+
+
+def test_a_run_being_trained_is_neither_renamed_nor_deleted():
+    from bioseq.training.claims import claim
+
+    RunFolder.named("busy").update(name="busy", status="done")
+    with claim("busy", runs_dir() / "busy", resume=True):  # as a training run holds it
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.delete_run("busy")
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.rename_run("busy", "free")
+    assert runs.read_run("busy")["status"] == "done" and not (runs_dir() / "free").exists()
+    runs.delete_run("busy")
+    assert not (runs_dir() / "busy").exists()
+
+
+# ---- several runs at once on few cores ----
+
+
+def _live(name: str) -> None:
+    """A run folder that reads as training now (its process is this test's)."""
+    RunFolder.named(name).start(name, "cli")
+
+
+def _dead(name: str) -> None:
+    """A run folder that says running, but whose process is gone (it reads as interrupted)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    RunFolder.named(name).start(name, "cli")
+    RunFolder.named(name).update(pid=int(proc.stdout))
+
+
+def test_crowding_counts_live_runs_against_the_cores(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert runs.crowding(cores=1) is None  # nothing trains
+    _dead("gone")
+    RunFolder.named("over").start("over", "cli")
+    RunFolder.named("over").update(status="done")
+    assert runs.crowding(cores=1) is None  # neither an interrupted run nor a finished one counts
+    _live("a")
+    crowd = runs.crowding(cores=1)
+    assert crowd == runs.Crowding(("a",), cores=1, threads=1) and crowd.slowdown == 2.0
+    assert crowd.text() == ("1 other run is training in this workspace (a); with this one, 2 runs of 1 thread "
+                            "share 1 CPU core, so each trains about 2.0× slower. Wait for it to finish, or stop it, "
+                            "to train at full speed")
+    assert runs.crowding(cores=2) is None  # two one-thread runs fit two cores
+    assert runs.crowding(exclude="a", cores=1) is None  # a run is not crowded by itself
+    _live("b")
+    assert runs.crowding(cores=2).text("a new run").startswith(
+        "2 other runs are training in this workspace (a, b); with a new run, 3 runs of 1 thread share 2 CPU cores, "
+        "so each trains about 1.5× slower. Wait for them to finish, or stop one")
+    monkeypatch.delenv("OMP_NUM_THREADS")  # PyTorch's default: a run computes on every core
+    assert runs.crowding(exclude="b", cores=4) == runs.Crowding(("a",), cores=4, threads=4)
+
+
+@pytest.mark.parametrize("value, threads", [("2", 2), ("16", 4), ("0", 4), ("x", 4)])
+def test_threads_per_run(monkeypatch, value, threads):
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    assert runs.threads_per_run(4) == threads

@@ -58,7 +58,11 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from ..training import distributed
+    from ..training.runs import crowding
 
+    crowd = crowding(exclude=a.name) if distributed.is_main() else None
+    if crowd is not None:
+        print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
     distributed.finish()
@@ -120,9 +124,18 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from ..model.store import list_models
+    from ..model.store import delete_model, list_models, rename_model
     from ..workspace import workspace
 
+    if a.action == "rename":
+        print(rename_model(a.old, a.new, overwrite=a.overwrite))
+        return 0
+    if a.action == "delete":
+        if not (a.yes or _confirmed(f"delete model {a.name!r} for good? [y/N] ")):
+            raise BioseqError(f"{a.name}: not deleted; add --yes to delete it without a question")
+        delete_model(a.name)
+        print(f"deleted model {a.name}", file=sys.stderr)
+        return 0
     rows = list_models()
     if a.json:
         print(json.dumps(rows, indent=1))
@@ -139,6 +152,16 @@ def cmd_models(a: argparse.Namespace) -> int:
         print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
               f"{r['created'] or '':<25} {r['architecture']}")
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    """The user's yes at a terminal; never yes when standard input is not one (a script must say --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def cmd_info(a: argparse.Namespace) -> int:
@@ -241,8 +264,17 @@ def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
 
 
 def _models_arguments(m: argparse.ArgumentParser) -> None:
+    m.description = "Without an action: list the models in the workspace registry."
     m.add_argument("--json", action="store_true")
-    m.set_defaults(func=cmd_models)
+    m.set_defaults(func=cmd_models, action=None)
+    ma = m.add_subparsers(dest="action", metavar="ACTION")
+    r = ma.add_parser("rename", help="rename a registry model (the file and the name inside it)")
+    r.add_argument("old", metavar="OLD")
+    r.add_argument("new", metavar="NEW")
+    r.add_argument("--overwrite", action="store_true", help="replace a model called NEW (refused without it)")
+    d = ma.add_parser("delete", help="delete a registry model (asks first; --yes in a script)")
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("--yes", action="store_true", help="delete without asking (needed when not at a terminal)")
 
 
 def _info_arguments(i: argparse.ArgumentParser) -> None:
@@ -280,7 +312,7 @@ COMMANDS = MappingProxyType({
     "train": ("train a classifier or a per-position labeller on labelled sequence files", _train_arguments),
     "predict": ("predict classes (or per-position labels) for sequence files", _predict_arguments),
     "evaluate": ("metrics of a model on labelled files", _evaluate_arguments),
-    "models": ("list the models in the workspace registry", _models_arguments),
+    "models": ("list the models in the workspace registry (rename or delete one)", _models_arguments),
     "info": ("print a model card", _info_arguments),
     "inspect": ("look inside a trained model (saliency, gates, gradients, ...)", _inspect_arguments),
     "scan": ("slide a classifier along long records (genome scale): a bedGraph of a class's probability",

@@ -11,7 +11,8 @@ Kinds and their minimum columns:
 * ``gate-saliency`` — id, layer, direction, position, span_start, span_end, unit, gate, value, score, target
   (gradient × activation of the class score for every gate, unit and position)
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
-* ``motifs`` — target, motif, count, mean_score, sequences (scores from ``--method``, default saliency)
+* ``motifs`` — target, motif, count, mean_score, sequences, in_class, in_others, enrichment (scores from
+  ``--method``, default saliency; most enriched in the class explained first)
 * ``memory`` — distance, influence, relative, sequences
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)

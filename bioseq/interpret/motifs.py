@@ -1,7 +1,17 @@
-"""Motif candidates: the k-mer windows that carry the most attribution, and sequence-logo data.
+"""Motif candidates: the k-mer windows that carry the most attribution, ranked by enrichment; sequence-logo data.
 
 The per-position scores ``(L,)`` come from any method of :mod:`bioseq.interpret.attribution`
-(``method``, default saliency, with its ``options``); a window's score is the sum over its k letters.
+(``method``, default saliency, with its ``options``); a window's score is the sum over its k letters, and a
+record's **peak** k-mers are its best non-overlapping windows (``per_seq``, positive scores only).
+
+A candidate is ranked by its **enrichment** in the class explained c: the share of the records of class c (the
+class the model predicts for them) with the k-mer among their peaks, against the share of the other records
+with it among theirs, each with a pseudo-count of one record on either side::
+
+    enrichment = ((n_c(m) + 1) / (n_c + 2)) / ((n_other(m) + 1) / (n_other + 2))
+
+so a planted site at the peak of every record of its class and of no other ranks far above k-mers that peak
+once (count-1 noise: about 2), whatever the class.
 """
 
 from __future__ import annotations
@@ -14,6 +24,10 @@ import pandas as pd
 from ..data.io import Record
 from ..model.store import ModelBundle
 from .attribution import attribute
+from .inputs import prepared, resolve_targets
+
+PSEUDO = 1.0  # records added to each side of an enrichment's shares
+COLUMNS = ["target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment"]
 
 
 def _top_windows(seq: str, scores: np.ndarray, k: int, per_seq: int) -> list[tuple[str, float, int]]:
@@ -30,31 +44,61 @@ def _top_windows(seq: str, scores: np.ndarray, k: int, per_seq: int) -> list[tup
     return taken
 
 
+def _instances(bundle: ModelBundle, records: Sequence[Record], k: int, target: str | None, per_seq: int,
+               method: str, **options) -> tuple[pd.DataFrame, list[str]]:
+    """The peak windows (with ``record``, the record's index) and each record's class (the predicted one)."""
+    a = attribute(bundle, records, method, target, **options)
+    predicted = a.targets if target is None else resolve_targets(bundle, prepared(bundle, records)[1], None)
+    rows = [(i, r.id, bundle.classes[t], kmer, score, start + 1)
+            for i, (r, s, sc, t) in enumerate(zip(records, a.seqs, a.scores, a.targets))
+            for kmer, score, start in _top_windows(s, sc, k, per_seq)]
+    inst = pd.DataFrame(rows, columns=["record", "id", "target", "kmer", "score", "start"])
+    return inst, [bundle.classes[int(c)] for c in predicted]
+
+
 def motif_instances(bundle: ModelBundle, records: Sequence[Record], k: int = 6, target: str | None = None,
                     per_seq: int = 2, method: str = "saliency", **options) -> pd.DataFrame:
     """Top-scoring k-mer windows per sequence: id, target, kmer, score, start (1-based)."""
-    a = attribute(bundle, records, method, target, **options)
-    rows = [(r.id, bundle.classes[t], kmer, score, start + 1)
-            for r, s, sc, t in zip(records, a.seqs, a.scores, a.targets)
-            for kmer, score, start in _top_windows(s, sc, k, per_seq)]
-    return pd.DataFrame(rows, columns=["id", "target", "kmer", "score", "start"])
+    return _instances(bundle, records, k, target, per_seq, method, **options)[0].drop(columns="record")
+
+
+def enrichment(inst: pd.DataFrame, classes: Sequence[str], pseudo: float = PSEUDO) -> pd.DataFrame:
+    """Per (target, kmer) of peak windows ``inst`` (``record`` index, ``target``, ``kmer``), with ``classes`` the
+    class of each record: ``in_class`` (share of the target class's records with the k-mer at a peak),
+    ``in_others`` (the same among the other records) and ``enrichment`` (their ratio with ``pseudo`` records added
+    to each side, see the module docstring)."""
+    cls = np.asarray(classes, dtype=object)
+    peaks = inst.drop_duplicates(["record", "kmer"])[["record", "kmer"]]
+    holders = {kmer: cls[g["record"].to_numpy()] for kmer, g in peaks.groupby("kmer")}  # the classes of its records
+    rows = []
+    for target, kmer in inst[["target", "kmer"]].drop_duplicates().itertuples(index=False):
+        held, n_in = holders[kmer], int((cls == target).sum())
+        hit_in = int((held == target).sum())
+        hit_out, n_out = len(held) - hit_in, len(cls) - n_in
+        share_in = (hit_in + pseudo) / (n_in + 2 * pseudo)
+        share_out = (hit_out + pseudo) / (n_out + 2 * pseudo)
+        rows.append((target, kmer, hit_in / n_in if n_in else 0.0, hit_out / n_out if n_out else 0.0,
+                     share_in / share_out))
+    return pd.DataFrame(rows, columns=["target", "kmer", "in_class", "in_others", "enrichment"])
 
 
 def motifs(bundle: ModelBundle, records: Sequence[Record], k: int = 6, top: int = 20,
            target: str | None = None, method: str = "saliency", **options) -> pd.DataFrame:
-    """Motif candidates: the k-mers that most often carry the attribution, per target class.
+    """Motif candidates: the k-mers at the attribution peaks, the ``top`` most enriched per class explained.
 
-    Columns target, motif, count, mean_score, sequences; ranked by total score (count × mean).
+    Columns target, motif, count (peak windows), mean_score, sequences (records), in_class, in_others, enrichment
+    (see the module docstring); ranked by enrichment in the class explained over all classes, then by total score
+    (count × mean).
     """
-    inst = motif_instances(bundle, records, k, target, method=method, **options)
+    inst, classes = _instances(bundle, records, k, target, 2, method, **options)
     if inst.empty:
-        return pd.DataFrame(columns=["target", "motif", "count", "mean_score", "sequences"])
+        return pd.DataFrame(columns=COLUMNS)
     g = inst.groupby(["target", "kmer"]).agg(count=("score", "size"), mean_score=("score", "mean"),
-                                             sequences=("id", "nunique")).reset_index()
-    g = g.rename(columns={"kmer": "motif"})
+                                             sequences=("record", "nunique")).reset_index()
+    g = g.merge(enrichment(inst, classes), on=["target", "kmer"]).rename(columns={"kmer": "motif"})
     g["total"] = g["count"] * g["mean_score"]
-    g = g.sort_values(["target", "total"], ascending=[True, False]).groupby("target").head(top)
-    return g.drop(columns="total").reset_index(drop=True)
+    g = g.sort_values(["enrichment", "total", "motif"], ascending=[False, False, True])
+    return g.groupby("target").head(top).drop(columns="total").reset_index(drop=True)[COLUMNS]
 
 
 def motif_logo(bundle: ModelBundle, records: Sequence[Record], motif: str | None = None, k: int | None = None,

@@ -160,8 +160,9 @@ def _sum_gradients(df, opts):
 
 
 def _sum_motifs(df, opts):
-    return f"motifs ({opts.get('method', 'saliency')}): top candidates per class:\n" + "\n".join(
-        f"  {r.target}: {r.motif} x{r.count} (mean score {r.mean_score:.3g})"
+    return f"motifs ({opts.get('method', 'saliency')}): top candidates per class, most enriched first:\n" + "\n".join(
+        f"  {r.target}: {r.motif} x{r.count} (at the peak of {r.in_class:.0%} of its class, {r.in_others:.0%} of "
+        f"the others; enrichment {r.enrichment:.3g}; mean score {r.mean_score:.3g})"
         for r in df.groupby("target").head(5).itertuples())
 
 
@@ -198,8 +199,9 @@ VIEWS = MappingProxyType({v.name: v for v in (
          ("id", "layer", "direction", "step", "position", "distance", "grad_norm"), options=("labels",),
          one_network=True, summary=_sum_gradients,
          label_columns=("id", "layer", "direction", "t", "s", "distance", "grad_norm")),
-    View("motifs", "the k-mers that carry the most attribution, per class (--method)", _motifs,
-         ("target", "motif", "count", "mean_score", "sequences"), ("classify",), options=("k", "top"), method=True,
+    View("motifs", "the k-mers at the attribution peaks, most enriched in the class explained first (--method)",
+         _motifs, ("target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment"),
+         ("classify",), options=("k", "top"), method=True,
          summary=_sum_motifs),
     View("memory", "influence of a position by distance from the end; the effective memory", _memory,
          ("direction", "distance", "influence", "relative", "sequences"), one_network=True, summary=_sum_memory),

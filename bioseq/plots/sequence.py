@@ -114,16 +114,21 @@ def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
 
 
 def motif_bars(df: pd.DataFrame) -> alt.Chart:
-    """Motif candidates of :func:`bioseq.interpret.motifs`: occurrences, coloured by the class explained."""
+    """Motif candidates of :func:`bioseq.interpret.motifs`: occurrences, coloured by the class explained, in the
+    table's order (the most enriched first)."""
     if not len(df):
         return empty("no k-mer carries a positive score")
-    return alt.Chart(df, title="Top k-mers by attribution").mark_bar().encode(
+    shares = [alt.Tooltip(f"{c}:Q", format=".0%", title=t) for c, t in (("in_class", "share of its class"),
+                                                                         ("in_others", "share of the others"))
+              if c in df.columns]
+    return alt.Chart(df, title="Top k-mers by attribution, most enriched first").mark_bar().encode(
         x=alt.X("count:Q", title="occurrences among the top windows"),
-        y=alt.Y("motif:N", sort=alt.EncodingSortField("count", order="descending"), title=None,
+        y=alt.Y("motif:N", sort=list(dict.fromkeys(df["motif"])), title=None,
                 axis=alt.Axis(labelOverlap=False, labelFont="monospace")),
         color=alt.Color("target:N", title="class explained") if "target" in df.columns else alt.value("#1f77b4"),
         tooltip=[c for c in ("target", "motif", "count", "sequences") if c in df.columns]
-        + [alt.Tooltip("mean_score:Q", format=".4f", title="mean score")],
+        + [alt.Tooltip("mean_score:Q", format=".4f", title="mean score")] + shares
+        + ([alt.Tooltip("enrichment:Q", format=".3g")] if "enrichment" in df.columns else []),
     ).properties(width=WIDTH // 2, height=max(120, 20 * df["motif"].nunique()))
 
 

@@ -54,6 +54,8 @@ from .search import (  # noqa: F401 - the search space and the search's options,
     parse_budget,
 )
 
+IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are worth showing
+
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
     """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
@@ -381,7 +383,8 @@ def read_study(name: str) -> tuple[dict, list[dict]]:
 
 
 def importances(name: str) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of a study; empty with fewer than two complete trials."""
+    """Optuna's parameter importances (fANOVA) of a study; empty with fewer than :data:`IMPORTANCE_TRIALS`
+    complete trials (on fewer, the forest's numbers are noise)."""
     import optuna
 
     folder = StudyFolder.named(name)
@@ -389,7 +392,7 @@ def importances(name: str) -> dict[str, float]:
         study = optuna.load_study(storage=folder.storage, study_name=folder.info().get("name", name))
     except KeyError:
         return {}
-    if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < 2:
+    if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < IMPORTANCE_TRIALS:
         return {}
     try:
         return dict(optuna.importance.get_param_importances(study))

@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import train_form
+from bioseq.app import readable, train_form
 from bioseq.data.source import DataOptions
 from bioseq.errors import BioseqError
+from bioseq.options import label_of
 from bioseq.training import tune as tuning
 from dashboard import loaders, state, widgets
 
@@ -43,7 +44,8 @@ def controls(registry, data: DataOptions, remember: Callable[[dict], None]) -> N
                  "model (and the learning rate, batch size and weight decay, starting from the form's)")
     c2.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, data, remember),
                           icon=":material/manage_search:")
-    st.caption("Searched: " + ", ".join(tuning.SPACE) + ". The study and its best model take the run name.")
+    st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ". The study and its best model take "
+               "the run name.")
 
 
 def study_view(registry, name: str) -> None:
@@ -75,16 +77,15 @@ def study_view(registry, name: str) -> None:
     with left:
         widgets.chart(plots.tuning_history(trials), "tune_history", f"{name}_history")
     with right:
-        widgets.chart(plots.importances(loaders.importances(name, len(trials))), "tune_importances",
-                      f"{name}_importances")
-    widgets.table(trials, "tune_trials", f"{name}_trials", hide_index=True,
-                  column_config={"val_loss": st.column_config.NumberColumn("validation loss", format="%.4f"),
-                            "val_accuracy": st.column_config.NumberColumn("validation accuracy", format="%.3f"),
-                            "seconds": st.column_config.NumberColumn("seconds", format="%.0f")})
+        finished = int((trials["state"] == "complete").sum())
+        widgets.chart(plots.importances(loaders.importances(name, len(trials)), finished=finished,
+                                        needed=tuning.IMPORTANCE_TRIALS), "tune_importances", f"{name}_importances")
+    widgets.table(readable.trials_table(rows), "tune_trials", f"{name}_trials", hide_index=True,
+                  column_config={"seconds": st.column_config.NumberColumn("seconds", format="%.0f")})
     best = tuning.best_trial(rows)
     if best:
-        st.markdown(f"**Chosen options** (trial {best['trial']}): " + ", ".join(
-            f"{k} `{v}`" for k, v in tuning.chosen_options(best).items()))
+        st.markdown(f"**Chosen options** (trial {best['trial']}): "
+                    + readable.options_in_words(tuning.chosen_options(best)))
 
 
 def show(registry) -> None:

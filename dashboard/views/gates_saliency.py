@@ -3,16 +3,21 @@
 One page for every task: what differs comes from the model's Task (:func:`bioseq.task.task_of`) and the views
 registry (:data:`bioseq.interpret.views.VIEWS`). A task with an output per position (``per_position``) explains
 the output at a chosen position t, draws its true and predicted labels under the gates and the window the model
-uses at t; motifs are drawn for the tasks their view explains."""
+uses at t; motifs are drawn for the tasks their view explains.
+
+Every choice that belongs to the model (the record, the class explained, the position, the window, the member,
+layers and gates) follows it through :func:`dashboard.state.follow`: a model picked anew starts on its own
+defaults, never on the last model's choices. A long record opens on its strongest region
+(:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there."""
 
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import glossary
+from bioseq.app import glossary, readable
 from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
-from bioseq.interpret import attribution, ism, views
+from bioseq.interpret import attribution, ism, regions, views
 from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.interpret import window as window_lib
 from bioseq.model import cells
@@ -75,10 +80,12 @@ def _record_choice(found) -> tuple[int, str | None]:
     """The record picker (an order, a record searchable by id) and the class explained: ``(index, target)``."""
     c1, c2, c3 = st.columns([2, 3, 2])
     order = c1.selectbox("Order", records_lib.ORDERS, key="gates_order", help=words["order"])
-    ordered = records_lib.order_records(found, order)
-    index = c2.selectbox("Record (type to search by id)", list(ordered["index"]), key="gates_record",
+    ordered = list(records_lib.order_records(found, order)["index"])
+    state.follow("gates_record", (path, origin), ordered[0])
+    index = c2.selectbox("Record (type to search by id)", ordered, key="gates_record",
                          format_func=lambda i: records_lib.describe_row(found.iloc[i]))
     predicted = f"predicted {task.word}"
+    state.follow("gates_target", path, predicted)
     choice = c3.selectbox("Explain the score of", [predicted, *bundle.classes], key="gates_target")
     return index, None if choice == predicted else choice
 
@@ -104,9 +111,11 @@ def _metrics(row, t: int | None, label_tracks) -> None:
 def _layers(table, key: str, n: int = 2):
     """The layer and directions of a gate table to draw, and the ``n - 2`` columns left beside them."""
     c1, c2, *rest = st.columns(n)
-    layer = c1.selectbox("Layer", sorted(table["layer"].unique()), key=f"{key}_layer")
-    directions = c2.multiselect("Direction", list(table["direction"].unique()), key=f"{key}_directions",
-                                default=list(table["direction"].unique())[:1])
+    layers, all_directions = sorted(table["layer"].unique()), list(table["direction"].unique())
+    state.follow(f"{key}_layer", path, layers[0])
+    layer = c1.selectbox("Layer", layers, key=f"{key}_layer")
+    directions = c2.multiselect("Direction", all_directions, key=f"{key}_directions",
+                                default=state.follow(f"{key}_directions", path, all_directions[:1]))
     return layer, directions, rest
 
 
@@ -114,9 +123,10 @@ def _gates() -> None:
     table = loaders.explain("gates", path, [record], member=member)
     layer, directions, (g3, g4) = _layers(table, "gates", 4)
     names = list(table["gate"].unique())
-    shown = g3.multiselect("Gates", names, default=names, key="gates_names")
+    shown = g3.multiselect("Gates", names, default=state.follow("gates_names", path, names), key="gates_names")
     units = sorted(table["unit"].unique())
-    n_units = g4.slider("Units", 1, len(units), min(16, len(units)), key="gates_units") if len(units) > 1 else 1
+    n_units = g4.slider("Units", 1, len(units), state.follow("gates_units", path, min(16, len(units))),
+                        key="gates_units") if len(units) > 1 else 1
     signed = ", ".join(g for g in names if g in cells.signed_gates())
     st.caption(words["gates"] + (f"; {signed} are signed." if signed else "."), help=glossary.explain("forget gate"))
     widgets.chart(plots.gate_heatmaps(table, seq, units=units[:n_units], layers=[layer], directions=directions,
@@ -142,7 +152,7 @@ def _saliency() -> None:
                           f"**{m.label}**: {m.help}" for m in methods.values()))
     chosen, used = methods[method], None
     if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
-        st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")
+        st.info(f"{chosen.heading} is limited to {chosen.max_length} letters.", icon=":material/info:")
         return
     try:
         scores = loaders.explain(method, path, [record], target, position=t)
@@ -151,7 +161,7 @@ def _saliency() -> None:
     except BioseqError as e:  # one message; the other tabs still draw
         widgets.error(e)
         return
-    st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining {task.word} **{scores['target'].iloc[0]}**"
+    st.caption(f"{chosen.heading}: {chosen.help}. Explaining {task.word} **{scores['target'].iloc[0]}**"
                + (f" at position **{t}**" if t else "") + ": tall letters push its score up, letters below the line "
                "push it down.")
     widgets.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}"
@@ -165,7 +175,7 @@ def _saliency() -> None:
                f"{window_lib.receptive_field_words(bundle)}): " + "; ".join(
                    f"{w['mass']:.0%} of the attribution lies within {int(w['back'])} letters before and "
                    f"{int(w['ahead'])} after" for _, w in used.dropna(subset=["back"]).iterrows()) + ".")
-    widgets.table(used, "gates_window", f"{record.id}_window{suffix}", hide_index=True)
+    widgets.table(readable.window_table(used), "gates_window", f"{record.id}_window{suffix}", hide_index=True)
 
 
 def _mutagenesis() -> None:
@@ -179,9 +189,10 @@ def _mutagenesis() -> None:
 
 def _motifs() -> None:
     m1, m2, m3 = st.columns(3)
-    n = m1.slider("Sequences", 10, min(500, len(records)), min(100, len(records)), key="gates_motif_n") \
-        if len(records) > 10 else len(records)
-    k = m2.slider("Motif length k", 3, 12, 6 if bundle.alphabet.size <= 4 else 4, key="gates_motif_k")
+    n = m1.slider("Sequences", 10, min(500, len(records)), state.follow("gates_motif_n", (path, origin),
+                  min(100, len(records))), key="gates_motif_n") if len(records) > 10 else len(records)
+    k = m2.slider("Motif length k", 3, 12, state.follow("gates_motif_k", path, 6 if bundle.alphabet.size <= 4
+                                                        else 4), key="gates_motif_k")
     by = m3.selectbox("Scores from", list(attribution.METHODS), key="gates_motif_method",
                       format_func=lambda m: attribution.METHODS[m].label,
                       help="the attribution method whose per-letter scores the k-mer windows add up")
@@ -198,11 +209,39 @@ def _motifs() -> None:
     widgets.chart(plots.motif_bars(found), "gates_motifs", "motifs")
     if len(found):
         widgets.table(found, "gates_motif_table", "motifs", hide_index=True)
-        motif = st.selectbox("Logo of", list(found.sort_values("count", ascending=False)["motif"]),
-                             key="gates_logo_motif", help="the most frequent candidate comes first")
+        motif = st.selectbox("Logo of", list(dict.fromkeys(found["motif"])), key="gates_logo_motif",
+                             help="in the table's order: the candidate most enriched in its class first")
         logo = loaders.explain("logo", path, records[:n], target, motif=motif, method=by)
         widgets.chart(plots.motif_logo(logo, title=f"Windows within one letter of {motif}"), "gates_logo",
                       f"logo_{motif}")
+
+
+def _strongest() -> tuple[int, int]:
+    """The strongest :data:`widgets.WINDOW` letters of the record by saliency of the output explained (the first
+    ones where it cannot be computed)."""
+    if len(seq) <= widgets.WINDOW:
+        return 1, len(seq)
+    try:
+        return regions.strongest_region(loaders.explain("saliency", path, [record], target, position=t),
+                                        widgets.WINDOW)
+    except BioseqError:
+        return 1, widgets.WINDOW
+
+
+def _window(box) -> tuple[int, int]:
+    """The zoom: a record opens on its strongest region; a button jumps back there."""
+    strongest = _strongest()
+    z1, z2 = box.columns([4, 1], vertical_alignment="bottom")
+    window = z1.slider("Positions shown", 1, len(seq), state.follow("gates_window", owner, strongest),
+                       key="gates_window", help=f"zoom into part of the sequence (gates, saliency and mutagenesis): "
+                       f"a long sequence opens on the {widgets.WINDOW} letters that carry the most saliency, "
+                       "which stay readable")
+    z2.button(f"Jump to the strongest region ({strongest[0]}–{strongest[1]})", key="gates_jump",
+              icon=":material/my_location:", disabled=tuple(window) == strongest,
+              on_click=lambda: st.session_state.update(gates_window=strongest),
+              help=f"the {min(len(seq), widgets.WINDOW)} letters with the most saliency (|gradient × input| "
+              "summed) for the output explained")
+    return window
 
 
 records, labels, found = guards.records_or_stop(_load)
@@ -211,17 +250,19 @@ if len(records) == loaders.MAX_RECORDS:
 index, target = _record_choice(found)
 record = records[index]
 seq = record.seq.upper()
+owner = (path, origin, index, record.id)  # a window belongs to one record of one model
 if task.per_position:  # the output explained: the label of the letter at position t
     p1, box = st.columns([1, 3])
-    t = int(p1.number_input("Position t", 1, len(seq), min(len(seq), max(1, len(seq) // 2)), key="gates_position",
+    if st.session_state.get("gates_position", 0) > len(seq):  # kept from a longer record: its last letter
+        st.session_state["gates_position"] = len(seq)
+    t = int(p1.number_input("Position t", 1, len(seq), state.follow("gates_position", path, max(1, len(seq) // 2)),
+                            key="gates_position",
                             help="the output explained: the label the model gives the letter at position t"))
     label_tracks = loaders.explain("tracks", path, [record], labels=[labels[index]] if labels is not None else None)
 else:
     box, t, label_tracks = st, None, None
 suffix = f"_at_{t}" if t else ""
-window = box.slider("Positions shown", 1, len(seq), (1, min(len(seq), widgets.WINDOW)), key="gates_window",
-                    help=f"zoom into part of the sequence (gates, saliency and mutagenesis); a long sequence starts "
-                    f"with its first {widgets.WINDOW} letters, which stay readable") if len(seq) > 1 else None
+window = _window(box) if len(seq) > 1 else None
 _metrics(found.iloc[index], t, label_tracks)
 member = widgets.member_choice(path, "gates_member")
 

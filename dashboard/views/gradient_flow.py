@@ -16,7 +16,8 @@ from dashboard import loaders, state, widgets
 
 def _per_position(reports) -> None:
     """G[t, s] as a heatmap for one sequence and as a mean curve by distance, and the memory span per position."""
-    st.subheader("Per position: ‖∂C(t)/∂h(s)‖", help="A labeller has a loss C(t) at every position t. G[t, s] is "
+    st.subheader("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖",
+                 help="A labeller has a loss C(t) at every position t. G[t, s] is "
                  "how much of the error at t reaches the hidden state at position s: the lecture's picture of "
                  "gradients flowing back through time, for every pair of positions.")
     names = [r.name for r in reports]
@@ -25,6 +26,7 @@ def _per_position(reports) -> None:
     if not r.sample:
         st.info(r.note or "No training sequences to measure.", icon=":material/info:")
         return
+    state.follow("flow_heat_record", r.model_path, 0)  # a sequence of this run's model
     index = c2.selectbox("Sequence", range(len(r.sample)), key="flow_heat_record",
                          format_func=lambda i: f"{r.sample[i].id} · {len(r.sample[i].seq)} letters")
     try:
@@ -34,6 +36,7 @@ def _per_position(reports) -> None:
         widgets.error(e)
         return
     layers = sorted(table["layer"].unique())
+    state.follow("flow_heat_layer", r.model_path, layers[0])
     layer = c3.selectbox("Layer", layers, key="flow_heat_layer") if len(layers) > 1 else layers[0]
     widgets.chart(plots.flow_heatmap(table, layer), "flow_heatmap", f"{r.sample[index].id}_position_gradients")
     st.caption("Row t: the error of the label at position t (the true label where known); column s: the hidden "
@@ -55,7 +58,7 @@ if not len(finished):
     st.info("No finished runs yet: train a model on the Train page (or with `bioseq train`).", icon=":material/info:")
     st.stop()
 names = list(finished["name"])
-current = st.session_state.get(state.MODEL_KEY)
+current = state.current_model()
 st.session_state.setdefault("flow_runs", [current if current in names else names[0]])
 st.session_state["flow_runs"] = [n for n in st.session_state["flow_runs"] if n in names]
 chosen = st.multiselect("Runs (two or more side by side, e.g. RNN against LSTM, or batch norm off against on)",

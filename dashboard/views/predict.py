@@ -1,8 +1,11 @@
 """Predict: classify uploaded FASTA files with a saved or uploaded model; flag records unlike the training data;
-filter and download the table; explain a row; evaluate on labelled files, with a decision threshold. A labeller
-(a label per position, from its Task) gets each record as aligned tracks (sequence, true labels when known,
-predicted labels, per-label probabilities), a sortable per-record table, per-label metrics when the uploads carry
-labels, and CSV and three-line FASTA downloads."""
+filter and download the table; explain a row; evaluate on labelled files, with a decision threshold; below them,
+scan a long sequence. A labeller (a label per position, from its Task) gets each record as aligned tracks
+(sequence, true labels when known, predicted labels, per-label probabilities), a sortable per-record table,
+per-label metrics when the uploads carry labels, and CSV and three-line FASTA downloads.
+
+The model picked is kept in the page address (``?model=NAME``); the choices that belong to it follow it
+(:func:`dashboard.state.follow`)."""
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +14,7 @@ from bioseq import plots
 from bioseq.app import cards, downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
 from bioseq.task import task_of
-from dashboard import loaders, widgets
+from dashboard import loaders, state, widgets
 from dashboard.parts import guards, scan_panel
 
 
@@ -20,7 +23,7 @@ def _evaluation(ev, labels) -> None:
     cols = st.columns(5)
     for col, (k, label) in zip(cols, (("accuracy", ev.accuracy_name), ("balanced_accuracy", "balanced accuracy"),
                                       ("mcc", "MCC"), ("f1", "F1 (macro)"), ("sov", "SOV"))):
-        col.metric(label, f"{m[k]:.3f}")
+        col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
     st.caption(f"{m['n']:,} labelled sequences, {m['positions']:,} scored positions (unscored ones count nowhere). "
                f"{ev.accuracy_name}: the share of positions labelled right; SOV: segment overlap (SOV'99).")
     left, right = st.columns(2)
@@ -83,11 +86,123 @@ def labeller_page(path: str, bundle) -> None:
     st.session_state["predict_selected"] = selected
     record = found.records[selected]
     st.subheader(f"Tracks of {record.id}")
-    window = st.slider("Positions shown", 1, len(record.seq), (1, min(len(record.seq), widgets.WINDOW)),
-                       key="predict_window") if len(record.seq) > 1 else None
+    window = st.slider("Positions shown", 1, len(record.seq), state.follow(  # a window on this record
+        "predict_window", (key, selected), (1, min(len(record.seq), widgets.WINDOW))),
+        key="predict_window") if len(record.seq) > 1 else None
     widgets.chart(plots.label_tracks(found.record_tracks(selected), window), "predict_tracks", f"{record.id}_tracks")
     st.caption("The sequence, its true labels (when known), the predicted labels and the probability of each "
                "label along it.")
+
+
+def _evaluation_tab(path: str, pairs, two_class: bool, threshold: float) -> None:
+    labels = st.file_uploader("Labels file (id,label), if the headers carry no labels", type=["csv", "tsv", "txt"],
+                              key="predict_labels")
+    try:
+        ev = loaders.evaluation(path, pairs, widgets.uploaded(labels)[0] if labels else None)
+    except BioseqError as e:
+        st.info(f"No evaluation: {widgets.words(e.dashboard())}", icon=":material/info:")
+        return
+    m = ev.metrics if not two_class else {**ev.metrics, **ev.at(threshold)}
+    cols = st.columns(5)
+    for col, (k, label) in zip(cols, (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
+                                      ("auroc", "AUROC"), ("mcc", "MCC"), ("f1", "F1"))):
+        col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
+    st.caption(f"{ev.metrics['n']:,} labelled sequences" + (f"; at threshold {threshold:.2f}: precision "
+               f"{m['precision']:.3f}, recall {m['recall']:.3f}" if two_class else "") + ".")
+    for note in ev.notes:
+        st.warning(note, icon=":material/warning:")
+    left, right = st.columns(2)
+    with left:
+        widgets.chart(plots.confusion_matrix(m.get("confusion", ev.confusion), ev.classes,
+                                             title="Confusion matrix"), "predict_confusion", "confusion")
+        widgets.chart(plots.roc_curve(ev.roc()), "predict_roc", "roc_curve")
+    with right:
+        if two_class:
+            widgets.chart(plots.threshold_effect(ev.thresholds(), threshold), "predict_threshold_chart",
+                          "threshold")
+        widgets.chart(plots.pr_curve(ev.precision_recall()), "predict_pr", "precision_recall")
+
+
+def _predictions_tab(path: str, bundle, records, frame, threshold: float) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    chosen = c1.multiselect("Predicted class", bundle.classes, key="predict_filter_class", placeholder="all classes",
+                            default=state.follow("predict_filter_class", path, []))
+    min_p = c2.slider("Minimum probability", 0.0, 1.0, 0.0, 0.05, key="predict_filter_p")
+    text = c3.text_input("Id contains", key="predict_filter_id")
+    unusual = c4.checkbox("Only unlike the training data", key="predict_filter_unusual",
+                          help=glossary.explain("unlike the training data"))
+    shown = predictions.filter_predictions(frame, chosen, min_p, text, unusual)
+    st.subheader(f"Predictions ({len(shown):,} of {len(frame):,})" if len(shown) != len(frame)
+                 else f"Predictions ({len(frame):,})")
+    filters = (tuple(chosen), min_p, text, unusual, threshold)
+    if st.session_state.get("predict_filters") != filters:  # a row number of another table means nothing here
+        st.session_state.pop("predict_results_table", None)
+        st.session_state["predict_filters"] = filters
+    event = widgets.table(shown, "predict_results", "predictions_filtered", on_select="rerun",
+                          selection_mode="single-row", hide_index=True)
+    selected = predictions.follow_selection(shown, event.selection.rows if event else [],
+                                            st.session_state.get("predict_selected"))
+    st.session_state["predict_selected"] = selected
+    if selected is None:
+        st.caption("Click a row to see which letters drove its prediction.")
+        return
+    record = records[selected]
+    st.subheader(f"Saliency of {record.id}")
+    try:
+        sal = loaders.explain("saliency", path, [record])
+    except BioseqError as e:
+        widgets.error(e)
+        return
+    widgets.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
+                  "predict_saliency", f"{record.id}_saliency")
+
+
+def classifier_page(path: str, bundle) -> None:
+    """A classifier's page: the predictions of uploaded files, their evaluation, a row's saliency."""
+    files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
+                             key="predict_files")
+    if not files:
+        st.info("Upload one or more FASTA files. Labelled files (`label=` in the headers, or one file per class) "
+                "are also evaluated.", icon=":material/info:")
+        return
+    pairs = widgets.uploaded(files)
+    try:
+        records = loaders.upload_records(pairs)
+    except BioseqError as e:
+        widgets.error(e)
+        return
+
+    key = (path, widgets.digest(pairs))
+    slot = st.empty()  # always there, so the elements below keep their places (and the tabs their choice) on reruns
+    if st.session_state.get("predict_key") != key:
+        frame = guards.with_progress(slot, f"Predicting {len(records):,} sequences…",
+                                     "Predicted {done:,} of {total:,} sequences",
+                                     lambda progress: predictions.predict_frame(bundle, records, progress=progress))
+        st.session_state.update(predict_key=key, predict_frame=frame, predict_selected=None)
+    frame = st.session_state["predict_frame"]
+
+    banner = predictions.unlike_training(frame)
+    if banner:
+        slot.warning(banner + " See the `unlike_training` column.", icon=":material/warning:")
+
+    two_class = len(bundle.classes) == 2
+    threshold = 0.5
+    if two_class:
+        threshold = st.slider(f"Decision threshold: call **{bundle.classes[1]}** when p({bundle.classes[1]}) is at "
+                              "least", 0.0, 1.0, state.follow("predict_threshold", path, 0.5), 0.01,
+                              key="predict_threshold", help=glossary.explain("decision threshold"))
+        frame = predictions.apply_threshold(frame, bundle.classes, threshold)
+
+    st.download_button("Download predictions (CSV)", downloads.table_csv(frame), file_name="predictions.csv",
+                       mime="text/csv", key="predict_download", type="primary", on_click="ignore",
+                       icon=":material/download:")
+    widgets.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
+
+    evaluate_tab, table_tab = st.tabs(["Evaluation on labelled files", "Predictions"])
+    with evaluate_tab:
+        _evaluation_tab(path, pairs, two_class, threshold)
+    with table_tab:
+        _predictions_tab(path, bundle, records, frame, threshold)
 
 
 origin = st.radio("Model from", ["registry", "upload"], key="predict_model_from", horizontal=True,
@@ -114,104 +229,5 @@ if task_of(bundle).per_position:  # one label per position: the sections below a
     labeller_page(path, bundle)
     st.stop()
 st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
-scan_panel.show(bundle)  # here, not at the end: the rest of the page stops (st.stop) until files are uploaded
-
-files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
-                         key="predict_files")
-if not files:
-    st.info("Upload one or more FASTA files. Labelled files (`label=` in the headers, or one file per class) are "
-            "also evaluated.", icon=":material/info:")
-    st.stop()
-pairs = widgets.uploaded(files)
-try:
-    records = loaders.upload_records(pairs)
-except BioseqError as e:
-    widgets.error(e)
-    st.stop()
-
-key = (path, widgets.digest(pairs))
-slot = st.empty()  # always there, so the elements below keep their places (and the tabs their choice) on reruns
-if st.session_state.get("predict_key") != key:
-    frame = guards.with_progress(slot, f"Predicting {len(records):,} sequences…",
-                                 "Predicted {done:,} of {total:,} sequences",
-                                 lambda progress: predictions.predict_frame(bundle, records, progress=progress))
-    st.session_state.update(predict_key=key, predict_frame=frame, predict_selected=None)
-frame = st.session_state["predict_frame"]
-
-banner = predictions.unlike_training(frame)
-if banner:
-    slot.warning(banner + " See the `unlike_training` column.", icon=":material/warning:")
-
-two_class = len(bundle.classes) == 2
-threshold = 0.5
-if two_class:
-    threshold = st.slider(f"Decision threshold: call **{bundle.classes[1]}** when p({bundle.classes[1]}) is at least",
-                          0.0, 1.0, 0.5, 0.01, key="predict_threshold", help=glossary.explain("decision threshold"))
-    frame = predictions.apply_threshold(frame, bundle.classes, threshold)
-
-st.download_button("Download predictions (CSV)", downloads.table_csv(frame), file_name="predictions.csv",
-                   mime="text/csv", key="predict_download", type="primary", on_click="ignore",
-                   icon=":material/download:")
-widgets.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
-
-evaluate_tab, table_tab = st.tabs(["Evaluation on labelled files", "Predictions"])
-with evaluate_tab:
-    labels = st.file_uploader("Labels file (id,label), if the headers carry no labels", type=["csv", "tsv", "txt"],
-                              key="predict_labels")
-    try:
-        ev = loaders.evaluation(path, pairs, widgets.uploaded(labels)[0] if labels else None)
-    except BioseqError as e:
-        st.info(f"No evaluation: {widgets.words(e.dashboard())}", icon=":material/info:")
-        ev = None
-    if ev is not None:
-        m = ev.metrics if not two_class else {**ev.metrics, **ev.at(threshold)}
-        cols = st.columns(5)
-        for col, (k, label) in zip(cols, (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
-                                          ("auroc", "AUROC"), ("mcc", "MCC"), ("f1", "F1"))):
-            col.metric(label, f"{m[k]:.3f}", help=glossary.TERMS.get(label))
-        st.caption(f"{ev.metrics['n']:,} labelled sequences" + (f"; at threshold {threshold:.2f}: precision "
-                   f"{m['precision']:.3f}, recall {m['recall']:.3f}" if two_class else "") + ".")
-        for note in ev.notes:
-            st.warning(note, icon=":material/warning:")
-        left, right = st.columns(2)
-        with left:
-            widgets.chart(plots.confusion_matrix(m.get("confusion", ev.confusion), ev.classes,
-                                                 title="Confusion matrix"), "predict_confusion", "confusion")
-            widgets.chart(plots.roc_curve(ev.roc()), "predict_roc", "roc_curve")
-        with right:
-            if two_class:
-                widgets.chart(plots.threshold_effect(ev.thresholds(), threshold), "predict_threshold_chart",
-                              "threshold")
-            widgets.chart(plots.pr_curve(ev.precision_recall()), "predict_pr", "precision_recall")
-
-with table_tab:
-    c1, c2, c3, c4 = st.columns(4)
-    chosen = c1.multiselect("Predicted class", bundle.classes, key="predict_filter_class", placeholder="all classes")
-    min_p = c2.slider("Minimum probability", 0.0, 1.0, 0.0, 0.05, key="predict_filter_p")
-    text = c3.text_input("Id contains", key="predict_filter_id")
-    unusual = c4.checkbox("Only unlike the training data", key="predict_filter_unusual",
-                          help=glossary.explain("unlike the training data"))
-    shown = predictions.filter_predictions(frame, chosen, min_p, text, unusual)
-    st.subheader(f"Predictions ({len(shown):,} of {len(frame):,})" if len(shown) != len(frame)
-                 else f"Predictions ({len(frame):,})")
-    filters = (tuple(chosen), min_p, text, unusual, threshold)
-    if st.session_state.get("predict_filters") != filters:  # a row number of another table means nothing here
-        st.session_state.pop("predict_results_table", None)
-        st.session_state["predict_filters"] = filters
-    event = widgets.table(shown, "predict_results", "predictions_filtered", on_select="rerun",
-                          selection_mode="single-row", hide_index=True)
-    selected = predictions.follow_selection(shown, event.selection.rows if event else [],
-                                            st.session_state.get("predict_selected"))
-    st.session_state["predict_selected"] = selected
-    if selected is None:
-        st.caption("Click a row to see which letters drove its prediction.")
-        st.stop()
-    record = records[selected]
-    st.subheader(f"Saliency of {record.id}")
-    try:
-        sal = loaders.explain("saliency", path, [record])
-    except BioseqError as e:
-        widgets.error(e)
-        st.stop()
-    widgets.chart(plots.saliency_logo(sal, title=f"{record.id}: gradient × input for '{sal['target'].iloc[0]}'"),
-                  "predict_saliency", f"{record.id}_saliency")
+classifier_page(path, bundle)
+scan_panel.show(bundle)  # below the main results: the page's own uploader comes first
