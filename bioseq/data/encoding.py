@@ -16,8 +16,8 @@ import torch
 
 from ..errors import InputError
 from .alphabets import PROTEIN, Alphabet
+from .source import LENGTH_POLICIES  # declared with the option (bioseq.data.source), which loads no PyTorch
 
-LENGTH_POLICIES = ("start", "end", "centre")
 BLOCK = 1 << 20  # letters checked at a time by check_letters
 
 
