@@ -265,6 +265,34 @@ def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("usage: bioseq predict")
 
 
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_predict_refuses_a_chunk_size_below_one(model, dna_fasta, tmp_path, size, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out), "--chunk-size", size]) == 2
+    one_error_line(capsys.readouterr().err, f"--chunk-size must be at least 1, not {size}")
+    assert not out.exists()
+
+
+def test_evaluate_refuses_label_options_of_the_other_task(model, dna_fasta, write, capsys):
+    labels = write("l.fa", ">seq1\n" + "A" * 24 + "\n")
+    assert main(["evaluate", model, str(dna_fasta), "--labels-fasta", str(labels)]) == 2
+    one_error_line(capsys.readouterr().err, "--labels-fasta FILE is not for this model: tiny gives one label per "
+                   "sequence")
+    assert main(["evaluate", model, str(dna_fasta), "--mask", str(labels), "--ignore-label", "-"]) == 2
+    one_error_line(capsys.readouterr().err, "--mask FILE and --ignore-label are not for this model")
+
+
+def test_a_class_too_rare_to_weigh_is_a_warning(tmp_path, capsys):
+    from bioseq.data.synthetic import motif_dna, write_fasta
+
+    train = write_fasta(tmp_path / "t.fa", motif_dna(24, length=24, seed=1) + [("lonely", "ACGT" * 6, "rare")])
+    val = write_fasta(tmp_path / "v.fa", motif_dna(8, length=24, seed=2))
+    assert main(["train", str(train), "--val", str(val), "--out", str(tmp_path / "m.safetensors"), *TRAIN]) == 0
+    err = capsys.readouterr().err
+    assert "\nwarning: class 'rare' has 1 training sequence against 12 of the largest class: its weight is " \
+           "capped at 10x" in err
+
+
 # ---------- models rename / delete ----------
 
 def test_models_rename_and_delete(model, bioseq_home, capsys, monkeypatch):

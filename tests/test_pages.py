@@ -274,6 +274,25 @@ def test_train_page_form_and_presets(tiny_source):
     assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
 
 
+def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
+    """Each number widget is bounded by its option's range, and what the widget lets through the rule still
+    checks (a split identity of 0.05: the widget takes 0 = off, the rule at least 0.1), in the form's words, as
+    it refuses ``--split-identity 0.05`` and ``bioseq.train(split_identity=0.05)``."""
+    from bioseq.app.train_form import fields
+
+    at = ok(open_page("train", tiny_source))
+    for o in fields():
+        if o.kind in ("int", "float"):
+            widget = at.number_input(key=f"train_opt_{o.name}")
+            assert (widget.min, widget.max) == (o.form_min, o.max), o.name
+    assert at.number_input(key="train_opt_lr").max == 1.0 and at.number_input(key="train_opt_dropout").max == 0.9
+    at.number_input(key="train_opt_split_identity").set_value(0.05)
+    at.text_input(key="train_name").set_value("refused")
+    at.button(key="train_start").click().run()
+    assert "“Split identity” must be at least 0.1 and at most 1, not 0.05" in texts(at.error)
+    assert registry().get("refused") is None
+
+
 def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
     from bioseq.training import runs
 

@@ -17,7 +17,7 @@ from ..data.position_labels import load_positions, summarize_positions
 from ..data.source import DataSource
 from ..errors import InputError
 from ..metrics.segments import segments
-from ..task import Task, detect
+from ..task import Task, detect, weight_warnings
 
 NOT_SCORED = "(not scored)"
 
@@ -137,7 +137,8 @@ def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -
         notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
     if records < 50:
         notes.append(f"only {records} records: expect noisy validation numbers")
-    return notes
+    unit, word = ("sequences", "class") if what == "classes" else ("positions", "label")
+    return notes + weight_warnings(per_class, unit=unit, word=word)
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

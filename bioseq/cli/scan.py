@@ -13,10 +13,9 @@ import sys
 from .device import add_device_arguments, add_rank_timeout, positive
 
 
-def add_scan_parser(sub) -> None:
-    p = sub.add_parser(
-        "scan", help="slide a classifier along long records (genome scale): a bedGraph of a class's probability",
-        description="Slides the model along each record in windows of W letters every S letters and writes "
+def add_scan_arguments(p) -> None:
+    p.description = (
+        "Slides the model along each record in windows of W letters every S letters and writes "
         "'record<TAB>start<TAB>end<TAB>score' per window (bedGraph: start 0-based, end exclusive, no header; "
         "score: the probability of --class). Where the windows stop short of a record's end, one more window "
         "ends exactly at the end; a record shorter than W is one window. Streams records and windows in "

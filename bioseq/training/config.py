@@ -9,10 +9,12 @@ import os
 import random
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..model.precision import AMP_CHOICES
-from ..options import opt
+from ..option_spec import check_fields, declare, opt
 
 
+@declare("training")
 @dataclass
 class TrainConfig:
     """Training options; the defaults are the ones measured to learn (see README)."""
@@ -45,6 +47,13 @@ class TrainConfig:
                    help="compute in bfloat16 or float16 (with loss scaling) under autocast, for training and "
                    "validation; auto is bf16 on a CUDA GPU that supports it and off on a CPU (float32, the "
                    "measured baseline there; fp16 needs CUDA)")
+
+    def validate(self) -> TrainConfig:
+        """``self`` if every option's value is valid (type, choices, range), else :class:`InputError`
+        naming the first that is not."""
+        check_fields(self, InputError)
+        return self
+
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and PyTorch; optionally ask PyTorch for deterministic kernels."""

@@ -37,7 +37,7 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
-from ..task import Task, detect
+from ..task import Task, detect, weight_warnings
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
 from .claims import Claim, claim
@@ -82,7 +82,7 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
 
 def detect_task(opts: DataOptions, task: str | None = None) -> Task:
     """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
-    return detect(opts.train, opts.labels_fasta, opts.mask, task)
+    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label)
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -251,6 +251,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
         files = data_files(data)  # what the save needs, read now: a file changed during training changes nothing
         summary = summarize_(train_ds)
+        summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
         card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
                     summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),
                     str(run.path.resolve()), each_position)

@@ -8,7 +8,7 @@ from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
 from dashboard import loaders, state, widgets
-from dashboard.parts import manage
+from dashboard.parts import manage, tune_panel  # the Tune panel: its controls sit in the form
 
 registry = loaders.job_registry()
 source = state.current_source()
@@ -141,7 +141,7 @@ def _form_state(alphabet: str, task: str = "classify") -> None:
 
 
 def _start(data, alphabet: str, task: str = "classify") -> None:
-    values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
+    values = train_form.read(st.session_state)
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data),
@@ -151,6 +151,14 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
         return
     st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False,
                             train_name=workspace.new_name(values["cell"], alphabet))
+
+
+def _remember_tuned(alphabet: str, task: str):
+    """What the form keeps when it starts a search instead of a training run: its values, and a fresh name."""
+    def remember(values: dict) -> None:
+        _remember(alphabet, st.session_state["train_preset"], values, task)
+        st.session_state["train_name"] = workspace.new_name(values["cell"], alphabet)
+    return remember
 
 
 def _widget(o) -> None:
@@ -205,9 +213,8 @@ with form_box:
                     _widget(o)
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
+        tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task))
     if st.session_state.get("train_message"):
         widgets.error(st.session_state["train_message"])
 
-from dashboard.parts import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
-
-tune_panel.show(registry, source)
+tune_panel.show(registry)
