@@ -792,12 +792,20 @@ def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
     assert not at.error and {m.label: m.value for m in at.metric}["True label at 22"] in ("M", "O")
 
 
+def found_per_label(at) -> list[dict]:
+    return next(d.value for d in at.dataframe if "sov" in d.value.columns).to_dict("records")
+
+
 def test_predict_page_for_a_labeller(label_model, tm_fasta):
     at = ok(open_page("predict"))
     at.file_uploader(key="predict_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
     assert {"accuracy", "balanced accuracy", "MCC", "F1 (macro)", "SOV"} <= set(metrics)
+    worst = [k for k in metrics if k.endswith("(worst label)")]  # beside the means, the label they can hide
+    per_label_f1 = {r["label"]: r["f1"] for r in found_per_label(at)}
+    assert len(worst) == 1 and metrics[worst[0]] == f"{min(per_label_f1.values()):.3f}"
+    assert worst[0] == f"F1 of {min(per_label_f1, key=per_label_f1.get)} (worst label)"
     assert at.download_button(key="predict_download").label == "Download predictions (CSV)"
     assert at.download_button(key="predict_download_fasta").label.endswith("(three-line FASTA)")
     per_label = next(d.value for d in at.dataframe if "sov" in d.value.columns)
@@ -839,6 +847,7 @@ def test_models_page_shows_a_labeller(label_model, cli_model):
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["task"] == "label (one label per position)" and card["labels"] == "M, O"
     assert card["unscored positions"] == "every position scored" and "validation sov" in card
+    assert card["validation worst label"].startswith(("worst label M: F1 ", "worst label O: F1 "))
 
 
 # ---------- choices that belong to a model ----------

@@ -18,12 +18,17 @@ from dashboard import loaders, state, widgets
 from dashboard.parts import guards, scan_panel
 
 
-def _evaluation(ev, labels) -> None:
+def _evaluation(ev, labels, task) -> None:
     m = ev.metrics
-    cols = st.columns(5)
+    cols = st.columns(6)
     for col, (k, label) in zip(cols, (("accuracy", ev.accuracy_name), ("balanced_accuracy", "balanced accuracy"),
                                       ("mcc", "MCC"), ("f1", "F1 (macro)"), ("sov", "SOV"))):
         col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
+    worst = task.worst(ev.confusion, labels)  # a rare label can score badly behind the means
+    if worst:
+        cols[5].metric(f"F1 of {worst[0]} (worst label)", f"{worst[1]:.3f}",
+                       help="the lowest F1 of any label over positions: a rare label can be missed while the means "
+                       "above look good")
     st.caption(f"{m['n']:,} labelled sequences, {m['positions']:,} scored positions (unscored ones count nowhere). "
                f"{ev.accuracy_name}: the share of positions labelled right; SOV: segment overlap (SOV'99).")
     left, right = st.columns(2)
@@ -72,7 +77,7 @@ def labeller_page(path: str, bundle) -> None:
                        on_click="ignore", icon=":material/download:")
     if found.evaluation is not None:
         st.subheader("Evaluation on the true labels")
-        _evaluation(found.evaluation, bundle.classes)
+        _evaluation(found.evaluation, bundle.classes, task_of(bundle))
     else:
         st.info("No evaluation: the files carry no labels per position (upload a three-line FASTA, or a label "
                 "FASTA).", icon=":material/info:")
