@@ -117,14 +117,14 @@ def test_example_from_the_command_line(monkeypatch):
 def test_data_page_without_data():
     at = ok(open_page("data"))
     assert "No dataset yet" in texts(at.info)
-    assert at.selectbox(key="data_example") and at.file_uploader(key="data_files")
+    assert at.selectbox(key="data_example") and at.file_uploader(key="data_files_header")
     assert at.radio(key="data_label_mode").value == "header"
 
 
 @pytest.mark.parametrize("key, alphabet", [("dna_motif", "DNA"), ("protein_kdel", "PROTEIN")])
 def test_data_page_summarises_an_example(key, alphabet):
     at = open_page("data")
-    at.selectbox(key="data_example").set_value(key)
+    at.selectbox(key="data_example").set_value(key).run()
     at.button(key="data_use_example").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -134,7 +134,7 @@ def test_data_page_summarises_an_example(key, alphabet):
 
 def test_data_page_uploads(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert {m.label: m.value for m in at.metric}["Records"] == "40"
@@ -144,7 +144,7 @@ def test_data_page_uploads(dna_fasta):
 def test_data_page_one_file_per_class():
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("files").run()
-    at.file_uploader(key="data_files").set_value([("bound.fa", b">a\nACGTACGT\n>b\nACGTTCGT\n", "text/plain"),
+    at.file_uploader(key="data_files_files").set_value([("bound.fa", b">a\nACGTACGT\n>b\nACGTTCGT\n", "text/plain"),
                                                   ("free.fa", b">c\nGGGGCCCC\n>d\nGGCCGGCC\n", "text/plain")]).run()
     at.button(key="data_use_files").click().run()
     ok(at)
@@ -154,7 +154,7 @@ def test_data_page_one_file_per_class():
 def test_data_page_label_table():
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("table").run()
-    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACGTAC\n>s2\nGGGTTT\n", "text/plain")).run()
+    at.file_uploader(key="data_files_table").set_value(("s.fa", b">s1\nACGTAC\n>s2\nGGGTTT\n", "text/plain")).run()
     at.file_uploader(key="data_labels").set_value(("l.csv", b"id,label\ns1,x\ns2,y\n", "text/csv")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
@@ -163,12 +163,13 @@ def test_data_page_label_table():
 
 def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("broken.fa", b"\x00\x01binary", "application/octet-stream")).run()
+    broken = ("broken.fa", b"\x00\x01binary", "application/octet-stream")
+    at.file_uploader(key="data_files_header").set_value(broken).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert "broken.fa" in texts(at.error) and "binary" in texts(at.error)
     assert at.session_state["data_source"] is None
-    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
@@ -177,7 +178,7 @@ def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
 def test_the_dataset_survives_a_reload(dna_fasta):
     """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     key = at.session_state["data_source"].key
     assert key.startswith("upload:") and at.query_params["data"] in (key, [key])
@@ -192,7 +193,7 @@ def test_the_dataset_survives_a_reload(dna_fasta):
 
 def test_recent_uploads_are_offered_again(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     fresh = ok(open_page("data"))
     assert fresh.session_state["data_source"] is None
@@ -200,6 +201,47 @@ def test_recent_uploads_are_offered_again(dna_fasta):
     fresh.button(key="data_use_recent").click().run()
     ok(fresh)
     assert {m.label: m.value for m in fresh.metric}["Records"] == "40"
+
+
+def test_the_example_box_shows_the_example_loaded(dna_fasta):
+    """The box names the example loaded now, whichever page loaded it, and none for other data."""
+    at = ok(open_page("data"))
+    assert at.selectbox(key="data_example").value is None and at.button(key="data_use_example").disabled
+    home = ok(open_page())
+    home.button(key="home_load_protein_tm").click().run()
+    home.switch_page(PAGES["data"]).run()
+    ok(home)
+    assert home.selectbox(key="data_example").value == "protein_tm"
+    assert "(loaded)" in home.selectbox(key="data_example").format_func("protein_tm")
+    at.get("file_uploader")[0].set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert at.selectbox(key="data_example").value is None and "the dataset is mine.fa" in texts(at.caption)
+
+
+def test_duplicates_are_a_warning_with_their_count():
+    """400 records, 200 of them a second copy of another; 3 copied sequences carry the other label."""
+    import random
+
+    rng = random.Random(0)
+    seqs = ["".join(rng.choice("ACGT") for _ in range(30)) for _ in range(200)]
+    fasta = "".join(f">s{i} label={'ab'[i % 2]}\n{s}\n>t{i} label={'ab'[(i + (i < 3)) % 2]}\n{s}\n"
+                    for i, s in enumerate(seqs))
+    at = open_page("data")
+    at.get("file_uploader")[0].set_value(("dups.fa", fasta.encode(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert ("200 of 400 records repeat another record's sequence exactly (200 sequences occur more than once, 3 "
+            "with different labels)") in texts(at.warning)
+
+
+def test_the_uploader_clears_when_the_label_mode_changes(dna_fasta):
+    at = open_page("data")
+    at.get("file_uploader")[0].set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    assert not at.button(key="data_use_files").disabled
+    at.radio(key="data_label_mode").set_value("files").run()
+    ok(at)
+    assert at.button(key="data_use_files").disabled  # the file chosen for header labels is gone
 
 
 def test_classes_can_be_renamed_merged_and_dropped(write):
@@ -693,7 +735,7 @@ def test_home_loads_the_per_position_example_in_one_click():
 
 def test_data_page_summarises_per_position_data():
     at = open_page("data")
-    at.selectbox(key="data_example").set_value("protein_tm")
+    at.selectbox(key="data_example").set_value("protein_tm").run()
     at.button(key="data_use_example").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -707,7 +749,7 @@ def test_data_page_summarises_per_position_data():
 
 def test_data_page_uploads_a_three_line_fasta(tm_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -719,7 +761,7 @@ def test_data_page_uploads_paired_labels_and_mask():
     masked; M and O counted on scored positions only."""
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("positions").run()
-    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACDEFG\n>s2\nKLMNPQ\n", "text/plain")).run()
+    at.file_uploader(key="data_files_positions").set_value(("s.fa", b">s1\nACDEFG\n>s2\nKLMNPQ\n", "text/plain")).run()
     at.file_uploader(key="data_labels_fasta").set_value(("l.fa", b">s2\nOOOMMM\n>s1\nMMMOOO\n", "text/plain"))
     at.file_uploader(key="data_mask").set_value(("m.fa", b">s1\n111100\n>s2\n111111\n", "text/plain")).run()
     at.button(key="data_use_files").click().run()

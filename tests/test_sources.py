@@ -258,3 +258,11 @@ def test_model_card_notes_a_high_auroc_at_chance():
                          "val_metrics": {"auroc": 1.0, "balanced_accuracy": 0.5, "accuracy": 0.5, "mcc": 0.0}}}
     assert len(cards.notes(meta)) == 1 and "ranks the sequences" in cards.notes(meta)[0]
     assert cards.notes({}) == []
+
+
+def test_repeated_sequences_are_a_note_for_per_position_data_too():
+    fasta = b">a\nACDE\nMMOO\n>b\nacde\nMOOO\n>c\nKLMN\nOOOO\n>d\nKLMN\nOOOO\n"
+    rep = data_report.report(uploads.upload_source([("tm.fa", fasta)], "positions"))
+    assert rep.notes[0] == ("2 of 4 records repeat another record's sequence exactly (2 sequences occur more than "
+                            "once, 1 with different label strings): a repeated sequence counts more than once in "
+                            "training and in the metrics")
