@@ -191,6 +191,14 @@ def option(name: str) -> Option:
     return found[0]
 
 
+def label_of(name: str) -> str:
+    """The form's label of option ``name`` (``forget_bias`` -> "Forget-gate bias"); the name when it has none."""
+    try:
+        return option(name).label or name
+    except KeyError:
+        return name
+
+
 def mention(name: str, value: Any = None, surface: str = "cli") -> str:
     """An option named in a message, in the words of the surface that shows it.
 

@@ -92,10 +92,10 @@ class Task:
         return self.bind(self.subset(idx), self.n_classes, self.weight), kept
 
     # --- reading and predicting -----------------------------------------------------------------------------
-    def read(self, paths):
-        """The records of ``paths`` to predict, streaming, in order."""
+    def read(self, paths, hold: int | None = None):
+        """The records of ``paths`` to predict, streaming, in order (``hold``: :func:`bioseq.data.io.read_records`)."""
         from .data.io import read_many
-        return read_many(paths)
+        return read_many(paths, hold=hold)
 
     def cut(self, bundle) -> int | None:
         """How much of a record the model reads at most (``None``: all of it)."""
@@ -293,10 +293,10 @@ class Label(Task):
         """The positions of every sequence as one array, for class weights."""
         return np.concatenate([np.asarray(t) for t in labels]) if len(labels) else np.zeros(0, dtype=np.int64)
 
-    def read(self, paths):
+    def read(self, paths, hold: int | None = None):
         """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped)."""
         from .data.position_labels import read_sequences
-        return read_sequences(paths)
+        return read_sequences(paths, hold=hold)
 
     def cut(self, bundle) -> int | None:
         return None  # the whole sequence is labelled: every letter gets a label

@@ -86,10 +86,12 @@ def chart(c, key: str, name: str | None = None) -> None:
 
 
 def table(df, key: str, name: str | None = None, **kwargs):
-    """Place a DataFrame with a CSV download; ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
+    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values; ``kwargs``
+    go to ``st.dataframe`` (returns its selection)."""
     from bioseq.app import downloads as export
+    from bioseq.app.readable import for_people
 
-    out = st.dataframe(df, key=f"{key}_table", **kwargs)
+    out = st.dataframe(for_people(df), key=f"{key}_table", **kwargs)
     st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:")
     return out

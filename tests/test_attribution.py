@@ -42,6 +42,9 @@ def test_the_registry_holds_bioseqs_and_captums_methods():
         assert m.name == name and m.label and m.help and "\n" not in m.help
         assert m.parse({}) == {o.name: o.default for o in m.options}
     assert METHODS["ig"].parse({}) == {"steps": 32}
+    # names as their authors write them; a sentence starts with the label as written, not str.capitalize()
+    assert (METHODS["deeplift"].label, METHODS["gradientshap"].label) == ("DeepLIFT", "GradientSHAP")
+    assert (METHODS["ig"].heading, METHODS["deeplift"].heading) == ("Integrated gradients", "DeepLIFT")
     assert METHODS["ism"].max_length == 1000
     with pytest.raises(TypeError):
         METHODS["new"] = METHODS["saliency"]  # read-only: shared by every dashboard user

@@ -403,7 +403,7 @@ def walk_labeller(server, page, tmp_path):
     shoot(page, "labeller_train")
 
     go(page, "Gradient flow")
-    page.get_by_text("Per position: ‖∂C(t)/∂h(s)‖").wait_for()
+    page.get_by_text("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖").wait_for()
     page.get_by_text("Memory span per position").wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').nth(3).wait_for()  # per layer, G[t, s], profile, memory
     no_exception(page, "gradient flow, labeller")

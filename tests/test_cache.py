@@ -177,3 +177,53 @@ def test_validation_files_through_the_cache_keep_the_training_classes(write):
     assert rule["method"] == "files" and rule["val_fraction"] == 2 / 8
     leak = hashed_leakage(tr, va)
     assert leak["count"] == 1 and leak["examples"][0] == {"val": "v1", "train": "r6", "similarity": 1.0}
+
+
+@pytest.mark.parametrize("header", [b"[]", b'"a string"', b"7", b"null", b'{"version": 1}',
+                                    b'{"version": 1, "n": "x", "total": [], "sections": 5}'])
+def test_a_header_of_valid_json_but_the_wrong_shape_is_rebuilt(write, header):
+    """A header that is JSON but not the cache's object (a list, a string, missing or odd fields) is a damaged
+    cache: CacheError on opening, then rebuilt, never a traceback."""
+    path = write("d.fa", DNA_TEXT)
+    first = load_cached([path], alphabet="dna")
+    data = first.cache.path.read_bytes()
+    head_len = int(np.frombuffer(data[-16:-8], dtype="<u8")[0])
+    body = data[:len(data) - 16 - head_len]
+    first.cache.path.write_bytes(body + header + np.array([len(header)], dtype="<u8").tobytes() + MAGIC)
+    with pytest.raises(CacheError):
+        SequenceCache(first.cache.path)
+    rebuilt = load_cached([path], alphabet="dna")
+    assert rebuilt.cache.built and list(rebuilt.seqs) == list(first.seqs)
+
+
+def test_per_record_arrays_stay_in_the_memory_map(write, monkeypatch):
+    """Opening maps ids, offsets, labels and hashes (views of the file, nothing copied) and checks them a block at
+    a time; building spills them to temporary files: neither holds an array of N records."""
+    import tracemalloc
+
+    from bioseq.data import cache as cache_module
+    from bioseq.data import io as bio
+
+    monkeypatch.setattr(cache_module, "CHUNK", 1 << 12)
+    monkeypatch.setattr(bio, "BLOCK", 1 << 14)
+    peaks = {}
+    tracemalloc.start()
+    try:
+        for n in (20_000, 60_000):
+            path = write(f"many{n}.fa", "".join(f">s{i} label={'ab'[i % 2]}\nACGT{'ACGT'[i % 4]}\n" for i in range(n)))
+            tracemalloc.reset_peak()
+            before, _ = tracemalloc.get_traced_memory()
+            built = cache_module.load_or_build([path], alphabet="dna")
+            peaks[n] = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        opened = SequenceCache(built.path)
+        peak_open = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    mapped = np.frombuffer(opened.map, dtype=np.uint8)
+    for arr in (opened.offsets, opened.id_offsets, opened.labels, opened.hashes, opened.ids_blob, opened.codes):
+        assert np.shares_memory(arr, mapped) and not arr.flags.writeable
+    assert len(opened) == n and opened.id(n - 1) == f"s{n - 1}" and opened.seq(5) == "ACGTC"
+    assert peak_open < 8 * n / 4  # one array alone is 8 bytes a record
+    assert built.built and peaks[60_000] - peaks[20_000] < 8 * 40_000  # the arrays took 32 bytes a record, ids 6

@@ -189,3 +189,84 @@ def test_chunked_closes_a_chunk_at_a_letter_budget():
     recs = [Record(f"r{i}", "", "A" * n, "f", i) for i, n in enumerate([5, 5, 20, 1, 1, 1], 1)]
     assert [[r.id for r in c] for c in chunked(recs, 4, letters=10)] == [["r1", "r2"], ["r3"], ["r4", "r5", "r6"]]
     assert [[r.id for r in c] for c in chunked(recs, 4)] == [["r1", "r2", "r3", "r4"], ["r5", "r6"]]
+
+
+def _reference(text: str) -> list[tuple[str, str, list[str]]]:
+    """The line-by-line FASTA reading the block reader must equal: ``(title, sequence, lines)`` per record."""
+    out = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.startswith(">"):
+            out.append((line[1:].rstrip(), "", []))
+        elif out and "".join(line.split()):
+            out[-1][2].append("".join(line.split()))
+    return [(t, "".join(lines), lines) for t, _, lines in out]
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 1 << 20])
+def test_records_do_not_depend_on_where_the_blocks_of_the_file_end(write, monkeypatch, block):
+    """The file is read a block at a time: headers, line ends (\\r\\n split across blocks), tabs, lines of any
+    length and non-ASCII text come out the same whatever the block size."""
+    from bioseq.data import io as bio
+
+    monkeypatch.setattr(bio, "BLOCK", block)
+    text = (">r1 first\r\nAC GT\r\nac\tgt\r\n\r\n>r2 é\rGGG\rTT\r>r3\n" + "ACGT" * 40 + "\n  C C \n>r4 λ x\nNNé\n"
+            ">r5\nA")
+    path = write("blocks.fa", text.encode())
+    want = _reference(text)
+    assert [(r.description, r.seq) for r in read_records(path)] == [(t, s) for t, s, _ in want]
+    assert [lines for _, lines in bio.read_blocks(path)] == [lines for _, _, lines in want]
+    with pytest.raises(InputError, match="line 4: sequence text before the first '>' header"):
+        list(read_records(write("pre.fa", "\n \n\t\nAC\n>a\nAC\n")))
+    with pytest.raises(InputError, match="line 5: not UTF-8 text") as e:
+        list(read_records(write("late.fa", b">a\nAC\n>b\nGG\n>c caf\xe9\nAC\n")))
+    assert e.value.file.endswith("late.fa")
+
+
+def test_a_record_is_held_in_about_a_byte_a_letter(write, monkeypatch):
+    """Reading a 4 Mbp record (60 letters a line) peaks at about 1 byte a letter, lines never held (they took
+    about 3 bytes a letter: a string object per line, then the joined sequence)."""
+    import tracemalloc
+
+    from bioseq.data import io as bio
+
+    monkeypatch.setattr(bio, "BLOCK", 1 << 16)
+    n = 60 * 66_667
+    path = write("long.fa", ">chr1\n" + ("ACGTTGCAAC" * 6 + "\n") * (n // 60))
+    tracemalloc.start()
+    try:
+        (rec,) = list(read_records(path))
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(rec.seq) == n and rec.seq[:12] == "ACGTTGCAACAC"
+    assert held < 1.05 * n and peak < 1.3 * n
+
+
+def test_stream_records_and_hold_never_hold_a_long_record(write, monkeypatch):
+    """``stream_records`` gives a record's letters a block at a time; ``hold`` keeps the first letters of a
+    longer record only (a LongRecord with its length and last letter), and the next record is read as usual."""
+    import tracemalloc
+
+    from bioseq.data import io as bio
+    from bioseq.data.io import LongRecord, stream_records
+
+    monkeypatch.setattr(bio, "BLOCK", 1 << 16)
+    n = 3_000_000
+    path = write("g.fa", ">big\n" + ("ACGT" * 15 + "\n") * (n // 60) + "C*\n>small\nGG\n")
+    tracemalloc.start()
+    try:
+        sizes = [(head.id, head.seq, sum(len(p) for p in pieces)) for head, pieces in stream_records(path)]
+        _, peak_stream = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        recs = list(read_records(path, hold=1000))
+        _, peak_hold = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sizes == [("big", "", n + 2), ("small", "", 2)]
+    assert isinstance(recs[0], LongRecord) and (recs[0].length, recs[0].last) == (n + 2, "*")
+    assert recs[0].seq == ("ACGT" * 250) and recs[1] == Record("small", "small", "GG", str(path), 2)
+    assert peak_stream < n / 5 and peak_hold < n / 5
+    assert list(read_records(path, hold=n + 2))[0].seq.endswith("C*")  # up to hold letters: a plain Record
+    with pytest.raises(InputError, match=r"record 2 \(e\): empty record"):
+        for _, pieces in stream_records(write("e.fa", ">a\nAC\n>e\n>f\nA\n")):
+            list(pieces)

@@ -6,6 +6,7 @@ process-wide training-job registry and cached models never leak between tests.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import replace
@@ -491,7 +492,8 @@ def test_gates_page_offers_every_attribution_method(cli_model):
     for name, m in METHODS.items():
         at.radio(key="gates_method").set_value(name).run()
         ok(at)
-        assert not at.error and f"{m.label.capitalize()}: {m.help}" in texts(at.caption)
+        assert not at.error and f"{m.heading}: {m.help}" in texts(at.caption)
+        assert not {"Deeplift", "Gradientshap"} & set(texts(at.caption).split())
         assert charts(at) >= 3
     at.selectbox(key="gates_motif_method").set_value("ism")
     at.button(key="gates_find_motifs").click().run()
@@ -642,7 +644,10 @@ def test_models_page(cli_model):
     assert at.dataframe[0].value["name"].tolist() == [cli_model]
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["name"] == cli_model and card["alphabet"].startswith("dna")
-    assert charts(at) == 2  # training curves and confusion matrix
+    assert charts(at) == 3  # loss and accuracy curves, confusion matrix
+    loss, accuracy = (json.loads(c.proto.spec) for c in at.get("vega_lite_chart")[:2])
+    for curve in (loss, accuracy):  # single views the page stretches to its column (no hconcat cut at its edge)
+        assert not {"hconcat", "vconcat", "facet"} & set(curve) and curve["encoding"]["color"]["legend"]
     assert at.download_button(key="models_download").label == "Download the model file"
     assert at.button(key="models_delete").disabled
     at.checkbox(key="models_confirm").check().run()
@@ -788,7 +793,8 @@ def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
 def test_gradient_flow_page_for_a_labeller(label_model):
     at = ok(open_page("gradient_flow"))
     assert not errors(at) and {m.label for m in at.metric} == {"First/last layer", "Effective memory"}
-    assert any("Per position" in h.value for h in at.subheader)
+    assert any("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖" in h.value
+               for h in at.subheader)  # the heading in words, the formula after
     assert at.selectbox(key="flow_heat_record") and charts(at) >= 4  # layers, G[t, s], profile, memory
     text = spec_text(at)
     assert "loss position t" in text and "hidden state position s" in text  # the heatmap
@@ -819,6 +825,9 @@ def test_gates_page_for_a_labeller(label_model):
         ok(at)
         assert not at.error, name
     assert "of the attribution lies within" in texts(at.caption)
+    window = next(d.value for d in at.dataframe if "attribution share" in d.value.columns)
+    assert {"letters before t", "model sees before t", "share before t"} <= set(window.columns)
+    assert not {"mass", "rf_back", "past_share"} & set(window.columns)
 
 
 @pytest.mark.slow

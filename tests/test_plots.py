@@ -42,15 +42,16 @@ def test_data_charts():
 
 def test_training_curves_train_and_val(metrics):
     d = spec(plots.training_curves(metrics))
-    assert len(d["hconcat"]) == 2
+    assert len(d["vconcat"]) == 2
     text = json.dumps(d)
     assert '"train"' in text and '"val"' in text and has_tooltip(d)
 
 
 def test_training_curves_overlay_runs(metrics):
     both = pd.concat([metrics.assign(run="r1"), metrics.assign(run="r2")])
-    d = spec(plots.training_curves(both))
-    assert '"run"' in json.dumps(d["hconcat"][0]["encoding"]["color"])
+    d = spec(plots.training_panels(both)[0])
+    assert d["encoding"]["color"]["field"] == "series" and {r["series"] for r in d["datasets"][d["data"]["name"]]} \
+        == {"r1 · train", "r1 · val", "r2 · train", "r2 · val"}
 
 
 def test_training_curves_empty_is_a_message():
@@ -226,11 +227,12 @@ def test_one_length_is_one_bar_labelled_with_that_length():
     assert not any(x.endswith(".000000") for x in texts)
 
 
-def test_no_ambiguous_letters_gives_a_plain_axis():
+def test_no_ambiguous_letters_says_so_not_one_block():
     records = pd.DataFrame({"id": range(10), "label": "a", "length": 50, "ambiguous": 0.0})
-    texts = rendered_texts(plots.ambiguous_histogram(records))
-    numbers = [x for x in texts if x[:1].isdigit()]
-    assert "0" in numbers and "1" in numbers and all(len(x) <= 4 for x in numbers), numbers
+    d = spec(plots.ambiguous_histogram(records))
+    assert d["mark"]["type"] == "text" and "no ambiguous letters" in json.dumps(d)  # not one bar over every record
+    some = spec(plots.ambiguous_histogram(records.assign(ambiguous=[0.0] * 9 + [0.1])))
+    assert some["mark"]["type"] == "bar"
 
 
 def test_histograms_are_bars_from_zero():
@@ -244,8 +246,8 @@ def test_histograms_are_bars_from_zero():
 
 
 def test_training_curves_one_legend_and_whole_epochs(metrics):
-    texts = rendered_texts(plots.training_curves(metrics))
-    assert texts.count("split") == 1 and texts.count("train") == 1
+    texts = rendered_texts(plots.training_panels(metrics)[0])
+    assert texts.count("train") == 1 and texts.count("val") == 1
     assert "1.5" not in texts and {"1", "2", "3"} <= set(texts)
 
 
@@ -443,3 +445,90 @@ def test_scan_track_points_and_thinning_keep_the_peaks():
     d = spec(plots.scan_track(table, "p_motif", most=100))
     assert d["title"] == "p(motif) along the sequence" and has_tooltip(d)
     assert "No windows" in json.dumps(spec(plots.scan_track(table.head(0), "p_motif")))
+
+
+# ---------- legends, names, axis formats (the biologist's walk-through) ----------
+
+def walk(d, key):
+    """Every value under ``key`` anywhere in a spec."""
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k == key:
+                yield v
+            yield from walk(v, key)
+    elif isinstance(d, list):
+        for v in d:
+            yield from walk(v, key)
+
+
+def two_runs(metrics):
+    return pd.concat([metrics.assign(run="lstm-protein-20261207-213015"),
+                      metrics.assign(run="lstm-protein-20261207-214502")])
+
+
+def test_training_panels_are_single_views_with_one_legend(metrics):
+    for df in (metrics, two_runs(metrics)):
+        panels = plots.training_panels(df)
+        assert len(panels) == 2
+        for panel in panels:
+            d = spec(panel)
+            assert not {"hconcat", "vconcat", "facet", "concat"} & set(d)  # a single view: it stretches to its column
+            color, dash = d["encoding"]["color"], d["encoding"]["strokeDash"]
+            assert color["field"] == dash["field"] == "series"  # colour and dash merge into one legend
+            assert color["legend"] == dash["legend"] and color["legend"]["labelLimit"] == 0
+            assert d["encoding"]["x"]["axis"]["format"] == "d" and d["encoding"]["x"]["axis"]["tickMinStep"] == 1
+    single = plots.training_panels(metrics)[0]
+    texts = rendered_texts(single)
+    assert "train" in texts and "val" in texts  # the single-run legend is drawn
+    texts = rendered_texts(plots.training_panels(two_runs(metrics))[0])
+    assert {"lstm-protein-20261207-213015 · train", "lstm-protein-20261207-214502 · val"} <= set(texts)
+    assert not any(x.endswith("…") for x in texts)  # run names in full, told apart
+    assert texts.count("split") == 0  # no second legend of identical dots
+
+
+def test_log_axes_one_format_and_whole_steps():
+    from bioseq.plots.common import LOG_FORMAT
+
+    grads = pd.DataFrame({"epoch": 1, "step": np.repeat(np.arange(1, 16), 2), "layer": [1, 2] * 15,
+                          "direction": "both", "grad_norm": np.tile([1e-6, 1e-8], 15)})
+    d = spec(plots.layer_gradients(grads))
+    assert d["encoding"]["x"]["axis"]["format"] == "d" and d["encoding"]["x"]["axis"]["tickMinStep"] == 1
+    texts = rendered_texts(plots.layer_gradients(grads))
+    assert "1.0" not in texts and "15" in texts and "0.000001" not in texts and "1e-6" in texts
+    rows = [{"layer": 1, "direction": "forward", "distance": k, "grad_norm": 0.1 ** k, "relative": 0.1 ** k,
+             "sequences": 9} for k in range(10)]
+    charts = [plots.layer_gradients(grads), plots.time_profile(pd.DataFrame(rows)),
+              plots.layer_means(pd.DataFrame({"run": "r", "layer": [1, 2], "grad_norm": [1e-8, 1e-3]})),
+              plots.position_profile(pd.DataFrame(rows))]
+    for chart in charts:
+        d = spec(chart)
+        ys = [e["y"] for e in walk(d, "encoding") if e.get("y", {}).get("scale", {}).get("type") == "log"]
+        assert ys and all(y["axis"]["format"] == LOG_FORMAT for y in ys)
+
+
+def test_flow_heatmap_heading_in_words_and_legend_rounded():
+    df = position_flow_frame(8)
+    df["grad_norm"] = df["grad_norm"] * 4.73729670943e-14
+    chart = plots.flow_heatmap(df)
+    d = spec(chart)
+    assert d["title"] == "Gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖"
+    color = d["hconcat"][0]["encoding"]["color"]
+    assert color["title"].startswith("gradient ") and color["legend"]["format"] == ".1~e"
+    texts = rendered_texts(chart)
+    assert not any("4.73729670943" in x for x in texts), texts
+    for other in (plots.position_profile(pd.DataFrame({"layer": 1, "direction": "forward", "distance": [0, 1],
+                                                       "grad_norm": [1.0, 0.1], "relative": [1.0, 0.1],
+                                                       "sequences": 2})),
+                  plots.time_profile(pd.DataFrame({"layer": 1, "direction": "forward", "distance": [0, 1],
+                                                   "grad_norm": [1.0, 0.1], "relative": [1.0, 0.1], "sequences": 2}))):
+        titles = [t for t in walk(spec(other), "title") if isinstance(t, str) and "‖" in t]
+        assert titles and all(t[:1].isalpha() for t in titles), titles  # words first, the formula after
+
+
+def test_importances_need_five_trials_and_labels_do_not_overlap():
+    d = json.dumps(spec(plots.importances({}, finished=3)))
+    assert "at least 5 finished trials (3 so far)" in d
+    d = spec(plots.importances({"forget_bias": 0.6, "conv_pool": 0.3, "lr": 0.1}))
+    options = {r["option"] for r in d["datasets"][d["data"]["name"]]}
+    assert options == {"Forget-gate bias", "Conv pool", "Learning rate"}  # the form's labels
+    assert d["height"] >= 110 + 26 * 3 and d["encoding"]["y"]["axis"]["labelOverlap"] is False

@@ -270,3 +270,73 @@ def test_long_records_come_in_small_batches_and_chunks(dna_bundle, monkeypatch):
     probs = predict_arrays(dna_bundle, arrays, batch_size=512)
     assert seen == [(2, 40), (2, 40), (1, 40), (1, 150)]
     np.testing.assert_allclose(probs[0], probs[4], rtol=1e-6)
+
+
+def test_a_record_that_will_be_refused_is_counted_not_held(dna_bundle, write, tmp_path, monkeypatch):
+    """predict reads a record beyond its limit without holding it: only the first limit + 1 letters are kept
+    (the message still counts every letter), so refusing a chromosome costs no memory."""
+    import tracemalloc
+
+    from bioseq.data import io as bio
+    from bioseq.prediction import predict
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 1_000)
+    monkeypatch.setattr(bio, "BLOCK", 1 << 16)
+    n = 2_000_040
+    fasta = write("chr.fa", ">ok\nACGT\n>chr1\n" + ("ACGTACGTAC" * 6 + "\n") * (n // 60))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match=r"record 2 \(chr1\): 2,000,040 letters, far beyond the sequences this "
+                                             r"model was trained on \(lengths not recorded in the model file; predict "
+                                             r"reads records of up to 1,000\): slide the model along it"):
+            predict_files(dna_bundle, [fasta], str(tmp_path / "o.csv"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < n / 4 and not (tmp_path / "o.csv").exists()
+
+
+def test_a_protein_record_one_star_beyond_the_limit_is_read(protein_bundle, write, tmp_path, monkeypatch):
+    from bioseq.prediction import predict
+
+    monkeypatch.setattr(predict, "MIN_LIMIT", 30)
+    assert predict_files(protein_bundle, [write("p.fa", ">p\n" + "MKWV" * 7 + "MK*\n")], str(tmp_path / "o.csv")) == 1
+    with pytest.raises(InputError, match="31 letters, far beyond"):
+        predict_files(protein_bundle, [write("q.fa", ">q\n" + "MKWV" * 7 + "MKW*\n")], str(tmp_path / "o.csv"))
+
+
+def test_records_and_batches_are_bounded_by_the_models_memory(dna_bundle, write, tmp_path, monkeypatch):
+    """A record longer than the model reads within MEMORY is refused in one line (whatever its training lengths),
+    and batches hold at most that many padded positions."""
+    from bioseq.model.classifier import SequenceClassifier
+    from bioseq.prediction import predict
+
+    per = predict.position_bytes(dna_bundle)
+    monkeypatch.setattr(predict, "MEMORY", 100 * per)
+    assert predict.memory_limit(dna_bundle) == predict.batch_letters(dna_bundle) == 100
+    with pytest.raises(InputError, match=r"record 1 \(g\): 101 letters, more than this model reads at once in bounded "
+                                         r"memory \(at most 100 letters for a model of this size\): slide the model"):
+        predict_files(dna_bundle, [write("g.fa", ">g\n" + "A" * 101 + "\n")], str(tmp_path / "o.csv"))
+    seen = []
+    forward = SequenceClassifier.forward
+    monkeypatch.setattr(SequenceClassifier, "forward", lambda self, x, lengths: seen.append(tuple(x.shape[:2]))
+                        or forward(self, x, lengths))
+    predict_arrays(dna_bundle, [encode("ACGT" * 10, DNA_ALPHABET)] * 5 + [encode("A" * 100, DNA_ALPHABET)])
+    assert seen == [(2, 40), (2, 40), (1, 40), (1, 100)]
+
+
+def test_the_memory_estimate_of_the_default_models():
+    """The default DNA model keeps its 300,000-letter floor and its 262,144-position batches; a 2-layer model of
+    128 units reads at most about 137,000 letters at once (measured: python -m bench.bench_memory)."""
+    from bioseq.model.classifier import SequenceClassifier
+    from bioseq.model.store import ModelBundle
+    from bioseq.prediction import predict
+    from bioseq.training.fit import default_model_config
+
+    def bundle(**kw):
+        return ModelBundle(SequenceClassifier(default_model_config("dna", 4, 2, **kw)), DNA_ALPHABET, ["a", "b"])
+
+    default, big = bundle(), bundle(hidden=128, layers=2)
+    assert predict.memory_limit(default) >= predict.MIN_LIMIT and predict.batch_letters(default) == 1 << 18
+    assert predict.position_bytes(default) == 2040 and predict.memory_limit(big) == 136_770
+    assert predict.read_limit(big)[0] == 136_770 and predict.refuses_beyond(big) == 136_771

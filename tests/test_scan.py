@@ -207,3 +207,52 @@ def test_torchrun_two_processes_write_the_one_process_bedgraph(tmp_path, model):
         assert done.returncode == 0, done.stderr[-2000:]
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0].count(b"\n") == scan.window_count(5_000, 20, 5) + 9
+
+
+def test_a_window_beyond_the_models_memory_is_refused_in_one_line(tmp_path, model, capsys, monkeypatch):
+    from bioseq.model.store import load_model
+    from bioseq.prediction import predict
+
+    monkeypatch.setattr(predict, "MEMORY", 50 * predict.position_bytes(load_model(model)))
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">r\n" + plant(200, [30]) + "\n")
+    assert cli(["scan", model, str(fasta), "--window", "51"]) == 2
+    assert capsys.readouterr().err == ("bioseq: error: a window of 51 letters is more than this model reads at once in "
+                                       "bounded memory (at most 50 letters for a model of this size); choose a window "
+                                       "of at most 50\n")
+    assert cli(["scan", model, str(fasta), "--window", "50"]) == 0  # batches of one 50-letter window
+    assert capsys.readouterr().out.count("\n") == scan.window_count(200, 50, 25)
+
+
+@pytest.mark.parametrize("stride", [20, 5_000])
+def test_a_long_record_is_scanned_without_being_held(tmp_path, model, monkeypatch, stride):
+    """scan reads a record a block at a time: memory stays far below the record's length, however sparse the
+    windows (a stride far beyond the window once encoded every letter between them)."""
+    import tracemalloc
+
+    from bioseq.data import io as bio
+    from bioseq.data.io import stream_many
+    from bioseq.model.store import load_model
+
+    monkeypatch.setattr(bio, "BLOCK", 1 << 13)  # bytes read (and letters checked) at a time
+    n = 2_000_000
+    seq = "".join(plant(n, [1_000, n - 10]))
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">chrL\n" + "\n".join(seq[i:i + 60] for i in range(0, n, 60)) + "\n")
+    bundle, out = load_model(model), tmp_path / "o.bg"
+    tracemalloc.start()
+    try:
+        seen = [(len(b.starts), int(b.starts.sum()), b.letters[-20:]) for b in
+                scan.stream_batches(bundle, stream_many([fasta]), 20, stride)]
+        _, peak_batches = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        count = scan.scan_files(bundle, [fasta], str(out), window=20, stride=stride) if stride > 20 else \
+            sum(k for k, _, _ in seen)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    starts = scan.window_starts(n, 20, stride)
+    assert sum(total for _, total, _ in seen) == starts.sum() and seen[-1][2] == seq[-20:]
+    assert count == scan.window_count(n, 20, stride) and peak_batches < n / 4 and peak < n / 3
+    if stride > 20:
+        assert out.read_text().splitlines()[-1] == f"chrL\t{n - 20}\t{n}\t{HIT}"

@@ -36,3 +36,64 @@ def test_a_taken_study_name_is_a_message(tiny_source):  # noqa: F811
     at.button(key="tune_start").click().run()
     ok(at)
     assert "already exists" in texts(at.error)
+
+
+def fake_study(name: str, trials: int) -> None:
+    """A finished study of ``trials`` complete trials, written straight into Optuna's storage (no training)."""
+    import optuna
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    from bioseq.training.tune import StudyFolder
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    folder = StudyFolder.named(name)
+    folder.path.mkdir(parents=True)
+    study = optuna.create_study(storage=folder.storage, study_name=name)
+    space = {"forget_bias": FloatDistribution(0.0, 2.0), "conv_pool": IntDistribution(1, 4),
+             "lr": FloatDistribution(3e-4, 1e-2, log=True)}
+    for i in range(trials):
+        study.add_trial(optuna.trial.create_trial(
+            params={"forget_bias": 0.1234567891234 * (i + 1), "conv_pool": 1 + i % 4, "lr": 0.00123456789 * (i + 1)},
+            distributions=space, value=0.6931471805599 + 0.01 * ((i * 7) % 5),
+            user_attrs={"val_accuracy": 0.5123456789 + 0.01 * i}))
+    folder.update(name=name, status="done")
+
+
+def chart_text(at) -> str:
+    """Every chart's spec and data (the data travel as Arrow tables beside the spec)."""
+    import pyarrow as pa
+
+    out = []
+    for c in at.get("vega_lite_chart"):
+        out.append(c.proto.spec)
+        for d in [*c.proto.datasets, *([c.proto.data] if c.proto.HasField("data") else [])]:
+            raw = d.data.data if hasattr(d, "data") and hasattr(d.data, "data") else d.data
+            if raw:
+                out.append(pa.ipc.open_stream(raw).read_all().to_pandas().to_string())
+    return " ".join(out)
+
+
+def trials_frame(at):
+    return next(d.value for d in at.dataframe if "validation loss" in d.value.columns)
+
+
+def test_tune_panel_in_the_forms_words_with_rounded_values(tiny_source):  # noqa: F811
+    fake_study("words-study", 6)
+    at = ok(open_page("train", tiny_source))
+    assert at.selectbox(key="tune_study").value == "words-study"
+    assert "Searched: Recurrent cell, Layers, Hidden units" in texts(at.caption)  # not cell, layers, hidden
+    table = trials_frame(at)
+    assert {"Forget-gate bias", "Conv pool", "Learning rate", "validation accuracy"} <= set(table.columns)
+    assert not {"forget_bias", "conv_pool", "val_loss"} & set(table.columns)
+    assert table["Learning rate"].tolist()[0] == 0.00123 and table["Forget-gate bias"].tolist()[0] == 0.123
+    chosen = texts(at.markdown)
+    assert "Forget-gate bias `" in chosen and "forget_bias" not in chosen and "0.1234567891234" not in chosen
+    spec = chart_text(at)
+    assert "Forget-gate bias" in spec and "forget_bias" not in spec  # the importances by label
+
+
+def test_tune_panel_importances_wait_for_five_trials(tiny_source):  # noqa: F811
+    fake_study("young-study", 3)
+    at = ok(open_page("train", tiny_source))
+    spec = chart_text(at)
+    assert "at least 5 finished trials (3 so far)" in spec

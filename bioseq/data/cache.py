@@ -15,20 +15,28 @@ A cache file (``$BIOSEQ_HOME/cache/<key>.bsq``, :func:`cache_path`) holds, for N
 
 The layout is ``MAGIC codes ids offsets id_offsets labels hashes header header-length MAGIC``, each section
 8-byte aligned. It is written to a temporary file and renamed (:func:`bioseq.workspace.atomic_write`). On
-opening, a bad magic or version, sizes that disagree with the file or each other, a checksum or CRC that
-does not match, or a different source raises :class:`CacheError`: :func:`load_or_build` then rebuilds it.
+opening, a bad magic or version, a header that is not a JSON object of the expected fields, sizes that
+disagree with the file or each other, a checksum or CRC that does not match, or a different source raises
+:class:`CacheError`: :func:`load_or_build` then rebuilds it.
 Building reads the files twice (a survey of labels and alphabet, then the encoding), one record at a time;
-its memory is the compact arrays above, about 32 bytes a record, never the records themselves.
+the per-record arrays and ids go to temporary files as they grow, so its memory does not grow with the number
+of records. Opening checks the file a block at a time and maps every section, the per-record arrays too:
+nothing of size N is read into memory until a caller asks for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
+import mmap
 import os
+import shutil
+import tempfile
 import zlib
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +52,10 @@ from .io import _check_path, read_many
 MAGIC = b"BSQCACH1"
 VERSION = 1
 ARRAYS = ("offsets", "id_offsets", "labels", "hashes")
+DTYPES = {"offsets": "<i8", "id_offsets": "<i8", "labels": "<i8", "hashes": "<u8"}
 PAD = 256  # the code of a padded position: the zero row of the batch table
 CHUNK = 1 << 22  # bytes written, or read for the CRC, at a time
+RELEASE = 1 << 26  # an EncodedView gives back the mapped pages it read after this many letters
 
 
 class CacheError(ValueError):
@@ -72,11 +82,15 @@ def cache_path(paths: Sequence[str | os.PathLike], **options) -> Path:
 
 
 class SequenceCache:
-    """An opened cache file: memory-mapped codes and ids, the small arrays in memory."""
+    """An opened cache file: the codes, ids and per-record arrays, each a view of one read-only memory map."""
 
     def __init__(self, path: str | os.PathLike, identity: dict | None = None):
         self.path = Path(path)
-        self.meta, self.codes, self.ids_blob, arrays = _open(self.path, identity)
+        self.meta, self.map, places = _open(self.path, identity)
+        mm = np.frombuffer(self.map, dtype=np.uint8)
+        sec = {k: mm[a:a + b] for k, (a, b) in places.items()}
+        self.codes, self.ids_blob = sec["codes"], sec["ids"]
+        arrays = {k: sec[k].view(DTYPES[k]) for k in ARRAYS}
         self.offsets, self.id_offsets, self.labels, self.hashes = (arrays[k] for k in ARRAYS)
         self.alphabet = Alphabet.from_dict(self.meta["alphabet"])
         self.classes: list[str] = list(self.meta["classes"])
@@ -89,6 +103,12 @@ class SequenceCache:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    def release(self) -> None:
+        """Drop the pages of the file this process has read from its resident memory (the kernel keeps them in
+        its page cache, and reading them again maps them back): a pass over every record then costs no memory."""
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self.map.madvise(mmap.MADV_DONTNEED)
+
     def seq(self, i: int) -> str:
         return bytes(self.codes[self.offsets[i]:self.offsets[i + 1]]).decode("ascii")
 
@@ -96,60 +116,89 @@ class SequenceCache:
         return bytes(self.ids_blob[self.id_offsets[i]:self.id_offsets[i + 1]]).decode("utf-8")
 
 
-def _open(path: Path, identity: dict | None) -> tuple[dict, np.ndarray, np.ndarray, dict]:
+def _open(path: Path, identity: dict | None) -> tuple[dict, mmap.mmap, dict[str, tuple[int, int]]]:
+    """The header, a read-only memory map of the file and each section's place, after every check of the module
+    docstring; the checks read the file a block at a time, so opening holds no section in memory."""
     try:
-        size = path.stat().st_size
-        if size < 2 * len(MAGIC) + 8:
-            raise CacheError("too short")
-        mm = np.memmap(path, dtype=np.uint8, mode="r")
-        if bytes(mm[:8]) != MAGIC or bytes(mm[-8:]) != MAGIC:
-            raise CacheError("bad magic")
-        head_len = int(np.frombuffer(bytes(mm[-16:-8]), dtype="<u8")[0])
-        if head_len > size - 24:
-            raise CacheError("bad header length")
-        meta = json.loads(bytes(mm[size - 16 - head_len:size - 16]).decode("utf-8"))
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < 2 * len(MAGIC) + 8 or fh.read(8) != MAGIC:
+                raise CacheError("too short or bad magic")
+            fh.seek(size - 16)
+            head_len, end = int(np.frombuffer(fh.read(8), dtype="<u8")[0]), fh.read(8)
+            if end != MAGIC or head_len > size - 24:
+                raise CacheError("bad magic or header length")
+            fh.seek(size - 16 - head_len)
+            meta = json.loads(fh.read(head_len).decode("utf-8"))
+            if not isinstance(meta, dict):  # valid JSON, but not the header's object
+                raise CacheError("the header is not an object")
+            if meta.get("version") != VERSION or (identity is not None and meta.get("source") != identity):
+                raise CacheError("another version or source")
+            places = _places(meta, size - 16 - head_len)
+            if _checksum(fh, places, meta) != meta["checksum"] or _crc(fh, *places["codes"]) != meta["codes_crc"]:
+                raise CacheError("checksum mismatch")
+            _check_ranges(fh, places, meta)
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CacheError(f"unreadable ({e})") from None
-    if meta.get("version") != VERSION or (identity is not None and meta.get("source") != identity):
-        raise CacheError("another version or source")
-    n, total, places = meta["n"], meta["total"], meta["sections"]
-    want = {"codes": total, "ids": meta["ids_bytes"], "offsets": 8 * (n + 1), "id_offsets": 8 * (n + 1),
+    except CacheError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a header of the wrong shape
+        raise CacheError(f"bad header ({type(e).__name__}: {e})") from None
+    return meta, mapped, places
+
+
+def _places(meta: dict, end: int) -> dict[str, tuple[int, int]]:
+    """Each section's ``(start, length)``, checked against the counts in the header and the file's size."""
+    n, total, places = int(meta["n"]), int(meta["total"]), {k: tuple(map(int, v)) for k, v in meta["sections"].items()}
+    want = {"codes": total, "ids": int(meta["ids_bytes"]), "offsets": 8 * (n + 1), "id_offsets": 8 * (n + 1),
             "labels": 8 * n, "hashes": 8 * n}
-    if {k: v[1] for k, v in places.items()} != want or any(a < 8 or a + b > size - 16 - head_len
-                                                            for a, b in places.values()):
+    if {k: v[1] for k, v in places.items()} != want or any(a < 8 or b < 0 or a % 8 and k != "codes"
+                                                            or a + b > end for k, (a, b) in places.items()):
         raise CacheError("section sizes disagree")
-    sec = {k: mm[a:a + b] for k, (a, b) in places.items()}
-    arrays = {k: np.frombuffer(bytes(sec[k]), dtype="<u8" if k == "hashes" else "<i8") for k in ARRAYS}
-    if _checksum(arrays, sec["ids"], meta) != meta["checksum"] or _crc(path, *places["codes"]) != meta["codes_crc"]:
-        raise CacheError("checksum mismatch")
-    off, ids_off = arrays["offsets"], arrays["id_offsets"]
-    if (off[0], off[-1], ids_off[0], ids_off[-1]) != (0, total, 0, meta["ids_bytes"]) or (np.diff(off) < 0).any() \
-            or (np.diff(ids_off) < 0).any() or (arrays["labels"] < 0).any() \
-            or (arrays["labels"] >= len(meta["classes"])).any():
-        raise CacheError("offsets or labels out of range")
-    return meta, sec["codes"], sec["ids"], arrays
+    return places
 
 
-def _checksum(arrays: Mapping[str, np.ndarray], ids: np.ndarray, meta: dict) -> str:
-    """BLAKE2b of the arrays, the ids and the header (less its checksum)."""
+def _blocks(fh, start: int, length: int, dtype: str = "u1") -> Iterator[np.ndarray]:
+    """A section of the open file ``fh`` a block at a time (as ``dtype``), never the whole section at once."""
+    item, size = np.dtype(dtype).itemsize, CHUNK
+    fh.seek(start)
+    while length > 0:
+        block = fh.read(min(size - size % item, length))
+        if not block:
+            raise CacheError("truncated section")
+        length -= len(block)
+        yield np.frombuffer(block, dtype=dtype)
+
+
+def _check_ranges(fh, places: dict, meta: dict) -> None:
+    """Offsets that start at 0, never decrease and end at their section's size; labels that name a class."""
+    for k, end in (("offsets", meta["total"]), ("id_offsets", meta["ids_bytes"])):
+        last = None
+        for block in _blocks(fh, *places[k], "<i8"):
+            if (last is None and block[0] != 0) or (last is not None and block[0] < last) or (np.diff(block) < 0).any():
+                raise CacheError("offsets out of range")
+            last = block[-1]
+        if last != end:
+            raise CacheError("offsets out of range")
+    for block in _blocks(fh, *places["labels"], "<i8"):
+        if (block < 0).any() or (block >= len(meta["classes"])).any():
+            raise CacheError("labels out of range")
+
+
+def _checksum(fh, places: dict, meta: dict) -> str:
+    """BLAKE2b of the per-record arrays and the ids (read from the open file ``fh``) and the header (less its
+    checksum)."""
     h = hashlib.blake2b(digest_size=16)
-    for k in ARRAYS:
-        h.update(np.ascontiguousarray(arrays[k]).tobytes())
-    h.update(bytes(ids))
+    for k in (*ARRAYS, "ids"):
+        for block in _blocks(fh, *places[k]):
+            h.update(block)
     h.update(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def _crc(path: Path, start: int, length: int) -> int:
-    crc = 0
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        while length > 0:
-            block = fh.read(min(CHUNK, length))
-            if not block:
-                raise CacheError("truncated codes")
-            crc, length = zlib.crc32(block, crc), length - len(block)
-    return crc
+def _crc(fh, start: int, length: int) -> int:
+    return functools.reduce(lambda crc, block: zlib.crc32(block, crc), _blocks(fh, start, length), 0)
 
 
 class EncodedView:
@@ -163,6 +212,7 @@ class EncodedView:
         self.lengths = cache.offsets[self.index + 1] - self.starts
         self.table = np.vstack([np.nan_to_num(cache.alphabet.table(), nan=0.0),
                                 np.zeros((1, cache.alphabet.size), dtype=np.float32)])  # (257, K): PAD is 0
+        self.read = 0  # letters read from the map since its pages were last released
 
     def __len__(self) -> int:
         return len(self.index)
@@ -179,7 +229,12 @@ class EncodedView:
         pos = np.arange(int(lengths.max()) if len(lengths) else 0)
         inside = pos[None, :] < lengths[:, None]
         where = np.where(inside, self.starts[idx][:, None] + pos[None, :], 0)
-        return np.where(inside, self.cache.codes[where].astype(np.intp), PAD), lengths
+        codes = np.where(inside, self.cache.codes[where].astype(np.intp), PAD)
+        self.read += int(lengths.sum())
+        if self.read > RELEASE:  # epochs and whole passes read every page: resident memory stays flat
+            self.cache.release()
+            self.read = 0
+        return codes, lengths
 
     def batch(self, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (B, T, alphabet)`` float32 and ``lengths (B,)`` for the records ``idx`` of this view."""
@@ -188,13 +243,16 @@ class EncodedView:
 
     def compositions(self, chunk: int = 8192) -> np.ndarray:
         """Letter frequencies ``(N, alphabet)`` float64 (:func:`bioseq.prediction.novelty.compositions`)."""
-        out = np.zeros((len(self), self.table.shape[1]))
+        parts = list(self.composition_chunks(chunk))
+        return np.concatenate(parts) if parts else np.zeros((0, self.table.shape[1]))
+
+    def composition_chunks(self, chunk: int = 8192) -> Iterator[np.ndarray]:
+        """:meth:`compositions`, ``chunk`` records at a time."""
         for a in range(0, len(self), chunk):
             codes, lengths = self.codes(np.arange(a, min(a + chunk, len(self))))
             rows = np.arange(len(codes))[:, None] * (PAD + 1) + codes
             counts = np.bincount(rows.ravel(), minlength=len(codes) * (PAD + 1)).reshape(len(codes), PAD + 1)
-            out[a:a + len(codes)] = counts @ self.table.astype(np.float64) / np.maximum(lengths, 1)[:, None]
-        return out
+            yield counts @ self.table.astype(np.float64) / np.maximum(lengths, 1)[:, None]
 
 
 def _labeller(paths: list[str], table: dict | None, mode: str | None):
@@ -261,11 +319,13 @@ def build_cache(path: str | os.PathLike, paths: Sequence[str | os.PathLike], ide
     arrays = {k: array("Q" if k == "hashes" else "q") for k in ARRAYS}
     arrays["offsets"].append(0)
     arrays["id_offsets"].append(0)
-    ids, truncated, crc = bytearray(), 0, 0
+    ids, truncated, crc, n, n_ids = bytearray(), 0, 0, 0, 0
 
     def write(tmp: str) -> None:
-        nonlocal truncated, crc
-        with open(tmp, "wb") as fh:
+        nonlocal truncated, crc, n, n_ids
+        with open(tmp, "w+b") as fh, tempfile.TemporaryDirectory(prefix=".build-", dir=os.path.dirname(tmp)) as td, \
+                contextlib.ExitStack() as files:
+            spill = {k: files.enter_context(open(os.path.join(td, k), "w+b")) for k in ("ids", *ARRAYS)}
             fh.write(MAGIC)
             pending, total = [], 0
             for r in read_many(paths):
@@ -291,26 +351,28 @@ def build_cache(path: str | os.PathLike, paths: Sequence[str | os.PathLike], ide
                 arrays["labels"].append(index[name])
                 arrays["hashes"].append(int.from_bytes(hashlib.blake2b(data.upper(), digest_size=8).digest(),
                                                        "little"))
-                ids.extend(r.id.encode("utf-8"))
-                arrays["id_offsets"].append(len(ids))
+                ident = r.id.encode("utf-8")
+                ids.extend(ident)
+                n, n_ids = n + 1, n_ids + len(ident)
+                arrays["id_offsets"].append(n_ids)
                 if len(pending) >= 16384:
                     crc = _flush(fh, pending, crc)
+                    _spill(spill, arrays, ids)
             crc = _flush(fh, pending, crc)
+            _spill(spill, arrays, ids)
             if total == 0:
                 raise InputError("every class was dropped", ", ".join(paths))
             places = {"codes": (len(MAGIC), total)}
-            for name, data in (("ids", bytes(ids)), *((k, np.asarray(arrays[k]).astype("<u8" if k == "hashes"
-                                                                                        else "<i8").tobytes())
-                                                       for k in ARRAYS)):
+            for name, part in spill.items():  # ids, then the arrays, each 8-byte aligned
                 fh.write(b"\0" * (-fh.tell() % 8))
-                places[name] = (fh.tell(), len(data))
-                fh.write(data)
-            n = len(arrays["labels"])
-            meta = {"version": VERSION, "source": identity, "n": n, "total": total, "ids_bytes": len(ids),
+                places[name] = (fh.tell(), part.tell())
+                part.seek(0)
+                shutil.copyfileobj(part, fh, CHUNK)
+            meta = {"version": VERSION, "source": identity, "n": n, "total": total, "ids_bytes": n_ids,
                     "alphabet": alphabet.to_dict(), "classes": class_list, "truncated": truncated,
                     "sections": places, "codes_crc": crc}
-            meta["checksum"] = _checksum({k: np.asarray(arrays[k]) for k in ARRAYS}, np.frombuffer(ids, np.uint8),
-                                         json.loads(json.dumps(meta)))  # as read back: tuples become lists
+            meta["checksum"] = _checksum(fh, places, json.loads(json.dumps(meta)))  # as read back: tuples are lists
+            fh.seek(0, os.SEEK_END)
             head = json.dumps(meta).encode("utf-8")
             fh.write(head + np.array([len(head)], dtype="<u8").tobytes() + MAGIC)
 
@@ -318,6 +380,15 @@ def build_cache(path: str | os.PathLike, paths: Sequence[str | os.PathLike], ide
     cache = SequenceCache(path, identity)
     cache.built = True
     return cache
+
+
+def _spill(spill: dict, arrays: dict, ids: bytearray) -> None:
+    """Move the per-record values gathered so far to their temporary files (memory stays flat)."""
+    for k in ARRAYS:
+        spill[k].write(np.asarray(arrays[k]).astype(DTYPES[k]).tobytes())
+        del arrays[k][:]
+    spill["ids"].write(ids)
+    ids.clear()
 
 
 def _flush(fh, pending: list[bytes], crc: int) -> int:

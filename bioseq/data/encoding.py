@@ -59,9 +59,15 @@ def check_letters(seq: str, alphabet: Alphabet, *, file: str | None = None, reco
                   block: int = BLOCK) -> None:
     """Raise :func:`encode`'s error for the first letter outside the alphabet, ``block`` letters at a time
     (memory bounded by the block, whatever the length)."""
-    seq = clean(seq, alphabet)
+    check_span(clean(seq, alphabet), alphabet, file=file, record=record, block=block)
+
+
+def check_span(seq: str, alphabet: Alphabet, *, offset: int = 0, file: str | None = None, record: str | None = None,
+               block: int = BLOCK) -> None:
+    """:func:`check_letters` of letters already cleaned, or of the piece of a sequence that starts at its 0-based
+    ``offset`` (a record read a block at a time): errors name the position in the whole sequence."""
     for start in range(0, len(seq), block):
-        encode_span(seq[start:start + block], alphabet, offset=start, file=file, record=record)
+        encode_span(seq[start:start + block], alphabet, offset=offset + start, file=file, record=record)
 
 
 def encode_cut(seq: str, alphabet: Alphabet, max_length: int | None, policy: str = "start", *,

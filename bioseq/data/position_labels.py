@@ -101,15 +101,16 @@ def looks_three_line(path: str | os.PathLike, sample: int = 200) -> bool:
             and len(label_chars) <= 64)
 
 
-def read_sequences(paths: Sequence[str | os.PathLike]) -> Iterator[Record]:
-    """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped)."""
+def read_sequences(paths: Sequence[str | os.PathLike], hold: int | None = None) -> Iterator[Record]:
+    """Records of ``paths`` in order, streaming; a three-line FASTA gives its sequences (labels dropped). ``hold``:
+    a longer record of a plain FASTA file is not held (:func:`bioseq.data.io.read_records`)."""
     from .io import read_many
 
     for p in paths:
         if looks_three_line(p):
             yield from (rec for rec, _ in read_three_line(p))
         else:
-            yield from read_many([p])
+            yield from read_many([p], hold=hold)
 
 
 def read_three_line(path: str | os.PathLike) -> Iterator[tuple[Record, str]]:

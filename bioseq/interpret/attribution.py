@@ -97,6 +97,11 @@ class Method:
     default_records: int | None = None  # how many records the CLI uses unless told (costly methods)
     batched: bool = False  # fn takes batch_size (records per forward and backward pass)
 
+    @property
+    def heading(self) -> str:
+        """The label at the start of a sentence: first letter up, the rest as written (DeepLIFT stays DeepLIFT)."""
+        return self.label[:1].upper() + self.label[1:]
+
     def parse(self, options: dict) -> dict:
         """The method's options: defaults, overridden by ``options`` (checked and converted)."""
         known = {o.name: o for o in self.options}
@@ -120,12 +125,12 @@ METHODS = MappingProxyType({m.name: m for m in (
     Method("ism", "in-silico mutagenesis",
            "drop of the class score when the letter is replaced, averaged over the other letters (no gradients)",
            ism.ism_scores, max_length=ism.ISM_MAX_LENGTH, default_records=20),
-    Method("deeplift", "DeepLift",
+    Method("deeplift", "DeepLIFT",
            "differences from a reference input (no letters) carried back by the rescale rule (Captum)",
            captum_methods.deeplift,
            (Option("baseline", "zero", "reference input: zero (no letter) or uniform (1/K per letter)",
                    ("zero", "uniform")),)),
-    Method("gradientshap", "GradientShap",
+    Method("gradientshap", "GradientSHAP",
            "gradient × (input − reference) at random points between random sequences and the input "
            "(Captum)",
            captum_methods.gradient_shap,

@@ -29,13 +29,14 @@ from .sequence import (
     saliency_logo,
 )
 from .tracks import label_tracks, letter_track
-from .training import confusion_matrix, training_curves
+from .training import confusion_matrix, training_curves, training_panels
 from .tuning import importances, tuning_history
 
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
            "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
            "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
            "motif_logo", "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "scan_track", "thin_steps",
-           "threshold_effect", "time_profile", "training_curves", "importances", "tuning_history", "flow_heatmap",
+           "threshold_effect", "time_profile", "training_curves", "training_panels", "importances", "tuning_history",
+           "flow_heatmap",
            "label_composition", "label_metrics", "label_tracks", "position_memory", "position_profile",
            "segment_lengths", "used_window"]

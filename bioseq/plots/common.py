@@ -16,6 +16,17 @@ AA_COLORS = MappingProxyType({a: c for c, group in _AA_GROUPS for a in group})
 METRIC_TITLES = MappingProxyType({"loss": "loss", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
                                   "auroc": "AUROC", "auprc": "AUPRC", "mcc": "MCC", "f1": "F1"})
 COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)  # counts: whole numbers, never 0.5 records
+LOG_FORMAT = ".1~e"  # every log axis and log colour legend: 1e-8, 2e-3, 4.7e-14 (never 0.000001 beside 1e-8)
+
+
+def log_axis(**kwargs) -> alt.Axis:
+    """The axis of a log scale: one number format for every tick (powers of ten in e-notation)."""
+    return alt.Axis(format=LOG_FORMAT, **kwargs)
+
+
+def whole_axis(**kwargs) -> alt.Axis:
+    """The axis of steps, epochs, layers and positions: whole numbers only (no 1.0 or 2.5)."""
+    return alt.Axis(format="d", tickMinStep=1, **kwargs)
 
 
 def letter_scale(letters) -> alt.Scale:

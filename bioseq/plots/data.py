@@ -54,12 +54,20 @@ def composition(comp: pd.DataFrame, legend: str = "class") -> alt.Chart:
                  alt.Tooltip("standard:N", title="standard letter")]).properties(width=WIDTH, height=300)
 
 
+AMBIGUOUS_TITLE = "Ambiguous letters per record"
+NO_AMBIGUOUS = "no ambiguous letters: every record holds only standard letters"
+
+
 def ambiguous_histogram(records: pd.DataFrame) -> alt.Chart:
+    """Records by their share of ambiguous letters (``ambiguous``, 0-1, grouped by ``label``); a line of text
+    saying so when no record has any (not one bar over every record)."""
     percent = records["ambiguous"].to_numpy() * 100
     top = float(percent.max()) if len(percent) else 0.0
-    edges = np.linspace(0, top, 21) if top > 0 else np.array([0.0, 1.0])  # none at all: one bar, 0-1%
+    if not top > 0:
+        return empty(NO_AMBIGUOUS).properties(title=AMBIGUOUS_TITLE)
+    edges = np.linspace(0, top, 21)
     df = binned(percent, records["label"], edges, "class")
-    return alt.Chart(df, title="Ambiguous letters per record").mark_bar(binSpacing=0, orient="vertical").encode(
+    return alt.Chart(df, title=AMBIGUOUS_TITLE).mark_bar(binSpacing=0, orient="vertical").encode(
         x=alt.X("start:Q", title="ambiguous letters (% of the record)", axis=alt.Axis(format="~g"),
                 scale=alt.Scale(domain=[0, edges[-1]])), x2="end:Q",
         y=alt.Y("records:Q", title="records", axis=COUNT_AXIS), color=alt.Color("class:N", title="class"),

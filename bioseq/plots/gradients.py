@@ -6,7 +6,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .common import WIDTH, empty
+from .common import WIDTH, empty, log_axis, whole_axis
+
+RUN_LEGEND = alt.Legend(labelLimit=0)  # run names in full: runs of one day differ only at their end
 
 
 def thin_steps(df: pd.DataFrame, max_steps: int = 1000) -> pd.DataFrame:
@@ -28,10 +30,11 @@ def layer_gradients(df: pd.DataFrame) -> alt.Chart:
     if not len(df):
         return empty("no gradient norms recorded (the run has not finished)")
     df = thin_steps(df)
-    tips = ["step:Q", "epoch:Q", "layer:N", "direction:N", alt.Tooltip("grad_norm:Q", format=".3g")]
+    tips = [alt.Tooltip("step:Q", format="d"), alt.Tooltip("epoch:Q", format="d"), "layer:N", "direction:N",
+            alt.Tooltip("grad_norm:Q", format=".3g")]
     chart = alt.Chart(df).mark_line(opacity=0.85, strokeWidth=1.2).encode(
-        x=alt.X("step:Q", title="optimiser step"),
-        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="gradient norm ‖∇‖ (log)"),
+        x=alt.X("step:Q", title="optimiser step", axis=whole_axis()),
+        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="gradient norm ‖∇‖ (log)", axis=log_axis()),
         color=alt.Color("layer:N", title="layer", scale=alt.Scale(scheme="viridis")),
         strokeDash=alt.StrokeDash("direction:N", title="direction"),
         tooltip=(["run:N"] if "run" in df.columns else []) + tips)
@@ -47,8 +50,9 @@ def layer_means(per_layer: pd.DataFrame) -> alt.Chart:
     line = alt.Chart(per_layer, title="Mean gradient norm per layer").mark_line(point=alt.OverlayMarkDef(size=80))
     return line.encode(
         x=alt.X("layer:O", title="recurrent layer (1 = nearest the input)"),
-        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="mean ‖∇‖ (log)"),
-        color="run:N", tooltip=["run:N", "layer:O", alt.Tooltip("grad_norm:Q", format=".3g")],
+        y=alt.Y("grad_norm:Q", scale=alt.Scale(type="log"), title="mean gradient norm ‖∇‖ (log)", axis=log_axis()),
+        color=alt.Color("run:N", title="run", legend=RUN_LEGEND),
+        tooltip=["run:N", "layer:O", alt.Tooltip("grad_norm:Q", format=".3g")],
     ).properties(width=WIDTH // 2, height=280)
 
 
@@ -66,13 +70,13 @@ def by_direction(df: pd.DataFrame, value: str, title: str, y_title: str, tips: l
     if not len(df):
         return empty(f"no {title.lower()}")
     by_run = "run" in df.columns and df["run"].nunique() > 1
-    color = alt.Color("run:N", title="run") if by_run else alt.Color("layer:N", title="layer") \
+    color = alt.Color("run:N", title="run", legend=RUN_LEGEND) if by_run else alt.Color("layer:N", title="layer") \
         if "layer" in df.columns else alt.value("#1f77b4")
     df = df.assign(panel=df["direction"].map(titles))
     base = alt.Chart(df).encode(
         x=alt.X("distance:Q", title=x_title,
-                axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y(f"{value}:Q", scale=alt.Scale(type="log"), title=y_title, axis=alt.Axis(format="~g", tickCount=6)),
+                axis=whole_axis()),
+        y=alt.Y(f"{value}:Q", scale=alt.Scale(type="log"), title=y_title, axis=log_axis(tickCount=6)),
         color=color, detail=alt.Detail("layer:N") if "layer" in df.columns else alt.Detail("direction:N"),
         tooltip=(["run:N"] if "run" in df.columns else []) + tips)
     chart = base.mark_line(point=df["distance"].nunique() <= 60)
@@ -87,8 +91,9 @@ def time_profile(df: pd.DataFrame) -> alt.Chart:
     """‖∂C/∂h(t)‖ relative to each record's largest, by distance from the read-out, one panel per direction
     (:func:`bioseq.interpret.time_gradients.time_profile`); a line per run, or per layer."""
     tips = ["layer:N", "direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="relative (median)"),
-            alt.Tooltip("grad_norm:Q", format=".3g", title="‖∂C/∂h(t)‖ (median)"), alt.Tooltip("sequences:Q")]
-    return by_direction(df, "relative", "Gradient reaching each position", "‖∂C/∂h(t)‖, share of the largest (log)",
+            alt.Tooltip("grad_norm:Q", format=".3g", title="gradient ‖∂C/∂h(t)‖ (median)"), alt.Tooltip("sequences:Q")]
+    return by_direction(df, "relative", "Gradient reaching each position from the read-out, ‖∂C/∂h(t)‖",
+                        "gradient ‖∂C/∂h(t)‖, share of the largest (log)",
                          tips)
 
 

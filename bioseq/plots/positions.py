@@ -14,7 +14,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .common import WIDTH, empty, whole_ticks
+from .common import LOG_FORMAT, WIDTH, empty, whole_ticks
 from .data import class_counts, length_histogram
 from .gradients import by_direction, memory_curve
 from .tracks import NOT_SCORED, domain_of, position_axis, track_width
@@ -36,6 +36,9 @@ def segment_lengths(segments: pd.DataFrame) -> alt.Chart:
     return length_histogram(segments, "Segment length per label", "segments", "label")
 
 
+FLOW_TITLE = "Gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖"
+
+
 def flow_heatmap(df: pd.DataFrame, layer: int | None = None, width: int = WIDTH) -> alt.HConcatChart:
     """G[t, s] = ‖∂C⁽ᵗ⁾/∂h⁽ˢ⁾‖ of one record (:func:`bioseq.interpret.position_gradients.position_gradients`):
     loss position t down, hidden state s across, colour on a log scale; one panel per direction of ``layer``
@@ -54,10 +57,12 @@ def flow_heatmap(df: pd.DataFrame, layer: int | None = None, width: int = WIDTH)
             x=alt.X("x0:Q", title="hidden state position s", scale=alt.Scale(domain=[0.5, n + 0.5], nice=False),
                     axis=alt.Axis(values=whole_ticks(1, n, most=12), format="d")), x2="x1:Q",
             y=alt.Y("t:O", title="loss position t", axis=alt.Axis(labelOverlap=True)),
-            color=alt.Color("grad_norm:Q", scale=alt.Scale(type="log", scheme="viridis"), title="‖∂C(t)/∂h(s)‖"),
-            tooltip=["t:Q", "s:Q", "distance:Q", alt.Tooltip("grad_norm:Q", format=".3g")]).properties(
+            color=alt.Color("grad_norm:Q", scale=alt.Scale(type="log", scheme="viridis", nice=True),
+                            title="gradient ‖∂C(t)/∂h(s)‖", legend=alt.Legend(format=LOG_FORMAT)),
+            tooltip=["t:Q", "s:Q", "distance:Q", alt.Tooltip("grad_norm:Q", format=".3g",
+                                                            title="gradient ‖∂C(t)/∂h(s)‖")]).properties(
             width=max(220, width // len(directions) - 40), height=120 + min(420, 8 * part["t"].nunique())))
-    return alt.hconcat(*panels).resolve_scale(color="shared")
+    return alt.hconcat(*panels).resolve_scale(color="shared").properties(title=FLOW_TITLE)
 
 
 def position_profile(df: pd.DataFrame) -> alt.Chart:
@@ -68,8 +73,8 @@ def position_profile(df: pd.DataFrame) -> alt.Chart:
         df = df.assign(distance=df["distance"].abs())
     tips = ["layer:N", "direction:N", "distance:Q", alt.Tooltip("relative:Q", format=".3g", title="relative (median)"),
             alt.Tooltip("grad_norm:Q", format=".3g", title="mean ‖∂C(t)/∂h(s)‖"), alt.Tooltip("sequences:Q")]
-    return by_direction(df, "relative", "Gradient from the loss at t reaching h(s)",
-                        "‖∂C(t)/∂h(s)‖, share of the peak (log)", tips, titles=PROFILE_TITLES,
+    return by_direction(df, "relative", "Gradient from the loss at t reaching h(s), by distance",
+                        "gradient ‖∂C(t)/∂h(s)‖, share of the peak (log)", tips, titles=PROFILE_TITLES,
                         x_title="distance |t − s| (steps)")
 
 

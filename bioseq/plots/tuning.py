@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ..options import label_of
 from .common import WIDTH, empty, whole_ticks
 
 
@@ -34,13 +35,17 @@ def tuning_history(trials: pd.DataFrame, width: int = WIDTH) -> alt.LayerChart |
     return (points + line).properties(width=width, height=220, title="Validation loss per trial; line: best so far")
 
 
-def importances(values: dict[str, float], width: int = WIDTH) -> alt.Chart:
-    """Horizontal bars, one per searched option, longest first."""
+def importances(values: dict[str, float], width: int = WIDTH, finished: int | None = None,
+                needed: int = 5) -> alt.Chart:
+    """Horizontal bars, one per searched option under its form label, longest first; a row of room per label so
+    none overlaps. Empty (with the reason) until ``needed`` trials have finished (``finished`` so far)."""
     if not values:
-        return empty("importances need at least two finished trials")
-    d = pd.DataFrame({"option": list(values), "importance": list(values.values())})
+        so_far = f" ({finished} so far)" if finished is not None else ""
+        return empty(f"importances need at least {needed} finished trials{so_far}: on fewer they are noise")
+    d = pd.DataFrame({"option": [label_of(k) for k in values], "importance": list(values.values())})
     return alt.Chart(d).mark_bar().encode(
-        y=alt.Y("option:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
-        x=alt.X("importance:Q", title="importance (share of the variance of the validation loss)"),
+        y=alt.Y("option:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
+        x=alt.X("importance:Q", title="importance (share of the variance of the validation loss)",
+                axis=alt.Axis(format="%")),
         tooltip=["option:N", alt.Tooltip("importance:Q", format=".3f")],
-    ).properties(width=width, height=max(60, 18 * len(d)), title="Which options mattered (fANOVA)")
+    ).properties(width=width, height=110 + 26 * len(d), title="Which options mattered (fANOVA)")

@@ -56,9 +56,17 @@ def training_profile(arrays: Sequence[np.ndarray]) -> dict:
     """The profile stored in a model file: length range, mean composition, composition-distance cut-off."""
     from ..data.encoding import encoded_lengths
 
-    comp = arrays.compositions() if hasattr(arrays, "compositions") else compositions(arrays)  # a cache: by chunks
-    mean = comp.mean(0)
-    dist = js_divergence(comp, mean)
+    if hasattr(arrays, "composition_chunks"):  # a cache: two passes by chunks, never (N, alphabet) at once
+        mean = np.zeros(arrays.table.shape[1])
+        for part in arrays.composition_chunks():  # row after row, as comp.mean(0) adds them: the same bits
+            mean = np.add.reduce(np.vstack([mean[None], part]), axis=0)
+        mean = mean / max(len(arrays), 1) if len(arrays) else np.full(len(mean), np.nan)
+        parts = [js_divergence(part, mean) for part in arrays.composition_chunks()]
+        dist = np.concatenate(parts) if parts else np.zeros(0)
+    else:
+        comp = compositions(arrays)
+        mean = comp.mean(0)
+        dist = js_divergence(comp, mean)
     lengths = np.asarray(encoded_lengths(arrays))
     return {"length_min": int(lengths.min()) if len(lengths) else 0,
             "length_max": int(lengths.max()) if len(lengths) else 0,

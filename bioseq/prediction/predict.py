@@ -20,8 +20,11 @@ import torch
 
 from ..data.alphabets import detect_alphabet
 from ..data.encoding import clean, encode, length_batches, pad_batch
-from ..data.io import Record, chunked
+from ..data.io import LongRecord, Record, chunked
 from ..errors import InputError
+from ..model import cells
+from ..model.classifier import SequenceClassifier
+from ..model.recurrence import padded_ok
 from ..model.store import ModelBundle
 from ..task import encode_cut, task_of
 from ..training.distributed import RANK_TIMEOUT
@@ -32,7 +35,9 @@ LONG_FACTOR = 10  # predict refuses records the model would read whole beyond th
 MIN_LIMIT = 300_000  # ... but never below this many letters (about 0.8 GB at most with the default DNA model);
 # the limit for models saved without training lengths too
 encode_records = encode_cut  # the rows a model reads as trained (its length policy): what interpret explains
-BATCH_LETTERS = 1 << 18  # a batch holds at most this many padded positions (at least one record)
+BATCH_LETTERS = 1 << 18  # a batch holds at most this many padded positions (at least one record) ...
+MEMORY = 600 << 20  # ... and the model's working memory for one batch stays under this many bytes (position_bytes):
+# with the process itself (about 0.4 GB with PyTorch), under 1 GB; the longest record or window read whole too
 CHUNK_LETTERS = 1 << 24  # a chunk of records holds at most about this many letters (at least one record)
 
 
@@ -80,7 +85,8 @@ def predict_logits(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size
     device = next(model.parameters()).device
     rows = [np.zeros((0, len(bundle.classes)), dtype=np.float32)] * len(arrays)
     with torch.inference_mode():
-        for idx in length_batches([len(a) for a in arrays], batch_size or task.batch_size, letters=BATCH_LETTERS):
+        for idx in length_batches([len(a) for a in arrays], batch_size or task.batch_size,
+                                  letters=batch_letters(bundle)):
             x, lengths = pad_batch([arrays[i] for i in idx])
             for i, row in zip(idx, task.rows(model(x.to(device), lengths).float().cpu().numpy(), lengths)):
                 rows[i] = row
@@ -104,22 +110,77 @@ def length_limit(bundle: ModelBundle) -> tuple[int, int | None]:
     return (max(LONG_FACTOR * int(longest), MIN_LIMIT), int(longest)) if longest else (MIN_LIMIT, None)
 
 
+def _member_bytes(cfg, fused: bool) -> int:
+    """:func:`position_bytes` of one network: the larger of the convolution's and the recurrent layers' share."""
+    gates, hidden, dirs = cells.get(cfg.cell).blocks, cfg.hidden, cfg.directions
+    # a fused (oneDNN) layer's gates and outputs; an unrolled cell's per-step tensors cost about 1.6 kB a step
+    rnn = 4 * dirs * (gates + 2) * hidden + 640 if fused else 4 * dirs * (gates + 4) * hidden + 1600 * dirs
+    rnn += 8 * dirs * hidden * (cfg.layers - 1)  # the outputs a layer hands on
+    feats, pool = (cfg.conv_filters, cfg.conv_pool) if cfg.conv else (cfg.alphabet_size, 1)
+    front = 4 * (cfg.alphabet_size + 3 * cfg.conv_filters) if cfg.conv else 0
+    return 8 * cfg.alphabet_size + 12 * cfg.n_classes + max(front, (rnn + 4 * feats) // pool)
+
+
+def position_bytes(bundle: ModelBundle) -> int:
+    """An upper estimate of the bytes a forward pass holds per input position at its peak, on the CPU: measured
+    peaks (float32, one sequence of 50,000-300,000 letters) lie 0-60% below it, from about 200 bytes (a 1-layer
+    LSTM of 8 units) to 6,900 (256 units); the default DNA model takes about 1,500 (``python -m
+    bench.bench_memory``). An ensemble runs its members one after another."""
+    cpu = torch.device("cpu")  # every network inside the model (an ensemble's members, a wrapped labeller ...)
+    nets = [m for m in bundle.model.modules() if isinstance(m, SequenceClassifier)]
+    return max((_member_bytes(m.cfg, all(padded_ok(rnn, cpu) for rnn in m.rnns)) for m in nets), default=1)
+
+
+def memory_limit(bundle: ModelBundle) -> int:
+    """The most positions the model reads at once within :data:`MEMORY`: the longest record :func:`predict_files`
+    reads whole and the longest window of a scan; batches hold at most this many padded positions too."""
+    return max(1, MEMORY // position_bytes(bundle))
+
+
+def batch_letters(bundle: ModelBundle) -> int:
+    """The padded positions of one batch: :data:`BATCH_LETTERS`, fewer for a model too large for them."""
+    return min(BATCH_LETTERS, memory_limit(bundle))
+
+
+def read_limit(bundle: ModelBundle) -> tuple[int, str]:
+    """``(limit, why)``: the longest record predict reads whole (the lower of :func:`length_limit` and
+    :func:`memory_limit`) and the reason for a message about a longer one."""
+    limit, longest = length_limit(bundle)
+    memory = memory_limit(bundle)
+    if memory < limit:
+        return memory, (f"more than this model reads at once in bounded memory (at most {memory:,} letters for a "
+                        "model of this size)")
+    trained = f"at most {longest:,} letters" if longest else "lengths not recorded in the model file"
+    return limit, f"far beyond the sequences this model was trained on ({trained}; predict reads records of up to " \
+                  f"{limit:,})"
+
+
+def refuses_beyond(bundle: ModelBundle) -> int | None:
+    """The length beyond which :func:`check_lengths` refuses every record (``None``: a classifier whose
+    ``max_length`` cuts every record to a length it reads), so that a reader need not hold longer ones
+    (``read_many(..., hold=...)``: one more letter, as a protein's terminal ``*`` is dropped)."""
+    limit, _ = read_limit(bundle)
+    cut = task_of(bundle).cut(bundle)
+    return None if cut and cut <= limit else limit + 1
+
+
 def check_lengths(bundle: ModelBundle, records: Sequence[Record]) -> None:
     """Refuse a record whose part the model reads (all of it, for a labeller or a model without ``max_length``)
-    is far beyond the training lengths (:func:`length_limit`): memory stays bounded whatever the input."""
-    limit, longest = length_limit(bundle)
+    is far beyond the training lengths or beyond what the model reads in bounded memory (:func:`read_limit`):
+    memory stays bounded whatever the input. A :class:`~bioseq.data.io.LongRecord` (read with ``hold``) is
+    refused on its count of letters, never held."""
+    limit, why = read_limit(bundle)
     task = task_of(bundle)
     cut = task.cut(bundle)
     for r in records:
-        n = len(r.seq)
+        long = isinstance(r, LongRecord)
+        n = r.length if long else len(r.seq)
         if min(n, cut or n) <= limit:
             continue
-        n = len(clean(r.seq, bundle.alphabet))
+        n = n - (not clean(r.last, bundle.alphabet)) if long else len(clean(r.seq, bundle.alphabet))
         if min(n, cut or n) <= limit:
             continue
-        trained = f"at most {longest:,} letters" if longest else "lengths not recorded in the model file"
-        raise InputError(f"{n:,} letters, far beyond the sequences this model was trained on ({trained}; predict "
-                         f"reads records of up to {limit:,}): {task.too_long}", r.file, r.where)
+        raise InputError(f"{n:,} letters, {why}: {task.too_long}", r.file, r.where)
 
 
 def predict_chunk(bundle: ModelBundle, chunk: Sequence[Record], *, check: bool = False,
@@ -210,5 +271,6 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
         task.write(fh, bundle.classes, chunk, probs, _flags(bundle, arrays, flagged), fmt, i == 0, with_sequence)
         return len(chunk)
 
-    return write_chunks(out, chunked(task.read(paths), chunk_size or task.chunk_size, CHUNK_LETTERS), render,
+    records = task.read(paths, hold=refuses_beyond(bundle))  # a record that will be refused is never held
+    return write_chunks(out, chunked(records, chunk_size or task.chunk_size, CHUNK_LETTERS), render,
                         progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout, totals=flagged)

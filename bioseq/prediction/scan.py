@@ -7,11 +7,13 @@ every letter is covered (given ``S ≤ W``; a larger stride samples) and every w
 computed a batch at a time, never listed for a whole record.
 
 Batches: up to ``batch_size`` windows of one record (never across records), at most
-:data:`~bioseq.prediction.predict.BATCH_LETTERS` letters in all. A batch's span of the record,
-``(B − 1)·S + W`` letters, is encoded once ``(span, K)``; the windows are views of it, stacked into
-``x (B, W, K)``; the model gives probabilities ``(B, n_classes)``. A record's letters are checked once, a
-block at a time, before its first batch; the record itself is held as one string (Biopython and the
-FASTA reader load a record whole: about 1 byte per letter).
+:func:`~bioseq.prediction.predict.batch_letters` letters in all: batch k holds windows ``k·B .. k·B + B − 1``.
+A record is never held: its letters come a block at a time (:func:`bioseq.data.io.stream_records`), are
+checked as they come (the first :data:`HEAD` letters first, for the alphabet in words), and a window's
+letters are copied out once it is complete; only the last ``W`` letters and the windows of the batch being
+filled are kept, so memory does not grow with the record (nor with the stride). A batch's windows are encoded
+at once ``(B·W, K)`` and stacked into ``x (B, W, K)``; the model gives probabilities ``(B, n_classes)``. A
+window is at most :func:`~bioseq.prediction.predict.memory_limit` letters (the model's working memory).
 
 Output, one line per window in record order, then window order:
 
@@ -29,18 +31,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from ..data.encoding import check_letters, clean, encode_span
-from ..data.io import Record, read_many
+from ..data.encoding import check_span, clean, encode_span
+from ..data.io import Record, stream_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
 from ..task import task_of
 from ..training.distributed import RANK_TIMEOUT
-from .predict import BATCH_LETTERS, check_alphabet, length_limit, predict_arrays
+from .predict import batch_letters, check_alphabet, length_limit, memory_limit, predict_arrays
 from .shards import write_chunks
 
 FORMATS = ("bedgraph", "csv")
@@ -49,11 +51,13 @@ HEAD = 10_000  # letters of each record that the alphabet check words its messag
 
 @dataclass(frozen=True)
 class WindowBatch:
-    """Windows ``[starts[i], starts[i] + window)`` of one record; ``window`` is the record's length when shorter."""
+    """Windows ``[starts[i], starts[i] + window)`` of one record; ``window`` is the record's length when shorter.
+    ``letters`` are the windows' letters one after another (window i at ``[i·window, (i + 1)·window)``)."""
 
     record: Record
     starts: np.ndarray  # (B,) int64, 0-based
     window: int
+    letters: str = field(default="", repr=False)
 
 
 def default_window(bundle: ModelBundle) -> int:
@@ -80,6 +84,11 @@ def settings(bundle: ModelBundle, window: int | None, stride: int | None) -> tup
     if bundle.max_length and window > bundle.max_length:
         raise InputError(f"a window of {window:,} letters is longer than the model reads (its max_length, "
                          f"{bundle.max_length:,}); choose --window {bundle.max_length} or less")
+    memory = memory_limit(bundle)
+    if window > memory and memory < limit:
+        raise InputError(f"a window of {window:,} letters is more than this model reads at once in bounded memory "
+                         f"(at most {memory:,} letters for a model of this size); choose a window of at most "
+                         f"{memory:,}")
     if window > limit:
         raise InputError(f"a window of {window:,} letters is far beyond the sequences this model was trained on "
                          f"({f'at most {longest:,} letters' if longest else 'no lengths recorded'}); choose a "
@@ -108,22 +117,67 @@ def window_starts(length: int, window: int, stride: int, first: int = 0, count: 
 
 def window_batches(bundle: ModelBundle, records: Iterable[Record], window: int, stride: int,
                    batch_size: int = 512) -> Iterator[WindowBatch]:
-    """Each record's windows in batches, checking each record's letters before its first batch."""
-    per = max(1, min(batch_size, BATCH_LETTERS // window))
-    for rec in records:
-        check_alphabet(bundle, [replace(rec, seq=rec.seq[:HEAD])])  # the alphabet, in words
-        check_letters(rec.seq, bundle.alphabet, file=rec.file, record=rec.where)
-        length = len(clean(rec.seq, bundle.alphabet)) if rec.seq.endswith("*") else len(rec.seq)
-        for first in range(0, window_count(length, window, stride), per):
-            yield WindowBatch(rec, window_starts(length, window, stride, first, per), min(window, length))
+    """Each record's windows in batches (records held in memory; :func:`stream_batches` for files)."""
+    return stream_batches(bundle, ((rec, iter([rec.seq])) for rec in records), window, stride, batch_size)
+
+
+def stream_batches(bundle: ModelBundle, records: Iterable[tuple[Record, Iterator[str]]], window: int, stride: int,
+                   batch_size: int = 512) -> Iterator[WindowBatch]:
+    """Each record's windows in batches, from ``(record, letters a block at a time)``; see the module docstring."""
+    per = max(1, min(batch_size, batch_letters(bundle) // window))
+    for rec, pieces in records:
+        yield from _record_batches(bundle, rec, pieces, window, stride, per)
+
+
+def _record_batches(bundle: ModelBundle, rec: Record, pieces: Iterator[str], window: int, stride: int,
+                    per: int) -> Iterator[WindowBatch]:
+    """One record's batches of ``per`` windows, its letters read as they come (:func:`stream_batches`)."""
+    alphabet, where = bundle.alphabet, {"file": rec.file, "record": rec.where}
+    buf, base, checked, worded = "", 0, 0, False  # buf holds the letters [base, base + len(buf)) of the record
+    starts: list[int] = []
+    windows: list[str] = []  # the letters of the windows of the batch being filled
+
+    def add(start: int, width: int) -> Iterator[WindowBatch]:
+        starts.append(start)
+        windows.append(buf[start - base:start - base + width])
+        if len(starts) == per:
+            yield WindowBatch(rec, np.asarray(starts, dtype=np.int64), width, "".join(windows))
+            starts.clear()
+            windows.clear()
+
+    done = 0  # windows taken so far
+    for piece in pieces:
+        buf += piece
+        if not worded and len(buf) < HEAD:
+            continue
+        if not worded:  # the alphabet, in words, on the record's first letters
+            check_alphabet(bundle, [replace(rec, seq=buf[:HEAD])])
+            worded = True
+        known = base + len(buf) - 1  # the last letter may be a protein's terminal '*', dropped at the end
+        check_span(buf[checked - base:known - base], alphabet, offset=checked, **where)
+        checked = known
+        while done * stride + window <= known:  # a whole window, never the end one [L - W, L)
+            yield from add(done * stride, window)
+            done += 1
+        keep = min(done * stride, known - window)  # the next window starts here, the end window no earlier
+        if keep > base:
+            buf, base = buf[keep - base:], keep
+    if not worded:
+        check_alphabet(bundle, [replace(rec, seq=buf[:HEAD])])
+    tail = clean(buf[checked - base:], alphabet)
+    check_span(tail, alphabet, offset=checked, **where)
+    length = checked + len(tail)
+    width = min(window, length)
+    for start in window_starts(length, window, stride, done).tolist():
+        yield from add(start, width)
+    if starts:
+        yield WindowBatch(rec, np.asarray(starts, dtype=np.int64), width, "".join(windows))
 
 
 def batch_probabilities(bundle: ModelBundle, batch: WindowBatch, batch_size: int = 512) -> np.ndarray:
-    """Probabilities ``(B, n_classes)`` of a batch's windows: its span encoded once, the windows views of it."""
-    a, b = int(batch.starts[0]), int(batch.starts.max()) + batch.window
-    rec = batch.record
-    rows = encode_span(rec.seq[a:b], bundle.alphabet, offset=a, file=rec.file, record=rec.where)
-    return predict_arrays(bundle, [rows[s - a:s - a + batch.window] for s in batch.starts], batch_size)
+    """Probabilities ``(B, n_classes)`` of a batch's windows: their letters encoded at once (already checked)."""
+    rows, w = encode_span(batch.letters, bundle.alphabet), batch.window
+    return predict_arrays(bundle, [rows[i * w:(i + 1) * w] for i in range(len(batch.starts))], batch_size)
 
 
 def batch_table(bundle: ModelBundle, batch: WindowBatch, probs: np.ndarray) -> pd.DataFrame:
@@ -178,7 +232,7 @@ def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str
                     i == 0)
         return len(batch.starts)
 
-    return write_chunks(out, window_batches(bundle, read_many(paths), window, stride, batch_size), render,
+    return write_chunks(out, stream_batches(bundle, stream_many(paths), window, stride, batch_size), render,
                         progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
 
 

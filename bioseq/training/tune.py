@@ -62,6 +62,7 @@ SPACE: dict[str, tuple] = {
 TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
+IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are worth showing
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -396,7 +397,8 @@ def read_study(name: str) -> tuple[dict, list[dict]]:
 
 
 def importances(name: str) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of a study; empty with fewer than two complete trials."""
+    """Optuna's parameter importances (fANOVA) of a study; empty with fewer than :data:`IMPORTANCE_TRIALS`
+    complete trials (on fewer, the forest's numbers are noise)."""
     import optuna
 
     folder = StudyFolder.named(name)
@@ -404,7 +406,7 @@ def importances(name: str) -> dict[str, float]:
         study = optuna.load_study(storage=folder.storage, study_name=folder.info().get("name", name))
     except KeyError:
         return {}
-    if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < 2:
+    if sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) < IMPORTANCE_TRIALS:
         return {}
     try:
         return dict(optuna.importance.get_param_importances(study))

@@ -7,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from bioseq import plots
+from bioseq.app import readable
 from bioseq.data.source import DataSource
 from bioseq.errors import BioseqError
+from bioseq.options import label_of
 from bioseq.training import tune as tuning
 from bioseq.training.config import TrainConfig
 from dashboard import loaders, state, widgets
@@ -62,16 +64,15 @@ def study_view(registry, name: str) -> None:
     with left:
         widgets.chart(plots.tuning_history(trials), "tune_history", f"{name}_history")
     with right:
-        widgets.chart(plots.importances(loaders.importances(name, len(trials))), "tune_importances",
-                      f"{name}_importances")
-    widgets.table(trials, "tune_trials", f"{name}_trials", hide_index=True,
-                  column_config={"val_loss": st.column_config.NumberColumn("validation loss", format="%.4f"),
-                            "val_accuracy": st.column_config.NumberColumn("validation accuracy", format="%.3f"),
-                            "seconds": st.column_config.NumberColumn("seconds", format="%.0f")})
+        finished = int((trials["state"] == "complete").sum())
+        widgets.chart(plots.importances(loaders.importances(name, len(trials)), finished=finished,
+                                        needed=tuning.IMPORTANCE_TRIALS), "tune_importances", f"{name}_importances")
+    widgets.table(readable.trials_table(rows), "tune_trials", f"{name}_trials", hide_index=True,
+                  column_config={"seconds": st.column_config.NumberColumn("seconds", format="%.0f")})
     best = tuning.best_trial(rows)
     if best:
-        st.markdown(f"**Chosen options** (trial {best['trial']}): " + ", ".join(
-            f"{k} `{v}`" for k, v in tuning.chosen_options(best).items()))
+        st.markdown(f"**Chosen options** (trial {best['trial']}): "
+                    + readable.options_in_words(tuning.chosen_options(best)))
 
 
 def show(registry, source: DataSource) -> None:
@@ -85,7 +86,7 @@ def show(registry, source: DataSource) -> None:
         c2.selectbox("Budget", list(BUDGETS), index=1, key="tune_budget")
         c3.number_input("Epochs per trial (at most)", 1, 200, 20, key="tune_epochs")
         c4.number_input("Seed", 0, None, 0, key="tune_seed")
-        st.caption("Searched: " + ", ".join(tuning.SPACE) + ".")
+        st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ".")
         st.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, source),
                               icon=":material/play_arrow:")
     if st.session_state.get("tune_message"):

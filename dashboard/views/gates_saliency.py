@@ -13,7 +13,7 @@ defaults, never on the last model's choices. A long record opens on its stronges
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import glossary
+from bioseq.app import glossary, readable
 from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
@@ -152,7 +152,7 @@ def _saliency() -> None:
                           f"**{m.label}**: {m.help}" for m in methods.values()))
     chosen, used = methods[method], None
     if chosen.max_length is not None and attribution.prepared_lengths(bundle, [record])[0] > chosen.max_length:
-        st.info(f"{chosen.label.capitalize()} is limited to {chosen.max_length} letters.", icon=":material/info:")
+        st.info(f"{chosen.heading} is limited to {chosen.max_length} letters.", icon=":material/info:")
         return
     try:
         scores = loaders.explain(method, path, [record], target, position=t)
@@ -161,7 +161,7 @@ def _saliency() -> None:
     except BioseqError as e:  # one message; the other tabs still draw
         widgets.error(e)
         return
-    st.caption(f"{chosen.label.capitalize()}: {chosen.help}. Explaining {task.word} **{scores['target'].iloc[0]}**"
+    st.caption(f"{chosen.heading}: {chosen.help}. Explaining {task.word} **{scores['target'].iloc[0]}**"
                + (f" at position **{t}**" if t else "") + ": tall letters push its score up, letters below the line "
                "push it down.")
     widgets.chart(plots.saliency_logo(scores, title=f"{record.id}: {chosen.label}"
@@ -175,7 +175,7 @@ def _saliency() -> None:
                f"{window_lib.receptive_field_words(bundle)}): " + "; ".join(
                    f"{w['mass']:.0%} of the attribution lies within {int(w['back'])} letters before and "
                    f"{int(w['ahead'])} after" for _, w in used.dropna(subset=["back"]).iterrows()) + ".")
-    widgets.table(used, "gates_window", f"{record.id}_window{suffix}", hide_index=True)
+    widgets.table(readable.window_table(used), "gates_window", f"{record.id}_window{suffix}", hide_index=True)
 
 
 def _mutagenesis() -> None:

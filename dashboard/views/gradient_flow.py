@@ -16,7 +16,8 @@ from dashboard import loaders, state, widgets
 
 def _per_position(reports) -> None:
     """G[t, s] as a heatmap for one sequence and as a mean curve by distance, and the memory span per position."""
-    st.subheader("Per position: ‖∂C(t)/∂h(s)‖", help="A labeller has a loss C(t) at every position t. G[t, s] is "
+    st.subheader("Per position: gradient reaching each step from each output, ‖∂C(t)/∂h(s)‖",
+                 help="A labeller has a loss C(t) at every position t. G[t, s] is "
                  "how much of the error at t reaches the hidden state at position s: the lecture's picture of "
                  "gradients flowing back through time, for every pair of positions.")
     names = [r.name for r in reports]

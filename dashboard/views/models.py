@@ -58,7 +58,8 @@ with card_col:
         st.warning(note, icon=":material/warning:")
 with chart_col:
     st.subheader("Training curves")
-    widgets.chart(plots.training_curves(cards.history(meta), width=460), "models_curves", f"{name}_curves")
+    for i, panel in enumerate(plots.training_panels(cards.history(meta))):
+        widgets.chart(panel, f"models_curves_{i}", f"{name}_curves_{i + 1}")
     matrix = cards.confusion(meta)
     if matrix:
         widgets.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")

@@ -48,7 +48,8 @@ def monitor(name: str, poll: bool) -> None:
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
     metrics = runs.read_metrics(name)
-    widgets.chart(plots.training_curves(metrics), "train_live", f"{name}_curves")
+    for i, panel in enumerate(plots.training_panels(metrics)):
+        widgets.chart(panel, f"train_live_{i}", f"{name}_curves_{i + 1}")
     if poll and status != "running":
         st.rerun()  # the run ended: draw the page once more, without polling
 
@@ -74,7 +75,8 @@ with live_box:
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
     if chosen:
-        widgets.chart(plots.training_curves(runs.compare_metrics(chosen)), "train_compare", "run_comparison")
+        for i, panel in enumerate(plots.training_panels(runs.compare_metrics(chosen))):
+            widgets.chart(panel, f"train_compare_{i}", f"run_comparison_{i + 1}")
     widgets.table(run_table.comparison_table(), "train_runs_table", "runs", hide_index=True,
                   column_config={"minutes": st.column_config.NumberColumn("minutes", format="%.1f")})
 
