@@ -562,12 +562,35 @@ def test_predict_page_evaluates_labelled_files_with_a_threshold(cli_model, dna_f
     assert "recall 1.000" in texts(at.caption)
 
 
+def test_predict_page_labelled_files_get_a_true_column_and_an_only_wrong_filter(cli_model, dna_fasta):
+    """The true label beside each prediction; at threshold 0 every record is called motif, so the wrong ones are
+    exactly the 20 background records. The table records the threshold; each download says what it holds."""
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["id", "prediction", "p_background", "p_motif", "length", "unlike_training",
+                                   "file", "true", "threshold"]
+    assert table["true"].value_counts().to_dict() == {"background": 20, "motif": 20}
+    assert set(table["threshold"]) == {0.5}
+    at.slider(key="predict_threshold").set_value(0.0).run()
+    at.checkbox(key="predict_filter_wrong").check().run()
+    ok(at)
+    shown = at.dataframe[0].value
+    assert len(shown) == 20 and set(shown["true"]) == {"background"} and set(shown["threshold"]) == {0.0}
+    assert "the decision threshold used" in at.download_button(key="predict_download").help
+    assert "after the filters" in at.download_button(key="predict_results_csv").help
+    assert "**Download table**, under the table on the Predictions tab: only the rows its filters show" in \
+        texts(at.caption)
+
+
 def test_predict_page_unlabelled_files_are_predicted_not_evaluated(cli_model):
     at = open_page("predict")
     at.file_uploader(key="predict_files").set_value(("plain.fa", b">a\nACGTACGTAC\n>b\nTTGACTCAGG\n", "text/plain"))
     at.run()
     ok(at)
     assert len(at.dataframe[0].value) == 2 and "No evaluation" in texts(at.info)
+    assert "true" not in at.dataframe[0].value and not [c for c in at.checkbox if c.key == "predict_filter_wrong"]
 
 
 def test_predict_page_flags_records_unlike_the_training_data(cli_model):
@@ -869,6 +892,12 @@ def test_predict_page_for_a_labeller(label_model, tm_fasta):
     at.run()
     ok(at)
     assert any("Tracks of tm00002" == h.value for h in at.subheader)
+    assert "every position of every record" in texts(at.caption) and at.download_button(key="predict_results_csv").help
+    at.checkbox(key="predict_filter_wrong").check().run()  # only the records with a position labelled wrong
+    ok(at)
+    shown = next(d.value for d in at.dataframe if "accuracy" in d.value.columns and "id" in d.value.columns)
+    assert len(shown) == (records["accuracy"] < 1).sum() and (shown["accuracy"] < 1).all()
+    assert any(h.value == f"Records ({len(shown)} of 40)" for h in at.subheader)
 
 
 def test_predict_page_labeller_on_unlabelled_files(label_model):
@@ -948,7 +977,7 @@ def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
 
 def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
     at = ok(open_page("predict"))
-    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "scan_file"]  # the page's own first
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", "scan_file"]  # own first
     at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     keys = [u.key for u in at.get("file_uploader")]
