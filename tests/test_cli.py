@@ -265,6 +265,38 @@ def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("usage: bioseq predict")
 
 
+# ---------- models rename / delete ----------
+
+def test_models_rename_and_delete(model, bioseq_home, capsys, monkeypatch):
+    assert main(["models", "rename", "tiny", "renamed"]) == 0
+    assert capsys.readouterr().out.strip() == str(bioseq_home / "models" / "renamed.safetensors")
+    assert main(["models", "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["renamed"]
+    assert main(["models", "rename", "renamed", "renamed2", "--overwrite"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal: no question, no deletion
+    assert main(["models", "delete", "renamed2"]) == 2
+    assert capsys.readouterr().err.strip() == ("bioseq: error: renamed2: not deleted; add --yes to delete it "
+                                               "without a question")
+    assert (bioseq_home / "models" / "renamed2.safetensors").is_file()
+    assert main(["models", "delete", "renamed2", "--yes"]) == 0
+    assert capsys.readouterr().err.strip() == "deleted model renamed2"
+    assert main(["models"]) == 0 and capsys.readouterr().err.strip() == f"no models in {bioseq_home}"
+
+
+def test_models_rename_refuses_a_taken_or_missing_name(model, capsys):
+    from bioseq.model.store import model_path, register_model
+
+    register_model(model_path("tiny"), "other")
+    assert main(["models", "rename", "tiny", "other"]) == 2
+    one_error_line(capsys.readouterr().err, "other: a model called 'other' is already in the registry")
+    assert model_path("tiny").is_file()
+    assert main(["models", "rename", "nothing", "x"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+    assert main(["models", "delete", "nothing", "--yes"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+
+
 def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monkeypatch, capsys):
     from bioseq.training import runs
 

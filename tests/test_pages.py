@@ -21,6 +21,8 @@ from bioseq.cli import main as cli
 from bioseq.data.io import Record
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
+from bioseq.training import runs
+from bioseq.workspace import runs_dir
 from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,6 +176,42 @@ def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
     at.button(key="data_use_files").click().run()
     ok(at)
     assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
+
+
+BAD_UPLOADS = {"empty.fa": (b"", "header"), "notes.txt": (b"these are my notes\n", "header"),
+               "odd.fa": (b">a label=x\nACGT!!ACGT\n>b label=y\nACGTACGT\n", "header"),
+               "short.fa": (b">a\nACGTACGT\nMMMM\n>b\nACGTACGT\nMMMMOOOO\n", "positions")}
+
+
+def test_a_failed_upload_keeps_nothing_and_keeps_the_dataset_loaded_before(dna_fasta, bioseq_home):
+    """The issue's Broken 5: the empty file, a text file, bad letters and a label string of the wrong length."""
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    good = at.session_state["data_source"]
+    before = sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*"))
+    for name, (data, mode) in BAD_UPLOADS.items():
+        at.radio(key="data_label_mode").set_value(mode).run()
+        at.file_uploader(key="data_files").set_value((name, data, "text/plain")).run()
+        at.button(key="data_use_files").click().run()
+        ok(at)
+        assert name in texts(at.error) and "nothing was kept" in texts(at.caption), name
+        assert sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*")) == before, name
+        assert at.session_state["data_source"] == good and "Dataset: good.fa" in texts(at.header), name
+        assert {m.label: m.value for m in at.metric}["Records"] == "40"
+    assert len(at.selectbox(key="data_recent").options) == 1  # Recent uploads: the good one only
+
+
+def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    at.run()  # Recent uploads lists it from the next run on
+    assert at.button(key="data_recent_delete").disabled
+    at.checkbox(key="data_recent_confirm").check().run()
+    at.button(key="data_recent_delete").click().run()
+    ok(at)
+    assert "No uploads yet" in texts(at.info) and at.session_state["data_source"] is None
 
 
 def test_the_dataset_survives_a_reload(dna_fasta):
@@ -691,6 +729,82 @@ def test_models_page_upload(cli_model, tmp_path):
     at.button(key="models_add").click().run()
     ok(at)
     assert "junk.safetensors" in texts(at.error)
+
+
+def test_models_page_imports_a_taken_name_under_another_and_renames(cli_model):
+    """The issue's Broken 4: a renamed copy of a registry model is imported under another name, then renamed."""
+    data = model_path(cli_model).read_bytes()
+    at = open_page("models")
+    at.file_uploader(key="models_upload").set_value(("copy.safetensors", data, "application/octet-stream")).run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "already in the registry; import it under another name" in texts(at.error)
+    at.text_input(key="models_import_as").input("copy").run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "Added **copy**" in texts(at.success)
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy"]
+    assert at.selectbox(key="models_pick").value == "copy"
+    at.text_input(key="models_new_name").input(cli_model).run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "a model called 'cli-model' is already in the registry" in texts(at.error)
+    at.text_input(key="models_new_name").input("copy2").run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "Renamed model copy to copy2." in texts(at.success) and at.selectbox(key="models_pick").value == "copy2"
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy2"]
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["name"] == "copy2"
+
+
+def links(at) -> dict[str, str]:
+    """The page links of a page: label -> target page and address."""
+    return {e.proto.label: f"{e.proto.page}?{e.proto.query_string}" for e in at.get("page_link")}
+
+
+def test_a_model_card_links_to_predict_and_gates_with_the_model(cli_model, protein_model):
+    at = ok(open_page("models"))
+    at.selectbox(key="models_pick").set_value(cli_model).run()
+    found = links(at)
+    assert found[f"Predict with {cli_model}"].endswith(f"predict?model={cli_model}")
+    assert found[f"Gates & saliency of {cli_model}"].endswith(f"gates_saliency?model={cli_model}")
+    for page, key in (("predict", "predict_model"), ("gates_saliency", "gates_model")):
+        for name in (cli_model, protein_model):
+            fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+            fresh.query_params["model"] = name  # the address the link opens
+            fresh.run()
+            fresh.switch_page(PAGES[page]).run()
+            ok(fresh)
+            assert fresh.selectbox(key=key).value == name, (page, name)
+
+
+def test_a_run_links_to_its_model_and_is_renamed_and_deleted(cli_model):
+    at = ok(open_page("train"))
+    assert links(at)[f"Its model: {cli_model}"].endswith(f"models?model={cli_model}")
+    at.text_input(key="train_runs_new_name").input("renamed-run").run()
+    at.button(key="train_runs_rename").click().run()
+    ok(at)
+    assert "Renamed run cli-model to renamed-run." in texts(at.success)
+    assert at.selectbox(key="train_run").value == "renamed-run" and (runs_dir() / "renamed-run").is_dir()
+    assert links(at)[f"Its model: {cli_model}"]  # the model keeps its name and path
+    at.checkbox(key="train_runs_confirm").check().run()
+    at.button(key="train_runs_delete").click().run()
+    ok(at)
+    assert not (runs_dir() / "renamed-run").exists() and model_path(cli_model).is_file()
+
+
+@pytest.mark.slow
+def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
+    assert cli(["train", str(dna_fasta), "--seeds", "2", "--name", "pair", *QUICK]) == 0
+    at = ok(open_page("models"))
+    assert "ensemble of 2 networks" in texts(at.info)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["ensemble"] == "2 networks, their probabilities averaged (seeds 0, 1)"
+    assert "One colour per member." in texts(at.caption)
+    train = ok(open_page("train"))
+    assert "An ensemble of 2 networks (seeds 0, 1)" in texts(train.info)
+    assert sorted(set(runs.RunFolder.named("pair").member_metrics()["run"])) == ["member 1", "member 2"]
 
 
 def test_damaged_model_file_is_a_warning(cli_model):

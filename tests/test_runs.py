@@ -227,6 +227,41 @@ def test_paths_of_a_run_folder(tmp_path):
         RunFolder.named("../outside")
 
 
+def test_rename_run_moves_its_files_and_says_the_new_name(trained):
+    trained("before")
+    metrics = runs.read_metrics("before")
+    assert runs.rename_run("before", "after") == runs_dir() / "after"
+    assert not (runs_dir() / "before").exists() and list(runs.list_runs()["name"]) == ["after"]
+    assert runs.read_run("after")["name"] == "after" and runs.read_metrics("after").equals(metrics)
+    assert not (runs_dir() / "after" / ".lock").exists()
+    with pytest.raises(InputError, match="before: no such run"):
+        runs.rename_run("before", "again")
+
+
+def test_rename_run_refuses_a_taken_name_unless_overwrite():
+    for name in ("a", "b"):
+        RunFolder.named(name).update(name=name, status="done")
+    with pytest.raises(InputError, match="a run called 'b' already exists; choose another name"):
+        runs.rename_run("a", "b")
+    assert runs.read_run("a")["name"] == "a" and runs.read_run("b")["name"] == "b"
+    runs.rename_run("a", "b", overwrite=True)
+    assert list(runs.list_runs()["name"]) == ["b"] and not (runs_dir() / "a").exists()
+
+
+def test_a_run_being_trained_is_neither_renamed_nor_deleted():
+    from bioseq.training.claims import claim
+
+    RunFolder.named("busy").update(name="busy", status="done")
+    with claim("busy", runs_dir() / "busy", resume=True):  # as a training run holds it
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.delete_run("busy")
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.rename_run("busy", "free")
+    assert runs.read_run("busy")["status"] == "done" and not (runs_dir() / "free").exists()
+    runs.delete_run("busy")
+    assert not (runs_dir() / "busy").exists()
+
+
 # ---- several runs at once on few cores ----
 
 

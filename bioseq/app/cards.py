@@ -36,6 +36,7 @@ def model_card(meta: dict) -> pd.DataFrame:
         ("architecture", describe_model(meta)),
         ("alphabet", f"{a.get('name')} ({a.get('letters')}); {a.get('rule', '')}"),
         ("task", TASK_WORDS.get(meta.get("task", "classify"), meta.get("task"))),
+        *ensemble_rows(meta),
         *labelling_rows(meta),
         ("classes", ", ".join(meta.get("classes") or [])),
         ("length", f"max {length.get('max_length') or 'none'}, keep the {length.get('policy', 'start')}"),
@@ -83,8 +84,28 @@ def labelling_rows(meta: dict) -> list[tuple[str, str]]:
             ("unscored positions", ignore_rule(labelling))]
 
 
+def ensemble_size(meta: dict) -> int:
+    """How many networks the model averages (1 for a single model)."""
+    return max(len((meta.get("ensemble") or {}).get("members") or []), 1)
+
+
+def ensemble_rows(meta: dict) -> list[tuple[str, str]]:
+    """An ensemble's members in words: how many, where they came from (seeds, or a study's trials); none for a
+    single model."""
+    e, size = meta.get("ensemble") or {}, ensemble_size(meta)
+    if size < 2:
+        return []
+    origin = f"seeds {', '.join(map(str, e['seeds']))}" if e.get("seeds") else e.get("origin", "")
+    return [("ensemble", f"{size} networks, their probabilities averaged" + (f" ({origin})" if origin else ""))]
+
+
 def history(meta: dict) -> pd.DataFrame:
-    """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``)."""
+    """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``); for an ensemble
+    whose file records each member's, all of them with a ``run`` column (``member 1``, ``member 2``, ...)."""
+    members = [h for h in (meta.get("ensemble") or {}).get("member_histories") or []]
+    if len(members) > 1 and all(members):
+        return pd.concat([pd.DataFrame(h).assign(run=f"member {i}") for i, h in enumerate(members, 1)],
+                         ignore_index=True)
     return pd.DataFrame((meta.get("training") or {}).get("history") or [])
 
 

@@ -4,12 +4,15 @@ and which runs can fairly be drawn together (the same alphabet and classes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
+from ..model.store import SUFFIX
 from ..task import task_of
 from ..training.runs import RunProgress, list_runs, read_run
+from ..workspace import models_dir
 
 OPTION_COLUMNS = ("cell", "layers", "hidden", "bidirectional", "conv", "pooling", "norm", "skip", "dropout")
 TRAIN_COLUMNS = ("lr", "batch_size", "weight_decay", "epochs")
@@ -73,3 +76,24 @@ def run_notes(info: dict) -> list[str]:
     task = task_of(info.get("model_config"))
     counts = ((info.get("summary") or {}).get("per_class") or {}).values()
     return metric_notes(info["val_metrics"], counts, task.unit, task.word) if info.get("val_metrics") else []
+
+
+def ensemble_words(info: dict) -> str | None:
+    """A run that trains an ensemble of seeds, in words (which member trains now, while it runs); ``None`` for
+    one network."""
+    tc = info.get("train_config") or {}
+    n = int(tc.get("seeds") or 1)
+    if n < 2:
+        return None
+    seed = int(tc.get("seed") or 0)
+    now = f"; member {info.get('member', 1)} of {n} is training" if info.get("status") == "running" else ""
+    return (f"An ensemble of {n} networks (seeds {', '.join(str(seed + k) for k in range(n))}), their probabilities "
+            f"averaged{now}. The curves show each member's epochs.")
+
+
+def model_of(info: dict) -> str | None:
+    """The registry name of a run's model, when the model file is in the registry; else ``None``."""
+    path = Path(info.get("model_path") or "")
+    if path.name.endswith(SUFFIX) and path.is_file() and path.parent.resolve() == models_dir().resolve():
+        return path.name.removesuffix(SUFFIX)
+    return None

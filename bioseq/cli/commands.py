@@ -122,9 +122,18 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from ..model.store import list_models
+    from ..model.store import delete_model, list_models, rename_model
     from ..workspace import workspace
 
+    if a.action == "rename":
+        print(rename_model(a.old, a.new, overwrite=a.overwrite))
+        return 0
+    if a.action == "delete":
+        if not (a.yes or _confirmed(f"delete model {a.name!r} for good? [y/N] ")):
+            raise BioseqError(f"{a.name}: not deleted; add --yes to delete it without a question")
+        delete_model(a.name)
+        print(f"deleted model {a.name}", file=sys.stderr)
+        return 0
     rows = list_models()
     if a.json:
         print(json.dumps(rows, indent=1))
@@ -141,6 +150,16 @@ def cmd_models(a: argparse.Namespace) -> int:
         print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
               f"{r['created'] or '':<25} {r['architecture']}")
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    """The user's yes at a terminal; never yes when standard input is not one (a script must say --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def cmd_info(a: argparse.Namespace) -> int:
@@ -289,9 +308,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=cmd_evaluate)
 
-    m = sub.add_parser("models", help="list the models in the workspace registry")
+    m = sub.add_parser("models", help="list the models in the workspace registry (rename or delete one)",
+                       description="Without an action: list the models in the workspace registry.")
     m.add_argument("--json", action="store_true")
-    m.set_defaults(func=cmd_models)
+    m.set_defaults(func=cmd_models, action=None)
+    ma = m.add_subparsers(dest="action", metavar="ACTION")
+    r = ma.add_parser("rename", help="rename a registry model (the file and the name inside it)")
+    r.add_argument("old", metavar="OLD")
+    r.add_argument("new", metavar="NEW")
+    r.add_argument("--overwrite", action="store_true", help="replace a model called NEW (refused without it)")
+    d = ma.add_parser("delete", help="delete a registry model (asks first; --yes in a script)")
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("--yes", action="store_true", help="delete without asking (needed when not at a terminal)")
 
     i = sub.add_parser("info", help="print a model card")
     i.add_argument("model", metavar="MODEL")

@@ -92,6 +92,8 @@ def combine(bundles: Sequence, origin: str = "seeds"):
         if b.alphabet.name != first.alphabet.name:
             raise ValueError(f"member {i} reads {b.alphabet.name}, member 1 {first.alphabet.name}")
     nets = [n for b in bundles for n in members(b.model)]
-    meta = {**first.meta, "ensemble": {"origin": origin, "member_names": [b.name for b in bundles]}}
+    histories = [(b.meta.get("training") or {}).get("history") or [] for b in bundles]
+    kept = {"member_histories": histories} if all(histories) and len(nets) == len(bundles) else {}
+    meta = {**first.meta, "ensemble": {"origin": origin, "member_names": [b.name for b in bundles], **kept}}
     return ModelBundle(Ensemble(nets).eval(), first.alphabet, first.classes, first.max_length,
                        first.length_policy, meta)

@@ -135,6 +135,7 @@ def _split(field, v) -> None:
             required=needs)(field, v)
 
 
+HISTORY = list_of(mapping({"epoch": whole(), "split": text()}, values=optional(number(finite=False))))  # epochs
 TRAINING = mapping({
     "files": list_of(mapping({"path": text(), "sha256": text(), "role": text()}, required=("path", "sha256",
                                                                                            "role"))),
@@ -150,7 +151,7 @@ TRAINING = mapping({
     "train_config": mapping(), "best_epoch": optional(whole()),
     "val_metrics": mapping(values=optional(number(finite=False))),
     "confusion": optional(list_of(list_of(whole()))),
-    "history": list_of(mapping({"epoch": whole(), "split": text()}, values=optional(number(finite=False)))),
+    "history": HISTORY,
     "seconds": number(0), "stopped_early": flag, "interrupted": flag, "run_dir": optional(text()),
 })
 
@@ -161,7 +162,8 @@ TOP = {"task": text(TASKS), "name": text(), "created": optional(text()), "seed":
        "member": anything}
 
 ENSEMBLE = {"origin": text(), "member_names": list_of(text()), "seeds": list_of(SEED),
-            "member_val_metrics": list_of(mapping(values=optional(number(finite=False))))}
+            "member_val_metrics": list_of(mapping(values=optional(number(finite=False)))),
+            "member_histories": list_of(HISTORY)}
 
 
 def check(meta: dict, shapes: dict[str, tuple[int, ...]]) -> Checked:

@@ -13,7 +13,10 @@ alphabet, the label character never scored, and whether a mask file marked unsco
 
 Models live in the workspace (:mod:`bioseq.workspace`), in
 ``models/<name>.safetensors``. The registry is the folder itself:
-every model file describes itself, so there is no index to corrupt. Saves are atomic.
+every model file describes itself, so there is no index to corrupt. Saves are atomic. A model is added
+(:func:`register_model`), renamed (:func:`rename_model`: the name inside the file too) or deleted
+(:func:`delete_model`) atomically, never over another model without ``overwrite``, never while its name is
+being trained.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError, shown
 from ..task import task_of
-from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
+from ..workspace import NAME_RE, atomic_write, check_name, holding, models_dir, workspace
 from . import cells, ensemble, filecheck
 from .classifier import ModelConfig, SequenceClassifier
 
@@ -303,11 +306,49 @@ def list_models() -> list[dict]:
     return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
 
+def register_model(src: str | os.PathLike, name: str, *, overwrite: bool = False) -> Path:
+    """Copy the model file ``src`` into the registry as model ``name`` (the name inside the file becomes
+    ``name``), atomically; a model of that name is refused unless ``overwrite``, and so is a name being
+    trained (:func:`bioseq.workspace.holding`). Returns the registry path."""
+    check_name(name)
+    with holding(name):
+        return _register(src, name, overwrite)
+
+
+def rename_model(old: str, new: str, *, overwrite: bool = False) -> Path:
+    """Rename registry model ``old`` to ``new`` (file and the name inside it), atomically: the new file is
+    whole before the old one goes. A taken ``new`` is refused unless ``overwrite``; so is either name while it
+    is being trained. Returns the new path."""
+    src, _ = model_path(old), check_name(new)
+    with holding(old, new):
+        if not src.is_file():
+            raise ModelFileError(f"{old}: no such model in the registry")
+        if new == old:
+            return src
+        target = _register(src, new, overwrite)
+        src.unlink()
+    return target
+
+
 def delete_model(name: str) -> None:
+    """Delete registry model ``name``; refused while a model of that name is being trained."""
     p = model_path(name)
-    if not p.is_file():
-        raise ModelFileError(f"{name}: no such model in the registry")
-    p.unlink()
+    with holding(name):
+        if not p.is_file():
+            raise ModelFileError(f"{name}: no such model in the registry")
+        p.unlink()
+
+
+def _register(src: str | os.PathLike, name: str, overwrite: bool) -> Path:
+    target = model_path(name)
+    if target.exists() and not overwrite:
+        raise ModelFileError(f"{name}: a model called {name!r} is already in the registry; choose another name")
+    meta = {**read_meta(src), "name": name}
+    with safe_open(str(src), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
+    return target
 
 
 def describe_config(cfg: dict) -> str:

@@ -299,6 +299,8 @@ def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arr
     nets, results = [], []
     for k in range(train_cfg.seeds):
         member_cfg = replace(train_cfg, seed=train_cfg.seed + k)
+        if train_cfg.seeds > 1:
+            run.begin_member(k + 1)  # each member's curves in their own metrics file
         seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
         nets.append(SequenceClassifier(cfg))
         ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"

@@ -14,6 +14,21 @@ from bioseq.errors import BioseqError
 from bioseq.task import task_of
 from dashboard import loaders, state, widgets
 
+
+def _delete_upload(key: str) -> None:
+    try:
+        uploads.delete_upload(key)
+    except BioseqError as e:
+        st.session_state["data_message"] = str(e)
+        return
+    current = state.current_source()
+    if current is not None and current.key == key:
+        state.set_source(None)
+    st.session_state.update(data_recent_confirm=False, data_recent=0)
+
+
+if st.session_state.get("data_message"):
+    st.info(st.session_state.pop("data_message"), icon=":material/info:")
 recent = uploads.recent_sources()
 example_tab, upload_tab, recent_tab = st.tabs(["Bundled example", "Upload files", f"Recent uploads ({len(recent)})"])
 with example_tab:
@@ -59,9 +74,11 @@ with upload_tab:
         try:
             state.set_source(uploads.upload_source(widgets.uploaded(files), label_mode,
                                                    widgets.uploaded(labels)[0] if labels else None,
-                                                   None if alphabet == "detect" else alphabet, **position_files))
-        except BioseqError as e:
+                                                   None if alphabet == "detect" else alphabet, **position_files,
+                                                   check=loaders.data_report))
+        except BioseqError as e:  # nothing of the failed upload is kept; the dataset loaded before stays
             widgets.error(e)
+            st.caption("Fix the file (the message names it and the record) or choose other data; nothing was kept.")
         else:
             st.rerun()  # the example box above says none is loaded
 
@@ -70,9 +87,13 @@ with recent_tab:
         pick = st.selectbox("Dataset", range(len(recent)), key="data_recent",
                             format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
         st.caption("Uploads are kept in the workspace; use one again without uploading it.")
-        if st.button("Use this dataset", key="data_use_recent", type="primary"):
+        c1, c2, c3 = st.columns([2, 3, 2])
+        if c1.button("Use this dataset", key="data_use_recent", type="primary"):
             state.set_source(recent[pick])
             st.rerun()
+        sure = c2.checkbox(f"Yes, delete the upload **{recent[pick].name}** for good", key="data_recent_confirm")
+        c3.button("Delete upload", key="data_recent_delete", disabled=not sure, icon=":material/delete:",
+                  on_click=_delete_upload, args=(recent[pick].key,))
     else:
         st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 

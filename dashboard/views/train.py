@@ -8,6 +8,7 @@ from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.training import runs
 from dashboard import loaders, state, widgets
+from dashboard.parts import manage
 
 registry = loaders.job_registry()
 source = state.current_source()
@@ -47,7 +48,10 @@ def monitor(name: str, poll: bool) -> None:
         widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
-    metrics = runs.read_metrics(name)
+    members = run_table.ensemble_words(info)
+    if members:
+        st.info(members, icon=":material/stacks:")
+    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member
     for i, panel in enumerate(plots.training_panels(metrics)):
         widgets.chart(panel, f"train_live_{i}", f"{name}_curves_{i + 1}")
     if poll and status != "running":
@@ -67,10 +71,25 @@ with live_box:
         active = status[name] == "running"
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
-            c1, c2 = st.columns(2)
+            c1, c2, c3 = st.columns(3)
             c1.page_link("dashboard/views/gradient_flow.py", label="Gradient flow of this run",
                          icon=":material/show_chart:")
-            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
+            model = run_table.model_of(runs.read_run(name))
+            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:",
+                         query_params={"model": model} if model else None)
+            if model:
+                c3.page_link("dashboard/views/models.py", label=f"Its model: {model}", icon=":material/inventory_2:",
+                             query_params={"model": model})
+            else:
+                c3.caption("Its model is not in the registry (saved elsewhere, renamed or deleted).")
+        manage.message("train_runs")
+        if status[name] != "running":
+            with st.expander("Rename or delete this run", icon=":material/edit:"):
+                st.caption("A run's folder holds its logs and checkpoints; its model is renamed or deleted on the "
+                           "Models page.")
+                manage.controls("run", name, "train_runs", rename=runs.rename_run, delete=runs.delete_run,
+                                renamed=lambda new: st.session_state.update(train_run=new),
+                                deleted=lambda: st.session_state.pop("train_run", None))
 
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
