@@ -186,13 +186,13 @@ BAD_UPLOADS = {"empty.fa": (b"", "header"), "notes.txt": (b"these are my notes\n
 def test_a_failed_upload_keeps_nothing_and_keeps_the_dataset_loaded_before(dna_fasta, bioseq_home):
     """The issue's Broken 5: the empty file, a text file, bad letters and a label string of the wrong length."""
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     good = at.session_state["data_source"]
     before = sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*"))
     for name, (data, mode) in BAD_UPLOADS.items():
         at.radio(key="data_label_mode").set_value(mode).run()
-        at.file_uploader(key="data_files").set_value((name, data, "text/plain")).run()
+        at.file_uploader(key=f"data_files_{mode}").set_value((name, data, "text/plain")).run()
         at.button(key="data_use_files").click().run()
         ok(at)
         assert name in texts(at.error) and "nothing was kept" in texts(at.caption), name
@@ -204,7 +204,7 @@ def test_a_failed_upload_keeps_nothing_and_keeps_the_dataset_loaded_before(dna_f
 
 def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     at.run()  # Recent uploads lists it from the next run on
     assert at.button(key="data_recent_delete").disabled
