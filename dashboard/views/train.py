@@ -37,9 +37,11 @@ def monitor(name: str, poll: bool) -> None:
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
+        weak = run_table.weakest(info)  # a labeller's worst label beside the means
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
                    f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
-                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
+                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}{f'; {weak}' if weak else ''}).",
+                   icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
         st.session_state[state.MODEL_KEY] = name
