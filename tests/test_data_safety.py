@@ -491,8 +491,7 @@ def test_the_dashboard_upload_refuses_a_hostile_model_and_keeps_nothing(billion_
 
 
 def test_an_ensemble_member_or_member_count_beyond_the_weights_is_refused(make_bundle, tmp_path):
-    from bioseq.model.ensemble import combine
-    from bioseq.model.store import save_model
+    from bioseq.model.store import combine, save_model
 
     src = save_model(tmp_path / "ens.safetensors", combine([make_bundle(seed=0), make_bundle(seed=1)]))
     member = dict(load_model(src).meta["ensemble"]["members"][1])

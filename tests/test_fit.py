@@ -18,7 +18,7 @@ from bioseq.errors import InputError, ModelFileError, TrainingError
 from bioseq.model.store import load_model
 from bioseq.prediction.predict import encode_records, predict_arrays
 from bioseq.training.config import TrainConfig
-from bioseq.training.fit import default_model_config, fit, load_split
+from bioseq.training.fit import default_model_config, fit, load_split_rule
 from bioseq.training.runs import GRADIENT_COLUMNS, METRIC_COLUMNS
 
 DEEP = {**TINY, "layers": 2}  # the run folder and the model file record more than one layer
@@ -95,7 +95,7 @@ def test_default_model_config_by_alphabet():
 def test_load_split_needs_enough_records(write):
     tiny = write("t.fa", ">a label=x\nACGT\n>b label=y\nGGCC\n")
     with pytest.raises(InputError, match=r"too few records \(2\)"):
-        load_split(DataOptions([str(tiny)]))
+        load_split_rule(DataOptions([str(tiny)]))
 
 
 def test_bad_input_fails_before_any_run_folder(write, bioseq_home, tmp_path):

@@ -137,14 +137,6 @@ def test_gradient_flow_needs_a_finished_run():
         flow.gradient_flow("busy")
 
 
-def test_delete_run(trained):
-    trained("gone")
-    runs.delete_run("gone")
-    assert len(runs.list_runs()) == 0
-    with pytest.raises(InputError):
-        runs.delete_run("gone")
-
-
 def test_run_json_is_what_fit_wrote(trained):
     trained("same")
     on_disk = json.loads((runs_dir() / "same" / "run.json").read_text())
@@ -177,17 +169,17 @@ def test_progress_is_written_at_most_once_a_second(monkeypatch):
     run = RunFolder.named("live")
     run.start("live", "cli", train_config={"epochs": 3})
     run.progress(batch(1, 1))
-    assert runs.read_progress("live").step == 1
+    assert RunProgress.of(runs.read_run("live")).step == 1
     clock[0] += 0.5
     run.progress(batch(1, 2))
-    assert runs.read_progress("live").step == 1  # half a second later: not written
+    assert RunProgress.of(runs.read_run("live")).step == 1  # half a second later: not written
     clock[0] += 0.6
     run.progress(batch(1, 3, loss=0.25))
-    p = runs.read_progress("live")
+    p = RunProgress.of(runs.read_run("live"))
     assert (p.epoch, p.step, p.steps_per_epoch, p.loss, p.elapsed) == (1, 3, 4, 0.25, 3.0)
     rows = [{"epoch": 1, "split": s, "loss": 0.1} for s in ("train", "val")]
     run.progress(batch(1, 4, phase="epoch", history=rows))  # an epoch's end is always written
-    assert runs.read_run("live")["epoch"] == 1 and runs.read_progress("live").step == 4
+    assert runs.read_run("live")["epoch"] == 1 and RunProgress.of(runs.read_run("live")).step == 4
     assert list(runs.read_metrics("live")["split"]) == ["train", "val"]
 
 

@@ -20,10 +20,10 @@ from bioseq.data.alphabets import DNA, PROTEIN
 from bioseq.data.encoding import encode
 from bioseq.errors import InputError, ModelFileError
 from bioseq.model import store
+from bioseq.model.card import describe_config
 from bioseq.model.store import (
     ModelBundle,
     delete_model,
-    describe_config,
     list_models,
     load_model,
     model_path,

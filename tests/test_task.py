@@ -91,11 +91,11 @@ def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_pos
     """Padding and masking invariance of the loss and its gradients, against a per-sequence hand loop."""
     from bioseq.data.alphabets import DNA
     from bioseq.data.encoding import encode, pad_batch
-    from bioseq.model.classifier import build_model
+    from bioseq.model.classifier import SequenceClassifier
     from bioseq.model.config import ModelConfig
 
     torch.manual_seed(0)
-    model = build_model(ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, hidden=5,
+    model = SequenceClassifier(ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, hidden=5,
                                     conv_filters=4, conv_width=3, dropout=0.0, layers=2))
     seqs = ["ACGTAC", "GG", "TTACG"]
     tracks = [np.array([0, 1, UNSCORED, 1, 0, 0]), np.array([1, UNSCORED]), np.array([0, 0, 1, 1, UNSCORED])]

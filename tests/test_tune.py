@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 from conftest import TINY_TRAIN
@@ -118,6 +121,21 @@ def test_a_study_being_created_reads_as_no_trials(bioseq_home):
     folder.update(name="young", status="running")
     info, rows = read_study("young")
     assert info["status"] == "running" and rows == [] and importances("young") == {}
+
+
+def test_tune_json_is_written_and_read_as_run_json_is(bioseq_home):
+    """One writer (a unique temporary name, renamed over tune.json: a file of the user's called tune.tmp is left
+    alone) and one liveness check (a running study whose process is gone reads as interrupted, as a run does)."""
+    folder = StudyFolder.named("s")
+    folder.path.mkdir(parents=True)
+    (folder.path / "tune.tmp").write_text("mine")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder.update(name="s", status="running", pid=int(dead.stdout))
+    folder.update(trials=0)
+    assert sorted(p.name for p in folder.path.iterdir()) == ["tune.json", "tune.tmp"]
+    assert (folder.path / "tune.tmp").read_text() == "mine"
+    assert folder.info() == {"name": "s", "status": "running", "pid": int(dead.stdout), "trials": 0}
+    assert read_study("s")[0]["status"] == "interrupted"
 
 
 @pytest.mark.slow

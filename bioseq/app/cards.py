@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
-from ..model.store import describe_model
+from ..model.card import describe_model
 from ..task import task_of
 
 CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1", "sov")

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Collection, Sequence
 from types import MappingProxyType
 
-from .. import __version__
 from ..errors import BioseqError
+from ..version import __version__
 from .arguments import add_destination, add_option, add_option_arguments
 from .device import add_device_arguments, add_rank_timeout
 
@@ -57,16 +57,16 @@ def cmd_train(a: argparse.Namespace) -> int:
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
-    from ..training import distributed
+    from .. import runtime
     from ..training.runs import crowding
 
-    crowd = crowding(exclude=a.name) if distributed.is_main() else None
+    crowd = crowding(exclude=a.name) if runtime.is_main() else None
     if crowd is not None:
         print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
-    distributed.finish()
-    if not distributed.is_main():
+    runtime.finish()
+    if not runtime.is_main():
         return 0  # rank 0 reports
     s = r.summary
     task = task_of(r.bundle)
@@ -95,17 +95,17 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_predict(a: argparse.Namespace) -> int:
     from collections import Counter
 
+    from .. import runtime
     from ..prediction.novelty import summary
     from ..prediction.predict import predict_files
     from ..task import task_of
-    from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
     flagged: Counter = Counter()
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
                       with_sequence=a.with_sequence, rank_timeout=a.rank_timeout, flagged=flagged)
-    if not distributed.is_main():
+    if not runtime.is_main():
         return 0
     if a.output not in (None, "-"):
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
@@ -167,7 +167,8 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from ..model.store import describe_model, read_meta, resolve
+    from ..model.card import describe_model
+    from ..model.store import read_meta, resolve
     from ..task import task_of
 
     meta = read_meta(resolve(a.model))

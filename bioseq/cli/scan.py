@@ -38,13 +38,13 @@ def add_scan_arguments(p) -> None:
 
 
 def cmd_scan(a: argparse.Namespace) -> int:
+    from .. import runtime
     from ..prediction.scan import scan_files
-    from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
     n = scan_files(bundle, a.files, a.output, window=a.window, stride=a.stride, target=a.target, fmt=a.format,
                    batch_size=a.batch_size or 512, rank_timeout=a.rank_timeout)
-    if a.output not in (None, "-") and distributed.is_main():
+    if a.output not in (None, "-") and runtime.is_main():
         print(f"wrote {n:,} windows to {a.output}", file=sys.stderr)
     return 0

@@ -19,15 +19,13 @@ from types import MappingProxyType
 
 from ..errors import InputError
 from ..option_spec import check_fields, declare, opt
+from .lengths import LENGTH_POLICIES
 
 LABEL_MODES = MappingProxyType({
     "header": "label=VALUE in each FASTA header", "table": "a CSV/TSV file with columns id,label",
     "files": "one file per class (the class is the file name up to its first dot)",
     "positions": "a label per position: three-line FASTA (header, sequence, label string), or a label FASTA "
                  "(and a 0/1 mask FASTA) matched by record id"})
-
-
-LENGTH_POLICIES = ("start", "end", "centre")  # which part of a long sequence to keep (bioseq.data.encoding)
 
 
 def _alphabets() -> tuple[str, ...]:

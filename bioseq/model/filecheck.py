@@ -26,9 +26,8 @@ from dataclasses import dataclass
 import torch
 
 from ..data.alphabets import Alphabet
-from ..data.encoding import LENGTH_POLICIES
+from ..data.lengths import LENGTH_POLICIES
 from ..errors import shown
-from ..options import options
 from ..task import task_of
 from . import ensemble
 from .config import TASKS, ModelConfig
@@ -238,7 +237,7 @@ def _bounded(cfg: ModelConfig, where: str, count: int, largest: int) -> ModelCon
         raise Disagrees(f"{where}.layers is {cfg.layers:,}, but the file holds {count:,} tensors (every layer "
                         "has weights)")
     sizes = cfg.weight_sizes()
-    for o in options("model"):
+    for o in ModelConfig.OPTIONS:
         if o.type is not int or o.name == "layers":
             continue
         value = getattr(cfg, o.name)

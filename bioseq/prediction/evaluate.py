@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..metrics.classification import SCORES, Evaluation, metrics_at, pr_curves, roc_curves, threshold_sweep
+from ..metrics.classification import Evaluation, metrics_at, pr_curves, roc_curves, threshold_sweep
 from ..metrics.positions import PositionEvaluation
 from ..model.store import ModelBundle
 from ..task import task_of
 from .predict import check_alphabet, predict_arrays
 
-__all__ = ["SCORES", "Evaluation", "PositionEvaluation", "evaluate_dataset", "evaluate_files", "metrics_at",
+__all__ = ["Evaluation", "PositionEvaluation", "evaluate_dataset", "evaluate_files", "metrics_at",
            "pr_curves", "roc_curves", "threshold_sweep"]
 
 

@@ -26,8 +26,8 @@ from ..model import cells
 from ..model.classifier import SequenceClassifier
 from ..model.recurrence import padded_ok
 from ..model.store import ModelBundle
+from ..runtime import RANK_TIMEOUT
 from ..task import encode_cut, task_of
-from ..training.distributed import RANK_TIMEOUT
 from .novelty import flag_arrays, tally
 from .shards import write_chunks
 

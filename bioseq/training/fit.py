@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .. import runtime
 from ..data.dataset import Dataset, load_dataset, parse_class_map, summarize
 from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.io import read_blocks
@@ -27,6 +28,7 @@ from ..data.position_labels import (
     split_positions,
     summarize_positions,
 )
+from ..data.profile import training_profile
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
@@ -35,7 +37,6 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
-from ..prediction.novelty import training_profile
 from ..task import Task, detect, weight_warnings
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
@@ -126,14 +127,8 @@ class FitResult:
                          {"best epoch": self.result.best_epoch, "saved": self.path, "logs": self.run_dir})
 
 
-def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Training and validation data: ``--val`` files, or a split of the training files."""
-    train_ds, val_ds, _ = load_split_rule(opts, seed)
-    return train_ds, val_ds
-
-
 def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset, dict]:
-    """:func:`load_split` and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
+    """Training and validation data, and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
     homology-aware split with ``--split-identity``, else a stratified split. Classes are renamed, merged
     or dropped by ``--class-map`` first."""
     class_map = parse_class_map(opts.class_map)
@@ -224,7 +219,7 @@ def _destination(name: str | None, out, log_dir) -> tuple[str, Path, RunFolder]:
 
 def _claim(name: str, path: Path, run: RunFolder, resume: bool, overwrite: bool, out) -> Claim | None:
     """Rank 0's claim on the run (:func:`bioseq.training.claims.claim`); other ranks write nothing."""
-    if not distributed.is_main():
+    if not runtime.is_main():
         return None
     return claim(name, run.path, path, overwrite=overwrite, resume=resume, resume_from=run.checkpoint_path,
                  rename="--out" if out is not None else "--name")
@@ -263,7 +258,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         print_ = fingerprint(data, files, train_cfg.seed)
         if resume:
             _check_resume(run, name, cfg, print_)
-        if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
+        if not runtime.is_main():  # under torchrun only rank 0 writes the run folder and the model
             run, callback = distributed.ReadOnlyRun(run), None
         else:
             card.check(path, cfg)  # the model can be written, and its metadata is within the format's limits
@@ -277,7 +272,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
             model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
                 nets, results, val_arrays, _targets(val_ds))
             bundle = card.bundle(model.cpu().eval(), result, results)
-            if distributed.is_main():
+            if runtime.is_main():
                 _save(path, bundle, run)
             run.finish(result, path)
         except BaseException as e:

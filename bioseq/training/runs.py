@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..errors import BioseqError, InputError
 from ..metrics import METRICS
-from ..model.store import describe_config
+from ..model.card import describe_config
 from ..workspace import LOCK, atomic_write, check_name, holding, runs_dir
 from .recorder import COLUMNS as GRAD_COLUMNS
 
@@ -82,6 +82,21 @@ def _alive(pid) -> bool:
     except (OSError, ValueError, TypeError):
         return False
     return True
+
+
+def write_status(path: Path, info: dict) -> None:
+    """``info`` as the status file ``path`` (a run's ``run.json``, a study's ``tune.json``), atomically: written
+    under a unique temporary name and renamed over it (:func:`bioseq.workspace.atomic_write`)."""
+    text = json.dumps(info, indent=1, default=str)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def checked_status(info: dict) -> dict:
+    """A status file's ``info`` with ``status`` ``interrupted`` when it says ``running`` but its process (``pid``)
+    is gone: the one liveness check of run and study folders."""
+    if info.get("status") == "running" and info.get("pid") is not None and not _alive(info["pid"]):
+        info["status"] = "interrupted"
+    return info
 
 
 @dataclass
@@ -152,8 +167,7 @@ class RunFolder:
             except InputError:
                 self._info = {}
         self._info.update(info, updated=_now())
-        text = json.dumps(self._info, indent=1, default=str)
-        atomic_write(self.status_path, lambda tmp: Path(tmp).write_text(text))
+        write_status(self.status_path, self._info)
 
     def clear(self) -> None:
         """Remove this run's files (``run.json``, logs, checkpoints), for a run started again in its place."""
@@ -215,9 +229,7 @@ class RunFolder:
 
     def info(self) -> dict:
         """``run.json``, a fresh copy, with ``status`` ``interrupted`` when its process is gone."""
-        info = self._read_json()
-        if info.get("status") == "running" and info.get("pid") is not None and not _alive(info["pid"]):
-            info["status"] = "interrupted"
+        info = checked_status(self._read_json())
         info.setdefault("name", self.path.name)
         return info
 
@@ -247,10 +259,6 @@ def run_dir(name: str) -> Path:
 def read_run(name: str) -> dict:
     """The run's ``run.json`` with ``status`` corrected for dead workers; raises :class:`InputError`."""
     return RunFolder.named(name).info()
-
-
-def read_progress(name: str) -> RunProgress:
-    return RunProgress.of(read_run(name))
 
 
 def _row(info: dict) -> dict:

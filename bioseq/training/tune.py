@@ -34,14 +34,14 @@ from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.source import DataOptions
 from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
-from ..model.store import load_model, model_path, save_model
+from ..model.store import combine, load_model, model_path, save_model
 from ..options import alphabet_defaults
 from ..outputs import check_output
 from ..task import task_of
 from ..workspace import check_name, runs_dir
 from .claims import Claim, claim
 from .config import TrainConfig
-from .runs import _alive as pid_alive
+from .runs import checked_status, write_status
 from .search import (  # noqa: F401 - the search space and the search's options, importable from here as before
     ENSEMBLE,
     PRUNE_AFTER_EPOCHS,
@@ -154,10 +154,8 @@ class StudyFolder:
             return {}
 
     def update(self, **info) -> None:
-        data = {**self.info(), **info}
-        tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(tmp, self.info_path)
+        """Merge ``info`` into ``tune.json``, atomically (the run folder's writer)."""
+        write_status(self.info_path, {**self.info(), **info})
 
     def study(self, name: str, seed: int, create: bool):
         import optuna
@@ -354,8 +352,6 @@ def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
 
 def _keep_ensemble(folder: StudyFolder, study, trials: list, out: Path, name: str) -> None:
     """Save the ensemble of ``trials`` (best first) to ``out`` as model ``name``."""
-    from ..model.ensemble import combine
-
     bundle = combine([load_model(folder.trial_dir(t.number) / "model.safetensors") for t in trials],
                      origin=f"top {len(trials)} trials of study {name}")
     bundle.meta = {**bundle.meta, "name": name, "tuning": {
@@ -368,9 +364,7 @@ def read_study(name: str) -> tuple[dict, list[dict]]:
     """``(tune.json, trials table)`` of a study in the workspace, for the dashboard; a study whose process
     died while it searched reads as ``interrupted``."""
     folder = StudyFolder.named(name)
-    info = folder.info()
-    if info.get("status") == "running" and info.get("pid") is not None and not pid_alive(info["pid"]):
-        info["status"] = "interrupted"  # its process died while it searched
+    info = checked_status(folder.info())  # interrupted: its process died while it searched
     if not folder.db.exists():
         return info, []
     import optuna
