@@ -51,6 +51,17 @@ class Task:
     def __init__(self, labels=None, n_classes: int = 0, weight=None):
         self.labels, self.n_classes, self.weight = labels, n_classes, weight
 
+    def worst(self, confusion, classes: Sequence[str]) -> tuple[str, float] | None:
+        """What goes beside the headline so that a mean cannot hide one bad class, from a confusion matrix:
+        ``None`` for a classifier (its headline has balanced accuracy and MCC); a labeller's worst label and
+        its F1 (:func:`~bioseq.metrics.positions.worst_label`)."""
+        return None
+
+    def weakest(self, confusion, classes: Sequence[str]) -> str:
+        """:meth:`worst` in words, ``worst label S: F1 0.550`` ('' when none)."""
+        found = self.worst(confusion, classes)
+        return f"worst {self.word} {found[0]}: F1 {found[1]:.3f}" if found else ""
+
     def summary(self, s: dict) -> str:
         """The training data's labels in a data summary ``s`` (:func:`bioseq.data.dataset.summarize`)."""
         return f"({self.counted(s['per_class'])})"
@@ -240,6 +251,10 @@ class Label(Task):
 
     def __init__(self, labels=None, n_classes: int = 0, weight=None):
         super().__init__(None if labels is None else list(labels), n_classes, weight)
+
+    def worst(self, confusion, classes: Sequence[str]) -> tuple[str, float] | None:
+        from .metrics.positions import worst_label
+        return worst_label(confusion, classes)
 
     def summary(self, s: dict) -> str:
         return (f"labelled positions {self.counted(s['per_class'])} ({s['scored_fraction']:.1%} of positions "

@@ -15,6 +15,7 @@ import pandas as pd
 from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
 from ..model.store import describe_model
+from ..task import task_of
 
 CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1", "sov")
 
@@ -53,6 +54,8 @@ def model_card(meta: dict) -> pd.DataFrame:
                      + (", stopped by the user" if t.get("interrupted") else "") + ")"))
         vm = t.get("val_metrics") or {}
         rows += [(f"validation {k.replace('_', ' ')}", _fmt(vm[k])) for k in CARD_METRICS if k in vm]
+        weakest = task_of(meta).weakest(t.get("confusion"), meta.get("classes") or [])
+        rows += [("validation worst label", weakest)] if weakest else []
         rows += [(f"{f.get('role')} file", f"{f.get('path')} (sha256 {str(f.get('sha256'))[:16]}…)")
                  for f in t.get("files") or []]
         tc = t.get("train_config") or {}
@@ -114,7 +117,6 @@ def confusion(meta: dict) -> list[list[int]] | None:
 def notes(meta: dict) -> list[str]:
     """Warnings about the model's validation figures (:func:`bioseq.metrics.metric_notes`)."""
     from ..metrics import metric_notes
-    from ..task import task_of
 
     t, task = meta.get("training") or {}, task_of(meta)
     counts = (t.get("val_counts") or t.get("counts") or {}).values()

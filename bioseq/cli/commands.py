@@ -78,8 +78,10 @@ def cmd_train(a: argparse.Namespace) -> int:
     for warning in s.get("warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
+    weakest = task.weakest(r.result.confusion, r.bundle.classes)  # a rare label's F1 beside the means
     print(f"validation (best epoch {r.result.best_epoch}{task.scope}): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in task.headline), file=sys.stderr)
+          + "  ".join([*(f"{k} {_fmt(m[k])}" for k in task.headline), *([weakest] if weakest else [])]),
+          file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
     # a labeller's memory is measured per position and its findings say labels and positions

@@ -29,6 +29,7 @@ from ..data.alphabets import Alphabet
 from ..data.encoding import LENGTH_POLICIES
 from ..errors import shown
 from ..options import options
+from ..task import task_of
 from . import ensemble
 from .config import TASKS, ModelConfig
 
@@ -194,7 +195,7 @@ def check(meta: dict, shapes: dict[str, tuple[int, ...]]) -> Checked:
     confusion = (meta.get("training") or {}).get("confusion")
     if confusion and (len(confusion) != len(classes) or any(len(row) != len(classes) for row in confusion)):
         raise Disagrees(f"training.confusion must be {len(classes)} rows of {len(classes)} counts")
-    if task == "label":
+    if task_of(task).per_position:
         _labelling(meta.get("labelling"), classes)
     length = {} if meta.get("length") is None else meta["length"]
     mapping({"max_length": optional(whole(1, MAX_LENGTH)), "policy": text(LENGTH_POLICIES)})("length", length)

@@ -6,6 +6,7 @@ import streamlit as st
 from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
+from bioseq.task import task_of
 from bioseq.training import runs
 from dashboard import loaders, state, widgets
 from dashboard.parts import manage, tune_panel  # the Tune panel: its controls sit in the form
@@ -36,9 +37,11 @@ def monitor(name: str, poll: bool) -> None:
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
+        weak = run_table.weakest(info)  # a labeller's worst label beside the means
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
                    f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
-                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
+                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}{f'; {weak}' if weak else ''}).",
+                   icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
         st.session_state[state.MODEL_KEY] = name
@@ -188,10 +191,11 @@ with form_box:
         widgets.error(e)
         st.stop()
     alphabet, task = summary["alphabet"], summary.get("task", "classify")
-    what = "a label per position; labels" if task == "label" else "classes"
+    per_position = task_of(task).per_position
+    what = "a label per position; labels" if per_position else "classes"
     st.markdown(f"**Data:** {source.name} — {summary['records']:,} records, {what} "
                 f"{', '.join(f'{c} ({n:,})' for c, n in summary['per_class'].items())}, {alphabet.upper()}.")
-    if task == "label":
+    if per_position:
         st.caption("The model will be a **labeller**: its head labels every position (no read-out), the "
                    "convolution does not pool, and the loss and metrics count scored positions only.")
     crowd = runs.crowding()
