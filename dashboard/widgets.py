@@ -14,6 +14,12 @@ from dashboard.state import SOURCE_KEY, current_model, follow, set_model
 WINDOW = 100  # letters a sequence view shows at first
 
 
+def form(key: str, **kw):
+    """Every form of the dashboard: Enter in one of its fields never submits it (never starts a run or a
+    search); only its buttons do."""
+    return st.form(key, enter_to_submit=False, **kw)
+
+
 def uploaded(files) -> tuple[tuple[str, bytes], ...]:
     """Streamlit ``UploadedFile`` objects (one or a list) as hashable ``(name, bytes)`` pairs."""
     if files is None:

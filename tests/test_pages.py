@@ -1145,3 +1145,36 @@ def test_gates_page_opens_a_long_record_on_its_strongest_region():
     at.button(key="gates_jump").click().run()
     ok(at)
     assert at.slider(key="gates_window").value == (first, last)
+
+
+# ---------- every form ----------
+
+def forms(at: AppTest) -> list:
+    """Every ``st.form`` block drawn on the page (AppTest cannot press Enter; the form's proto says what Enter does)."""
+    found, todo = [], [at._tree]
+    while todo:
+        node = todo.pop()
+        proto = getattr(node, "proto", None)
+        if getattr(proto, "DESCRIPTOR", None) is not None and proto.DESCRIPTOR.name == "Block" \
+                and proto.HasField("form"):
+            found.append(proto.form)
+        todo.extend(getattr(node, "children", {}).values())
+    return found
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_enter_in_a_form_field_never_submits_it(page, tiny_source, cli_model):
+    """Enter in any field of any form (Epochs, the run name, ...) must not start a run, a search or anything:
+    every form on every page has ``enter_to_submit`` off (only its buttons submit it)."""
+    at = ok(open_page(page, tiny_source))
+    drawn = forms(at)
+    if page == "train":
+        assert [f.form_id for f in drawn] == ["train_form"]
+    assert all(f.enter_to_submit is False for f in drawn), [f.form_id for f in drawn if f.enter_to_submit]
+
+
+def test_every_form_is_made_by_the_one_helper():
+    """A form drawn only on some path is still safe: every page makes its forms with ``widgets.form``."""
+    raw = [str(p.relative_to(ROOT)) for p in (ROOT / "dashboard").rglob("*.py")
+           if p.name != "widgets.py" and "st.form(" in p.read_text()]
+    assert raw == []

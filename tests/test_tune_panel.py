@@ -113,3 +113,27 @@ def test_tune_panel_importances_wait_for_five_trials(tiny_source):  # noqa: F811
     at = ok(open_page("train", tiny_source))
     spec = chart_text(at)
     assert "at least 5 finished trials (3 so far)" in spec
+
+
+@pytest.mark.slow
+def test_a_new_study_is_shown_with_its_stop_button_without_a_reload(tiny_source):  # noqa: F811
+    """Start the search, and on the same run of the page (no reload, no page switch) the new study is the one
+    listed and selected, searching, with its Stop button, even before its folder is written; it stops."""
+    fake_study("older-study", 2)  # a study already there must not take the panel
+    at = open_page("train", tiny_source)
+    at.text_input(key="train_name").set_value("fresh-study")
+    at.number_input(key="train_opt_epochs").set_value(1)
+    at.selectbox(key="tune_budget").set_value("1 minute")
+    at.button(key="tune_start").click().run()
+    ok(at)
+    job = registry().tuning("fresh-study")
+    try:
+        assert job is not None and job.alive, texts(at.error)
+        study = at.selectbox(key="tune_study")
+        assert study.value == "fresh-study" and "fresh-study" in study.options
+        assert at.button(key="tune_stop"), "no Stop button for the study just started"
+        at.button(key="tune_stop").click().run()
+        ok(at)
+    finally:
+        job.stop()
+        assert job.join(120), "the search did not stop"

@@ -48,13 +48,20 @@ def controls(registry, data: DataOptions, remember: Callable[[dict], None]) -> N
                "the run name.")
 
 
-def study_view(registry, name: str) -> None:
+def _searching(status: str, job) -> bool:
+    """Running by its folder, or started here a moment ago and not yet written it down."""
+    return status == "running" or (status == "starting" and job is not None and job.alive)
+
+
+def study_view(registry, name: str, poll: bool = False) -> None:
     """One study: status and progress, trials, best value over time, importances, the chosen options."""
     info, rows = tuning.read_study(name)
     job = registry.tuning(name)
     status = info.get("status", "starting")
     progress = info.get("progress") or {}
-    if status == "running":
+    if poll and not _searching(status, job):
+        st.rerun()  # the search ended: draw the page once more, without polling
+    if _searching(status, job):
         budget = info.get("budget") or 1
         st.progress(min(1.0, progress.get("elapsed", 0) / budget), text=progress.get("text", "reading the data…"))
         if job is not None and job.alive:
@@ -96,11 +103,14 @@ def show(registry) -> None:
     if st.session_state.get("tune_message"):
         widgets.error(st.session_state["tune_message"])
     studies = tuning.list_studies()
+    chosen = st.session_state.get("tune_study")
+    if chosen not in studies and chosen is not None and _searching("starting", registry.tuning(chosen)):
+        studies = [chosen, *studies]  # just started here: listed (and kept selected) before its folder is written
     if not studies:
         st.caption("No study yet: set the options above, choose a budget and start the search.")
         return
-    if st.session_state.get("tune_study") not in studies:
+    if chosen not in studies:
         st.session_state["tune_study"] = studies[0]
     name = st.selectbox("Study", studies, key="tune_study")
-    running = tuning.read_study(name)[0].get("status") == "running"
-    st.fragment(study_view, run_every=3.0 if running else None)(registry, name)
+    running = _searching(tuning.read_study(name)[0].get("status", "starting"), registry.tuning(name))
+    st.fragment(study_view, run_every=3.0 if running else None)(registry, name, running)

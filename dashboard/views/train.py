@@ -205,7 +205,7 @@ with form_box:
     st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
                  help="fills in the model options below; you can still change any of them")
     st.caption(presets.PRESETS[st.session_state["train_preset"]][0])
-    with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
+    with st.expander("Options", expanded=not active, icon=":material/tune:"), widgets.form("train_form", border=False):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
         st.checkbox("Replace a model or run of this name", key="train_overwrite", help="without it, a name that is "
