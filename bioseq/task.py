@@ -22,6 +22,7 @@ import numpy as np
 
 from .task_tools import (  # noqa: F401 - the Task's helpers, importable from here as before
     class_weight_vector,
+    detected,
     encode_cut,
     label_string,
     pad_targets,
@@ -365,24 +366,8 @@ class Label(Task):
 
     def evaluation(self, classes, ds, probs):
         """The :class:`~bioseq.metrics.positions.PositionEvaluation` of ``probs`` against ``ds``'s tracks."""
-        import pandas as pd
-
-        from .metrics.positions import (
-            PositionEvaluation,
-            per_label,
-            per_sequence_accuracy,
-            position_confusion,
-            position_metrics,
-        )
-
-        true, n = ds.targets(), len(classes)
-        m = position_metrics(true, probs, n)
-        m.pop("loss")
-        m.update(n=len(ds), positions=int(sum(int((t >= 0).sum()) for t in true)))
-        seq = pd.DataFrame({"id": ds.ids, "length": ds.lengths(), "scored": [int((t >= 0).sum()) for t in true],
-                            "accuracy": per_sequence_accuracy(true, probs)})
-        return PositionEvaluation(list(classes), m, per_label(true, probs, classes),
-                                  position_confusion(true, probs, n), seq, probs)
+        from .metrics.positions import evaluate_tracks
+        return evaluate_tracks(classes, ds, probs)
 
 
 TASKS: dict[str, Task] = {t.name: t for t in (Classify(), Label())}
@@ -404,17 +389,6 @@ def task_of(x=None) -> Task:
 
 def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False,
            ignore_label: str | None = None) -> Task:
-    """The task of training data: ``given`` (a name) wins; else :class:`Label` for per-position data
-    (``per_position``, label FASTA files, or three-line FASTA), else :class:`Classify`. The per-position options
-    (``labels_fasta``, ``mask``, ``ignore_label``) are refused for a classifier, asked for or detected: they would
-    be ignored."""
-    from .data.position_labels import is_position_data
-    from .errors import ref
-    name = given or ("label" if per_position or is_position_data(train, labels_fasta) else "classify")
-    if name == "classify":
-        refuse_options({"labels_fasta": labels_fasta, "mask": mask, "ignore_label": ignore_label}, (), (
-            "for per-position labels; " + ("--task classify needs one label per sequence (drop --task, or use --task "
-                                           "label)" if given else "these files are classification data (one label "
-                                           f"per sequence): give per-position labels with {ref('labels_fasta')} "
-                                           "or a three-line FASTA, or drop the option")))
-    return TASKS[name]
+    """The task of training data (:func:`bioseq.task_tools.detected`): ``given`` wins; else :class:`Label` for
+    per-position data, else :class:`Classify`, whose data refuses the per-position options."""
+    return TASKS[detected(train, labels_fasta, mask, given, per_position=per_position, ignore_label=ignore_label)]

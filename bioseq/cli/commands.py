@@ -58,7 +58,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
     from .. import runtime
-    from ..training.runs import crowding
+    from ..training.crowding import crowding
 
     crowd = crowding(exclude=a.name) if runtime.is_main() else None
     if crowd is not None:

@@ -151,3 +151,16 @@ class PositionEvaluation:
         return lines + [f"per-sequence {name}: " + "  ".join(
             f"{'min' if k == 0 else 'max' if k == 1 else f'q{round(100 * k)}'} {fmt(v)}"
             for k, v in self.quantiles().items())]
+
+
+def evaluate_tracks(classes: Sequence[str], ds, probs) -> PositionEvaluation:
+    """The :class:`PositionEvaluation` of per-position ``probs`` (one ``(length, C)`` array per record) against the
+    label tracks of ``ds`` (a per-position dataset: ``targets()``, ``ids``, ``lengths()``)."""
+    true, n = ds.targets(), len(classes)
+    m = position_metrics(true, probs, n)
+    m.pop("loss")
+    m.update(n=len(ds), positions=int(sum(int((t >= 0).sum()) for t in true)))
+    seq = pd.DataFrame({"id": ds.ids, "length": ds.lengths(), "scored": [int((t >= 0).sum()) for t in true],
+                        "accuracy": per_sequence_accuracy(true, probs)})
+    return PositionEvaluation(list(classes), m, per_label(true, probs, classes), position_confusion(true, probs, n),
+                              seq, probs)

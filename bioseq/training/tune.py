@@ -2,8 +2,7 @@
 
 A **study** lives in its own folder, ``$BIOSEQ_HOME/runs/<name>/`` (or ``--log-dir``):
 
-* ``study.db``: Optuna's SQLite storage (the trials, their parameters, values and per-epoch
-  intermediate values), so ``--resume`` continues a study and two studies never share a database;
+* ``study.db``: Optuna's SQLite storage (trials, parameters, values, per-epoch values): ``--resume`` continues it;
 * ``tune.json``: the study's options (data, budget, seed, search space) and status, for the dashboard;
 * ``trial-<n>/``: each trial's ordinary run folder (:mod:`bioseq.training.runs`) and its model file
   ``trial-<n>/model.safetensors``.
@@ -16,8 +15,7 @@ past the budget is stopped early and keeps its best epoch (``stopped_by_budget``
 the best trial's model file is copied to the registry as ``<name>`` with the trial history in its
 model card (``meta["tuning"]``): stopping a search keeps the best model found so far.
 
-The search space (:data:`SPACE`) is documented in the README ("Tuning"). For per-position labellers
-(``task="label"``) the conv pool and the read-out are not searched (one output per position).
+The search space (:data:`SPACE`, README "Tuning") leaves out what the Task says does not apply (a labeller's read-out).
 """
 
 from __future__ import annotations

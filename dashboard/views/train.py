@@ -7,7 +7,7 @@ from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
 from bioseq.task import task_of
-from bioseq.training import runs
+from bioseq.training import crowding, runs
 from dashboard import loaders, state, widgets
 from dashboard.parts import manage, tune_panel  # the Tune panel: its controls sit in the form
 
@@ -198,7 +198,7 @@ with form_box:
     if per_position:
         st.caption("The model will be a **labeller**: its head labels every position (no read-out), the "
                    "convolution does not pool, and the loss and metrics count scored positions only.")
-    crowd = runs.crowding()
+    crowd = crowding.crowding()
     if crowd is not None:
         st.warning(f"{crowd.text('a new run')}.", icon=":material/speed:")
     _form_state(alphabet, task)
