@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__version__ = "0.1.0"
+from .version import __version__ as __version__  # the one place it is written: bioseq/version.py
 
 
 def load(model: str, device: str = "cpu"):

@@ -2,40 +2,15 @@
 
 A message that names an option refers to it with :func:`ref` (``ref("activation", "relu")``); where the
 message is shown decides the words: ``str(error)`` (the command line) says ``--activation relu``,
-``error.dashboard()`` says “RNN activation” set to relu (see :func:`bioseq.options.mention`). The same
+``error.dashboard()`` says “RNN activation” set to relu (see :func:`bioseq.option_spec.mention`). The same
 applies to any text through :func:`render`.
 """
 
 from __future__ import annotations
 
-import re
+from .option_spec import ref, render, shown
 
-_REF = re.compile(r"⟦([a-z_]+)(?:=([^⟧]*))?⟧")
-
-
-def ref(name: str, value=None) -> str:
-    """A reference to the option ``name`` (optionally with a value) inside a message."""
-    return f"⟦{name}⟧" if value is None else f"⟦{name}={value}⟧"
-
-
-def render(text: str, surface: str = "cli") -> str:
-    """``text`` with every :func:`ref` worded for ``surface`` (``cli`` or ``dashboard``)."""
-    if "⟦" not in text:
-        return text
-    from .options import mention
-
-    def word(m: re.Match) -> str:
-        value = m.group(2)
-        value = {"True": True, "False": False}.get(value, value)
-        return mention(m.group(1), value, surface)
-
-    return _REF.sub(word, text)
-
-
-def shown(value, width: int = 40) -> str:
-    """``repr(value)`` cut to ``width`` characters: a value read from a file, quoted in a one-line message."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+__all__ = ["BioseqError", "InputError", "ModelFileError", "ToolError", "TrainingError", "ref", "render", "shown"]
 
 
 class BioseqError(Exception):

@@ -27,6 +27,8 @@ from .task_tools import (  # noqa: F401 - the Task's helpers, importable from he
     pad_targets,
     position_loss,
     probability_frame,
+    refuse_options,
+    weight_warnings,
 )
 
 NAMES = ("classify", "label")
@@ -48,6 +50,17 @@ class Task:
 
     def __init__(self, labels=None, n_classes: int = 0, weight=None):
         self.labels, self.n_classes, self.weight = labels, n_classes, weight
+
+    def worst(self, confusion, classes: Sequence[str]) -> tuple[str, float] | None:
+        """What goes beside the headline so that a mean cannot hide one bad class, from a confusion matrix:
+        ``None`` for a classifier (its headline has balanced accuracy and MCC); a labeller's worst label and
+        its F1 (:func:`~bioseq.metrics.positions.worst_label`)."""
+        return None
+
+    def weakest(self, confusion, classes: Sequence[str]) -> str:
+        """:meth:`worst` in words, ``worst label S: F1 0.550`` ('' when none)."""
+        found = self.worst(confusion, classes)
+        return f"worst {self.word} {found[0]}: F1 {found[1]:.3f}" if found else ""
 
     def summary(self, s: dict) -> str:
         """The training data's labels in a data summary ``s`` (:func:`bioseq.data.dataset.summarize`)."""
@@ -148,6 +161,13 @@ class Task:
             fh, header=first, index=False, float_format="%.6g", lineterminator="\n")
 
     # --- evaluation -----------------------------------------------------------------------------------------
+    label_options: tuple[str, ...] = ("labels",)  # where a model of this task reads the truth, besides the files
+    labels_from = "gives one label per sequence (its labels come from label=VALUE headers or --labels)"
+
+    def refuse_other_labels(self, model: str, **given) -> None:
+        """Refuse a label option of the other task (``labels_fasta`` for a classifier): it would be ignored."""
+        refuse_options(given, self.label_options, f"not for this model: {model} {self.labels_from}")
+
     def labelled(self, bundle, files, check: Callable, *, labels=None, **_):
         """Labelled ``files`` read once and checked against the model (``check`` the alphabet of records)."""
         from .data.dataset import load_dataset, parse_class_map
@@ -231,6 +251,10 @@ class Label(Task):
 
     def __init__(self, labels=None, n_classes: int = 0, weight=None):
         super().__init__(None if labels is None else list(labels), n_classes, weight)
+
+    def worst(self, confusion, classes: Sequence[str]) -> tuple[str, float] | None:
+        from .metrics.positions import worst_label
+        return worst_label(confusion, classes)
 
     def summary(self, s: dict) -> str:
         return (f"labelled positions {self.counted(s['per_class'])} ({s['scored_fraction']:.1%} of positions "
@@ -327,6 +351,9 @@ class Label(Task):
             head = rec.description if rec.description and rec.description.startswith(rec.id) else rec.id
             fh.write(f">{head}\n{rec.seq[: len(p)]}\n{label_string(classes, p)}\n")
 
+    label_options = ("labels_fasta", "mask", "ignore_label")
+    labels_from = "labels every position (its labels come from three-line FASTA or --labels-fasta)"
+
     def labelled(self, bundle, files, check: Callable, *, labels_fasta=None, mask=None, ignore_label=None, **_):
         from .data.io import Record
         from .data.position_labels import load_positions
@@ -375,15 +402,19 @@ def task_of(x=None) -> Task:
     return TASKS[x or "classify"]
 
 
-def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False) -> Task:
-    """The task of training data: ``given`` (a name) wins, but ``classify`` with per-position label files is
-    refused; else :class:`Label` for per-position data (``per_position``, label FASTA files, or three-line
-    FASTA), else :class:`Classify`."""
+def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False,
+           ignore_label: str | None = None) -> Task:
+    """The task of training data: ``given`` (a name) wins; else :class:`Label` for per-position data
+    (``per_position``, label FASTA files, or three-line FASTA), else :class:`Classify`. The per-position options
+    (``labels_fasta``, ``mask``, ``ignore_label``) are refused for a classifier, asked for or detected: they would
+    be ignored."""
     from .data.position_labels import is_position_data
-    from .errors import InputError
-    if given == "classify" and (labels_fasta or mask):
-        raise InputError("--labels-fasta and --mask give labels per position; --task classify needs one label "
-                         "per sequence (drop --task, or use --task label)")
-    if given is not None:
-        return TASKS[given]
-    return TASKS["label" if per_position or is_position_data(train, labels_fasta) else "classify"]
+    from .errors import ref
+    name = given or ("label" if per_position or is_position_data(train, labels_fasta) else "classify")
+    if name == "classify":
+        refuse_options({"labels_fasta": labels_fasta, "mask": mask, "ignore_label": ignore_label}, (), (
+            "for per-position labels; " + ("--task classify needs one label per sequence (drop --task, or use --task "
+                                           "label)" if given else "these files are classification data (one label "
+                                           f"per sequence): give per-position labels with {ref('labels_fasta')} "
+                                           "or a three-line FASTA, or drop the option")))
+    return TASKS[name]

@@ -1,21 +1,53 @@
-"""The :class:`~bioseq.task.Task`'s helpers: class weights, the per-position loss and targets, encoding after a
-length policy, and the rows of a prediction table. Only numpy loads with this module."""
+"""The :class:`~bioseq.task.Task`'s helpers: class weights (and a warning where one is capped), the per-position
+loss and targets, encoding after a length policy, and the rows of a prediction table. Only numpy loads with this
+module."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+WEIGHT_CAP = 10.0  # no class weighs more than this many times the most common class
 
 
 def class_weight_vector(labels: np.ndarray, n_classes: int):
     """Inverse-frequency weights normalised to mean 1 (a missing class gets weight 1); negative labels
-    (unscored positions) are not counted."""
+    (unscored positions) are not counted. A rare class's weight is capped at :data:`WEIGHT_CAP` times the
+    most common class's: one record among 80 would otherwise outweigh all the others and the model would
+    call everything that class (see :func:`weight_warnings`)."""
     import torch
     labels = np.asarray(labels)
     counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
     w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 1.0)
+    if (counts > 0).any():
+        w = np.minimum(w, WEIGHT_CAP * w[counts > 0].min())
     return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def weight_warnings(per_class: Mapping[str, int], weighted: bool = True, unit: str = "sequences",
+                    word: str = "class") -> list[str]:
+    """One line per class (``word``) with more than :data:`WEIGHT_CAP` times fewer training ``unit`` than the
+    largest: too few to learn from, and (``weighted``) its class weight is capped."""
+    top = max(per_class.values(), default=0)
+    out = []
+    for c, n in per_class.items():
+        if 0 < n and top / n > WEIGHT_CAP:
+            weight = (f"its weight is capped at {WEIGHT_CAP:g}x the largest {word}'s (inverse frequency would give "
+                      f"{top / n:.0f}x); " if weighted else "")
+            out.append(f"{word} {c!r} has {n} training {unit if n > 1 else unit[:-1]} against {top} of the largest "
+                       f"{word}: {weight}so few are hard to learn: add some, or merge or drop the {word} "
+                       "(class map)")
+    return out
+
+
+def refuse_options(given: Mapping, allowed: Sequence[str], why: str) -> None:
+    """Refuse, in one line ending in ``why``, the options of ``given`` (name -> value) that are set but not
+    ``allowed``: they would be ignored."""
+    from .errors import InputError, ref
+    other = [ref(k) for k, v in given.items() if v and k not in allowed]
+    if other:
+        raise InputError(f"{' and '.join(other)} {'are' if len(other) > 1 else 'is'} {why}")
 
 
 def position_loss(logits, targets, weight=None):

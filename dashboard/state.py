@@ -1,6 +1,6 @@
 """Session state shared by the pages, and the page address: the dataset chosen on the Data page (kept in
-``?data=<key>&classes=<map>`` so it survives a reload), the model chosen last (``?model=<name>``), and the choices
-that belong to one model (:func:`follow`)."""
+``?data=<key>&classes=<map>`` so it survives a reload), the model chosen last (``?model=<name>``: a link from a
+model card or a run opens its page on that model), and the choices that belong to one model (:func:`follow`)."""
 
 from __future__ import annotations
 
@@ -69,16 +69,24 @@ def set_source(source: DataSource | None) -> None:
     _to_address(source)
 
 
+_MODEL_ADDRESS = "_model_address"  # the ?model= value last taken from the address (or put there)
+
+
 def current_model() -> str | None:
-    """The model chosen last, shared by the pages; it survives a browser reload through ``?model=<name>``."""
-    if st.session_state.get(MODEL_KEY) is None and st.query_params.get("model"):
-        st.session_state[MODEL_KEY] = st.query_params["model"]
+    """The model chosen last, shared by the pages; it survives a browser reload through ``?model=<name>``, and a
+    link that names a model (a model card's, a run's) opens its page on that one: an address naming another model
+    than the one last taken from or put in it wins."""
+    name = st.query_params.get("model")
+    if name and st.session_state.get(_MODEL_ADDRESS) != name:
+        st.session_state[_MODEL_ADDRESS] = name
+        st.session_state[MODEL_KEY] = name
     return st.session_state.get(MODEL_KEY)
 
 
 def set_model(name: str | None) -> None:
     """Choose the model for every page, and keep it in the page address."""
     st.session_state[MODEL_KEY] = name
+    st.session_state[_MODEL_ADDRESS] = name
     if name:
         st.query_params["model"] = name
     else:

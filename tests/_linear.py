@@ -19,7 +19,7 @@ import torch
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
 from bioseq.data.io import Record
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -31,7 +31,7 @@ MOTIF = "GATTA"
 def linear_bundle(w: float = 0.5, u=U, head=HEAD) -> ModelBundle:
     cfg = ModelConfig(DNA.size, 2, cell="rnn", activation="relu", hidden=1, bidirectional=False, conv=False,
                       pooling="last", dropout=0.0)
-    model = build_model(cfg).eval()
+    model = SequenceClassifier(cfg).eval()
     with torch.no_grad():
         rnn = model.rnns[0]
         rnn.weight_ih_l0.copy_(torch.tensor(np.asarray(u)[None], dtype=torch.float32))
@@ -48,7 +48,7 @@ def linear_labeller(w: float = 0.5, u=U, head=HEAD) -> ModelBundle:
     ``h(t) = Σ_{p ≤ t} w^(t-p) u[x(p)]``; the gradient at input p is ``head[c] w^(t-p) u`` for p ≤ t, 0 after."""
     cfg = ModelConfig(DNA.size, 2, cell="rnn", activation="relu", hidden=1, bidirectional=False, conv=False,
                       dropout=0.0, task="label", conv_pool=1)
-    model = build_model(cfg).eval()
+    model = SequenceClassifier(cfg).eval()
     with torch.no_grad():
         rnn = model.rnns[0]
         rnn.weight_ih_l0.copy_(torch.tensor(np.asarray(u)[None], dtype=torch.float32))
@@ -97,7 +97,7 @@ def motif_bundle(bias: float) -> ModelBundle:
     """
     cfg = ModelConfig(DNA.size, 2, cell="rnn", activation="relu", hidden=1, bidirectional=False, conv=True,
                       conv_filters=1, conv_width=len(MOTIF), conv_pool=1, pooling="max", dropout=0.0)
-    model = build_model(cfg).eval()
+    model = SequenceClassifier(cfg).eval()
     with torch.no_grad():
         w = torch.zeros(1, DNA.size, len(MOTIF))
         for j, c in enumerate(MOTIF):

@@ -20,7 +20,7 @@ import torch  # noqa: E402
 
 from bioseq.data.alphabets import DNA, PROTEIN  # noqa: E402
 from bioseq.data.synthetic import cterm_protein, motif_dna, write_fasta  # noqa: E402
-from bioseq.model.classifier import build_model  # noqa: E402
+from bioseq.model.classifier import SequenceClassifier  # noqa: E402
 from bioseq.model.config import ModelConfig  # noqa: E402
 from bioseq.model.store import ModelBundle  # noqa: E402
 
@@ -136,7 +136,7 @@ def protein_fasta(tmp_path) -> Path:
 def _tiny_bundle(alphabet=DNA, classes=("a", "b"), seed: int = 0, **cfg) -> ModelBundle:
     """A randomly initialised model bundle (eval mode); deterministic for a given seed."""
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(alphabet.size, len(classes), **{**TINY, **cfg})).eval()
+    model = SequenceClassifier(ModelConfig(alphabet.size, len(classes), **{**TINY, **cfg})).eval()
     return ModelBundle(model, alphabet, list(classes))
 
 

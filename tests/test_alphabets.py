@@ -6,6 +6,12 @@ import numpy as np
 import pytest
 
 from bioseq.data.alphabets import ALPHABETS, DNA, PROTEIN, RNA, Alphabet, detect_alphabet, get_alphabet
+from bioseq.data.encoding import encode_span
+
+
+def row(alpha: Alphabet, char: str) -> np.ndarray:
+    """The encoding row of one character, ``(size,)``."""
+    return encode_span(char, alpha)[0]
 
 
 def col(alpha: Alphabet, weights: dict[str, float]) -> np.ndarray:
@@ -18,35 +24,35 @@ def col(alpha: Alphabet, weights: dict[str, float]) -> np.ndarray:
 def test_standard_letters_are_one_hot_in_column_order():
     assert DNA.letters == "ACGT" and RNA.letters == "ACGU" and len(PROTEIN.letters) == 20
     for alpha in (DNA, RNA, PROTEIN):
-        rows = np.stack([alpha.vector(c) for c in alpha.letters])
+        rows = np.stack([row(alpha, c) for c in alpha.letters])
         np.testing.assert_array_equal(rows, np.eye(alpha.size, dtype=np.float32))
 
 
 @pytest.mark.parametrize("alpha", [DNA, RNA])
 def test_nucleotide_ambiguity_codes_are_fractions(alpha):
     t = alpha.letters[3]  # T for DNA, U for RNA
-    np.testing.assert_array_equal(alpha.vector("N"), [0.25] * 4)
-    np.testing.assert_array_equal(alpha.vector("R"), col(alpha, {"A": 0.5, "G": 0.5}))
-    np.testing.assert_array_equal(alpha.vector("Y"), col(alpha, {"C": 0.5, t: 0.5}))
-    np.testing.assert_allclose(alpha.vector("B"), col(alpha, {"C": 1 / 3, "G": 1 / 3, t: 1 / 3}), rtol=1e-6)
-    np.testing.assert_allclose(alpha.vector("V"), col(alpha, {"A": 1 / 3, "C": 1 / 3, "G": 1 / 3}), rtol=1e-6)
+    np.testing.assert_array_equal(row(alpha, "N"), [0.25] * 4)
+    np.testing.assert_array_equal(row(alpha, "R"), col(alpha, {"A": 0.5, "G": 0.5}))
+    np.testing.assert_array_equal(row(alpha, "Y"), col(alpha, {"C": 0.5, t: 0.5}))
+    np.testing.assert_allclose(row(alpha, "B"), col(alpha, {"C": 1 / 3, "G": 1 / 3, t: 1 / 3}), rtol=1e-6)
+    np.testing.assert_allclose(row(alpha, "V"), col(alpha, {"A": 1 / 3, "C": 1 / 3, "G": 1 / 3}), rtol=1e-6)
     for code in "RYSWKMBDHVN":
-        assert alpha.vector(code).sum() == pytest.approx(1.0)
+        assert row(alpha, code).sum() == pytest.approx(1.0)
 
 
 def test_letters_are_case_insensitive():
     for alpha in (DNA, RNA, PROTEIN):
         for c in alpha.accepted:
-            np.testing.assert_array_equal(alpha.vector(c.lower()), alpha.vector(c))
+            np.testing.assert_array_equal(row(alpha, c.lower()), row(alpha, c))
 
 
 def test_protein_odd_letters():
-    np.testing.assert_allclose(PROTEIN.vector("X"), np.full(20, 1 / 20), rtol=1e-6)
-    np.testing.assert_array_equal(PROTEIN.vector("B"), col(PROTEIN, {"D": 0.5, "N": 0.5}))
-    np.testing.assert_array_equal(PROTEIN.vector("Z"), col(PROTEIN, {"E": 0.5, "Q": 0.5}))
-    np.testing.assert_array_equal(PROTEIN.vector("J"), col(PROTEIN, {"I": 0.5, "L": 0.5}))
-    np.testing.assert_array_equal(PROTEIN.vector("U"), PROTEIN.vector("C"))
-    np.testing.assert_array_equal(PROTEIN.vector("O"), PROTEIN.vector("K"))
+    np.testing.assert_allclose(row(PROTEIN, "X"), np.full(20, 1 / 20), rtol=1e-6)
+    np.testing.assert_array_equal(row(PROTEIN, "B"), col(PROTEIN, {"D": 0.5, "N": 0.5}))
+    np.testing.assert_array_equal(row(PROTEIN, "Z"), col(PROTEIN, {"E": 0.5, "Q": 0.5}))
+    np.testing.assert_array_equal(row(PROTEIN, "J"), col(PROTEIN, {"I": 0.5, "L": 0.5}))
+    np.testing.assert_array_equal(row(PROTEIN, "U"), row(PROTEIN, "C"))
+    np.testing.assert_array_equal(row(PROTEIN, "O"), row(PROTEIN, "K"))
 
 
 @pytest.mark.parametrize(("alpha", "char"), [(DNA, "U"), (RNA, "T"), (DNA, "-"), (DNA, "."), (DNA, "*"),
@@ -54,7 +60,7 @@ def test_protein_odd_letters():
 def test_rejected_characters(alpha, char):
     assert np.isnan(alpha.table()[ord(char)]).all()
     with pytest.raises(ValueError, match="not a"):
-        alpha.vector(char)
+        row(alpha, char)
 
 
 def test_table_is_read_only_and_shaped_over_bytes():

@@ -12,7 +12,7 @@ from bioseq.data.io import Record
 from bioseq.errors import InputError
 from bioseq.interpret.at_position import AtPosition, position_bundle
 from bioseq.interpret.attribution import COLUMNS, METHODS, explain
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -24,7 +24,7 @@ def labeller(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 4, "conv": False, "bidirectional": False, "dropout": 0.0, "conv_pool": 1,
             "conv_filters": 4, "conv_width": 3, "task": "label", **cfg}
-    return ModelBundle(build_model(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
+    return ModelBundle(SequenceClassifier(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
 
 
 def rec(seq: str, ident: str = "s", number: int = 1) -> Record:
@@ -87,7 +87,7 @@ def test_labellers_need_a_position_and_classifiers_refuse_one():
     with pytest.raises(InputError, match="1-based"):
         explain(bundle, RECORDS, "saliency", position=0)
     torch.manual_seed(0)
-    clf = ModelBundle(build_model(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
+    clf = ModelBundle(SequenceClassifier(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
     with pytest.raises(InputError, match="a position to explain is for labellers"):
         explain(clf, RECORDS, "saliency", position=3)
     assert list(explain(clf, RECORDS, "saliency").columns) == COLUMNS  # classifiers as before

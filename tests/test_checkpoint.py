@@ -10,14 +10,14 @@ import torch
 
 from bioseq import workspace
 from bioseq.errors import TrainingError
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.training import checkpoint
 
 
 def model_and_opt(seed=0, hidden=4):
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(4, 2, hidden=hidden, conv_filters=3, conv_width=3, dropout=0.0))
+    model = SequenceClassifier(ModelConfig(4, 2, hidden=hidden, conv_filters=3, conv_width=3, dropout=0.0))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     return model, opt
 

@@ -265,6 +265,66 @@ def test_the_installed_command(dna_fasta, bad_fasta, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("usage: bioseq predict")
 
 
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_predict_refuses_a_chunk_size_below_one(model, dna_fasta, tmp_path, size, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", model, str(dna_fasta), "-o", str(out), "--chunk-size", size]) == 2
+    one_error_line(capsys.readouterr().err, f"--chunk-size must be at least 1, not {size}")
+    assert not out.exists()
+
+
+def test_evaluate_refuses_label_options_of_the_other_task(model, dna_fasta, write, capsys):
+    labels = write("l.fa", ">seq1\n" + "A" * 24 + "\n")
+    assert main(["evaluate", model, str(dna_fasta), "--labels-fasta", str(labels)]) == 2
+    one_error_line(capsys.readouterr().err, "--labels-fasta FILE is not for this model: tiny gives one label per "
+                   "sequence")
+    assert main(["evaluate", model, str(dna_fasta), "--mask", str(labels), "--ignore-label", "-"]) == 2
+    one_error_line(capsys.readouterr().err, "--mask FILE and --ignore-label are not for this model")
+
+
+def test_a_class_too_rare_to_weigh_is_a_warning(tmp_path, capsys):
+    from bioseq.data.synthetic import motif_dna, write_fasta
+
+    train = write_fasta(tmp_path / "t.fa", motif_dna(24, length=24, seed=1) + [("lonely", "ACGT" * 6, "rare")])
+    val = write_fasta(tmp_path / "v.fa", motif_dna(8, length=24, seed=2))
+    assert main(["train", str(train), "--val", str(val), "--out", str(tmp_path / "m.safetensors"), *TRAIN]) == 0
+    err = capsys.readouterr().err
+    assert "\nwarning: class 'rare' has 1 training sequence against 12 of the largest class: its weight is " \
+           "capped at 10x" in err
+
+
+# ---------- models rename / delete ----------
+
+def test_models_rename_and_delete(model, bioseq_home, capsys, monkeypatch):
+    assert main(["models", "rename", "tiny", "renamed"]) == 0
+    assert capsys.readouterr().out.strip() == str(bioseq_home / "models" / "renamed.safetensors")
+    assert main(["models", "--json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["renamed"]
+    assert main(["models", "rename", "renamed", "renamed2", "--overwrite"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal: no question, no deletion
+    assert main(["models", "delete", "renamed2"]) == 2
+    assert capsys.readouterr().err.strip() == ("bioseq: error: renamed2: not deleted; add --yes to delete it "
+                                               "without a question")
+    assert (bioseq_home / "models" / "renamed2.safetensors").is_file()
+    assert main(["models", "delete", "renamed2", "--yes"]) == 0
+    assert capsys.readouterr().err.strip() == "deleted model renamed2"
+    assert main(["models"]) == 0 and capsys.readouterr().err.strip() == f"no models in {bioseq_home}"
+
+
+def test_models_rename_refuses_a_taken_or_missing_name(model, capsys):
+    from bioseq.model.store import model_path, register_model
+
+    register_model(model_path("tiny"), "other")
+    assert main(["models", "rename", "tiny", "other"]) == 2
+    one_error_line(capsys.readouterr().err, "other: a model called 'other' is already in the registry")
+    assert model_path("tiny").is_file()
+    assert main(["models", "rename", "nothing", "x"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+    assert main(["models", "delete", "nothing", "--yes"]) == 2
+    assert capsys.readouterr().err.strip() == "bioseq: error: nothing: no such model in the registry"
+
+
 def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monkeypatch, capsys):
     from bioseq.training import runs
 

@@ -58,7 +58,7 @@ def trained(write, tmp_path, capsys):
 def test_train_on_a_three_line_fasta_detects_labelling(trained):
     out, err = trained
     assert "data: 32 training records labelled positions" in err and "(100.0% of positions scored)" in err
-    assert "per position over scored positions" in err and "sov" in err
+    assert "per position over scored positions" in err and "sov" in err and "worst label C: F1 1.000" in err
     assert "diagnosis: " in err and "--pooling" not in err and "--conv-pool" not in err  # read as a labeller
     meta = read_meta(out)
     assert meta["task"] == "label" and meta["format_version"] == 2 and meta["config"]["task"] == "label"
@@ -77,9 +77,11 @@ def test_evaluate_prints_q3_per_label_segments_and_per_sequence(trained, write, 
     assert f"scored positions       {positions}" in text and "Q3 (per position)" in text
     assert "Q3 (per position)      1.0000" in text and "mcc                    1.0000" in text
     assert "seg-F1" in text and "per-sequence Q3: min 1.0000" in text
+    assert "worst label F1         1.0000 (C)" in text  # every label learnt: a tie, the first label named
     assert main(["evaluate", str(trained[0]), str(test), "--json"]) == 0
     m = json.loads(capsys.readouterr().out)
     assert m["accuracy_name"] == "Q3" and m["n"] == 6 and [r["label"] for r in m["per_label"]] == ["C", "E", "H"]
+    assert m["worst_label"] == {"label": "C", "f1": 1.0}
     assert sum(map(sum, m["confusion"])) == positions
 
 

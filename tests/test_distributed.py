@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bioseq import runtime
 from bioseq.training import distributed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_one_process_keeps_every_batch(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    assert distributed.shard([[0], [1], [2]]) == [[0], [1], [2]] and not distributed.active()
+    assert distributed.shard([[0], [1], [2]]) == [[0], [1], [2]] and not runtime.active()
 
 
 @pytest.mark.parametrize("rank, expected", [(0, [[0], [2]]), (1, [[1], [3]])])

@@ -12,7 +12,7 @@ import pytest
 from bioseq.data import cache as cache_module
 from bioseq.data.encoded_view import EncodedView
 from bioseq.data.large import hashed_leakage, load_cached, split_cached, summarize_cached
-from bioseq.prediction.novelty import training_profile
+from bioseq.data.profile import training_profile
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads /proc/self/smaps")
 N, LENGTH = 20_000, 200  # 4 MB of letters

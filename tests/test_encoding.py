@@ -36,7 +36,7 @@ def test_lookup_table_encoding_equals_a_hand_loop():
 def test_small_exact_examples():
     np.testing.assert_array_equal(encode("ANr", DNA), [[1, 0, 0, 0], [0.25] * 4, [0.5, 0, 0.5, 0]])
     np.testing.assert_array_equal(encode("u", RNA), [[0, 0, 0, 1]])
-    np.testing.assert_array_equal(encode("UO", PROTEIN), np.stack([PROTEIN.vector("C"), PROTEIN.vector("K")]))
+    np.testing.assert_array_equal(encode("UO", PROTEIN), encode("CK", PROTEIN))
     assert encode("", DNA).shape == (0, 4)
 
 

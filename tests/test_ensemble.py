@@ -19,8 +19,8 @@ from bioseq.errors import ModelFileError
 from bioseq.interpret.gates import gate_table
 from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
-from bioseq.model.ensemble import Ensemble, combine
-from bioseq.model.store import ModelBundle, load_model, read_meta, save_model
+from bioseq.model.ensemble import Ensemble
+from bioseq.model.store import ModelBundle, combine, load_model, read_meta, save_model
 from bioseq.prediction.predict import predict_records
 
 

@@ -18,7 +18,7 @@ from bioseq.errors import InputError, ModelFileError, TrainingError
 from bioseq.model.store import load_model
 from bioseq.prediction.predict import encode_records, predict_arrays
 from bioseq.training.config import TrainConfig
-from bioseq.training.fit import default_model_config, fit, load_split
+from bioseq.training.fit import default_model_config, fit, load_split_rule
 from bioseq.training.runs import GRADIENT_COLUMNS, METRIC_COLUMNS
 
 DEEP = {**TINY, "layers": 2}  # the run folder and the model file record more than one layer
@@ -95,7 +95,7 @@ def test_default_model_config_by_alphabet():
 def test_load_split_needs_enough_records(write):
     tiny = write("t.fa", ">a label=x\nACGT\n>b label=y\nGGCC\n")
     with pytest.raises(InputError, match=r"too few records \(2\)"):
-        load_split(DataOptions([str(tiny)]))
+        load_split_rule(DataOptions([str(tiny)]))
 
 
 def test_bad_input_fails_before_any_run_folder(write, bioseq_home, tmp_path):
@@ -194,3 +194,31 @@ def test_fit_refuses_classify_with_label_files_and_pooling_for_labellers(write, 
         fit(data, {"task": "classify"}, quick())
     with pytest.raises(InputError, match="cannot pool: conv_pool is 3"):
         fit(DataOptions([str(_three_line(write))]), {**DEEP, "conv_pool": 3}, quick())
+
+
+def test_per_position_options_on_classification_data_are_refused(dna_fasta, write):
+    for kw, flag in (({"mask": [str(write("m.fa", ">seq1\n0101\n"))]}, "--mask FILE"), ({"ignore_label": "-"},
+                                                                                         "--ignore-label")):
+        with pytest.raises(InputError, match=f"{flag} is for per-position labels; these files are classification"):
+            fit(DataOptions([str(dna_fasta)], **kw), TINY, quick())
+
+
+def test_training_reads_a_pipe_once(dna_fasta, tmp_path):
+    import os
+
+    r, w = os.pipe()
+    os.write(w, dna_fasta.read_bytes())
+    os.close(w)
+    result = fit(DataOptions([f"/dev/fd/{r}"]), TINY, quick(epochs=1), out=tmp_path / "m.safetensors")
+    assert result.summary["records"] == 32
+    files = load_model(result.path).meta["training"]["files"]
+    assert files[0]["sha256"] == file_sha256(dna_fasta)
+
+
+def test_a_rare_class_is_warned_about_in_the_summary(tmp_path):
+    recs = motif_dna(24, length=24, seed=1) + [("lonely", "ACGT" * 6, "rare")]
+    train, val = write_fasta(tmp_path / "t.fa", recs), write_fasta(tmp_path / "v.fa", motif_dna(8, length=24, seed=2))
+    r = fit(DataOptions([str(train)], val=[str(val)]), TINY, quick(epochs=1), out=tmp_path / "m.safetensors")
+    assert r.summary["per_class"]["rare"] == 1
+    assert [w.split(":")[0] for w in r.summary["warnings"]] == [
+        "class 'rare' has 1 training sequence against 12 of the largest class"]

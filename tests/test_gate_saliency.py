@@ -14,7 +14,7 @@ from bioseq.data.encoding import pad_batch
 from bioseq.data.io import Record
 from bioseq.interpret.gate_saliency import COLUMNS, gate_saliency, gate_summary, top_units
 from bioseq.model import cells
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 from bioseq.prediction.predict import encode_records
@@ -30,7 +30,7 @@ def memory_lstm() -> ModelBundle:
     """
     cfg = ModelConfig(DNA.size, 2, cell="lstm", hidden=1, layers=1, bidirectional=False, conv=False,
                       pooling="last", dropout=0.0)
-    model = build_model(cfg).eval()
+    model = SequenceClassifier(cfg).eval()
     a, c, g, t = (DNA.letters.index(x) for x in "ACGT")
     with torch.no_grad():
         for p in model.parameters():
@@ -140,7 +140,7 @@ def test_a_trained_lstm_keeps_the_distant_signal_through_its_forget_gates():
     seed_everything(0)
     cfg = ModelConfig(DNA.size, 2, cell="lstm", hidden=32, layers=1, bidirectional=False, conv=False,
                       pooling="last", dropout=0.0, forget_bias=1.0)
-    model = build_model(cfg)
+    model = SequenceClassifier(cfg)
     result = train(model, *arrays(memory_dna(2000, 25, seed=0)), *arrays(memory_dna(64, 25, seed=1)),
                    TrainConfig(epochs=12, batch_size=32, lr=0.003, device="cpu", patience=100))
     assert result.val_metrics["accuracy"] >= 0.95  # it has learned the distant signal

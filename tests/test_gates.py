@@ -14,7 +14,7 @@ from bioseq.data.encoding import encode
 from bioseq.data.io import Record
 from bioseq.interpret.gates import gate_arrays, gate_table, layer_io, step_spans
 from bioseq.model import cells
-from bioseq.model.classifier import ConvFrontEnd, build_model
+from bioseq.model.classifier import ConvFrontEnd, SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -24,7 +24,7 @@ SEQ = "ACGTTGCANGTACG"  # 14 letters, with an ambiguity code
 def _bundle(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 5, "conv_filters": 6, "conv_width": 3, "dropout": 0.0, **cfg}
-    model = build_model(ModelConfig(DNA.size, 2, **opts)).eval()
+    model = SequenceClassifier(ModelConfig(DNA.size, 2, **opts)).eval()
     with torch.no_grad():  # non-trivial normalisation: random running statistics and affine terms
         for norm in model.norms:
             for name in ("running_mean", "weight", "bias"):
@@ -85,7 +85,7 @@ def _hand_model(cell: str, hidden: int, bidirectional: bool, bias_ih, bias_hh) -
     """All recurrent weights zero: every gate is a constant set by the biases alone."""
     cfg = ModelConfig(DNA.size, 2, cell=cell, hidden=hidden, bidirectional=bidirectional, conv=False,
                       dropout=0.0, pooling="last")
-    model = build_model(cfg).eval()
+    model = SequenceClassifier(cfg).eval()
     with torch.no_grad():
         for name, p in model.rnns[0].named_parameters():
             if name.startswith("weight"):
@@ -206,7 +206,7 @@ def test_conv_span_is_the_receptive_field(width, pool):
     for p in range(length):
         (g,) = torch.autograd.grad(y[0, :, p].sum(), x, retain_graph=True)
         seen.append(np.flatnonzero(g[0].abs().sum(1).numpy() > 0))
-    bundle = ModelBundle(build_model(ModelConfig(4, 2, conv_width=width, conv_pool=pool, conv_filters=2)), DNA,
+    bundle = ModelBundle(SequenceClassifier(ModelConfig(4, 2, conv_width=width, conv_pool=pool, conv_filters=2)), DNA,
                          ["a", "b"])
     steps = math.ceil(length / pool)
     spans = step_spans(bundle, steps, length)

@@ -12,7 +12,7 @@ import torch
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
 from bioseq.interpret.diagnose import diagnose_run
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.training.recorder import COLUMNS, GradientRecorder, layer_means, layer_parameters, layer_ratio
 from bioseq.training.runs import RunFolder, gradient_summary
@@ -31,7 +31,7 @@ def norm(params):
 
 def make(bidirectional=True, layers=3, **kw):
     torch.manual_seed(0)
-    return build_model(ModelConfig(4, 2, cell="gru", hidden=5, layers=layers, bidirectional=bidirectional,
+    return SequenceClassifier(ModelConfig(4, 2, cell="gru", hidden=5, layers=layers, bidirectional=bidirectional,
                                    conv=False, dropout=0.0, **kw))
 
 

@@ -16,7 +16,7 @@ from bioseq.errors import InputError
 from bioseq.interpret.gates import gate_arrays
 from bioseq.interpret.time_gradients import time_gradients, time_profile
 from bioseq.model import cells
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -27,7 +27,7 @@ def bundle_of(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 4, "conv_filters": 4, "conv_width": 3, "dropout": 0.0, "conv": False,
             "bidirectional": False, "pooling": "last", **cfg}
-    return ModelBundle(build_model(ModelConfig(DNA.size, 2, **opts)).eval(), DNA, ["a", "b"])
+    return ModelBundle(SequenceClassifier(ModelConfig(DNA.size, 2, **opts)).eval(), DNA, ["a", "b"])
 
 
 def rec(seq: str, ident: str = "s", number: int = 1) -> Record:

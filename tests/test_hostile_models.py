@@ -245,15 +245,14 @@ MATRIX = {**{(f, v): value for f in SIZE_FIELDS for v, value in BAD_WHOLE_NUMBER
 @pytest.fixture(scope="module")
 def ensemble_file(tmp_path_factory) -> Path:
     from bioseq.data.alphabets import DNA
-    from bioseq.model.classifier import build_model
+    from bioseq.model.classifier import SequenceClassifier
     from bioseq.model.config import ModelConfig
-    from bioseq.model.ensemble import combine
-    from bioseq.model.store import ModelBundle, save_model
+    from bioseq.model.store import ModelBundle, combine, save_model
 
     bundles = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        model = build_model(ModelConfig(**CONFIG)).eval()
+        model = SequenceClassifier(ModelConfig(**CONFIG)).eval()
         bundles.append(ModelBundle(model, DNA, ["a", "b"]))
     return save_model(tmp_path_factory.mktemp("ensemble") / "ens.safetensors", combine(bundles))
 

@@ -191,6 +191,43 @@ def test_chunked_closes_a_chunk_at_a_letter_budget():
     assert [[r.id for r in c] for c in chunked(recs, 4)] == [["r1", "r2", "r3", "r4"], ["r5", "r6"]]
 
 
+def _pipe(content: bytes) -> str:
+    """A process substitution's path (``<(cat x.fa)`` is ``/dev/fd/N``): a pipe holding ``content``."""
+    import os
+
+    r, w = os.pipe()
+    os.write(w, content)
+    os.close(w)
+    return f"/dev/fd/{r}"
+
+
+def test_a_pipe_is_read_once_and_every_reader_sees_its_bytes(write):
+    import hashlib
+
+    from bioseq.data.dataset import file_sha256, read_label_table
+    from bioseq.data.position_labels import looks_three_line
+
+    text = b">a label=x\nACGT\n>b label=y\nGG\n"
+    path = _pipe(text)
+    assert not looks_three_line(path)  # the sniff reads it ...
+    assert ids_and_seqs(path) == [("a", "ACGT"), ("b", "GG")]  # ... and so does the parse, from the first byte
+    assert ids_and_seqs(path) == [("a", "ACGT"), ("b", "GG")] and file_sha256(path) == hashlib.sha256(text).hexdigest()
+    assert [r.file for r in read_records(path)] == [path, path]  # messages name the path as given
+    assert read_label_table(_pipe(b"id,label\na,x\n")) == {"a": "x"}
+    gz = _pipe(gzip.compress(text))
+    assert ids_and_seqs(gz) == ids_and_seqs(gz) == [("a", "ACGT"), ("b", "GG")]
+
+
+def test_chunked_refuses_a_size_below_one_before_reading(write):
+    def records():
+        raise AssertionError("read")
+        yield
+
+    for size in (0, -3):
+        with pytest.raises(InputError, match=f"--chunk-size must be at least 1, not {size}"):
+            chunked(records(), size)
+
+
 def _reference(text: str) -> list[tuple[str, str, list[str]]]:
     """The line-by-line FASTA reading the block reader must equal: ``(title, sequence, lines)`` per record."""
     out = []

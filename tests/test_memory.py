@@ -10,7 +10,7 @@ from _linear import HEAD, U, linear_bundle, linear_labeller, rec
 
 from bioseq.data.alphabets import DNA
 from bioseq.interpret.memory import COLUMNS, effective_memory, memory_curve, reach, span_words, spans
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -116,7 +116,7 @@ def test_a_labeller_without_recurrence_feels_only_its_own_letter():
 def test_a_bidirectional_labeller_reaches_the_future():
     torch.manual_seed(1)
     cfg = ModelConfig(DNA.size, 2, hidden=3, conv=False, bidirectional=True, dropout=0.0, task="label", conv_pool=1)
-    bundle = ModelBundle(build_model(cfg).eval(), DNA, ["a", "b"])
+    bundle = ModelBundle(SequenceClassifier(cfg).eval(), DNA, ["a", "b"])
     curve = memory_curve(bundle, [rec("ACGTTGCA")], min_share=0)
     assert (curve[curve["direction"] == "future"]["relative"] > 0).all()
 

@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
 from bioseq.model import cells, recurrence
-from bioseq.model.classifier import ConvFrontEnd, build_model, make_rnn
+from bioseq.model.classifier import ConvFrontEnd, SequenceClassifier, make_rnn
 from bioseq.model.config import ACTIVATIONS, CELLS, NORMS, POOLINGS, ModelConfig
 from bioseq.model.recurrence import UnrolledRNN
 
@@ -33,7 +33,7 @@ def model_for(seed=0, **kw):
     opts = {"alphabet_size": 4, "n_classes": 3, "hidden": 6, "conv_filters": 5, "conv_width": 3, "dropout": 0.0}
     opts.update(kw)
     torch.manual_seed(seed)
-    return build_model(ModelConfig(**opts))
+    return SequenceClassifier(ModelConfig(**opts))
 
 
 def logits_alone(model, arrs):
@@ -204,7 +204,7 @@ def test_readout_by_hand():
 def test_lstm_forget_gate_bias():
     cfg = ModelConfig(4, 2, cell="lstm", hidden=5, layers=2, forget_bias=2.5, conv=False)
     torch.manual_seed(0)
-    model = build_model(cfg)
+    model = SequenceClassifier(cfg)
     for rnn in model.rnns:
         for sfx in ("_l0", "_l0_reverse"):
             b_ih, b_hh = getattr(rnn, "bias_ih" + sfx), getattr(rnn, "bias_hh" + sfx)
@@ -267,7 +267,7 @@ def test_validate_lists_the_valid_choices(field, value, choices):
 ])
 def test_validate_ranges(kw, message):
     with pytest.raises(ValueError, match=message):
-        build_model(ModelConfig(**{"alphabet_size": 4, "n_classes": 2, "hidden": 4, **kw}))
+        SequenceClassifier(ModelConfig(**{"alphabet_size": 4, "n_classes": 2, "hidden": 4, **kw}))
 
 
 def test_config_dict_round_trip():

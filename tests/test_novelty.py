@@ -10,15 +10,8 @@ import pytest
 
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode
-from bioseq.prediction.novelty import (
-    compositions,
-    flag_arrays,
-    js_divergence,
-    length_range,
-    summary,
-    tally,
-    training_profile,
-)
+from bioseq.data.profile import compositions, js_divergence, training_profile
+from bioseq.prediction.novelty import flag_arrays, length_range, summary, tally
 
 
 def enc(*seqs):

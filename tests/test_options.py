@@ -133,8 +133,6 @@ def test_cli_spellings(argv, expected):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--hidden", "0"], "argument --hidden: must be at least 1, not 0"),
-    (["--max-length", "0"], "argument --max-length: must be at least 1, not 0"),
     (["--lr", "fast"], "argument --lr: not a valid float: 'fast'"),
     (["--cell", "transformer"], "argument --cell/--arch: invalid choice: 'transformer'"),
 ])
@@ -142,6 +140,83 @@ def test_cli_refuses_bad_values(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         train_parser().parse_args(["x.fa", *argv])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "5"], "--lr must be at least 0 and at most 1, not 5"),
+    (["--dropout", "1.5"], "--dropout must be at least 0 and at most 0.9, not 1.5"),
+    (["--lr", "nan"], "--lr must be at least 0 and at most 1, not nan"),
+    (["--forget-bias", "inf"], "--forget-bias must be a finite number, not inf"),
+    (["--hidden", "0"], "--hidden must be at least 1 and at most 1024, not 0"),
+    (["--max-length", "0"], "--max-length must be at least 1, not 0"),
+    (["--val-fraction", "0.99"], "--val-fraction must be at least 0.01 and at most 0.5, not 0.99"),
+    (["--seeds", "21"], "--seeds must be at least 1 and at most 20, not 21"),
+])
+def test_out_of_range_is_one_line_naming_the_option_and_its_range(argv, message, dna_fasta, bioseq_home, capsys):
+    assert main(["train", str(dna_fasta), *argv]) == 2
+    assert capsys.readouterr().err == f"bioseq: error: {message}\n"
+    assert not bioseq_home.exists()  # refused before anything was read or written
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"lr": 5}, "--lr must be at least 0 and at most 1, not 5"),
+    ({"dropout": 1.5}, "--dropout must be at least 0 and at most 0.9, not 1.5"),
+    ({"epochs": 2.5}, "--epochs must be a whole number (at least 1 and at most 1000), not 2.5"),
+    ({"epochs": "3"}, "--epochs must be a whole number (at least 1 and at most 1000), not '3'"),
+    ({"class_weights": 1}, "--class-weights is on or off (True or False), not 1"),
+    ({"val_fraction": 1.0}, "--val-fraction must be at least 0.01 and at most 0.5, not 1"),
+    ({"val_fraction": 1.0, "val": ["v.fa"]}, "--val-fraction must be at least 0.01 and at most 0.5, not 1"),
+    ({"max_steps": 0}, "--max-steps must be at least 1 and at most 10000000, not 0"),
+    ({"split_identity": 0.05}, "--split-identity must be at least 0.1 and at most 1, not 0.05"),
+    ({"length_policy": "middle"}, "unknown length_policy 'middle'; choose one of start, end, centre"),
+])
+def test_bioseq_train_refuses_by_the_same_rule(values, message, dna_fasta, bioseq_home):
+    with pytest.raises(InputError) as e:
+        bioseq.train([dna_fasta], name="api", **values)
+    assert str(e.value) == message
+    assert not bioseq_home.exists()
+
+
+def test_every_bound_is_checked_by_one_rule():
+    for o in options.options():
+        if o.min is not None and o.type in (int, float):
+            below = o.min - 1 if o.type is int else o.min - 0.5
+            assert o.problem(below) and o.range_text() in o.problem(below), o.name
+            assert o.problem(o.type(o.min)) is None, o.name
+        if o.max is not None:
+            assert o.problem(o.max + 1) and o.problem(o.type(o.max)) is None, o.name
+        if o.type is float:
+            assert o.problem(float("nan")), o.name
+    lr = options.option("lr")
+    assert lr.problem(5) == "⟦lr⟧ must be at least 0 and at most 1, not 5"
+    assert InputError(lr.problem(5)).dashboard() == "“Learning rate” must be at least 0 and at most 1, not 5"
+
+
+def test_each_config_validates_itself():
+    with pytest.raises(InputError, match="--patience must be at least 1 and at most 1000, not 0"):
+        TrainConfig(patience=0).validate()
+    with pytest.raises(InputError, match="--split-identity must be at least 0.1 and at most 1, not 0"):
+        DataOptions(["a.fa"], split_identity=0.0).validate()
+    with pytest.raises(InputError, match="--conv-width must be at least 1 and at most 51, not 52"):
+        ModelConfig(4, 2, conv_width=52).validate()
+    assert TrainConfig().validate() == TrainConfig() and DataOptions(["a.fa"]).validate() == DataOptions(["a.fa"])
+
+
+def test_help_loads_no_pytorch():
+    """``bioseq --help`` and ``bioseq train --help`` build the parser from the options table, which imports no
+    PyTorch (the declarations are a leaf module; each command's arguments are built only when it runs)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(README.parent)}
+    for argv in (["train", "--help"], ["--help"]):
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "bioseq", *argv], capture_output=True,
+                           text=True, env=env, timeout=120)
+        imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if "import time:" in line]
+        assert r.returncode == 0 and "usage: bioseq" in r.stdout and "bioseq.cli.commands" in imported
+        assert ("--weight-decay" in r.stdout) == (argv[0] == "train")
+        assert not [m for m in imported if "torch" in m], argv
 
 
 def test_choices_come_from_the_registry_when_asked(monkeypatch):
@@ -173,11 +248,13 @@ def test_split_options_refuses_unknown_and_invalid_options():
         options.split_options(["a.fa"], {"epoch": 3})
     with pytest.raises(InputError, match="unknown options alphabet_size, train"):
         options.split_options(["a.fa"], {"train": ["b.fa"], "alphabet_size": 4})
-    with pytest.raises(InputError, match="model options: unknown cell 'transformer'"):
+    with pytest.raises(InputError, match="unknown cell 'transformer'"):
         options.split_options(["a.fa"], {"cell": "transformer"})
-    with pytest.raises(InputError, match="validation fraction must be between 0 and 1"):
+    with pytest.raises(InputError, match="model options: a labeller gives one output per position"):
+        options.split_options(["a.fa"], {"task": "label", "conv_pool": 2})
+    with pytest.raises(InputError, match="--val-fraction must be at least 0.01 and at most 0.5, not 1"):
         options.split_options(["a.fa"], {"val_fraction": 1.0})
-    assert options.split_options(["a.fa"], {"val_fraction": 1.0, "val": ["v.fa"]})[0].val == ["v.fa"]
+    assert options.split_options(["a.fa"], {"val_fraction": 0.5, "val": ["v.fa"]})[0].val == ["v.fa"]
 
 
 def test_readme_table_is_generated():

@@ -21,6 +21,8 @@ from bioseq.cli import main as cli
 from bioseq.data.io import Record
 from bioseq.data.source import DataSource
 from bioseq.model.store import list_models, model_path
+from bioseq.training import runs
+from bioseq.workspace import runs_dir
 from dashboard import loaders, pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,14 +120,14 @@ def test_example_from_the_command_line(monkeypatch):
 def test_data_page_without_data():
     at = ok(open_page("data"))
     assert "No dataset yet" in texts(at.info)
-    assert at.selectbox(key="data_example") and at.file_uploader(key="data_files")
+    assert at.selectbox(key="data_example") and at.file_uploader(key="data_files_header")
     assert at.radio(key="data_label_mode").value == "header"
 
 
 @pytest.mark.parametrize("key, alphabet", [("dna_motif", "DNA"), ("protein_kdel", "PROTEIN")])
 def test_data_page_summarises_an_example(key, alphabet):
     at = open_page("data")
-    at.selectbox(key="data_example").set_value(key)
+    at.selectbox(key="data_example").set_value(key).run()
     at.button(key="data_use_example").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -135,7 +137,7 @@ def test_data_page_summarises_an_example(key, alphabet):
 
 def test_data_page_uploads(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert {m.label: m.value for m in at.metric}["Records"] == "40"
@@ -145,7 +147,7 @@ def test_data_page_uploads(dna_fasta):
 def test_data_page_one_file_per_class():
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("files").run()
-    at.file_uploader(key="data_files").set_value([("bound.fa", b">a\nACGTACGT\n>b\nACGTTCGT\n", "text/plain"),
+    at.file_uploader(key="data_files_files").set_value([("bound.fa", b">a\nACGTACGT\n>b\nACGTTCGT\n", "text/plain"),
                                                   ("free.fa", b">c\nGGGGCCCC\n>d\nGGCCGGCC\n", "text/plain")]).run()
     at.button(key="data_use_files").click().run()
     ok(at)
@@ -155,7 +157,7 @@ def test_data_page_one_file_per_class():
 def test_data_page_label_table():
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("table").run()
-    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACGTAC\n>s2\nGGGTTT\n", "text/plain")).run()
+    at.file_uploader(key="data_files_table").set_value(("s.fa", b">s1\nACGTAC\n>s2\nGGGTTT\n", "text/plain")).run()
     at.file_uploader(key="data_labels").set_value(("l.csv", b"id,label\ns1,x\ns2,y\n", "text/csv")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
@@ -164,21 +166,58 @@ def test_data_page_label_table():
 
 def test_data_page_bad_file_is_a_message_and_the_page_goes_on(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("broken.fa", b"\x00\x01binary", "application/octet-stream")).run()
+    broken = ("broken.fa", b"\x00\x01binary", "application/octet-stream")
+    at.file_uploader(key="data_files_header").set_value(broken).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert "broken.fa" in texts(at.error) and "binary" in texts(at.error)
     assert at.session_state["data_source"] is None
-    at.file_uploader(key="data_files").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     assert not at.error and {m.label: m.value for m in at.metric}["Records"] == "40"
 
 
+BAD_UPLOADS = {"empty.fa": (b"", "header"), "notes.txt": (b"these are my notes\n", "header"),
+               "odd.fa": (b">a label=x\nACGT!!ACGT\n>b label=y\nACGTACGT\n", "header"),
+               "short.fa": (b">a\nACGTACGT\nMMMM\n>b\nACGTACGT\nMMMMOOOO\n", "positions")}
+
+
+def test_a_failed_upload_keeps_nothing_and_keeps_the_dataset_loaded_before(dna_fasta, bioseq_home):
+    """The issue's Broken 5: the empty file, a text file, bad letters and a label string of the wrong length."""
+    at = open_page("data")
+    at.file_uploader(key="data_files_header").set_value(("good.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    good = at.session_state["data_source"]
+    before = sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*"))
+    for name, (data, mode) in BAD_UPLOADS.items():
+        at.radio(key="data_label_mode").set_value(mode).run()
+        at.file_uploader(key=f"data_files_{mode}").set_value((name, data, "text/plain")).run()
+        at.button(key="data_use_files").click().run()
+        ok(at)
+        assert name in texts(at.error) and "nothing was kept" in texts(at.caption), name
+        assert sorted(p.relative_to(bioseq_home) for p in (bioseq_home / "uploads").rglob("*")) == before, name
+        assert at.session_state["data_source"] == good and "Dataset: good.fa" in texts(at.header), name
+        assert {m.label: m.value for m in at.metric}["Records"] == "40"
+    assert len(at.selectbox(key="data_recent").options) == 1  # Recent uploads: the good one only
+
+
+def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
+    at = open_page("data")
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    at.run()  # Recent uploads lists it from the next run on
+    assert at.button(key="data_recent_delete").disabled
+    at.checkbox(key="data_recent_confirm").check().run()
+    at.button(key="data_recent_delete").click().run()
+    ok(at)
+    assert "No uploads yet" in texts(at.info) and at.session_state["data_source"] is None
+
+
 def test_the_dataset_survives_a_reload(dna_fasta):
     """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     key = at.session_state["data_source"].key
     assert key.startswith("upload:") and at.query_params["data"] in (key, [key])
@@ -193,7 +232,7 @@ def test_the_dataset_survives_a_reload(dna_fasta):
 
 def test_recent_uploads_are_offered_again(dna_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     fresh = ok(open_page("data"))
     assert fresh.session_state["data_source"] is None
@@ -201,6 +240,47 @@ def test_recent_uploads_are_offered_again(dna_fasta):
     fresh.button(key="data_use_recent").click().run()
     ok(fresh)
     assert {m.label: m.value for m in fresh.metric}["Records"] == "40"
+
+
+def test_the_example_box_shows_the_example_loaded(dna_fasta):
+    """The box names the example loaded now, whichever page loaded it, and none for other data."""
+    at = ok(open_page("data"))
+    assert at.selectbox(key="data_example").value is None and at.button(key="data_use_example").disabled
+    home = ok(open_page())
+    home.button(key="home_load_protein_tm").click().run()
+    home.switch_page(PAGES["data"]).run()
+    ok(home)
+    assert home.selectbox(key="data_example").value == "protein_tm"
+    assert "(loaded)" in home.selectbox(key="data_example").format_func("protein_tm")
+    at.get("file_uploader")[0].set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert at.selectbox(key="data_example").value is None and "the dataset is mine.fa" in texts(at.caption)
+
+
+def test_duplicates_are_a_warning_with_their_count():
+    """400 records, 200 of them a second copy of another; 3 copied sequences carry the other label."""
+    import random
+
+    rng = random.Random(0)
+    seqs = ["".join(rng.choice("ACGT") for _ in range(30)) for _ in range(200)]
+    fasta = "".join(f">s{i} label={'ab'[i % 2]}\n{s}\n>t{i} label={'ab'[(i + (i < 3)) % 2]}\n{s}\n"
+                    for i, s in enumerate(seqs))
+    at = open_page("data")
+    at.get("file_uploader")[0].set_value(("dups.fa", fasta.encode(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    ok(at)
+    assert ("200 of 400 records repeat another record's sequence exactly (200 sequences occur more than once, 3 "
+            "with different labels)") in texts(at.warning)
+
+
+def test_the_uploader_clears_when_the_label_mode_changes(dna_fasta):
+    at = open_page("data")
+    at.get("file_uploader")[0].set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    assert not at.button(key="data_use_files").disabled
+    at.radio(key="data_label_mode").set_value("files").run()
+    ok(at)
+    assert at.button(key="data_use_files").disabled  # the file chosen for header labels is gone
 
 
 def test_classes_can_be_renamed_merged_and_dropped(write):
@@ -234,6 +314,25 @@ def test_train_page_form_and_presets(tiny_source):
     at.selectbox(key="train_preset").set_value("Vanilla RNN").run()
     ok(at)
     assert at.selectbox(key="train_opt_cell").value == "rnn" and at.checkbox(key="train_opt_conv").value is False
+
+
+def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
+    """Each number widget is bounded by its option's range, and what the widget lets through the rule still
+    checks (a split identity of 0.05: the widget takes 0 = off, the rule at least 0.1), in the form's words, as
+    it refuses ``--split-identity 0.05`` and ``bioseq.train(split_identity=0.05)``."""
+    from bioseq.app.train_form import fields
+
+    at = ok(open_page("train", tiny_source))
+    for o in fields():
+        if o.kind in ("int", "float"):
+            widget = at.number_input(key=f"train_opt_{o.name}")
+            assert (widget.min, widget.max) == (o.form_min, o.max), o.name
+    assert at.number_input(key="train_opt_lr").max == 1.0 and at.number_input(key="train_opt_dropout").max == 0.9
+    at.number_input(key="train_opt_split_identity").set_value(0.05)
+    at.text_input(key="train_name").set_value("refused")
+    at.button(key="train_start").click().run()
+    assert "“Split identity” must be at least 0.1 and at most 1, not 0.05" in texts(at.error)
+    assert registry().get("refused") is None
 
 
 def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
@@ -520,12 +619,35 @@ def test_predict_page_evaluates_labelled_files_with_a_threshold(cli_model, dna_f
     assert "recall 1.000" in texts(at.caption)
 
 
+def test_predict_page_labelled_files_get_a_true_column_and_an_only_wrong_filter(cli_model, dna_fasta):
+    """The true label beside each prediction; at threshold 0 every record is called motif, so the wrong ones are
+    exactly the 20 background records. The table records the threshold; each download says what it holds."""
+    at = open_page("predict")
+    at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["id", "prediction", "p_background", "p_motif", "length", "unlike_training",
+                                   "file", "true", "threshold"]
+    assert table["true"].value_counts().to_dict() == {"background": 20, "motif": 20}
+    assert set(table["threshold"]) == {0.5}
+    at.slider(key="predict_threshold").set_value(0.0).run()
+    at.checkbox(key="predict_filter_wrong").check().run()
+    ok(at)
+    shown = at.dataframe[0].value
+    assert len(shown) == 20 and set(shown["true"]) == {"background"} and set(shown["threshold"]) == {0.0}
+    assert "the decision threshold used" in at.download_button(key="predict_download").help
+    assert "after the filters" in at.download_button(key="predict_results_csv").help
+    assert "**Download table**, under the table on the Predictions tab: only the rows its filters show" in \
+        texts(at.caption)
+
+
 def test_predict_page_unlabelled_files_are_predicted_not_evaluated(cli_model):
     at = open_page("predict")
     at.file_uploader(key="predict_files").set_value(("plain.fa", b">a\nACGTACGTAC\n>b\nTTGACTCAGG\n", "text/plain"))
     at.run()
     ok(at)
     assert len(at.dataframe[0].value) == 2 and "No evaluation" in texts(at.info)
+    assert "true" not in at.dataframe[0].value and not [c for c in at.checkbox if c.key == "predict_filter_wrong"]
 
 
 def test_predict_page_flags_records_unlike_the_training_data(cli_model):
@@ -628,6 +750,82 @@ def test_models_page_upload(cli_model, tmp_path):
     assert "junk.safetensors" in texts(at.error)
 
 
+def test_models_page_imports_a_taken_name_under_another_and_renames(cli_model):
+    """The issue's Broken 4: a renamed copy of a registry model is imported under another name, then renamed."""
+    data = model_path(cli_model).read_bytes()
+    at = open_page("models")
+    at.file_uploader(key="models_upload").set_value(("copy.safetensors", data, "application/octet-stream")).run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "already in the registry; import it under another name" in texts(at.error)
+    at.text_input(key="models_import_as").input("copy").run()
+    at.button(key="models_add").click().run()
+    ok(at)
+    assert "Added **copy**" in texts(at.success)
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy"]
+    assert at.selectbox(key="models_pick").value == "copy"
+    at.text_input(key="models_new_name").input(cli_model).run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "a model called 'cli-model' is already in the registry" in texts(at.error)
+    at.text_input(key="models_new_name").input("copy2").run()
+    at.button(key="models_rename").click().run()
+    ok(at)
+    assert "Renamed model copy to copy2." in texts(at.success) and at.selectbox(key="models_pick").value == "copy2"
+    assert sorted(m["name"] for m in list_models()) == ["cli-model", "copy2"]
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["name"] == "copy2"
+
+
+def links(at) -> dict[str, str]:
+    """The page links of a page: label -> target page and address."""
+    return {e.proto.label: f"{e.proto.page}?{e.proto.query_string}" for e in at.get("page_link")}
+
+
+def test_a_model_card_links_to_predict_and_gates_with_the_model(cli_model, protein_model):
+    at = ok(open_page("models"))
+    at.selectbox(key="models_pick").set_value(cli_model).run()
+    found = links(at)
+    assert found[f"Predict with {cli_model}"].endswith(f"predict?model={cli_model}")
+    assert found[f"Gates & saliency of {cli_model}"].endswith(f"gates_saliency?model={cli_model}")
+    for page, key in (("predict", "predict_model"), ("gates_saliency", "gates_model")):
+        for name in (cli_model, protein_model):
+            fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+            fresh.query_params["model"] = name  # the address the link opens
+            fresh.run()
+            fresh.switch_page(PAGES[page]).run()
+            ok(fresh)
+            assert fresh.selectbox(key=key).value == name, (page, name)
+
+
+def test_a_run_links_to_its_model_and_is_renamed_and_deleted(cli_model):
+    at = ok(open_page("train"))
+    assert links(at)[f"Its model: {cli_model}"].endswith(f"models?model={cli_model}")
+    at.text_input(key="train_runs_new_name").input("renamed-run").run()
+    at.button(key="train_runs_rename").click().run()
+    ok(at)
+    assert "Renamed run cli-model to renamed-run." in texts(at.success)
+    assert at.selectbox(key="train_run").value == "renamed-run" and (runs_dir() / "renamed-run").is_dir()
+    assert links(at)[f"Its model: {cli_model}"]  # the model keeps its name and path
+    at.checkbox(key="train_runs_confirm").check().run()
+    at.button(key="train_runs_delete").click().run()
+    ok(at)
+    assert not (runs_dir() / "renamed-run").exists() and model_path(cli_model).is_file()
+
+
+@pytest.mark.slow
+def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
+    assert cli(["train", str(dna_fasta), "--seeds", "2", "--name", "pair", *QUICK]) == 0
+    at = ok(open_page("models"))
+    assert "ensemble of 2 networks" in texts(at.info)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["ensemble"] == "2 networks, their probabilities averaged (seeds 0, 1)"
+    assert "One colour per member." in texts(at.caption)
+    train = ok(open_page("train"))
+    assert "An ensemble of 2 networks (seeds 0, 1)" in texts(train.info)
+    assert sorted(set(runs.RunFolder.named("pair").member_metrics()["run"])) == ["member 1", "member 2"]
+
+
 def test_damaged_model_file_is_a_warning(cli_model):
     (model_path(cli_model).parent / "broken.safetensors").write_bytes(b"not a model at all")
     at = ok(open_page("models"))
@@ -698,7 +896,7 @@ def test_home_loads_the_per_position_example_in_one_click():
 
 def test_data_page_summarises_per_position_data():
     at = open_page("data")
-    at.selectbox(key="data_example").set_value("protein_tm")
+    at.selectbox(key="data_example").set_value("protein_tm").run()
     at.button(key="data_use_example").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -712,7 +910,7 @@ def test_data_page_summarises_per_position_data():
 
 def test_data_page_uploads_a_three_line_fasta(tm_fasta):
     at = open_page("data")
-    at.file_uploader(key="data_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
+    at.file_uploader(key="data_files_header").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
     at.button(key="data_use_files").click().run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -724,7 +922,7 @@ def test_data_page_uploads_paired_labels_and_mask():
     masked; M and O counted on scored positions only."""
     at = open_page("data")
     at.radio(key="data_label_mode").set_value("positions").run()
-    at.file_uploader(key="data_files").set_value(("s.fa", b">s1\nACDEFG\n>s2\nKLMNPQ\n", "text/plain")).run()
+    at.file_uploader(key="data_files_positions").set_value(("s.fa", b">s1\nACDEFG\n>s2\nKLMNPQ\n", "text/plain")).run()
     at.file_uploader(key="data_labels_fasta").set_value(("l.fa", b">s2\nOOOMMM\n>s1\nMMMOOO\n", "text/plain"))
     at.file_uploader(key="data_mask").set_value(("m.fa", b">s1\n111100\n>s2\n111111\n", "text/plain")).run()
     at.button(key="data_use_files").click().run()
@@ -801,12 +999,20 @@ def test_gates_page_labeller_searches_and_uploads(label_model, tm_fasta):
     assert not at.error and {m.label: m.value for m in at.metric}["True label at 22"] in ("M", "O")
 
 
+def found_per_label(at) -> list[dict]:
+    return next(d.value for d in at.dataframe if "sov" in d.value.columns).to_dict("records")
+
+
 def test_predict_page_for_a_labeller(label_model, tm_fasta):
     at = ok(open_page("predict"))
     at.file_uploader(key="predict_files").set_value(("tm.fa", tm_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     metrics = {m.label: m.value for m in at.metric}
     assert {"accuracy", "balanced accuracy", "MCC", "F1 (macro)", "SOV"} <= set(metrics)
+    worst = [k for k in metrics if k.endswith("(worst label)")]  # beside the means, the label they can hide
+    per_label_f1 = {r["label"]: r["f1"] for r in found_per_label(at)}
+    assert len(worst) == 1 and metrics[worst[0]] == f"{min(per_label_f1.values()):.3f}"
+    assert worst[0] == f"F1 of {min(per_label_f1, key=per_label_f1.get)} (worst label)"
     assert at.download_button(key="predict_download").label == "Download predictions (CSV)"
     assert at.download_button(key="predict_download_fasta").label.endswith("(three-line FASTA)")
     per_label = next(d.value for d in at.dataframe if "sov" in d.value.columns)
@@ -819,6 +1025,12 @@ def test_predict_page_for_a_labeller(label_model, tm_fasta):
     at.run()
     ok(at)
     assert any("Tracks of tm00002" == h.value for h in at.subheader)
+    assert "every position of every record" in texts(at.caption) and at.download_button(key="predict_results_csv").help
+    at.checkbox(key="predict_filter_wrong").check().run()  # only the records with a position labelled wrong
+    ok(at)
+    shown = next(d.value for d in at.dataframe if "accuracy" in d.value.columns and "id" in d.value.columns)
+    assert len(shown) == (records["accuracy"] < 1).sum() and (shown["accuracy"] < 1).all()
+    assert any(h.value == f"Records ({len(shown)} of 40)" for h in at.subheader)
 
 
 def test_predict_page_labeller_on_unlabelled_files(label_model):
@@ -848,6 +1060,7 @@ def test_models_page_shows_a_labeller(label_model, cli_model):
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["task"] == "label (one label per position)" and card["labels"] == "M, O"
     assert card["unscored positions"] == "every position scored" and "validation sov" in card
+    assert card["validation worst label"].startswith(("worst label M: F1 ", "worst label O: F1 "))
 
 
 # ---------- choices that belong to a model ----------
@@ -897,7 +1110,7 @@ def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
 
 def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
     at = ok(open_page("predict"))
-    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "scan_file"]  # the page's own first
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", "scan_file"]  # own first
     at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     keys = [u.key for u in at.get("file_uploader")]
@@ -932,3 +1145,36 @@ def test_gates_page_opens_a_long_record_on_its_strongest_region():
     at.button(key="gates_jump").click().run()
     ok(at)
     assert at.slider(key="gates_window").value == (first, last)
+
+
+# ---------- every form ----------
+
+def forms(at: AppTest) -> list:
+    """Every ``st.form`` block drawn on the page (AppTest cannot press Enter; the form's proto says what Enter does)."""
+    found, todo = [], [at._tree]
+    while todo:
+        node = todo.pop()
+        proto = getattr(node, "proto", None)
+        if getattr(proto, "DESCRIPTOR", None) is not None and proto.DESCRIPTOR.name == "Block" \
+                and proto.HasField("form"):
+            found.append(proto.form)
+        todo.extend(getattr(node, "children", {}).values())
+    return found
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_enter_in_a_form_field_never_submits_it(page, tiny_source, cli_model):
+    """Enter in any field of any form (Epochs, the run name, ...) must not start a run, a search or anything:
+    every form on every page has ``enter_to_submit`` off (only its buttons submit it)."""
+    at = ok(open_page(page, tiny_source))
+    drawn = forms(at)
+    if page == "train":
+        assert [f.form_id for f in drawn] == ["train_form"]
+    assert all(f.enter_to_submit is False for f in drawn), [f.form_id for f in drawn if f.enter_to_submit]
+
+
+def test_every_form_is_made_by_the_one_helper():
+    """A form drawn only on some path is still safe: every page makes its forms with ``widgets.form``."""
+    raw = [str(p.relative_to(ROOT)) for p in (ROOT / "dashboard").rglob("*.py")
+           if p.name != "widgets.py" and "st.form(" in p.read_text()]
+    assert raw == []

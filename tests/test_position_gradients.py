@@ -15,7 +15,6 @@ from bioseq.interpret.position_gradients import (
     COLUMNS,
     PROFILE_COLUMNS,
     REACH_COLUMNS,
-    flow_matrix,
     flow_reach,
     position_gradients,
     position_profile,
@@ -24,7 +23,7 @@ from bioseq.interpret.position_gradients import (
 )
 from bioseq.interpret.unrolled import unrolled_outputs
 from bioseq.model import cells
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -35,7 +34,7 @@ def labeller(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 3, "conv": False, "bidirectional": False, "dropout": 0.0, "conv_pool": 1,
             "conv_filters": 4, "conv_width": 3, "task": "label", **cfg}
-    return ModelBundle(build_model(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
+    return ModelBundle(SequenceClassifier(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
 
 
 def rec(seq: str, ident: str = "s", number: int = 1) -> Record:
@@ -43,6 +42,13 @@ def rec(seq: str, ident: str = "s", number: int = 1) -> Record:
 
 
 SEQ = "ACGTTGCA"
+
+
+def flow_matrix(df: pd.DataFrame, layer: int = 1, direction: str = "forward") -> np.ndarray:
+    """One layer and direction of a position_gradients table as a matrix: row i the i-th measured t, column
+    s - 1 the state at s."""
+    sub = df[(df["layer"] == layer) & (df["direction"] == direction)]
+    return sub.pivot(index="t", columns="s", values="grad_norm").to_numpy()
 
 
 def test_layout_one_row_per_layer_direction_t_and_s():
@@ -196,7 +202,7 @@ def test_long_records_measure_sampled_positions():
 
 def test_a_classifier_is_refused():
     torch.manual_seed(0)
-    clf = ModelBundle(build_model(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
+    clf = ModelBundle(SequenceClassifier(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
     with pytest.raises(InputError, match="needs a labeller"):
         position_gradients(clf, rec(SEQ))
 

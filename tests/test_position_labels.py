@@ -88,3 +88,27 @@ def test_empty_label_string_and_one_label(write):
 def test_targets_are_int64_for_the_loss(write):
     ds = read_positions([write("tm.fa", THREE)])
     assert all(t.dtype == np.int64 for t in ds.targets())
+
+
+def test_a_label_that_is_not_one_ascii_character_is_one_clear_error(write):
+    path = write("a.fa", ">p1\nMKLV\nOOMM\n>p2\nMKW\nOαI\n")
+    for kw in ({}, {"label_set": ["I", "M", "O"]}):  # training, and a model's labels (evaluate)
+        with pytest.raises(InputError) as e:
+            read_positions([path], **kw)
+        assert str(e.value) == (f"{path}: record 2 (p2): position 2: label 'α' is not a printable ASCII character; "
+                                "a label is one ASCII letter, digit or sign per position")
+    with pytest.raises(InputError, match="the unscored label must be one ASCII character, not 'α'"):
+        read_positions([write("b.fa", THREE)], ignore_label="α")
+
+
+def test_a_three_line_file_missing_some_label_lines_says_which(write):
+    lines = []
+    for i in range(10):
+        lines.append(f">r{i}\nMKLVAAG\n" + ("OOMMMII\n" if i % 5 else ""))  # a fifth lack their label line
+    path = write("m.fa", "".join(lines))
+    assert looks_three_line(path) and is_position_data([path])
+    with pytest.raises(InputError) as e:
+        read_positions([path])
+    assert str(e.value) == (f"{path}: record 1 (r0): a three-line FASTA record has a sequence line and a label "
+                            "line; this one has 1 line (2 of 10 records lack a label line or have more lines: "
+                            "1 (r0), 6 (r5))")

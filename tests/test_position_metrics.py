@@ -13,6 +13,7 @@ from bioseq.metrics.positions import (
     per_sequence_accuracy,
     position_confusion,
     position_metrics,
+    worst_label,
 )
 from bioseq.metrics.segments import segment_counts, segments, sov_terms
 
@@ -76,3 +77,16 @@ def test_nothing_scored_is_nan():
 def test_accuracy_names():
     assert accuracy_name("HEC") == "Q3" and accuracy_name(list("HGIEBTSC")) == "Q8"
     assert accuracy_name("IMO") == "accuracy"
+
+
+def test_the_worst_label_is_named_beside_the_headline():
+    """A rare label S right 11 times of 20 predicted (precision 0.55) hides behind a near-perfect mean."""
+    confusion = [[980, 9], [9, 11]]  # rows true O, S; columns predicted
+    label, f1 = worst_label(confusion, ["O", "S"])
+    assert label == "S" and f1 == pytest.approx(22 / 40)  # 2 tp / (true + predicted)
+    assert worst_label([[5, 0, 0], [0, 0, 0], [1, 0, 4]], LABELS) == ("H", pytest.approx(8 / 9))  # E never seen
+    assert worst_label(None, LABELS) is None and worst_label([[0]], ["C"]) is None
+    from bioseq.task import task_of
+    assert task_of("label").weakest(confusion, ["O", "S"]) == "worst label S: F1 0.550"
+    classify = task_of("classify")
+    assert classify.worst(confusion, ["a", "b"]) is None and classify.weakest(confusion, ["a", "b"]) == ""

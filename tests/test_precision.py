@@ -15,7 +15,7 @@ from torch import nn
 
 from bioseq.data.encoding import pad_batch
 from bioseq.errors import TrainingError
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.precision import amp_dtype, autocast, grad_scaler
 from bioseq.training.config import TrainConfig
@@ -29,7 +29,7 @@ def tiny(seed=0, **kw):
     torch.manual_seed(seed)
     opts = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.0}
     opts.update(kw)
-    return build_model(ModelConfig(4, 2, **opts))
+    return SequenceClassifier(ModelConfig(4, 2, **opts))
 
 
 @pytest.fixture

@@ -40,3 +40,22 @@ def test_imbalance_note_speaks_of_positions_for_a_labeller():
     assert notes(meta)[-1].startswith("94% of the positions are of one label")
     classifier = {"val_metrics": vm, "summary": {"per_class": {"a": 94, "b": 6}}, "model_config": {}}
     assert run_notes(classifier)[-1].startswith("94% of the sequences are of one class")
+
+
+def test_a_labellers_row_names_its_worst_label(dna_fasta, tmp_path):
+    from bioseq.app.run_table import weakest
+    from bioseq.data.synthetic import transmembrane_protein, write_three_line
+    from bioseq.training.runs import read_run
+
+    tm = write_three_line(tmp_path / "tm.fa", transmembrane_protein(40, min_len=30, max_len=60, seed=1))
+    assert main(["train", str(tm), "--name", "lab", *QUICK]) == 0
+    assert main(["train", str(dna_fasta), "--name", "cls", *QUICK]) == 0
+    rows = comparison_table().set_index("run")
+    info = read_run("lab")
+    c = info["confusion"]  # rows true M, O; columns predicted
+    f1 = [2 * c[i][i] / (sum(c[i]) + sum(r[i] for r in c)) if sum(c[i]) + sum(r[i] for r in c) else 2.0
+          for i in range(2)]
+    k = f1.index(min(f1))
+    assert rows.loc["lab", "val_worst_label"] == "MO"[k] and rows.loc["lab", "val_worst_f1"] == min(f1)
+    assert weakest(info) == f"worst label {'MO'[k]}: F1 {min(f1):.3f}"
+    assert pd.isna(rows.loc["cls", "val_worst_label"]) and weakest(read_run("cls")) == ""

@@ -137,14 +137,6 @@ def test_gradient_flow_needs_a_finished_run():
         flow.gradient_flow("busy")
 
 
-def test_delete_run(trained):
-    trained("gone")
-    runs.delete_run("gone")
-    assert len(runs.list_runs()) == 0
-    with pytest.raises(InputError):
-        runs.delete_run("gone")
-
-
 def test_run_json_is_what_fit_wrote(trained):
     trained("same")
     on_disk = json.loads((runs_dir() / "same" / "run.json").read_text())
@@ -177,17 +169,17 @@ def test_progress_is_written_at_most_once_a_second(monkeypatch):
     run = RunFolder.named("live")
     run.start("live", "cli", train_config={"epochs": 3})
     run.progress(batch(1, 1))
-    assert runs.read_progress("live").step == 1
+    assert RunProgress.of(runs.read_run("live")).step == 1
     clock[0] += 0.5
     run.progress(batch(1, 2))
-    assert runs.read_progress("live").step == 1  # half a second later: not written
+    assert RunProgress.of(runs.read_run("live")).step == 1  # half a second later: not written
     clock[0] += 0.6
     run.progress(batch(1, 3, loss=0.25))
-    p = runs.read_progress("live")
+    p = RunProgress.of(runs.read_run("live"))
     assert (p.epoch, p.step, p.steps_per_epoch, p.loss, p.elapsed) == (1, 3, 4, 0.25, 3.0)
     rows = [{"epoch": 1, "split": s, "loss": 0.1} for s in ("train", "val")]
     run.progress(batch(1, 4, phase="epoch", history=rows))  # an epoch's end is always written
-    assert runs.read_run("live")["epoch"] == 1 and runs.read_progress("live").step == 4
+    assert runs.read_run("live")["epoch"] == 1 and RunProgress.of(runs.read_run("live")).step == 4
     assert list(runs.read_metrics("live")["split"]) == ["train", "val"]
 
 
@@ -225,6 +217,41 @@ def test_paths_of_a_run_folder(tmp_path):
         "run.json", "metrics.csv", "gradients.csv", "checkpoint.safetensors"]
     with pytest.raises(Exception, match="invalid model name"):
         RunFolder.named("../outside")
+
+
+def test_rename_run_moves_its_files_and_says_the_new_name(trained):
+    trained("before")
+    metrics = runs.read_metrics("before")
+    assert runs.rename_run("before", "after") == runs_dir() / "after"
+    assert not (runs_dir() / "before").exists() and list(runs.list_runs()["name"]) == ["after"]
+    assert runs.read_run("after")["name"] == "after" and runs.read_metrics("after").equals(metrics)
+    assert not (runs_dir() / "after" / ".lock").exists()
+    with pytest.raises(InputError, match="before: no such run"):
+        runs.rename_run("before", "again")
+
+
+def test_rename_run_refuses_a_taken_name_unless_overwrite():
+    for name in ("a", "b"):
+        RunFolder.named(name).update(name=name, status="done")
+    with pytest.raises(InputError, match="a run called 'b' already exists; choose another name"):
+        runs.rename_run("a", "b")
+    assert runs.read_run("a")["name"] == "a" and runs.read_run("b")["name"] == "b"
+    runs.rename_run("a", "b", overwrite=True)
+    assert list(runs.list_runs()["name"]) == ["b"] and not (runs_dir() / "a").exists()
+
+
+def test_a_run_being_trained_is_neither_renamed_nor_deleted():
+    from bioseq.training.claims import claim
+
+    RunFolder.named("busy").update(name="busy", status="done")
+    with claim("busy", runs_dir() / "busy", resume=True):  # as a training run holds it
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.delete_run("busy")
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            runs.rename_run("busy", "free")
+    assert runs.read_run("busy")["status"] == "done" and not (runs_dir() / "free").exists()
+    runs.delete_run("busy")
+    assert not (runs_dir() / "busy").exists()
 
 
 # ---- several runs at once on few cores ----

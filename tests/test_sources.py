@@ -5,13 +5,14 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bioseq import workspace
-from bioseq.app import cards, data_report, records, uploads
+from bioseq.app import cards, data_report, downloads, records, uploads
 from bioseq.app import predictions as batch
 from bioseq.data import examples, source
 from bioseq.data.io import read_records
@@ -87,9 +88,8 @@ def test_upload_source_one_file_per_class():
 
 
 def test_one_file_per_class_refuses_labelled_headers(dna_fasta):
-    src = uploads.upload_source([("a.fa", dna_fasta.read_bytes()), ("b.fa", dna_fasta.read_bytes())], "files")
-    with pytest.raises(InputError, match="choose 'header'"):
-        data_report.report(src)
+    with pytest.raises(InputError, match="choose 'header'"):  # checked before the upload is kept
+        uploads.upload_source([("a.fa", dna_fasta.read_bytes()), ("b.fa", dna_fasta.read_bytes())], "files")
 
 
 def test_upload_source_with_a_label_table():
@@ -103,9 +103,8 @@ def test_upload_source_with_a_label_table():
 
 
 def test_bad_upload_names_the_file_and_record():
-    src = uploads.upload_source([("broken.fa", b">s1 label=a\nACGT\n>s2 label=b\nAC!T\n")])
-    with pytest.raises(InputError, match=r"broken\.fa.*record 2 \(s2\).*position 3"):
-        data_report.report(src)
+    with pytest.raises(InputError, match=r"^broken\.fa: record 2 \(s2\): position 3"):  # named as uploaded
+        uploads.upload_source([("broken.fa", b">s1 label=a\nACGT\n>s2 label=b\nAC!T\n")])
     with pytest.raises(InputError, match="broken.fa"):
         uploads.read_uploads([("broken.fa", b"ACGT\n")])
 
@@ -258,3 +257,28 @@ def test_model_card_notes_a_high_auroc_at_chance():
                          "val_metrics": {"auroc": 1.0, "balanced_accuracy": 0.5, "accuracy": 0.5, "mcc": 0.0}}}
     assert len(cards.notes(meta)) == 1 and "ranks the sequences" in cards.notes(meta)[0]
     assert cards.notes({}) == []
+
+
+def test_repeated_sequences_are_a_note_for_per_position_data_too():
+    fasta = b">a\nACDE\nMMOO\n>b\nacde\nMOOO\n>c\nKLMN\nOOOO\n>d\nKLMN\nOOOO\n"
+    rep = data_report.report(uploads.upload_source([("tm.fa", fasta)], "positions"))
+    assert rep.notes[0] == ("2 of 4 records repeat another record's sequence exactly (2 sequences occur more than "
+                            "once, 1 with different label strings): a repeated sequence counts more than once in "
+                            "training and in the metrics")
+
+
+def test_true_labels_only_wrong_and_the_threshold_in_the_table(bundle, dna_fasta):
+    recs = list(read_records(dna_fasta))
+    df = batch.apply_threshold(batch.with_truth(bundle, batch.predict_frame(bundle, recs), recs), bundle.classes, 1.01)
+    assert list(df.columns)[-2:] == ["true", "threshold"] and list(df.columns)[:2] == ["id", "prediction"]
+    assert (df["true"] == [r.description.split("label=")[1] for r in recs]).all()
+    wrong = batch.filter_predictions(df, wrong=True)  # at 1.01 every record is called background
+    assert set(wrong["true"]) == {"motif"} and len(wrong) == 20
+    assert "threshold" in downloads.table_csv(df).decode().splitlines()[0].split(",")[-1]
+    table = ("t.csv", b"id,label\nseq1,motif\n")
+    unlabelled = [replace(r, description=r.id, file="batch.fa") for r in recs]  # no token, one file: no labels
+    assert "true" not in batch.with_truth(bundle, batch.predict_frame(bundle, unlabelled), unlabelled)
+    found = batch.with_truth(bundle, batch.predict_frame(bundle, unlabelled), unlabelled, table)["true"]
+    assert found.iloc[0] == "motif" and found.iloc[1:].isna().all()
+    with pytest.raises(InputError, match="^bad.csv"):
+        batch.with_truth(bundle, batch.predict_frame(bundle, unlabelled), unlabelled, ("bad.csv", b"nothing"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import struct
 import subprocess
@@ -17,12 +18,12 @@ from safetensors.torch import save_file
 import bioseq.workspace as ws
 from bioseq.data.alphabets import DNA, PROTEIN
 from bioseq.data.encoding import encode
-from bioseq.errors import ModelFileError
+from bioseq.errors import InputError, ModelFileError
 from bioseq.model import store
+from bioseq.model.card import describe_config
 from bioseq.model.store import (
     ModelBundle,
     delete_model,
-    describe_config,
     list_models,
     load_model,
     model_path,
@@ -244,3 +245,49 @@ def test_describe_config():
 
 def test_bundle_name_falls_back_to_the_file_name():
     assert ModelBundle(None, DNA, ["a", "b"], path="/x/y/cnn.safetensors").name == "cnn"  # type: ignore[arg-type]
+
+
+# ---------- rename, delete and register, atomic, never over a taken name, never while being trained ----------
+
+def test_rename_model_renames_the_file_and_the_name_inside_it(dna_bundle):
+    save_model(model_path("old"), dna_bundle)
+    before = load_model(model_path("old")).model.state_dict()
+    assert store.rename_model("old", "new") == model_path("new")
+    assert not model_path("old").exists() and read_meta(model_path("new"))["name"] == "new"
+    assert [r["name"] for r in list_models()] == ["new"]
+    after = load_model(model_path("new")).model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the same weights
+    with pytest.raises(ModelFileError, match="^old: no such model in the registry$"):
+        store.rename_model("old", "other")
+    with pytest.raises(ModelFileError, match="invalid model name"):
+        store.rename_model("new", "../escape")
+
+
+def test_rename_model_refuses_a_taken_name_unless_overwrite(dna_bundle, protein_bundle):
+    save_model(model_path("a"), dna_bundle)
+    save_model(model_path("b"), protein_bundle)
+    b_bytes = model_path("b").read_bytes()
+    with pytest.raises(ModelFileError, match="^b: a model called 'b' is already in the registry; choose another name$"):
+        store.rename_model("a", "b")
+    assert model_path("a").is_file() and model_path("b").read_bytes() == b_bytes  # nothing changed
+    store.rename_model("a", "b", overwrite=True)
+    assert not model_path("a").exists() and read_meta(model_path("b"))["alphabet"]["name"] == "dna"
+
+
+def test_a_model_being_trained_is_neither_renamed_nor_deleted(dna_bundle):
+    from bioseq.training.claims import claim
+    from bioseq.workspace import runs_dir
+
+    save_model(model_path("busy"), dna_bundle)
+    save_model(model_path("other"), dna_bundle)
+    with claim("busy", runs_dir() / "busy", model_path("busy"), overwrite=True):  # as a training run holds it
+        with pytest.raises(InputError, match=f"^'busy' is being trained right now \\(process {os.getpid()}\\)"):
+            delete_model("busy")
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            store.rename_model("busy", "free")
+        with pytest.raises(InputError, match="'busy' is being trained right now"):
+            store.rename_model("other", "busy", overwrite=True)
+    assert model_path("busy").is_file() and model_path("other").is_file() and not model_path("free").exists()
+    assert not (runs_dir() / "free").exists()  # the lock folders made for the rename are gone
+    delete_model("busy")  # the run is over: now it can go
+    assert not model_path("busy").exists()

@@ -91,11 +91,11 @@ def test_a_labellers_batch_loss_and_gradients_equal_the_hand_sum_over_scored_pos
     """Padding and masking invariance of the loss and its gradients, against a per-sequence hand loop."""
     from bioseq.data.alphabets import DNA
     from bioseq.data.encoding import encode, pad_batch
-    from bioseq.model.classifier import build_model
+    from bioseq.model.classifier import SequenceClassifier
     from bioseq.model.config import ModelConfig
 
     torch.manual_seed(0)
-    model = build_model(ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, hidden=5,
+    model = SequenceClassifier(ModelConfig(alphabet_size=4, n_classes=2, task="label", conv_pool=1, hidden=5,
                                     conv_filters=4, conv_width=3, dropout=0.0, layers=2))
     seqs = ["ACGTAC", "GG", "TTACG"]
     tracks = [np.array([0, 1, UNSCORED, 1, 0, 0]), np.array([1, UNSCORED]), np.array([0, 0, 1, 1, UNSCORED])]
@@ -133,3 +133,20 @@ def test_a_partial_epoch_is_scored_on_the_records_it_saw():
     tracks = [np.array([0, 1]), np.array([1]), np.array([0])]
     task, probs = Label(tracks, 2).visited(["p0", None, "p2"], [np.array([2, 0])])
     assert [t.tolist() for t in task.labels] == [[0, 1], [0]] and probs == ["p0", "p2"]
+
+
+def test_a_rare_class_weight_is_capped_and_warned_about():
+    from bioseq.task_tools import WEIGHT_CAP, weight_warnings
+
+    w = class_weight_vector(np.array([0] * 80 + [1] * 80 + [2]), 3).numpy()
+    np.testing.assert_allclose(w[2] / w[0], WEIGHT_CAP, rtol=1e-6)  # inverse frequency would give 80
+    np.testing.assert_allclose(w.mean(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(class_weight_vector(np.array([0, 0, 0, 1]), 2).numpy(), [0.5, 1.5], rtol=1e-6)
+    assert weight_warnings({"a": 80, "b": 80, "c": 1}) == [
+        "class 'c' has 1 training sequence against 80 of the largest class: its weight is capped at 10x the "
+        "largest class's (inverse frequency would give 80x); so few are hard to learn: add some, or merge or drop "
+        "the class (class map)"]
+    assert weight_warnings({"a": 80, "b": 8}) == [] and weight_warnings({"a": 80, "b": 0}) == []
+    label = weight_warnings({"H": 30, "E": 2}, weighted=False, unit="positions", word="label")[0]
+    assert label.startswith("label 'E' has 2 training positions against 30 of the largest label: so few") \
+        and "capped" not in label

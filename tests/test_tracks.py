@@ -12,7 +12,7 @@ from bioseq.data.io import Record
 from bioseq.errors import InputError
 from bioseq.interpret.gates import gate_table
 from bioseq.interpret.tracks import label_tracks
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -23,7 +23,7 @@ def labeller(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 3, "conv": True, "conv_pool": 1, "conv_filters": 4, "conv_width": 3, "dropout": 0.0,
             "task": "label", **cfg}
-    bundle = ModelBundle(build_model(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
+    bundle = ModelBundle(SequenceClassifier(ModelConfig(DNA.size, len(LABELS), **opts)).eval(), DNA, list(LABELS))
     bundle.meta["labelling"] = {"ignore_label": "-"}
     return bundle
 

@@ -14,9 +14,10 @@ from torch import nn
 
 from bioseq.data.encoding import length_batches, pad_batch
 from bioseq.errors import TrainingError
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
-from bioseq.training.config import TrainConfig, resolve_device, seed_everything
+from bioseq.runtime import resolve_device
+from bioseq.training.config import TrainConfig, seed_everything
 from bioseq.training.loop import class_weight_vector, evaluate, train
 
 
@@ -24,7 +25,7 @@ def tiny_model(seed=0, **kw):
     torch.manual_seed(seed)
     opts = {"hidden": 8, "conv_filters": 8, "conv_width": 3, "dropout": 0.1}
     opts.update(kw)
-    return build_model(ModelConfig(4, 2, **opts))
+    return SequenceClassifier(ModelConfig(4, 2, **opts))
 
 
 def cfg(**kw):

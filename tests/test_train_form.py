@@ -46,5 +46,6 @@ def test_to_configs_keeps_the_data_page_choices():
 def test_to_configs_rejects_bad_choices():
     with pytest.raises(InputError, match="unknown cell"):
         train_form.to_configs({**train_form.defaults(), "cell": "transformer"}, DataOptions(["a.fa"]))
-    with pytest.raises(InputError, match="validation fraction"):
+    with pytest.raises(InputError, match="--val-fraction must be at least 0.01 and at most 0.5, not 1") as e:
         train_form.to_configs({**train_form.defaults(), "val_fraction": 1.0}, DataOptions(["a.fa"]))
+    assert e.value.dashboard() == "“Validation fraction” must be at least 0.01 and at most 0.5, not 1"

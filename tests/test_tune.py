@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 from conftest import TINY_TRAIN
@@ -120,6 +123,21 @@ def test_a_study_being_created_reads_as_no_trials(bioseq_home):
     assert info["status"] == "running" and rows == [] and importances("young") == {}
 
 
+def test_tune_json_is_written_and_read_as_run_json_is(bioseq_home):
+    """One writer (a unique temporary name, renamed over tune.json: a file of the user's called tune.tmp is left
+    alone) and one liveness check (a running study whose process is gone reads as interrupted, as a run does)."""
+    folder = StudyFolder.named("s")
+    folder.path.mkdir(parents=True)
+    (folder.path / "tune.tmp").write_text("mine")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder.update(name="s", status="running", pid=int(dead.stdout))
+    folder.update(trials=0)
+    assert sorted(p.name for p in folder.path.iterdir()) == ["tune.json", "tune.tmp"]
+    assert (folder.path / "tune.tmp").read_text() == "mine"
+    assert folder.info() == {"name": "s", "status": "running", "pid": int(dead.stdout), "trials": 0}
+    assert read_study("s")[0]["status"] == "interrupted"
+
+
 @pytest.mark.slow
 def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
     from bioseq.data.synthetic import transmembrane_protein, write_three_line
@@ -137,3 +155,56 @@ def test_the_top_trials_as_one_ensemble(dna_fasta, bioseq_home):
     bundle = load_model(r.model_path)
     ranked = sorted((t for t in r.trials if t["state"] == "complete"), key=lambda t: t["val_loss"])
     assert bundle.size == 2 and bundle.meta["tuning"]["members"] == [t["trial"] for t in ranked[:2]]
+
+
+def _subparser(name: str):
+    import argparse
+
+    from bioseq.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in sub.choices[name]._actions}
+
+
+def test_tune_takes_every_data_and_training_option_as_train_does():
+    from bioseq import options
+
+    train, searched = _subparser("train"), _subparser("tune")
+    wanted = [o.name for o in options.options() if o.cli and (o.group in ("data", "training") or o.name == "task")]
+    assert {"max_steps", "amp", "seeds", "lr", "batch_size", "val_fraction", "labels_fasta"} <= set(wanted)
+    for name in wanted:
+        a, b = train[name], searched[name]
+        assert (a.option_strings, a.default, a.choices, a.nargs, a.help) == (
+            b.option_strings, b.default, b.choices, b.nargs, b.help), name
+        assert getattr(a.type, "__name__", None) == getattr(b.type, "__name__", None), name
+    assert searched["out"].option_strings == ["--out"] and "name" in searched
+    assert not ({o.name for o in options.options("model")} - {"task"}) & set(searched)  # the search chooses them
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ensemble", "0"], "--ensemble must be at least 1 and at most 20, not 0"),
+    (["--trials", "0"], "--trials must be at least 1, not 0"),
+    (["--lr", "nan"], "--lr must be at least 0 and at most 1, not nan"),
+    (["--val-fraction", "0.99"], "--val-fraction must be at least 0.01 and at most 0.5, not 0.99"),
+    (["--batch-size", "8"], "--batch-size 8 is where the search starts, but tune draws batch_size 16, 32, 64"),
+])
+def test_tune_refuses_bad_values_in_one_line(argv, message, dna_fasta, bioseq_home, capsys):
+    assert cli(["tune", str(dna_fasta), "--budget", "1m", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bioseq: error: {message}") and err.count("\n") == 1
+    assert not bioseq_home.exists()
+    with pytest.raises(InputError, match="--ensemble must be at least 1"):
+        tune(DataOptions([str(dna_fasta)]), "x", "1m", ensemble=0)
+
+
+def test_cli_out_and_the_training_options_reach_every_trial(dna_fasta, tmp_path, bioseq_home, capsys):
+    import json
+
+    out = tmp_path / "best.safetensors"
+    assert cli(["tune", str(dna_fasta), "--budget", "5m", "--trials", "1", "--epochs", "1", "--max-steps", "2",
+                "--batch-size", "16", "--lr", "0.001", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out) and out.is_file()
+    folder = StudyFolder.named("best")  # the study is named after the file
+    cfg = json.loads((folder.trial_dir(0) / "run.json").read_text())["train_config"]
+    assert (cfg["epochs"], cfg["max_steps"], cfg["batch_size"], cfg["lr"]) == (1, 2, 16, 0.001)
+    assert load_model(out).meta["tuning"]["best_trial"] == 0

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_pages import PAGES, charts, fresh_caches, ok, open_page, registry, texts, tiny_source  # noqa: F401
+
+from bioseq.training.tune import StudyFolder
 
 
 @pytest.mark.slow
 def test_tune_panel_runs_a_study_and_shows_it(tiny_source):  # noqa: F811
     at = open_page("train", tiny_source)
     assert at.button(key="tune_start") and at.selectbox(key="tune_budget").value == "3 minutes"
-    at.text_input(key="tune_name").set_value("panel-study")
-    at.number_input(key="tune_epochs").set_value(1)
+    at.text_input(key="train_name").set_value("panel-study")
+    at.number_input(key="train_opt_epochs").set_value(1)  # the form's training options reach every trial
+    at.number_input(key="train_opt_patience").set_value(1)
     at.selectbox(key="tune_budget").set_value("1 minute")
     at.button(key="tune_start").click().run()
     ok(at)
     job = registry().tuning("panel-study")
     assert job is not None and job.join(120), "the search did not end"
+    trial = json.loads((StudyFolder.named("panel-study").trial_dir(0) / "run.json").read_text())
+    assert (trial["train_config"]["epochs"], trial["train_config"]["patience"]) == (1, 1)
+    assert at.text_input(key="train_name").value != "panel-study"  # a fresh name for the next run
     at.switch_page(PAGES["train"]).run()
     ok(at)
     assert at.selectbox(key="tune_study").value == "panel-study"
@@ -31,11 +39,19 @@ def test_a_taken_study_name_is_a_message(tiny_source):  # noqa: F811
     at.number_input(key="train_opt_epochs").set_value(1)
     at.button(key="train_start").click().run()
     registry().get("first").join(120)
-    # typed after the run: a value typed in the tune form is only committed when that form is submitted
-    at.text_input(key="tune_name").set_value("first")
+    at.text_input(key="train_name").set_value("first")  # the search is named by the form's run name
     at.button(key="tune_start").click().run()
     ok(at)
     assert "already exists" in texts(at.error)
+
+
+def test_the_search_refuses_a_form_value_by_the_options_rule(tiny_source):  # noqa: F811
+    at = open_page("train", tiny_source)
+    at.number_input(key="train_opt_batch_size").set_value(8)  # valid for training, not a point of the search
+    at.button(key="tune_start").click().run()
+    ok(at)
+    assert "“Batch size” set to 8 is where the search starts" in texts(at.error)
+    assert registry().tuning(at.text_input(key="train_name").value) is None
 
 
 def fake_study(name: str, trials: int) -> None:
@@ -97,3 +113,27 @@ def test_tune_panel_importances_wait_for_five_trials(tiny_source):  # noqa: F811
     at = ok(open_page("train", tiny_source))
     spec = chart_text(at)
     assert "at least 5 finished trials (3 so far)" in spec
+
+
+@pytest.mark.slow
+def test_a_new_study_is_shown_with_its_stop_button_without_a_reload(tiny_source):  # noqa: F811
+    """Start the search, and on the same run of the page (no reload, no page switch) the new study is the one
+    listed and selected, searching, with its Stop button, even before its folder is written; it stops."""
+    fake_study("older-study", 2)  # a study already there must not take the panel
+    at = open_page("train", tiny_source)
+    at.text_input(key="train_name").set_value("fresh-study")
+    at.number_input(key="train_opt_epochs").set_value(1)
+    at.selectbox(key="tune_budget").set_value("1 minute")
+    at.button(key="tune_start").click().run()
+    ok(at)
+    job = registry().tuning("fresh-study")
+    try:
+        assert job is not None and job.alive, texts(at.error)
+        study = at.selectbox(key="tune_study")
+        assert study.value == "fresh-study" and "fresh-study" in study.options
+        assert at.button(key="tune_stop"), "no Stop button for the study just started"
+        at.button(key="tune_stop").click().run()
+        ok(at)
+    finally:
+        job.stop()
+        assert job.join(120), "the search did not stop"

@@ -1,21 +1,27 @@
 """Uploaded files and the upload folder's bookkeeping (bioseq.app.uploads) are kept apart: an upload called
-``source.json`` is stored as it came, and folders written by earlier versions are still read."""
+``source.json`` is stored as it came, and folders written by earlier versions are still read. A failed upload
+leaves nothing behind; an upload can be deleted; a model upload whose name is taken is imported under another."""
 
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from bioseq.app import uploads
+from bioseq.errors import InputError, ModelFileError
+from bioseq.model.store import list_models, model_path, read_meta, save_model
 from bioseq.workspace import uploads_dir
 
 SEQS = b">a label=x\nACGTACGTAC\n>b label=y\nTTTTGGGGCC\n"
-USER_JSON = b'{"mine": true}\n'
 
 
 def test_an_upload_called_source_json_is_kept_as_it_came():
-    src = uploads.upload_source([("s.fa", SEQS), ("source.json", USER_JSON)], "header")
+    mine = b">c label=x\nACGTTT\n>d label=y\nGGGTTT\n"  # a FASTA file the user happened to call source.json
+    src = uploads.upload_source([("s.fa", SEQS), ("source.json", mine)], "header")
     folder = uploads_dir() / src.key.partition(":")[2]
-    assert (folder / "source.json").read_bytes() == USER_JSON
+    assert (folder / "source.json").read_bytes() == mine
     assert uploads.source_by_key(src.key) == src  # the dataset is still found after a browser reload
     assert uploads.recent_sources() == [src]
 
@@ -37,3 +43,59 @@ def test_a_folder_written_by_an_earlier_version_is_still_read():
 def test_an_earlier_uploads_json_file_is_not_taken_for_a_manifest():
     [path] = uploads.save_uploads([("source.json", json.dumps({"key": "upload:0000000000000000"}).encode())])
     assert uploads.source_by_key(f"upload:{path.parent.name}") is None
+
+
+# ---------- a failed upload leaves nothing behind ----------
+
+BAD = {"empty.fa": (b"", "header"), "notes.txt": (b"these are my notes\n", "header"),
+       "odd.fa": (b">a label=x\nACGT!!ACGT\n>b label=y\nACGTACGT\n", "header"),
+       "short.fa": (b">a\nACGTACGT\nMMMM\n>b\nACGTACGT\nMMMMOOOO\n", "positions")}
+
+
+def listing(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_a_failed_upload_leaves_nothing_behind(name):
+    good = uploads.upload_source([("s.fa", SEQS)], "header")
+    before = listing(uploads_dir())
+    data, mode = BAD[name]
+    with pytest.raises(InputError, match=f"^{re.escape(name)}: "):  # named as the user called it
+        uploads.upload_source([(name, data)], mode)
+    assert listing(uploads_dir()) == before and uploads.recent_sources() == [good]
+
+
+def test_a_failed_upload_into_an_empty_workspace_makes_no_folder():
+    with pytest.raises(InputError):
+        uploads.upload_source([("empty.fa", b"")], "header")
+    assert not uploads_dir().exists()
+
+
+def test_two_files_of_one_name_are_refused_before_anything_is_written():
+    with pytest.raises(InputError, match="two uploaded files are both called 's.fa'"):
+        uploads.save_uploads([("s.fa", SEQS), ("dir/s.fa", SEQS)])
+    assert not uploads_dir().exists()
+
+
+def test_delete_upload():
+    src = uploads.upload_source([("s.fa", SEQS)], "header")
+    uploads.delete_upload(src.key)
+    assert uploads.recent_sources() == [] and uploads.source_by_key(src.key) is None
+    for key in (src.key, "upload:../../etc", "example:dna_motif"):
+        with pytest.raises(InputError, match="no such upload"):
+            uploads.delete_upload(key)
+
+
+# ---------- a model upload whose name is taken can be imported under another ----------
+
+def test_import_a_model_under_another_name(dna_bundle, tmp_path):
+    save_model(model_path("taken"), dna_bundle)
+    data = model_path("taken").read_bytes()
+    with pytest.raises(ModelFileError, match="^taken: a model with this name is already in the registry; import "
+                                             "it under another name"):
+        uploads.save_model_upload(data, "copy.safetensors", register=True)
+    path = uploads.save_model_upload(data, "copy.safetensors", register=True, as_name="copy")
+    assert path == model_path("copy") and read_meta(path)["name"] == "copy"
+    assert sorted(m["name"] for m in list_models()) == ["copy", "taken"]
+    assert not (uploads_dir() / "models").exists() or not any((uploads_dir() / "models").iterdir())

@@ -20,7 +20,7 @@ from bioseq.interpret.window import (
     used_window,
     window_summary,
 )
-from bioseq.model.classifier import build_model
+from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
 from bioseq.model.store import ModelBundle
 
@@ -29,7 +29,7 @@ def labeller(seed: int = 0, **cfg) -> ModelBundle:
     torch.manual_seed(seed)
     opts = {"hidden": 4, "conv": False, "bidirectional": False, "dropout": 0.0, "conv_pool": 1,
             "conv_filters": 4, "conv_width": 3, "task": "label", **cfg}
-    return ModelBundle(build_model(ModelConfig(DNA.size, 2, **opts)).eval(), DNA, ["a", "b"])
+    return ModelBundle(SequenceClassifier(ModelConfig(DNA.size, 2, **opts)).eval(), DNA, ["a", "b"])
 
 
 def rec(seq: str, ident: str = "s", number: int = 1) -> Record:
@@ -104,6 +104,6 @@ def test_no_mass_gives_no_window_and_classifiers_are_refused():
     assert math.isnan(table["back"].iloc[0]) and math.isnan(table["past_share"].iloc[0])
     assert window_summary(table)["positions"].tolist() == []
     torch.manual_seed(0)
-    clf = ModelBundle(build_model(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
+    clf = ModelBundle(SequenceClassifier(ModelConfig(DNA.size, 2, hidden=2, conv=False)).eval(), DNA, ["a", "b"])
     with pytest.raises(InputError, match="needs a labeller"):
         used_window(clf, RECORDS)

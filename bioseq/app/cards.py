@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
-from ..model.store import describe_model
+from ..model.card import describe_model
+from ..task import task_of
 
 CARD_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "mcc", "f1", "sov")
 
@@ -35,6 +36,7 @@ def model_card(meta: dict) -> pd.DataFrame:
         ("architecture", describe_model(meta)),
         ("alphabet", f"{a.get('name')} ({a.get('letters')}); {a.get('rule', '')}"),
         ("task", TASK_WORDS.get(meta.get("task", "classify"), meta.get("task"))),
+        *ensemble_rows(meta),
         *labelling_rows(meta),
         ("classes", ", ".join(meta.get("classes") or [])),
         ("length", f"max {length.get('max_length') or 'none'}, keep the {length.get('policy', 'start')}"),
@@ -52,6 +54,8 @@ def model_card(meta: dict) -> pd.DataFrame:
                      + (", stopped by the user" if t.get("interrupted") else "") + ")"))
         vm = t.get("val_metrics") or {}
         rows += [(f"validation {k.replace('_', ' ')}", _fmt(vm[k])) for k in CARD_METRICS if k in vm]
+        weakest = task_of(meta).weakest(t.get("confusion"), meta.get("classes") or [])
+        rows += [("validation worst label", weakest)] if weakest else []
         rows += [(f"{f.get('role')} file", f"{f.get('path')} (sha256 {str(f.get('sha256'))[:16]}…)")
                  for f in t.get("files") or []]
         tc = t.get("train_config") or {}
@@ -80,8 +84,28 @@ def labelling_rows(meta: dict) -> list[tuple[str, str]]:
             ("unscored positions", ignore_rule(labelling))]
 
 
+def ensemble_size(meta: dict) -> int:
+    """How many networks the model averages (1 for a single model)."""
+    return max(len((meta.get("ensemble") or {}).get("members") or []), 1)
+
+
+def ensemble_rows(meta: dict) -> list[tuple[str, str]]:
+    """An ensemble's members in words: how many, where they came from (seeds, or a study's trials); none for a
+    single model."""
+    e, size = meta.get("ensemble") or {}, ensemble_size(meta)
+    if size < 2:
+        return []
+    origin = f"seeds {', '.join(map(str, e['seeds']))}" if e.get("seeds") else e.get("origin", "")
+    return [("ensemble", f"{size} networks, their probabilities averaged" + (f" ({origin})" if origin else ""))]
+
+
 def history(meta: dict) -> pd.DataFrame:
-    """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``)."""
+    """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``); for an ensemble
+    whose file records each member's, all of them with a ``run`` column (``member 1``, ``member 2``, ...)."""
+    members = [h for h in (meta.get("ensemble") or {}).get("member_histories") or []]
+    if len(members) > 1 and all(members):
+        return pd.concat([pd.DataFrame(h).assign(run=f"member {i}") for i, h in enumerate(members, 1)],
+                         ignore_index=True)
     return pd.DataFrame((meta.get("training") or {}).get("history") or [])
 
 
@@ -93,7 +117,6 @@ def confusion(meta: dict) -> list[list[int]] | None:
 def notes(meta: dict) -> list[str]:
     """Warnings about the model's validation figures (:func:`bioseq.metrics.metric_notes`)."""
     from ..metrics import metric_notes
-    from ..task import task_of
 
     t, task = meta.get("training") or {}, task_of(meta)
     counts = (t.get("val_counts") or t.get("counts") or {}).values()

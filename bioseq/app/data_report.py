@@ -17,7 +17,7 @@ from ..data.position_labels import load_positions, summarize_positions
 from ..data.source import DataSource
 from ..errors import InputError
 from ..metrics.segments import segments
-from ..task import Task, detect
+from ..task import Task, detect, weight_warnings
 
 NOT_SCORED = "(not scored)"
 
@@ -65,17 +65,13 @@ def report(source: DataSource) -> DataReport:
         total = sum(counts.values()) or 1
         comp_rows += [{"label": label, "letter": c, "fraction": n / total, "standard": c in standard}
                       for c, n in sorted(counts.items())]
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(ds.seqs):
-        groups[s.upper()].append(i)
+    groups = duplicate_groups(ds.seqs)
     dups = [{"sequence": s[:60] + ("…" if len(s) > 60 else ""), "count": len(g),
              "ids": ", ".join(ds.ids[i] for i in g[:10]) + (" …" if len(g) > 10 else ""),
              "labels": ", ".join(sorted({ds.classes[int(ds.labels[i])] for i in g}))}
-            for s, g in groups.items() if len(g) > 1]
+            for s, g in groups.items()]
     summary = summarize(ds)
-    notes = []
-    if summary["conflicting_duplicates"]:
-        notes.append(f"{summary['conflicting_duplicates']} identical sequences carry different labels")
+    notes = duplicate_notes(groups, [int(y) for y in ds.labels], len(ds), "labels")
     notes += size_notes(summary["per_class"], len(ds), "classes")
     return DataReport(summary, list(ds.classes), pd.DataFrame(rows),
                       pd.DataFrame(comp_rows, columns=["label", "letter", "fraction", "standard"]),
@@ -117,7 +113,7 @@ def position_report(source: DataSource) -> DataReport:
     masked = summary["positions"] - sum(summary["per_class"].values())
     summary.update(masked=int(masked), ambiguous_fraction=ambiguous / max(summary["positions"], 1),
                    labels=list(ds.label_set))
-    notes = []
+    notes = duplicate_notes(duplicate_groups(ds.seqs), [t.tobytes() for t in ds.targets()], len(ds), "label strings")
     if masked:
         how = "the mask" if source.mask else f"label {ds.ignore_label!r}" if ds.ignore_label else "the data"
         notes.append(f"{masked:,} of {summary['positions']:,} positions ({masked / summary['positions']:.1%}) are "
@@ -129,6 +125,27 @@ def position_report(source: DataSource) -> DataReport:
                       task="label", segments=pd.DataFrame(segs, columns=["label", "length"]))
 
 
+def duplicate_groups(seqs) -> dict[str, list[int]]:
+    """The records (indices) of each sequence that occurs more than once, letter case aside."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, seq in enumerate(seqs):
+        groups[seq.upper()].append(i)
+    return {s: g for s, g in groups.items() if len(g) > 1}
+
+
+def duplicate_notes(groups: dict[str, list[int]], labels: list, records: int, what: str = "labels") -> list[str]:
+    """A warning naming how many records repeat another's sequence exactly (:func:`duplicate_groups`), and how
+    many of the repeated sequences carry conflicting ``labels`` (one hashable per record); none when none repeat."""
+    if not groups:
+        return []
+    repeats = sum(len(g) - 1 for g in groups.values())
+    conflicting = sum(1 for g in groups.values() if len({labels[i] for i in g}) > 1)
+    return [f"{repeats:,} of {records:,} records repeat another record's sequence exactly ({len(groups):,} "
+            f"{'sequences occur' if len(groups) > 1 else 'sequence occurs'} more than once"
+            + (f", {conflicting:,} with different {what}" if conflicting else "")
+            + "): a repeated sequence counts more than once in training and in the metrics"]
+
+
 def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -> list[str]:
     """Warnings about unbalanced ``per_class`` counts and a small dataset (``what``: classes or labels)."""
     notes = []
@@ -137,7 +154,8 @@ def size_notes(per_class: dict[str, int], records: int, what: str = "classes") -
         notes.append(f"the {what} are unbalanced; training weights them by inverse frequency")
     if records < 50:
         notes.append(f"only {records} records: expect noisy validation numbers")
-    return notes
+    unit, word = ("sequences", "class") if what == "classes" else ("positions", "label")
+    return notes + weight_warnings(per_class, unit=unit, word=word)
 
 
 def overlap_check(source: DataSource, identity: float = 0.4, tool: str | None = None) -> Overlap:

@@ -25,14 +25,6 @@ def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     return vlc.vegalite_to_png(_spec(chart), scale=scale)
 
 
-def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:
-    if fmt == "png":
-        return chart_png(chart)
-    if fmt == "svg":
-        return chart_svg(chart)
-    raise ValueError(f"unknown chart format {fmt!r}; choose png or svg")
-
-
 def table_csv(df: pd.DataFrame) -> bytes:
     """The table as UTF-8 CSV without the index."""
     return df.to_csv(index=False).encode("utf-8")

@@ -13,7 +13,8 @@ from ..interpret.diagnose import Diagnosis, diagnose_run, memory_summary
 from ..interpret.memory import COLUMNS as MEMORY_COLUMNS
 from ..interpret.memory import effective_memory, measured_range, memory_curve
 from ..interpret.position_gradients import PROFILE_COLUMNS, flow_profile
-from ..model.store import describe_config, load_model
+from ..model.card import describe_config
+from ..model.store import load_model
 from ..task import task_of
 from ..training.runs import GradientSummary, gradient_summary, layer_gradients, read_gradients, read_metrics, read_run
 from .records import run_records

@@ -23,16 +23,17 @@ from ..prediction.predict import predict_chunks, predict_frame, prediction_table
 from ..task import label_string
 
 __all__ = ["PositionPredictions", "apply_threshold", "evaluate_upload", "filter_predictions", "follow_selection",
-           "predict_frame", "predict_uploads", "unlike_training"]
+           "predict_frame", "predict_uploads", "unlike_training", "with_truth"]
 
 NOT_SCORED = ""
 
 
 def filter_predictions(df: pd.DataFrame, classes: Sequence[str] | None = None, min_probability: float = 0.0,
-                       text: str = "", unusual: bool = False) -> pd.DataFrame:
+                       text: str = "", unusual: bool = False, wrong: bool = False) -> pd.DataFrame:
     """Rows predicted as one of ``classes``, whose winning probability is at least ``min_probability``,
-    whose id contains ``text`` and (with ``unusual``) that are unlike the training data; the original row
-    numbers are kept as the index."""
+    whose id contains ``text``, (with ``unusual``) that are unlike the training data and (with ``wrong``) whose
+    prediction is not their known ``true`` label (:func:`with_truth`); the original row numbers are kept as the
+    index."""
     keep = np.ones(len(df), dtype=bool)
     if classes:
         keep &= df["prediction"].isin(list(classes)).to_numpy()
@@ -43,7 +44,27 @@ def filter_predictions(df: pd.DataFrame, classes: Sequence[str] | None = None, m
     if unusual and "unlike_training" in df:
         flags = df["unlike_training"].astype(str)
         keep &= (flags.str.len() > 0).to_numpy() & ~flags.str.startswith("not checked").to_numpy()
+    if wrong and "true" in df:
+        keep &= (df["true"].notna() & (df["true"] != df["prediction"])).to_numpy()
     return df[keep]
+
+
+def with_truth(bundle: ModelBundle, frame: pd.DataFrame, records: Sequence[Record],
+               labels: tuple[str, bytes] | None = None) -> pd.DataFrame:
+    """A classifier's prediction table with a ``true`` column last: each record's label as training reads it (an
+    uploaded ``labels`` table, ``label=`` tokens, or one file per class; renamed by the model's class map; empty
+    where unknown). The table as it is when no record's label is one of the model's classes (two unlabelled
+    files are not two classes). Errors name the user's labels file."""
+    from .records import labels_for
+
+    table, names = saved([labels]) if labels else ([[None]], {})
+    try:
+        found = labels_for(list(records), table[0][0], (bundle.meta.get("training") or {}).get("class_map"))
+    except InputError as e:
+        raise renamed(e, names) from None
+    if not set(found) & set(bundle.classes):
+        return frame
+    return frame.assign(true=pd.Series(found, index=frame.index, dtype=object))
 
 
 def follow_selection(shown: pd.DataFrame, rows: Sequence[int], previous: int | None) -> int | None:
@@ -64,11 +85,12 @@ def unlike_training(frame: pd.DataFrame) -> str | None:
 
 def apply_threshold(frame: pd.DataFrame, classes: Sequence[str], threshold: float) -> pd.DataFrame:
     """A two-class table with ``prediction`` called by ``p(classes[1]) >= threshold`` instead of the larger
-    probability (0.5)."""
+    probability (0.5), and a ``threshold`` column last that records it (a CSV of the table says how its calls
+    were made)."""
     if len(classes) != 2:
         raise ValueError("a decision threshold needs a two-class model")
     positive = frame[f"p_{classes[1]}"].to_numpy() >= threshold
-    return frame.assign(prediction=np.where(positive, classes[1], classes[0]))
+    return frame.assign(prediction=np.where(positive, classes[1], classes[0]), threshold=float(threshold))
 
 
 def saved(*groups: Sequence[tuple[str, bytes]]) -> tuple[list[list[str]], dict[str, str]]:
@@ -123,6 +145,10 @@ class PositionPredictions:
         """Three-line FASTA of the predicted labels: header, sequence, predicted label string."""
         return "".join(f">{r.description or r.id}\n{r.seq}\n{label_string(labels, p)}\n"
                        for r, p in zip(self.records, self.probs))
+
+    def wrong_records(self) -> pd.DataFrame:
+        """The rows of :attr:`per_record` with a scored position labelled wrong (their record numbers kept)."""
+        return self.per_record[self.per_record["accuracy"] < 1]
 
     def record_tracks(self, index: int) -> pd.DataFrame:
         """One record's rows as :func:`bioseq.interpret.tracks.label_tracks` lays them out (for the chart)."""

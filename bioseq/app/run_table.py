@@ -4,16 +4,21 @@ and which runs can fairly be drawn together (the same alphabet and classes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
+from ..model.store import SUFFIX
+from ..task import task_of
 from ..training.runs import RunProgress, list_runs, read_run
+from ..workspace import models_dir
 
 OPTION_COLUMNS = ("cell", "layers", "hidden", "bidirectional", "conv", "pooling", "norm", "skip", "dropout")
 TRAIN_COLUMNS = ("lr", "batch_size", "weight_decay", "epochs")
 METRIC_COLUMNS = ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1")
-COLUMNS = ("run", "status", "alphabet", "classes", "records", *(f"val_{m}" for m in METRIC_COLUMNS), "best_epoch",
+COLUMNS = ("run", "status", "alphabet", "classes", "records", *(f"val_{m}" for m in METRIC_COLUMNS), "val_worst_label",
+           "val_worst_f1", "best_epoch",
            "epochs_run", "minutes", *OPTION_COLUMNS, *TRAIN_COLUMNS, "started")
 
 
@@ -29,14 +34,27 @@ def comparison_table(names: Sequence[str] | None = None) -> pd.DataFrame:
         model, train = info.get("model_config") or {}, info.get("train_config") or {}
         val, summary = info.get("val_metrics") or {}, info.get("summary") or {}
         progress = RunProgress.of(info)
+        worst = task_of(info.get("model_config")).worst(*_matrix(info))
         rows.append({
             "run": name, "status": info.get("status"), "alphabet": summary.get("alphabet"),
             "classes": ", ".join(summary.get("per_class") or {}), "records": summary.get("records"),
-            **{f"val_{m}": val.get(m) for m in METRIC_COLUMNS}, "best_epoch": info.get("best_epoch"),
+            **{f"val_{m}": val.get(m) for m in METRIC_COLUMNS}, "val_worst_label": worst[0] if worst else None,
+            "val_worst_f1": worst[1] if worst else None, "best_epoch": info.get("best_epoch"),
             "epochs_run": info.get("epoch"), "minutes": round(progress.elapsed / 60, 2) if progress.elapsed else None,
             **{k: model.get(k) for k in OPTION_COLUMNS}, **{k: train.get(k) for k in TRAIN_COLUMNS},
             "started": info.get("started")})
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _matrix(info: dict) -> tuple:
+    """A finished run's validation confusion matrix and its classes (in the order of its rows)."""
+    return info.get("confusion"), list((info.get("summary") or {}).get("per_class") or {})
+
+
+def weakest(info: dict) -> str:
+    """What a finished run's headline shows beside it (:meth:`bioseq.task.Task.weakest`): a labeller's worst
+    label's F1; '' for a classifier or a run saved without its confusion matrix."""
+    return task_of(info.get("model_config")).weakest(*_matrix(info))
 
 
 def comparable(table: pd.DataFrame, name: str) -> list[str]:
@@ -54,8 +72,28 @@ def run_notes(info: dict) -> list[str]:
     """Warnings about a finished run's validation figures (:func:`bioseq.metrics.metric_notes`), e.g. a
     high AUROC next to chance accuracy, or one class making up most of the data."""
     from ..metrics import metric_notes
-    from ..task import task_of
 
     task = task_of(info.get("model_config"))
     counts = ((info.get("summary") or {}).get("per_class") or {}).values()
     return metric_notes(info["val_metrics"], counts, task.unit, task.word) if info.get("val_metrics") else []
+
+
+def ensemble_words(info: dict) -> str | None:
+    """A run that trains an ensemble of seeds, in words (which member trains now, while it runs); ``None`` for
+    one network."""
+    tc = info.get("train_config") or {}
+    n = int(tc.get("seeds") or 1)
+    if n < 2:
+        return None
+    seed = int(tc.get("seed") or 0)
+    now = f"; member {info.get('member', 1)} of {n} is training" if info.get("status") == "running" else ""
+    return (f"An ensemble of {n} networks (seeds {', '.join(str(seed + k) for k in range(n))}), their probabilities "
+            f"averaged{now}. The curves show each member's epochs.")
+
+
+def model_of(info: dict) -> str | None:
+    """The registry name of a run's model, when the model file is in the registry; else ``None``."""
+    path = Path(info.get("model_path") or "")
+    if path.name.endswith(SUFFIX) and path.is_file() and path.parent.resolve() == models_dir().resolve():
+        return path.name.removesuffix(SUFFIX)
+    return None

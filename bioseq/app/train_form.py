@@ -27,6 +27,11 @@ def key(o: Option | str) -> str:
     return KEY_PREFIX + (o if isinstance(o, str) else o.name)
 
 
+def read(state: Mapping) -> dict:
+    """The form's values from the widgets' state (Streamlit's session state, keyed by :func:`key`)."""
+    return {o.name: state[key(o)] for o in fields()}
+
+
 def defaults(alphabet: str | None = "dna", task: str | None = None) -> dict:
     """Every form field's default as a form value; model defaults depend on the alphabet and the task
     (``label``: a labeller's convolution does not pool)."""
@@ -35,7 +40,9 @@ def defaults(alphabet: str | None = "dna", task: str | None = None) -> dict:
 
 def to_configs(values: Mapping, data: DataOptions) -> tuple:
     """Form values and the Data page's ``data`` as ``(DataOptions, model options, TrainConfig)`` for ``fit``;
-    raises :class:`~bioseq.errors.InputError` for an invalid value."""
+    raises :class:`~bioseq.errors.InputError` for an invalid value (each option's one rule, the message naming
+    the form field in ``error.dashboard()``). ``bioseq tune`` and the Tune panel take the data and training
+    configs (the search chooses the model)."""
     form = {o.name: o for o in fields()}
     given = {k: form[k].from_form(v) if k in form else v for k, v in values.items()}
     base = {k: v for k, v in asdict(data).items() if k != "train"}

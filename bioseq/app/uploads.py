@@ -16,16 +16,18 @@ import datetime as _dt
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from ..data.examples import example
 from ..data.io import Record, read_upload
 from ..data.source import LABEL_MODES, DataSource
-from ..errors import InputError, ModelFileError
-from ..model.store import load_model, model_path, read_meta
+from ..errors import BioseqError, InputError, ModelFileError
+from ..model.store import load_model, model_path, read_meta, register_model
 from ..workspace import atomic_write, check_name, uploads_dir
+from .data_report import report
 
 MANIFEST = ".source.json"  # a name no upload can take (safe_filename drops leading dots)
 OLD_MANIFEST = "source.json"  # the manifest of upload folders written by earlier versions
@@ -41,31 +43,41 @@ def safe_filename(name: str) -> str:
 
 def save_uploads(files: Sequence[tuple[str, bytes]]) -> list[Path]:
     """Write uploaded ``(name, bytes)`` pairs into the workspace; return their paths, in order."""
+    return _save(files)[0]
+
+
+def _save(files: Sequence[tuple[str, bytes]]) -> tuple[list[Path], list[Path]]:
+    """:func:`save_uploads`, and what it added (files, then the folder if it made it), deepest first."""
     if not files:
         raise InputError("no files were uploaded")
+    names = [safe_filename(name) for name, _ in files]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice:
+        raise InputError(f"two uploaded files are both called {twice!r}; rename one", twice)
     h = hashlib.sha256()
-    for name, data in files:
-        h.update(safe_filename(name).encode() + b"\0" + hashlib.sha256(data).digest())
+    for fname, (_, data) in zip(names, files):
+        h.update(fname.encode() + b"\0" + hashlib.sha256(data).digest())
     folder = uploads_dir() / h.hexdigest()[:16]
+    added = [p for p in (folder, folder.parent) if not p.is_dir()]
     folder.mkdir(parents=True, exist_ok=True)
-    paths, seen = [], set()
-    for name, data in files:
-        fname = safe_filename(name)
-        if fname in seen:
-            raise InputError(f"two uploaded files are both called {fname!r}; rename one", fname)
-        seen.add(fname)
+    paths = []
+    for fname, (_, data) in zip(names, files):
         path = folder / fname
+        if not path.is_file():
+            added.insert(0, path)
         if not path.is_file() or path.read_bytes() != data:
             atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
         paths.append(path)
-    return paths
+    return paths, added
 
 
 def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header",
                   labels: tuple[str, bytes] | None = None, alphabet: str | None = None, *,
                   labels_fasta: Sequence[tuple[str, bytes]] = (), mask: Sequence[tuple[str, bytes]] = (),
-                  ignore_label: str | None = None) -> DataSource:
-    """Save uploads and describe them as a :class:`DataSource` (validated by :func:`report`).
+                  ignore_label: str | None = None, check: Callable[[DataSource], object] = report) -> DataSource:
+    """Save uploads and describe them as a :class:`DataSource`, validated by ``check`` (the Data page's
+    :func:`~bioseq.app.data_report.report`) before it is kept: when the data fails, the files this upload
+    added are removed again and the error names the files as the user called them.
 
     Per-position labels (``label_mode="positions"``): three-line FASTA ``files``, or sequence ``files`` with
     ``labels_fasta`` (and ``mask``) files matched by record id; ``ignore_label`` is never scored."""
@@ -80,7 +92,7 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
     if ignore_label is not None and len(ignore_label) != 1:
         raise InputError(f"the unscored label must be one character, not {ignore_label!r}")
     extra = list(labels_fasta) + list(mask)
-    paths = save_uploads(list(files) + extra + ([labels] if labels else []))
+    paths, added = _save(list(files) + extra + ([labels] if labels else []))
     table = str(paths.pop()) if labels else None
     cut = len(files)
     paths, label_paths, mask_paths = paths[:cut], paths[cut:cut + len(labels_fasta)], paths[cut + len(labels_fasta):]
@@ -93,10 +105,42 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
     original = {str(p): n for p, (n, _) in zip([*paths, *label_paths, *mask_paths], [*files, *extra])}
     if labels:
         original[table] = labels[0]
+    try:
+        check(source)
+    except BioseqError as e:
+        _remove(added)  # a failed upload leaves nothing behind
+        raise _named(e, original) from None
     manifest = {**asdict(source), "original_names": original,
                 "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")}
     atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1)))
     return source
+
+
+def _remove(added: list[Path]) -> None:
+    for p in added:
+        try:
+            p.rmdir() if p.is_dir() else p.unlink(missing_ok=True)
+        except OSError:
+            pass  # a folder another upload wrote into meanwhile stays
+
+
+def _named(e: BioseqError, original: dict[str, str]) -> BioseqError:
+    """``e`` with each stored path replaced by the name the user gave the file (the files are gone)."""
+    text = e.args[0] if e.args and isinstance(e.args[0], str) else None
+    if text is not None:
+        for stored, name in sorted(original.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(stored, name)
+        e.args = (text, *e.args[1:])
+    return e
+
+
+def delete_upload(key: str) -> None:
+    """Delete the uploaded dataset ``upload:<digest>`` (its folder in the workspace)."""
+    kind, _, digest = (key or "").partition(":")
+    folder = uploads_dir() / digest
+    if kind != "upload" or not re.fullmatch(r"[0-9a-f]{16}", digest) or not folder.is_dir():
+        raise InputError(f"no such upload: {key!r}")
+    shutil.rmtree(folder)
 
 
 def _manifest(folder: Path) -> dict | None:
@@ -162,11 +206,12 @@ def read_uploads(files: Sequence[tuple[str, bytes]]) -> list[Record]:
     return [r for name, data in files for r in read_upload(data, name)]
 
 
-def save_model_upload(data: bytes, name: str, *, register: bool = False) -> Path:
+def save_model_upload(data: bytes, name: str, *, register: bool = False, as_name: str | None = None) -> Path:
     """Store an uploaded model file after validating its metadata (nothing is unpickled).
 
-    With ``register`` it becomes ``models/<model name>.safetensors`` in the registry (an existing
-    model of that name is an error); otherwise it is kept under ``uploads/models/<digest>``.
+    With ``register`` it becomes ``models/<name>.safetensors`` in the registry, the name ``as_name`` or else
+    the one inside the file (a model of that name already there is an error); otherwise it is kept under
+    ``uploads/models/<digest>``. A file that fails the checks is not kept.
     """
     digest = hashlib.sha256(data).hexdigest()[:16]
     tmp = uploads_dir() / "models" / f"{digest}.safetensors"
@@ -181,11 +226,11 @@ def save_model_upload(data: bytes, name: str, *, register: bool = False) -> Path
         raise ModelFileError(str(e).replace(str(tmp), safe_filename(name))) from None
     if not register:
         return tmp
-    target = model_path(check_name(str(meta.get("name") or Path(name).stem)))
-    if target.exists():
+    try:
+        target = check_name(as_name or str(meta.get("name") or Path(name).stem))
+        if model_path(target).exists():
+            raise ModelFileError(f"{target}: a model with this name is already in the registry; import it under "
+                                 "another name, or rename or delete the one in the registry first")
+        return register_model(tmp, target)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise ModelFileError(f"{target.stem}: a model with this name is already in the registry; "
-                             "delete it first or rename the file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp.replace(target)
-    return target

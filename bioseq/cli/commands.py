@@ -11,10 +11,12 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from types import MappingProxyType
 
-from .. import __version__
 from ..errors import BioseqError
+from ..version import __version__
+from .arguments import add_destination, add_option, add_option_arguments
 from .device import add_device_arguments, add_rank_timeout
 
 EXIT_INPUT = 2
@@ -55,16 +57,16 @@ def cmd_train(a: argparse.Namespace) -> int:
     data, model_opts, tc = split_options(a.train, {o.name: getattr(a, o.name) for o in settable() if o.cli})
     if a.resume and not (a.name or a.out or a.log_dir):
         raise BioseqError("--resume needs --name, --out or --log-dir to find the interrupted run")
-    from ..training import distributed
+    from .. import runtime
     from ..training.runs import crowding
 
-    crowd = crowding(exclude=a.name) if distributed.is_main() else None
+    crowd = crowding(exclude=a.name) if runtime.is_main() else None
     if crowd is not None:
         print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
             callback=None if a.quiet else _progress_printer(), launcher="cli")
-    distributed.finish()
-    if not distributed.is_main():
+    runtime.finish()
+    if not runtime.is_main():
         return 0  # rank 0 reports
     s = r.summary
     task = task_of(r.bundle)
@@ -73,9 +75,13 @@ def cmd_train(a: argparse.Namespace) -> int:
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
+    for warning in s.get("warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
+    weakest = task.weakest(r.result.confusion, r.bundle.classes)  # a rare label's F1 beside the means
     print(f"validation (best epoch {r.result.best_epoch}{task.scope}): "
-          + "  ".join(f"{k} {_fmt(m[k])}" for k in task.headline), file=sys.stderr)
+          + "  ".join([*(f"{k} {_fmt(m[k])}" for k in task.headline), *([weakest] if weakest else [])]),
+          file=sys.stderr)
     print("confusion (rows true, columns predicted; " + ", ".join(r.bundle.classes) + "): "
           + str(r.result.confusion), file=sys.stderr)
     # a labeller's memory is measured per position and its findings say labels and positions
@@ -89,17 +95,17 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_predict(a: argparse.Namespace) -> int:
     from collections import Counter
 
+    from .. import runtime
     from ..prediction.novelty import summary
     from ..prediction.predict import predict_files
     from ..task import task_of
-    from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
     flagged: Counter = Counter()
     n = predict_files(bundle, a.files, a.output, fmt=a.format, chunk_size=a.chunk_size, batch_size=a.batch_size,
                       with_sequence=a.with_sequence, rank_timeout=a.rank_timeout, flagged=flagged)
-    if not distributed.is_main():
+    if not runtime.is_main():
         return 0
     if a.output not in (None, "-"):
         print(f"wrote {n} {task_of(bundle).written}predictions to {a.output}", file=sys.stderr)
@@ -120,9 +126,18 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from ..model.store import list_models
+    from ..model.store import delete_model, list_models, rename_model
     from ..workspace import workspace
 
+    if a.action == "rename":
+        print(rename_model(a.old, a.new, overwrite=a.overwrite))
+        return 0
+    if a.action == "delete":
+        if not (a.yes or _confirmed(f"delete model {a.name!r} for good? [y/N] ")):
+            raise BioseqError(f"{a.name}: not deleted; add --yes to delete it without a question")
+        delete_model(a.name)
+        print(f"deleted model {a.name}", file=sys.stderr)
+        return 0
     rows = list_models()
     if a.json:
         print(json.dumps(rows, indent=1))
@@ -141,8 +156,19 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmed(question: str) -> bool:
+    """The user's yes at a terminal; never yes when standard input is not one (a script must say --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 def cmd_info(a: argparse.Namespace) -> int:
-    from ..model.store import describe_model, read_meta, resolve
+    from ..model.card import describe_model
+    from ..model.store import read_meta, resolve
     from ..task import task_of
 
     meta = read_meta(resolve(a.model))
@@ -192,62 +218,12 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return run_inspect(a)
 
 
-def _checked(o):
-    """An argparse ``type`` for option ``o``: its type, at least its ``min``."""
-    def convert(text: str):
-        try:
-            value = o.type(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a valid {o.type.__name__}: {text!r}") from None
-        if o.min is not None and value < o.min:
-            raise argparse.ArgumentTypeError(f"must be at least {o.min}, not {text}")
-        return value
-    convert.__name__ = o.type.__name__  # argparse names the type in its messages
-    return convert
-
-
-def add_option_arguments(parser: argparse.ArgumentParser, groups: Sequence[str] = ("data", "model", "training"),
-                         names: Sequence[str] = ()) -> None:
-    """One argument per option of the options table (:mod:`bioseq.options`), in groups, defaults in the help:
-    every option of ``groups``, and the options ``names`` of other groups.
-
-    Model options whose default depends on the alphabet default to ``None`` here (decided with the data).
-    """
-    from ..options import options
-
-    wanted = [o for o in options() if o.cli and (o.group in groups or o.name in names)]
-    groups = {g: parser.add_argument_group(g) for g in dict.fromkeys(o.group for o in wanted)}
-    for o in wanted:
-        kw = {"help": o.describe().replace("%", "%%"), "default": None if o.from_data else o.default}
-        if o.positional:
-            groups[o.group].add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
-            continue
-        if o.type is bool:
-            kw["action"] = argparse.BooleanOptionalAction
-        elif o.choices is not None:
-            kw.update(metavar="{" + ",".join(o.allowed) + ",...}") if o.open_choices else kw.update(choices=o.allowed)
-        elif o.type in (int, float):
-            kw.update(type=_checked(o), metavar="N" if o.type is int else "X")
-        if o.many:
-            kw["nargs"] = "+"
-        if o.metavar:
-            kw["metavar"] = o.metavar
-        groups[o.group].add_argument(o.flag, *o.aliases, dest=o.name, **kw)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers and per-position "
-                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go "
-                                 "to $BIOSEQ_HOME (default ~/.bioseq).")
-    ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    t = sub.add_parser("train", help="train a classifier or a per-position labeller on labelled sequence files",
-                       description="Train a model: a classifier (one class per sequence: labels from label=VALUE "
-                       "header tokens, --labels, or one file per class, several files whose headers carry no "
-                       "labels) or a labeller (a label per position: three-line FASTA, or --labels-fasta; --task "
-                       "label, detected from the files). Every option is also an argument of bioseq.train() and "
-                       "a field of the dashboard's Train form.")
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    t.description = ("Train a model: a classifier (one class per sequence: labels from label=VALUE header tokens, "
+                     "--labels, or one file per class, several files whose headers carry no labels) or a labeller (a "
+                     "label per position: three-line FASTA, or --labels-fasta; --task label, detected from the "
+                     "files). Every option is also an argument of bioseq.train() and a field of the dashboard's "
+                     "Train form.")
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
@@ -256,19 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--overwrite", action="store_true", help="replace the model and run of this --name or --out "
                    "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
-    dest = t.add_mutually_exclusive_group()
-    dest.add_argument("--out", metavar="PATH", help="save the model file here")
-    dest.add_argument("--name", help="save the model in the workspace registry under this name")
+    add_destination(t, "save the model file here", "save the model in the workspace registry under this name")
     t.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("predict", help="predict classes (or per-position labels) for sequence files",
-                       description="Writes CSV: id, prediction, p_<class> per class, in input order. For a "
-                       "labeller: id, position (1-based), letter, prediction, p_<label> per label, one row per "
-                       "letter; with --format fasta, three-line FASTA with the predicted label string.")
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    from ..data.io import CHUNK_SIZE
+
+    p.description = ("Writes CSV: id, prediction, p_<class> per class, in input order. For a labeller: id, position "
+                     "(1-based), letter, prediction, p_<label> per label, one row per letter; with --format fasta, "
+                     "three-line FASTA with the predicted label string.")
     p.add_argument("model", metavar="MODEL", help="model file or registry name")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default or '-': standard output)")
-    p.add_argument("--chunk-size", type=int, default=4096, help="records read at a time (4096)")
+    add_option(p, CHUNK_SIZE)
     p.add_argument("--with-sequence", action="store_true", help="add each record's sequence as a last column")
     p.add_argument("--format", choices=("csv", "fasta"), help="labellers: csv (default, one row per position) or "
                    "fasta (three-line FASTA: header, sequence, predicted labels)")
@@ -276,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_rank_timeout(p)
     p.set_defaults(func=cmd_predict)
 
-    e = sub.add_parser("evaluate", help="metrics of a model on labelled files")
+
+def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("model", metavar="MODEL")
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
@@ -287,31 +265,89 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=cmd_evaluate)
 
-    m = sub.add_parser("models", help="list the models in the workspace registry")
-    m.add_argument("--json", action="store_true")
-    m.set_defaults(func=cmd_models)
 
-    i = sub.add_parser("info", help="print a model card")
+def _models_arguments(m: argparse.ArgumentParser) -> None:
+    m.description = "Without an action: list the models in the workspace registry."
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models, action=None)
+    ma = m.add_subparsers(dest="action", metavar="ACTION")
+    r = ma.add_parser("rename", help="rename a registry model (the file and the name inside it)")
+    r.add_argument("old", metavar="OLD")
+    r.add_argument("new", metavar="NEW")
+    r.add_argument("--overwrite", action="store_true", help="replace a model called NEW (refused without it)")
+    d = ma.add_parser("delete", help="delete a registry model (asks first; --yes in a script)")
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("--yes", action="store_true", help="delete without asking (needed when not at a terminal)")
+
+
+def _info_arguments(i: argparse.ArgumentParser) -> None:
     i.add_argument("model", metavar="MODEL")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)
 
-    from .inspect import add_inspect_parser
-    from .overlap import add_overlap_parser
-    from .scan import add_scan_parser
-    from .tune import add_tune_parser
 
-    add_inspect_parser(sub, cmd_inspect)
-    add_scan_parser(sub)
-    add_overlap_parser(sub)
-    add_tune_parser(sub, add_option_arguments)
+def _inspect_arguments(p: argparse.ArgumentParser) -> None:
+    from .inspect import add_inspect_arguments
+
+    add_inspect_arguments(p, cmd_inspect)
+
+
+def _scan_arguments(p: argparse.ArgumentParser) -> None:
+    from .scan import add_scan_arguments
+
+    add_scan_arguments(p)
+
+
+def _overlap_arguments(p: argparse.ArgumentParser) -> None:
+    from .overlap import add_overlap_arguments
+
+    add_overlap_arguments(p)
+
+
+def _tune_arguments(p: argparse.ArgumentParser) -> None:
+    from .tune import add_tune_arguments
+
+    add_tune_arguments(p)
+
+
+# name: (what `bioseq --help` says, the function that adds the command's arguments)
+COMMANDS = MappingProxyType({
+    "train": ("train a classifier or a per-position labeller on labelled sequence files", _train_arguments),
+    "predict": ("predict classes (or per-position labels) for sequence files", _predict_arguments),
+    "evaluate": ("metrics of a model on labelled files", _evaluate_arguments),
+    "models": ("list the models in the workspace registry (rename or delete one)", _models_arguments),
+    "info": ("print a model card", _info_arguments),
+    "inspect": ("look inside a trained model (saliency, gates, gradients, ...)", _inspect_arguments),
+    "scan": ("slide a classifier along long records (genome scale): a bedGraph of a class's probability",
+             _scan_arguments),
+    "check-overlap": ("list test sequences that have a near-identical training sequence", _overlap_arguments),
+    "tune": ("search model and training options (Optuna) and save the best model", _tune_arguments),
+})
+
+
+def build_parser(only: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``bioseq`` parser: every command with its arguments, or with ``only`` just those commands' arguments
+    (the others listed by name and help). Adding a command's arguments may load its libraries (``inspect``
+    reads the attribution registry, and PyTorch with it), so :func:`main` adds the running command's only:
+    ``bioseq --help`` and ``bioseq train --help`` load no PyTorch."""
+    ap = argparse.ArgumentParser(prog="bioseq", description="Train recurrent classifiers and per-position "
+                                 "labellers on DNA, RNA and protein sequences, predict, and look inside. Models go "
+                                 "to $BIOSEQ_HOME (default ~/.bioseq).")
+    ap.add_argument("--version", action="version", version=f"bioseq {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (text, add_arguments) in COMMANDS.items():
+        p = sub.add_parser(name, help=text)
+        if only is None or name in only:
+            add_arguments(p)
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Idle OpenMP threads sleep instead of spinning; on a busy 2-core machine spinning costs ~9x.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)  # the top level takes no option values
+    args = build_parser(only=(command,) if command else ()).parse_args(argv)
     try:
         return args.func(args)
     except BioseqError as e:

@@ -1,7 +1,7 @@
 """Where the model runs, for ``bioseq predict``, ``scan`` and ``inspect``: ``--device`` and ``--batch-size``.
 
 ``--device auto`` (the default) is a CUDA GPU when PyTorch sees one, else the CPU. Under torchrun each
-process of a node takes the GPU of its ``LOCAL_RANK`` (:func:`bioseq.training.distributed.device_for`).
+process of a node takes the GPU of its ``LOCAL_RANK`` (:func:`bioseq.runtime.device_for`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def minutes(text: str) -> float:
 
 def add_rank_timeout(p: argparse.ArgumentParser) -> None:
     """``--rank-timeout``: how long a torchrun process waits for one that has stopped answering."""
-    from ..training.distributed import RANK_TIMEOUT
+    from ..runtime import RANK_TIMEOUT
 
     p.add_argument("--rank-timeout", type=minutes, default=RANK_TIMEOUT, metavar="MIN",
                    help=f"under torchrun: minutes to wait for a process that has stopped answering before naming it "
@@ -54,8 +54,7 @@ def add_rank_timeout(p: argparse.ArgumentParser) -> None:
 
 def device(name: str) -> torch.device:
     """The device named on the command line (``auto``, ``cpu``, ``cuda[:N]``); a clear error when absent."""
-    from ..training.config import resolve_device
-    from ..training.distributed import device_for
+    from ..runtime import device_for, resolve_device
 
     return device_for(resolve_device(name))
 

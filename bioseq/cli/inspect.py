@@ -55,11 +55,10 @@ def _max_records(kind: str) -> int | None:
     return (attribution.METHODS.get(kind) or CLI_VIEWS[kind]).default_records
 
 
-def add_inspect_parser(sub, func) -> None:
-    p = sub.add_parser("inspect", help="look inside a trained model (saliency, gates, gradients, ...)",
-                       description="Compute one view of a trained model on sequence files. Writes a tidy CSV "
-                       "(see README) and prints a short summary.", epilog=_kind_help(),
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_inspect_arguments(p, func) -> None:
+    p.description = ("Compute one view of a trained model on sequence files. Writes a tidy CSV (see README) and "
+                     "prints a short summary.")
+    p.epilog, p.formatter_class = _kind_help(), argparse.RawDescriptionHelpFormatter
     p.add_argument("kind", choices=KINDS, metavar="KIND", help="one of: " + ", ".join(KINDS))
     p.add_argument("model", metavar="MODEL", help="model file or registry name")
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -39,12 +39,11 @@ def cmd_check_overlap(a: argparse.Namespace) -> int:
     return 0
 
 
-def add_overlap_parser(sub) -> None:
-    p = sub.add_parser("check-overlap", help="list test sequences that have a near-identical training sequence",
-                       description="For every test sequence, search the training sequences with MMseqs2 (or "
-                       "CD-HIT where MMseqs2 is missing) and list those with a training sequence at --identity or "
-                       "more (identical aligned positions / length of the shorter sequence; both strands for "
-                       "DNA/RNA). Install the tools with: sudo apt-get install mmseqs2 cd-hit")
+def add_overlap_arguments(p) -> None:
+    p.description = ("For every test sequence, search the training sequences with MMseqs2 (or CD-HIT where MMseqs2 "
+                     "is missing) and list those with a training sequence at --identity or more (identical aligned "
+                     "positions / length of the shorter sequence; both strands for DNA/RNA). Install the tools "
+                     "with: sudo apt-get install mmseqs2 cd-hit")
     p.add_argument("train", nargs="+", metavar="TRAIN", help="training sequence files (no labels needed)")
     p.add_argument("--against", nargs="+", required=True, metavar="TEST", help="test sequence files")
     p.add_argument("--identity", type=_identity, default=0.4, metavar="X",

@@ -13,10 +13,9 @@ import sys
 from .device import add_device_arguments, add_rank_timeout, positive
 
 
-def add_scan_parser(sub) -> None:
-    p = sub.add_parser(
-        "scan", help="slide a classifier along long records (genome scale): a bedGraph of a class's probability",
-        description="Slides the model along each record in windows of W letters every S letters and writes "
+def add_scan_arguments(p) -> None:
+    p.description = (
+        "Slides the model along each record in windows of W letters every S letters and writes "
         "'record<TAB>start<TAB>end<TAB>score' per window (bedGraph: start 0-based, end exclusive, no header; "
         "score: the probability of --class). Where the windows stop short of a record's end, one more window "
         "ends exactly at the end; a record shorter than W is one window. Streams records and windows in "
@@ -39,13 +38,13 @@ def add_scan_parser(sub) -> None:
 
 
 def cmd_scan(a: argparse.Namespace) -> int:
+    from .. import runtime
     from ..prediction.scan import scan_files
-    from ..training import distributed
     from .device import load
 
     bundle = load(a.model, a.device)
     n = scan_files(bundle, a.files, a.output, window=a.window, stride=a.stride, target=a.target, fmt=a.format,
                    batch_size=a.batch_size or 512, rank_timeout=a.rank_timeout)
-    if a.output not in (None, "-") and distributed.is_main():
+    if a.output not in (None, "-") and runtime.is_main():
         print(f"wrote {n:,} windows to {a.output}", file=sys.stderr)
     return 0

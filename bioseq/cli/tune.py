@@ -11,10 +11,6 @@ import sys
 
 from ..errors import BioseqError
 
-# options a tuning run takes besides the data's (the rest of the training options are searched or fixed)
-TRAINING_FLAGS = ("task", "epochs", "patience", "clip", "class_weights", "seed", "device", "deterministic",
-                  "group_by_length")
-
 
 def _printer(stream=None):
     stream = stream or sys.stderr  # looked up when called: sys.stderr may have been replaced since import
@@ -33,11 +29,11 @@ def cmd_tune(a: argparse.Namespace) -> int:
     budget = parse_budget(a.budget)  # a bad --budget is an input error before anything starts
     chosen = {o.name: getattr(a, o.name) for o in settable() if o.cli and hasattr(a, o.name)}
     data, model_opts, tc = split_options(a.train, chosen)
-    if a.resume and not (a.name or a.log_dir):
-        raise BioseqError("--resume needs --name (or --log-dir) to find the study")
+    if a.resume and not (a.name or a.out or a.log_dir):
+        raise BioseqError("--resume needs --name, --out or --log-dir to find the study")
     r = tune(data, a.name, budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
              model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer(),
-             ensemble=a.ensemble)
+             ensemble=a.ensemble, out=a.out)
     done = sum(t["state"] == "complete" for t in r.trials)
     pruned = sum(t["state"] == "pruned" for t in r.trials)
     print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
@@ -52,22 +48,25 @@ def cmd_tune(a: argparse.Namespace) -> int:
     return 0
 
 
-def add_tune_parser(sub, add_option_arguments) -> None:
-    from ..training.tune import SPACE
+def add_tune_arguments(p) -> None:
+    """The data and training options of ``bioseq train`` (the same declarations, checked the same way) and
+    ``--task``; the search's own options; ``--out`` or ``--name`` as for ``train``."""
+    from ..training.search import SEARCH_OPTIONS, SPACE
+    from .arguments import add_destination, add_option, add_option_arguments
 
-    p = sub.add_parser("tune", help="search model and training options (Optuna) and save the best model",
-                       description="Search the options with Optuna (TPE sampler, median pruning on the per-epoch "
-                       "validation loss) for --budget, choosing on validation data only. The first trial is the "
-                       "defaults. The study is an SQLite database in the run folder ($BIOSEQ_HOME/runs/NAME/"
-                       "study.db); --resume continues it. Searched: " + ", ".join(SPACE) + ".")
-    add_option_arguments(p, groups=("data",), names=TRAINING_FLAGS)
+    p.description = ("Search the options with Optuna (TPE sampler, median pruning on the per-epoch validation loss) "
+                     "for --budget, choosing on validation data only. The first trial is the defaults (with the "
+                     "training options given here: --lr, --batch-size and --weight-decay are where the search "
+                     "starts). The study is an SQLite database in the run folder ($BIOSEQ_HOME/runs/NAME/"
+                     "study.db); --resume continues it. Searched: " + ", ".join(SPACE) + ".")
+    add_option_arguments(p, groups=("data", "training"), names=("task",))
     o = p.add_argument_group("search")
     o.add_argument("--budget", default="10m", help="wall-clock time for the search, e.g. 3m, 90s, 1h (default 10m)")
-    o.add_argument("--trials", type=int, metavar="N", help="stop after N trials (default: as many as fit the budget)")
-    o.add_argument("--name", help="the study's name, also the best model's registry name")
+    for option in SEARCH_OPTIONS:
+        add_option(o, option)
     o.add_argument("--log-dir", metavar="DIR", help="keep the study and trials here instead of the workspace")
     o.add_argument("--resume", action="store_true", help="continue the study --name")
-    o.add_argument("--ensemble", type=int, default=1, metavar="K",
-                   help="save the ensemble of the K best trials (probabilities averaged) instead of the best one")
     o.add_argument("--quiet", action="store_true", help="no progress output")
+    add_destination(p, "save the best model file here (the study is named after the file)",
+                    "the study's name, also the best model's registry name")
     p.set_defaults(func=cmd_tune)

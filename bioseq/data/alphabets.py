@@ -55,13 +55,6 @@ class Alphabet:
         """Lookup table ``(256, size)`` float32 over bytes; rows of rejected bytes are NaN."""
         return _table(self)
 
-    def vector(self, char: str) -> np.ndarray:
-        """The encoding row of one character, shape ``(size,)``."""
-        row = self.table()[ord(char)]
-        if np.isnan(row).any():
-            raise ValueError(f"{char!r} is not a {self.name} letter")
-        return row
-
     def to_dict(self) -> dict:
         return {"name": self.name, "letters": self.letters,
                 "ambiguity": dict(self.ambiguity), "rule": self.rule}

@@ -22,6 +22,7 @@ from ..errors import InputError, ref
 from .alphabets import Alphabet, detect_alphabet, get_alphabet
 from .encoding import clean, encode, fit_length
 from .io import Record, read_records
+from .streams import reopenable
 
 LABEL_TOKEN = re.compile(r"(?:^|[\s|;])label=([^\s|;]+)")
 NOT_A_LETTER = re.compile(r"[^A-Za-z*]")
@@ -41,9 +42,9 @@ def class_from_filename(path: str | os.PathLike) -> str:
 
 
 def read_label_table(path: str | os.PathLike) -> dict[str, str]:
-    """Read ``id,label`` pairs from a CSV or TSV file with a header row. An id may appear again with the same
-    label; with another label it is an error naming the id and both lines."""
-    p = Path(path)
+    """Read ``id,label`` pairs from a CSV or TSV file with a header row (a pipe too: read once). An id may appear
+    again with the same label; with another label it is an error naming the id and both lines."""
+    p = reopenable(path)
     if not p.is_file():
         raise InputError("no such labels file" if not p.exists() else "is not a file", str(path))
     try:
@@ -302,7 +303,7 @@ def summary_of(ds, letters: Mapping[str, int], duplicates: int, conflicting: int
 
 def file_sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(reopenable(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

@@ -80,13 +80,9 @@ class EncodedView:
         codes, lengths = self.codes(idx)
         return torch.from_numpy(self.table[codes]), torch.from_numpy(lengths)
 
-    def compositions(self, chunk: int = 8192) -> np.ndarray:
-        """Letter frequencies ``(N, alphabet)`` float64 (:func:`bioseq.prediction.novelty.compositions`)."""
-        parts = list(self.composition_chunks(chunk))
-        return np.concatenate(parts) if parts else np.zeros((0, self.table.shape[1]))
-
     def composition_chunks(self, chunk: int = 8192) -> Iterator[np.ndarray]:
-        """:meth:`compositions`, ``chunk`` records at a time; the pages read are released at the end."""
+        """Letter frequencies ``(n, alphabet)`` float64 (:func:`bioseq.data.profile.compositions`), ``chunk``
+        records at a time; the pages read are released at the end."""
         for a in range(0, len(self), chunk):
             codes, lengths = self.codes(np.arange(a, min(a + chunk, len(self))))
             rows = np.arange(len(codes))[:, None] * (PAD + 1) + codes

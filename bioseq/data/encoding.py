@@ -16,8 +16,8 @@ import torch
 
 from ..errors import InputError
 from .alphabets import PROTEIN, Alphabet
+from .lengths import LENGTH_POLICIES, fit_length, fit_span  # noqa: F401 - importable from here as before
 
-LENGTH_POLICIES = ("start", "end", "centre")
 BLOCK = 1 << 20  # letters checked at a time by check_letters
 
 
@@ -79,24 +79,6 @@ def encode_cut(seq: str, alphabet: Alphabet, max_length: int | None, policy: str
     if stop - start < len(seq):
         check_letters(seq, alphabet, file=file, record=record)
     return encode_span(seq[start:stop], alphabet, offset=start, file=file, record=record)
-
-
-def fit_span(length: int, max_length: int | None, policy: str = "start") -> tuple[int, int]:
-    """``(start, stop)`` of the part of a sequence of ``length`` that the length policy keeps."""
-    if policy not in LENGTH_POLICIES:
-        raise ValueError(f"unknown length policy {policy!r}; choose one of {', '.join(LENGTH_POLICIES)}")
-    if max_length is not None and max_length < 1:  # seq[-0:] would keep everything
-        raise ValueError(f"max_length must be at least 1, not {max_length}")
-    if max_length is None or length <= max_length:
-        return 0, length
-    off = {"start": 0, "end": length - max_length, "centre": (length - max_length) // 2}[policy]
-    return off, off + max_length
-
-
-def fit_length(seq: str, max_length: int | None, policy: str = "start") -> str:
-    """Cut ``seq`` to ``max_length``, keeping its start, end or centre. ``None`` keeps all."""
-    start, stop = fit_span(len(seq), max_length, policy)
-    return seq if stop - start == len(seq) else seq[start:stop]
 
 
 def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,6 +28,8 @@ from typing import IO
 from Bio import SeqIO
 
 from ..errors import InputError
+from ..option_spec import Option
+from .streams import reopenable
 
 FORMAT_BY_SUFFIX = {
     ".fq": "fastq", ".fastq": "fastq",
@@ -78,10 +80,12 @@ def _check_path(path: Path) -> None:
 
 
 def _open_bytes(path: Path) -> IO[bytes]:
-    """Open plain or gzipped bytes of text; the gzip magic number decides, not the name."""
-    with open(path, "rb") as fh:
+    """Open plain or gzipped bytes of text; the gzip magic number decides, not the name. A pipe is read once, into
+    a copy that this and every later open reads (:func:`bioseq.data.streams.reopenable`); errors name ``path``."""
+    opened = reopenable(path)
+    with open(opened, "rb") as fh:
         magic = fh.read(2)
-    raw: IO[bytes] = gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    raw: IO[bytes] = gzip.open(opened, "rb") if magic == b"\x1f\x8b" else open(opened, "rb")
     try:
         head = raw.peek(4096)[:4096] if hasattr(raw, "peek") else b""
     except (OSError, EOFError, zlib.error) as e:
@@ -307,9 +311,19 @@ def read_many(paths: Iterable[str | os.PathLike], fmt: str | None = None, *, hol
         yield from read_records(path, fmt, hold=hold)
 
 
+CHUNK_SIZE = Option("chunk_size", "predict", int, 4096, "records read at a time", min=1, metavar="N",
+                    nullable=False)
+
+
 def chunked(records: Iterable[Record], size: int, letters: int | None = None) -> Iterator[list[Record]]:
     """Group an iterator of records into lists of at most ``size`` (and, with ``letters``, of about that many
-    letters at most: a list closes once it reaches them), for bounded memory."""
+    letters at most: a list closes once it reaches them), for bounded memory. ``size`` below 1 is refused
+    (:data:`CHUNK_SIZE`) before anything is read."""
+    CHUNK_SIZE.check(size, InputError)
+    return _chunks(records, size, letters)
+
+
+def _chunks(records: Iterable[Record], size: int, letters: int | None) -> Iterator[list[Record]]:
     chunk: list[Record] = []
     total = 0
     for rec in records:

@@ -82,10 +82,10 @@ class PositionDataset:
 
 
 def looks_three_line(path: str | os.PathLike, sample: int = 200) -> bool:
-    """True when the first ``sample`` records of a FASTA file look like three-line FASTA: at least 90% of them
+    """True when the first ``sample`` records of a FASTA file look like three-line FASTA: at least half of them
     have exactly two lines, at least 90% of those two lines of equal length, and the second lines use other
     characters than the first lines (a wrapped FASTA of fixed-length sequences has two equal lines too, but of
-    the same letters). The few records that break the layout are then reported by :func:`read_three_line`
+    the same letters). The records that break the layout are then reported by :func:`read_three_line`
     (a label string of the wrong length, a missing label line), not mistaken for another kind of data."""
     seq_chars, label_chars, n, two, equal = set(), set(), 0, 0, 0
     for _, lines in read_blocks(path, "fasta"):
@@ -97,7 +97,7 @@ def looks_three_line(path: str | os.PathLike, sample: int = 200) -> bool:
             label_chars.update(lines[1])
         if n >= sample:
             break
-    return (n > 0 and two >= 0.9 * n and equal >= 0.9 * two and equal > 0 and label_chars != seq_chars
+    return (n > 0 and two >= 0.5 * n and equal >= 0.9 * two and equal > 0 and label_chars != seq_chars
             and len(label_chars) <= 64)
 
 
@@ -118,16 +118,43 @@ def read_three_line(path: str | os.PathLike) -> Iterator[tuple[Record, str]]:
     for rec, lines in read_blocks(path, "fasta"):
         if len(lines) != 2:
             raise InputError(f"a three-line FASTA record has a sequence line and a label line; this one has "
-                             f"{len(lines)} line{'s' if len(lines) != 1 else ''}", rec.file, rec.where)
+                             f"{len(lines)} line{'s' if len(lines) != 1 else ''}{_others(path)}", rec.file,
+                             rec.where)
         seq, labels = lines
         _check_lengths(rec, len(seq), len(labels), rec.file)
         yield Record(rec.id, rec.description, seq, rec.file, rec.number), labels
+
+
+def _others(path: str | os.PathLike, shown: int = 5) -> str:
+    """Which records of a three-line FASTA file lack the layout (not two lines), for the error's end."""
+    bad, n = [], 0
+    for rec, lines in read_blocks(path, "fasta"):
+        n += 1
+        if len(lines) != 2:
+            bad.append(rec.where)
+    more = f" and {len(bad) - shown} more" if len(bad) > shown else ""
+    return f" ({len(bad)} of {n} records lack a label line or have more lines: {', '.join(bad[:shown])}{more})"
 
 
 def _check_lengths(rec: Record, n_seq: int, n_labels: int, label_file: str) -> None:
     if n_labels != n_seq:
         raise InputError(f"the label string has {n_labels} characters but the sequence has {n_seq} letters",
                          label_file, rec.where)
+
+
+def _label_char(c: str) -> bool:
+    return c.isascii() and c.isprintable()
+
+
+def _check_label_chars(rec: Record, labels: str, labels_fasta: Sequence[str] | None) -> None:
+    """A label is one printable ASCII character (a byte per position): refuse anything else by record and
+    position."""
+    if labels.isascii() and labels.isprintable():
+        return
+    at = next(i for i, c in enumerate(labels) if not _label_char(c))
+    label_file = labels_fasta[0] if labels_fasta and len(labels_fasta) == 1 else rec.file
+    raise InputError(f"label {labels[at]!r} is not a printable ASCII character; a label is one ASCII letter, "
+                     "digit or sign per position", label_file, rec.where, at + 1)
 
 
 def _by_id(paths: Sequence[str | os.PathLike], what: str) -> dict[str, tuple[str, str, str]]:
@@ -189,14 +216,15 @@ def read_positions(paths: Sequence[str | os.PathLike], *, labels_fasta: Sequence
     paths = [str(p) for p in paths]
     if not paths:
         raise InputError("no input files given")
-    if ignore_label is not None and len(ignore_label) != 1:
-        raise InputError(f"the unscored label must be one character, not {ignore_label!r}")
+    if ignore_label is not None and (len(ignore_label) != 1 or not _label_char(ignore_label)):
+        raise InputError(f"the unscored label must be one ASCII character, not {ignore_label!r}")
     pairs = read_paired(paths, labels_fasta) if labels_fasta else (
         pair for p in paths for pair in read_three_line(p))
     masks = read_masks(mask) if mask else None
     ids, seqs, labels, scored, where = [], [], [], [], []
     for rec, lab in pairs:
-        codes = np.frombuffer(lab.encode("latin-1", "replace"), dtype=np.uint8)
+        _check_label_chars(rec, lab, labels_fasta)
+        codes = np.frombuffer(lab.encode("ascii"), dtype=np.uint8)
         if masks is not None:
             if rec.id not in masks:
                 raise InputError(f"id {rec.id!r} has no mask in {', '.join(map(str, mask))}", rec.file, rec.where)

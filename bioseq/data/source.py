@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..options import opt
+from ..errors import InputError
+from ..option_spec import check_fields, declare, opt
+from .lengths import LENGTH_POLICIES
 
 LABEL_MODES = MappingProxyType({
     "header": "label=VALUE in each FASTA header", "table": "a CSV/TSV file with columns id,label",
@@ -26,18 +28,13 @@ LABEL_MODES = MappingProxyType({
                  "(and a 0/1 mask FASTA) matched by record id"})
 
 
-def _length_policies() -> tuple[str, ...]:
-    from .encoding import LENGTH_POLICIES  # PyTorch loads with it: only when the choices are asked for
-
-    return LENGTH_POLICIES
-
-
 def _alphabets() -> tuple[str, ...]:
     from .alphabets import ALPHABETS
 
     return tuple(ALPHABETS)
 
 
+@declare("data")
 @dataclass
 class DataOptions:
     """The data options of a training run (each field is an option of :mod:`bioseq.options`)."""
@@ -66,7 +63,7 @@ class DataOptions:
     max_length: int | None = opt(None, label="Max length", help="cut longer sequences to this many letters",
                                  min=1, step=10, none=0)
     length_policy: str = opt("start", label="Keep which part", help="which part of a long sequence to keep",
-                             choices=_length_policies)
+                             choices=LENGTH_POLICIES)
     cache: str = opt("auto", label="Cache", choices=("auto", "on", "off"),
                      help="encode the training data once into a memory-mapped cache in the workspace and train "
                      "from it in bounded memory (one label per sequence); auto: for training files of 64 MB or more")
@@ -80,6 +77,12 @@ class DataOptions:
     ignore_label: str | None = opt(None, help="per-position labels: a label character that is never scored, e.g. -",
                                    internal=True, metavar="CHAR", unset="none",
                                    where="the unscored label on the Data page")
+
+    def validate(self) -> DataOptions:
+        """``self`` if every option's value is valid (type, choices, range), else :class:`InputError`
+        naming the first that is not."""
+        check_fields(self, InputError)
+        return self
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A labeller gives logits ``(B, T, C)``; the attribution methods of :mod:`bioseq.i
 explain a score per record, logits ``(B, C)``. :class:`AtPosition` wraps the labeller so that its
 ``forward(x (B, T, K), lengths (B,))`` returns the logits at one position ``(B, C)``; a bundle holding
 it (:func:`position_bundle`) goes through every registered method unchanged (gradients, Captum,
-mutagenesis). The wrapped model is shared, never copied or changed.
+mutagenesis). The wrapped model is shared, never copied or changed. :func:`explained` is the bundle every
+method explains: the labeller read at the chosen position, a classifier as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
+from ..task import task_of
 from .inputs import per_position_only, prepared_lengths
 
 
@@ -41,3 +43,16 @@ def position_bundle(bundle: ModelBundle, records: Sequence[Record], position: in
         if position > n:
             raise InputError(f"position {position} is past the end of the sequence ({n} letters)", r.file, r.where)
     return replace(bundle, model=AtPosition(bundle.model, position - 1))
+
+
+def explained(bundle: ModelBundle, records: Sequence[Record], position: int | None) -> ModelBundle:
+    """The bundle whose model gives the one score per record that is explained: a model with an output per
+    position is read at the 1-based ``position`` (required; :func:`position_bundle`), a classifier's one output is
+    its read-out (a position is refused)."""
+    if not task_of(bundle).per_position:
+        if position is not None:
+            raise InputError("this model classifies whole sequences; a position to explain is for labellers")
+        return bundle
+    if position is None:
+        raise InputError("a labeller gives a label at every position: choose the position to explain")
+    return position_bundle(bundle, records, int(position))

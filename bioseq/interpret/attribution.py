@@ -37,9 +37,9 @@ from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
 from . import captum_methods, ism, saliency
+from .at_position import explained
 from .inputs import (
     check_length,
-    explained,
     input_gradients,
     no_cudnn,
     prepared,

@@ -36,8 +36,9 @@ from ..data.io import Record
 from ..model import cells
 from ..model.recurrence import directions
 from ..model.store import ModelBundle
+from .at_position import explained
 from .gates import step_positions, step_spans
-from .inputs import batches, explained, no_cudnn, prepared, resolve_targets
+from .inputs import batches, no_cudnn, prepared, resolve_targets
 from .unrolled import padded, unrolled_logits, unrolled_outputs
 
 COLUMNS = ["id", "layer", "direction", "position", "span_start", "span_end", "unit", "gate", "value", "score",

@@ -63,21 +63,6 @@ def per_position_only(bundle: ModelBundle, what: str) -> None:
                          "whole sequences")
 
 
-def explained(bundle: ModelBundle, records: Sequence[Record], position: int | None) -> ModelBundle:
-    """The bundle whose model gives the one score per record that is explained: a model with an output per
-    position is read at the 1-based ``position`` (required; :mod:`.at_position`), a classifier's one output is
-    its read-out (a position is refused)."""
-    if not task_of(bundle).per_position:
-        if position is not None:
-            raise InputError("this model classifies whole sequences; a position to explain is for labellers")
-        return bundle
-    if position is None:
-        raise InputError("a labeller gives a label at every position: choose the position to explain")
-    from .at_position import position_bundle
-
-    return position_bundle(bundle, records, int(position))
-
-
 def position_labels(bundle: ModelBundle, records: Sequence[Record], labels: Sequence | None
                     ) -> list[np.ndarray] | None:
     """True label indices ``(L,)`` int64 per record (:data:`~bioseq.data.position_labels.UNSCORED` where a

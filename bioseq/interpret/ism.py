@@ -20,7 +20,8 @@ import torch
 from ..data.io import Record
 from ..model.store import ModelBundle
 from ..prediction.predict import predict_logits
-from .inputs import check_length, explained, prepared, target_index
+from .at_position import explained
+from .inputs import check_length, prepared, target_index
 
 ISM_MAX_LENGTH = 1000  # in-silico mutagenesis runs length x (alphabet - 1) mutants
 

@@ -159,13 +159,6 @@ def flow_profile(bundle: ModelBundle, records: Sequence[Record], labels: Sequenc
     return position_profile(bundle, records, labels, max_positions=max_positions)
 
 
-def flow_matrix(df: pd.DataFrame, layer: int = 1, direction: str = "forward") -> np.ndarray:
-    """One layer and direction of :func:`position_gradients` as a matrix ``(loss positions, states)``:
-    row i is the i-th measured t (in order), column s − 1 the state at s."""
-    sub = df[(df["layer"] == layer) & (df["direction"] == direction)]
-    return sub.pivot(index="t", columns="s", values="grad_norm").to_numpy()
-
-
 def position_profile(bundle: ModelBundle, records: Sequence[Record], labels: Sequence | None = None,
                      target: str | None = None, max_positions: int = 32, min_share: float = 0.5,
                      batch_size: int = 32) -> pd.DataFrame:

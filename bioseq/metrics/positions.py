@@ -72,6 +72,21 @@ def per_label(true: Sequence[np.ndarray], probs: Sequence[np.ndarray], labels: S
     return rows
 
 
+def worst_label(confusion: Sequence[Sequence[int]] | None, labels: Sequence[str]) -> tuple[str, float] | None:
+    """The label with the lowest F1 over positions and that F1, from a confusion matrix (rows true, columns
+    predicted): a rare label can score badly behind a high headline. Labels neither true nor predicted anywhere
+    are left out; ``None`` when no label is left (or no matrix)."""
+    if not confusion or not len(labels):
+        return None
+    c = np.asarray(confusion, dtype=float)
+    hits, seen = np.diag(c), c.sum(1) + c.sum(0)
+    scored = [(2 * hits[i] / seen[i], i) for i in range(min(len(labels), len(c))) if seen[i]]
+    if not scored:
+        return None
+    f1, i = min(scored)
+    return labels[i], float(f1)
+
+
 def position_confusion(true: Sequence[np.ndarray], probs: Sequence[np.ndarray], n_labels: int) -> list[list[int]]:
     """Confusion over scored positions: rows true labels, columns predicted."""
     t, p = _flat(true, [np.asarray(x).argmax(-1) for x in probs])
@@ -112,17 +127,21 @@ class PositionEvaluation:
 
     def as_json(self) -> dict:
         """What ``bioseq evaluate --json`` prints."""
+        worst = worst_label(self.confusion, self.labels)
         return {**self.metrics, "accuracy_name": self.accuracy_name, "labels": self.labels,
+                "worst_label": {"label": worst[0], "f1": worst[1]} if worst else None,
                 "per_label": self.per_label, "confusion": self.confusion,
                 "per_sequence_accuracy_quantiles": {str(q): v for q, v in self.quantiles().items()}}
 
     def report(self) -> list[str]:
         """What ``bioseq evaluate`` prints, line by line."""
         m, name = self.metrics, self.accuracy_name
+        worst = worst_label(self.confusion, self.labels)
         lines = [f"{'records':<22} {m['n']}", f"{'scored positions':<22} {m['positions']}",
                  f"{name + ' (per position)':<22} {fmt(m['accuracy'])}",
                  *(f"{k if k != 'f1' else 'macro F1':<22} {fmt(m[k])}"
                    for k in ("balanced_accuracy", "mcc", "f1", "sov")),
+                 *([f"{'worst label F1':<22} {fmt(worst[1])} ({worst[0]})"] if worst else []),
                  "\nper label        positions  precision  recall     F1         segments  seg-prec   seg-rec    "
                  "seg-F1     SOV"]
         lines += [f"{r['label']:<16} {r['positions']:<10} {fmt(r['precision']):<10} {fmt(r['recall']):<10} "

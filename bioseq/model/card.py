@@ -1,5 +1,5 @@
-"""A model in a few words: the short ``repr`` of a loaded model or a training result, and its model card as HTML
-for a notebook (``_repr_html_``).
+"""A model in a few words: its architecture (:func:`describe_config`, :func:`describe_model`), the short ``repr``
+of a loaded model or a training result, and its model card as HTML for a notebook (``_repr_html_``).
 
 Both read the model's metadata (:attr:`ModelBundle.meta <bioseq.model.store.ModelBundle>`) and its
 :class:`~bioseq.task.Task`: what the model is called (``classifier``/``labeller``), what it tells apart
@@ -13,14 +13,37 @@ import html
 import math
 
 from ..task import task_of
+from . import cells
 
 
 def _architecture(bundle) -> str:
-    from .store import describe_config, describe_model
-
     meta = bundle.meta or {}
     return describe_model(meta) if meta.get("config") else describe_config(bundle.model.cfg.to_dict())
 
+
+def describe_config(cfg: dict) -> str:
+    """A short architecture string, e.g. ``conv64/9 -> 2x BiLSTM 64 [batch, skip] -> max``."""
+    spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
+    cell = spec.describe(cfg) if spec is not None else "?"
+    parts = []
+    if cfg.get("conv"):
+        parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
+    extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,
+                          "skip" if cfg.get("skip") else None) if x]
+    parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
+                 + (f" [{', '.join(extras)}]" if extras else ""))
+    parts.append("per position" if task_of(cfg).per_position else str(cfg.get("pooling")))
+    strand = cfg.get("strand", "forward")
+    return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
+
+
+def describe_model(meta: dict) -> str:
+    """:func:`describe_config` of a model file's metadata; an ensemble as ``ensemble of N: …``."""
+    members = (meta.get("ensemble") or {}).get("members") or []
+    if len(members) < 2:
+        return describe_config(meta.get("config") or {})
+    shown = list(dict.fromkeys(describe_config(c) for c in members))
+    return f"ensemble of {len(members)}: " + ("; ".join(shown) if len(shown) > 1 else f"{len(members)}x {shown[0]}")
 
 def _figure(value) -> str:
     return "nan" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}"

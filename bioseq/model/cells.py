@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 Params = Mapping[str, "Tensor"]
 Step = Callable[["ModelConfig", Params, "Tensor", Mapping[str, "Tensor"]], dict[str, "Tensor"]]
 Builder = Callable[["CellSpec", "ModelConfig", int], "nn.Module"]
-BASE_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+BASE_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # nn.RNN's names, first in every cell
 
 
 @dataclass(frozen=True)
@@ -209,11 +209,6 @@ def get(name: str) -> CellSpec:
 def help_text() -> str:
     """``name: help`` for every cell, for the ``cell`` option."""
     return "; ".join(f"{s.name}: {s.help}" for s in CELLS.values())
-
-
-def readers(field: str) -> tuple[str, ...]:
-    """The cells that read config field ``field``, e.g. ``("rnn",)`` for ``activation`` (for option help)."""
-    return tuple(s.name for s in CELLS.values() if field in s.reads)
 
 
 def signed_gates() -> frozenset[str]:

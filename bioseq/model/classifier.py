@@ -238,6 +238,3 @@ def masked_batch_norm(norm: nn.Module, data: torch.Tensor, rows: torch.Tensor | 
             norm.num_batches_tracked += 1
     return (data - mean) / torch.sqrt(var + norm.eps) * norm.weight + norm.bias
 
-
-def build_model(cfg: ModelConfig) -> SequenceClassifier:
-    return SequenceClassifier(cfg)

@@ -6,25 +6,25 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import MISSING, asdict, dataclass, fields
 
-from ..errors import ref, shown
-from ..options import opt, options
+from ..errors import InputError, ref, shown
+from ..option_spec import check_fields, declare, opt
 from ..task import NAMES, task_of
 from . import cells
-from .strands import STRANDS
 
 CELLS = cells.names()
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
 TASKS = NAMES  # the task names, from the Task module
+STRANDS = ("forward", "augment", "both")  # see bioseq.model.strands
 
 
+@declare("model")
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild a classifier. Choices are checked by :meth:`validate`."""
+    """Everything needed to rebuild a classifier. Choices and ranges are checked by :meth:`validate`."""
 
     alphabet_size: int = opt(help="letters in the alphabet, from the data", min=1, internal=True, cli=False)
     n_classes: int = opt(help="classes, from the data", min=2, internal=True, cli=False)
@@ -67,27 +67,19 @@ class ModelConfig:
                              "remembers by default")
 
     def validate(self) -> ModelConfig:
-        for name, value, allowed in (("task", self.task, TASKS), ("cell", self.cell, CELLS),
-                                     ("activation", self.activation, ACTIVATIONS),
-                                     ("norm", self.norm, NORMS), ("pooling", self.pooling, POOLINGS)):
-            if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
-        for name in ("alphabet_size", "layers", "hidden", "conv_filters", "conv_width", "conv_pool"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
+        """``self`` if every field is valid: each option's type, choices and range (one rule,
+        :meth:`~bioseq.option_spec.Option.problem`, raised as :class:`InputError`), then how they combine
+        (:class:`ValueError`)."""
+        if type(self.n_classes) is int and self.n_classes < 2 and self.task in TASKS:  # in the task's words
+            raise ValueError(f"a {task_of(self).noun} needs at least two {task_of(self).words}")
+        check_fields(self, InputError)
         task = task_of(self)
-        if self.n_classes < 2:
-            raise ValueError(f"a {task.noun} needs at least two {task.words}")
         if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
-        if self.strand not in STRANDS:
-            raise ValueError(f"unknown strand {self.strand!r}; choose one of {', '.join(STRANDS)}")
         if task.per_position and self.strand != "forward":
             raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
                              f"reversed too; use {ref('strand', 'forward')}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError("dropout must be in [0, 1)")
         return self
 
     @property
@@ -116,7 +108,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict, where: str = "") -> ModelConfig:
         """A config from a model file's JSON: every key known, every value of its option's type (a whole
-        number is an ``int``, not ``"1"``, ``1.0`` or ``true``), at least its minimum, among its choices;
+        number is an ``int``, not ``"1"``, ``1.0`` or ``true``), within its range, among its choices;
         ``ValueError`` naming the key (as ``where.key`` when ``where`` is given) otherwise."""
         if not isinstance(d, dict):
             raise ValueError(f"must be a mapping of model options, not {type(d).__name__}")
@@ -129,26 +121,8 @@ class ModelConfig:
         missing = [f.name for f in fields(cls) if f.name not in d and f.default is MISSING]
         if missing:
             raise ValueError(f"model config keys missing: {', '.join(missing)}")
-        for o in options("model"):
-            if o.name in d:
-                check_value(o, d[o.name], f"{where}.{o.name}" if where else o.name)
+        for o in cls.OPTIONS:  # the options' one rule, naming the key
+            problem = o.problem(d[o.name], f"{where}.{o.name}" if where else o.name) if o.name in d else None
+            if problem:
+                raise ValueError(problem)
         return cls(**d).validate()
-
-
-def check_value(o, value, field: str) -> None:
-    """``ValueError`` (naming ``field``) unless ``value`` is of option ``o``'s type, at least its ``min`` and
-    among its choices."""
-    if o.type is bool:
-        ok, kind = type(value) is bool, "true or false"
-    elif o.type is int:
-        ok, kind = type(value) is int, "a whole number"
-    elif o.type is float:
-        ok, kind = type(value) in (int, float) and math.isfinite(value), "a finite number"
-    else:
-        ok, kind = isinstance(value, str), "text"
-    if not ok:
-        raise ValueError(f"{field} must be {kind}, not {shown(value)}")
-    if o.min is not None and value < o.min:
-        raise ValueError(f"{field} must be at least {o.min:g}, not {shown(value)}")
-    if o.choices is not None and value not in o.allowed:
-        raise ValueError(f"unknown {field} {shown(value)}; choose one of {', '.join(map(str, o.allowed))}")

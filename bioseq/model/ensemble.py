@@ -77,21 +77,3 @@ def members(model: nn.Module) -> list[SequenceClassifier]:
 def members_configs(model: nn.Module) -> list[ModelConfig]:
     """The configs of a model's networks, in member order."""
     return [m.cfg for m in members(model)]
-
-
-def combine(bundles: Sequence, origin: str = "seeds"):
-    """One ensemble :class:`~bioseq.model.store.ModelBundle` from single-model bundles that share the
-    alphabet, classes, task and length policy (raises ``ValueError`` naming what differs)."""
-    from .store import ModelBundle
-
-    first = bundles[0]
-    for i, b in enumerate(bundles[1:], 2):
-        for key in ("classes", "max_length", "length_policy"):
-            if getattr(b, key) != getattr(first, key):
-                raise ValueError(f"member {i} disagrees with member 1 on {key}")
-        if b.alphabet.name != first.alphabet.name:
-            raise ValueError(f"member {i} reads {b.alphabet.name}, member 1 {first.alphabet.name}")
-    nets = [n for b in bundles for n in members(b.model)]
-    meta = {**first.meta, "ensemble": {"origin": origin, "member_names": [b.name for b in bundles]}}
-    return ModelBundle(Ensemble(nets).eval(), first.alphabet, first.classes, first.max_length,
-                       first.length_policy, meta)

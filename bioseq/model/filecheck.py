@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import torch
 
 from ..data.alphabets import Alphabet
-from ..data.encoding import LENGTH_POLICIES
+from ..data.lengths import LENGTH_POLICIES
 from ..errors import shown
-from ..options import options
+from ..task import task_of
 from . import ensemble
 from .config import TASKS, ModelConfig
 
@@ -135,6 +135,7 @@ def _split(field, v) -> None:
             required=needs)(field, v)
 
 
+HISTORY = list_of(mapping({"epoch": whole(), "split": text()}, values=optional(number(finite=False))))  # epochs
 TRAINING = mapping({
     "files": list_of(mapping({"path": text(), "sha256": text(), "role": text()}, required=("path", "sha256",
                                                                                            "role"))),
@@ -150,7 +151,7 @@ TRAINING = mapping({
     "train_config": mapping(), "best_epoch": optional(whole()),
     "val_metrics": mapping(values=optional(number(finite=False))),
     "confusion": optional(list_of(list_of(whole()))),
-    "history": list_of(mapping({"epoch": whole(), "split": text()}, values=optional(number(finite=False)))),
+    "history": HISTORY,
     "seconds": number(0), "stopped_early": flag, "interrupted": flag, "run_dir": optional(text()),
 })
 
@@ -161,7 +162,8 @@ TOP = {"task": text(TASKS), "name": text(), "created": optional(text()), "seed":
        "member": anything}
 
 ENSEMBLE = {"origin": text(), "member_names": list_of(text()), "seeds": list_of(SEED),
-            "member_val_metrics": list_of(mapping(values=optional(number(finite=False))))}
+            "member_val_metrics": list_of(mapping(values=optional(number(finite=False)))),
+            "member_histories": list_of(HISTORY)}
 
 
 def check(meta: dict, shapes: dict[str, tuple[int, ...]]) -> Checked:
@@ -192,7 +194,7 @@ def check(meta: dict, shapes: dict[str, tuple[int, ...]]) -> Checked:
     confusion = (meta.get("training") or {}).get("confusion")
     if confusion and (len(confusion) != len(classes) or any(len(row) != len(classes) for row in confusion)):
         raise Disagrees(f"training.confusion must be {len(classes)} rows of {len(classes)} counts")
-    if task == "label":
+    if task_of(task).per_position:
         _labelling(meta.get("labelling"), classes)
     length = {} if meta.get("length") is None else meta["length"]
     mapping({"max_length": optional(whole(1, MAX_LENGTH)), "policy": text(LENGTH_POLICIES)})("length", length)
@@ -235,7 +237,7 @@ def _bounded(cfg: ModelConfig, where: str, count: int, largest: int) -> ModelCon
         raise Disagrees(f"{where}.layers is {cfg.layers:,}, but the file holds {count:,} tensors (every layer "
                         "has weights)")
     sizes = cfg.weight_sizes()
-    for o in options("model"):
+    for o in ModelConfig.OPTIONS:
         if o.type is not int or o.name == "layers":
             continue
         value = getattr(cfg, o.name)

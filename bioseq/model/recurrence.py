@@ -8,8 +8,9 @@ first).
 * :func:`run_layer` runs any layer; PyTorch's fused single-layer ``nn.LSTM``/``nn.GRU``/``nn.RNN``
   take a fast padded path on the CPU.
 * :func:`unroll` is the time loop, step by step with a cell's step function
-  (:mod:`bioseq.model.cells`), keeping every gate of every step as its own tensor; the reverse
-  direction walks the steps backwards, starting each sequence at zero where it ends.
+  (of a :class:`~bioseq.model.cells.CellSpec`: the cells build their layers from here, so this module
+  never imports them), keeping every gate of every step as its own tensor; the reverse direction walks
+  the steps backwards, starting each sequence at zero where it ends.
   :func:`unroll_layer` runs it over every direction of a layer, fused or not, from the layer's own
   weights: the generic :class:`UnrolledRNN`, the gate recomputation and the unrolled stand-in for
   gradients across time all go through it.
@@ -25,9 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from .cells import BASE_PARAMS
-
 DIRECTIONS = (("forward", ""), ("reverse", "_reverse"))  # direction name and parameter suffix
+FUSED_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # a fused layer's, in its flat-weights order
 
 
 def packed_like(packed: PackedSequence, data: torch.Tensor) -> PackedSequence:
@@ -172,7 +172,7 @@ def padded_layer(rnn: nn.Module, x: torch.Tensor, index: torch.Tensor | None,
     calls = [("", "_reverse")] if both else [(sfx,) for _, sfx in directions(rnn.bidirectional)]
     outs = []
     for suffixes in calls:
-        weights = [w for sfx in suffixes for w in direction_params(rnn, BASE_PARAMS, sfx).values()]
+        weights = [w for sfx in suffixes for w in direction_params(rnn, FUSED_PARAMS, sfx).values()]
         backwards = suffixes == ("_reverse",)
         res = fused(reverse_within(x, index) if backwards else x, hx, weights, True, 1, 0.0, rnn.training, both, True)
         if final is None:

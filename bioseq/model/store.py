@@ -13,7 +13,10 @@ alphabet, the label character never scored, and whether a mask file marked unsco
 
 Models live in the workspace (:mod:`bioseq.workspace`), in
 ``models/<name>.safetensors``. The registry is the folder itself:
-every model file describes itself, so there is no index to corrupt. Saves are atomic.
+every model file describes itself, so there is no index to corrupt. Saves are atomic. A model is added
+(:func:`register_model`), renamed (:func:`rename_model`: the name inside the file too) or deleted
+(:func:`delete_model`) atomically, never over another model without ``overwrite``, never while its name is
+being trained.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +34,13 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .. import __version__
 from ..data.alphabets import Alphabet
 from ..errors import ModelFileError, shown
 from ..task import task_of
-from ..workspace import NAME_RE, atomic_write, check_name, models_dir, workspace
-from . import cells, ensemble, filecheck
+from ..version import __version__
+from ..workspace import NAME_RE, atomic_write, check_name, holding, models_dir, workspace
+from . import ensemble, filecheck
+from .card import card_html, describe_model, short
 from .classifier import ModelConfig, SequenceClassifier
 
 FORMAT = "bioseq-model"
@@ -85,13 +90,9 @@ class ModelBundle:
         return len(ensemble.members(self.model))
 
     def __repr__(self) -> str:
-        from .card import short
-
         return short(self)
 
     def _repr_html_(self) -> str:
-        from .card import card_html
-
         return card_html(self)
 
     def member(self, i: int) -> ModelBundle:
@@ -101,6 +102,24 @@ class ModelBundle:
             raise IndexError(f"{self.name} has {len(nets)} member(s); there is no member {i + 1}")
         return ModelBundle(nets[i], self.alphabet, self.classes, self.max_length, self.length_policy,
                            {**self.meta, "member": i + 1}, self.path)
+
+
+def combine(bundles: Sequence[ModelBundle], origin: str = "seeds") -> ModelBundle:
+    """One ensemble :class:`ModelBundle` (:class:`~bioseq.model.ensemble.Ensemble`) from single-model bundles
+    that share the alphabet, classes, task and length policy (raises ``ValueError`` naming what differs)."""
+    first = bundles[0]
+    for i, b in enumerate(bundles[1:], 2):
+        for key in ("classes", "max_length", "length_policy"):
+            if getattr(b, key) != getattr(first, key):
+                raise ValueError(f"member {i} disagrees with member 1 on {key}")
+        if b.alphabet.name != first.alphabet.name:
+            raise ValueError(f"member {i} reads {b.alphabet.name}, member 1 {first.alphabet.name}")
+    nets = [n for b in bundles for n in ensemble.members(b.model)]
+    histories = [(b.meta.get("training") or {}).get("history") or [] for b in bundles]
+    kept = {"member_histories": histories} if all(histories) and len(nets) == len(bundles) else {}
+    meta = {**first.meta, "ensemble": {"origin": origin, "member_names": [b.name for b in bundles], **kept}}
+    return ModelBundle(ensemble.Ensemble(nets).eval(), first.alphabet, first.classes, first.max_length,
+                       first.length_policy, meta)
 
 
 def save_model(path: str | os.PathLike, bundle: ModelBundle) -> Path:
@@ -303,33 +322,46 @@ def list_models() -> list[dict]:
     return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
 
+def register_model(src: str | os.PathLike, name: str, *, overwrite: bool = False) -> Path:
+    """Copy the model file ``src`` into the registry as model ``name`` (the name inside the file becomes
+    ``name``), atomically; a model of that name is refused unless ``overwrite``, and so is a name being
+    trained (:func:`bioseq.workspace.holding`). Returns the registry path."""
+    check_name(name)
+    with holding(name):
+        return _register(src, name, overwrite)
+
+
+def rename_model(old: str, new: str, *, overwrite: bool = False) -> Path:
+    """Rename registry model ``old`` to ``new`` (file and the name inside it), atomically: the new file is
+    whole before the old one goes. A taken ``new`` is refused unless ``overwrite``; so is either name while it
+    is being trained. Returns the new path."""
+    src, _ = model_path(old), check_name(new)
+    with holding(old, new):
+        if not src.is_file():
+            raise ModelFileError(f"{old}: no such model in the registry")
+        if new == old:
+            return src
+        target = _register(src, new, overwrite)
+        src.unlink()
+    return target
+
+
 def delete_model(name: str) -> None:
+    """Delete registry model ``name``; refused while a model of that name is being trained."""
     p = model_path(name)
-    if not p.is_file():
-        raise ModelFileError(f"{name}: no such model in the registry")
-    p.unlink()
+    with holding(name):
+        if not p.is_file():
+            raise ModelFileError(f"{name}: no such model in the registry")
+        p.unlink()
 
 
-def describe_config(cfg: dict) -> str:
-    """A short architecture string, e.g. ``conv64/9 -> 2x BiLSTM 64 [batch, skip] -> max``."""
-    spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
-    cell = spec.describe(cfg) if spec is not None else "?"
-    parts = []
-    if cfg.get("conv"):
-        parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
-    extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,
-                          "skip" if cfg.get("skip") else None) if x]
-    parts.append(f"{cfg.get('layers')}x {'Bi' if cfg.get('bidirectional') else ''}{cell} {cfg.get('hidden')}"
-                 + (f" [{', '.join(extras)}]" if extras else ""))
-    parts.append("per position" if task_of(cfg).per_position else str(cfg.get("pooling")))
-    strand = cfg.get("strand", "forward")
-    return " -> ".join(parts) + (f" (strands: {strand})" if strand != "forward" else "")
-
-
-def describe_model(meta: dict) -> str:
-    """:func:`describe_config` of a model file's metadata; an ensemble as ``ensemble of N: …``."""
-    members = (meta.get("ensemble") or {}).get("members") or []
-    if len(members) < 2:
-        return describe_config(meta.get("config") or {})
-    shown = list(dict.fromkeys(describe_config(c) for c in members))
-    return f"ensemble of {len(members)}: " + ("; ".join(shown) if len(shown) > 1 else f"{len(members)}x {shown[0]}")
+def _register(src: str | os.PathLike, name: str, overwrite: bool) -> Path:
+    target = model_path(name)
+    if target.exists() and not overwrite:
+        raise ModelFileError(f"{name}: a model called {name!r} is already in the registry; choose another name")
+    meta = {**read_meta(src), "name": name}
+    with safe_open(str(src), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, lambda tmp: save_file(tensors, tmp, metadata={"bioseq": json.dumps(meta)}))
+    return target

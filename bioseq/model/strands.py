@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-STRANDS = ("forward", "augment", "both")
+from .config import STRANDS
+
+__all__ = ["STRANDS", "augment", "reverse_complement", "reverse_complement_array"]
 
 
 def reverse_complement_array(a: np.ndarray) -> np.ndarray:

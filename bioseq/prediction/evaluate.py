@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..metrics.classification import SCORES, Evaluation, metrics_at, pr_curves, roc_curves, threshold_sweep
+from ..metrics.classification import Evaluation, metrics_at, pr_curves, roc_curves, threshold_sweep
 from ..metrics.positions import PositionEvaluation
 from ..model.store import ModelBundle
 from ..task import task_of
 from .predict import check_alphabet, predict_arrays
 
-__all__ = ["SCORES", "Evaluation", "PositionEvaluation", "evaluate_dataset", "evaluate_files", "metrics_at",
+__all__ = ["Evaluation", "PositionEvaluation", "evaluate_dataset", "evaluate_files", "metrics_at",
            "pr_curves", "roc_curves", "threshold_sweep"]
 
 
@@ -33,7 +33,10 @@ def evaluate_files(bundle: ModelBundle, files: Sequence[str | os.PathLike], labe
     """Read labelled files once, check them against the model, and evaluate. A classifier's labels come as in
     training (``labels`` table, header tokens, one file per class; renamed, merged or dropped as for training); a
     labeller's per position (three-line FASTA, or ``labels_fasta`` and ``mask``; ``ignore_label`` defaults to the
-    model's). A label outside the model's is an error."""
-    ds = task_of(bundle).labelled(bundle, files, check_alphabet, labels=labels, labels_fasta=labels_fasta,
-                                  mask=mask, ignore_label=ignore_label)
+    model's). A label outside the model's is an error, and so is a label option of the other task."""
+    task = task_of(bundle)
+    task.refuse_other_labels(bundle.meta.get("name") or bundle.path, labels=labels, labels_fasta=labels_fasta,
+                             mask=mask, ignore_label=ignore_label)
+    ds = task.labelled(bundle, files, check_alphabet, labels=labels, labels_fasta=labels_fasta,
+                       mask=mask, ignore_label=ignore_label)
     return evaluate_dataset(bundle, ds)

@@ -1,15 +1,16 @@
 """Is a sequence unlike the training data? Length and letter composition against the model's training set.
 
-A model's training profile (stored in its model file under ``training.profile``) holds the range of
-training lengths, the training letters' mean composition ``(alphabet,)`` and a composition cut-off:
-1.5 times the distance that 99% of the training records stay within (:data:`MARGIN`, so that the
-training data itself is hardly ever flagged). A record is flagged when its length is real extrapolation
-(:func:`length_range`): longer than :data:`LENGTH_MARGIN` (1.25) times the longest training sequence, or
-shorter than the shortest one divided by it, so a protein of 405 residues against a longest of 404 is
-not flagged, one of 506 is (404 × 1.25 = 505); or when its composition is farther from the training mean
-than the cut-off (``unusual composition``). The distance is the Jensen-Shannon divergence (base 2,
-0..1) between the record's letter frequencies and the training mean; ambiguity codes count as their
-fractional letters. Everything is measured on the sequence as the model reads it (after its length policy).
+A model's training profile (:func:`bioseq.data.profile.training_profile`, stored in its model file under
+``training.profile``) holds the range of training lengths, the training letters' mean composition
+``(alphabet,)`` and a composition cut-off: 1.5 times the distance that 99% of the training records stay
+within (:data:`~bioseq.data.profile.MARGIN`, so that the training data itself is hardly ever flagged). A
+record is flagged when its length is real extrapolation (:func:`length_range`): longer than
+:data:`LENGTH_MARGIN` (1.25) times the longest training sequence, or shorter than the shortest one divided by
+it, so a protein of 405 residues against a longest of 404 is not flagged, one of 506 is (404 × 1.25 = 505);
+or when its composition is farther from the training mean than the cut-off (``unusual composition``). The
+distance is the Jensen-Shannon divergence (base 2, 0..1) between the record's letter frequencies and the
+training mean; ambiguity codes count as their fractional letters. Everything is measured on the sequence as
+the model reads it (after its length policy).
 
 Confident predictions on such records deserve suspicion: a network says *something* about any input.
 """
@@ -23,55 +24,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-MARGIN = 1.5  # the composition cut-off, in units of the 99th percentile of the training records' distances
+from ..data.profile import compositions, js_divergence
+
 LENGTH_MARGIN = 1.25  # lengths within this factor of the training range are interpolation, not flagged
 REASONS = {"short": "shorter than any training sequence", "long": "longer than any training sequence",
            "composition": "unusual composition"}  # the flag's reasons, each a prefix of its words
 SAID = {"short": "much shorter than any training sequence", "long": "much longer than any training sequence",
         "composition": "with an unusual letter composition"}  # each reason in the summary sentence
 NOT_CHECKED = "not checked (no training profile in the model file)"
-
-
-def compositions(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Letter frequencies ``(N, alphabet)`` of encoded sequences ``(length, alphabet)``: the mean one-hot row,
-    so an ambiguity code counts as its fractional letters. An empty sequence gives a row of zeros."""
-    if not len(arrays):
-        return np.zeros((0, 0))
-    return np.stack([a.mean(0) if len(a) else np.zeros(a.shape[1]) for a in arrays]).astype(np.float64)
-
-
-def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence (bits) between rows of ``p (N, K)`` and the distribution ``q (K,)``."""
-    p = np.atleast_2d(p)
-    m = (p + q) / 2
-
-    def kl(a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(a > 0, a * np.log2(a / np.where(b > 0, b, 1)), 0.0).sum(1)
-
-    return np.clip((kl(p, m) + kl(np.broadcast_to(q, p.shape), m)) / 2, 0.0, 1.0)
-
-
-def training_profile(arrays: Sequence[np.ndarray]) -> dict:
-    """The profile stored in a model file: length range, mean composition, composition-distance cut-off."""
-    from ..data.encoding import encoded_lengths
-
-    if hasattr(arrays, "composition_chunks"):  # a cache: two passes by chunks, never (N, alphabet) at once
-        mean = np.zeros(arrays.table.shape[1])
-        for part in arrays.composition_chunks():  # row after row, as comp.mean(0) adds them: the same bits
-            mean = np.add.reduce(np.vstack([mean[None], part]), axis=0)
-        mean = mean / max(len(arrays), 1) if len(arrays) else np.full(len(mean), np.nan)
-        parts = [js_divergence(part, mean) for part in arrays.composition_chunks()]
-        dist = np.concatenate(parts) if parts else np.zeros(0)
-    else:
-        comp = compositions(arrays)
-        mean = comp.mean(0)
-        dist = js_divergence(comp, mean)
-    lengths = np.asarray(encoded_lengths(arrays))
-    return {"length_min": int(lengths.min()) if len(lengths) else 0,
-            "length_max": int(lengths.max()) if len(lengths) else 0,
-            "composition": [float(x) for x in mean],
-            "composition_cutoff": float(MARGIN * np.quantile(dist, 0.99)) if len(dist) else 1.0}
 
 
 def length_range(profile: dict) -> tuple[int, int]:

@@ -26,8 +26,8 @@ from ..model import cells
 from ..model.classifier import SequenceClassifier
 from ..model.recurrence import padded_ok
 from ..model.store import ModelBundle
+from ..runtime import RANK_TIMEOUT
 from ..task import encode_cut, task_of
-from ..training.distributed import RANK_TIMEOUT
 from .novelty import flag_arrays, tally
 from .shards import write_chunks
 
@@ -197,7 +197,7 @@ def predict_chunk(bundle: ModelBundle, chunk: Sequence[Record], *, check: bool =
 def predict_chunks(bundle: ModelBundle, records: Iterable[Record], *, chunk_size: int | None = None,
                    batch_size: int | None = None, check: bool = True) -> Iterator[tuple[list[Record], list, object]]:
     """Yield ``(records, encoded arrays, probabilities)`` a chunk at a time, in input order."""
-    size = chunk_size or task_of(bundle).chunk_size
+    size = task_of(bundle).chunk_size if chunk_size is None else chunk_size  # 0 is refused, not the default
     for i, chunk in enumerate(chunked(records, size, CHUNK_LETTERS)):
         yield chunk, *predict_chunk(bundle, chunk, check=check and i == 0, batch_size=batch_size)
 
@@ -272,5 +272,6 @@ def predict_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: 
         return len(chunk)
 
     records = task.read(paths, hold=refuses_beyond(bundle))  # a record that will be refused is never held
-    return write_chunks(out, chunked(records, chunk_size or task.chunk_size, CHUNK_LETTERS), render,
+    size = task.chunk_size if chunk_size is None else chunk_size  # 0 is refused by chunked, not the default
+    return write_chunks(out, chunked(records, size, CHUNK_LETTERS), render,
                         progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout, totals=flagged)

@@ -40,8 +40,8 @@ from ..data.encoding import check_span, clean, encode_span
 from ..data.io import Record, stream_many
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
+from ..runtime import RANK_TIMEOUT
 from ..task import task_of
-from ..training.distributed import RANK_TIMEOUT
 from .predict import batch_letters, check_alphabet, length_limit, memory_limit, predict_arrays
 from .shards import write_chunks
 

@@ -18,9 +18,9 @@ record) and gives :func:`write_chunks` a ``render(fh, i, chunk) -> count`` that 
   are ``quiet``: the command line ends those ranks with status 0, as torchrun stops every rank as soon as
   one fails, which could stop rank 0 before it prints.
 * A rank that stops answering (stopped, hung, killed) is named in one line by the lowest rank that still
-  answers, once ``rank_timeout`` minutes (:data:`~bioseq.training.distributed.RANK_TIMEOUT`, the command
+  answers, once ``rank_timeout`` minutes (:data:`~bioseq.runtime.RANK_TIMEOUT`, the command
   line's ``--rank-timeout``) have passed without a word from it: the ranks talk through torchrun's
-  rendezvous store (:class:`~bioseq.training.distributed.Ranks`), each saying after every chunk that it
+  rendezvous store (:class:`~bioseq.runtime.Ranks`), each saying after every chunk that it
   is still working, so a long input is no reason to give up.
 * Standard output is refused under torchrun: the ranks need a file to write their parts beside.
 * The output goes through :func:`bioseq.outputs.write_output` (never an input of the command, links
@@ -39,9 +39,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
+from .. import runtime
 from ..errors import BioseqError, InputError, OutputError
 from ..outputs import check_folder, check_output, clean_stale, hold, output_error, via_temporary, write_output
-from ..training import distributed
 
 T = TypeVar("T")
 Render = Callable[[IO[str], int, T], int]
@@ -75,7 +75,7 @@ def _to_stdout(tmp: str) -> None:
 
 def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device=None,
                  progress: Callable[[int], None] | None = None, inputs: Iterable = (),
-                 rank_timeout: float = distributed.RANK_TIMEOUT, totals: Counter | None = None) -> int:
+                 rank_timeout: float = runtime.RANK_TIMEOUT, totals: Counter | None = None) -> int:
     """Write the rendered chunks to ``out`` (see the module docstring); the total count of items.
 
     ``progress(n)`` is called after each chunk this process renders, with its own running count. ``inputs``:
@@ -83,7 +83,7 @@ def write_chunks(out: str | None, chunks: Iterable[T], render: Render, *, device
     the rendezvous store whatever the device). ``totals``: a counter that ``render`` adds to; under torchrun
     every rank's ends up holding the sum over the ranks (what one process would have counted).
     """
-    if distributed.active():
+    if runtime.active():
         return _sharded(out, chunks, render, inputs, rank_timeout, progress, totals)
     if out not in (None, "-"):
         check_folder(out)
@@ -175,7 +175,7 @@ def _fail(message: str, is_input: bool, rank: int, speaker: int = 0) -> BaseExce
 
 def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Iterable, rank_timeout: float,
              progress: Callable[[int], None] | None, totals: Counter | None = None) -> int:
-    rank, size = distributed.world()
+    rank, size = runtime.world()
     if out in (None, "-"):
         raise _fail("under torchrun every process writes part of the output: give -o OUT (standard output "
                     "is refused)", True, rank)
@@ -189,9 +189,9 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
     clean_stale(os.path.dirname(target))
     part = part_path(target, rank, size)
     try:
-        ranks = distributed.Ranks(rank_timeout, f"nothing was written to {out}")
+        ranks = runtime.Ranks(rank_timeout, f"nothing was written to {out}")
         lock, mine = _hold_part(part, out)
-    except distributed.RankSilent as e:
+    except runtime.RankSilent as e:
         raise _silent(e, rank, size) from None
     silent = False
     try:
@@ -224,7 +224,7 @@ def _sharded(out: str | None, chunks: Iterable[T], render: Render, inputs: Itera
             raise _fail(*status, rank)
         ranks.what = f"{out} was written"
         return sum(r["count"] for r in every.values())
-    except distributed.RankSilent as e:
+    except runtime.RankSilent as e:
         silent = True  # no goodbye: the silent rank would not answer it either
         raise _silent(e, rank, size) from None
     finally:
@@ -244,12 +244,12 @@ def _hold_part(part: str, out: str) -> tuple[int | None, dict | None]:
         return None, {"sizes": [], "count": 0, "error": (-1, str(output_error(out, e)), True)}
 
 
-def _silent(e: distributed.RankSilent, rank: int, size: int) -> BaseException:
+def _silent(e: runtime.RankSilent, rank: int, size: int) -> BaseException:
     """The error of a silent rank, printed by the lowest rank that answered."""
     return _fail(str(e), True, rank, min(set(range(size)) - set(e.ranks)))
 
 
-def _goodbye(ranks: distributed.Ranks, rank: int, size: int) -> None:
+def _goodbye(ranks: runtime.Ranks, rank: int, size: int) -> None:
     """Rank 0 (which may hold the store) leaves once every rank has read what it needs, and names a rank that
     stopped after writing its part (torchrun would otherwise wait for it for ever)."""
     try:
@@ -257,5 +257,5 @@ def _goodbye(ranks: distributed.Ranks, rank: int, size: int) -> None:
             ranks.post("done", None)
         else:
             ranks.gather("done", ranks=range(1, size))
-    except distributed.RankSilent as e:
+    except runtime.RankSilent as e:
         raise _silent(e, rank, size) from None

@@ -13,14 +13,13 @@ nothing was written in them.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..workspace import Locked, lock_folder, unlock_folder
 
-LOCK = ".lock"
 MARKERS = ("run.json", "study.db", "tune.json")  # files that show the folder holds a run or a study
 
 
@@ -50,9 +49,8 @@ class Claim:
         if self.fd is None:
             return
         try:
-            (self.folder / LOCK).unlink(missing_ok=True)
+            unlock_folder(self.folder, self.fd)
         finally:
-            os.close(self.fd)
             self.fd = None
         for folder in self.made:
             try:
@@ -69,28 +67,13 @@ class Claim:
 
 def _lock(folder: Path, name: str) -> int:
     """An open descriptor holding ``folder/.lock`` exclusively; :class:`NameTaken` if another holds it."""
-    path = folder / LOCK
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise InputError(f"cannot write the run folder ({e.strerror})", str(folder)) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise NameTaken(f"a run or study called {name!r} already exists and is being trained right now (process "
-                            f"{pid}, {folder}); wait for it to finish, or choose another name") from None
-        try:  # the holder before us may have removed the file after we opened it: lock the file that is there
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            return fd
-        os.close(fd)
+    try:
+        return lock_folder(folder)
+    except Locked as e:
+        raise NameTaken(f"a run or study called {name!r} already exists and is being trained right now (process "
+                        f"{e.pid}, {folder}); wait for it to finish, or choose another name") from None
+    except OSError as e:
+        raise InputError(f"cannot write the run folder ({e.strerror})", str(folder)) from None
 
 
 def claim(name: str, folder: str | os.PathLike, model: str | os.PathLike | None = None, *,

@@ -1,4 +1,4 @@
-"""Training options (:class:`TrainConfig`), the seeding helper and the device choice.
+"""Training options (:class:`TrainConfig`) and the seeding helper (the device choice is :mod:`bioseq.runtime`'s).
 
 PyTorch and NumPy load inside the helpers, so the options table can be read without them.
 """
@@ -8,16 +8,13 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ..errors import TrainingError, ref
+from ..errors import InputError
 from ..model.precision import AMP_CHOICES
-from ..options import opt
-
-if TYPE_CHECKING:
-    import torch
+from ..option_spec import check_fields, declare, opt
 
 
+@declare("training")
 @dataclass
 class TrainConfig:
     """Training options; the defaults are the ones measured to learn (see README)."""
@@ -51,6 +48,13 @@ class TrainConfig:
                    "validation; auto is bf16 on a CUDA GPU that supports it and off on a CPU (float32, the "
                    "measured baseline there; fp16 needs CUDA)")
 
+    def validate(self) -> TrainConfig:
+        """``self`` if every option's value is valid (type, choices, range), else :class:`InputError`
+        naming the first that is not."""
+        check_fields(self, InputError)
+        return self
+
+
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and PyTorch; optionally ask PyTorch for deterministic kernels."""
     import numpy as np
@@ -64,16 +68,3 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-
-
-def resolve_device(name: str) -> torch.device:
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingError(f"{ref('device', 'cuda')} was asked for, but PyTorch sees no CUDA GPU here; "
-                            f"use {ref('device', 'cpu')}")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise TrainingError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)

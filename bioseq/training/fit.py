@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .. import runtime
 from ..data.dataset import Dataset, load_dataset, parse_class_map, summarize
 from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.io import read_blocks
@@ -27,6 +28,7 @@ from ..data.position_labels import (
     split_positions,
     summarize_positions,
 )
+from ..data.profile import training_profile
 from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
@@ -35,8 +37,7 @@ from ..model.config import ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
-from ..prediction.novelty import training_profile
-from ..task import Task, detect
+from ..task import Task, detect, weight_warnings
 from ..workspace import check_name, new_name, runs_dir
 from . import distributed
 from .claims import Claim, claim
@@ -81,7 +82,7 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
 
 def detect_task(opts: DataOptions, task: str | None = None) -> Task:
     """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
-    return detect(opts.train, opts.labels_fasta, opts.mask, task)
+    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label)
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -126,14 +127,8 @@ class FitResult:
                          {"best epoch": self.result.best_epoch, "saved": self.path, "logs": self.run_dir})
 
 
-def load_split(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Training and validation data: ``--val`` files, or a split of the training files."""
-    train_ds, val_ds, _ = load_split_rule(opts, seed)
-    return train_ds, val_ds
-
-
 def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset, dict]:
-    """:func:`load_split` and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
+    """Training and validation data, and the rule it followed (:mod:`bioseq.data.splits`): ``--val`` files, a
     homology-aware split with ``--split-identity``, else a stratified split. Classes are renamed, merged
     or dropped by ``--class-map`` first."""
     class_map = parse_class_map(opts.class_map)
@@ -224,7 +219,7 @@ def _destination(name: str | None, out, log_dir) -> tuple[str, Path, RunFolder]:
 
 def _claim(name: str, path: Path, run: RunFolder, resume: bool, overwrite: bool, out) -> Claim | None:
     """Rank 0's claim on the run (:func:`bioseq.training.claims.claim`); other ranks write nothing."""
-    if not distributed.is_main():
+    if not runtime.is_main():
         return None
     return claim(name, run.path, path, overwrite=overwrite, resume=resume, resume_from=run.checkpoint_path,
                  rename="--out" if out is not None else "--name")
@@ -256,13 +251,14 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
         files = data_files(data)  # what the save needs, read now: a file changed during training changes nothing
         summary = summarize_(train_ds)
+        summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
         card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
                     summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),
                     str(run.path.resolve()), each_position)
         print_ = fingerprint(data, files, train_cfg.seed)
         if resume:
             _check_resume(run, name, cfg, print_)
-        if not distributed.is_main():  # under torchrun only rank 0 writes the run folder and the model
+        if not runtime.is_main():  # under torchrun only rank 0 writes the run folder and the model
             run, callback = distributed.ReadOnlyRun(run), None
         else:
             card.check(path, cfg)  # the model can be written, and its metadata is within the format's limits
@@ -276,7 +272,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
             model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
                 nets, results, val_arrays, _targets(val_ds))
             bundle = card.bundle(model.cpu().eval(), result, results)
-            if distributed.is_main():
+            if runtime.is_main():
                 _save(path, bundle, run)
             run.finish(result, path)
         except BaseException as e:
@@ -299,6 +295,8 @@ def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arr
     nets, results = [], []
     for k in range(train_cfg.seeds):
         member_cfg = replace(train_cfg, seed=train_cfg.seed + k)
+        if train_cfg.seeds > 1:
+            run.begin_member(k + 1)  # each member's curves in their own metrics file
         seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
         nets.append(SequenceClassifier(cfg))
         ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"

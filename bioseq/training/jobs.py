@@ -129,8 +129,12 @@ class JobRegistry:
 
     def start_tuning(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig,
                      model_options: dict | None = None) -> TuningJob:
-        """Start a study; refuses a taken name or a second running study with :class:`InputError`."""
+        """Start a study; refuses a taken name, a second running study or an invalid option (the checks of
+        :func:`~bioseq.training.search.check_inputs`) with :class:`InputError`."""
+        from .search import check_inputs
+
         name = check_name(name.strip())
+        check_inputs(data, train_cfg)
         with self._lock:
             held = claim(name, runs_dir() / name, model_path(name), kind="study")
             try:

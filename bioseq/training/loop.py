@@ -26,9 +26,10 @@ from ..data.encoding import encoded_lengths, length_batches, pad_batch, take_bat
 from ..errors import TrainingError, ref
 from ..model import strands
 from ..model.precision import autocast, grad_scaler
+from ..runtime import device_for, init, is_main, resolve_device
 from ..task import class_weight_vector, task_of
 from . import checkpoint, distributed
-from .config import TrainConfig, resolve_device, seed_everything
+from .config import TrainConfig, seed_everything
 from .recorder import GradientRecorder
 
 __all__ = ["Progress", "TrainResult", "class_weight_vector", "evaluate", "train"]
@@ -141,8 +142,8 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
     (the dashboard's Stop button).
     """
     seed_everything(cfg.seed, cfg.deterministic)
-    device = distributed.device_for(resolve_device(cfg.device))
-    distributed.init(device)
+    device = device_for(resolve_device(cfg.device))
+    init(device)
     model.to(device)
     net = distributed.wrap(model, device)  # DDP under torchrun: gradients all-reduced in backward
     n_classes, kind = model.cfg.n_classes, task_of(model)
@@ -219,7 +220,7 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             best_val, waited = (val_m, val_p), 0
         else:
             waited += 1
-        if ckpt_path and distributed.is_main():
+        if ckpt_path and is_main():
             checkpoint.save(ckpt_path, model, opt, {"epoch": epoch, "step": step, "history": history,
                                                      "best": best, "waited": waited,
                                                      "gradients": recorder.table()})

@@ -54,7 +54,8 @@ class Card:
                               "mask": bool(data.mask)}} if self.per_position else {}),
             "seed": cfg.seed,
             **({"ensemble": {"origin": "seeds", "seeds": [cfg.seed + k for k in range(len(results))],
-                             "member_val_metrics": [r.val_metrics for r in results]}} if len(results) > 1 else {}),
+                             "member_val_metrics": [r.val_metrics for r in results],
+                             "member_histories": [r.history for r in results]}} if len(results) > 1 else {}),
             "training": {
                 "files": self.files, "labels": os.path.abspath(data.labels) if data.labels else None,
                 "class_map": data.class_map, "counts": self.counts, "profile": self.profile,

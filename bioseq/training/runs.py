@@ -4,7 +4,8 @@
   ``cli``, ``dashboard`` or ``python``) and its process (``pid``), options, data summary, live progress
   (``progress``: epoch, epochs, step, steps_per_epoch, running loss, elapsed seconds; written at most
   about once a second), then the result (``best_epoch``, ``val_metrics``) or the ``error``;
-* ``metrics.csv`` — ``epoch, split, loss, accuracy, ...``: one row per epoch and split, after each epoch;
+* ``metrics.csv`` — ``epoch, split, loss, accuracy, ...``: one row per epoch and split, after each epoch (an
+  ensemble of seeds: member 1's; member k's in ``metrics-<k>.csv``, and ``run.json`` says which ``member`` trains);
 * ``gradients.csv`` — ``epoch, step, layer, grad_norm, ...``: one row per recurrent layer and recorded
   step, when the run ends;
 * ``checkpoint.safetensors`` — for ``--resume``; its content is :mod:`bioseq.training.checkpoint`'s.
@@ -13,8 +14,9 @@ A :class:`RunFolder` writes one run (:meth:`~RunFolder.start`, :meth:`~RunFolder
 :meth:`~RunFolder.epoch_done`, :meth:`~RunFolder.finish`, :meth:`~RunFolder.fail`) and reads it back
 (:meth:`~RunFolder.info`, :meth:`~RunFolder.metrics`, :meth:`~RunFolder.gradients`). A run whose
 ``run.json`` says ``running`` but whose process is gone reads back as ``interrupted``, whoever started it.
-The functions below read the workspace's runs by name, as tables; :func:`crowding` counts the runs training
-now against the machine's CPU cores (the Train page and ``bioseq train`` warn with it).
+The functions below read the workspace's runs by name, as tables, and rename (:func:`rename_run`) or delete
+(:func:`delete_run`) a run, never one that is being trained; :func:`crowding` counts the runs training now
+against the machine's CPU cores (the Train page and ``bioseq train`` warn with it).
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ import pandas as pd
 
 from ..errors import BioseqError, InputError
 from ..metrics import METRICS
-from ..model.store import describe_config
-from ..workspace import atomic_write, check_name, runs_dir
+from ..model.card import describe_config
+from ..workspace import LOCK, atomic_write, check_name, holding, runs_dir
 from .recorder import COLUMNS as GRAD_COLUMNS
 
 METRIC_COLUMNS = ("epoch", "split", *METRICS)
@@ -80,6 +82,21 @@ def _alive(pid) -> bool:
     except (OSError, ValueError, TypeError):
         return False
     return True
+
+
+def write_status(path: Path, info: dict) -> None:
+    """``info`` as the status file ``path`` (a run's ``run.json``, a study's ``tune.json``), atomically: written
+    under a unique temporary name and renamed over it (:func:`bioseq.workspace.atomic_write`)."""
+    text = json.dumps(info, indent=1, default=str)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def checked_status(info: dict) -> dict:
+    """A status file's ``info`` with ``status`` ``interrupted`` when it says ``running`` but its process (``pid``)
+    is gone: the one liveness check of run and study folders."""
+    if info.get("status") == "running" and info.get("pid") is not None and not _alive(info["pid"]):
+        info["status"] = "interrupted"
+    return info
 
 
 @dataclass
@@ -128,6 +145,12 @@ class RunFolder:
         self.checkpoint_path = self.path / "checkpoint.safetensors"
         self._info: dict | None = None  # what this writer last wrote
         self._last_progress = -math.inf
+        self._member = 1  # the ensemble member being trained: its epochs go to member_metrics_path(member)
+
+    def member_metrics_path(self, k: int) -> Path:
+        """The metrics of ensemble member ``k`` (1-based): ``metrics.csv`` for the first (and a single model),
+        ``metrics-<k>.csv`` for the others."""
+        return self.metrics_path if k == 1 else self.path / f"metrics-{k}.csv"
 
     @classmethod
     def named(cls, name: str) -> RunFolder:
@@ -144,12 +167,12 @@ class RunFolder:
             except InputError:
                 self._info = {}
         self._info.update(info, updated=_now())
-        text = json.dumps(self._info, indent=1, default=str)
-        atomic_write(self.status_path, lambda tmp: Path(tmp).write_text(text))
+        write_status(self.status_path, self._info)
 
     def clear(self) -> None:
         """Remove this run's files (``run.json``, logs, checkpoints), for a run started again in its place."""
-        for p in [self.status_path, self.metrics_path, self.gradients_path, *self.path.glob("checkpoint*.safetensors")]:
+        for p in [self.status_path, self.metrics_path, self.gradients_path, *self.path.glob("checkpoint*.safetensors"),
+                  *self.path.glob("metrics-*.csv")]:
             p.unlink(missing_ok=True)
         self._info = None
 
@@ -166,9 +189,15 @@ class RunFolder:
         elif time.monotonic() - self._last_progress >= self.PROGRESS_EVERY:
             self._write_progress(p)
 
+    def begin_member(self, k: int) -> None:
+        """Ensemble member ``k`` (1-based) starts training: its epochs are written to its own metrics file."""
+        self._member = k
+        self.update(member=k)
+
     def epoch_done(self, p) -> None:
-        """The end of an epoch: ``metrics.csv`` so far, the completed epoch count and the progress."""
-        _write_csv(self.metrics_path, p.history, METRIC_COLUMNS)
+        """The end of an epoch: ``metrics.csv`` so far (the member's file, for an ensemble), the completed epoch
+        count and the progress."""
+        _write_csv(self.member_metrics_path(self._member), p.history, METRIC_COLUMNS)
         self._write_progress(p, epoch=p.epoch, epochs=p.epochs)
 
     def _write_progress(self, p, **info) -> None:
@@ -180,7 +209,7 @@ class RunFolder:
         _write_csv(self.metrics_path, result.history, METRIC_COLUMNS)
         _write_csv(self.gradients_path, result.gradients, GRADIENT_COLUMNS)
         self.update(status="stopped" if result.interrupted else "done", model_path=str(model_path),
-                    best_epoch=result.best_epoch, val_metrics=result.val_metrics)
+                    best_epoch=result.best_epoch, val_metrics=result.val_metrics, confusion=result.confusion)
 
     def fail(self, error: BaseException | str) -> None:
         """Status failed, with the error in the command line's words and, as ``error_markup``, with its
@@ -200,15 +229,23 @@ class RunFolder:
 
     def info(self) -> dict:
         """``run.json``, a fresh copy, with ``status`` ``interrupted`` when its process is gone."""
-        info = self._read_json()
-        if info.get("status") == "running" and info.get("pid") is not None and not _alive(info["pid"]):
-            info["status"] = "interrupted"
+        info = checked_status(self._read_json())
         info.setdefault("name", self.path.name)
         return info
 
     def metrics(self) -> pd.DataFrame:
         """``metrics.csv``: one row per epoch and split (empty until the first epoch ends)."""
         return _read_csv(self.metrics_path, METRIC_COLUMNS)
+
+    def member_metrics(self) -> pd.DataFrame:
+        """For an ensemble run, every member's metrics so far, with a ``run`` column (``member 1``, ...); for a
+        single model, :meth:`metrics`."""
+        frames, k = [], 1
+        while self.member_metrics_path(k).is_file():
+            frames.append(_read_csv(self.member_metrics_path(k), METRIC_COLUMNS).assign(run=f"member {k}"))
+            k += 1
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else self.metrics()
 
     def gradients(self) -> pd.DataFrame:
         """``gradients.csv``: one row per layer per recorded step (written when the run ends)."""
@@ -222,10 +259,6 @@ def run_dir(name: str) -> Path:
 def read_run(name: str) -> dict:
     """The run's ``run.json`` with ``status`` corrected for dead workers; raises :class:`InputError`."""
     return RunFolder.named(name).info()
-
-
-def read_progress(name: str) -> RunProgress:
-    return RunProgress.of(read_run(name))
 
 
 def _row(info: dict) -> dict:
@@ -370,8 +403,40 @@ def gradient_summary(name: str) -> GradientSummary:
     return GradientSummary(r["per_layer"], ratio)
 
 
-def delete_run(name: str) -> None:
+def _existing(name: str) -> Path:
     d = run_dir(name)
-    if not d.is_dir():
+    if not (d / "run.json").is_file():
         raise InputError("no such run", str(d))
-    shutil.rmtree(d)
+    return d
+
+
+def delete_run(name: str) -> None:
+    """Delete run ``name`` (its folder: logs, checkpoints); refused while it is being trained. Its model, if
+    any, stays."""
+    d = _existing(name)
+    with holding(name):
+        shutil.rmtree(d)
+
+
+def rename_run(old: str, new: str, *, overwrite: bool = False) -> Path:
+    """Rename run ``old`` to ``new``: its files move into ``runs/<new>/`` (each move atomic) and ``run.json``
+    says the new name. A run called ``new`` is refused unless ``overwrite``; so is either name while it is
+    being trained. Its model keeps its name (:func:`bioseq.model.store.rename_model` renames a model)."""
+    src, dst = _existing(old), run_dir(new)
+    if new == old:
+        return src
+    with holding(old, new):
+        there = [p for p in dst.iterdir() if p.name != LOCK]
+        if there and not overwrite:
+            raise InputError(f"a run called {new!r} already exists; choose another name", str(dst))
+        for p in there:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        for p in src.iterdir():
+            if p.name != LOCK:
+                os.replace(p, dst / p.name)
+        RunFolder(dst).update(name=new)
+    try:
+        src.rmdir()
+    except OSError:
+        pass  # a claim on the old name made it again meanwhile
+    return dst

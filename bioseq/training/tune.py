@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -35,49 +34,27 @@ from ..data.fingerprint import data_files, differences, fingerprint
 from ..data.source import DataOptions
 from ..errors import InputError, TrainingError, ref
 from ..model.config import ModelConfig
-from ..model.store import load_model, model_path, save_model
+from ..model.store import combine, load_model, model_path, save_model
 from ..options import alphabet_defaults
+from ..outputs import check_output
 from ..task import task_of
 from ..workspace import check_name, runs_dir
 from .claims import Claim, claim
 from .config import TrainConfig
-from .runs import _alive as pid_alive
+from .runs import checked_status, write_status
+from .search import (  # noqa: F401 - the search space and the search's options, importable from here as before
+    ENSEMBLE,
+    PRUNE_AFTER_EPOCHS,
+    PRUNE_AFTER_TRIALS,
+    SEARCH_OPTIONS,
+    SPACE,
+    TRAIN_PARAMS,
+    TRIALS,
+    check_inputs,
+    parse_budget,
+)
 
-# name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
-SPACE: dict[str, tuple] = {
-    "cell": ("cat", ("lstm", "gru", "rnn")),
-    "layers": ("int", (1, 3)),
-    "hidden": ("int", (16, 128), True),
-    "conv": ("cat", (True, False)),
-    "conv_filters": ("int", (16, 128), True),
-    "conv_width": ("int", (3, 15)),
-    "conv_pool": ("int", (1, 4)),
-    "pooling": ("cat", ("last", "mean", "max", "attention")),
-    "dropout": ("float", (0.0, 0.5)),
-    "forget_bias": ("float", (0.0, 2.0)),
-    "lr": ("float", (3e-4, 1e-2), True),
-    "batch_size": ("cat", (16, 32, 64)),
-    "weight_decay": ("float", (1e-5, 1e-1), True),
-}
-TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
-PRUNE_AFTER_EPOCHS = 2
-PRUNE_AFTER_TRIALS = 3
 IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are worth showing
-
-
-def parse_budget(text: str | float | int) -> float:
-    """``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds, as seconds."""
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-        if not parts or not any(parts.groups()):
-            raise InputError(f"budget {text!r}: give a time such as 10m, 90s or 1h")
-        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-        seconds = 3600 * h + 60 * m + s
-    if seconds <= 0:
-        raise InputError(f"budget {text!r}: must be more than zero")
-    return seconds
 
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
@@ -177,10 +154,8 @@ class StudyFolder:
             return {}
 
     def update(self, **info) -> None:
-        data = {**self.info(), **info}
-        tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(tmp, self.info_path)
+        """Merge ``info`` into ``tune.json``, atomically (the run folder's writer)."""
+        write_status(self.info_path, {**self.info(), **info})
 
     def study(self, name: str, seed: int, create: bool):
         import optuna
@@ -227,24 +202,32 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          resume: bool = False, max_trials: int | None = None, train_cfg: TrainConfig | None = None,
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
-         should_stop: Callable[[], bool] | None = None, ensemble: int = 1, claimed: Claim | None = None) -> TuneResult:
-    """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``.
+         should_stop: Callable[[], bool] | None = None, ensemble: int = 1, claimed: Claim | None = None,
+         out: str | os.PathLike | None = None) -> TuneResult:
+    """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``
+    (or to the file ``out``, the study then named after it).
 
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
-    per-trial epochs, patience and the rest of the training options. With ``ensemble`` k > 1 the saved model
-    is the ensemble of the k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
+    per-trial epochs, patience and the rest of the training options (its ``lr``, ``batch_size`` and
+    ``weight_decay`` are the first trial's). With ``ensemble`` k > 1 the saved model is the ensemble of the
+    k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
     The name is claimed as a run's is (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a
     resumed study must be on the same data (files, record options and seed) and task.
     """
-    budget_s = parse_budget(budget)
-    base = train_cfg or TrainConfig()
     from .fit import detect_task
 
+    budget_s = parse_budget(budget)
+    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble)
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task")).name
+    if out is not None and name is None:
+        name = Path(out).name.removesuffix(".safetensors")
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
-    out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
+    if out is not None:
+        out = check_output(out, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+    else:
+        out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
     held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
     try:
         return _search(data, name, folder, out, budget_s, base, fixed, task, seed, resume, max_trials, callback,
@@ -287,13 +270,14 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
 
     def objective(trial) -> float:
         model_opts, train_opts = suggest(trial, task)
-        pruned = []
+        pruned, reported = [], set()
 
         def on_progress(p) -> None:
             if p.phase != "epoch":
                 return
             val = [r["loss"] for r in p.history if r.get("split") == "val" and r.get("epoch") == p.epoch]
-            if val and math.isfinite(val[0]):
+            if val and math.isfinite(val[0]) and p.epoch not in reported:  # with --seeds, the first member's
+                reported.add(p.epoch)
                 trial.report(val[0], p.epoch)
                 if trial.should_prune():
                     pruned.append(p.epoch)
@@ -368,8 +352,6 @@ def _keep_best(folder: StudyFolder, study, trial, out: Path, name: str) -> None:
 
 def _keep_ensemble(folder: StudyFolder, study, trials: list, out: Path, name: str) -> None:
     """Save the ensemble of ``trials`` (best first) to ``out`` as model ``name``."""
-    from ..model.ensemble import combine
-
     bundle = combine([load_model(folder.trial_dir(t.number) / "model.safetensors") for t in trials],
                      origin=f"top {len(trials)} trials of study {name}")
     bundle.meta = {**bundle.meta, "name": name, "tuning": {
@@ -382,9 +364,7 @@ def read_study(name: str) -> tuple[dict, list[dict]]:
     """``(tune.json, trials table)`` of a study in the workspace, for the dashboard; a study whose process
     died while it searched reads as ``interrupted``."""
     folder = StudyFolder.named(name)
-    info = folder.info()
-    if info.get("status") == "running" and info.get("pid") is not None and not pid_alive(info["pid"]):
-        info["status"] = "interrupted"  # its process died while it searched
+    info = checked_status(folder.info())  # interrupted: its process died while it searched
     if not folder.db.exists():
         return info, []
     import optuna

@@ -1,47 +1,67 @@
 """The Train page's Tune panel: search the options with Optuna in the background (:mod:`bioseq.training.tune`);
-the trials table, the best value over time, the importances and the chosen options, read from the study."""
+the trials table, the best value over time, the importances and the chosen options, read from the study.
+
+The search starts from the Train form itself (:func:`controls`, a second submit button of that form), so every
+trial trains with the form's data and training options as they stand (epochs, patience, seed, learning rate
+as the first trial's, ...), named by the form's run name; Optuna chooses the model."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import readable
-from bioseq.data.source import DataSource
+from bioseq.app import readable, train_form
+from bioseq.data.source import DataOptions
 from bioseq.errors import BioseqError
 from bioseq.options import label_of
 from bioseq.training import tune as tuning
-from bioseq.training.config import TrainConfig
 from dashboard import loaders, state, widgets
 
 BUDGETS = {"1 minute": 60, "3 minutes": 180, "10 minutes": 600, "30 minutes": 1800, "1 hour": 3600}
 
 
-def _start(registry, source: DataSource) -> None:
+def _start(registry, data: DataOptions, remember: Callable[[dict], None]) -> None:
     s = st.session_state
+    values = train_form.read(s)
     try:
-        job = registry.start_tuning(s["tune_name"], source.data_options(), BUDGETS[s["tune_budget"]],
-                                    TrainConfig(epochs=int(s["tune_epochs"]), seed=int(s["tune_seed"])))
+        data, _, train_cfg = train_form.to_configs(values, data)
+        job = registry.start_tuning(s["train_name"], data, BUDGETS[s["tune_budget"]], train_cfg)
     except BioseqError as e:
         s["tune_message"] = e.dashboard()
         return
-    s.update(tune_message=None, tune_study=job.name, tune_name=_new_name())
+    s.update(tune_message=None, tune_study=job.name)
+    remember(values)
 
 
-def _new_name() -> str:
-    from bioseq.workspace import new_name
+def controls(registry, data: DataOptions, remember: Callable[[dict], None]) -> None:
+    """Inside the Train form: the search's budget and its start button (the form's values go with it)."""
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    c1.selectbox("Or search the options for", list(BUDGETS), index=1, key="tune_budget",
+                 help="Optuna trains trial after trial with this form's data and training options, choosing the "
+                 "model (and the learning rate, batch size and weight decay, starting from the form's)")
+    c2.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, data, remember),
+                          icon=":material/manage_search:")
+    st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ". The study and its best model take "
+               "the run name.")
 
-    return new_name("tune", "study")
+
+def _searching(status: str, job) -> bool:
+    """Running by its folder, or started here a moment ago and not yet written it down."""
+    return status == "running" or (status == "starting" and job is not None and job.alive)
 
 
-def study_view(registry, name: str) -> None:
+def study_view(registry, name: str, poll: bool = False) -> None:
     """One study: status and progress, trials, best value over time, importances, the chosen options."""
     info, rows = tuning.read_study(name)
     job = registry.tuning(name)
     status = info.get("status", "starting")
     progress = info.get("progress") or {}
-    if status == "running":
+    if poll and not _searching(status, job):
+        st.rerun()  # the search ended: draw the page once more, without polling
+    if _searching(status, job):
         budget = info.get("budget") or 1
         st.progress(min(1.0, progress.get("elapsed", 0) / budget), text=progress.get("text", "reading the data…"))
         if job is not None and job.alive:
@@ -75,27 +95,22 @@ def study_view(registry, name: str) -> None:
                     + readable.options_in_words(tuning.chosen_options(best)))
 
 
-def show(registry, source: DataSource) -> None:
+def show(registry) -> None:
     st.header("Tune", help="Let Optuna search the model and training options for a time budget: a TPE sampler, "
               "weak trials stopped early (pruned) on their validation loss. Choices use the validation data only; "
-              "the first trial is the defaults, so the result is never worse on validation.")
-    with st.expander("Search the options", icon=":material/manage_search:"), st.form("tune_form", border=False):
-        st.session_state.setdefault("tune_name", _new_name())
-        c1, c2, c3, c4 = st.columns(4)
-        c1.text_input("Study and model name", key="tune_name")
-        c2.selectbox("Budget", list(BUDGETS), index=1, key="tune_budget")
-        c3.number_input("Epochs per trial (at most)", 1, 200, 20, key="tune_epochs")
-        c4.number_input("Seed", 0, None, 0, key="tune_seed")
-        st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ".")
-        st.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, source),
-                              icon=":material/play_arrow:")
+              "the first trial is the default model trained with the form's options, so the result is never worse on "
+              "validation than that. Start a search from the form above.")
     if st.session_state.get("tune_message"):
         widgets.error(st.session_state["tune_message"])
     studies = tuning.list_studies()
+    chosen = st.session_state.get("tune_study")
+    if chosen not in studies and chosen is not None and _searching("starting", registry.tuning(chosen)):
+        studies = [chosen, *studies]  # just started here: listed (and kept selected) before its folder is written
     if not studies:
+        st.caption("No study yet: set the options above, choose a budget and start the search.")
         return
-    if st.session_state.get("tune_study") not in studies:
+    if chosen not in studies:
         st.session_state["tune_study"] = studies[0]
     name = st.selectbox("Study", studies, key="tune_study")
-    running = tuning.read_study(name)[0].get("status") == "running"
-    st.fragment(study_view, run_every=3.0 if running else None)(registry, name)
+    running = _searching(tuning.read_study(name)[0].get("status", "starting"), registry.tuning(name))
+    st.fragment(study_view, run_every=3.0 if running else None)(registry, name, running)

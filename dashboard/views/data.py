@@ -14,14 +14,38 @@ from bioseq.errors import BioseqError
 from bioseq.task import task_of
 from dashboard import loaders, state, widgets
 
+
+def _delete_upload(key: str) -> None:
+    try:
+        uploads.delete_upload(key)
+    except BioseqError as e:
+        st.session_state["data_message"] = str(e)
+        return
+    current = state.current_source()
+    if current is not None and current.key == key:
+        state.set_source(None)
+    st.session_state.update(data_recent_confirm=False, data_recent=0)
+
+
+if st.session_state.get("data_message"):
+    st.info(st.session_state.pop("data_message"), icon=":material/info:")
 recent = uploads.recent_sources()
 example_tab, upload_tab, recent_tab = st.tabs(["Bundled example", "Upload files", f"Recent uploads ({len(recent)})"])
 with example_tab:
-    key = st.selectbox("Example", [e.key for e in examples.EXAMPLES], key="data_example",
-                       format_func=lambda k: examples.example(k).title)
-    st.caption(examples.example(key).description)
-    if st.button("Use this example", key="data_use_example", type="primary"):
+    loaded = state.current_source()
+    loaded_key = loaded.key if loaded is not None else None
+    shown = loaded_key.removeprefix("example:") if loaded_key and loaded_key.startswith("example:") else None
+    # the box shows the example loaded now (none for other data); a choice not yet used stays until data change
+    state.follow("data_example", loaded_key, shown)
+    st.session_state.setdefault("data_example", shown)
+    key = st.selectbox("Example", [e.key for e in examples.EXAMPLES], index=None, key="data_example",
+                       placeholder="none loaded: pick one",
+                       format_func=lambda k: examples.example(k).title + (" (loaded)" if k == shown else ""))
+    st.caption(examples.example(key).description if key else
+               "No example is loaded" + (f": the dataset is {loaded.name}." if loaded is not None else "."))
+    if st.button("Use this example", key="data_use_example", type="primary", disabled=key is None):
         state.set_source(examples.example(key).source())
+        st.rerun()  # the box above names the example loaded
 with upload_tab:
     st.session_state.setdefault("data_label_mode", "header")
     label_mode = st.radio("Labels from", list(LABEL_MODES), key="data_label_mode", horizontal=True,
@@ -29,7 +53,7 @@ with upload_tab:
                                                  "files": "one file per class", "positions": "a label per position"}[m])
     st.caption(f"Labels come from {LABEL_MODES[label_mode]}.")
     files = st.file_uploader("Sequence files (FASTA, plain or .gz; FASTQ and GenBank by extension)",
-                             accept_multiple_files=True, key="data_files")
+                             accept_multiple_files=True, key=f"data_files_{label_mode}")  # a new mode starts empty
     labels = st.file_uploader("Labels file (id,label)", type=["csv", "tsv", "txt"], key="data_labels") \
         if label_mode == "table" else None
     position_files = {}
@@ -50,17 +74,26 @@ with upload_tab:
         try:
             state.set_source(uploads.upload_source(widgets.uploaded(files), label_mode,
                                                    widgets.uploaded(labels)[0] if labels else None,
-                                                   None if alphabet == "detect" else alphabet, **position_files))
-        except BioseqError as e:
+                                                   None if alphabet == "detect" else alphabet, **position_files,
+                                                   check=loaders.data_report))
+        except BioseqError as e:  # nothing of the failed upload is kept; the dataset loaded before stays
             widgets.error(e)
+            st.caption("Fix the file (the message names it and the record) or choose other data; nothing was kept.")
+        else:
+            st.rerun()  # the example box above says none is loaded
 
 with recent_tab:
     if recent:
         pick = st.selectbox("Dataset", range(len(recent)), key="data_recent",
                             format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
         st.caption("Uploads are kept in the workspace; use one again without uploading it.")
-        if st.button("Use this dataset", key="data_use_recent", type="primary"):
+        c1, c2, c3 = st.columns([2, 3, 2])
+        if c1.button("Use this dataset", key="data_use_recent", type="primary"):
             state.set_source(recent[pick])
+            st.rerun()
+        sure = c2.checkbox(f"Yes, delete the upload **{recent[pick].name}** for good", key="data_recent_confirm")
+        c3.button("Delete upload", key="data_recent_delete", disabled=not sure, icon=":material/delete:",
+                  on_click=_delete_upload, args=(recent[pick].key,))
     else:
         st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from bioseq.data import examples
+from bioseq.task import task_of
 from dashboard import loaders, state, widgets
 
 st.markdown(
@@ -23,7 +24,7 @@ source = state.current_source()
 cols = st.columns(len(examples.EXAMPLES))
 for col, ex in zip(cols, examples.EXAMPLES):
     with col:
-        what = "per-position" if ex.task == "label" else ex.alphabet.upper()
+        what = "per-position" if task_of(ex.task).per_position else ex.alphabet.upper()
         if st.button(f"Load the {what} example", key=f"home_load_{ex.key}", type="primary",
                      icon=":material/play_arrow:"):
             source = ex.source()

@@ -1,4 +1,5 @@
-"""Models: the workspace registry, each model's card and curves; download, upload and delete."""
+"""Models: the workspace registry, each model's card and curves, links to use it; download, upload (under
+another name when its own is taken), rename and delete."""
 
 import pandas as pd
 import streamlit as st
@@ -8,19 +9,22 @@ from bioseq.app import cards, uploads
 from bioseq.errors import BioseqError
 from bioseq.model import store
 from dashboard import state, widgets
+from dashboard.parts import manage
 
 with st.expander("Upload a model file", icon=":material/upload:"):
     up = st.file_uploader("bioseq model file (.safetensors)", type=["safetensors"], key="models_upload")
+    as_name = st.text_input("Import as", key="models_import_as", placeholder="the name inside the file",
+                            help="the model's name in the registry; leave empty to keep the name inside the file")
     if st.button("Add to the registry", key="models_add", disabled=up is None):
         try:
-            path = uploads.save_model_upload(up.getvalue(), up.name, register=True)
+            path = uploads.save_model_upload(up.getvalue(), up.name, register=True, as_name=as_name.strip() or None)
             st.success(f"Added **{path.stem}** to the registry.", icon=":material/check_circle:")
-            st.session_state[state.MODEL_KEY] = path.stem
+            state.set_model(path.stem)
+            st.session_state["models_pick"] = path.stem  # the box below shows the new model
         except BioseqError as e:
             widgets.error(e)
 
-if st.session_state.get("models_message"):
-    st.info(st.session_state.pop("models_message"), icon=":material/info:")
+manage.message("models")
 models = store.list_models()
 for bad in (m for m in models if "error" in m):
     st.warning(f"Damaged model file: {bad['error']}", icon=":material/warning:")
@@ -40,9 +44,9 @@ widgets.table(registry[["name", "task", "architecture", "alphabet", "classes", "
                              "classes": st.column_config.TextColumn("classes / labels")})
 
 names = [m["name"] for m in models]
-current = st.session_state.get(state.MODEL_KEY)
+current = state.current_model()
 name = st.selectbox("Model", names, index=names.index(current) if current in names else 0, key="models_pick")
-st.session_state[state.MODEL_KEY] = name
+state.set_model(name)
 path = next(m["path"] for m in models if m["name"] == name)
 try:
     meta = store.read_meta(path)
@@ -53,38 +57,48 @@ except BioseqError as e:
 card_col, chart_col = st.columns([2, 3])
 with card_col:
     st.subheader("Model card")
+    size = cards.ensemble_size(meta)
+    if size > 1:
+        st.info(f"An **ensemble of {size} networks**: its predictions average their probabilities.",
+                icon=":material/stacks:")
     widgets.table(cards.model_card(meta), "models_card", f"{name}_card", hide_index=True)
     for note in cards.notes(meta):
         st.warning(note, icon=":material/warning:")
 with chart_col:
     st.subheader("Training curves")
-    for i, panel in enumerate(plots.training_panels(cards.history(meta))):
+    history = cards.history(meta)
+    if size > 1:
+        st.caption("One colour per member." if "run" in history else "Member 1's curves: the file does not record "
+                   "the other members' curves.")
+    for i, panel in enumerate(plots.training_panels(history)):
         widgets.chart(panel, f"models_curves_{i}", f"{name}_curves_{i + 1}")
     matrix = cards.confusion(meta)
     if matrix:
         widgets.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")
 
+st.subheader("Use it")
+l1, l2 = st.columns(2)
+l1.page_link("dashboard/views/predict.py", label=f"Predict with {name}", icon=":material/batch_prediction:",
+             query_params={"model": name})
+l2.page_link("dashboard/views/gates_saliency.py", label=f"Gates & saliency of {name}", icon=":material/grid_on:",
+             query_params={"model": name})
+
 st.subheader("Actions")
+with open(path, "rb") as fh:
+    st.download_button("Download the model file", fh.read(), file_name=f"{name}{store.SUFFIX}",
+                       mime="application/octet-stream", key="models_download", on_click="ignore",
+                       icon=":material/download:")
 
 
-def _delete(name: str) -> None:
-    try:
-        store.delete_model(name)
-    except BioseqError as e:
-        st.session_state["models_message"] = str(e)
-        return
-    for key in (state.MODEL_KEY, "models_pick"):
-        st.session_state.pop(key, None)
-    st.session_state.update(models_confirm=False, models_message=f"Deleted {name}.")
+def _forget() -> None:
+    st.session_state.pop("models_pick", None)
+    state.set_model(None)
 
 
-c1, c2 = st.columns(2)
-with c1:
-    with open(path, "rb") as fh:
-        st.download_button("Download the model file", fh.read(), file_name=f"{name}{store.SUFFIX}",
-                           mime="application/octet-stream", key="models_download", on_click="ignore",
-                           icon=":material/download:")
-with c2:
-    sure = st.checkbox(f"Yes, delete **{name}** for good", key="models_confirm")
-    st.button("Delete model", key="models_delete", disabled=not sure, type="primary", icon=":material/delete:",
-              on_click=_delete, args=(name,))
+def _renamed(new: str) -> None:
+    st.session_state["models_pick"] = new
+    state.set_model(new)
+
+
+manage.controls("model", name, "models", rename=store.rename_model, delete=store.delete_model, renamed=_renamed,
+                deleted=_forget)

@@ -18,12 +18,17 @@ from dashboard import loaders, state, widgets
 from dashboard.parts import guards, scan_panel
 
 
-def _evaluation(ev, labels) -> None:
+def _evaluation(ev, labels, task) -> None:
     m = ev.metrics
-    cols = st.columns(5)
+    cols = st.columns(6)
     for col, (k, label) in zip(cols, (("accuracy", ev.accuracy_name), ("balanced_accuracy", "balanced accuracy"),
                                       ("mcc", "MCC"), ("f1", "F1 (macro)"), ("sov", "SOV"))):
         col.metric(label, f"{m[k]:.3f}", help=glossary.explain(label))
+    worst = task.worst(ev.confusion, labels)  # a rare label can score badly behind the means
+    if worst:
+        cols[5].metric(f"F1 of {worst[0]} (worst label)", f"{worst[1]:.3f}",
+                       help="the lowest F1 of any label over positions: a rare label can be missed while the means "
+                       "above look good")
     st.caption(f"{m['n']:,} labelled sequences, {m['positions']:,} scored positions (unscored ones count nowhere). "
                f"{ev.accuracy_name}: the share of positions labelled right; SOV: segment overlap (SOV'99).")
     left, right = st.columns(2)
@@ -69,20 +74,32 @@ def labeller_page(path: str, bundle) -> None:
                        "the probability of each label (and the true label when known)")
     d2.download_button("Download predicted labels (three-line FASTA)", found.fasta(bundle.classes),
                        file_name="predictions.fa", mime="text/plain", key="predict_download_fasta",
-                       on_click="ignore", icon=":material/download:")
+                       on_click="ignore", icon=":material/download:", help="per record: its header, its sequence "
+                       "and the predicted label of each letter")
+    st.caption("**Download predictions (CSV)**: every position of every record. **Download table**, under the "
+               "records: one row per record (its scores and label shares).")
     if found.evaluation is not None:
         st.subheader("Evaluation on the true labels")
-        _evaluation(found.evaluation, bundle.classes)
+        _evaluation(found.evaluation, bundle.classes, task_of(bundle))
     else:
         st.info("No evaluation: the files carry no labels per position (upload a three-line FASTA, or a label "
                 "FASTA).", icon=":material/info:")
 
-    st.subheader(f"Records ({len(found.records):,})")
+    wrong = found.evaluation is not None and st.checkbox(
+        "Only wrong", key="predict_filter_wrong", help="only the records with a scored position labelled wrong")
+    shown = found.wrong_records() if wrong else found.per_record
+    if st.session_state.get("predict_filters") != (key, wrong):  # a row number of another table means nothing here
+        st.session_state.pop("predict_results_table", None)
+        st.session_state["predict_filters"] = (key, wrong)
+    st.subheader(f"Records ({len(shown):,} of {len(found.records):,})" if wrong else
+                 f"Records ({len(found.records):,})")
     st.caption("Click a column to sort; click a row to see that record's tracks.")
-    event = widgets.table(found.per_record, "predict_results", "records", on_select="rerun",
-                          selection_mode="single-row", hide_index=True, column_config={"index": None})
-    rows = [r for r in (event.selection.rows if event else []) if r < len(found.records)]
-    selected = int(found.per_record.index[rows[0]]) if rows else st.session_state.get("predict_selected") or 0
+    event = widgets.table(shown, "predict_results", "records", on_select="rerun",
+                          selection_mode="single-row", hide_index=True, column_config={"index": None},
+                          download_help="one row per record shown: its length, scored positions, accuracy, the label "
+                          "predicted most, predicted segments and the share of each label")
+    rows = [r for r in (event.selection.rows if event else []) if r < len(shown)]
+    selected = int(shown.index[rows[0]]) if rows else st.session_state.get("predict_selected") or 0
     st.session_state["predict_selected"] = selected
     record = found.records[selected]
     st.subheader(f"Tracks of {record.id}")
@@ -94,11 +111,9 @@ def labeller_page(path: str, bundle) -> None:
                "label along it.")
 
 
-def _evaluation_tab(path: str, pairs, two_class: bool, threshold: float) -> None:
-    labels = st.file_uploader("Labels file (id,label), if the headers carry no labels", type=["csv", "tsv", "txt"],
-                              key="predict_labels")
+def _evaluation_tab(path: str, pairs, labels, two_class: bool, threshold: float) -> None:
     try:
-        ev = loaders.evaluation(path, pairs, widgets.uploaded(labels)[0] if labels else None)
+        ev = loaders.evaluation(path, pairs, labels)
     except BioseqError as e:
         st.info(f"No evaluation: {widgets.words(e.dashboard())}", icon=":material/info:")
         return
@@ -131,15 +146,18 @@ def _predictions_tab(path: str, bundle, records, frame, threshold: float) -> Non
     text = c3.text_input("Id contains", key="predict_filter_id")
     unusual = c4.checkbox("Only unlike the training data", key="predict_filter_unusual",
                           help=glossary.explain("unlike the training data"))
-    shown = predictions.filter_predictions(frame, chosen, min_p, text, unusual)
+    wrong = "true" in frame and c4.checkbox("Only wrong", key="predict_filter_wrong",
+                                            help="only the records whose prediction is not their true label")
+    shown = predictions.filter_predictions(frame, chosen, min_p, text, unusual, wrong)
     st.subheader(f"Predictions ({len(shown):,} of {len(frame):,})" if len(shown) != len(frame)
                  else f"Predictions ({len(frame):,})")
-    filters = (tuple(chosen), min_p, text, unusual, threshold)
+    filters = (tuple(chosen), min_p, text, unusual, wrong, threshold)
     if st.session_state.get("predict_filters") != filters:  # a row number of another table means nothing here
         st.session_state.pop("predict_results_table", None)
         st.session_state["predict_filters"] = filters
     event = widgets.table(shown, "predict_results", "predictions_filtered", on_select="rerun",
-                          selection_mode="single-row", hide_index=True)
+                          selection_mode="single-row", hide_index=True,
+                          download_help="only the rows shown here, after the filters above")
     selected = predictions.follow_selection(shown, event.selection.rows if event else [],
                                             st.session_state.get("predict_selected"))
     st.session_state["predict_selected"] = selected
@@ -157,10 +175,18 @@ def _predictions_tab(path: str, bundle, records, frame, threshold: float) -> Non
                   "predict_saliency", f"{record.id}_saliency")
 
 
+ALL_ROWS = ("every record uploaded, one row each: id, prediction, the probability of each class, length, "
+            "unlike_training, file, the true label when the files carry one, and the decision threshold used "
+            "(two classes)")
+
+
 def classifier_page(path: str, bundle) -> None:
     """A classifier's page: the predictions of uploaded files, their evaluation, a row's saliency."""
     files = st.file_uploader("Sequence files to classify (FASTA, plain or .gz)", accept_multiple_files=True,
                              key="predict_files")
+    with st.expander("True labels in a separate file (optional)", icon=":material/label:"):
+        labels = st.file_uploader("Labels file (id,label), if the headers carry no labels",
+                                  type=["csv", "tsv", "txt"], key="predict_labels")
     if not files:
         st.info("Upload one or more FASTA files. Labelled files (`label=` in the headers, or one file per class) "
                 "are also evaluated.", icon=":material/info:")
@@ -180,6 +206,11 @@ def classifier_page(path: str, bundle) -> None:
                                      lambda progress: predictions.predict_frame(bundle, records, progress=progress))
         st.session_state.update(predict_key=key, predict_frame=frame, predict_selected=None)
     frame = st.session_state["predict_frame"]
+    label_file = widgets.uploaded(labels)[0] if labels else None
+    try:  # a labelled upload: each record's true label beside its prediction
+        frame = predictions.with_truth(bundle, frame, records, label_file)
+    except BioseqError:
+        pass  # the evaluation tab says what is wrong with the labels
 
     banner = predictions.unlike_training(frame)
     if banner:
@@ -195,12 +226,14 @@ def classifier_page(path: str, bundle) -> None:
 
     st.download_button("Download predictions (CSV)", downloads.table_csv(frame), file_name="predictions.csv",
                        mime="text/csv", key="predict_download", type="primary", on_click="ignore",
-                       icon=":material/download:")
+                       icon=":material/download:", help=ALL_ROWS)
+    st.caption(f"**Download predictions**: {ALL_ROWS}. **Download table**, under the table on the Predictions tab: "
+               "only the rows its filters show.")
     widgets.chart(plots.prediction_summary(frame, bundle.classes), "predict_summary", "prediction_summary")
 
     evaluate_tab, table_tab = st.tabs(["Evaluation on labelled files", "Predictions"])
     with evaluate_tab:
-        _evaluation_tab(path, pairs, two_class, threshold)
+        _evaluation_tab(path, pairs, label_file, two_class, threshold)
     with table_tab:
         _predictions_tab(path, bundle, records, frame, threshold)
 

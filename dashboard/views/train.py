@@ -6,8 +6,10 @@ import streamlit as st
 from bioseq import plots, workspace
 from bioseq.app import presets, run_table, train_form
 from bioseq.errors import BioseqError
+from bioseq.task import task_of
 from bioseq.training import runs
 from dashboard import loaders, state, widgets
+from dashboard.parts import manage, tune_panel  # the Tune panel: its controls sit in the form
 
 registry = loaders.job_registry()
 source = state.current_source()
@@ -35,9 +37,11 @@ def monitor(name: str, poll: bool) -> None:
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
+        weak = run_table.weakest(info)  # a labeller's worst label beside the means
         st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
                    f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
-                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}).", icon=":material/check_circle:")
+                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}{f'; {weak}' if weak else ''}).",
+                   icon=":material/check_circle:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
         st.session_state[state.MODEL_KEY] = name
@@ -45,7 +49,10 @@ def monitor(name: str, poll: bool) -> None:
         widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
-    metrics = runs.read_metrics(name)
+    members = run_table.ensemble_words(info)
+    if members:
+        st.info(members, icon=":material/stacks:")
+    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member
     for i, panel in enumerate(plots.training_panels(metrics)):
         widgets.chart(panel, f"train_live_{i}", f"{name}_curves_{i + 1}")
     if poll and status != "running":
@@ -65,10 +72,25 @@ with live_box:
         active = status[name] == "running"
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
         if status[name] in ("done", "stopped"):
-            c1, c2 = st.columns(2)
+            c1, c2, c3 = st.columns(3)
             c1.page_link("dashboard/views/gradient_flow.py", label="Gradient flow of this run",
                          icon=":material/show_chart:")
-            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:")
+            model = run_table.model_of(runs.read_run(name))
+            c2.page_link("dashboard/views/gates_saliency.py", label="Gates & saliency", icon=":material/grid_on:",
+                         query_params={"model": model} if model else None)
+            if model:
+                c3.page_link("dashboard/views/models.py", label=f"Its model: {model}", icon=":material/inventory_2:",
+                             query_params={"model": model})
+            else:
+                c3.caption("Its model is not in the registry (saved elsewhere, renamed or deleted).")
+        manage.message("train_runs")
+        if status[name] != "running":
+            with st.expander("Rename or delete this run", icon=":material/edit:"):
+                st.caption("A run's folder holds its logs and checkpoints; its model is renamed or deleted on the "
+                           "Models page.")
+                manage.controls("run", name, "train_runs", rename=runs.rename_run, delete=runs.delete_run,
+                                renamed=lambda new: st.session_state.update(train_run=new),
+                                deleted=lambda: st.session_state.pop("train_run", None))
 
 def compare(chosen: list[str]) -> None:
     """The chosen runs' curves and the comparison table; redrawn every few seconds while one trains."""
@@ -122,7 +144,7 @@ def _form_state(alphabet: str, task: str = "classify") -> None:
 
 
 def _start(data, alphabet: str, task: str = "classify") -> None:
-    values = {o.name: st.session_state[train_form.key(o)] for o in train_form.fields()}
+    values = train_form.read(st.session_state)
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data),
@@ -132,6 +154,14 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
         return
     st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False,
                             train_name=workspace.new_name(values["cell"], alphabet))
+
+
+def _remember_tuned(alphabet: str, task: str):
+    """What the form keeps when it starts a search instead of a training run: its values, and a fresh name."""
+    def remember(values: dict) -> None:
+        _remember(alphabet, st.session_state["train_preset"], values, task)
+        st.session_state["train_name"] = workspace.new_name(values["cell"], alphabet)
+    return remember
 
 
 def _widget(o) -> None:
@@ -161,10 +191,11 @@ with form_box:
         widgets.error(e)
         st.stop()
     alphabet, task = summary["alphabet"], summary.get("task", "classify")
-    what = "a label per position; labels" if task == "label" else "classes"
+    per_position = task_of(task).per_position
+    what = "a label per position; labels" if per_position else "classes"
     st.markdown(f"**Data:** {source.name} — {summary['records']:,} records, {what} "
                 f"{', '.join(f'{c} ({n:,})' for c, n in summary['per_class'].items())}, {alphabet.upper()}.")
-    if task == "label":
+    if per_position:
         st.caption("The model will be a **labeller**: its head labels every position (no read-out), the "
                    "convolution does not pool, and the loss and metrics count scored positions only.")
     crowd = runs.crowding()
@@ -174,7 +205,7 @@ with form_box:
     st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
                  help="fills in the model options below; you can still change any of them")
     st.caption(presets.PRESETS[st.session_state["train_preset"]][0])
-    with st.expander("Options", expanded=not active, icon=":material/tune:"), st.form("train_form", border=False):
+    with st.expander("Options", expanded=not active, icon=":material/tune:"), widgets.form("train_form", border=False):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
         st.checkbox("Replace a model or run of this name", key="train_overwrite", help="without it, a name that is "
@@ -186,9 +217,8 @@ with form_box:
                     _widget(o)
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
+        tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task))
     if st.session_state.get("train_message"):
         widgets.error(st.session_state["train_message"])
 
-from dashboard.parts import tune_panel  # noqa: E402 - the Tune panel, below the form (it needs the dataset)
-
-tune_panel.show(registry, source)
+tune_panel.show(registry)

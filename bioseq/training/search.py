@@ -1,0 +1,76 @@
+"""What ``bioseq tune`` searches and how a search is asked for: the search space (:data:`SPACE`), the search's
+own options (``--trials``, ``--ensemble``, declared with their range), the budget and :func:`check_inputs`, which
+refuses an invalid search before anything starts. No PyTorch or Optuna here, so ``bioseq tune --help`` and the
+dashboard's checks stay light; the search itself is :mod:`bioseq.training.tune`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..data.source import DataOptions
+from ..errors import InputError, ref
+from ..option_spec import Option
+from .config import TrainConfig
+
+# name: (kind, choices or (low, high), log scale); "model" options go to ModelConfig, the rest to TrainConfig
+SPACE: dict[str, tuple] = {
+    "cell": ("cat", ("lstm", "gru", "rnn")),
+    "layers": ("int", (1, 3)),
+    "hidden": ("int", (16, 128), True),
+    "conv": ("cat", (True, False)),
+    "conv_filters": ("int", (16, 128), True),
+    "conv_width": ("int", (3, 15)),
+    "conv_pool": ("int", (1, 4)),
+    "pooling": ("cat", ("last", "mean", "max", "attention")),
+    "dropout": ("float", (0.0, 0.5)),
+    "forget_bias": ("float", (0.0, 2.0)),
+    "lr": ("float", (3e-4, 1e-2), True),
+    "batch_size": ("cat", (16, 32, 64)),
+    "weight_decay": ("float", (1e-5, 1e-1), True),
+}
+TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
+PRUNE_AFTER_EPOCHS = 2
+PRUNE_AFTER_TRIALS = 3
+# the search's own options (bioseq tune's flags), checked by the options' one rule
+TRIALS = Option("trials", "search", int, None, "stop after N trials", min=1, metavar="N",
+                unset="as many as fit the budget")
+ENSEMBLE = Option("ensemble", "search", int, 1, "save the ensemble of the K best trials (probabilities averaged) "
+                  "instead of the best one", min=1, max=20, metavar="K", nullable=False)
+SEARCH_OPTIONS = (TRIALS, ENSEMBLE)
+
+
+def parse_budget(text: str | float | int) -> float:
+    """``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds, as seconds."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+        if not parts or not any(parts.groups()):
+            raise InputError(f"budget {text!r}: give a time such as 10m, 90s or 1h")
+        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = 3600 * h + 60 * m + s
+    if seconds <= 0:
+        raise InputError(f"budget {text!r}: must be more than zero")
+    return seconds
+
+
+def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1
+                 ) -> TrainConfig:
+    """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
+    the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
+    training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
+    value is where the search starts (the first trial)."""
+    TRIALS.check(max_trials, InputError)
+    ENSEMBLE.check(ensemble, InputError)
+    data.validate()
+    train_cfg.validate()
+    for k in TRAIN_PARAMS:
+        kind, values, *_ = SPACE[k]
+        v = getattr(train_cfg, k)
+        if v in values if kind == "cat" else values[0] <= v <= values[1]:
+            continue
+        what = ", ".join(map(str, values)) if kind == "cat" else f"from {values[0]:g} to {values[1]:g}"
+        raise InputError(f"{ref(k, v)} is where the search starts, but tune draws {k} {what}: give a value among "
+                         f"them, or leave it out")
+    return train_cfg
