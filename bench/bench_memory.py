@@ -125,7 +125,7 @@ def train_rss(sizes: Sequence[int] = (100_000, 2_000_000), max_steps: int = 20, 
                          note=f"{length} bp, --max-steps {max_steps}, default DNA model, {secs:.0f}s"))
     if len(figs) > 1:
         figs.append(at_most(f"growth from {sizes[0]:,} to {sizes[-1]:,} records", figs[-1].value / first, 1.1, "x",
-                            note="flat: the per-record arrays stay in the memory-mapped cache"))
+                            note="the cache's pages given back as read; index, labels, order: bytes a record"))
     return figs
 
 

@@ -4,7 +4,8 @@ A cache file (``$BIOSEQ_HOME/cache/<key>.bsq``, :func:`cache_path`) holds, for N
 
 * ``codes`` ``(total,)`` uint8: every record's letters as bytes (as the model reads them: cleaned and cut
   by the length policy), one byte a letter; the alphabet's lookup table ``(256, alphabet)`` turns them into
-  one-hot rows, IUPAC codes into fractional rows, at batch time (:meth:`EncodedView.batch`);
+  one-hot rows, IUPAC codes into fractional rows, at batch time
+  (:meth:`bioseq.data.encoded_view.EncodedView.batch`);
 * ``offsets`` ``(N + 1,)`` int64: record i is ``codes[offsets[i]:offsets[i + 1]]``;
 * ``labels`` ``(N,)`` int64 class indices; ``hashes`` ``(N,)`` uint64, a 64-bit BLAKE2b hash of each
   upper-cased sequence (identical sequences: one hash, for the split and the duplicate counts);
@@ -40,7 +41,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import InputError
 from ..workspace import atomic_write, workspace
@@ -53,9 +53,8 @@ MAGIC = b"BSQCACH1"
 VERSION = 1
 ARRAYS = ("offsets", "id_offsets", "labels", "hashes")
 DTYPES = {"offsets": "<i8", "id_offsets": "<i8", "labels": "<i8", "hashes": "<u8"}
-PAD = 256  # the code of a padded position: the zero row of the batch table
 CHUNK = 1 << 22  # bytes written, or read for the CRC, at a time
-RELEASE = 1 << 26  # an EncodedView gives back the mapped pages it read after this many letters
+RELEASE = 1 << 24  # the mapped pages read are given back after this many letters (or bytes of per-record arrays)
 
 
 class CacheError(ValueError):
@@ -96,6 +95,7 @@ class SequenceCache:
         self.classes: list[str] = list(self.meta["classes"])
         self.truncated: int = self.meta["truncated"]
         self.built = False  # True when load_or_build had to build it
+        self.read = 0  # letters and per-record bytes read from the map since its pages were last released
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -106,8 +106,16 @@ class SequenceCache:
     def release(self) -> None:
         """Drop the pages of the file this process has read from its resident memory (the kernel keeps them in
         its page cache, and reading them again maps them back): a pass over every record then costs no memory."""
+        self.read = 0
         if hasattr(mmap, "MADV_DONTNEED"):
             self.map.madvise(mmap.MADV_DONTNEED)
+
+    def touched(self, n: int) -> None:
+        """Count ``n`` letters (or bytes) read from the map; past :data:`RELEASE` its pages are released, so that
+        epochs and whole passes keep resident memory flat."""
+        self.read += int(n)
+        if self.read > RELEASE:
+            self.release()
 
     def seq(self, i: int) -> str:
         return bytes(self.codes[self.offsets[i]:self.offsets[i + 1]]).decode("ascii")
@@ -199,56 +207,6 @@ def _checksum(fh, places: dict, meta: dict) -> str:
 
 def _crc(fh, start: int, length: int) -> int:
     return functools.reduce(lambda crc, block: zlib.crc32(block, crc), _blocks(fh, start, length), 0)
-
-
-class EncodedView:
-    """The encoded sequences of the records ``index`` of a cache, as the training loop reads them: item i is
-    the ``(length, alphabet)`` float32 array of :func:`bioseq.data.encoding.encode`, :meth:`batch` builds
-    a padded batch straight from the memory map (identical to :func:`bioseq.data.encoding.pad_batch`)."""
-
-    def __init__(self, cache: SequenceCache, index: np.ndarray):
-        self.cache, self.index = cache, np.asarray(index, dtype=np.int64)
-        self.starts = cache.offsets[self.index]
-        self.lengths = cache.offsets[self.index + 1] - self.starts
-        self.table = np.vstack([np.nan_to_num(cache.alphabet.table(), nan=0.0),
-                                np.zeros((1, cache.alphabet.size), dtype=np.float32)])  # (257, K): PAD is 0
-        self.read = 0  # letters read from the map since its pages were last released
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        return self.table[self.cache.codes[self.starts[i]:self.starts[i] + self.lengths[i]]]
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
-
-    def codes(self, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Letter codes ``(B, T)`` int64 (:data:`PAD` past each end, T the longest) and lengths ``(B,)``."""
-        lengths = self.lengths[idx]
-        pos = np.arange(int(lengths.max()) if len(lengths) else 0)
-        inside = pos[None, :] < lengths[:, None]
-        where = np.where(inside, self.starts[idx][:, None] + pos[None, :], 0)
-        codes = np.where(inside, self.cache.codes[where].astype(np.intp), PAD)
-        self.read += int(lengths.sum())
-        if self.read > RELEASE:  # epochs and whole passes read every page: resident memory stays flat
-            self.cache.release()
-            self.read = 0
-        return codes, lengths
-
-    def batch(self, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x (B, T, alphabet)`` float32 and ``lengths (B,)`` for the records ``idx`` of this view."""
-        codes, lengths = self.codes(idx)
-        return torch.from_numpy(self.table[codes]), torch.from_numpy(lengths)
-
-    def composition_chunks(self, chunk: int = 8192) -> Iterator[np.ndarray]:
-        """Letter frequencies ``(n, alphabet)`` float64 (:func:`bioseq.data.profile.compositions`), ``chunk``
-        records at a time."""
-        for a in range(0, len(self), chunk):
-            codes, lengths = self.codes(np.arange(a, min(a + chunk, len(self))))
-            rows = np.arange(len(codes))[:, None] * (PAD + 1) + codes
-            counts = np.bincount(rows.ravel(), minlength=len(codes) * (PAD + 1)).reshape(len(codes), PAD + 1)
-            yield counts @ self.table.astype(np.float64) / np.maximum(lengths, 1)[:, None]
 
 
 def _labeller(paths: list[str], table: dict | None, mode: str | None):

@@ -92,13 +92,14 @@ def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def encoded_lengths(arrays) -> np.ndarray | list[int]:
-    """The lengths of encoded sequences; an :class:`~bioseq.data.cache.EncodedView` knows them without reading."""
+    """The lengths of encoded sequences; an :class:`~bioseq.data.encoded_view.EncodedView` knows them without
+    reading."""
     known = getattr(arrays, "lengths", None)
     return known if isinstance(known, np.ndarray) else [len(a) for a in arrays]
 
 
 def take_batch(arrays, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`pad_batch` of ``arrays[i] for i in idx``; an :class:`~bioseq.data.cache.EncodedView` builds the
+    """:func:`pad_batch` of ``arrays[i] for i in idx``; an :class:`~bioseq.data.encoded_view.EncodedView` builds the
     same batch straight from its memory map."""
     if hasattr(arrays, "batch"):
         return arrays.batch(idx)

@@ -2,7 +2,7 @@
 
 :class:`CachedDataset` is a :class:`~bioseq.data.dataset.Dataset` in bounded memory: the records ``index``
 ``(N,)`` of a cache, with ``labels (N,)`` int64 in memory and ``ids``/``seqs`` read from the memory map on
-demand. ``encoded()`` is an :class:`~bioseq.data.cache.EncodedView`, which the training loop batches straight
+demand. ``encoded()`` is an :class:`~bioseq.data.encoded_view.EncodedView`, which the training loop batches straight
 from the map. Its split (:func:`split_cached`) is the stratified split of :func:`bioseq.data.dataset.split_indices`
 with identical sequences found by their 64-bit hashes, so it chooses the same records; :func:`summarize_cached`
 equals :func:`bioseq.data.dataset.summarize`; :func:`hashed_leakage` counts exact duplicates across the split
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alphabets import Alphabet
-from .cache import EncodedView, SequenceCache, load_or_build
+from .cache import SequenceCache, load_or_build
 from .dataset import group_ids, split_groups, summary_of
+from .encoded_view import EncodedView, record_lengths, small_index
 from .leakage import EXAMPLES
 
 STREAM_BYTES = 64 << 20  # ``--cache auto`` uses the cache from this many bytes of training files (gzip x 4)
@@ -54,8 +55,9 @@ class CachedDataset:
     files: list[str]
 
     def __post_init__(self):
-        self.index = np.asarray(self.index, dtype=np.int64)
+        self.index = small_index(self.index, len(self.cache))  # int32 while it fits: 4 bytes a record
         self.labels = self.cache.labels[self.index]
+        self.cache.touched(8 * len(self.index))
         self.classes, self.alphabet = self.cache.classes, self.cache.alphabet
         self.truncated = self.cache.truncated if len(self.index) == len(self.cache) else 0
         self.ids = LazyList(len(self.index), lambda i: self.cache.id(self.index[i]))
@@ -71,9 +73,10 @@ class CachedDataset:
         return CachedDataset(self.cache, self.index[np.asarray(index, dtype=np.int64)], self.files)
 
     def lengths(self) -> np.ndarray:
-        return self.cache.offsets[self.index + 1] - self.cache.offsets[self.index]
+        return record_lengths(self.cache, self.index)
 
     def hashes(self) -> np.ndarray:
+        self.cache.touched(8 * len(self.index))
         return self.cache.hashes[self.index]
 
 
@@ -107,7 +110,9 @@ def load_cached(paths: Sequence[str | os.PathLike], *, labels: str | None = None
 def split_cached(ds: CachedDataset, fraction: float, seed: int = 0) -> tuple[CachedDataset, CachedDataset]:
     """The stratified split of :func:`bioseq.data.dataset.split_dataset`, identical sequences by hash."""
     train, val = split_groups(ds.labels, group_ids(ds.hashes()), fraction, seed)
-    return ds.subset(train), ds.subset(val)
+    train, val = ds.subset(train), ds.subset(val)
+    ds.cache.release()  # the per-record arrays read: none stays resident
+    return train, val
 
 
 def _letter_counts(view: EncodedView, chunk: int = 8192) -> np.ndarray:
@@ -116,6 +121,7 @@ def _letter_counts(view: EncodedView, chunk: int = 8192) -> np.ndarray:
     for a in range(0, len(view), chunk):
         codes, _ = view.codes(np.arange(a, min(a + chunk, len(view))))
         counts += np.bincount(codes.ravel(), minlength=257)
+    view.cache.release()
     counts = counts[:256]
     lower = np.arange(ord("a"), ord("z") + 1)
     counts[lower - 32] += counts[lower]
@@ -129,7 +135,10 @@ def summarize_cached(ds: CachedDataset) -> dict:
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     pairs = np.unique(groups * len(ds.classes) + ds.labels)  # the (group, label) pairs present
     conflicting = int((np.bincount(pairs // len(ds.classes), minlength=n_groups) > 1).sum())
-    return summary_of(ds, {chr(c): int(counts[c]) for c in np.flatnonzero(counts)}, len(ds) - n_groups, conflicting)
+    del groups, pairs
+    summary = summary_of(ds, {chr(c): int(counts[c]) for c in np.flatnonzero(counts)}, len(ds) - n_groups, conflicting)
+    ds.cache.release()
+    return summary
 
 
 def hashed_leakage(train: CachedDataset, val: CachedDataset) -> dict:
@@ -140,6 +149,8 @@ def hashed_leakage(train: CachedDataset, val: CachedDataset) -> dict:
     hit = np.flatnonzero(th[order][at] == vh) if len(th) else np.zeros(0, dtype=np.int64)
     examples = [{"val": val.ids[int(i)], "train": train.ids[int(order[at[i]])], "similarity": 1.0}
                 for i in hit[:EXAMPLES]]
+    train.cache.release()
+    val.cache.release()
     return {"method": "exact duplicates", "identity": None, "count": len(hit), "checked": len(val),
             "share": len(hit) / max(len(val), 1), "examples": examples,
             "note": "data read through the cache: exact duplicates only (by a 64-bit hash of each sequence); "
