@@ -38,6 +38,10 @@ def test_tune_panel_shows_a_study(study, server, page):  # noqa: F811
     page.get_by_text("Search the options").wait_for()
     page.get_by_text("saved as model").first.wait_for()
     page.get_by_text("Chosen options").wait_for()
+    for _ in range(60):  # the charts draw after the chosen options, later on a loaded machine
+        if charts(page) >= 2:
+            break
+        page.wait_for_timeout(500)
     assert charts(page) >= 2, "no history or importance chart"
     page.locator('[data-testid="stDataFrame"]').first.wait_for()  # the trials table
     no_exception(page, "tune panel")

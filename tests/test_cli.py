@@ -326,9 +326,9 @@ def test_models_rename_refuses_a_taken_or_missing_name(model, capsys):
 
 
 def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monkeypatch, capsys):
-    from bioseq.training import runs
+    from bioseq.training import crowding, runs
 
-    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    monkeypatch.setattr(crowding, "cpu_cores", lambda: 1)
     assert main(["train", str(dna_fasta), "--name", "alone", *TRAIN]) == 0
     assert "note:" not in capsys.readouterr().err
     runs.RunFolder.named("other").start("other", "cli")  # training now, in this process

@@ -336,9 +336,9 @@ def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
 
 
 def test_train_page_warns_when_other_runs_share_the_cores(tiny_source, monkeypatch):
-    from bioseq.training import runs
+    from bioseq.training import crowding, runs
 
-    monkeypatch.setattr(runs, "cpu_cores", lambda: 1)
+    monkeypatch.setattr(crowding, "cpu_cores", lambda: 1)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert not ok(open_page("train", tiny_source)).warning
     runs.RunFolder.named("cli-run").start("cli-run", "cli")  # training now, started from the command line

@@ -209,7 +209,8 @@ class RunFolder:
         _write_csv(self.metrics_path, result.history, METRIC_COLUMNS)
         _write_csv(self.gradients_path, result.gradients, GRADIENT_COLUMNS)
         self.update(status="stopped" if result.interrupted else "done", model_path=str(model_path),
-                    best_epoch=result.best_epoch, val_metrics=result.val_metrics, confusion=result.confusion)
+                    best_epoch=result.best_epoch, val_metrics=result.val_metrics,
+                    confusion=getattr(result, "confusion", None))  # absent from results written by hand
 
     def fail(self, error: BaseException | str) -> None:
         """Status failed, with the error in the command line's words and, as ``error_markup``, with its
