@@ -24,7 +24,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported;
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -37,7 +36,7 @@ if __package__ in (None, ""):
 
 from bench import bench_core  # noqa: E402
 from bench.bench_core import CLOCKS, bioseq_command, run_peak_rss, write_random_fasta  # noqa: E402
-from bench.report import Figure, at_least, at_most, info, machine, table  # noqa: E402
+from bench.report import Figure, at_least, at_most, info, machine, run_sections  # noqa: E402
 from bioseq.data.alphabets import DNA  # noqa: E402
 from bioseq.data.encoding import length_batches, take_batch  # noqa: E402
 from bioseq.data.large import load_cached  # noqa: E402
@@ -136,15 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = {"throughput": lambda: cache_throughput(args.records),
                 "train": lambda: train_rss(args.train_records, max_steps=args.max_steps),
                 "predict": lambda: predict_rss(args.predict_records)}
-    figs: list[Figure] = []
-    for name, run in sections.items():
-        if name not in args.skip:
-            t0 = time.perf_counter()
-            got = run()
-            print(f"\n[{name}: {time.perf_counter() - t0:.0f}s]\n{table(got)}", flush=True)
-            figs += got
-    print("\nData larger than memory\n" + table(figs))
-    return 0
+    return run_sections(sections, args.skip, "Data larger than memory")
 
 
 if __name__ == "__main__":

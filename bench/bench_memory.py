@@ -27,7 +27,6 @@ import argparse  # noqa: E402
 import gzip  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,7 +38,7 @@ if __package__ in (None, ""):
 
 from bench.bench_core import BASES, bioseq_command, run_peak_rss, write_random_fasta  # noqa: E402
 from bench.bench_large import small_bundle, workspace  # noqa: E402
-from bench.report import Figure, at_most, info, machine, table  # noqa: E402
+from bench.report import Figure, at_most, info, machine, run_sections  # noqa: E402
 from bioseq.data.alphabets import DNA  # noqa: E402
 from bioseq.model.classifier import SequenceClassifier  # noqa: E402
 from bioseq.model.store import ModelBundle, save_model  # noqa: E402
@@ -148,15 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = {"scan": lambda: scan_rss(args.scan_letters, args.stride),
                 "refuse": lambda: refuse_rss(args.refuse_letters), "window": window_rss,
                 "train": lambda: train_rss(args.train_records, args.max_steps)}
-    figs: list[Figure] = []
-    for name, section in sections.items():
-        if name not in args.skip:
-            t0 = time.perf_counter()
-            got = section()
-            print(f"\n[{name}: {time.perf_counter() - t0:.0f}s]\n{table(got)}", flush=True)
-            figs += got
-    print("\nPeak memory\n" + table(figs))
-    return 0
+    return run_sections(sections, args.skip, "Peak memory")
 
 
 if __name__ == "__main__":

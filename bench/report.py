@@ -10,7 +10,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -70,3 +70,17 @@ def machine() -> str:
     return (f"{platform.node()} · {os.cpu_count()} CPUs · torch {torch.__version__}, {torch.get_num_threads()} "
             f"thread(s), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')} · load {load:.1f} · "
             f"{time.strftime('%Y-%m-%d %H:%M')}")
+
+
+def run_sections(sections: Mapping[str, Callable[[], list[Figure]]], skip: Iterable[str], title: str) -> int:
+    """Run each section not in ``skip``, printing its figures and time as it ends, then every figure under
+    ``title``; 0 (a bench reports, it does not fail)."""
+    figs: list[Figure] = []
+    for name, section in sections.items():
+        if name not in skip:
+            t0 = time.perf_counter()
+            got = section()
+            print(f"\n[{name}: {time.perf_counter() - t0:.0f}s]\n{table(got)}", flush=True)
+            figs += got
+    print(f"\n{title}\n" + table(figs))
+    return 0
