@@ -389,6 +389,12 @@ def task_of(x=None) -> Task:
 
 def detect(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False,
            ignore_label: str | None = None) -> Task:
-    """The task of training data (:func:`bioseq.task_tools.detected`): ``given`` wins; else :class:`Label` for
-    per-position data, else :class:`Classify`, whose data refuses the per-position options."""
-    return TASKS[detected(train, labels_fasta, mask, given, per_position=per_position, ignore_label=ignore_label)]
+    """The task of training data (:func:`~.task_tools.detected`); options it does not read are refused."""
+    from .errors import ref
+    task = TASKS[detected(train, labels_fasta, given, per_position=per_position)]
+    refuse_options({"labels_fasta": labels_fasta, "mask": mask, "ignore_label": ignore_label}, task.label_options, (
+        "for per-position labels; " + ("--task classify needs one label per sequence (drop --task, or use --task "
+                                       "label)" if given else "these files are classification data (one label per "
+                                       f"sequence): give per-position labels with {ref('labels_fasta')} or a "
+                                       "three-line FASTA, or drop the option")))
+    return task

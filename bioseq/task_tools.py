@@ -100,19 +100,8 @@ def probability_frame(classes: Sequence[str], probs: np.ndarray):
     return table
 
 
-def detected(train, labels_fasta=None, mask=None, given: str | None = None, *, per_position: bool = False,
-             ignore_label: str | None = None) -> str:
+def detected(train, labels_fasta=None, given: str | None = None, *, per_position: bool = False) -> str:
     """The name of the task of training data: ``given`` wins; else ``label`` for per-position data
-    (``per_position``, label FASTA files, or three-line FASTA), else ``classify``. The per-position options
-    (``labels_fasta``, ``mask``, ``ignore_label``) are refused for a classifier, asked for or detected: they would
-    be ignored."""
+    (``per_position``, label FASTA files, or three-line FASTA), else ``classify``."""
     from .data.position_labels import is_position_data
-    from .errors import ref
-    name = given or ("label" if per_position or is_position_data(train, labels_fasta) else "classify")
-    if name == "classify":
-        refuse_options({"labels_fasta": labels_fasta, "mask": mask, "ignore_label": ignore_label}, (), (
-            "for per-position labels; " + ("--task classify needs one label per sequence (drop --task, or use --task "
-                                           "label)" if given else "these files are classification data (one label "
-                                           f"per sequence): give per-position labels with {ref('labels_fasta')} "
-                                           "or a three-line FASTA, or drop the option")))
-    return name
+    return given or ("label" if per_position or is_position_data(train, labels_fasta) else "classify")
