@@ -75,6 +75,8 @@ def cmd_train(a: argparse.Namespace) -> int:
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
+    for note in s.get("notes", ()):
+        print(f"bioseq: note: {note}", file=sys.stderr)
     for warning in s.get("warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
