@@ -70,7 +70,7 @@ def _integer(text: str, what: str, path: str, n: int, fields: list[str]) -> int:
     try:
         return int(text)
     except ValueError:
-        where = ":".join(fields[:1]) + ("-".join([""] + fields[1:3]) if len(fields) > 1 else "")
+        where = f"{fields[0]}:{fields[1]}-{fields[2]}"
         raise InputError(f"line {n} ({where}): the {what} {text!r} is not a whole number", path) from None
 
 

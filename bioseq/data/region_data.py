@@ -20,6 +20,7 @@ give, split into training and validation by whole chromosomes (``--val-chroms``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +28,9 @@ from ..errors import InputError, ref
 from .bed import Region, check_regions, read_bed
 from .dataset import Dataset, class_from_filename
 from .genome import Genome
-from .source import DataOptions
+
+if TYPE_CHECKING:  # source.py calls check_region_options: no import loop
+    from .source import DataOptions
 
 COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 BACKGROUND = "background"  # the class of drawn negatives

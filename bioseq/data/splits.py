@@ -96,7 +96,8 @@ def describe_split(rule: dict | None) -> str:
     method = rule.get("method")
     if rule.get("test_chroms"):
         rest = describe_split({k: v for k, v in rule.items() if k != "test_chroms"})
-        return f"{rest}; test chromosomes {', '.join(rule['test_chroms'])} left out ({rule.get('test_records')} records)"
+        test = ", ".join(rule["test_chroms"])
+        return f"{rest}; test chromosomes {test} left out ({rule.get('test_records')} records)"
     if method == "chromosomes":
         return f"whole chromosomes held out: validation on {', '.join(rule['val_chroms'])}, {held}"
     if method == "stratified":
