@@ -197,3 +197,13 @@ def test_bioseq_train_regions_errors_are_one_line(genome, write, tmp_path, capsy
     assert "peaks.bed: line 2 (chr1:30-41): the region ends past the end of chr1 (length 40)" in err
     assert main(["train", "--out", str(tmp_path / "m.safetensors")]) == 2
     assert "no training data" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_acceptance_a_planted_motif_is_learned_on_held_out_chromosomes(tmp_path):
+    """Issue 19's acceptance (``python -m bench.regions``): a 3 Mbp genome, AP-1 planted in the positive regions;
+    trained with --val-chroms chr4 --test-chroms chr5, at least 0.9 accuracy on both held-out chromosomes."""
+    from bench.regions import run
+
+    figures = run(tmp_path, mbp=3.0, per_mb=400, epochs=6)
+    assert figures["val_accuracy"] >= 0.9 and figures["test_accuracy"] >= 0.9, figures
