@@ -203,6 +203,12 @@ def test_bioseq_train_regions_errors_are_one_line(genome, write, tmp_path, capsy
 def test_acceptance_a_planted_motif_is_learned_on_held_out_chromosomes(tmp_path):
     """Issue 19's acceptance (``python -m bench.regions``): a 3 Mbp genome, AP-1 planted in the positive regions;
     trained with --val-chroms chr4 --test-chroms chr5, at least 0.9 accuracy on both held-out chromosomes."""
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
     from bench.regions import run
 
     figures = run(tmp_path, mbp=3.0, per_mb=400, epochs=6)
