@@ -326,3 +326,24 @@ def build_positions(opts: DataOptions, regions: Sequence[Region], seqs: Sequence
     masks = [np.ones(len(s), dtype=bool) for s in out_seqs]
     return PositionDataset(ids, out_seqs, out_labels, masks, [OUTSIDE, FEATURE], alphabet,
                            [*opts.regions, *opts.regions_labels, opts.genome], None, truncated)
+
+
+def region_dataset(opts: DataOptions, seed: int = 0) -> Dataset:
+    """Every region of ``opts`` (with its drawn negatives) as one :class:`Dataset`, before any split or
+    ``--class-map``: what the Data page reports on."""
+    reader = RegionReader(opts)
+    try:
+        regions, seqs = reader.classified(seed)
+    finally:
+        reader.close()
+    return build_dataset(opts, regions, seqs, opts.genome)
+
+
+def region_records(opts: DataOptions, limit: int | None = None) -> list:
+    """The regions as :class:`~bioseq.data.io.Record` objects (``label=`` in the description), for inspection."""
+    from .io import Record
+
+    ds = region_dataset(opts)
+    rows = zip(ds.ids, ds.seqs, ds.labels)
+    return [Record(i, f"{i} label={ds.classes[int(y)]}", s, opts.genome, n) for n, (i, s, y) in enumerate(rows, 1)
+            ][:limit]

@@ -25,7 +25,8 @@ LABEL_MODES = MappingProxyType({
     "header": "label=VALUE in each FASTA header", "table": "a CSV/TSV file with columns id,label",
     "files": "one file per class (the class is the file name up to its first dot)",
     "positions": "a label per position: three-line FASTA (header, sequence, label string), or a label FASTA "
-                 "(and a 0/1 mask FASTA) matched by record id"})
+                 "(and a 0/1 mask FASTA) matched by record id",
+    "regions": "genome regions: BED files read from a genome FASTA (one class per BED file, or a label column)"})
 
 
 BACKGROUNDS = ("shuffled", "flanks", "bed")
@@ -143,19 +144,28 @@ class DataSource:
     labels_fasta: tuple[str, ...] = ()  # per-position labels: label FASTA files matched by id
     mask: tuple[str, ...] = ()  # per-position labels: 0/1 mask FASTA files matched by id
     ignore_label: str | None = None  # per-position labels: a label character never scored
+    regions: tuple[str, ...] = ()  # genome regions: BED files (label_mode "regions")
+    genome: str | None = None  # genome regions: the genome FASTA they are read from
+    region_options: tuple[tuple[str, object], ...] = ()  # genome regions: (DataOptions field, value) pairs, e.g. width
 
     def data_options(self, **overrides) -> DataOptions:
         """:class:`DataOptions` for this source; ``overrides`` set val_fraction, max_length, ..."""
+        regions = {"regions": list(self.regions), "genome": self.genome,
+                   **{k: list(v) if isinstance(v, list | tuple) else v for k, v in self.region_options}}
         return DataOptions(train=list(self.train), labels=self.labels, val=list(self.val) or None,
                            alphabet=self.alphabet, class_map=self.class_map,
                            labels_fasta=list(self.labels_fasta) or None, mask=list(self.mask) or None,
-                           ignore_label=self.ignore_label, **overrides)
+                           ignore_label=self.ignore_label, **(regions if self.regions else {}), **overrides)
 
     def records(self, limit: int | None = None) -> list:
         """Sequences for inspection or prediction: the test files, else the training files (a three-line
         FASTA gives its sequences, its label lines left out)."""
         from .position_labels import read_sequences
 
+        if self.regions and not self.test:
+            from .region_data import region_records
+
+            return region_records(self.data_options(), limit)
         out = []
         for rec in read_sequences(self.test or self.train):
             out.append(rec)
