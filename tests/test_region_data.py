@@ -213,3 +213,24 @@ def test_acceptance_a_planted_motif_is_learned_on_held_out_chromosomes(tmp_path)
 
     figures = run(tmp_path, mbp=3.0, per_mb=400, epochs=6)
     assert figures["val_accuracy"] >= 0.9 and figures["test_accuracy"] >= 0.9, figures
+
+
+def test_the_task_and_the_labels_must_agree(genome, write, tmp_path, capsys):
+    bed = write("pos.bed", "chr1\t0\t8\nchr1\t8\t16\n")
+    base = ["train", "--regions", str(bed), "--genome", str(genome), "--out", str(tmp_path / "m.safetensors")]
+    assert main([*base, "--task", "label"]) == 2
+    assert "a labeller on genome regions takes its per-position labels from --regions-labels" in capsys.readouterr().err
+    assert main([*base, "--regions-labels", str(bed), "--task", "classify"]) == 2
+    assert "--regions-labels gives a label per position: train a labeller" in capsys.readouterr().err
+    assert main([*base, "--cache", "on"]) == 2
+    assert "--cache on reads sequence files; --regions are read in memory" in capsys.readouterr().err
+
+
+def test_windows_line_endings_and_bgzipped_genome(genome, write, tmp_path):
+    import pysam
+
+    bgz = tmp_path / "g.fa.gz"
+    pysam.tabix_compress(str(genome), str(bgz))
+    bed = write("pos.bed", "track name=x\r\nchr1\t0\t8\r\nchr1\t8\t16\r\n")
+    train, val, _ = load_region_split(opts(regions=[str(bed)], genome=str(bgz), val_fraction=0.5), seed=0)
+    assert {"AAAACCCC", "GGGGTTTT"} <= set(train.seqs + val.seqs) and len(train) + len(val) == 4

@@ -272,6 +272,10 @@ def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = Fal
     chromosome-name notes under ``notes``."""
     from .splits import split
 
+    if per_position != bool(opts.regions_labels):
+        raise InputError(f"a labeller on genome regions takes its per-position labels from {ref('regions_labels')}"
+                         if per_position else f"{ref('regions_labels')} gives a label per position: train a "
+                         f"labeller ({ref('task', 'label')}, or leave {ref('task')} out)")
     reader = RegionReader(opts)
     try:
         if per_position:

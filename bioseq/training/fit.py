@@ -179,11 +179,15 @@ def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[Ca
     return train_ds, val_ds, {"method": "stratified", "val_fraction": len(val_ds) / len(ds), "seed": seed}
 
 
-def region_loader(per_position: bool) -> Callable:
-    """:func:`~bioseq.data.region_data.load_region_split` for a classifier or a labeller."""
-    from ..data.region_data import load_region_split
+def loader(data: DataOptions, per_position: bool) -> Callable:
+    """What reads ``data`` into ``(train, val, split rule)`` given ``(data, seed)``: genome regions
+    (:func:`~bioseq.data.region_data.load_region_split`), per-position labels (:func:`load_position_split`) or one
+    label per sequence (:func:`load_split_rule`)."""
+    if data.regions:
+        from ..data.region_data import load_region_split
 
-    return lambda opts, seed: load_region_split(opts, seed, per_position)
+        return lambda opts, seed: load_region_split(opts, seed, per_position)
+    return load_position_split if per_position else load_split_rule
 
 
 def _targets(ds: Dataset | PositionDataset):
@@ -243,8 +247,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
          overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
     task = detect_task(data, model_options.get("task"))
     model_options["task"], each_position = task.name, task.per_position
-    load = region_loader(each_position) if data.regions else load_position_split if each_position else \
-        load_split_rule
+    load = loader(data, each_position)
     cached(data, each_position)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     large = isinstance(train_ds, CachedDataset)
