@@ -78,3 +78,8 @@ def test_regions_against_the_genome(write):
     with pytest.raises(InputError, match=r"unknown.bed: line 1 \(chrX:0-5\): unknown chromosome 'chrX': the genome "
                                          r".*g.fa has chr1, 2"):
         check_regions(read_bed(write("unknown.bed", "chrX\t0\t5\n")), genome)
+
+
+def test_an_empty_or_odd_strand_column_reads_as_no_strand(write):
+    path = write("peaks.bed", "chr1\t0\t5\tn\t0\t\nchr1\t5\t9\tm\t0\t*\nchr1\t9\t12\tk\t0\t-\n")
+    assert [r.strand for r in read_bed(path)] == [".", ".", "-"]

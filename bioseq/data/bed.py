@@ -95,7 +95,7 @@ def read_bed(path: str | os.PathLike, label_column: int | None = None) -> list[R
         start = _integer(fields[1], "start", str(path), n, fields)
         end = _integer(fields[2], "end", str(path), n, fields)
         region = Region(fields[0], start, end, fields[3] if len(fields) > 3 else "",
-                        fields[5] if len(fields) > 5 and fields[5] in "+-." else ".", None, str(path), n)
+                        fields[5] if len(fields) > 5 and fields[5] in ("+", "-") else ".", None, str(path), n)
         if start < 0:
             raise region.error("the start is negative")
         if end <= start:

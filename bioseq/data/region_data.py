@@ -217,7 +217,7 @@ def _relabel(r: Region, label: str, name: str | None = None) -> Region:
 
 def record_id(r: Region) -> str:
     """``name|chr1:100-300(-)``: the region's name (when it has one) and where it is."""
-    where = r.text + (f"({r.strand})" if r.strand in "+-" and r.strand != "." else "")
+    where = r.text + (f"({r.strand})" if r.strand in ("+", "-") else "")
     return f"{r.name}|{where}" if r.name else where
 
 
