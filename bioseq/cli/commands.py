@@ -225,8 +225,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                      "--labels, or one file per class, several files whose headers carry no labels) or a labeller (a "
                      "label per position: three-line FASTA, or --labels-fasta; --task label, detected from the "
                      "files), on sequence files or on genome regions (--regions BED files with --genome FASTA, "
-                     "held out by chromosome with --val-chroms). Every option is also an argument of bioseq.train() and a field of the dashboard's "
-                     "Train form.")
+                     "held out by chromosome with --val-chroms). Every option is also an argument of "
+                     "bioseq.train() and a field of the dashboard's Train form.")
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")
