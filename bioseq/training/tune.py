@@ -15,7 +15,7 @@ past the budget is stopped early and keeps its best epoch (``stopped_by_budget``
 the best trial's model file is copied to the registry as ``<name>`` with the trial history in its
 model card (``meta["tuning"]``): stopping a search keeps the best model found so far.
 
-The search space (:data:`SPACE`, README "Tuning") leaves out what the Task says does not apply (a labeller's read-out).
+The search space (:data:`SPACE`, docs/tuning.md) leaves out what the Task says does not apply (a labeller's read-out).
 """
 
 from __future__ import annotations
