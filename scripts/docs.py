@@ -33,10 +33,16 @@ def markers(name: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------- the parts
 
 
+# The reading order of the README's index; a page not named here comes after these, by name.
+ORDER = ("dashboard", "cli", "data", "genomics", "labelling", "training", "options", "tuning", "homology", "inspect",
+         "experiments", "scaling", "speed", "benchmarks", "development", "ARCHITECTURE")
+
+
 def docs_index() -> str:
     """README's list of the docs pages: a link and the title (first heading) of each page."""
     rows = ["| page | what it holds |", "|---|---|"]
-    for page in sorted((ROOT / "docs").glob("*.md"), key=lambda p: p.name.lower()):
+    rank = {name: i for i, name in enumerate(ORDER)}
+    for page in sorted((ROOT / "docs").glob("*.md"), key=lambda p: (rank.get(p.stem, len(ORDER)), p.name.lower())):
         title = next((line[2:].strip() for line in page.read_text().splitlines() if line.startswith("# ")),
                      page.stem)
         rows.append(f"| [{page.name}](docs/{page.name}) | {title} |")
