@@ -44,7 +44,8 @@ def say(text: str) -> None:
 
 def train_models(home: Path) -> None:
     """A DNA classifier, a labeller and a six-trial study: small and quick, but trained enough to look real."""
-    env = {**os.environ, "BIOSEQ_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    # idle OpenMP threads sleep (as the CLI and the dashboard ask): spinning ones are slower on a busy machine
+    env = {**os.environ, "BIOSEQ_HOME": str(home), "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
     python = [sys.executable, "-m", "bioseq", "train", "--quiet", "--epochs", "3"]
     jobs = [
         (LABELLER, [*python, "data/protein_tm.train.fa", "--name", LABELLER, "--hidden", "32"]),
@@ -273,12 +274,16 @@ def labeller_models(s: Shooter) -> None:
     s.shoot("labeller_models")
 
 
-# name: what takes it (one or more screenshots; a name takes the files it is named after)
-SHOTS: dict[str, Callable[[Shooter], None]] = {
-    "home": home, "data": data, "train": train, "gradient_flow": gradient_flow, "gates_and_saliency": gates,
-    "predict": predict, "models": models, "tune": tune, "labeller_data": labeller_data,
-    "labeller_train": labeller_train, "labeller_gradient_flow": labeller_gradient_flow,
-    "labeller_gates": labeller_gates, "labeller_predict": labeller_predict, "labeller_models": labeller_models,
+# name (for --only): what takes it, and the files (docs/screenshots/<file>.png) it writes
+SHOTS: dict[str, tuple[Callable[[Shooter], None], tuple[str, ...]]] = {
+    "home": (home, ("home",)), "data": (data, ("data",)), "train": (train, ("train",)),
+    "gradient_flow": (gradient_flow, ("gradient_flow",)), "gates_and_saliency": (gates, ("gates_and_saliency",)),
+    "predict": (predict, ("predict", "predict_table")), "models": (models, ("models",)), "tune": (tune, ("tune",)),
+    "labeller_data": (labeller_data, ("labeller_data",)), "labeller_train": (labeller_train, ("labeller_train",)),
+    "labeller_gradient_flow": (labeller_gradient_flow, ("labeller_gradient_flow",)),
+    "labeller_gates": (labeller_gates, ("labeller_gates",)),
+    "labeller_predict": (labeller_predict, ("labeller_predict",)),
+    "labeller_models": (labeller_models, ("labeller_models",)),
 }
 
 
@@ -296,9 +301,9 @@ def take(url: str, out: Path, names: list[str]) -> list[Path]:
         s = Shooter(page, url, out)
         try:
             for name in names:
-                SHOTS[name](s)
+                SHOTS[name][0](s)
         except Exception:
-            failure = out / "failure.png"
+            failure = Path(tempfile.gettempdir()) / "bioseq-screenshots-failure.png"  # never among the docs
             page.screenshot(path=str(failure), full_page=True)
             say(f"failed at {name}; the page as it was: {failure}")
             raise

@@ -175,3 +175,17 @@ def test_the_generator_rewrites_only_between_its_markers():
     assert docs.replace(text, "x", "new\n", "page.md") == f"before\n{start}\nnew\n{end}\nafter\n"
     with pytest.raises(SystemExit, match="page.md: the markers of the generated part 'y'"):
         docs.replace(text, "y", "new\n", "page.md")
+
+
+def test_the_screenshot_script_retakes_every_screenshot():
+    """``scripts/screenshots.py`` takes every picture of docs/screenshots/ (and no other), and every picture a
+    page shows is one of them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("screenshots_script", ROOT / "scripts" / "screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    on_disk = {p.stem for p in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert {f for _, files in module.SHOTS.values() for f in files} == on_disk
+    shown = {Path(t).stem for doc in DOCS for t in links(doc) if "screenshots/" in t}
+    assert shown <= on_disk and {"home", "train", "labeller_train", "gates_and_saliency", "predict"} <= shown
