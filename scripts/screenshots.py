@@ -129,6 +129,7 @@ class Shooter:
         self.page.keyboard.type(value)
         self.page.wait_for_timeout(400)
         self.page.keyboard.press("Enter")
+        self.page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
         self.settle()
 
     def charts(self, at_least: int) -> None:
