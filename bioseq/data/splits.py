@@ -29,7 +29,7 @@ def _nucleotide(ds: Dataset) -> bool:
     return ds.alphabet.name != "protein"
 
 
-def _tool_fields(tool: str, identity: float) -> dict:
+def tool_fields(tool: str, identity: float) -> dict:
     return {"identity": identity, "tool": tool, "tool_version": tool_version(tool), "definition": IDENTITY}
 
 
@@ -61,7 +61,7 @@ def homology_split(ds: Dataset, fraction: float, identity: float, seed: int = 0,
     if hits:
         raise ToolError(f"the homology split did not settle in {MAX_ROUNDS} rounds of merging clusters")
     sizes = Counter(labels.tolist())
-    rule = {"method": "homology", **_tool_fields(tool, identity), "clusters": len(sizes),
+    rule = {"method": "homology", **tool_fields(tool, identity), "clusters": len(sizes),
             "largest_cluster": max(sizes.values()), "rounds": rounds, "val_fraction": len(val) / len(ds),
             "seed": seed}
     return ds.subset(train), ds.subset(val), rule
@@ -84,7 +84,7 @@ def files_rule(train: Dataset, val: Dataset, identity: float | None = None, tool
         nucleotide = _nucleotide(train)
         tool = choose_tool(nucleotide, identity, tool)
         found = best_hits(search(val.seqs, train.seqs, identity, nucleotide, tool))
-        rule.update(_tool_fields(tool, identity), overlap=len(found), checked=len(val))
+        rule.update(tool_fields(tool, identity), overlap=len(found), checked=len(val))
     return rule
 
 

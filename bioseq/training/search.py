@@ -37,7 +37,14 @@ TRIALS = Option("trials", "search", int, None, "stop after N trials", min=1, met
                 unset="as many as fit the budget")
 ENSEMBLE = Option("ensemble", "search", int, 1, "save the ensemble of the K best trials (probabilities averaged) "
                   "instead of the best one", min=1, max=20, metavar="K", nullable=False)
-SEARCH_OPTIONS = (TRIALS, ENSEMBLE)
+# cross-validation's folds: bioseq cv --folds (bioseq.training.cv) and tune --cv, each trial's inner folds
+FOLDS = Option("folds", "cv", int, 10, "cross-validation folds: each fold is tested once by a model trained on the "
+               "others", min=2, max=100, metavar="K", nullable=False)
+CV = Option("cv", "search", int, None, "score each trial by the mean test loss of a K-fold cross-validation "
+            "(bioseq cv) instead of one validation split; each trial then trains K models (K times the time: for "
+            "small data), its model the ensemble of the K", min=2, max=100, metavar="K",
+            unset="one validation split")
+SEARCH_OPTIONS = (TRIALS, ENSEMBLE, CV)
 
 
 def parse_budget(text: str | float | int) -> float:
