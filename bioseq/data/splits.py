@@ -92,6 +92,11 @@ def describe_split(rule: dict | None) -> str:
     """The rule in words, for the model card and ``bioseq info``."""
     if not rule:
         return "not recorded"
+    if "folds" in rule:  # cross-validation (bioseq.data.folds)
+        kept = (f"whole homology clusters at {rule['identity']:.0%} identity" if rule.get("method") == "homology"
+                else "identical sequences")
+        return (f"{rule['folds']}-fold cross-validation, {kept} in one fold"
+                + (", classes stratified" if rule.get("stratified") else "") + f" (seed {rule.get('seed')})")
     held = f"{rule.get('val_fraction', 0):.1%} of the records held out"
     method = rule.get("method")
     if method == "stratified":

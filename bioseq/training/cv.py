@@ -79,6 +79,7 @@ class CVResult:
     seconds: float = 0.0
     interrupted: bool = False
     results: list = field(default_factory=list, repr=False)  # each fold's TrainResult
+    config: dict = field(default_factory=dict, repr=False)  # the model options (ModelConfig.to_dict())
 
     def as_json(self) -> dict:
         """What ``bioseq cv --json`` prints: ``folds`` (a list of metric → value), ``mean``, ``sd`` and context."""
@@ -186,7 +187,7 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
     sizes = [int((fold_of == f).sum()) for f in range(k)]
     summary = (summarize_positions if task.per_position else summarize)(ds)
     card = Card(name, data, ds.alphabet, list(ds.classes), train_cfg, data_files(data), summary["per_class"],
-                summary["per_class"], rule, {}, training_profile(ds.encoded()), str(run.path.resolve()),
+                summary["per_class"], rule, None, training_profile(ds.encoded()), str(run.path.resolve()),
                 task.per_position)
     if path is not None:
         replace(card, train_cfg=replace(train_cfg, seeds=k)).check(path, cfg)  # the K-member model can be saved
@@ -238,7 +239,25 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
         run.fail(e)
         raise
     return CVResult(figures, mean, sd, sizes, rule, task.name, list(ds.classes), run.path, saved,
-                    first.seconds, interrupted, results)
+                    first.seconds, interrupted, results, cfg.to_dict())
+
+
+def cv_trial(trial, data: DataOptions, model_options: dict, train_cfg: TrainConfig, k: int, where: Path, name: str,
+             should_stop: Callable[[], bool], callback: Callable[[Progress], None] | None = None) -> float:
+    """A trial of ``bioseq tune --cv K`` (an Optuna trial): the mean test loss of a K-fold cross-validation of the
+    trial's options, its run and model in ``where`` (the model: the ensemble of the K fold models). A trial
+    stopped by the budget before its last fold is pruned."""
+    import optuna
+
+    r = cross_validate(data, model_options, train_cfg, k, name=name, out=where / "model.safetensors",
+                       log_dir=where, ensemble=True, callback=callback, should_stop=should_stop, launcher="tune")
+    trial.set_user_attr("val_accuracy", r.mean.get("accuracy"))
+    trial.set_user_attr("model_options", r.config)
+    trial.set_user_attr("stopped_by_budget", r.interrupted)
+    trial.set_user_attr("cv", {"mean": r.mean, "sd": r.sd})
+    if r.interrupted:
+        raise optuna.TrialPruned(f"stopped by the budget after {len(r.folds)} of {k} folds")
+    return r.mean["loss"]
 
 
 def _both(first: Callable, second: Callable | None) -> Callable:

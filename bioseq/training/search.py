@@ -62,14 +62,17 @@ def parse_budget(text: str | float | int) -> float:
     return seconds
 
 
-def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1
-                 ) -> TrainConfig:
+def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1,
+                 cv: int | None = None) -> TrainConfig:
     """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
     the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
     training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
     value is where the search starts (the first trial)."""
     TRIALS.check(max_trials, InputError)
     ENSEMBLE.check(ensemble, InputError)
+    CV.check(cv, InputError)
+    if cv and data.val:
+        raise InputError(f"{ref('cv', cv)} scores each trial on folds of the training files; drop {ref('val')}")
     data.validate()
     train_cfg.validate()
     for k in TRAIN_PARAMS:
