@@ -1,6 +1,7 @@
 """bioseq: train recurrent networks on DNA, RNA and protein sequences, and see inside them.
 
-The public API is four verbs and cross-validation; everything else lives in the sub-packages (see docs/ARCHITECTURE.md)::
+The public API is four verbs and cross-validation; everything else lives in the sub-packages (see
+docs/ARCHITECTURE.md)::
 
     import bioseq
     result = bioseq.train(["data/dna_motif.train.fa"], name="demo")   # files -> saved model

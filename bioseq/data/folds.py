@@ -56,8 +56,8 @@ def make_folds(seqs: Sequence[str], strata: Sequence[int], k: int, seed: int = 0
                nucleotide: bool = True, tool: str | None = None, where: str = "") -> tuple[np.ndarray, dict]:
     """``(fold per record, rule)``: identical sequences kept together, or with ``identity`` whole homology
     clusters, checked by search (module docstring). The rule is a JSON-ready dict (``method`` ``grouped`` or
-    ``homology``, ``folds``, ``seed``, ``stratified`` and for homology folds the tool, clusters and rounds). :class:`InputError` (naming ``where``,
-    the files) when the data cannot fill ``k`` folds."""
+    ``homology``, ``folds``, ``seed``, ``stratified`` and for homology folds the tool, clusters and rounds).
+    :class:`InputError` (naming ``where``, the files) when the data cannot fill ``k`` folds."""
     common = {"folds": k, "seed": seed, "stratified": len(set(np.asarray(strata).tolist())) > 1}
     if not identity:
         return _dealt(strata, [s.upper() for s in seqs], k, seed, len(seqs), "identical sequences", where), {

@@ -63,6 +63,12 @@ def summarize_folds(folds: list[dict]) -> tuple[dict, dict]:
     return mean, sd
 
 
+def fold_table(folds: list[dict], mean: dict, sd: dict) -> list[dict]:
+    """One row per figure: ``metric``, ``mean``, ``sd``, ``fold 1`` … ``fold K`` (a CV run's summary table)."""
+    return [{"metric": k, "mean": mean[k], "sd": sd[k],
+             **{f"fold {i}": f.get(k, math.nan) for i, f in enumerate(folds, 1)}} for k in mean]
+
+
 @dataclass
 class CVResult:
     """The figures of a cross-validation: per fold, mean and sd (see the module docstring)."""
@@ -89,9 +95,8 @@ class CVResult:
                 "interrupted": self.interrupted}
 
     def table(self) -> list[dict]:
-        """One row per figure: ``metric``, ``fold 1`` … ``fold K``, ``mean``, ``sd``."""
-        return [{"metric": k, **{f"fold {i}": f.get(k, math.nan) for i, f in enumerate(self.folds, 1)},
-                 "mean": self.mean[k], "sd": self.sd[k]} for k in self.mean]
+        """One row per figure: ``metric``, ``fold 1`` … ``fold K``, ``mean``, ``sd`` (:func:`fold_table`)."""
+        return fold_table(self.folds, self.mean, self.sd)
 
     def report(self) -> list[str]:
         """The table in text: per fold, then mean ± sd."""
