@@ -136,7 +136,8 @@ def test_cli_table_prints_per_fold_and_mean_sd(dna_fasta, capsys):
 def test_refusals_are_one_line_before_training(dna_fasta, capsys):
     assert cli(["cv", str(dna_fasta), "--folds", "2", "--name", "taken", *QUICK]) == 0
     capsys.readouterr()
-    cases = [(["--name", "taken"], "already exists"), (["--folds", "1"], "--folds"),
+    cases = [(["--name", "taken"], "add --overwrite to replace it, or choose another --name"),  # no --resume here
+             (["--folds", "1"], "--folds"),
              (["--out", "x.safetensors"], "add --ensemble"), (["--val", str(dna_fasta)], "drop --val"),
              (["--seeds", "2"], "drop --seeds 2"), (["--folds", "41"], "too few for 41 folds")]
     for extra, words in cases:

@@ -41,8 +41,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
     best = best_trial(r.trials)
     if r.model_path is None or best is None:
         raise BioseqError("no trial finished within the budget; give a longer --budget")
-    print(f"best: trial {best['trial']}, validation loss {best['val_loss']:.4f}, accuracy "
-          f"{best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
+    print(f"best: trial {best['trial']}, {'cross-validated' if a.cv else 'validation'} loss {best['val_loss']:.4f}, "
+          f"accuracy {best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
           file=sys.stderr)
     print(r.model_path)
     return 0

@@ -180,7 +180,8 @@ def _claim(data: DataOptions, name: str, out, log_dir, ensemble: bool, overwrite
         path = Path(out) if out is not None else model_path(name)
         check_output(path, data.train, data.labels, data.labels_fasta, data.mask)
     folder = Path(log_dir) if log_dir else runs_dir() / name
-    return claim(name, folder, path, overwrite=overwrite, rename="--out" if out is not None else "--name")
+    return claim(name, folder, path, overwrite=overwrite, rename="--out" if out is not None else "--name",
+                 resumable=False)
 
 
 def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name: str, path: Path | None,
