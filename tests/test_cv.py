@@ -160,6 +160,15 @@ def test_a_labeller_and_its_ensemble_predict(tmp_path, capsys):
     assert cli(["info", "tm-cv"]) == 0 and "3-fold cross-validation" in capsys.readouterr().out
 
 
+def test_a_class_rarer_than_the_folds_is_a_warning(write, capsys):
+    recs = "".join(f">r{i} label={'rare' if i < 2 else 'common'}\n{'ACGT'[i % 4] * 3}{'ACGT'[i // 4 % 4] * 3}"
+                   f"{'ACGT'[i // 16 % 4] * 3}\n" for i in range(12))
+    out = _cv_json(capsys, write("rare.fa", recs), "--folds", "3", "--name", "rare", "--val-fraction", "0.3")
+    assert out["warnings"] == ["class 'rare' has 2 records, fewer than the 3 folds: some test folds lack it, and "
+                               "figures that need it (AUROC, its F1) are undefined there (NaN); give fewer --folds"]
+    assert math.isnan(out["mean"]["auroc"])  # one fold has no 'rare' record: its AUROC, and so the mean, is NaN
+
+
 def test_the_python_api(dna_fasta):
     r = bioseq.cv([dna_fasta], folds=2, name="api-cv", epochs=1, hidden=8, conv_filters=8, batch_size=8,
                   device="cpu")

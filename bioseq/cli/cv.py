@@ -41,6 +41,8 @@ def cmd_cv(a: argparse.Namespace) -> int:
     print(f"{len(r.sizes)}-fold cross-validation of {sum(r.sizes)} records ({how} kept in one fold"
           + (", classes stratified" if r.split.get("stratified") else "") + f"); logs: {r.run_dir}",
           file=sys.stderr)
+    for warning in r.warnings:
+        print(f"bioseq: warning: {warning}", file=sys.stderr)
     if r.interrupted:
         print(f"bioseq: warning: stopped after {len(r.folds)} of {len(r.sizes)} folds; no model saved",
               file=sys.stderr)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import runtime
 from ..data.dataset import summarize
 from ..data.fingerprint import data_files
 from ..data.folds import make_folds
@@ -84,6 +85,7 @@ class CVResult:
     model_path: Path | None = None
     seconds: float = 0.0
     interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
     results: list = field(default_factory=list, repr=False)  # each fold's TrainResult
     config: dict = field(default_factory=dict, repr=False)  # the model options (ModelConfig.to_dict())
 
@@ -92,7 +94,7 @@ class CVResult:
         return {"folds": self.folds, "mean": self.mean, "sd": self.sd, "fold_sizes": self.sizes,
                 "split": self.split, "task": self.task, "classes": self.classes, "run": str(self.run_dir),
                 "model": str(self.model_path) if self.model_path else None, "seconds": self.seconds,
-                "interrupted": self.interrupted}
+                "interrupted": self.interrupted, "warnings": self.warnings}
 
     def table(self) -> list[dict]:
         """One row per figure: ``metric``, ``fold 1`` … ``fold K``, ``mean``, ``sd`` (:func:`fold_table`)."""
@@ -134,6 +136,8 @@ def _check(data: DataOptions, train_cfg: TrainConfig, k: int, ensemble: bool, ou
         raise InputError(f"cross-validation reads its records in memory; use {ref('cache', 'off')}")
     if out is not None and not ensemble:
         raise InputError("--out saves the folds' ensemble model: add --ensemble (or give --name for the run)")
+    if runtime.active():
+        raise InputError("cross-validation runs in one process; run bioseq cv without torchrun")
 
 
 def cross_validate(data: DataOptions, model_options: dict | None = None, train_cfg: TrainConfig | None = None,
@@ -191,6 +195,10 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
     fold_of, rule = make_folds(ds.seqs, strata, k, train_cfg.seed, data.split_identity,
                                ds.alphabet.name != "protein", where=", ".join(data.train))
     sizes = [int((fold_of == f).sum()) for f in range(k)]
+    counts = {} if task.per_position else dict(zip(ds.classes, np.bincount(strata, minlength=len(ds.classes))))
+    warnings = [f"{task.word} {c!r} has {n} records, fewer than the {k} folds: some test folds lack it, and figures "
+                "that need it (AUROC, its F1) are undefined there (NaN); give fewer --folds"
+                for c, n in counts.items() if 0 < n < k]
     summary = (summarize_positions if task.per_position else summarize)(ds)
     card = Card(name, data, ds.alphabet, list(ds.classes), train_cfg, data_files(data), summary["per_class"],
                 summary["per_class"], rule, None, training_profile(ds.encoded()), str(run.path.resolve()),
@@ -245,7 +253,7 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
         run.fail(e)
         raise
     return CVResult(figures, mean, sd, sizes, rule, task.name, list(ds.classes), run.path, saved,
-                    first.seconds, interrupted, results, cfg.to_dict())
+                    first.seconds, interrupted, warnings, results, cfg.to_dict())
 
 
 def cv_trial(trial, data: DataOptions, model_options: dict, train_cfg: TrainConfig, k: int, where: Path, name: str,
