@@ -221,7 +221,7 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
             net = SequenceClassifier(cfg)
             result = train(net, inner_train.encoded(), targets_of(inner_train), inner_val.encoded(),
                            targets_of(inner_val), train_cfg, callback=_both(run.progress, callback),
-                           checkpoint_path=run.path / f"checkpoint-{f + 1}.safetensors", should_stop=should_stop)
+                           should_stop=should_stop)  # no checkpoint: a cross-validation is not resumed
             results.append(result)
             if result.interrupted:
                 break
@@ -230,13 +230,11 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
             figures.append({**ev.figures(), "loss": float(scores["loss"])})
             nets.append(net.cpu().eval())
             confusion = ev.confusion if confusion is None else (np.asarray(confusion) + ev.confusion).tolist()
-            mean, sd = summarize_folds(figures)
-            run.update(cv={"folds": figures, "mean": mean, "sd": sd, "k": k, "sizes": sizes, "split": rule})
+            run.update(cv=_summary(figures, k, sizes, rule))  # the folds so far, for the dashboard
             if on_fold:
                 on_fold(f + 1, k, figures[-1])
-        mean, sd = summarize_folds(figures)
-        interrupted = len(figures) < k
-        cv = {"folds": figures, "mean": mean, "sd": sd, "k": k, "sizes": sizes, "split": rule}
+        cv = _summary(figures, k, sizes, rule)
+        mean, sd, interrupted = cv["mean"], cv["sd"], len(figures) < k
         first = replace(results[0], val_metrics=mean, confusion=confusion or [],
                         seconds=sum(r.seconds for r in results), interrupted=interrupted)
         saved = None
@@ -272,6 +270,13 @@ def cv_trial(trial, data: DataOptions, model_options: dict, train_cfg: TrainConf
     if r.interrupted:
         raise optuna.TrialPruned(f"stopped by the budget after {len(r.folds)} of {k} folds")
     return r.mean["loss"]
+
+
+def _summary(figures: list[dict], k: int, sizes: list[int], rule: dict) -> dict:
+    """``run.json``'s ``cv`` (and the model card's): the folds' figures so far, their mean and sd, the fold sizes
+    and the rule that made the folds."""
+    mean, sd = summarize_folds(figures)
+    return {"folds": figures, "mean": mean, "sd": sd, "k": k, "sizes": sizes, "split": rule}
 
 
 def _both(first: Callable, second: Callable | None) -> Callable:
