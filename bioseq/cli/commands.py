@@ -177,12 +177,10 @@ def cmd_info(a: argparse.Namespace) -> int:
             lines.append(f"ensemble:      {len(e.get('members', []))} members ({e.get('origin', 'seeds')}), "
                          "probabilities averaged")
         vm = t.get("val_metrics") or {}
-        sd = (meta.get("cv") or {}).get("sd") or {}
-        if sd:
-            lines.append("validation:    the mean test figures of the folds (bioseq cv); sd: " + "  ".join(
-                f"{k} {_fmt(sd[k])}" for k in ("accuracy", "auroc", "mcc", "f1") if k in sd))
-        lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
-                                                    ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
+        sd = (meta.get("cv") or {}).get("sd") or {}  # bioseq cv: the folds' mean test figures ± their sd
+        lines.append(("cross-val:     " if sd else "validation:    ") + "  ".join(
+            f"{k} {_fmt(vm[k])}" + (f" ± {_fmt(sd[k])}" if k in sd else "")
+            for k in ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
     print("\n".join(lines))
     return 0
 
