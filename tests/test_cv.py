@@ -145,6 +145,12 @@ def test_refusals_are_one_line_before_training(dna_fasta, capsys):
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1 and "Traceback" not in err, (extra, err)
     assert cli(["cv", str(dna_fasta), "--folds", "2", "--name", "taken", "--overwrite", *QUICK]) == 0
+    capsys.readouterr()
+    genome = dna_fasta.with_name("g.fa")
+    genome.write_text(">chr1\n" + "ACGT" * 50 + "\n")
+    dna_fasta.with_name("r.bed").write_text("chr1\t10\t50\nchr1\t100\t140\n")
+    assert cli(["cv", "--regions", str(dna_fasta.with_name("r.bed")), "--genome", str(genome), *QUICK]) == 2
+    assert "not --regions" in capsys.readouterr().err  # genome regions are not cross-validated (yet): one line
 
 
 @pytest.mark.slow

@@ -126,6 +126,9 @@ def _check(data: DataOptions, train_cfg: TrainConfig, k: int, ensemble: bool, ou
     FOLDS.check(k, InputError)
     data.validate()
     train_cfg.validate()
+    if data.regions:
+        raise InputError(f"cross-validation reads sequence files, not {ref('regions')} (not yet): train on the "
+                         "regions with bioseq train, or cross-validate their sequences as a FASTA")
     if data.val:
         raise InputError(f"cross-validation holds out each fold in turn and splits validation from the other folds; "
                          f"drop {ref('val')} (or train with it)")
