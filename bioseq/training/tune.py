@@ -208,8 +208,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
     per-trial epochs, patience and the rest of the training options (its ``lr``, ``batch_size`` and
     ``weight_decay`` are the first trial's). With ``ensemble`` k > 1 the saved model is the ensemble of the
-    k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`). With ``cv`` K each trial
-    is scored by a K-fold cross-validation (:func:`bioseq.training.cv.cv_trial`: K trainings per trial).
+    k best complete trials (probabilities averaged); ``cv`` K scores each trial by K-fold CV (:func:`.cv.cv_trial`).
     The name is claimed as a run's is (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a
     resumed study must be on the same data (files, record options and seed) and task.
     """
