@@ -220,6 +220,20 @@ def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
     assert "No uploads yet" in texts(at.info) and at.session_state["data_source"] is None
 
 
+def test_an_upload_is_renamed_from_recent_uploads(dna_fasta):
+    """Uploads are renamed as models and runs are (the same controls); the loaded dataset takes the new name."""
+    at = open_page("data")
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    at.run()
+    at.text_input(key="data_recent_new_name").set_value("my-reads")
+    at.button(key="data_recent_rename").click().run()
+    ok(at)
+    assert "Renamed upload mine.fa to my-reads." in texts(at.success)
+    assert at.session_state["data_source"].name == "my-reads" and "Dataset: my-reads" in texts(at.header)
+    assert "my-reads" in ok(open_page("data")).selectbox(key="data_recent").format_func(0)  # kept in the workspace
+
+
 def test_the_dataset_survives_a_reload(dna_fasta):
     """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
     at = open_page("data")
@@ -868,6 +882,35 @@ def test_data_page_checks_overlap_with_the_test_file(write):
     at.button(key="data_overlap").click().run()
     ok(at)
     assert "copy" in texts(at.warning) or "1 " in texts(at.warning), texts(at.warning)
+
+
+def column_charts(at: AppTest) -> list:
+    """Every chart drawn inside a column of ``at``'s page, once each."""
+    found = {}
+    for col in at.columns:
+        for c in col.get("vega_lite_chart"):
+            found[id(c.proto)] = c
+    return list(found.values())
+
+
+def test_charts_side_by_side_fit_their_column(cli_model, dna_fasta, tm_fasta):
+    """A chart in a column is one view (or layers of one) drawn at the column's width: a concatenated or faceted
+    chart keeps its fixed width and is cut at the column's right edge (as the Models page's accuracy chart was)."""
+    drawn = []
+    for source in (DataSource("d", (str(dna_fasta),)), DataSource("tm", (str(tm_fasta),))):
+        drawn += column_charts(ok(open_page("data", source)))
+    drawn += column_charts(ok(open_page("models")))
+    predict = open_page("predict")
+    predict.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    drawn += column_charts(ok(predict))
+    assert len(drawn) >= 10
+    for chart in drawn:
+        spec = json.loads(chart.proto.spec)
+        assert not {"hconcat", "vconcat", "concat", "facet", "repeat"} & set(spec), spec.get("title")
+    # and every chart is placed by widgets.chart, which draws it at the container's width ("stretch")
+    calls = {p.name for p in (ROOT / "dashboard").rglob("*.py") if "altair_chart(" in p.read_text()
+             or "vega_lite_chart(" in p.read_text()}
+    assert calls == {"widgets.py"} and 'altair_chart(c, width="stretch"' in (ROOT / "dashboard/widgets.py").read_text()
 
 
 # ---------- labellers (a label per position) ----------

@@ -4,10 +4,18 @@ banner takes the diagnosis' verdict and colour."""
 
 from __future__ import annotations
 
-import pytest
 from conftest import TINY
-from test_pages import PAGES, banner, cli_model, fresh_caches, ok, open_page, registry, texts  # noqa: F401
-from test_pages import click_start, tiny_source, tm_fasta  # noqa: F401
+from test_pages import (  # noqa: F401 - fixtures (cli_model, fresh_caches, tiny_source, tm_fasta) by name
+    cli_model,
+    click_start,
+    fresh_caches,
+    ok,
+    open_page,
+    registry,
+    texts,
+    tiny_source,
+    tm_fasta,
+)
 
 from bioseq.data.source import DataSource
 from bioseq.training import runs
@@ -92,7 +100,8 @@ def test_train_again_from_a_run_fills_the_form_and_its_data_without_starting(dna
     ok(at)
     assert at.session_state["data_source"].key == kept.key  # its data loaded again
     assert at.selectbox(key="train_opt_cell").value == "gru" and at.number_input(key="train_opt_hidden").value == 12
-    assert at.number_input(key="train_opt_epochs").value == 7 and at.number_input(key="train_opt_max_length").value == 30
+    assert at.number_input(key="train_opt_epochs").value == 7
+    assert at.number_input(key="train_opt_max_length").value == 30
     note = texts(at.info)
     assert "Filled in with the options of run before" in note and "old_knob" in note and "Patience" in note
     assert registry().get(at.text_input(key="train_name").value) is None and len(runs.list_runs()) == 1

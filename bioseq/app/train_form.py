@@ -90,7 +90,7 @@ def saved_values(*saved: Mapping | None, alphabet: str | None = None, task=None)
             if o is None:
                 unknown.append(name)
             elif o.problem(value):
-                refused.append(f"{o.label} ({o.problem(value)})")
+                refused.append(o.problem(value, f"“{o.label}”"))
             else:
                 values[name] = o.to_form(value)
     notes = [f"ignored, not options of this version: {', '.join(sorted(set(unknown)))}"] if unknown else []
