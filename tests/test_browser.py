@@ -242,6 +242,7 @@ def walk_through(server, page, tmp_path):
     go(page, "Train")
     page.get_by_text("New run").wait_for()
     page.get_by_text("dna_motif.train.fa — 1,600 records").wait_for()  # the dataset carried over
+    page.get_by_text("Advanced", exact=True).click()  # the options that most runs leave alone
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Conv pool", "8"), ("Epochs", "2"),
                          ("Batch size", "128")):
         box = page.locator(f'input[aria-label="{label}"]')
@@ -386,11 +387,15 @@ def walk_labeller(server, page, tmp_path):
 
     go(page, "Train")
     page.get_by_text("a label per position; labels").wait_for()
+    advanced = page.get_by_text("Advanced", exact=True)
+    if page.locator('input[aria-label="Conv filters"]').count() == 0 or \
+            not page.locator('input[aria-label="Conv filters"]').is_visible():
+        advanced.click()  # open (it may still be open from the classifier's run)
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Epochs", "2"), ("Batch size", "64")):
         box = page.locator(f'input[aria-label="{label}"]')
         box.fill(value)
         box.press("Tab")
-    assert page.locator('input[aria-label="Conv pool"]').input_value() == "1"  # a labeller does not pool
+    assert page.locator('input[aria-label="Conv pool"]').count() == 0  # a labeller does not pool: not on the form
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-labeller")
     name.press("Tab")
