@@ -252,7 +252,13 @@ def walk_through(server, page, tmp_path):
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-run")
     name.press("Tab")
-    page.get_by_role("button", name="Start training").click()
+    start = page.get_by_role("button", name="Start training")
+    start.scroll_into_view_if_needed()
+    runs_top = "() => { const h = document.getElementById('runs'); return h ? h.getBoundingClientRect().top : null; }"
+    assert page.evaluate(runs_top) is None or page.evaluate(runs_top) < 0  # the run list is above, out of view
+    start.click()
+    in_view = "() => { const top = (" + runs_top + ")(); return top !== null && top >= 0 && top < window.innerHeight; }"
+    page.wait_for_function(in_view, timeout=60_000)  # Start brings the live progress into view
     page.get_by_text("saved as model").wait_for(timeout=TRAIN_TIMEOUT_MS)
     settle(page)
     page.get_by_text("Gradient flow of this run").wait_for()
