@@ -143,6 +143,7 @@ def _apply_preset(alphabet: str, task: str = "classify") -> None:
     for k, v in values.items():
         st.session_state[train_form.key(k)] = v
     _remember(alphabet, st.session_state["train_preset"], values, task)
+    st.session_state["train_again_message"] = None  # the form no longer holds a run's or a model's options
 
 
 def _form_state(alphabet: str, task: str = "classify") -> None:
