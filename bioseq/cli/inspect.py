@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
-from ..interpret import attribution
+from ..interpret import attribution, jaspar, modisco
 from ..interpret.views import CLI_VIEWS
 from ..outputs import check_output, write_output
 from .device import add_device_arguments
@@ -69,8 +71,9 @@ def add_inspect_arguments(p, func) -> None:
     p.add_argument("--position", type=int, metavar="T",
                    help="labellers: the 1-based position whose label the attribution kinds, mutations and "
                    "gate-saliency explain")
-    p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' (6)")
-    p.add_argument("--top", type=int, default=20, help="motifs per class (20)")
+    p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' --kmers (6)")
+    p.add_argument("--top", type=int, default=20, help="motifs per class for 'motifs' --kmers (20)")
+    _motif_arguments(p)
     uses: dict[str, list] = {}
     for m in attribution.METHODS.values():
         for o in m.options:
@@ -90,6 +93,23 @@ def add_inspect_arguments(p, func) -> None:
     add_device_arguments(p, f"{batched}: records per forward and backward pass (64)", device_default=None,
                          device_note=f"; default: auto for {batched}, cpu for the other kinds")
     p.set_defaults(func=func)
+
+
+def _motif_arguments(p) -> None:
+    """The options of ``motifs`` on a DNA/RNA model: TF-MoDISco, the JASPAR reference, the outputs."""
+    g = p.add_argument_group("motifs of a DNA/RNA model (TF-MoDISco, named against JASPAR)")
+    g.add_argument("--kmers", action="store_true", help="the k-mer enrichment table instead (as for a protein model)")
+    g.add_argument("--jaspar-release", metavar="YEAR", help=f"JASPAR release inside pyjaspar ({jaspar.RELEASE}; "
+                   f"{', '.join(jaspar.releases())})")
+    g.add_argument("--jaspar-collection", metavar="NAME", help=f"JASPAR collection ({jaspar.COLLECTION})")
+    g.add_argument("--jaspar-taxa", choices=jaspar.TAXA, help="JASPAR matrices of vertebrates (default) or of all "
+                   "taxonomic groups")
+    g.add_argument("--motifs-file", metavar="FILE.meme", help="match against the motifs of this MEME file instead "
+                   "of JASPAR")
+    g.add_argument("--max-seqlets", type=int, metavar="N", help=f"TF-MoDISco seqlets per sign ({modisco.MAX_SEQLETS})"
+                   f"; at most {modisco.MAX_SEQUENCES} records per class explained are read")
+    g.add_argument("--meme-out", metavar="OUT.meme", help="also write the motifs found as a MEME file")
+    p.add_argument("--json", action="store_true", help="write the table as JSON records instead of CSV")
 
 
 def _summary(kind: str, df: pd.DataFrame, options: dict) -> str:
@@ -151,9 +171,20 @@ def _member(bundle, a: argparse.Namespace):
     return bundle.member(n - 1)
 
 
+def _json(df: pd.DataFrame) -> str:
+    """The table as JSON records (missing values null); the columns ``df.attrs["json_columns"]`` names hold JSON
+    text (a motif's matrix, its positions) and are written as JSON, not as strings."""
+    rows = json.loads(df.to_json(orient="records"))
+    for row in rows:
+        for col in df.attrs.get("json_columns", ()):
+            row[col] = json.loads(row[col])
+    return json.dumps(rows, indent=1) + "\n"
+
+
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
+    from ..interpret.named_motifs import meme_motifs
     from ..prediction.predict import check_alphabet
     from ..task import task_of
     from .device import load
@@ -161,8 +192,11 @@ def run_inspect(a: argparse.Namespace) -> int:
     batched = a.kind in attribution.METHODS and attribution.METHODS[a.kind].batched
     bundle = _member(load(a.model, a.device or ("auto" if batched else "cpu")), a)
     inputs = (a.files, bundle.path)
-    if a.output not in (None, "-"):
-        check_output(a.output, inputs)  # before any work
+    if a.meme_out and (a.kind != "motifs" or a.kmers):
+        raise InputError("--meme-out needs the motifs of a DNA/RNA model ('motifs' without --kmers)")
+    for out in (a.output, a.meme_out):
+        if out not in (None, "-"):
+            check_output(out, inputs)  # before any work
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None
@@ -173,9 +207,14 @@ def run_inspect(a: argparse.Namespace) -> int:
         records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
     df, options = compute(a.kind, bundle, records, a, labels)
+    if a.meme_out and "ppm" not in df.columns:
+        raise InputError("--meme-out needs the motifs of a DNA/RNA model ('motifs' without --kmers)")
     if a.output in (None, "-"):
-        df.to_csv(sys.stdout, index=False)
+        sys.stdout.write(_json(df)) if a.json else df.to_csv(sys.stdout, index=False)
     else:
-        write_output(a.output, lambda tmp: df.to_csv(tmp, index=False), inputs)
+        write_output(a.output, (lambda tmp: Path(tmp).write_text(_json(df))) if a.json
+                     else (lambda tmp: df.to_csv(tmp, index=False)), inputs)
+    if a.meme_out:
+        write_output(a.meme_out, lambda tmp: jaspar.write_meme(tmp, meme_motifs(df)), inputs)
     print(_summary(a.kind, df, options), file=sys.stderr)
     return 0
