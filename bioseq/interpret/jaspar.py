@@ -81,7 +81,9 @@ def _jaspar(release: str, collection: str, taxa: str) -> Reference:
     from pyjaspar import jaspardb
 
     db = jaspardb(release=f"JASPAR{release}")
-    found = db.fetch_motifs(collection=collection, tax_group=None if taxa == "all" else [taxa])
+    with warnings.catch_warnings():  # "Zero motifs returned": said below in words
+        warnings.simplefilter("ignore")
+        found = db.fetch_motifs(collection=collection, tax_group=None if taxa == "all" else [taxa])
     if not found:
         raise InputError(f"JASPAR {release} has no {collection} motifs for {taxa}")
     mats = []

@@ -106,8 +106,3 @@ def meme_motifs(table: pd.DataFrame) -> list[tuple[str, np.ndarray, int]]:
         out.append((name.replace(" ", "_"), np.asarray(json.loads(r.ppm)), int(r.seqlets)))
     return out
 
-
-def position_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per seqlet: target, motif, position (its centre, 1-based) — the position histogram's data."""
-    rows = [(r.target, r.motif, p) for r in table.itertuples() for p in json.loads(r.positions)]
-    return pd.DataFrame(rows, columns=["target", "motif", "position"])
