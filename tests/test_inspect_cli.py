@@ -4,7 +4,6 @@ other views) writes its documented CSV; the registry drives kinds, flags and hel
 from __future__ import annotations
 
 import json
-
 import math
 from dataclasses import replace
 from pathlib import Path

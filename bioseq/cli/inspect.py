@@ -11,8 +11,12 @@ Kinds and their minimum columns:
 * ``gate-saliency`` — id, layer, direction, position, span_start, span_end, unit, gate, value, score, target
   (gradient × activation of the class score for every gate, unit and position)
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
-* ``motifs`` — target, motif, count, mean_score, sequences, in_class, in_others, enrichment (scores from
-  ``--method``, default saliency; most enriched in the class explained first)
+* ``motifs`` — a DNA/RNA model: target, motif, sign, consensus, seqlets, sequences, match_id, match_name,
+  q_value, p_value, matches, position_median, position_q1, position_q3, width, ppm, positions (TF-MoDISco on the
+  maps of ``--method``, TomTom against JASPAR: ``--jaspar-release``, ``--jaspar-collection``, ``--jaspar-taxa``,
+  or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file); a protein model, or ``--kmers``:
+  target, motif, count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the class
+  explained first)
 * ``memory`` — distance, influence, relative, sequences
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)
@@ -23,7 +27,8 @@ t, s, distance, grad_norm; the true labels of a three-line FASTA when given, els
 its ``memory`` is counted from each position (direction past / future). Three-line FASTA files are read as sequences
 with their label strings.
 
-The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
+The CSV (``--json``: JSON records) goes to ``-o`` (written atomically) or standard output; the summary goes to
+standard error.
 ``--device`` (default ``auto``, a GPU when there is one, for the batched methods saliency and ig; ``cpu`` for
 the other kinds unless given) and ``--batch-size`` (saliency and ig) choose where and how many at a time.
 """
