@@ -32,6 +32,7 @@ def test_a_jaspar_matrix_matches_itself_first(name):
     (best, *rest), = jaspar.match([matrix], jaspar.reference(), top=3)
     assert (best.id, best.name) == (matrix_id, name) and best.q_value < 1e-6 and len(rest) == 2
     assert best.p_value <= rest[0].p_value <= rest[1].p_value
+    assert best.family == {"CTCF": "More than 3 adjacent zinc fingers", "FOS::JUN": "Fos-related, Jun-related"}[name]
 
 
 def test_a_reverse_complement_matches_too():
@@ -67,7 +68,7 @@ def test_a_meme_reference_names_its_motifs(tmp_path):
                     f"w= {len(matrix)} nsites= 20\n" + "\n".join(" ".join(f"{v:.6f}" for v in row) for row in matrix)
                     + "\n\n")
     ref = jaspar.reference(motifs_file=str(path))
-    assert ref.ids == ("MA_X",) and ref.names == ("my_factor",)
+    assert ref.ids == ("MA_X",) and ref.names == ("my_factor",) and ref.family(0) == ""
     (best,), = jaspar.match([matrix], ref, top=1)
     assert (best.id, best.name) == ("MA_X", "my_factor")
 

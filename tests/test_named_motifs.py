@@ -48,6 +48,7 @@ def test_a_pattern_gets_its_jaspar_name(found):
     row = table.iloc[0]
     assert (row["target"], row["motif"], row["sign"], row["seqlets"], row["sequences"]) == ("b", "pos_1", "+", 4, 3)
     assert row["match_name"] == "FOS::JUN" and row["match_id"].startswith("MA0099") and row["q_value"] < 1e-6
+    assert row["match_family"] == "Fos-related, Jun-related"
     assert row["matches"].startswith(f"{row['match_id']} FOS::JUN (q ") and row["matches"].count(";") == 2
     assert (row["position_median"], row["position_q1"], row["position_q3"]) == (25.0, 17.5, 32.5)
     assert json.loads(row["positions"]) == [10, 20, 30, 40]
@@ -66,6 +67,24 @@ def test_nothing_found_is_one_line(found):
     with pytest.raises(NoMotifs, match="^TF-MoDISco found no motif in 2 of class b .*give it more records"):
         named_motifs.named_motifs(linear_bundle(), RECORDS, target="b", max_seqlets=50)
     assert found.calls == [(2, 50)]
+
+
+def test_one_class_failing_leaves_the_others_motifs(found, monkeypatch):
+    records = [rec("ACGTACGTAC" * 3, "x"), rec("GGTACATTGA" * 3, "y", 2)]
+    monkeypatch.setattr(named_motifs, "resolve_targets", lambda bundle, arrays, target: np.array([0, 1]))
+    outcomes = iter([NoMotifs("TF-MoDISco failed on 1 records (ValueError: degenerate)"), ([_fos_jun()], 1.0)])
+
+    def discover(onehots, hyps, max_seqlets):
+        out = next(outcomes)
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    monkeypatch.setattr(named_motifs, "discover", discover)
+    assert named_motifs.named_motifs(linear_bundle(), records)["target"].tolist() == ["b"]
+    outcomes = iter([NoMotifs("TF-MoDISco failed on 1 records (ValueError: degenerate)"), ([], 1.0)])
+    with pytest.raises(NoMotifs, match=r"found no motif in 1 of class b .*; class a: TF-MoDISco failed on 1 records"):
+        named_motifs.named_motifs(linear_bundle(), records)
 
 
 def test_an_rna_motif_is_written_in_its_own_letters(found, make_bundle):
@@ -129,5 +148,7 @@ def test_a_planted_ap1_site_is_found_and_named(tmp_path, capsys):
     print(table.drop(columns=["ppm", "positions"]).to_string(), "\n", err)
     best = table[table["sign"] == "+"].iloc[0]
     assert "TGACTCA" in best["consensus"].upper() or "TGAGTCA" in best["consensus"].upper()
-    assert best["match_name"].upper().startswith(("FOS", "JUN")) and best["q_value"] < 0.01
+    # JASPAR's families of the FOS and JUN factors (BACH1, a bZIP binding the same TGA(C/G)TCA core, is Jun-related)
+    assert {"Fos-related", "Jun-related"} & set(best["match_family"].split(", ")) and best["q_value"] < 0.01
+    assert any(m.split(" ")[1].upper().startswith(("FOS", "JUN")) for m in best["matches"].split("; "))
     assert len(read_meme(str(meme))) == len(table)

@@ -12,11 +12,11 @@ Kinds and their minimum columns:
   (gradient × activation of the class score for every gate, unit and position)
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
 * ``motifs`` — a DNA/RNA model: target, motif, sign, consensus, seqlets, sequences, match_id, match_name,
-  q_value, p_value, matches, position_median, position_q1, position_q3, width, ppm, positions (TF-MoDISco on the
-  maps of ``--method``, TomTom against JASPAR: ``--jaspar-release``, ``--jaspar-collection``, ``--jaspar-taxa``,
-  or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file); a protein model, or ``--kmers``:
-  target, motif, count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the class
-  explained first)
+  match_family, q_value, p_value, matches, position_median, position_q1, position_q3, width, ppm, positions
+  (TF-MoDISco on the maps of ``--method``, TomTom against JASPAR: ``--jaspar-release``, ``--jaspar-collection``,
+  ``--jaspar-taxa``, or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file); a protein model, or
+  ``--kmers``: target, motif, count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the
+  class explained first)
 * ``memory`` — distance, influence, relative, sequences
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)

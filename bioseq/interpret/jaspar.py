@@ -31,22 +31,28 @@ LETTERS = "ACGT"
 @dataclass(frozen=True)
 class Reference:
     """Motifs to match against: ``ids`` (JASPAR matrix ids, or a MEME file's motif names), ``names`` (the
-    transcription factor, or ``""``), ``matrices`` ``(W, 4)`` probabilities, and where they come from."""
+    transcription factor, or ``""``), ``matrices`` ``(W, 4)`` probabilities, ``families`` (JASPAR's TF family,
+    ``Fos-related, Jun-related``; ``""`` from a MEME file), and where they come from."""
 
     source: str
     ids: tuple[str, ...]
     names: tuple[str, ...]
     matrices: tuple[np.ndarray, ...]
+    families: tuple[str, ...] = ()
+
+    def family(self, i: int) -> str:
+        return self.families[i] if self.families else ""
 
 
 @dataclass(frozen=True)
 class Match:
-    """One reference motif matched by TomTom: its id, name, p-value and q-value."""
+    """One reference motif matched by TomTom: its id, name, p-value, q-value and TF family."""
 
     id: str
     name: str
     p_value: float
     q_value: float
+    family: str = ""
 
     def words(self) -> str:
         return f"{self.id} {self.name} (q {self.q_value:.2g})".replace("  ", " ")
@@ -91,7 +97,7 @@ def _jaspar(release: str, collection: str, taxa: str) -> Reference:
         counts = np.array([m.counts[c] for c in LETTERS], dtype=np.float64).T
         mats.append(counts / np.maximum(counts.sum(1, keepdims=True), 1e-12))
     return Reference(f"JASPAR{release} {collection} {taxa}", tuple(m.matrix_id for m in found),
-                     tuple(m.name for m in found), tuple(mats))
+                     tuple(m.name for m in found), tuple(mats), tuple(", ".join(m.tf_family or ()) for m in found))
 
 
 def _meme_reference(path: str) -> Reference:
@@ -136,7 +142,7 @@ def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[l
         row = np.where(np.isfinite(row), row, 1.0)
         q = q_values(row)
         best = np.argsort(row, kind="stable")[:top]
-        out.append([Match(ref.ids[j], ref.names[j], float(row[j]), float(q[j])) for j in best])
+        out.append([Match(ref.ids[j], ref.names[j], float(row[j]), float(q[j]), ref.family(j)) for j in best])
     return out
 
 

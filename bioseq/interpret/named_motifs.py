@@ -6,12 +6,12 @@ record's predicted class (then TF-MoDISco runs once per predicted class, on that
 matched with TomTom against the reference motifs (:func:`bioseq.interpret.jaspar.reference`: JASPAR 2026 CORE
 vertebrates by default, or a MEME file). One row per motif, the largest first within each class and sign::
 
-    target, motif, sign, consensus, seqlets, sequences, match_id, match_name, q_value, p_value, matches,
+    target, motif, sign, consensus, seqlets, sequences, match_id, match_name, match_family, q_value, p_value, matches,
     position_median, position_q1, position_q3, width, ppm, positions
 
 ``sign`` + raises the class score, - lowers it; ``consensus`` the most likely letter per column (lower case
-where it has under half the probability); ``match_*`` the best reference motif, ``matches`` the best
-:data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``); ``position_*`` the median and quartiles of
+where it has under half the probability); ``match_*`` the best reference motif (``match_family``: its JASPAR TF
+family), ``matches`` the best :data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``); ``position_*`` the median and quartiles of
 the seqlets' centres (1-based letters); ``ppm`` the trimmed position probability matrix (JSON, rows = columns of
 the motif, in the model's letter order) and ``positions`` every seqlet's centre (JSON) for the logo and the
 position histogram. The table's ``attrs`` hold ``seconds`` (TF-MoDISco's time) and ``reference``.
@@ -32,8 +32,8 @@ from . import jaspar
 from .inputs import prepared, resolve_targets, target_index
 from .modisco import MAX_SEQLETS, MAX_SEQUENCES, SETTINGS, NoMotifs, Pattern, contributions, discover
 
-COLUMNS = ["target", "motif", "sign", "consensus", "seqlets", "sequences", "match_id", "match_name", "q_value",
-           "p_value", "matches", "position_median", "position_q1", "position_q3", "width", "ppm", "positions"]
+COLUMNS = ["target", "motif", "sign", "consensus", "seqlets", "sequences", "match_id", "match_name",
+           "match_family", "q_value", "p_value", "matches", "position_median", "position_q1", "position_q3", "width", "ppm", "positions"]
 TOP_MATCHES = 3
 
 
@@ -60,7 +60,8 @@ def _row(target: str, p: Pattern, matches: list[jaspar.Match], letters: str) -> 
     q1, med, q3 = np.percentile(p.positions, [25, 50, 75]) if p.positions else (np.nan,) * 3
     return {"target": target, "motif": p.name, "sign": p.sign, "consensus": consensus(p.ppm, letters),
             "seqlets": p.seqlets, "sequences": p.sequences, "match_id": best.id if best else "",
-            "match_name": best.name if best else "", "q_value": best.q_value if best else np.nan,
+            "match_name": best.name if best else "",
+            "match_family": best.family if best else "", "q_value": best.q_value if best else np.nan,
             "p_value": best.p_value if best else np.nan, "matches": "; ".join(m.words() for m in matches),
             "position_median": float(med), "position_q1": float(q1), "position_q3": float(q3),
             "width": len(p.ppm), "ppm": json.dumps(np.round(p.ppm, 4).tolist()), "positions": json.dumps(p.positions)}
@@ -79,17 +80,25 @@ def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | N
     target_index(bundle, target)  # an unknown class first, before any work
     ref = jaspar.reference(jaspar_release, jaspar_collection, jaspar_taxa, motifs_file)
     found: list[tuple[str, Pattern]] = []
-    seconds, seen = 0.0, []
-    for cls, recs in _by_class(bundle, records, target).items():
+    seconds, seen, failed = 0.0, [], []
+    groups = _by_class(bundle, records, target)
+    for cls, recs in groups.items():
         onehots, hyps = contributions(bundle, recs, cls, method, **options)
-        patterns, took = discover(onehots, hyps, max_seqlets)
+        try:
+            patterns, took = discover(onehots, hyps, max_seqlets)
+        except NoMotifs as e:  # one class's failure leaves the others' motifs
+            if len(groups) == 1:
+                raise
+            failed.append(f"class {cls}: {e}")
+            continue
         seconds += took
         seen.append(f"{len(recs)} of class {cls}")
         found += [(cls, p) for p in patterns]
     if not found:
         raise NoMotifs(f"TF-MoDISco found no motif in {', '.join(seen) or 'no records'} (a motif needs more than "
                        f"{SETTINGS['min_metacluster_size']} seqlets of one sign, {SETTINGS['final_min_cluster_size']} "
-                       "alike): give it more records, or a model that scores better")
+                       "alike): give it more records, or a model that scores better"
+                       + "".join(f"; {f}" for f in failed))
     matches = jaspar.match([p.ppm for _, p in found], ref, TOP_MATCHES)
     letters = bundle.alphabet.letters
     table = pd.DataFrame([_row(c, p, m, letters) for (c, p), m in zip(found, matches)], columns=COLUMNS)
