@@ -11,8 +11,8 @@ vertebrates by default, or a MEME file). One row per motif, the largest first wi
 
 ``sign`` + raises the class score, - lowers it; ``consensus`` the most likely letter per column (lower case
 where it has under half the probability); ``match_*`` the best reference motif (``match_family``: its JASPAR TF
-family), ``matches`` the best :data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``); ``position_*`` the median and quartiles of
-the seqlets' centres (1-based letters); ``ppm`` the trimmed position probability matrix (JSON, rows = columns of
+family), ``matches`` the best :data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``);
+``position_*`` the median and quartiles of the seqlets' centres (1-based letters); ``ppm`` the trimmed position probability matrix (JSON, rows = columns of
 the motif, in the model's letter order) and ``positions`` every seqlet's centre (JSON) for the logo and the
 position histogram. The table's ``attrs`` hold ``seconds`` (TF-MoDISco's time) and ``reference``.
 """
@@ -33,7 +33,8 @@ from .inputs import prepared, resolve_targets, target_index
 from .modisco import MAX_SEQLETS, MAX_SEQUENCES, SETTINGS, NoMotifs, Pattern, contributions, discover
 
 COLUMNS = ["target", "motif", "sign", "consensus", "seqlets", "sequences", "match_id", "match_name",
-           "match_family", "q_value", "p_value", "matches", "position_median", "position_q1", "position_q3", "width", "ppm", "positions"]
+           "match_family", "q_value", "p_value", "matches", "position_median", "position_q1", "position_q3", "width",
+           "ppm", "positions"]
 TOP_MATCHES = 3
 
 
