@@ -12,9 +12,10 @@ vertebrates by default, or a MEME file). One row per motif, the largest first wi
 ``sign`` + raises the class score, - lowers it; ``consensus`` the most likely letter per column (lower case
 where it has under half the probability); ``match_*`` the best reference motif (``match_family``: its JASPAR TF
 family), ``matches`` the best :data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``);
-``position_*`` the median and quartiles of the seqlets' centres (1-based letters); ``ppm`` the trimmed position probability matrix (JSON, rows = columns of
-the motif, in the model's letter order) and ``positions`` every seqlet's centre (JSON) for the logo and the
-position histogram. The table's ``attrs`` hold ``seconds`` (TF-MoDISco's time) and ``reference``.
+``position_*`` the median and quartiles of the seqlets' centres (1-based letters); ``ppm`` the trimmed position
+probability matrix (JSON, rows = columns of the motif, in the model's letter order) and ``positions`` every
+seqlet's centre (JSON) for the logo and the position histogram. The table's ``attrs`` hold ``seconds``
+(TF-MoDISco's time), ``reference`` and ``json_columns`` (the columns holding JSON).
 """
 
 from __future__ import annotations
