@@ -24,6 +24,8 @@ def test_gradient_methods_give_the_gradient_centred_over_the_alphabet(method, op
     np.testing.assert_allclose(hyps[0], want, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(hyps[0].sum(1), 0.0, atol=1e-6)  # on the simplex
     assert onehots[0].shape == (len(SEQ), 4) and (onehots[0].argmax(1) == ["ACGT".index(c) for c in SEQ]).all()
+    _, raw = contributions(linear_bundle(), [rec(SEQ)], "b", method, simplex="off", **options)
+    np.testing.assert_allclose(raw[0], 2.0 * decay(len(SEQ))[:, None] * U[None, :], rtol=1e-5)  # the raw gradient
 
 
 @pytest.mark.parametrize("method", ["ism", "occlusion"])

@@ -5,8 +5,8 @@ what each letter would contribute at each position, had it been there. :func:`co
 any registered attribution method (:data:`bioseq.interpret.attribution.METHODS`):
 
 * ``saliency`` — the gradient of the class score itself; ``ig`` — the gradient averaged along its path (``steps``);
-  both mean-centred over the alphabet at each position (the simplex correction: the component off the one-hot
-  simplex carries no information and only adds noise);
+  both mean-centred over the alphabet at each position by the methods' own simplex correction
+  (:func:`~bioseq.interpret.inputs.simplex_centred`, on by default; ``simplex="off"`` gives the raw gradient);
 * every other method (ISM, DeepLIFT, GradientSHAP, SmoothGrad, occlusion) — its per-position score on the letter
   that is there and zero on the others (those methods give one score per position, not one per letter).
 
@@ -59,10 +59,6 @@ class Pattern:
     positions: list[int] = field(default_factory=list)
 
 
-def _centred(grads: list[np.ndarray]) -> list[np.ndarray]:
-    return [g - g.mean(1, keepdims=True) for g in grads]
-
-
 def _gradients(bundle: ModelBundle, arrays, targets, method: str, options: dict) -> list[np.ndarray]:
     """The gradient (``saliency``) or the path-averaged gradient (``ig``) of the target logit ``(L, K)``; an
     ensemble's is the mean of its members'."""
@@ -72,7 +68,7 @@ def _gradients(bundle: ModelBundle, arrays, targets, method: str, options: dict)
     alphas = [1.0] if method == "saliency" else list((np.arange(options["steps"]) + 0.5) / options["steps"])
     total = [np.zeros_like(a, dtype=np.float64) for a in arrays]
     for alpha in alphas:
-        grads, _ = input_gradients(bundle, arrays, targets, scale=float(alpha))
+        grads, _ = input_gradients(bundle, arrays, targets, scale=float(alpha), simplex=options["simplex"])
         for tot, g in zip(total, grads):
             tot += g
     return [t / len(alphas) for t in total]
@@ -85,7 +81,7 @@ def contributions(bundle: ModelBundle, records: Sequence[Record], target: str, m
     seqs, arrays = prepared(bundle, records)
     if m.name in GRADIENT_METHODS:
         targets = np.full(len(arrays), bundle.classes.index(target), dtype=np.int64)
-        return arrays, _centred(_gradients(bundle, arrays, targets, m.name, m.parse(options)))
+        return arrays, _gradients(bundle, arrays, targets, m.name, m.parse(options))
     a = attribute(bundle, records, m.name, target, **options)
     return arrays, [s[:, None] * x for s, x in zip(a.scores, arrays)]
 
