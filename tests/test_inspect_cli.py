@@ -193,7 +193,8 @@ def test_named_motifs_write_json_and_meme(trained, tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(named_motifs, "discover", lambda onehots, hyps, max_seqlets: ([_fos_jun()], 0.5))
     out, meme = tmp_path / "m.json", tmp_path / "m.meme"
-    code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "-o", out, "--json", "--meme-out", meme,
+    longer = write_fasta(tmp_path / "longer.fa", motif_dna(4, length=30, seed=2))  # TF-MoDISco needs 21 letters
+    code, _, err = run(capsys, "motifs", trained["model"], longer, "-o", out, "--json", "--meme-out", meme,
                        "--class", "motif")
     assert code == 0, err
     assert err.startswith("motifs (saliency): TF-MoDISco found 1 in 0.5 s; best matches in JASPAR2026 CORE "

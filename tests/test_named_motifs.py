@@ -82,6 +82,9 @@ def test_one_class_failing_leaves_the_others_motifs(found, monkeypatch):
 
     monkeypatch.setattr(named_motifs, "discover", discover)
     assert named_motifs.named_motifs(linear_bundle(), records)["target"].tolist() == ["b"]
+    outcomes = iter([NoMotifs("TF-MoDISco failed (x)"), NoMotifs("TF-MoDISco failed (x)")])
+    with pytest.raises(NoMotifs, match=r"^class a, b: TF-MoDISco failed \(x\)$"):  # every class: the reasons
+        named_motifs.named_motifs(linear_bundle(), records)
     outcomes = iter([NoMotifs("TF-MoDISco failed on 1 records (ValueError: degenerate)"), ([], 1.0)])
     with pytest.raises(NoMotifs, match=r"found no motif in 1 of class b .*; class a: TF-MoDISco failed on 1 records"):
         named_motifs.named_motifs(linear_bundle(), records)
@@ -91,6 +94,12 @@ def test_an_rna_motif_is_written_in_its_own_letters(found, make_bundle):
     table = named_motifs.named_motifs(make_bundle(RNA, ("a", "b")), [rec("ACGUACGUAC" * 3, "r")], target="a")
     assert "U" in table["consensus"].iloc[0].upper() and "T" not in table["consensus"].iloc[0].upper()
     assert table["match_name"].iloc[0] == "FOS::JUN"  # JASPAR (DNA) reads U as T
+
+
+def test_records_shorter_than_the_window_are_refused_before_any_work(found):
+    with pytest.raises(NoMotifs, match="^TF-MoDISco needs records of at least 21 letters .*the longest here has 20$"):
+        named_motifs.named_motifs(linear_bundle(), [rec("ACGTA" * 4, "x")])
+    assert found.calls == []
 
 
 @pytest.mark.parametrize("options, message", [

@@ -104,14 +104,19 @@ def _pattern(p, name: str, sign: str, lengths: Sequence[int]) -> Pattern:
                    len({s.example_idx for s in p.seqlets}), positions)
 
 
+def check_lengths(lengths: Sequence[int]) -> None:
+    """Refuse, in one line, records that are all shorter than TF-MoDISco's window and flanks."""
+    need = SETTINGS["sliding_window_size"] + 2 * SETTINGS["flank_size"]
+    if not len(lengths) or max(lengths) < need:
+        raise NoMotifs(f"TF-MoDISco needs records of at least {need} letters (its window and flanks); "
+                       f"the longest here has {max(lengths, default=0)}")
+
+
 def discover(onehots: Sequence[np.ndarray], hyps: Sequence[np.ndarray], max_seqlets: int = MAX_SEQLETS
              ) -> tuple[list[Pattern], float]:
     """TF-MoDISco's patterns of these records (positive first, each by size) and the seconds it took."""
-    need = SETTINGS["sliding_window_size"] + 2 * SETTINGS["flank_size"]
     lengths = [len(x) for x in onehots]
-    if not lengths or max(lengths) < need:
-        raise NoMotifs(f"TF-MoDISco needs records of at least {need} letters (its window and flanks); "
-                       f"the longest here has {max(lengths, default=0)}")
+    check_lengths(lengths)
     x = np.zeros((len(onehots), max(lengths), onehots[0].shape[1]), dtype=np.float32)
     h = np.zeros_like(x)
     for i, (o, hy) in enumerate(zip(onehots, hyps)):

@@ -30,8 +30,8 @@ from ..data.io import Record
 from ..errors import InputError
 from ..model.store import ModelBundle
 from . import jaspar
-from .inputs import prepared, resolve_targets, target_index
-from .modisco import MAX_SEQLETS, MAX_SEQUENCES, SETTINGS, NoMotifs, Pattern, contributions, discover
+from .inputs import prepared, prepared_lengths, resolve_targets, target_index
+from .modisco import MAX_SEQLETS, MAX_SEQUENCES, SETTINGS, NoMotifs, Pattern, check_lengths, contributions, discover
 
 COLUMNS = ["target", "motif", "sign", "consensus", "seqlets", "sequences", "match_id", "match_name",
            "match_family", "q_value", "p_value", "matches", "position_median", "position_q1", "position_q3", "width",
@@ -81,8 +81,9 @@ def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | N
         raise InputError(f"max seqlets must be at least {SETTINGS['min_metacluster_size']}, not {max_seqlets}")
     target_index(bundle, target)  # an unknown class first, before any work
     ref = jaspar.reference(jaspar_release, jaspar_collection, jaspar_taxa, motifs_file)
+    check_lengths(prepared_lengths(bundle, records))
     found: list[tuple[str, Pattern]] = []
-    seconds, seen, failed = 0.0, [], []
+    seconds, seen, failed = 0.0, [], {}
     groups = _by_class(bundle, records, target)
     for cls, recs in groups.items():
         onehots, hyps = contributions(bundle, recs, cls, method, **options)
@@ -91,16 +92,19 @@ def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | N
         except NoMotifs as e:  # one class's failure leaves the others' motifs
             if len(groups) == 1:
                 raise
-            failed.append(f"class {cls}: {e}")
+            failed.setdefault(str(e), []).append(cls)
             continue
         seconds += took
         seen.append(f"{len(recs)} of class {cls}")
         found += [(cls, p) for p in patterns]
+    why = "; ".join(f"class {', '.join(classes)}: {e}" for e, classes in failed.items())
+    if not found and not seen:
+        raise NoMotifs(why)
     if not found:
         raise NoMotifs(f"TF-MoDISco found no motif in {', '.join(seen) or 'no records'} (a motif needs more than "
                        f"{SETTINGS['min_metacluster_size']} seqlets of one sign, {SETTINGS['final_min_cluster_size']} "
                        "alike): give it more records, or a model that scores better"
-                       + "".join(f"; {f}" for f in failed))
+                       + (f"; {why}" if why else ""))
     matches = jaspar.match([p.ppm for _, p in found], ref, TOP_MATCHES)
     letters = bundle.alphabet.letters
     table = pd.DataFrame([_row(c, p, m, letters) for (c, p), m in zip(found, matches)], columns=COLUMNS)
