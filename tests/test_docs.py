@@ -189,3 +189,15 @@ def test_the_screenshot_script_retakes_every_screenshot():
     assert {f for _, files in module.SHOTS.values() for f in files} == on_disk
     shown = {Path(t).stem for doc in DOCS for t in links(doc) if "screenshots/" in t}
     assert shown <= on_disk and {"home", "train", "labeller_train", "gates_and_saliency", "predict"} <= shown
+
+
+def test_the_readme_starts_with_the_two_set_up_commands_ci_runs():
+    """The first screen gives the two commands, one to open the dashboard and one to run the tests; CI runs the
+    README's test command verbatim."""
+    text = (ROOT / "README.md").read_text()
+    setup = text.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
+    commands = [block.strip().split("#", 1)[0].strip() for block in re.findall(r"```bash\n(.*?)```", setup, re.S)]
+    assert commands == ["bash scripts/run.sh", "bash scripts/test.sh"]
+    assert text.index("## Set-up: two commands") < 1500  # on the first screen
+    assert "\nbash scripts/test.sh\n" in (ROOT / ".ci" / "run").read_text()
+    assert len(text.splitlines()) <= 150, "README.md is the first screen: the reference goes to docs/"
