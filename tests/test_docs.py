@@ -201,3 +201,13 @@ def test_the_readme_starts_with_the_two_set_up_commands_ci_runs():
     assert text.index("## Set-up: two commands") < 1500  # on the first screen
     assert "\nbash scripts/test.sh\n" in (ROOT / ".ci" / "run").read_text()
     assert len(text.splitlines()) <= 150, "README.md is the first screen: the reference goes to docs/"
+
+
+DOC_PATH_RE = re.compile(r"(?<![\w./-])(docs/[\w./-]*\w\.(?:md|png|csv))")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_named_docs_file_exists(doc):
+    """A docs page named in the text (``docs/labelling.md``), not only in a link, exists (from the root)."""
+    missing = sorted({m for m in DOC_PATH_RE.findall(doc.read_text()) if not (ROOT / m).exists()})
+    assert not missing, f"{doc.name} names docs files that do not exist: {missing}"
