@@ -42,8 +42,16 @@ def say(text: str) -> None:
 # ---------------------------------------------------------------------------------------------- the workspace
 
 
-def train_models(home: Path) -> None:
-    """A DNA classifier, a labeller and a five-trial study: small and quick, but trained enough to look real."""
+def needs(shot: str) -> set[str]:
+    """The models (or study) a screenshot needs in the workspace."""
+    if shot in ("home", "data", "labeller_data"):
+        return set()
+    return {STUDY} if shot == "tune" else {LABELLER} if shot.startswith("labeller_") else {DNA}
+
+
+def train_models(home: Path, wanted: set[str]) -> None:
+    """A DNA classifier, a labeller and a five-trial study (those ``wanted``): small and quick, but trained enough
+    to look real."""
     # idle OpenMP threads sleep (as the CLI and the dashboard ask): spinning ones are slower on a busy machine
     env = {**os.environ, "BIOSEQ_HOME": str(home), "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
     python = [sys.executable, "-m", "bioseq", "train", "--quiet", "--epochs", "3"]
@@ -60,11 +68,12 @@ def train_models(home: Path) -> None:
         "from bioseq.training.tune import tune\n"
         f"records = itertools.islice(read_records({str(ROOT / 'data' / 'protein_kdel.train.fa')!r}), 400)\n"
         f"open({str(small)!r}, 'w').write(''.join(f'>{{r.description}}\\n{{r.seq}}\\n' for r in records))\n"
-        # two epochs a trial: none is pruned (pruning starts after two), so five complete trials show importances
+        # one epoch a trial: none is pruned (Optuna's pruner waits two epochs), so five complete trials show the
+        # importances
         f"tune(DataOptions([{str(small)!r}]), {STUDY!r}, '5m', max_trials=5, seed=0,\n"
-        "     train_cfg=TrainConfig(epochs=2, patience=2, batch_size=32))\n")
+        "     train_cfg=TrainConfig(epochs=1, batch_size=32))\n")
     jobs.insert(1, (STUDY, [sys.executable, "-c", tune_code]))
-    for name, argv in jobs:
+    for name, argv in [(n, argv) for n, argv in jobs if n in wanted]:
         start = time.time()
         r = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
         if r.returncode != 0:
@@ -332,10 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     say(f"workspace {home_dir}")
     server = None
     try:
-        train_models(home_dir / "home")
+        names = a.only or list(SHOTS)
+        train_models(home_dir / "home", set().union(*(needs(n) for n in names)))
         server, url = start_server(home_dir / "home", home_dir / "streamlit.log")
         say(f"dashboard at {url}")
-        written = take(url, out, a.only or list(SHOTS))
+        written = take(url, out, names)
     finally:
         if server is not None:
             server.terminate()
