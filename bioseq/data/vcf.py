@@ -77,6 +77,17 @@ def _readable(path: str) -> Iterator[str]:
         os.remove(tmp)
 
 
+def _header_lines(path: str) -> int:
+    """How many lines the VCF's header holds (pysam's own header adds lines of its own)."""
+    n = 0
+    with (gzip.open(path, "rb") if _is_bgzf(path) else open(path, "rb")) as fh:
+        for raw in fh:
+            if not raw.startswith(b"#"):
+                break
+            n += 1
+    return n
+
+
 def read_variants(path: str | os.PathLike, skipped: Skipped | None = None) -> Iterator[Variant]:
     """The ALT alleles of ``path`` in file order, streamed (see the module docstring)."""
     import pysam
@@ -93,7 +104,7 @@ def read_variants(path: str | os.PathLike, skipped: Skipped | None = None) -> It
             raise InputError("is not a VCF file (pysam finds no VCF header: '##fileformat=VCF…' and '#CHROM…' "
                              f"lines){'' if isinstance(e, ValueError) else f' ({_why(e)})'}", path) from None
         with vf:
-            line = len(str(vf.header).splitlines())
+            line = _header_lines(readable)
             records = iter(vf)
             while True:
                 line += 1
