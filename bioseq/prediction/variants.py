@@ -40,6 +40,7 @@ from ..data.genome import Genome
 from ..data.vcf import Skipped, Variant, read_variants
 from ..errors import InputError, ModelFileError
 from ..model.store import ModelBundle
+from ..outputs import check_folder, check_output
 from ..runtime import RANK_TIMEOUT
 from ..task import task_of
 from .predict import length_limit, memory_limit, predict_arrays
@@ -259,6 +260,10 @@ def variant_files(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
     idx = [bundle.classes.index(c) for c in classes]
     per = max(1, min(batch_size, CHUNK_LETTERS // (2 * W)))
     inputs = (vcf, str(genome), bundle.path)
+    for path in (out, positions_out):  # before the VCF is read
+        if path not in (None, "-"):
+            check_folder(path)
+            check_output(path, inputs)
     with Genome(genome) as g:
         try:
             checked = check_variants(g, vcf, skip_mismatch)
