@@ -72,8 +72,8 @@ def test_bedgraph_is_exact(tmp_path, model, capsys):
     fasta = tmp_path / "in.fa"
     fasta.write_text(">r1 first\nCCGATTACCCCCCCCCCCCCCCCCC\n>r2\nGGGATTAG\n")  # 25 letters, GATTA at 2..6; 8 letters
     assert cli(["scan", model, str(fasta), "--window", "10", "--stride", "7"]) == 0
-    assert capsys.readouterr().out == (f"{TRACK}r1\t0\t10\t{HIT}\nr1\t7\t17\t{MISS}\nr1\t14\t24\t{MISS}\nr1\t15\t25\t{MISS}\n"
-                                       f"r2\t0\t8\t{HIT}\n")
+    assert capsys.readouterr().out == (f"{TRACK}r1\t0\t10\t{HIT}\nr1\t7\t17\t{MISS}\nr1\t14\t24\t{MISS}\n"
+                                       f"r1\t15\t25\t{MISS}\nr2\t0\t8\t{HIT}\n")
 
 
 def test_csv_has_every_class_and_a_header(tmp_path, model):

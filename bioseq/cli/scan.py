@@ -18,7 +18,8 @@ def add_scan_arguments(p) -> None:
         "Slides the model along each record in windows of W letters every S letters and writes "
         "'record<TAB>start<TAB>end<TAB>score' per window (bedGraph: a 'track type=bedGraph' line first; start "
         "0-based, end exclusive; score: the probability of --class), or a bigWig of the same scores (overlapping "
-        "windows cut at the midpoints between their centres; chromosome sizes: the records' lengths). Where the windows stop short of a record's end, one more window "
+        "windows cut at the midpoints between their centres; chromosome sizes: the records' lengths). Where the "
+        "windows stop short of a record's end, one more window "
         "ends exactly at the end; a record shorter than W is one window. Streams records and windows in "
         "bounded memory; the output appears whole (written to a temporary file, then renamed).")
     p.add_argument("model", metavar="MODEL", help="model file or registry name (a classifier)")

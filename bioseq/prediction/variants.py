@@ -156,8 +156,9 @@ def check_variants(genome: Genome, vcf: str, skip_mismatch: bool = False) -> Che
     if checked.mismatches and not skip_mismatch:
         n = len(checked.mismatches)
         raise InputError(f"the REF allele does not match the genome {genome.path} at {n:,} "
-                         f"{'allele' if n == 1 else 'alleles'}: {'line' if n == 1 else 'lines'} {_lines(checked.mismatches)}; is it the same "
-                         "assembly? (--skip-mismatch scores the others and leaves these out)", vcf)
+                         f"{'allele' if n == 1 else 'alleles'}: {'line' if n == 1 else 'lines'} "
+                         f"{_lines(checked.mismatches)}; is it the same assembly? (--skip-mismatch scores the "
+                         "others and leaves these out)", vcf)
     return checked
 
 
