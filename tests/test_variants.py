@@ -178,3 +178,21 @@ def test_torchrun_two_processes_write_the_one_process_csv(files):
         assert done.stderr.count("wrote the effects of 60") == 1
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 121
+
+
+def test_the_genome_is_read_with_or_without_chr_soft_masked_and_bgzipped(files, capsys):
+    tmp, model, genome, vcf = files
+    genome.write_text(f">1\n{CHR1.lower()}\n>chr2\n{CHR2}\n")  # soft-masked; no 'chr' where the VCF has it
+    bgz = tmp / "g.fa.gz"
+    pysam.tabix_compress(str(genome), str(bgz))
+    outs = []
+    for path in (genome, bgz):
+        assert cli(["variants", model, "--vcf", str(vcf), "--genome", str(path)]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].splitlines()[2] == "1,23,brk,T,C,motif,0.880797,0.5,-0.380797,-2"
+    gz = tmp / "p.fa.gz"
+    gz.write_bytes(gzip.compress(genome.read_bytes()))
+    assert cli(["variants", model, "--vcf", str(vcf), "--genome", str(gz)]) == 2
+    assert "is compressed with plain gzip" in capsys.readouterr().err
+    with Genome(genome) as g:
+        assert variants.padded(g, "chr2", -3, 2) == "NNNCC" and variants.padded(g, "2", 48, 53) == "GGNNN"

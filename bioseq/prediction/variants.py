@@ -104,15 +104,23 @@ def variant_window(bundle: ModelBundle, window: int | None = None) -> int:
     return window
 
 
+def padded(genome: Genome, chrom: str, start: int, end: int) -> str:
+    """Letters ``[start, end)`` of ``chrom``, with ``N`` for the letters beyond either end of the chromosome."""
+    n = genome.length(chrom)
+    lo, hi = max(0, start), min(n, end)
+    inner = genome.fetch(chrom, lo, hi) if hi > lo else ""
+    return "N" * (lo - start) + inner + "N" * (end - max(hi, lo))
+
+
 def allele_windows(genome: Genome, v: Variant, window: int) -> tuple[str, str]:
     """The reference and alternative windows of ``v`` (see the module docstring), ``window`` letters each."""
     c, p = window // 2, v.pos - 1
-    left = genome.window(v.chrom, p - c, p)
-    ref = genome.window(v.chrom, p - c, p - c + window)
+    left = padded(genome, v.chrom, p - c, p)
+    ref = padded(genome, v.chrom, p - c, p - c + window)
     alt = left + v.alt
     rest = window - len(alt)
     if rest > 0:
-        alt += genome.window(v.chrom, p + len(v.ref), p + len(v.ref) + rest)
+        alt += padded(genome, v.chrom, p + len(v.ref), p + len(v.ref) + rest)
     return ref, alt[:window]
 
 
@@ -120,9 +128,8 @@ def _place(genome: Genome, vcf: str, v: Variant) -> str | None:
     """The genome's letters under ``v``'s REF, or ``None`` past the chromosome's end; errors name the line."""
     name = genome.resolve(v.chrom)
     if name is None:
-        shown = ", ".join(genome.names[:5]) + (", …" if len(genome.names) > 5 else "")
         raise InputError(f"line {v.line}: chromosome {v.chrom!r} is not in the genome {genome.path} (with or "
-                         f"without 'chr'; it has {shown})", vcf)
+                         f"without 'chr'; it has {genome.chromosomes_text()})", vcf)
     n = genome.length(name)
     if v.pos < 1 or v.pos - 1 + len(v.ref) > n:
         raise InputError(f"line {v.line}: {v.label} lies past the end of {name} ({n:,} letters) in the genome "
