@@ -211,3 +211,12 @@ def test_acceptance_motif_breaking_snps_outrank_random_ones(tmp_path, monkeypatc
 
     figures = acceptance.run(tmp_path)
     assert [f.ok for f in figures[:2]] == [True, True], [(f.name, f.value) for f in figures]
+
+
+def test_many_mismatches_are_counted_and_the_first_ten_listed(files, capsys):
+    tmp, model, genome, vcf = files
+    vcf.write_text(vcf_text(*[f"chr1 {p} m{p} A C" for p in range(1, 61) if CHR1[p - 1] != "A"]))
+    assert cli(["variants", model, "--vcf", str(vcf), "--genome", str(genome)]) == 2
+    err = capsys.readouterr().err
+    assert "at 58 alleles: lines 3 (chr1:1 REF A, genome C), 4 (chr1:2 REF A, genome G)" in err
+    assert err.count("REF A, genome") == 10 and "and 48 more; is it the same assembly?" in err

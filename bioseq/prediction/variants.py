@@ -56,24 +56,26 @@ CHUNK_LETTERS = 1 << 22  # the letters of one chunk's windows (reference and alt
 
 @dataclass
 class Checked:
-    """What :func:`check_variants` found: alleles to score, skipped ones, REF mismatches (``(line, words)``)."""
+    """What :func:`check_variants` found: alleles to score, skipped ones, REF mismatches (the first
+    :data:`LISTED` as ``(line, words)``, all of them counted in ``mismatched``: memory stays bounded)."""
 
     scored: int = 0
     skipped: Skipped = field(default_factory=Skipped)
     mismatches: list[tuple[int, str]] = field(default_factory=list)
+    mismatched: int = 0
 
     def notes(self) -> list[str]:
         out = [f"skipped {self.skipped.words()}"] if self.skipped else []
-        if self.mismatches:
-            n = len(self.mismatches)
+        if self.mismatched:
+            n = self.mismatched
             out.append(f"left out {n:,} {'allele' if n == 1 else 'alleles'} whose REF does not match the genome "
-                       f"({'line' if n == 1 else 'lines'} {_lines(self.mismatches)})")
+                       f"({'line' if n == 1 else 'lines'} {_lines(self.mismatches, n)})")
         return out
 
 
-def _lines(found: list[tuple[int, str]]) -> str:
+def _lines(found: list[tuple[int, str]], n: int) -> str:
     shown = ", ".join(f"{line} ({words})" for line, words in found[:LISTED])
-    return shown + (f" and {len(found) - LISTED:,} more" if len(found) > LISTED else "")
+    return shown + (f" and {n - LISTED:,} more" if n > LISTED else "")
 
 
 def _chunks(variants: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
@@ -151,7 +153,9 @@ def variants_of(genome: Genome, vcf: str, checked: Checked | None = None) -> Ite
             checked.scored += 1
             yield v
         else:
-            checked.mismatches.append((v.line, f"{v.chrom}:{v.pos} REF {v.ref}, genome {found}"))
+            checked.mismatched += 1
+            if len(checked.mismatches) < LISTED:
+                checked.mismatches.append((v.line, f"{v.chrom}:{v.pos} REF {v.ref}, genome {found}"))
 
 
 def check_variants(genome: Genome, vcf: str, skip_mismatch: bool = False) -> Checked:
@@ -160,11 +164,11 @@ def check_variants(genome: Genome, vcf: str, skip_mismatch: bool = False) -> Che
     checked = Checked()
     for _ in variants_of(genome, vcf, checked):
         pass
-    if checked.mismatches and not skip_mismatch:
-        n = len(checked.mismatches)
+    if checked.mismatched and not skip_mismatch:
+        n = checked.mismatched
         raise InputError(f"the REF allele does not match the genome {genome.path} at {n:,} "
                          f"{'allele' if n == 1 else 'alleles'}: {'line' if n == 1 else 'lines'} "
-                         f"{_lines(checked.mismatches)}; is it the same assembly? (--skip-mismatch scores the "
+                         f"{_lines(checked.mismatches, n)}; is it the same assembly? (--skip-mismatch scores the "
                          "others and leaves these out)", vcf)
     return checked
 
