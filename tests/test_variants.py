@@ -149,6 +149,9 @@ def test_a_labeller_writes_the_change_at_every_position(files, capsys):
     assert (positions[positions["offset"] < 0]["diff"] == 0).all()  # the labeller reads left to right
     at = positions[positions["offset"] == 0].reset_index(drop=True)
     pd.testing.assert_series_equal(at["diff"], effects["diff"], check_names=False)
+    assert cli(["variants", str(model), "--vcf", str(vcf), "--genome", str(genome), "--window", "6", "-o", str(out),
+                "--positions-out", str(out)]) == 2  # never the effects' own file
+    assert "is also an input of this command" in capsys.readouterr().err and pd.read_csv(out).equals(effects)
     assert cli(["variants", str(tmp / "motif.safetensors"), "--vcf", str(vcf), "--genome", str(genome),
                 "--positions-out", str(pos)]) == 2
     assert "--positions-out is for a labeller" in capsys.readouterr().err

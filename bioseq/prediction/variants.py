@@ -272,10 +272,10 @@ def variant_files(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
     idx = [bundle.classes.index(c) for c in classes]
     per = max(1, min(batch_size, CHUNK_LETTERS // (2 * W)))
     inputs = (vcf, str(genome), bundle.path)
-    for path in (out, positions_out):  # before the VCF is read
+    for path, others in ((out, inputs), (positions_out, (*inputs, out))):  # before the VCF is read
         if path not in (None, "-"):
             check_folder(path)
-            check_output(path, inputs)
+            check_output(path, others)
     with Genome(genome) as g:
         try:
             checked = check_variants(g, vcf, skip_mismatch)
@@ -283,17 +283,17 @@ def variant_files(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
             e.quiet = runtime.active() and not runtime.is_main()  # type: ignore[attr-defined]
             raise
 
-        def scored(i: int, chunk: list[Variant]):
+        def scored(chunk: list[Variant]):
             ref, alt, positions = score_variants(bundle, g, chunk, W, batch_size)
             return ref[:, idx], alt[:, idx], positions
 
         def render(fh, i: int, chunk: list[Variant]) -> int:
-            ref, alt, _ = scored(i, chunk)
+            ref, alt, _ = scored(chunk)
             write_effects(fh, effect_table(chunk, classes, ref, alt), fmt, i == 0, column or "", os.path.basename(vcf))
             return len(chunk)
 
         def render_positions(fh, i: int, chunk: list[Variant]) -> int:
-            _, _, positions = scored(i, chunk)
+            _, _, positions = scored(chunk)
             positions = [(r[:, idx], a[:, idx]) for r, a in positions]
             position_table(chunk, classes, positions, W).to_csv(fh, header=i == 0, index=False, float_format="%.6g",
                                                                lineterminator="\n")
