@@ -65,7 +65,9 @@ def test_the_form_lists_every_cli_option_except_internal_ones():
     internal = {o.name for o in options.options() if o.internal}
     assert set(cli_args()) - internal == {o.name for o in train_form.fields()}
     assert internal & set(cli_args()) == {"train", "labels", "val", "class_map", "alphabet",  # from the Data page
-                                          "task", "labels_fasta", "mask", "ignore_label"}
+                                          "task", "labels_fasta", "mask", "ignore_label",
+                                          "regions", "genome", "bed_label_column", "width", "flank", "background",
+                                          "background_bed", "val_chroms", "test_chroms", "regions_labels"}
 
 
 def test_defaults_agree_between_dataclass_cli_and_form():

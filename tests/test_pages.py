@@ -1180,3 +1180,41 @@ def test_every_form_is_made_by_the_one_helper():
     raw = [str(p.relative_to(ROOT)) for p in (ROOT / "dashboard").rglob("*.py")
            if p.name != "widgets.py" and "st.form(" in p.read_text()]
     assert raw == []
+
+
+def test_data_page_genome_regions(tmp_path):
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>2\n" + b"GGGCCCAT" * 10 + b"\n")
+    at = open_page("data")
+    at.file_uploader(key="data_region_beds").set_value(
+        ("peaks.bed", b"chr1\t0\t16\nchr1\t20\t36\nchr2\t8\t24\n", "text/plain")).run()
+    at.text_input(key="data_region_genome_path").set_value(str(genome)).run()
+    at.number_input(key="data_region_width").set_value(10).run()
+    at.text_input(key="data_region_val_chroms").set_value("chr2").run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "6" and metrics["Classes"] == "2" and metrics["Length"] == "10"
+    src = at.session_state["data_source"]
+    assert src.label_mode == "regions" and dict(src.region_options) == {"width": 10, "background": "shuffled",
+                                                                         "val_chroms": "chr2"}
+    at.file_uploader(key="data_region_beds").set_value(("far.bed", b"chr1\t70\t90\n", "text/plain")).run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert "far.bed: line 1 (chr1:70-90): the region ends past the end of chr1" in texts(at.error)
+    assert at.session_state["data_source"] == src  # the dataset loaded before stays
+
+
+def test_train_page_trains_on_genome_regions(tmp_path):
+    from bioseq.app import uploads
+
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 20 + b"\n>chr2\n" + b"GGGCCCAT" * 10 + b"\n")
+    bed = b"".join(b"chr1\t%d\t%d\n" % (a, a + 12) for a in range(0, 150, 15)) + b"chr2\t0\t12\nchr2\t20\t32\n"
+    src = uploads.region_source([("peaks.bed", bed)], str(genome), {"val_chroms": "chr2"})
+    at = open_page("train", src)
+    start_tiny_run(at, "regions-run", epochs=1)
+    from bioseq.model.store import load_model
+
+    assert load_model(model_path("regions-run")).meta["training"]["split"]["method"] == "chromosomes"

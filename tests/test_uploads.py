@@ -99,3 +99,35 @@ def test_import_a_model_under_another_name(dna_bundle, tmp_path):
     assert path == model_path("copy") and read_meta(path)["name"] == "copy"
     assert sorted(m["name"] for m in list_models()) == ["copy", "taken"]
     assert not (uploads_dir() / "models").exists() or not any((uploads_dir() / "models").iterdir())
+
+
+GENOME = b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>chr2\n" + b"GGGCCCAT" * 10 + b"\n"
+PEAKS = b"chr1\t0\t16\np1\nchr1\t20\t36\tp2\nchr2\t8\t24\tp3\n".replace(b"\np1", b"\tp1")
+
+
+def test_a_region_source_from_uploaded_beds_and_a_genome_path(tmp_path):
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(GENOME)
+    src = uploads.region_source([("peaks.bed", PEAKS)], str(genome), {"width": 10, "flank": None,
+                                                                        "val_chroms": "chr2", "test_chroms": ""})
+    assert src.label_mode == "regions" and src.train == () and src.genome == str(genome)
+    assert src.region_options == (("width", 10), ("val_chroms", "chr2"))
+    assert src.regions[0].endswith("peaks.bed") and src.name == "peaks.bed"
+    opts = src.data_options(val_fraction=0.3)
+    assert (opts.regions, opts.genome, opts.width, opts.val_chroms) == (list(src.regions), str(genome), 10, "chr2")
+    records = src.records()
+    assert len(records) == 6 and records[0].seq == ("ACGTTGCA" * 2)[3:13] and "label=peaks" in records[0].description
+    assert uploads.recent_sources() == [src] and uploads.source_by_key(src.key) == src  # found again after a reload
+
+
+def test_an_uploaded_genome_and_a_bad_region_keep_nothing(tmp_path):
+    src = uploads.region_source([("peaks.bed", PEAKS)], ("small.fa", GENOME))
+    assert src.genome.endswith("small.fa") and src.description == "genome regions: peaks.bed on small.fa"
+    before = sorted(p.name for p in uploads_dir().iterdir())
+    with pytest.raises(InputError, match=r"^bad.bed: line 1 \(chr1:70-90\): the region ends past the end of chr1"):
+        uploads.region_source([("bad.bed", b"chr1\t70\t90\n")], ("small.fa", GENOME))
+    assert sorted(p.name for p in uploads_dir().iterdir()) == before
+    with pytest.raises(InputError, match="give the genome FASTA"):
+        uploads.region_source([("peaks.bed", PEAKS)], " ")
+    with pytest.raises(InputError, match="upload at least one BED file"):
+        uploads.region_source([], ("small.fa", GENOME))

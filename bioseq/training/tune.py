@@ -57,12 +57,12 @@ IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are wo
 
 def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
     """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
-    from .fit import load_position_split, load_split_rule
+    from .fit import loader
 
     if data.alphabet:
         alphabet = data.alphabet
     else:
-        alphabet = (load_position_split if task_of(task).per_position else load_split_rule)(data, 0)[0].alphabet.name
+        alphabet = loader(data, task_of(task).per_position)(data, 0)[0].alphabet.name
     model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
@@ -223,7 +223,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
     if out is not None:
-        out = check_output(out, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+        out = check_output(out, data.inputs())
     else:
         out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
     held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
