@@ -3,8 +3,9 @@ trained on windows cut from it, motif-breaking SNPs get far larger effects than 
 the VCF is reported by its line.
 
 The genome (several chromosomes, names with and without ``chr``, soft-masked stretches, N runs) holds the AP-1
-site TGACTCA (a palindrome: on both strands) at the centre of each positive region and nowhere else. The model is trained on
-FASTA windows of the regions of the first chromosomes (``bound``) and on motif-free windows (``unbound``).
+site TGACTCA (a palindrome: on both strands) at the centre of each positive region and nowhere else. The model
+is trained on FASTA windows of the regions of the first chromosomes (``bound``) and on motif-free windows
+(``unbound``).
 The VCF holds, on the last chromosome (never trained on), one SNP at a central letter of every planted site
 (motif-breaking) and as many SNPs at random places, at least 2 letters from any site. The figure: the AUROC
 of ``|diff|`` of p(bound) telling motif-breaking SNPs from random ones (target ≥ 0.9).

@@ -2,7 +2,8 @@
 
 The path: open the app and load the DNA example; train a small model to the end on the Train page
 and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and download the
-CSV (and a VCF with its genome in the Variants panel, and download the effects); read the Glossary. Both paths visit every page of ``dashboard/pages.py``. On every page
+CSV (and a VCF with its genome in the Variants panel, and download the effects); read the Glossary. Both paths
+visit every page of ``dashboard/pages.py``. On every page
 visited, a Streamlit exception box, a "Traceback" or a JavaScript error fails the test; so does any request
 to an address off this machine (every request is recorded, and the dashboard is a local, offline tool:
 an off-machine request is also refused, so a machine without a network behaves the same). A screenshot of
