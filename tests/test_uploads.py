@@ -101,6 +101,31 @@ def test_import_a_model_under_another_name(dna_bundle, tmp_path):
     assert not (uploads_dir() / "models").exists() or not any((uploads_dir() / "models").iterdir())
 
 
+def test_rename_upload():
+    """An upload is renamed as models and runs are: a valid name, not one another upload has; its files stay."""
+    src = uploads.upload_source([("s.fa", SEQS)], "header")
+    other = uploads.upload_source([("t.fa", SEQS.replace(b"ACGTACGTAC", b"ACGTACGTAA"))], "header")
+    renamed = uploads.rename_upload(src.key, "my-reads")
+    assert renamed.name == "my-reads" and renamed.train == src.train and renamed.key == src.key
+    assert uploads.source_by_key(src.key).name == "my-reads"
+    with pytest.raises(InputError, match="an upload called 'my-reads' is already kept"):
+        uploads.rename_upload(other.key, "my-reads")
+    with pytest.raises(InputError, match="invalid upload name 'no good'"):
+        uploads.rename_upload(other.key, "no good")
+    with pytest.raises(InputError, match="no such upload"):
+        uploads.rename_upload("upload:0123456789abcdef", "x")
+
+
+def test_source_of_files_finds_a_kept_upload_or_a_bundled_example():
+    from bioseq.data.examples import example
+
+    src = uploads.upload_source([("s.fa", SEQS)], "header")
+    assert uploads.source_of_files(list(src.train)).key == src.key
+    dna = example("dna_motif").source()
+    assert uploads.source_of_files(list(dna.train)).key == "example:dna_motif"
+    assert uploads.source_of_files(["/nowhere/gone.fa"]) is None
+
+
 GENOME = b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>chr2\n" + b"GGGCCCAT" * 10 + b"\n"
 PEAKS = b"chr1\t0\t16\np1\nchr1\t20\t36\tp2\nchr2\t8\t24\tp3\n".replace(b"\np1", b"\tp1")
 

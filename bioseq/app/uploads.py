@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from ..data.examples import example
+from ..data.examples import EXAMPLES, example
 from ..data.io import Record, read_upload
 from ..data.source import LABEL_MODES, DataSource
 from ..errors import BioseqError, InputError, ModelFileError
 from ..model.store import load_model, model_path, read_meta, register_model
-from ..workspace import atomic_write, check_name, uploads_dir
+from ..workspace import NAME_RE, atomic_write, check_name, uploads_dir
 from .data_report import report
 
 MANIFEST = ".source.json"  # a name no upload can take (safe_filename drops leading dots)
@@ -169,11 +169,7 @@ def _named(e: BioseqError, original: dict[str, str]) -> BioseqError:
 
 def delete_upload(key: str) -> None:
     """Delete the uploaded dataset ``upload:<digest>`` (its folder in the workspace)."""
-    kind, _, digest = (key or "").partition(":")
-    folder = uploads_dir() / digest
-    if kind != "upload" or not re.fullmatch(r"[0-9a-f]{16}", digest) or not folder.is_dir():
-        raise InputError(f"no such upload: {key!r}")
-    shutil.rmtree(folder)
+    shutil.rmtree(_upload_folder(key))
 
 
 def _manifest(folder: Path) -> dict | None:
@@ -225,6 +221,43 @@ def source_by_key(key: str) -> DataSource | None:
         m = _manifest(uploads_dir() / name)
         return _from_manifest(m) if m else None
     return None
+
+
+def source_of_files(train: Sequence[str], labels: str | None = None) -> DataSource | None:
+    """The bundled example or kept upload whose training files (and labels table) are ``train`` (and
+    ``labels``), paths compared resolved; ``None`` when those data are no longer in the workspace."""
+    def same(paths) -> tuple:
+        return tuple(str(Path(p).resolve()) for p in paths or ())
+    want = (same(train), same([labels] if labels else []))
+    for src in [e.source() for e in EXAMPLES] + recent_sources(limit=1000):
+        if (same(src.train), same([src.labels] if src.labels else [])) == want:
+            return src
+    return None
+
+
+def rename_upload(key: str, new: str) -> DataSource:
+    """Give the uploaded dataset ``upload:<digest>`` the name ``new`` (a name, as models and runs take, that
+    no other kept upload has); its files stay where they are. Returns the renamed dataset."""
+    if not isinstance(new, str) or not NAME_RE.fullmatch(new):
+        raise InputError(f"invalid upload name {new!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+    folder = _upload_folder(key)
+    m = _manifest(folder)
+    if m is None:
+        raise InputError(f"no such upload: {key!r}")
+    if any(s.name == new and s.key != key for s in recent_sources(limit=10_000)):
+        raise InputError(f"an upload called {new!r} is already kept; choose another name")
+    m["name"] = new
+    text = json.dumps(m, indent=1)
+    atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_text(text))
+    return _from_manifest(m)
+
+
+def _upload_folder(key: str) -> Path:
+    kind, _, digest = (key or "").partition(":")
+    folder = uploads_dir() / digest
+    if kind != "upload" or not re.fullmatch(r"[0-9a-f]{16}", digest) or not folder.is_dir():
+        raise InputError(f"no such upload: {key!r}")
+    return folder
 
 
 def display_names(source: DataSource | None) -> dict[str, str]:

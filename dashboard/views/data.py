@@ -13,22 +13,24 @@ from bioseq.data.source import LABEL_MODES
 from bioseq.errors import BioseqError
 from bioseq.task import task_of
 from dashboard import loaders, state, widgets
+from dashboard.parts import manage
 
 
-def _delete_upload(key: str) -> None:
-    try:
-        uploads.delete_upload(key)
-    except BioseqError as e:
-        st.session_state["data_message"] = str(e)
-        return
+def _deleted(key: str) -> None:
+    """After an upload is deleted: the dataset is gone if it was the current one; the list starts again."""
     current = state.current_source()
     if current is not None and current.key == key:
         state.set_source(None)
-    st.session_state.update(data_recent_confirm=False, data_recent=0)
+    st.session_state.update(data_recent=0)
 
 
-if st.session_state.get("data_message"):
-    st.info(st.session_state.pop("data_message"), icon=":material/info:")
+def _renamed(key: str, new: str) -> None:
+    """After an upload is renamed: the current dataset takes the new name if it is that upload."""
+    current = state.current_source()
+    if current is not None and current.key == key:
+        state.set_source(replace(current, name=new))
+
+
 recent = uploads.recent_sources()
 example_tab, upload_tab, regions_tab, recent_tab = st.tabs(["Bundled example", "Upload files", "Genome regions",
                                                             f"Recent uploads ({len(recent)})"])
@@ -119,13 +121,16 @@ with recent_tab:
         pick = st.selectbox("Dataset", range(len(recent)), key="data_recent",
                             format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
         st.caption("Uploads are kept in the workspace; use one again without uploading it.")
-        c1, c2, c3 = st.columns([2, 3, 2])
-        if c1.button("Use this dataset", key="data_use_recent", type="primary"):
+        if st.button("Use this dataset", key="data_use_recent", type="primary"):
             state.set_source(recent[pick])
             st.rerun()
-        sure = c2.checkbox(f"Yes, delete the upload **{recent[pick].name}** for good", key="data_recent_confirm")
-        c3.button("Delete upload", key="data_recent_delete", disabled=not sure, icon=":material/delete:",
-                  on_click=_delete_upload, args=(recent[pick].key,))
+        manage.message("data_recent")
+        chosen = recent[pick].key
+        with st.expander("Rename or delete this upload", icon=":material/edit:"):
+            manage.controls("upload", recent[pick].name, "data_recent",
+                            rename=lambda old, new: uploads.rename_upload(chosen, new),
+                            delete=lambda name: uploads.delete_upload(chosen),
+                            renamed=lambda new: _renamed(chosen, new), deleted=lambda: _deleted(chosen))
     else:
         st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 
