@@ -259,10 +259,11 @@ def labeller_gates(s: Shooter) -> None:
     s.open("gates_saliency", data=LABELLER_DATA, model=LABELLER)
     s.page.get_by_text("Accuracy on this record").wait_for()
     box = s.page.locator('input[aria-label="Position t"]')
-    box.fill("30")
+    box.fill("20")  # inside the first segment of the first record
     box.press("Enter")
+    s.page.evaluate("() => document.activeElement && document.activeElement.blur()")
     s.settle()
-    s.page.get_by_text("True label at 30").wait_for()
+    s.page.get_by_text("True label at 20").wait_for()
     s.charts(1)
     s.shoot("labeller_gates")
 
