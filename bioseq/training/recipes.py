@@ -76,8 +76,7 @@ class WeightAverage:
             return
         if self.average is None:
             self.average = torch.optim.swa_utils.AveragedModel(self.model)
-        else:
-            self.average.update_parameters(self.model)
+        self.average.update_parameters(self.model)  # the first call copies, each later one averages
         self.epochs.append(epoch)
 
     def state(self, batches: Callable[[], Iterable[tuple]], run: Callable) -> dict | None:
