@@ -32,7 +32,8 @@ SMALL = {"hidden": 32, "conv_filters": 32}  # every variant's model, beside its 
 BUDGET = {"epochs": 12, "patience": 3, "batch_size": 32, "device": "cpu", "grad_every": 1000}
 COMMON = [("defaults", {}, {}), ("onecycle schedule", {}, {"schedule": "onecycle"}),
           ("cosine schedule", {}, {"schedule": "cosine"}), ("SWA", {}, {"swa": True}),
-          ("label smoothing 0.1", {}, {"label_smoothing": 0.1}), ("learned embedding 16", {"encoding": "embedding"}, {})]
+          ("label smoothing 0.1", {}, {"label_smoothing": 0.1}),
+          ("learned embedding 16", {"encoding": "embedding"}, {})]
 VARIANTS = {
     "amp": [*COMMON, ("BLOSUM62 rows", {"encoding": "blosum62"}, {}),
             ("physicochemical + one-hot", {"encoding": "physchem"}, {}),

@@ -4,16 +4,15 @@ two-strand average, and the refusals."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from conftest import TINY_ARGS
 
 from bioseq.cli import main as cli
 from bioseq.data.alphabets import DNA
 from bioseq.data.encoding import encode, pad_batch
+from bioseq.data.position_labels import UNSCORED
 from bioseq.model.classifier import SequenceClassifier
 from bioseq.model.config import ModelConfig
-from bioseq.data.position_labels import UNSCORED
 from bioseq.model.strands import augment, flip_batch, reverse, reverse_complement, reverse_complement_array
 
 
@@ -76,8 +75,8 @@ def test_a_labeller_averages_both_strands_position_by_position():
 
 
 def test_a_labeller_trains_on_both_strands(bioseq_home):
-    from bioseq.training.loop import train
     from bioseq.training.config import TrainConfig
+    from bioseq.training.loop import train
 
     rng = np.random.default_rng(0)
     seqs = ["".join(rng.choice(list("ACGT"), 12)) for _ in range(24)]

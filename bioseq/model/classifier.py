@@ -61,6 +61,7 @@ class ConvFrontEnd(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.width, self.pool = cfg.conv_width, cfg.conv_pool
+        self.reach = encodings.reach(cfg)  # the letters a k-mer encoding adds on each side
         self.conv = SameConv1d(encodings.out_size(cfg), cfg.conv_filters, cfg.conv_width)
         self.relu = nn.ReLU()  # a module (no parameters), so Captum's DeepLift applies its rescale rule here
 
@@ -70,8 +71,8 @@ class ConvFrontEnd(nn.Module):
     def span(self, step: int, length: int) -> tuple[int, int]:
         """1-based inclusive range of sequence positions that output step ``step`` (0-based) sees."""
         left = (self.width - 1) // 2
-        lo = step * self.pool - left
-        hi = step * self.pool + self.pool - 1 + (self.width - 1 - left)
+        lo = step * self.pool - left - self.reach[0]
+        hi = step * self.pool + self.pool - 1 + (self.width - 1 - left) + self.reach[1]
         return max(lo, 0) + 1, min(hi, length - 1) + 1
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

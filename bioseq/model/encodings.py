@@ -34,7 +34,7 @@ from torch import nn
 from ..data.alphabets import PROTEIN
 from .config import ENCODINGS, MAX_KMERS, ModelConfig
 
-__all__ = ["ENCODINGS", "MAX_KMERS", "PHYSCHEM", "blosum62_rows", "build", "out_size", "physchem_rows"]
+__all__ = ["ENCODINGS", "MAX_KMERS", "PHYSCHEM", "blosum62_rows", "build", "out_size", "physchem_rows", "reach"]
 
 # per residue: Kyte-Doolittle hydropathy, charge at pH 7, Zamyatnin volume (A^3), Grantham polarity
 PHYSCHEM = {
@@ -78,6 +78,11 @@ def out_size(cfg: ModelConfig) -> int:
     if cfg.encoding in _FIXED:
         return _FIXED[cfg.encoding]().shape[1]
     return cfg.embed_size if cfg.encoding in ("embedding", "kmer") else cfg.alphabet_size
+
+
+def reach(cfg: ModelConfig) -> tuple[int, int]:
+    """``(back, ahead)``: the letters beside a position that its encoded vector reads (a k-mer's other letters)."""
+    return ((cfg.kmer - 1) // 2, cfg.kmer // 2) if cfg.encoding == "kmer" else (0, 0)
 
 
 def position_bytes(cfg: ModelConfig) -> int:
