@@ -125,3 +125,14 @@ def test_train_with_a_learned_embedding(protein_fasta, bioseq_home, capsys):
                 *TINY_ARGS, "--name", "emb", "--quiet"]) == 0
     assert cli(["info", "emb"]) == 0
     assert "embedding/4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("encoding,alphabet,seq", [("kmer", DNA, "ACGTACGTAAGG"), ("blosum62", PROTEIN, "MKLVACDEFGHW")])
+def test_every_attribution_method_explains_an_encoded_model(encoding, alphabet, seq):
+    from bioseq.data.io import Record
+    from bioseq.interpret.attribution import METHODS, explain
+
+    bundle = ModelBundle(_model(encoding, alphabet.size), alphabet, ["a", "b"])
+    for method in METHODS:
+        df = explain(bundle, [Record("r1", "", seq, "f.fa", 1)], method)
+        assert len(df) == len(seq) and np.isfinite(df["score"]).all(), method
