@@ -127,7 +127,8 @@ def test_train_with_a_learned_embedding(protein_fasta, bioseq_home, capsys):
     assert "embedding/4" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("encoding,alphabet,seq", [("kmer", DNA, "ACGTACGTAAGG"), ("blosum62", PROTEIN, "MKLVACDEFGHW")])
+@pytest.mark.parametrize("encoding,alphabet,seq", [("kmer", DNA, "ACGTACGTAAGG"),
+                                                   ("blosum62", PROTEIN, "MKLVACDEFGHW")])
 def test_every_attribution_method_explains_an_encoded_model(encoding, alphabet, seq):
     from bioseq.data.io import Record
     from bioseq.interpret.attribution import METHODS, explain
