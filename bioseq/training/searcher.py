@@ -126,9 +126,9 @@ class Searcher:
             if stop_now():
                 study.stop()
 
-        if quota == 0 or stop_now():
+        if quota == 0 or (worker > 0 and stop_now()):  # worker 0 starts one trial, however short the budget
             return
-        study.optimize(lambda t: self.objective(t, study, stop_now, report), n_trials=quota,
+        study.optimize(lambda t: self.objective(t, study, stop_now, report, worker), n_trials=quota,
                        timeout=self.budget_s if self.clock == "wall" else None, callbacks=[after_trial],
                        catch=(TrainingError,))
 
@@ -155,7 +155,7 @@ class Searcher:
         study.set_user_attr("amp_rule", {"float32": row[0], "bf16": row[1], "chosen": "bf16" if keep else "off"})
         StudyFolder(self.folder).update(amp={"float32": row[0], "bf16": row[1], "chosen": "bf16" if keep else "off"})
 
-    def objective(self, trial, study, stop_now, report) -> float:
+    def objective(self, trial, study, stop_now, report, worker: int = 0) -> float:
         import optuna
 
         from .fit import fit
@@ -181,6 +181,7 @@ class Searcher:
         where = folder.trial_dir(trial.number)
         cfg = replace(self.base, seed=self.seed, amp=amp, max_steps=steps, **train_opts)
         trial.set_user_attr("amp", amp)
+        trial.set_user_attr("worker", worker)
         trial.set_user_attr("max_steps", steps)
         result = fit(self.data, {**model_opts, **self.fixed}, cfg, out=where / "model.safetensors",
                      name=f"{self.name}-t{trial.number}", log_dir=where, callback=on_progress,

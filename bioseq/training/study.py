@@ -7,6 +7,7 @@ table, the best trial's model copied to the registry, and the study readers (:fu
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def trials_table(study) -> list[dict]:
                      "val_accuracy": t.user_attrs.get("val_accuracy"), "epochs": len(t.intermediate_values),
                      "stopped_by_budget": bool(t.user_attrs.get("stopped_by_budget")),
                      "seconds": seconds, "amp": t.user_attrs.get("amp"), "role": t.user_attrs.get("role"),
+                     "worker": t.user_attrs.get("worker"),
                      **t.params})
     return rows
 
@@ -99,10 +101,12 @@ def chosen_options(row: dict) -> dict:
 
 
 def complete_trials(study) -> list:
-    """The study's complete trials, best (lowest validation loss) first."""
+    """The study's complete trials with a finite validation loss (a trial stopped before its first epoch has
+    none), best (lowest) first."""
     import optuna
 
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    done = [t for t in study.get_trials(deepcopy=False)
+            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)]
     return sorted(done, key=lambda t: t.value)
 
 

@@ -198,6 +198,7 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
     t0 = time.monotonic()
     quotas = _quotas(None if max_trials is None else max(0, max_trials - _finished(study)), searcher.jobs)
     threads = torch.get_num_threads()
+    searcher.deadline = time.time() + budget_s  # the search's time starts now, setup done
     children = _spawn(searcher, quotas)
     try:
         torch.set_num_threads(searcher.threads)
