@@ -121,7 +121,8 @@ class Searcher:
                 keep_best(folder, study, done[0], Path(self.out), self.name)
             if self.calibrate and "amp" not in study.user_attrs:
                 self._decide_amp(study)
-            folder.update(trials=sum(t.state.name != "WAITING" for t in study.trials), best_value=done[0].value if done else None)
+            started = sum(t.state.name != "WAITING" for t in study.trials)
+            folder.update(trials=started, best_value=done[0].value if done else None)
             report(trial.number + 1)
             if stop_now():
                 study.stop()
