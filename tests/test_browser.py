@@ -242,6 +242,7 @@ def walk_through(server, page, tmp_path):
     go(page, "Train")
     page.get_by_text("New run").wait_for()
     page.get_by_text("dna_motif.train.fa — 1,600 records").wait_for()  # the dataset carried over
+    page.get_by_text("Advanced", exact=True).click()  # the options that most runs leave alone
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Conv pool", "8"), ("Epochs", "2"),
                          ("Batch size", "128")):
         box = page.locator(f'input[aria-label="{label}"]')
@@ -251,7 +252,13 @@ def walk_through(server, page, tmp_path):
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-run")
     name.press("Tab")
-    page.get_by_role("button", name="Start training").click()
+    start = page.get_by_role("button", name="Start training")
+    start.scroll_into_view_if_needed()
+    runs_top = "() => { const h = document.getElementById('runs'); return h ? h.getBoundingClientRect().top : null; }"
+    assert page.evaluate(runs_top) is None or page.evaluate(runs_top) < 0  # the run list is above, out of view
+    start.click()
+    in_view = "() => { const top = (" + runs_top + ")(); return top !== null && top >= 0 && top < window.innerHeight; }"
+    page.wait_for_function(in_view, timeout=60_000)  # Start brings the live progress into view
     page.get_by_text("saved as model").wait_for(timeout=TRAIN_TIMEOUT_MS)
     settle(page)
     page.get_by_text("Gradient flow of this run").wait_for()
@@ -386,11 +393,15 @@ def walk_labeller(server, page, tmp_path):
 
     go(page, "Train")
     page.get_by_text("a label per position; labels").wait_for()
+    advanced = page.get_by_text("Advanced", exact=True)
+    if page.locator('input[aria-label="Conv filters"]').count() == 0 or \
+            not page.locator('input[aria-label="Conv filters"]').is_visible():
+        advanced.click()  # open (it may still be open from the classifier's run)
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Epochs", "2"), ("Batch size", "64")):
         box = page.locator(f'input[aria-label="{label}"]')
         box.fill(value)
         box.press("Tab")
-    assert page.locator('input[aria-label="Conv pool"]').input_value() == "1"  # a labeller does not pool
+    assert page.locator('input[aria-label="Conv pool"]').count() == 0  # a labeller does not pool: not on the form
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-labeller")
     name.press("Tab")

@@ -97,3 +97,15 @@ def model_of(info: dict) -> str | None:
     if path.name.endswith(SUFFIX) and path.is_file() and path.parent.resolve() == models_dir().resolve():
         return path.name.removesuffix(SUFFIX)
     return None
+
+
+def verdict(info: dict):
+    """The diagnosis' verdict on a finished run (:func:`bioseq.interpret.diagnose_training.run_verdict`), from
+    its validation figures, its class counts, its per-epoch history and its training options."""
+    from ..interpret.diagnose_training import run_verdict
+    from ..training.runs import RunFolder
+
+    history = RunFolder.named(info["name"]).metrics().to_dict("records") if info.get("name") else None
+    return run_verdict(info.get("val_metrics"), (info.get("summary") or {}).get("per_class"),
+                       task_of(info.get("model_config")).name, history,
+                       {"train_config": info.get("train_config"), "leakage": info.get("leakage")})

@@ -75,6 +75,8 @@ def cmd_train(a: argparse.Namespace) -> int:
           f"{s['length_min']}-{s['length_max']} (median {s['length_median']:g})"
           + (f", {s['truncated']} cut to {a.max_length} keeping the {a.length_policy}" if s["truncated"] else ""),
           file=sys.stderr)
+    for note in s.get("notes", ()):
+        print(f"bioseq: note: {note}", file=sys.stderr)
     for warning in s.get("warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
     m = r.result.val_metrics
@@ -222,8 +224,9 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     t.description = ("Train a model: a classifier (one class per sequence: labels from label=VALUE header tokens, "
                      "--labels, or one file per class, several files whose headers carry no labels) or a labeller (a "
                      "label per position: three-line FASTA, or --labels-fasta; --task label, detected from the "
-                     "files). Every option is also an argument of bioseq.train() and a field of the dashboard's "
-                     "Train form.")
+                     "files), on sequence files or on genome regions (--regions BED files with --genome FASTA, "
+                     "held out by chromosome with --val-chroms). Every option is also an argument of "
+                     "bioseq.train() and a field of the dashboard's Train form.")
     add_option_arguments(t)
     o = t.add_argument_group("run")
     o.add_argument("--log-dir", metavar="DIR", help="write metrics.csv, gradients.csv and checkpoints here")

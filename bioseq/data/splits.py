@@ -94,6 +94,12 @@ def describe_split(rule: dict | None) -> str:
         return "not recorded"
     held = f"{rule.get('val_fraction', 0):.1%} of the records held out"
     method = rule.get("method")
+    if rule.get("test_chroms"):
+        rest = describe_split({k: v for k, v in rule.items() if k != "test_chroms"})
+        test = ", ".join(rule["test_chroms"])
+        return f"{rest}; test chromosomes {test} left out ({rule.get('test_records')} records)"
+    if method == "chromosomes":
+        return f"whole chromosomes held out: validation on {', '.join(rule['val_chroms'])}, {held}"
     if method == "stratified":
         return f"stratified random split, {held}; identical sequences on one side (seed {rule.get('seed')})"
     tool = f"{TOOL_LABELS.get(rule.get('tool'), rule.get('tool'))} {rule.get('tool_version', '')}".strip()

@@ -82,7 +82,8 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
 
 def detect_task(opts: DataOptions, task: str | None = None) -> Task:
     """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
-    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label)
+    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label,
+                  per_position=bool(opts.regions_labels))
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
@@ -148,7 +149,13 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
 
 def cached(opts: DataOptions, per_position: bool = False) -> bool:
     """Whether the training data is read through the encoded-sequence cache (``--cache``, :mod:`bioseq.data.large`):
-    ``on``, or ``auto`` for large files; not for per-position labels or a homology split (read in memory)."""
+    ``on``, or ``auto`` for large files; not for per-position labels, a homology split or genome regions (read in
+    memory)."""
+    if opts.regions:
+        if opts.cache == "on":
+            raise InputError(f"{ref('cache', 'on')} reads sequence files; {ref('regions')} are read in memory (use "
+                             f"{ref('cache', 'off')})")
+        return False
     if not use_cache(opts.cache, opts.train):
         return False
     if opts.cache == "on" and (per_position or opts.split_identity):
@@ -170,6 +177,17 @@ def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[Ca
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
     return train_ds, val_ds, {"method": "stratified", "val_fraction": len(val_ds) / len(ds), "seed": seed}
+
+
+def loader(data: DataOptions, per_position: bool) -> Callable:
+    """What reads ``data`` into ``(train, val, split rule)`` given ``(data, seed)``: genome regions
+    (:func:`~bioseq.data.region_data.load_region_split`), per-position labels (:func:`load_position_split`) or one
+    label per sequence (:func:`load_split_rule`)."""
+    if data.regions:
+        from ..data.region_data import load_region_split
+
+        return lambda opts, seed: load_region_split(opts, seed, per_position)
+    return load_position_split if per_position else load_split_rule
 
 
 def _targets(ds: Dataset | PositionDataset):
@@ -197,7 +215,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     try:
         if name is not None or out is not None:  # claimed before the data is read: a taken name is said at once
             name, path, run = _destination(name, out, log_dir)
-            check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)  # never onto an input
+            check_output(path, data.inputs())  # never onto an input
             held = held or _claim(name, path, run, resume, overwrite, out)
         return _fit(data, model_options, train_cfg, out, name, log_dir, resume, overwrite, callback, should_stop,
                     launcher)
@@ -229,7 +247,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
          overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
     task = detect_task(data, model_options.get("task"))
     model_options["task"], each_position = task.name, task.per_position
-    load = load_position_split if each_position else load_split_rule
+    load = loader(data, each_position)
     cached(data, each_position)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     large = isinstance(train_ds, CachedDataset)
@@ -246,11 +264,12 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         name = new_name(cfg.cell, train_ds.alphabet.name)
         held = _claim(*_destination(name, None, log_dir), resume, overwrite, None)
     name, path, run = _destination(name, out, log_dir)
-    check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+    check_output(path, data.inputs())
     try:
         train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
         files = data_files(data)  # what the save needs, read now: a file changed during training changes nothing
         summary = summarize_(train_ds)
+        summary["notes"] = split_rule.pop("notes", [])  # e.g. chromosome names matched under another spelling
         summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
         card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
                     summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),

@@ -26,9 +26,9 @@ def ensemble_wins(single_loss: float, ensemble_loss: float) -> bool:
 
 def validation(data: DataOptions, seed: int, task: str) -> tuple:
     """The study's validation set (the split every trial used) as ``(arrays, targets)``."""
-    from .fit import _targets, load_position_split, load_split_rule
+    from .fit import _targets, loader
 
-    val = (load_position_split if task_of(task).per_position else load_split_rule)(data, seed)[1]
+    val = loader(data, task_of(task).per_position)(data, seed)[1]
     return val.encoded(), _targets(val)
 
 

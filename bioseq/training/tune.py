@@ -76,9 +76,9 @@ def data_profile(data: DataOptions, task: str, seed: int = 0) -> dict:
     """The training data in the numbers the search plans with: alphabet, records, residues, median length."""
     import numpy as np
 
-    from .fit import load_position_split, load_split_rule
+    from .fit import loader
 
-    train = (load_position_split if task_of(task).per_position else load_split_rule)(data, seed)[0]
+    train = loader(data, task_of(task).per_position)(data, seed)[0]
     lengths = np.asarray(train.lengths() if callable(train.lengths) else train.lengths)
     return {"alphabet": train.alphabet.name, "records": int(len(lengths)), "residues": int(lengths.sum()),
             "median_length": float(np.median(lengths)) if len(lengths) else 0.0}
@@ -137,7 +137,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     name = check_name(name or f"tune-{time.strftime('%Y%m%d-%H%M%S')}")
     folder = StudyFolder(log_dir) if log_dir else StudyFolder.named(name)
     if out is not None:
-        out = check_output(out, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+        out = check_output(out, data.inputs())
     else:
         out = model_path(name) if log_dir is None else folder.path / f"{name}.safetensors"
     held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")

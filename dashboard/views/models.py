@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import cards, uploads
+from bioseq.app import cards, train_again, uploads
 from bioseq.errors import BioseqError
 from bioseq.model import store
 from dashboard import state, widgets
@@ -77,11 +77,16 @@ with chart_col:
         widgets.chart(plots.confusion_matrix(matrix, meta["classes"]), "models_confusion", f"{name}_confusion")
 
 st.subheader("Use it")
-l1, l2 = st.columns(2)
+l1, l2, l3 = st.columns(3)
 l1.page_link("dashboard/views/predict.py", label=f"Predict with {name}", icon=":material/batch_prediction:",
              query_params={"model": name})
 l2.page_link("dashboard/views/gates_saliency.py", label=f"Gates & saliency of {name}", icon=":material/grid_on:",
              query_params={"model": name})
+if l3.button("Train again with these options", key="models_train_again", icon=":material/replay:",
+             help="fills in the Train form with this model's options (and its data, when they are still in the "
+             "workspace); nothing starts until you press Start training"):
+    st.session_state["train_again"] = train_again.from_model(meta)
+    st.switch_page("dashboard/views/train.py")
 
 st.subheader("Actions")
 with open(path, "rb") as fh:
