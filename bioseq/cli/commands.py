@@ -18,30 +18,9 @@ from ..errors import BioseqError
 from ..version import __version__
 from .arguments import add_destination, add_option, add_option_arguments
 from .device import add_device_arguments, add_rank_timeout
+from .progress import progress_printer as _progress_printer
 
 EXIT_INPUT = 2
-
-
-def _progress_printer(stream=sys.stderr):
-    tty = stream.isatty()
-
-    def show(p) -> None:
-        if p.phase == "batch" and tty:
-            done = (p.epoch - 1) * p.steps_per_epoch + p.step
-            total = p.epochs * p.steps_per_epoch
-            eta = p.elapsed / done * (total - done) if done else 0
-            bar = "#" * int(30 * p.step / p.steps_per_epoch)
-            stream.write(f"\repoch {p.epoch}/{p.epochs} [{bar:<30}] loss {p.loss:.4f} eta {eta:.0f}s ")
-            stream.flush()
-        elif p.phase == "epoch":
-            tr, va = p.history[-2], p.history[-1]
-            last = f"auroc {va['auroc']:.3f}" if "auroc" in va else f"f1 {va['f1']:.3f} sov {va['sov']:.3f}"
-            stream.write(("\r" if tty else "") +
-                         f"epoch {p.epoch:>3}/{p.epochs}  train loss {tr['loss']:.4f} acc {tr['accuracy']:.3f}  "
-                         f"val loss {va['loss']:.4f} acc {va['accuracy']:.3f} bal {va['balanced_accuracy']:.3f} "
-                         f"{last} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
-            stream.flush()
-    return show
 
 
 def _fmt(v) -> str:
@@ -200,8 +179,10 @@ def cmd_info(a: argparse.Namespace) -> int:
             lines.append(f"ensemble:      {len(e.get('members', []))} members ({e.get('origin', 'seeds')}), "
                          "probabilities averaged")
         vm = t.get("val_metrics") or {}
-        lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
-                                                    ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
+        sd = (meta.get("cv") or {}).get("sd") or {}  # bioseq cv: the folds' mean test figures ± their sd
+        lines.append(("cross-val:     " if sd else "validation:    ") + "  ".join(
+            f"{k} {_fmt(vm[k])}" + (f" ± {_fmt(sd[k])}" if k in sd else "")
+            for k in ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
     print("\n".join(lines))
     return 0
 
@@ -307,6 +288,12 @@ def _overlap_arguments(p: argparse.ArgumentParser) -> None:
     add_overlap_arguments(p)
 
 
+def _cv_arguments(p: argparse.ArgumentParser) -> None:
+    from .cv import add_cv_arguments
+
+    add_cv_arguments(p)
+
+
 def _tune_arguments(p: argparse.ArgumentParser) -> None:
     from .tune import add_tune_arguments
 
@@ -325,6 +312,8 @@ COMMANDS = MappingProxyType({
              _scan_arguments),
     "check-overlap": ("list test sequences that have a near-identical training sequence", _overlap_arguments),
     "tune": ("search model and training options (Optuna) and save the best model", _tune_arguments),
+    "cv": ("K-fold cross-validation: per-fold figures and their mean ± sd (--ensemble saves the fold models)",
+           _cv_arguments),
 })
 
 

@@ -46,7 +46,14 @@ JOBS = Option("jobs", "search", int, None, "trials in N parallel worker processe
 CLOCKS = ("wall", "cpu")
 CLOCK = Option("clock", "search", str, "wall", "what --budget measures: wall-clock time, or CPU time (every "
                "worker's process time added up; fair on a shared machine)", choices=CLOCKS, nullable=False)
-SEARCH_OPTIONS = (TRIALS, ENSEMBLE, JOBS, CLOCK)
+# cross-validation's folds: bioseq cv --folds (bioseq.training.cv) and tune --cv, each trial's inner folds
+FOLDS = Option("folds", "cv", int, 10, "cross-validation folds: each fold is tested once by a model trained on the "
+               "others", min=2, max=100, metavar="K", nullable=False)
+CV = Option("cv", "search", int, None, "score each trial by the mean test loss of a K-fold cross-validation "
+            "(bioseq cv) instead of one validation split; each trial then trains K models (K times the time: for "
+            "small data), its model the ensemble of the K", min=2, max=100, metavar="K",
+            unset="one validation split")
+SEARCH_OPTIONS = (TRIALS, ENSEMBLE, JOBS, CLOCK, CV)
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -65,7 +72,7 @@ def parse_budget(text: str | float | int) -> float:
 
 
 def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1,
-                 jobs: int | None = None, clock: str = "wall") -> TrainConfig:
+                 jobs: int | None = None, clock: str = "wall", cv: int | None = None) -> TrainConfig:
     """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
     the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
     training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
@@ -74,6 +81,9 @@ def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | No
     ENSEMBLE.check(ensemble, InputError)
     JOBS.check(jobs, InputError)
     CLOCK.check(clock, InputError)
+    CV.check(cv, InputError)
+    if cv and data.val:
+        raise InputError(f"{ref('cv', cv)} scores each trial on folds of the training files; drop {ref('val')}")
     data.validate()
     train_cfg.validate()
     for k in TRAIN_PARAMS:

@@ -89,6 +89,7 @@ class Searcher:
     records: int = 0
     residues: int = 0
     calibrate: bool = False  # decide bf16 on the two calibration trials (fidelity's rule)
+    cv: int | None = None  # tune --cv K: each trial scored by K-fold cross-validation (bioseq.training.cv)
 
     def open(self, worker: int = 0, create: bool = False):
         """The shared study; each worker's sampler seeded apart (``seed + 1000 * worker``)."""
@@ -183,6 +184,12 @@ class Searcher:
         cfg = replace(self.base, seed=self.seed, amp=amp, max_steps=steps, **train_opts)
         trial.set_user_attr("amp", amp)
         trial.set_user_attr("worker", worker)
+        if self.cv:  # scored by cross-validation: no per-epoch pruning (K folds report the same epochs)
+            from .cv import cv_trial
+
+            return cv_trial(trial, self.data, {**model_opts, **self.fixed}, cfg, self.cv, where,
+                            f"{self.name}-t{trial.number}", stop_now,
+                            lambda p: p.phase == "epoch" and report(trial.number, p.epoch, p.epochs))
         trial.set_user_attr("max_steps", steps)
         result = fit(self.data, {**model_opts, **self.fixed}, cfg, out=where / "model.safetensors",
                      name=f"{self.name}-t{trial.number}", log_dir=where, callback=on_progress,

@@ -112,7 +112,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          callback: Callable[[TuneProgress], None] | None = None,
          should_stop: Callable[[], bool] | None = None, ensemble: int = ENSEMBLE.default,
          claimed: Claim | None = None, out: str | os.PathLike | None = None, jobs: int | None = 1,
-         clock: str = "wall") -> TuneResult:
+         clock: str = "wall", cv: int | None = None) -> TuneResult:
     """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``
     (or to the file ``out``, the study then named after it).
 
@@ -122,14 +122,15 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     ``weight_decay`` are the first trial's). ``jobs`` worker processes share the study (``None``: one per core
     on a CPU, :func:`bioseq.training.fidelity.jobs_for`). With ``ensemble`` k > 1 the saved model is the
     ensemble of the k best complete trials when its validation loss is lower than the best trial's
-    (:mod:`bioseq.training.top_trials`). The name is claimed as a run's is (:mod:`bioseq.training.claims`;
-    ``claimed``: a claim the caller holds); a resumed study must be on the same data (files, record options
-    and seed) and task.
+    (:mod:`bioseq.training.top_trials`); ``cv`` K scores each trial by K-fold CV (:func:`.cv.cv_trial`; the
+    best trial is then saved, never an ensemble of trials). The name is claimed as a run's is
+    (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a resumed study must be on the same
+    data (files, record options and seed) and task.
     """
     from .fit import detect_task
 
     budget_s = parse_budget(budget)
-    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble, jobs, clock)
+    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble, jobs, clock, cv)
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task")).name
     if out is not None and name is None:
@@ -143,7 +144,7 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
     try:
         return _search(data, name, folder, out, budget_s, base, fixed, task, seed, resume, max_trials, callback,
-                       should_stop, ensemble, jobs, clock)
+                       should_stop, ensemble, jobs, clock, cv)
     finally:
         held.release()
 
@@ -177,7 +178,7 @@ def _enqueue(study, data: DataOptions, base: TrainConfig, task: str, profile: di
 
 def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget_s: float, base: TrainConfig,
             fixed: dict, task: str, seed: int, resume: bool, max_trials: int | None, callback, should_stop,
-            ensemble: int, jobs: int | None, clock: str) -> TuneResult:
+            ensemble: int, jobs: int | None, clock: str, cv: int | None = None) -> TuneResult:
     """:func:`tune` once the study's name is claimed."""
     import torch
 
@@ -185,12 +186,13 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
     if resume:
         _check_same_data(folder, name, print_, task)
     searcher, profile = _plan(data, name, folder, out, budget_s, base, fixed, task, seed, jobs, clock)
+    searcher.cv = cv
     study = searcher.open(0, create=not resume)
     warm = None if resume else _enqueue(study, data, base, task, profile, searcher.calibrate)
     folder.stop_path.unlink(missing_ok=True)
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s, clock=clock,
                   data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
-                  fingerprint=print_, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  fingerprint=print_, cv=cv, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"),
                   jobs=searcher.jobs, threads=searcher.threads, profile=profile,
                   subsample=f"trial epochs of about {TRIAL_EPOCH_RESIDUES:,} residues" if
                   profile["residues"] > TRIAL_EPOCH_RESIDUES and base.max_steps is None else None,
@@ -218,7 +220,7 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
     if errors and not done:
         folder.update(status="failed", error=errors[0])
         raise TrainingError(f"every worker of the study {name!r} failed: {errors[0]}")
-    chosen = final_model(folder, study, out, name, ensemble, data, seed, task) if done else None
+    chosen = final_model(folder, study, out, name, 1 if cv else ensemble, data, seed, task) if done else None
     best = done[0] if done else None
     folder.update(status="done", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
                   best_value=best.value if best else None, best_trial=best.number if best else None,
