@@ -26,10 +26,10 @@ def ensemble_wins(single_loss: float, ensemble_loss: float) -> bool:
 
 def validation(data: DataOptions, seed: int, task: str) -> tuple:
     """The study's validation set (the split every trial used) as ``(arrays, targets)``."""
-    from .fit import _targets, loader
+    from .fit import loader, targets_of
 
     val = loader(data, task_of(task).per_position)(data, seed)[1]
-    return val.encoded(), _targets(val)
+    return val.encoded(), targets_of(val)
 
 
 def val_loss(model, val: tuple) -> float:
