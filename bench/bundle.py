@@ -40,8 +40,8 @@ if __package__ in (None, ""):
 
 from bench.report import machine  # noqa: E402
 from bench.tuned import wilson  # noqa: E402
-from bioseq.model.bundled import BUNDLED_DIR  # noqa: E402
 from bioseq.data.dataset import load_dataset  # noqa: E402
+from bioseq.model.bundled import BUNDLED_DIR  # noqa: E402
 from bioseq.model.store import load_model, save_model  # noqa: E402
 from bioseq.training.config import TrainConfig  # noqa: E402
 from bioseq.training.fit import fit  # noqa: E402

@@ -19,8 +19,16 @@ from bioseq.cli import main
 from bioseq.errors import ModelFileError
 from bioseq.model import bundled
 from bioseq.model.card import card_html
-from bioseq.model.store import (delete_model, list_models, load_model, model_path, register_model, rename_model,
-                                resolve, save_model)
+from bioseq.model.store import (
+    delete_model,
+    list_models,
+    load_model,
+    model_path,
+    register_model,
+    rename_model,
+    resolve,
+    save_model,
+)
 from bioseq.prediction.predict import predict_files
 
 ROOT = Path(__file__).resolve().parents[1]

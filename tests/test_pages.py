@@ -583,11 +583,33 @@ def test_gates_page_refuses_the_wrong_alphabet(protein_model):
     assert "looks like DNA" in texts(at.error)
 
 
-def test_gates_page_without_models():
-    assert "No saved models" in texts(ok(open_page("gates_saliency")).info)
+BUNDLED = ["amp — bundled: AMP, DECOY", "splice — bundled: EI, IE, N", "ss3 — bundled: C, E, H"]
+
+
+def test_gates_page_without_models_offers_the_bundled_ones():
+    at = ok(open_page("gates_saliency"))
+    assert at.selectbox(key="gates_model").options == BUNDLED
 
 
 # ---------- predict ----------
+
+def test_predict_page_offers_the_bundled_models_on_first_launch():
+    """An empty workspace: secondary structure and antimicrobial peptides are predicted with no training."""
+    fixtures = ROOT / "tests" / "fixtures" / "bundled"
+    at = ok(open_page("predict"))
+    assert at.selectbox(key="predict_model").options == BUNDLED
+    at.file_uploader(key="predict_files").set_value(("pep.fa", (fixtures / "amp.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["AP01235", "AP02387", "UniRef50_Q9BRA0", "UniRef50_Q54JQ2"]
+    assert list(table.columns)[:4] == ["id", "prediction", "p_AMP", "p_DECOY"]
+    at.selectbox(key="predict_model").set_value("ss3").run()
+    at.file_uploader(key="predict_files").set_value(("chains.fa", (fixtures / "ss3.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    assert set(at.dataframe[0].value["id"]) == {"cb513_015", "cb513_040"}
+
 
 def test_predict_page_with_a_cli_model(cli_model, dna_fasta):
     at = ok(open_page("predict"))
@@ -829,10 +851,11 @@ def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
 def test_damaged_model_file_is_a_warning(cli_model):
     (model_path(cli_model).parent / "broken.safetensors").write_bytes(b"not a model at all")
     at = ok(open_page("models"))
-    assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert "broken" in texts(at.warning)
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     predict = ok(open_page("predict"))
     arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}", *BUNDLED]
 
 
 def test_protein_through_every_page(protein_fasta):

@@ -56,7 +56,8 @@ def figures_line(card: dict) -> str:
     t = card.get("test") or {}
     lo, hi = (t.get("wilson95") or [None, None])[:2]
     n = t.get("n")
-    words = [f"accuracy {_pct(t.get('accuracy'))} (Wilson 95% CI {_pct(lo)}-{_pct(hi)}"
+    ci = f"{100 * lo:.1f}-{_pct(hi)}" if isinstance(lo, int | float) else "-"
+    words = [f"accuracy {_pct(t.get('accuracy'))} (Wilson 95% CI {ci}"
              + (f"; {n:,} {t.get('unit', 'records')})" if isinstance(n, int) else ")")]
     words += [f"{k.upper() if k in ('mcc', 'sov') else k.replace('auroc', 'AUROC').replace('f1', 'macro F1')} "
               f"{t[k]:.3f}" for k in ("auroc", "mcc", "f1", "sov") if isinstance(t.get(k), int | float)]
