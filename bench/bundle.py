@@ -168,7 +168,7 @@ def _file_names(training: dict) -> dict:
     return strip(training)
 
 
-def package(name: str, spec: Spec, work: Path, result: dict, threads: int, out: Path = BUNDLED_DIR) -> Path:
+def package(name: str, spec: Spec, work: Path, result: dict, threads: int, out: Path) -> Path:
     """Write ``work/<name>.safetensors`` as bundled model ``name`` in ``out``, with its card."""
     b = load_model(work / f"{name}.safetensors")
     b.meta = {**b.meta, "name": name, "training": _file_names(b.meta.get("training") or {}),
@@ -179,11 +179,12 @@ def package(name: str, spec: Spec, work: Path, result: dict, threads: int, out: 
     return path
 
 
-def write_fixture(name: str, path: Path, folder: Path = FIXTURES) -> Path:
+def write_fixture(name: str, path: Path, folder: Path | None = None) -> Path:
     """The expected predictions of bundled model ``name`` (file ``path``) on ``folder/<name>.fa``, which
     ``tests/test_bundled.py`` compares with what the shipped file predicts."""
     from bioseq.prediction.predict import predict_files
 
+    folder = folder or FIXTURES
     out = folder / f"{name}.predictions.csv"
     out.unlink(missing_ok=True)
     predict_files(load_model(path), [str(folder / f"{name}.fa")], str(out))
