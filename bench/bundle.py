@@ -11,6 +11,7 @@ the row and rerun to ship a better one) and what its model card says about the d
     python -m bench.bundle amp splice          # only these
     python -m bench.bundle ss3 --work DIR      # keep the training folder in DIR (ss3: ~20 CPU-minutes)
     python -m bench.bundle ss3 --work DIR --package-only   # re-package DIR's trained model and result
+    python -m bench.bundle ss3 --work DIR --resume-cpu 16  # finish a stopped run from its last checkpoint
 
 The model file is written with :func:`bioseq.model.store.save_model` (safetensors, no pickle), under the
 bundled name; nothing of the training machine's paths is kept (data files are named by their file name). The
@@ -130,13 +131,17 @@ def train_classifier(name: str, spec: Spec, root: Path, work: Path, echo) -> dic
             "notes": task.notes}
 
 
-def train_labeller(name: str, spec: Spec, root: Path, work: Path, echo, threads: int) -> dict:
+def train_labeller(name: str, spec: Spec, root: Path, work: Path, echo, threads: int,
+                   resume_cpu_min: float | None = None) -> dict:
     """Train the secondary-structure labeller (:mod:`bench.secondary_structure`); the model is
-    ``work/ss3.safetensors``, renamed to ``work/<name>.safetensors``."""
+    ``work/ss3.safetensors``, renamed to ``work/<name>.safetensors``. ``resume_cpu_min``: continue a stopped
+    run from its checkpoint in ``work``, that many CPU-minutes already used (at or over the budget: no further
+    epoch, the best one so far kept)."""
     from bench import secondary_structure as ss
 
     r = ss.run(root / spec.benchmark, threads, echo=echo, cpu_budget_s=spec.cpu_budget_min * 60, work=work,
-               model=spec.model, train=spec.train)
+               model=spec.model, train=spec.train,
+               resume_cpu_s=None if resume_cpu_min is None else resume_cpu_min * 60)
     if name != "ss3":
         (work / "ss3.safetensors").replace(work / f"{name}.safetensors")
     t = r["test"]
@@ -145,7 +150,8 @@ def train_labeller(name: str, spec: Spec, root: Path, work: Path, echo, threads:
             "chains": t["chains"], "mcc": t["mcc"], "f1": t["macro_f1"], "sov": t["sov"],
             "accuracy_all_511_chains": r["test_all_511"]["q3"]}
     return {"test": test, "best_epoch": r["best_epoch"], "train_wall_s": r["train_wall_s"],
-            "train_cpu_s": r["train_cpu_s"], "stopped_by_budget": r["stopped_by_budget"]}
+            "train_cpu_s": r["train_cpu_s"], "stopped_by_budget": r["stopped_by_budget"],
+            "resumed_after_cpu_s": r["resumed_after_cpu_s"]}
 
 
 def card(name: str, spec: Spec, result: dict, threads: int) -> dict:
@@ -199,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="keep each model's training folder in WORK/<name> (default: temporary)")
     ap.add_argument("--package-only", action="store_true", help="re-package the trained model and result in --work")
     ap.add_argument("--out", type=Path, default=BUNDLED_DIR, help=f"where the model files go ({BUNDLED_DIR})")
+    ap.add_argument("--resume-cpu", type=float, metavar="CPU_MINUTES", help="labeller: continue the stopped run in "
+                    "--work from its checkpoint, this many CPU-minutes already used (at the budget: no more epochs)")
     a = ap.parse_args(argv)
     unknown = [n for n in a.names if n not in MODELS]
     if unknown:
@@ -222,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result = json.loads(saved.read_text())
             else:
                 echo(f"{name}: training on {spec.benchmark}")
-                result = (train_labeller(name, spec, a.data, work, echo, a.threads) if spec.cpu_budget_min
+                result = (train_labeller(name, spec, a.data, work, echo, a.threads, a.resume_cpu)
+                          if spec.cpu_budget_min
                           else train_classifier(name, spec, a.data, work, echo))
                 result["machine"] = machine()
                 saved.write_text(json.dumps(result, indent=1, default=float))

@@ -195,6 +195,9 @@ def test_bundle_trains_packages_and_repackages_a_labeller(tmp_path, monkeypatch)
     assert list(summary) == ["ss3"] and summary["ss3"]["size_bytes"] == size
     assert bundle.main([*args, "--package-only"]) == 0
     assert (fixtures / "ss3.predictions.csv").read_text() == expected
+    assert bundle.main([*args, "--resume-cpu", "1000"]) == 0  # over the budget: no further epoch, the same model
+    assert (fixtures / "ss3.predictions.csv").read_text() == expected
+    assert load_model(tmp_path / "out" / "ss3.safetensors").meta["bundled"]["train_cpu_s"] >= 1000 * 60
     with pytest.raises(SystemExit):
         bundle.main(["nope"])
 
