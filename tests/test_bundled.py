@@ -158,9 +158,11 @@ def test_cli_lists_and_uses_them(capsys, bioseq_home, tmp_path):
     assert "data licence: CC BY 4.0" in info and "Wilson 95% CI" in info
 
 
-def test_cli_refuses_rename_and_delete_in_one_line(capsys):
-    for args in (["models", "rename", "amp", "x"], ["models", "delete", "ss3", "--yes"]):
+def test_cli_refuses_rename_delete_train_and_tune_in_one_line(capsys, dna_fasta, bioseq_home):
+    for args in (["models", "rename", "amp", "x"], ["models", "delete", "ss3", "--yes"],
+                 ["train", str(dna_fasta), "--name", "splice", "--epochs", "1", "--quiet"],
+                 ["tune", str(dna_fasta), "--name", "amp", "--budget", "5s"]):
         assert main(args) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.endswith(READ_ONLY)
-    assert bundled.names() == NAMES
+    assert bundled.names() == NAMES and not (bioseq_home / "models").exists()
