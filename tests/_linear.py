@@ -74,9 +74,11 @@ def decay(n: int, w: float = 0.5) -> np.ndarray:
     return w ** np.arange(n - 1, -1, -1)
 
 
-def expected_linear_saliency(seq: str, cls: int, w: float = 0.5) -> np.ndarray:
-    """Gradient × input of logit ``cls``: ``head[cls] w^(T-t) u·x(t)``."""
-    return HEAD[cls] * decay(len(seq), w) * (encode(seq, DNA) @ U)
+def expected_linear_saliency(seq: str, cls: int, w: float = 0.5, simplex: bool = False) -> np.ndarray:
+    """Gradient × input of logit ``cls``: ``head[cls] w^(T-t) u·x(t)``; with the simplex correction the
+    gradient is centred over the alphabet first, ``head[cls] w^(T-t) (u - mean(u))·x(t)`` (an N scores 0)."""
+    x = encode(seq, DNA)
+    return HEAD[cls] * decay(len(seq), w) * (x @ (U - U.mean() if simplex else U))
 
 
 def logits_of(bundle: ModelBundle, arrays) -> np.ndarray:

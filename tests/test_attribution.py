@@ -41,7 +41,7 @@ def test_the_registry_holds_bioseqs_and_captums_methods():
     for name, m in METHODS.items():
         assert m.name == name and m.label and m.help and "\n" not in m.help
         assert m.parse({}) == {o.name: o.default for o in m.options}
-    assert METHODS["ig"].parse({}) == {"steps": 32}
+    assert METHODS["ig"].parse({}) == {"steps": 32, "simplex": "on"}
     # names as their authors write them; a sentence starts with the label as written, not str.capitalize()
     assert (METHODS["deeplift"].label, METHODS["gradientshap"].label) == ("DeepLIFT", "GradientSHAP")
     assert (METHODS["ig"].heading, METHODS["deeplift"].heading) == ("Integrated gradients", "DeepLIFT")
@@ -57,7 +57,9 @@ def test_unknown_method_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("method,options,message", [
-    ("saliency", {"steps": 4}, "saliency has no option steps; its options: none"),
+    ("saliency", {"steps": 4}, "saliency has no option steps; its options: simplex"),
+        ("ism", {"simplex": "on"}, "ism has no option simplex; its options: none"),
+        ("saliency", {"simplex": "yes"}, "saliency: option simplex must be one of on, off, not 'yes'"),
     ("ig", {"step": 4}, "ig has no option step; its options: steps"),
     ("ig", {"steps": "many"}, "ig: option steps must be int, not 'many'"),
     ("ig", {"steps": 2.5}, "ig: option steps must be int, not 2.5"),
@@ -72,7 +74,7 @@ def test_bad_options_are_one_clear_error(method, options, message):
 
 
 def test_options_are_converted_to_their_type():
-    assert METHODS["ig"].parse({"steps": "8"}) == {"steps": 8}
+    assert METHODS["ig"].parse({"steps": "8"}) == {"steps": 8, "simplex": "on"}
     assert METHODS["smoothgrad"].parse({"noise": 1})["noise"] == 1.0
 
 
@@ -143,7 +145,7 @@ def test_attribute_gives_the_arrays_behind_the_table():
     bundle = linear_bundle()
     a = attribute(bundle, records("ACGT", "GGA"), "saliency", target="a")
     assert a.method == "saliency" and a.seqs == ["ACGT", "GGA"] and a.targets.tolist() == [0, 0]
-    np.testing.assert_allclose(a.scores[1], expected_linear_saliency("GGA", 0), rtol=1e-6)
+    np.testing.assert_allclose(a.scores[1], expected_linear_saliency("GGA", 0, simplex=True), rtol=1e-6)
 
 
 def test_bioseq_explain_takes_a_bundle_or_a_model_file(tmp_path):
@@ -154,7 +156,8 @@ def test_bioseq_explain_takes_a_bundle_or_a_model_file(tmp_path):
     via_bundle = bioseq.explain(bundle, recs, "ig", None, steps=8)
     assert list(via_file.columns) == ["id", "position", "letter", "score", "method", "target"]
     pd.testing.assert_frame_equal(via_file, via_bundle)
-    np.testing.assert_allclose(by_id(via_file, "s0"), expected_linear_saliency("ACGTTGCA", 1), rtol=1e-5)
+    np.testing.assert_allclose(by_id(via_file, "s0"), expected_linear_saliency("ACGTTGCA", 1, simplex=True),
+                               rtol=1e-5)
 
 
 # --- end to end -------------------------------------------------------------------------------------

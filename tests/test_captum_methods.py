@@ -41,7 +41,7 @@ def test_captum_input_x_gradient_is_bioseq_saliency(make_bundle, cfg):
     targets = resolve_targets(bundle, arrays, None)
     attr = captum_attributions(bundle, arrays, targets, lambda model, x, t, lengths: InputXGradient(model).attribute(
         x.requires_grad_(True), target=t, additional_forward_args=(lengths,)))
-    ours = explain(bundle, recs, "saliency")
+    ours = explain(bundle, recs, "saliency", simplex="off")
     for i, a in enumerate(attr):
         np.testing.assert_allclose(a.sum(1), by_id(ours, f"s{i}"), rtol=1e-4, atol=1e-6)
 
@@ -55,7 +55,7 @@ def test_captum_integrated_gradients_riemann_middle_is_bioseq_ig(make_bundle, cf
     attr = captum_attributions(bundle, arrays, targets, lambda model, x, t, lengths: IntegratedGradients(
         model).attribute(x, baselines=torch.zeros_like(x), target=t, additional_forward_args=(lengths,), n_steps=16,
                          method="riemann_middle"))
-    ours = explain(bundle, recs, "ig", target="b", steps=16)
+    ours = explain(bundle, recs, "ig", target="b", steps=16, simplex="off")
     for i, a in enumerate(attr):
         np.testing.assert_allclose(a.sum(1), by_id(ours, f"s{i}"), rtol=1e-4, atol=1e-6)
 
@@ -98,7 +98,7 @@ def test_deeplift_applies_its_rule_at_the_conv_front_ends_relu(make_bundle):
     bundle = make_bundle(seed=1, cell="gru", conv=True)
     assert isinstance(bundle.model.front.relu, torch.nn.ReLU)
     recs = records(*SEQS)
-    saliency = explain(bundle, recs, "saliency")["score"]
+    saliency = explain(bundle, recs, "saliency", simplex="off")["score"]
     assert not np.allclose(explain(bundle, recs, "deeplift")["score"], saliency, rtol=1e-3, atol=1e-5)
     bundle.model.front.relu = _FunctionalReLU()
     np.testing.assert_allclose(explain(bundle, recs, "deeplift")["score"], saliency, rtol=1e-4, atol=1e-6)
@@ -110,8 +110,8 @@ def test_deeplift_applies_its_rule_at_the_conv_front_ends_relu(make_bundle):
 def test_gradientshap_of_a_linear_model():
     bundle = linear_bundle()
     recs = records("ACGTTGCA", "TTGAC")
-    zero = explain(bundle, recs, "gradientshap", baseline="zero", samples=4)
-    uniform = explain(bundle, recs, "gradientshap", baseline="uniform", samples=4)
+    zero = explain(bundle, recs, "gradientshap", baseline="zero", samples=4, simplex="off")
+    uniform = explain(bundle, recs, "gradientshap", baseline="uniform", samples=4, simplex="off")
     for i, r in enumerate(recs):
         np.testing.assert_allclose(by_id(zero, f"s{i}"), expected_linear_saliency(r.seq, 1), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(by_id(uniform, f"s{i}"), uniform_linear(r.seq), rtol=1e-5, atol=1e-6)
@@ -131,7 +131,7 @@ def test_gradientshap_against_random_sequences_is_the_mean_over_the_draws():
 def test_smoothgrad_of_a_linear_model_is_saliency():
     bundle = linear_bundle()
     recs = records("ACGTTGCA", "GGNAC")
-    df = explain(bundle, recs, "smoothgrad", noise=0.01, samples=8)  # tiny noise keeps every ReLU input > 0
+    df = explain(bundle, recs, "smoothgrad", noise=0.01, samples=8, simplex="off")  # tiny noise: every ReLU input > 0
     for i, r in enumerate(recs):
         np.testing.assert_allclose(by_id(df, f"s{i}"), expected_linear_saliency(r.seq, 1), rtol=1e-5, atol=1e-6)
 

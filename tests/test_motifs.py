@@ -22,10 +22,12 @@ def test_top_motif_is_the_planted_one():
         got = inst[inst["id"] == r.id]
         if MOTIF in r.seq:
             assert got[["kmer", "start"]].values.tolist() == [[MOTIF, r.seq.index(MOTIF) + 1]]
-            assert got["score"].iloc[0] == pytest.approx(2.0 * 5)
+            # weight 2 on each motif letter, 0 on the others: simplex-corrected, 2 - 2/4 = 1.5 per letter
+            assert got["score"].iloc[0] == pytest.approx(1.5 * 5)
         elif "GCTTA" in r.seq:
             assert got[["kmer", "start"]].values.tolist() == [["GCTTA", r.seq.index("GCTTA") + 1]]
-            assert got["score"].iloc[0] == pytest.approx(2.0 * 4)  # the mismatched letter scores 0
+            # the mismatched letter has weight 0 there: 0 - 2/4 = -0.5 after the correction
+            assert got["score"].iloc[0] == pytest.approx(1.5 * 4 - 0.5)
         else:
             assert got.empty
     table = motifs(bundle, records, k=5, target="motif")
@@ -33,9 +35,9 @@ def test_top_motif_is_the_planted_one():
                                    "enrichment"]
     # 6 records predicted motif (a match of 4 or 5 letters), 2 background (no match: a tie, the first class):
     # GATTA at the peak of 4 of the 6, of none of the 2: (4 + 1) / (6 + 2) against (0 + 1) / (2 + 2)
-    assert table.iloc[0].tolist() == ["motif", MOTIF, 4, pytest.approx(10.0), 4, pytest.approx(4 / 6), 0.0,
+    assert table.iloc[0].tolist() == ["motif", MOTIF, 4, pytest.approx(7.5), 4, pytest.approx(4 / 6), 0.0,
                                       pytest.approx(2.5)]
-    assert table.iloc[1].tolist() == ["motif", "GCTTA", 2, pytest.approx(8.0), 2, pytest.approx(2 / 6), 0.0,
+    assert table.iloc[1].tolist() == ["motif", "GCTTA", 2, pytest.approx(5.5), 2, pytest.approx(2 / 6), 0.0,
                                       pytest.approx(1.5)]
     assert len(table) == 2
 

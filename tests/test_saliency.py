@@ -20,7 +20,7 @@ from bioseq.interpret.saliency import gradient_x_input, integrated_gradients
 def test_saliency_of_a_linear_model_is_the_weight_picked_by_each_letter():
     bundle = linear_bundle()
     seqs = ["ACGTTGCA", "GGNAC", "TACGATCGATCGTA"]  # N is a quarter of each letter
-    df = explain(bundle, records(*seqs), "saliency")
+    df = explain(bundle, records(*seqs), "saliency", simplex="off")
     assert list(df.columns) == ["id", "position", "letter", "score", "method", "target"]
     assert (df["target"] == "b").all()  # the prediction
     assert (df["method"] == "saliency").all()
@@ -33,15 +33,15 @@ def test_saliency_of_a_linear_model_is_the_weight_picked_by_each_letter():
 
 def test_saliency_with_w_one_is_exactly_head_times_u():
     bundle = linear_bundle(w=1.0)
-    df = explain(bundle, [rec("TTGACA")], "saliency")
+    df = explain(bundle, [rec("TTGACA")], "saliency", simplex="off")
     np.testing.assert_allclose(df["score"], HEAD[1] * U[[3, 3, 2, 0, 1, 0]], rtol=1e-6)
 
 
 def test_saliency_for_a_chosen_class_differs_from_the_prediction():
     bundle = linear_bundle()
     seq = "ACGTAC"
-    chosen = explain(bundle, [rec(seq)], "saliency", target="a")
-    predicted = explain(bundle, [rec(seq)], "saliency")
+    chosen = explain(bundle, [rec(seq)], "saliency", target="a", simplex="off")
+    predicted = explain(bundle, [rec(seq)], "saliency", simplex="off")
     assert (chosen["target"] == "a").all() and (predicted["target"] == "b").all()
     np.testing.assert_allclose(chosen["score"], expected_linear_saliency(seq, 0), rtol=1e-6)
     assert np.sign(chosen["score"]).tolist() == [-1.0] * len(seq)
@@ -50,7 +50,7 @@ def test_saliency_for_a_chosen_class_differs_from_the_prediction():
 def test_gradient_x_input_takes_one_target_per_record():
     bundle = linear_bundle()
     arrays = [encode("ACGT", DNA), encode("GGA", DNA)]
-    a, b = gradient_x_input(bundle, arrays, np.array([0, 1]))
+    a, b = gradient_x_input(bundle, arrays, np.array([0, 1]), simplex="off")
     np.testing.assert_allclose(a, expected_linear_saliency("ACGT", 0), rtol=1e-6)
     np.testing.assert_allclose(b, expected_linear_saliency("GGA", 1), rtol=1e-6)
 
@@ -89,7 +89,7 @@ def test_integrated_gradients_of_a_linear_model_need_one_step():
     bundle = linear_bundle(w=1.0)
     arrays = [encode("TGCA", DNA)]
     for steps in (1, 3):
-        (ig,) = integrated_gradients(bundle, arrays, np.array([1]), steps=steps)
+        (ig,) = integrated_gradients(bundle, arrays, np.array([1]), steps=steps, simplex="off")
         np.testing.assert_allclose(ig, HEAD[1] * U[[3, 2, 1, 0]], rtol=1e-6)
 
 
@@ -104,7 +104,7 @@ def test_integrated_gradients_are_complete(make_bundle, cfg, tol):
     bundle = make_bundle(seed=1, **cfg)
     rng = np.random.default_rng(0)
     recs = records(*("".join(rng.choice(list("ACGT"), n)) for n in (6, 17, 25)))
-    ig = explain(bundle, recs, "ig", steps=64)
+    ig = explain(bundle, recs, "ig", steps=64, simplex="off")
     for r in recs:
         sub = ig[ig["id"] == r.id]
         x = encode(r.seq, DNA)

@@ -113,15 +113,19 @@ class Method:
 
 
 _SEED = Option("seed", 0, "seed of the random draws (reproducible results)", minimum=0)
+_SIMPLEX = Option("simplex", "on", "simplex correction: remove the mean over the alphabet from the gradient at "
+                  "each position (Majdandzic et al. 2023); off gives the raw gradient", ("on", "off"))
+_CORRECTED = "; gradients simplex-corrected (mean over the alphabet removed at each position)"
 
 METHODS = MappingProxyType({m.name: m for m in (
     Method("saliency", "gradient × input",
-           "gradient of the class score at each letter, times the letter (bioseq's own; fast)",
-           saliency.gradient_x_input, batched=True),
+           "gradient of the class score at each letter, times the letter (bioseq's own; fast)" + _CORRECTED,
+           saliency.gradient_x_input, (_SIMPLEX,), batched=True),
     Method("ig", "integrated gradients",
-           "gradients averaged on the straight path from no letters to the sequence; sums to f(x) − f(0)",
-           saliency.integrated_gradients, (Option("steps", 32, "integration steps (midpoint rule)", minimum=1),),
-           batched=True),
+           "gradients averaged on the straight path from no letters to the sequence" + _CORRECTED
+           + " (with simplex off the scores sum to f(x) − f(0))",
+           saliency.integrated_gradients, (Option("steps", 32, "integration steps (midpoint rule)", minimum=1),
+                                           _SIMPLEX), batched=True),
     Method("ism", "in-silico mutagenesis",
            "drop of the class score when the letter is replaced, averaged over the other letters (no gradients)",
            ism.ism_scores, max_length=ism.ISM_MAX_LENGTH, default_records=20),
@@ -132,19 +136,20 @@ METHODS = MappingProxyType({m.name: m for m in (
                    ("zero", "uniform")),)),
     Method("gradientshap", "GradientSHAP",
            "gradient × (input − reference) at random points between random sequences and the input "
-           "(Captum)",
+           "(Captum)" + _CORRECTED,
            captum_methods.gradient_shap,
            (Option("baseline", "random", "references: random sequences, zero or uniform", captum_methods.BASELINES),
             Option("samples", 32, "random draws per record", minimum=1),
             Option("noise", 0.0, "standard deviation of Gaussian noise added to the input", minimum=0.0),
-            _SEED)),
+            _SEED, _SIMPLEX)),
     Method("smoothgrad", "SmoothGrad",
-           "gradient × input averaged over noisy copies of the sequence: less speckle (Captum NoiseTunnel)",
+           "gradient × input averaged over noisy copies of the sequence: less speckle (Captum NoiseTunnel)"
+           + _CORRECTED,
            captum_methods.smoothgrad,
            (Option("samples", 32, "noisy copies per record", minimum=1),
             Option("noise", 0.25, "standard deviation of the Gaussian noise (one-hot rows span 0 to 1)",
                    minimum=0.0),
-            _SEED)),
+            _SEED, _SIMPLEX)),
     Method("occlusion", "occlusion",
            "drop of the class score when a window of letters is blanked out, no gradients (Captum)",
            captum_methods.occlusion,

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..model.store import ModelBundle
-from .inputs import batches, no_cudnn
+from .inputs import batches, corrected_forward, no_cudnn
 
 BASELINES = ("zero", "uniform", "random")
 # attribute(model, x (B, T, K), target (B,), lengths (B,)) -> attribution (B, T, K)
@@ -92,29 +92,34 @@ def deeplift(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndar
 
 
 def gradient_shap(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray, baseline: str = "random",
-                  samples: int = 32, noise: float = 0.0, seed: int = 0) -> list[np.ndarray]:
+                  samples: int = 32, noise: float = 0.0, seed: int = 0, simplex: str = "on") -> list[np.ndarray]:
     """GradientShap (expected gradients): gradient × (input - reference) at random points between a
-    reference and the input, averaged over ``samples`` draws; summed over the alphabet."""
+    reference and the input, averaged over ``samples`` draws; summed over the alphabet. ``simplex="on"``
+    centres each gradient over the alphabet first (it changes the score only where the reference's letters
+    do not sum to 1 at a position, i.e. the zero reference)."""
     from captum.attr import GradientShap
 
     def attribute(model, x, t, lengths):
         with seeded(seed):
-            return GradientShap(model).attribute(x, baselines=reference(baseline, x, seed=seed), target=t,
-                                                 additional_forward_args=(lengths,), n_samples=samples, stdevs=noise)
+            shap = GradientShap(corrected_forward(model, simplex))
+            return shap.attribute(x, baselines=reference(baseline, x, seed=seed), target=t,
+                                  additional_forward_args=(lengths,), n_samples=samples, stdevs=noise)
 
     return [a.sum(1) for a in captum_attributions(bundle, arrays, targets, attribute, batch_size=8)]
 
 
 def smoothgrad(bundle: ModelBundle, arrays: Sequence[np.ndarray], targets: np.ndarray, samples: int = 32,
-               noise: float = 0.25, seed: int = 0) -> list[np.ndarray]:
+               noise: float = 0.25, seed: int = 0, simplex: str = "on") -> list[np.ndarray]:
     """SmoothGrad × input: the gradient averaged over ``samples`` copies of the input with Gaussian noise
-    (standard deviation ``noise``; a one-hot row spans 0 to 1), times the input, summed over the alphabet."""
+    (standard deviation ``noise``; a one-hot row spans 0 to 1), centred over the alphabet when ``simplex="on"``,
+    times the input, summed over the alphabet."""
     from captum.attr import NoiseTunnel, Saliency
 
     def attribute(model, x, t, lengths):
         with seeded(seed):
-            grad = NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=samples, stdevs=noise,
-                                                          target=t, additional_forward_args=(lengths,), abs=False)
+            tunnel = NoiseTunnel(Saliency(corrected_forward(model, simplex)))
+            grad = tunnel.attribute(x, nt_type="smoothgrad", nt_samples=samples, stdevs=noise, target=t,
+                                    additional_forward_args=(lengths,), abs=False)
         return grad * x
 
     return [a.sum(1) for a in captum_attributions(bundle, arrays, targets, attribute, batch_size=8)]

@@ -3,14 +3,21 @@
 Shapes (K = alphabet size): one record encodes to ``(L, K)`` after cleaning and the model's own length
 policy; a batch is ``x (B, T, K)``, zero past each length, with ``lengths (B,)`` on the CPU; targets are
 class indices ``(N,)``. The model runs in eval mode (on CPU or GPU); cuDNN is switched off around every
-backward pass, because cuDNN's RNN backward refuses eval mode (captum#564). Gradients are taken with
-``torch.autograd.grad`` with respect to the input only, so the model's parameters never get a ``.grad``
-(the dashboard shares one cached model between users).
+backward pass, because cuDNN's RNN backward refuses eval mode (captum#564): :func:`no_cudnn` is that one guard,
+and it switches the flag on every machine (a no-op for the CPU's kernels), so the CPU tests check that each
+gradient view runs inside it.
+
+Simplex correction (Majdandzic et al. 2023, "Correcting gradient-based interpretations of deep neural networks
+for genomics"; CREsted's ``simplex_correction``): a one-hot row lives on the simplex (its letters sum to 1), so the
+part of the gradient along ``(1, …, 1)`` moves the input off it and means nothing; :func:`simplex_centred` passes
+``x`` through unchanged and removes the mean over the alphabet from its gradient ``(B, T, K)`` at each position.
+
+Gradients are taken with ``torch.autograd.grad`` with respect to the input only, so the model's parameters
+never get a ``.grad`` (the dashboard shares one cached model between users).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -25,8 +32,33 @@ from ..task import task_of
 
 
 def no_cudnn():
-    """Context that disables cuDNN, whose RNN backward refuses eval mode."""
-    return torch.backends.cudnn.flags(enabled=False) if torch.cuda.is_available() else contextlib.nullcontext()
+    """Context that disables cuDNN, whose RNN backward refuses eval mode (on every machine: see the module doc)."""
+    return torch.backends.cudnn.flags(enabled=False)
+
+
+class _SimplexCentre(torch.autograd.Function):
+    """Identity forward; backward removes the mean over the last axis (the alphabet) from the gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return grad - grad.mean(dim=-1, keepdim=True)
+
+
+def simplex_centred(x: torch.Tensor) -> torch.Tensor:
+    """``x (B, T, K)`` unchanged, with the gradient that flows back to it centred over the alphabet."""
+    return _SimplexCentre.apply(x)
+
+
+def corrected_forward(model: torch.nn.Module, simplex: str = "on"):
+    """The model's forward ``(x, lengths) -> logits`` with the simplex correction on its input gradients when
+    ``simplex == "on"``, the model itself when ``"off"``."""
+    if simplex == "off":
+        return model
+    return lambda x, lengths: model(simplex_centred(x), lengths)
 
 
 def target_index(bundle: ModelBundle, target: str | None) -> int | None:
@@ -135,12 +167,14 @@ def batches(bundle: ModelBundle, arrays: Sequence[np.ndarray], batch_size: int,
 
 
 def input_gradients(bundle: ModelBundle, arrays: Sequence[np.ndarray], target: int | Sequence[int] | None,
-                    scale: float = 1.0, batch_size: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
+                    scale: float = 1.0, batch_size: int = 64, simplex: str = "off"
+                    ) -> tuple[list[np.ndarray], np.ndarray]:
     """Gradient of the target logit w.r.t. ``scale * x`` per sequence ``(L, K)``, and the targets ``(N,)``.
 
-    ``target``: one class index for all, one per sequence, or ``None`` for each one's prediction.
+    ``target``: one class index for all, one per sequence, or ``None`` for each one's prediction;
+    ``simplex="on"`` centres each position's gradient over the alphabet (see the module docstring).
     """
-    model = bundle.model.eval()
+    model = corrected_forward(bundle.model.eval(), simplex)
     grads: list[np.ndarray] = [None] * len(arrays)  # type: ignore[list-item]
     targets = np.zeros(len(arrays), dtype=np.int64)
     for idx, x, lengths in batches(bundle, arrays, batch_size):
