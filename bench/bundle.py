@@ -11,7 +11,7 @@ the row and rerun to ship a better one) and what its model card says about the d
     python -m bench.bundle amp splice          # only these
     python -m bench.bundle ss3 --work DIR      # keep the training folder in DIR (ss3: ~20 CPU-minutes)
     python -m bench.bundle ss3 --work DIR --package-only   # re-package DIR's trained model and result
-    python -m bench.bundle ss3 --work DIR --resume-cpu 16  # finish a stopped run from its last checkpoint
+    python -m bench.bundle ss3 --work DIR --resume-cpu 9.5 --epochs 4   # finish a stopped run: its best epoch
 
 The model file is written with :func:`bioseq.model.store.save_model` (safetensors, no pickle), under the
 bundled name; nothing of the training machine's paths is kept (data files are named by their file name). The
@@ -31,7 +31,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
+from dataclasses import asdict, dataclass, field, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
@@ -159,7 +159,8 @@ def card(name: str, spec: Spec, result: dict, threads: int) -> dict:
     return {"data": spec.data, "source": spec.source, "licence": spec.licence, "split": spec.split,
             "test": result["test"], "published": spec.published, "command": f"python -m bench.bundle {name}",
             "options": {"model": spec.model, "train": spec.train, "cpu_budget_min": spec.cpu_budget_min},
-            "best_epoch": result["best_epoch"], "train_wall_s": result["train_wall_s"],
+            "best_epoch": result["best_epoch"], "resumed_after_cpu_s": result.get("resumed_after_cpu_s"),
+            "train_wall_s": result["train_wall_s"],
             "train_cpu_s": result["train_cpu_s"], "threads": threads, "machine": result.get("machine", "")}
 
 
@@ -207,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=BUNDLED_DIR, help=f"where the model files go ({BUNDLED_DIR})")
     ap.add_argument("--resume-cpu", type=float, metavar="CPU_MINUTES", help="labeller: continue the stopped run in "
                     "--work from its checkpoint, this many CPU-minutes already used (at the budget: no more epochs)")
+    ap.add_argument("--epochs", type=int, help="at most this many epochs instead of the table's (with --resume-cpu: "
+                    "the epochs the stopped run finished, to keep its best one with no further training)")
     a = ap.parse_args(argv)
     unknown = [n for n in a.names if n not in MODELS]
     if unknown:
@@ -223,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("BIOSEQ_HOME", str(Path(tmp) / "home"))  # nothing goes to ~/.bioseq
         for name in a.names or list(MODELS):
             spec = MODELS[name]
+            if a.epochs:
+                spec = replace(spec, train={**spec.train, "epochs": a.epochs})
             work = (a.work or Path(tmp)) / name
             work.mkdir(parents=True, exist_ok=True)
             saved = work / "result.json"
