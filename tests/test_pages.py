@@ -758,6 +758,19 @@ def test_models_page(cli_model):
     assert list_models() == [] and "No models yet" in texts(at.info)
 
 
+def test_models_page_shows_the_bundled_cards_read_only():
+    at = ok(open_page("models"))
+    assert "No models yet" in texts(at.info) and "The bundled models below are ready to use." in texts(at.info)
+    assert at.dataframe[0].value["name"].tolist() == ["amp", "splice", "ss3"]
+    at.selectbox(key="models_pick").set_value("splice").run()
+    ok(at)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["data licence"].startswith("CC BY 4.0") and "Wilson 95% CI" in card["test"]
+    assert card["split"].startswith("de-duplicated by sequence") and card["bundled"].startswith("yes")
+    assert "read-only" in texts(at.caption)
+    assert not [b for b in at.button if b.key in ("models_delete", "models_rename")]
+
+
 def test_models_page_upload(cli_model, tmp_path):
     data = model_path(cli_model).read_bytes()
     model_path(cli_model).unlink()
