@@ -743,7 +743,7 @@ def test_predict_page_with_an_uploaded_model(cli_model, dna_fasta):
 
 def test_models_page(cli_model):
     at = ok(open_page("models"))
-    assert at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["name"] == cli_model and card["alphabet"].startswith("dna")
     assert charts(at) == 3  # loss and accuracy curves, confusion matrix
