@@ -132,7 +132,7 @@ def train_classifier(name: str, spec: Spec, root: Path, work: Path, echo) -> dic
 
 
 def train_labeller(name: str, spec: Spec, root: Path, work: Path, echo, threads: int,
-                   resume_cpu_min: float | None = None) -> dict:
+                   resume_cpu_min: float | None = None, resume_wall_min: float = 0.0) -> dict:
     """Train the secondary-structure labeller (:mod:`bench.secondary_structure`); the model is
     ``work/ss3.safetensors``, renamed to ``work/<name>.safetensors``. ``resume_cpu_min``: continue a stopped
     run from its checkpoint in ``work``, that many CPU-minutes already used (at or over the budget: no further
@@ -141,7 +141,7 @@ def train_labeller(name: str, spec: Spec, root: Path, work: Path, echo, threads:
 
     r = ss.run(root / spec.benchmark, threads, echo=echo, cpu_budget_s=spec.cpu_budget_min * 60, work=work,
                model=spec.model, train=spec.train,
-               resume_cpu_s=None if resume_cpu_min is None else resume_cpu_min * 60)
+               resume_cpu_s=None if resume_cpu_min is None else resume_cpu_min * 60, resume_wall_s=resume_wall_min * 60)
     if name != "ss3":
         (work / "ss3.safetensors").replace(work / f"{name}.safetensors")
     t = r["test"]
@@ -208,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=BUNDLED_DIR, help=f"where the model files go ({BUNDLED_DIR})")
     ap.add_argument("--resume-cpu", type=float, metavar="CPU_MINUTES", help="labeller: continue the stopped run in "
                     "--work from its checkpoint, this many CPU-minutes already used (at the budget: no more epochs)")
+    ap.add_argument("--resume-wall", type=float, default=0.0, metavar="MINUTES", help="the stopped run's wall time")
     ap.add_argument("--epochs", type=int, help="at most this many epochs instead of the table's (with --resume-cpu: "
                     "the epochs the stopped run finished, to keep its best one with no further training)")
     a = ap.parse_args(argv)
@@ -235,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result = json.loads(saved.read_text())
             else:
                 echo(f"{name}: training on {spec.benchmark}")
-                result = (train_labeller(name, spec, a.data, work, echo, a.threads, a.resume_cpu)
+                result = (train_labeller(name, spec, a.data, work, echo, a.threads, a.resume_cpu, a.resume_wall)
                           if spec.cpu_budget_min
                           else train_classifier(name, spec, a.data, work, echo))
                 result["machine"] = machine()

@@ -155,7 +155,7 @@ def test_cli_lists_and_uses_them(capsys, bioseq_home, tmp_path):
     capsys.readouterr()
     assert main(["info", "splice"]) == 0
     info = capsys.readouterr().out
-    assert "data licence: CC BY 4.0" in info and "Wilson 95% CI" in info
+    assert "data licence:  CC BY 4.0" in info and "Wilson 95% CI" in info
 
 
 def test_cli_refuses_rename_delete_train_and_tune_in_one_line(capsys, dna_fasta, bioseq_home):
