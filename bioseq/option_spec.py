@@ -57,6 +57,7 @@ class Option:
     by_alphabet: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     by_task: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))  # e.g. label
     detected: bool = False  # chosen from the inputs when not given (the task kind)
+    alphabets: tuple[str, ...] = ()  # the alphabets it applies to (DNA strands: dna); empty: every alphabet
     none: Any = None
     unset: str = "none"  # how the help shows a default of None
     many: bool = False  # a list of values (files)

@@ -247,7 +247,7 @@ class Label(Task):
     scope = ", per position over scored positions"
     written = "records of per-position "
     origin, nearest, plural = "the position labelled", "nearest", "labels"
-    unused = frozenset({"pooling", "conv_pool"})  # a labeller has no read-out and cannot pool
+    unused = frozenset({"pooling", "conv_pool", "strand"})  # no read-out, no pooling, labels read one way
     too_long = "cut it into pieces near the training lengths (a labeller labels every letter of what it reads)"
 
     def __init__(self, labels=None, n_classes: int = 0, weight=None):

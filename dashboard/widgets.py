@@ -20,6 +20,17 @@ def form(key: str, **kw):
     return st.form(key, enter_to_submit=False, **kw)
 
 
+def scroll_to(anchor: str) -> None:
+    """Scroll the page to the element with id ``anchor`` (a header's anchor), once: a script in an empty frame
+    of the page itself (no request leaves the machine)."""
+    import json
+
+    import streamlit.components.v1 as components
+
+    components.html(f"<script>const el = window.parent.document.getElementById({json.dumps(anchor)}); "
+                    "if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>", height=0)
+
+
 def uploaded(files) -> tuple[tuple[str, bytes], ...]:
     """Streamlit ``UploadedFile`` objects (one or a list) as hashable ``(name, bytes)`` pairs."""
     if files is None:

@@ -1,8 +1,9 @@
 """End to end in a real browser: Playwright drives Debian's Chromium through the whole dashboard.
 
 The path: open the app and load the DNA example; train a small model to the end on the Train page
-and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and
-download the CSV; read the Glossary. Both paths visit every page of ``dashboard/pages.py``. On every page
+and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and download the
+CSV (and a VCF with its genome in the Variants panel, and download the effects); read the Glossary. Both paths
+visit every page of ``dashboard/pages.py``. On every page
 visited, a Streamlit exception box, a "Traceback" or a JavaScript error fails the test; so does any request
 to an address off this machine (every request is recorded, and the dashboard is a local, offline tool:
 an off-machine request is also refused, so a machine without a network behaves the same). A screenshot of
@@ -242,6 +243,7 @@ def walk_through(server, page, tmp_path):
     go(page, "Train")
     page.get_by_text("New run").wait_for()
     page.get_by_text("dna_motif.train.fa — 1,600 records").wait_for()  # the dataset carried over
+    page.get_by_text("Advanced", exact=True).click()  # the options that most runs leave alone
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Conv pool", "8"), ("Epochs", "2"),
                          ("Batch size", "128")):
         box = page.locator(f'input[aria-label="{label}"]')
@@ -251,7 +253,13 @@ def walk_through(server, page, tmp_path):
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-run")
     name.press("Tab")
-    page.get_by_role("button", name="Start training").click()
+    start = page.get_by_role("button", name="Start training")
+    start.scroll_into_view_if_needed()
+    runs_top = "() => { const h = document.getElementById('runs'); return h ? h.getBoundingClientRect().top : null; }"
+    assert page.evaluate(runs_top) is None or page.evaluate(runs_top) < 0  # the run list is above, out of view
+    start.click()
+    in_view = "() => { const top = (" + runs_top + ")(); return top !== null && top >= 0 && top < window.innerHeight; }"
+    page.wait_for_function(in_view, timeout=60_000)  # Start brings the live progress into view
     page.get_by_text("saved as model").wait_for(timeout=TRAIN_TIMEOUT_MS)
     settle(page)
     page.get_by_text("Gradient flow of this run").wait_for()
@@ -333,6 +341,7 @@ def walk_through(server, page, tmp_path):
     assert page.get_by_text("Saliency of").count() == 0  # seq3 is not shown: no other record takes its place
     no_exception(page, "predict, filtered")
     shoot(page, "predict_table")
+    variants_panel(page, tmp_path)
 
     # a page opened by its address still gets the frame (its header and the grouped sidebar)
     page.goto(f"{server}/gradient_flow")
@@ -362,6 +371,39 @@ def walk_through(server, page, tmp_path):
     visited_every_page(page)
 
 
+def variants_panel(page, tmp_path) -> None:
+    """Predict's Variants panel: upload a VCF and a genome, score, download the effects."""
+    seqs = [line.strip() for line in (ROOT / "data" / "dna_motif.test.fa").read_text().splitlines()
+            if line and not line.startswith(">")][:10]
+    genome, vcf = tmp_path / "genome.fa", tmp_path / "variants.vcf"
+    genome.write_text(">chr1\n" + "".join(seqs) + "\n")
+    chrom = "".join(seqs)
+    at = [chrom.upper().find("TGACTCA") + 3, 40, 90]
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(
+        f"1\t{p + 1}\tv{i}\t{chrom[p].upper()}\t{'A' if chrom[p].upper() != 'A' else 'C'}\t.\t.\t.\n"
+        for i, p in enumerate(sorted(at))))
+    page.get_by_text("Variant effects (VCF)").click()
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    uploaders.filter(has_text="Variants (VCF").locator('input[type="file"]').set_input_files(str(vcf))
+    uploaders.filter(has_text="Reference genome").locator('input[type="file"]').set_input_files(str(genome))
+    run = page.get_by_role("button", name="Score variants")
+    run.wait_for(timeout=60_000)
+    settle(page)
+    run.click()
+    download = page.get_by_role("button", name="Download variant effects (CSV)")
+    download.wait_for(timeout=180_000)
+    settle(page)
+    no_exception(page, "variants")
+    with page.expect_download() as info:
+        download.click()
+    saved = tmp_path / "effects.csv"
+    info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["chrom", "pos", "id", "ref", "alt", "class", "ref_score", "alt_score", "diff", "log_odds_ratio"]
+    assert len(rows) == 1 + 3 * 2
+    shoot(page, "predict_variants")
+
+
 def test_labeller_end_to_end(server, page, tmp_path):
     try:
         walk_labeller(server, page, tmp_path)
@@ -386,11 +428,15 @@ def walk_labeller(server, page, tmp_path):
 
     go(page, "Train")
     page.get_by_text("a label per position; labels").wait_for()
+    advanced = page.get_by_text("Advanced", exact=True)
+    if page.locator('input[aria-label="Conv filters"]').count() == 0 or \
+            not page.locator('input[aria-label="Conv filters"]').is_visible():
+        advanced.click()  # open (it may still be open from the classifier's run)
     for label, value in (("Hidden units", "8"), ("Conv filters", "8"), ("Epochs", "2"), ("Batch size", "64")):
         box = page.locator(f'input[aria-label="{label}"]')
         box.fill(value)
         box.press("Tab")
-    assert page.locator('input[aria-label="Conv pool"]').input_value() == "1"  # a labeller does not pool
+    assert page.locator('input[aria-label="Conv pool"]').count() == 0  # a labeller does not pool: not on the form
     name = page.locator('input[aria-label="Run and model name"]')
     name.fill("browser-labeller")
     name.press("Tab")

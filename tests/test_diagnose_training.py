@@ -199,3 +199,26 @@ def test_a_labeller_run_with_lr_zero_is_not_learning_in_labels(tmp_path):
     assert 0.5 <= d.numbers["chance_accuracy"] < 1  # the most frequent label's share of the scored positions
     assert "weighted labels" in d.text() and "always predicting the most frequent label" in d.text()
     assert "from the position labelled" in d.text() and "--pooling" not in d.text()
+
+
+def test_run_verdict_warns_at_chance_naming_the_figure_and_the_baseline():
+    """The finished-run banner's verdict: success only when nothing is wrong."""
+    from bioseq.interpret.diagnose_training import run_verdict
+
+    chance = run_verdict({"accuracy": 0.49, "balanced_accuracy": 0.49, "auroc": 0.54}, {"a": 100, "b": 100})
+    assert chance.level == "warning" and chance.problems == (
+        "validation balanced accuracy 0.49 is at chance (0.50 for 2 classes)",
+        "validation accuracy 0.49 is no better than always predicting the most frequent class 'a' (0.50)",
+        "validation AUROC 0.54 is near chance (0.50)")
+    assert run_verdict({"accuracy": 0.95, "balanced_accuracy": 0.95, "auroc": 0.99}, {"a": 100, "b": 100}).ok
+    majority = run_verdict({"accuracy": 0.94, "balanced_accuracy": 0.52, "sov": 0.9}, {"O": 940, "S": 60}, "label")
+    assert majority.problems == ("validation balanced accuracy 0.52 is at chance (0.50 for 2 labels)",
+                                 "validation accuracy 0.94 is no better than always predicting the most frequent "
+                                 "label 'O' (0.94)")
+    # figures above chance, but the history says the model memorised: the diagnosis' verdict, not a green tick
+    history = [{"epoch": e, "split": s, "loss": loss, "balanced_accuracy": 0.9} for e, s, loss in
+               [(1, "train", 0.6), (1, "val", 0.5), (2, "train", 0.3), (2, "val", 0.6), (3, "train", 0.1),
+                (3, "val", 0.9)]]
+    over = run_verdict({"accuracy": 0.9, "balanced_accuracy": 0.9, "auroc": 0.95}, {"a": 50, "b": 50},
+                       history=history)
+    assert over.level == "warning" and over.problems[0].startswith("overfitting: the validation loss rose from 0.500")

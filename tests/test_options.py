@@ -65,7 +65,9 @@ def test_the_form_lists_every_cli_option_except_internal_ones():
     internal = {o.name for o in options.options() if o.internal}
     assert set(cli_args()) - internal == {o.name for o in train_form.fields()}
     assert internal & set(cli_args()) == {"train", "labels", "val", "class_map", "alphabet",  # from the Data page
-                                          "task", "labels_fasta", "mask", "ignore_label"}
+                                          "task", "labels_fasta", "mask", "ignore_label",
+                                          "regions", "genome", "bed_label_column", "width", "flank", "background",
+                                          "background_bed", "val_chroms", "test_chroms", "regions_labels"}
 
 
 def test_defaults_agree_between_dataclass_cli_and_form():
@@ -296,3 +298,21 @@ def test_bioseq_train_on_tiny_data(dna_fasta, bioseq_home):
     assert r.summary["records"] == 30 and len(r.val) == 10
     info = read_run("api")
     assert (info["status"], info["launcher"], info["train_config"]["epochs"]) == ("done", "python", 1)
+
+
+def test_which_options_apply_to_a_task_an_alphabet_and_a_cell():
+    """One rule, over the options table, for the Train form (and any help that lists options for some data):
+    the task leaves out what it does not use, an alphabet's own option stays with it, a cell's with it."""
+    def names(*args, group="model"):
+        return {o.name for o in options.applicable(*args, group=group)}
+
+    lstm_dna = names("classify", "dna", "lstm")
+    assert {"strand", "pooling", "conv_pool", "forget_bias"} <= lstm_dna and "activation" not in lstm_dna
+    assert names("classify", "protein", "lstm") == lstm_dna - {"strand"}
+    assert names("classify", "rna", "rnn") == lstm_dna - {"strand", "forget_bias"} | {"activation"}
+    assert names("label", "dna", "gru") == lstm_dna - {"strand", "pooling", "conv_pool", "forget_bias"}
+    assert names("classify", "dna", "gru", group="training") == {o.name for o in options.options("training")}
+    assert options.applies("strand", "classify", None, None)  # not yet known: every alphabet's and cell's option
+    assert not options.applies("pooling", bioseq.task.task_of("label"))  # a Task object is asked, as a name is
+    assert all(cells.reads(f, c) == (f in cells.get(c).reads or f not in ("activation", "forget_bias"))
+               for f in ("activation", "forget_bias", "hidden") for c in cells.names())

@@ -62,6 +62,12 @@ def texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
 
 
+def banner(at: AppTest) -> str:
+    """A finished run's banner: green when the diagnosis finds nothing wrong, a warning otherwise (a tiny run
+    is often at chance)."""
+    return texts(at.success) + " " + texts(at.warning)
+
+
 def registry():
     return loaders.job_registry()
 
@@ -214,6 +220,20 @@ def test_an_upload_is_deleted_from_recent_uploads(dna_fasta):
     assert "No uploads yet" in texts(at.info) and at.session_state["data_source"] is None
 
 
+def test_an_upload_is_renamed_from_recent_uploads(dna_fasta):
+    """Uploads are renamed as models and runs are (the same controls); the loaded dataset takes the new name."""
+    at = open_page("data")
+    at.file_uploader(key="data_files_header").set_value(("mine.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    at.button(key="data_use_files").click().run()
+    at.run()
+    at.text_input(key="data_recent_new_name").set_value("my-reads")
+    at.button(key="data_recent_rename").click().run()
+    ok(at)
+    assert "Renamed upload mine.fa to my-reads." in texts(at.success)
+    assert at.session_state["data_source"].name == "my-reads" and "Dataset: my-reads" in texts(at.header)
+    assert "my-reads" in ok(open_page("data")).selectbox(key="data_recent").format_func(0)  # kept in the workspace
+
+
 def test_the_dataset_survives_a_reload(dna_fasta):
     """The page address carries the dataset: a new session (a browser reload) opened on it finds it again."""
     at = open_page("data")
@@ -305,11 +325,11 @@ def test_train_page_without_data():
 
 def test_train_page_form_and_presets(tiny_source):
     from bioseq.app.presets import PRESETS
-    from bioseq.app.train_form import fields
+    from bioseq.app.train_form import shown
 
     at = ok(open_page("train", tiny_source))
     keys = {w.key for w in [*at.number_input, *at.checkbox, *at.selectbox, *at.text_input]}
-    assert {f"train_opt_{o.name}" for o in fields()} <= keys and "train_name" in keys
+    assert {f"train_opt_{o.name}" for o in shown("dna", "classify", "lstm")} <= keys and "train_name" in keys
     assert at.selectbox(key="train_preset").options == list(PRESETS)
     at.selectbox(key="train_preset").set_value("Vanilla RNN").run()
     ok(at)
@@ -320,10 +340,10 @@ def test_train_form_bounds_and_refusals_come_from_the_options_rule(tiny_source):
     """Each number widget is bounded by its option's range, and what the widget lets through the rule still
     checks (a split identity of 0.05: the widget takes 0 = off, the rule at least 0.1), in the form's words, as
     it refuses ``--split-identity 0.05`` and ``bioseq.train(split_identity=0.05)``."""
-    from bioseq.app.train_form import fields
+    from bioseq.app.train_form import shown
 
     at = ok(open_page("train", tiny_source))
-    for o in fields():
+    for o in shown("dna", "classify", "lstm"):
         if o.kind in ("int", "float"):
             widget = at.number_input(key=f"train_opt_{o.name}")
             assert (widget.min, widget.max) == (o.form_min, o.max), o.name
@@ -374,11 +394,11 @@ def test_train_page_trains_in_the_background(tiny_source):
     at.run()
     ok(at)
     assert at.selectbox(key="train_run").value == "run-a"
-    assert "saved as model **run-a**" in texts(at.success)
+    assert "saved as model **run-a**" in banner(at)
     assert charts(at) >= 1 and model_path("run-a").is_file()
     # the run survives a new session (a browser reload): it is read back from the workspace
     again = ok(open_page("train", tiny_source))
-    assert again.selectbox(key="train_run").value == "run-a" and "saved as model" in texts(again.success)
+    assert again.selectbox(key="train_run").value == "run-a" and "saved as model" in banner(again)
 
 
 def test_train_page_form_after_leaving_during_a_run(tiny_source):
@@ -391,7 +411,7 @@ def test_train_page_form_after_leaving_during_a_run(tiny_source):
     assert job.join(120), "training did not finish"
     at.switch_page(PAGES["train"]).run()
     ok(at)  # no KeyError for a widget that was not drawn while the page was away
-    assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in texts(at.success)
+    assert at.selectbox(key="train_run").value == "away" and "saved as model **away**" in banner(at)
     assert at.selectbox(key="train_preset").value == "GRU" and at.selectbox(key="train_opt_cell").value == "gru"
     assert at.number_input(key="train_opt_hidden").value == TINY["hidden"] and at.button(key="train_start")
     assert at.text_input(key="train_name").value.startswith("gru-dna-")
@@ -478,7 +498,17 @@ def test_gradient_flow_without_runs():
 
 # ---------- gates & saliency ----------
 
-def test_gates_page(cli_model):
+@pytest.fixture
+def fake_modisco(monkeypatch):
+    """TF-MoDISco replaced by one that 'finds' JASPAR's FOS::JUN matrix (the real run: the slow test beside)."""
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+
+    monkeypatch.setattr(named_motifs, "discover", lambda onehots, hyps, max_seqlets: ([_fos_jun()], 0.5))
+
+
+def test_gates_page(cli_model, fake_modisco):
     at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == cli_model
     assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
@@ -489,9 +519,32 @@ def test_gates_page(cli_model):
     at.selectbox(key="gates_target").set_value("motif")
     at.radio(key="gates_method").set_value("ig").run()
     ok(at)
+    assert at.selectbox(key="gates_motif_jaspar").value == "2026"  # a DNA model: motifs named against JASPAR
     at.button(key="gates_find_motifs").click().run()
     ok(at)
-    assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
+    assert charts(at) >= 6 and at.selectbox(key="gates_logo_motif").value == 0  # the logo and the positions
+    table = at.dataframe[-1].value
+    assert table["match_name"].tolist() == ["FOS::JUN"] and table["seqlets"].tolist() == [4]
+    assert "TF-MoDISco found 1 motif(s)" in texts(at.caption) and "JASPAR2026 CORE vertebrates" in texts(at.caption)
+
+
+@pytest.mark.slow
+def test_gates_page_runs_tf_modisco_for_real(cli_model):
+    """The real TF-MoDISco on a one-epoch tiny model: a table of named motifs, or one clear message; no exception."""
+    at = ok(open_page("gates_saliency"))
+    at.selectbox(key="gates_target").set_value("motif").run()
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert [t for t in at.dataframe if "match_name" in t.value.columns] or "TF-MoDISco" in texts(at.error)
+
+
+def test_a_protein_model_keeps_the_kmer_motifs(protein_model):
+    at = ok(open_page("gates_saliency"))
+    assert at.selectbox(key="gates_model").value == "prot-model"
+    assert at.slider(key="gates_motif_k").value == 4 and not [s for s in at.selectbox if s.key == "gates_motif_jaspar"]
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert not at.error and "enrichment" in at.dataframe[-1].value.columns
 
 
 @pytest.mark.slow
@@ -539,7 +592,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
 
 
 @pytest.mark.slow
-def test_gates_page_offers_every_attribution_method(cli_model):
+def test_gates_page_offers_every_attribution_method(cli_model, fake_modisco):
     from bioseq.interpret.attribution import METHODS
 
     at = ok(open_page("gates_saliency"))
@@ -900,6 +953,35 @@ def test_data_page_checks_overlap_with_the_test_file(write):
     assert "copy" in texts(at.warning) or "1 " in texts(at.warning), texts(at.warning)
 
 
+def column_charts(at: AppTest) -> list:
+    """Every chart drawn inside a column of ``at``'s page, once each."""
+    found = {}
+    for col in at.columns:
+        for c in col.get("vega_lite_chart"):
+            found[id(c.proto)] = c
+    return list(found.values())
+
+
+def test_charts_side_by_side_fit_their_column(cli_model, dna_fasta, tm_fasta):
+    """A chart in a column is one view (or layers of one) drawn at the column's width: a concatenated or faceted
+    chart keeps its fixed width and is cut at the column's right edge (as the Models page's accuracy chart was)."""
+    drawn = []
+    for source in (DataSource("d", (str(dna_fasta),)), DataSource("tm", (str(tm_fasta),))):
+        drawn += column_charts(ok(open_page("data", source)))
+    drawn += column_charts(ok(open_page("models")))
+    predict = open_page("predict")
+    predict.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
+    drawn += column_charts(ok(predict))
+    assert len(drawn) >= 10
+    for chart in drawn:
+        spec = json.loads(chart.proto.spec)
+        assert not {"hconcat", "vconcat", "concat", "facet", "repeat"} & set(spec), spec.get("title")
+    # and every chart is placed by widgets.chart, which draws it at the container's width ("stretch")
+    calls = {p.name for p in (ROOT / "dashboard").rglob("*.py") if "altair_chart(" in p.read_text()
+             or "vega_lite_chart(" in p.read_text()}
+    assert calls == {"widgets.py"} and 'altair_chart(c, width="stretch"' in (ROOT / "dashboard/widgets.py").read_text()
+
+
 # ---------- labellers (a label per position) ----------
 
 @pytest.fixture
@@ -974,11 +1056,12 @@ def test_data_page_uploads_paired_labels_and_mask():
 def test_train_page_trains_a_labeller_with_live_curves(tm_fasta):
     at = ok(open_page("train", DataSource("tm", (str(tm_fasta),))))
     assert "a label per position" in texts(at.markdown) and "labeller" in texts(at.caption)
-    assert at.number_input(key="train_opt_conv_pool").value == 1  # a labeller's convolution does not pool
+    shown = {w.key for w in [*at.number_input, *at.selectbox]}
+    assert not shown & {"train_opt_conv_pool", "train_opt_pooling", "train_opt_strand"}  # not for a labeller
     start_tiny_run(at, "tm-run")
     at.run()
     ok(at)
-    assert "saved as model **tm-run**" in texts(at.success) and "SOV" in texts(at.success)
+    assert "saved as model **tm-run**" in banner(at) and "SOV" in banner(at)
     assert charts(at) >= 1 and list_models()[0]["task"] == "label"
 
 
@@ -1146,12 +1229,14 @@ def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
 
 def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
     at = ok(open_page("predict"))
-    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", "scan_file"]  # own first
+    panels = ["scan_file", "variants_vcf", "variants_genome"]  # the scan panel, then the Variants panel
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", *panels]  # own first
     at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     keys = [u.key for u in at.get("file_uploader")]
-    assert keys[0] == "predict_files" and keys[-1] == "scan_file"  # after the evaluation's labels file too
-    assert at.get("expander")[-1].label == "Scan a long sequence (genome scale)"
+    assert keys[0] == "predict_files" and keys[-3:] == panels  # after the evaluation's labels file too
+    assert [e.label for e in at.get("expander")[-2:]] == ["Scan a long sequence (genome scale)",
+                                                          "Variant effects (VCF)"]
     assert at.dataframe and at.selectbox(key="scan_class")
 
 
@@ -1214,3 +1299,41 @@ def test_every_form_is_made_by_the_one_helper():
     raw = [str(p.relative_to(ROOT)) for p in (ROOT / "dashboard").rglob("*.py")
            if p.name != "widgets.py" and "st.form(" in p.read_text()]
     assert raw == []
+
+
+def test_data_page_genome_regions(tmp_path):
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>2\n" + b"GGGCCCAT" * 10 + b"\n")
+    at = open_page("data")
+    at.file_uploader(key="data_region_beds").set_value(
+        ("peaks.bed", b"chr1\t0\t16\nchr1\t20\t36\nchr2\t8\t24\n", "text/plain")).run()
+    at.text_input(key="data_region_genome_path").set_value(str(genome)).run()
+    at.number_input(key="data_region_width").set_value(10).run()
+    at.text_input(key="data_region_val_chroms").set_value("chr2").run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "6" and metrics["Classes"] == "2" and metrics["Length"] == "10"
+    src = at.session_state["data_source"]
+    assert src.label_mode == "regions" and dict(src.region_options) == {"width": 10, "background": "shuffled",
+                                                                         "val_chroms": "chr2"}
+    at.file_uploader(key="data_region_beds").set_value(("far.bed", b"chr1\t70\t90\n", "text/plain")).run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert "far.bed: line 1 (chr1:70-90): the region ends past the end of chr1" in texts(at.error)
+    assert at.session_state["data_source"] == src  # the dataset loaded before stays
+
+
+def test_train_page_trains_on_genome_regions(tmp_path):
+    from bioseq.app import uploads
+
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 20 + b"\n>chr2\n" + b"GGGCCCAT" * 10 + b"\n")
+    bed = b"".join(b"chr1\t%d\t%d\n" % (a, a + 12) for a in range(0, 150, 15)) + b"chr2\t0\t12\nchr2\t20\t32\n"
+    src = uploads.region_source([("peaks.bed", bed)], str(genome), {"val_chroms": "chr2"})
+    at = open_page("train", src)
+    start_tiny_run(at, "regions-run", epochs=1)
+    from bioseq.model.store import load_model
+
+    assert load_model(model_path("regions-run")).meta["training"]["split"]["method"] == "chromosomes"

@@ -49,3 +49,35 @@ def test_to_configs_rejects_bad_choices():
     with pytest.raises(InputError, match="--val-fraction must be at least 0.01 and at most 0.5, not 1") as e:
         train_form.to_configs({**train_form.defaults(), "val_fraction": 1.0}, DataOptions(["a.fa"]))
     assert e.value.dashboard() == "“Validation fraction” must be at least 0.01 and at most 0.5, not 1"
+
+
+def test_the_form_shows_what_applies_common_first():
+    common, rest = train_form.layout("protein", "classify", "gru")[True], train_form.layout("protein", "classify",
+                                                                                              "gru")[False]
+    assert [o.name for o in common["model"]] == ["layers", "hidden", "bidirectional", "dropout", "conv", "pooling"]
+    assert [o.name for o in common["training"]] == ["epochs", "batch_size", "lr", "patience", "seed"]
+    assert "forget_bias" not in {o.name for g in rest.values() for o in g} and "skip" in {o.name for o in rest["model"]}
+    shown = {o.name for g in (common, rest) for c in g.values() for o in c} | {"cell"}
+    assert shown == {o.name for o in train_form.shown("protein", "classify", "gru")}
+    assert {o.name for o in train_form.fields()} - shown == {"activation", "forget_bias", "strand"}
+
+
+def test_read_gives_the_default_for_an_option_not_on_the_form():
+    """A widget that is not drawn (the forget-gate bias of a GRU) never sends its last value."""
+    state = {train_form.key(k): v for k, v in {**train_form.defaults("dna"), "cell": "gru", "forget_bias": 2.5,
+                                               "strand": "both", "hidden": 12}.items()}
+    values = train_form.read(state, "dna", "classify")
+    assert (values["forget_bias"], values["strand"], values["hidden"]) == (1.0, "both", 12)
+    labeller = train_form.read({**state, train_form.key("conv_pool"): 4}, "dna", "label")
+    assert (labeller["conv_pool"], labeller["strand"]) == (1, "forward")
+    assert set(values) == {o.name for o in train_form.fields()}
+
+
+def test_saved_values_ignore_unknown_and_invalid_options_with_a_note():
+    values, notes = train_form.saved_values({"cell": "gru", "hidden": 12, "n_classes": 2, "task": "label",
+                                             "old_knob": 1}, {"epochs": 7, "patience": -2},
+                                            {"train": ["a.fa"], "max_length": None}, alphabet="protein")
+    assert (values["cell"], values["hidden"], values["epochs"], values["max_length"]) == ("gru", 12, 7, 0)
+    assert values["patience"] == TrainConfig().patience and values["pooling"] == "last"  # protein's default
+    assert notes == ["ignored, not options of this version: old_knob",
+                     "ignored, not valid now: “Patience” must be at least 1 and at most 1000, not -2"]

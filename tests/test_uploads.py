@@ -99,3 +99,60 @@ def test_import_a_model_under_another_name(dna_bundle, tmp_path):
     assert path == model_path("copy") and read_meta(path)["name"] == "copy"
     assert sorted(m["name"] for m in list_models()) == ["copy", "taken"]
     assert not (uploads_dir() / "models").exists() or not any((uploads_dir() / "models").iterdir())
+
+
+def test_rename_upload():
+    """An upload is renamed as models and runs are: a valid name, not one another upload has; its files stay."""
+    src = uploads.upload_source([("s.fa", SEQS)], "header")
+    other = uploads.upload_source([("t.fa", SEQS.replace(b"ACGTACGTAC", b"ACGTACGTAA"))], "header")
+    renamed = uploads.rename_upload(src.key, "my-reads")
+    assert renamed.name == "my-reads" and renamed.train == src.train and renamed.key == src.key
+    assert uploads.source_by_key(src.key).name == "my-reads"
+    with pytest.raises(InputError, match="an upload called 'my-reads' is already kept"):
+        uploads.rename_upload(other.key, "my-reads")
+    with pytest.raises(InputError, match="invalid upload name 'no good'"):
+        uploads.rename_upload(other.key, "no good")
+    with pytest.raises(InputError, match="no such upload"):
+        uploads.rename_upload("upload:0123456789abcdef", "x")
+
+
+def test_source_of_files_finds_a_kept_upload_or_a_bundled_example():
+    from bioseq.data.examples import example
+
+    src = uploads.upload_source([("s.fa", SEQS)], "header")
+    assert uploads.source_of_files(list(src.train)).key == src.key
+    dna = example("dna_motif").source()
+    assert uploads.source_of_files(list(dna.train)).key == "example:dna_motif"
+    assert uploads.source_of_files(["/nowhere/gone.fa"]) is None
+
+
+GENOME = b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>chr2\n" + b"GGGCCCAT" * 10 + b"\n"
+PEAKS = b"chr1\t0\t16\np1\nchr1\t20\t36\tp2\nchr2\t8\t24\tp3\n".replace(b"\np1", b"\tp1")
+
+
+def test_a_region_source_from_uploaded_beds_and_a_genome_path(tmp_path):
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(GENOME)
+    src = uploads.region_source([("peaks.bed", PEAKS)], str(genome), {"width": 10, "flank": None,
+                                                                        "val_chroms": "chr2", "test_chroms": ""})
+    assert src.label_mode == "regions" and src.train == () and src.genome == str(genome)
+    assert src.region_options == (("width", 10), ("val_chroms", "chr2"))
+    assert src.regions[0].endswith("peaks.bed") and src.name == "peaks.bed"
+    opts = src.data_options(val_fraction=0.3)
+    assert (opts.regions, opts.genome, opts.width, opts.val_chroms) == (list(src.regions), str(genome), 10, "chr2")
+    records = src.records()
+    assert len(records) == 6 and records[0].seq == ("ACGTTGCA" * 2)[3:13] and "label=peaks" in records[0].description
+    assert uploads.recent_sources() == [src] and uploads.source_by_key(src.key) == src  # found again after a reload
+
+
+def test_an_uploaded_genome_and_a_bad_region_keep_nothing(tmp_path):
+    src = uploads.region_source([("peaks.bed", PEAKS)], ("small.fa", GENOME))
+    assert src.genome.endswith("small.fa") and src.description == "genome regions: peaks.bed on small.fa"
+    before = sorted(p.name for p in uploads_dir().iterdir())
+    with pytest.raises(InputError, match=r"^bad.bed: line 1 \(chr1:70-90\): the region ends past the end of chr1"):
+        uploads.region_source([("bad.bed", b"chr1\t70\t90\n")], ("small.fa", GENOME))
+    assert sorted(p.name for p in uploads_dir().iterdir()) == before
+    with pytest.raises(InputError, match="give the genome FASTA"):
+        uploads.region_source([("peaks.bed", PEAKS)], " ")
+    with pytest.raises(InputError, match="upload at least one BED file"):
+        uploads.region_source([], ("small.fa", GENOME))

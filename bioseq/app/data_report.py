@@ -47,12 +47,17 @@ def report(source: DataSource) -> DataReport:
         if any(t is not None for t in tokens):
             raise InputError("one file per class was chosen, but the headers carry label=VALUE tokens; "
                              "choose 'header' as the label source", ", ".join(source.train))
-    raw = load_dataset(list(source.train), labels=source.labels, alphabet=source.alphabet)
+    if source.regions:
+        from ..data.region_data import region_dataset
+
+        raw = region_dataset(source.data_options().validate())
+    else:
+        raw = load_dataset(list(source.train), labels=source.labels, alphabet=source.alphabet)
     labelled = {c: int((raw.labels == i).sum()) for i, c in enumerate(raw.classes)}
     ds = raw.with_classes(parse_class_map(source.class_map)) if source.class_map else raw
     if len(ds.classes) < 2:
         raise InputError(f"training needs at least two classes; after renaming there is only {ds.classes}",
-                         ", ".join(source.train))
+                         ", ".join(source.train or source.regions))
     standard = set(ds.alphabet.letters)
     rows, comp = [], defaultdict(Counter)
     for ident, seq, y in zip(ds.ids, ds.seqs, ds.labels):

@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from ..data.examples import example
+from ..data.examples import EXAMPLES, example
 from ..data.io import Record, read_upload
 from ..data.source import LABEL_MODES, DataSource
 from ..errors import BioseqError, InputError, ModelFileError
 from ..model.store import load_model, model_path, read_meta, register_model
-from ..workspace import atomic_write, check_name, uploads_dir
+from ..workspace import NAME_RE, atomic_write, check_name, uploads_dir
 from .data_report import report
 
 MANIFEST = ".source.json"  # a name no upload can take (safe_filename drops leading dots)
@@ -81,7 +81,7 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
 
     Per-position labels (``label_mode="positions"``): three-line FASTA ``files``, or sequence ``files`` with
     ``labels_fasta`` (and ``mask``) files matched by record id; ``ignore_label`` is never scored."""
-    if label_mode not in LABEL_MODES:
+    if label_mode not in LABEL_MODES or label_mode == "regions":  # regions: region_source
         raise InputError(f"unknown label source {label_mode!r}; choose one of {', '.join(LABEL_MODES)}")
     if label_mode == "table" and labels is None:
         raise InputError("upload a labels file (CSV or TSV with columns id,label)")
@@ -116,6 +116,39 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
     return source
 
 
+def region_source(beds: Sequence[tuple[str, bytes]], genome: str | tuple[str, bytes], options: dict | None = None,
+                  alphabet: str | None = None, *, check: Callable[[DataSource], object] = report) -> DataSource:
+    """Save uploaded BED files (and the genome, when it is uploaded rather than a path on this machine) and describe
+    them as a :class:`DataSource` of genome regions, validated by ``check`` first (a failed one keeps nothing).
+    ``options`` are region options of :class:`~bioseq.data.source.DataOptions` (``width``, ``flank``,
+    ``background``, ``val_chroms``, ``test_chroms``, ``bed_label_column``); ``None`` values are left out."""
+    if not beds:
+        raise InputError("upload at least one BED file of regions")
+    uploaded = not isinstance(genome, str)
+    if not uploaded and not genome.strip():
+        raise InputError("give the genome FASTA: a path on this machine, or upload it")
+    paths, added = _save(list(beds) + ([genome] if uploaded else []))
+    genome_path = str(paths.pop()) if uploaded else str(Path(genome.strip()).expanduser())
+    names = ", ".join(safe_filename(n) for n, _ in beds)
+    chosen = tuple((k, v) for k, v in (options or {}).items() if v not in (None, "", ()))
+    source = DataSource(names, (), "regions", alphabet=alphabet, description=f"genome regions: {names} on "
+                        f"{genome[0] if uploaded else genome_path}", key=f"upload:{paths[0].parent.name}",
+                        regions=tuple(map(str, paths)), genome=genome_path, region_options=chosen)
+    original = {str(p): n for p, (n, _) in zip(paths, beds)}
+    if uploaded:
+        original[genome_path] = genome[0]
+    try:
+        source.data_options().validate()
+        check(source)
+    except BioseqError as e:
+        _remove(added)
+        raise _named(e, original) from None
+    manifest = {**asdict(source), "original_names": original,
+                "saved": _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")}
+    atomic_write(paths[0].parent / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1)))
+    return source
+
+
 def _remove(added: list[Path]) -> None:
     for p in added:
         try:
@@ -136,11 +169,7 @@ def _named(e: BioseqError, original: dict[str, str]) -> BioseqError:
 
 def delete_upload(key: str) -> None:
     """Delete the uploaded dataset ``upload:<digest>`` (its folder in the workspace)."""
-    kind, _, digest = (key or "").partition(":")
-    folder = uploads_dir() / digest
-    if kind != "upload" or not re.fullmatch(r"[0-9a-f]{16}", digest) or not folder.is_dir():
-        raise InputError(f"no such upload: {key!r}")
-    shutil.rmtree(folder)
+    shutil.rmtree(_upload_folder(key))
 
 
 def _manifest(folder: Path) -> dict | None:
@@ -158,10 +187,13 @@ def _manifest(folder: Path) -> dict | None:
 
 def _from_manifest(m: dict) -> DataSource | None:
     """The saved dataset, if its files are all still there."""
-    fields = {k: m.get(k) for k in ("name", "label_mode", "labels", "alphabet", "description", "key", "ignore_label")}
-    groups = {k: tuple(m.get(k) or ()) for k in ("train", "val", "test", "labels_fasta", "mask")}
-    src = DataSource(**groups, **{k: v for k, v in fields.items() if v is not None})
-    files = [*src.train, *src.labels_fasta, *src.mask, *([src.labels] if src.labels else [])]
+    fields = {k: m.get(k) for k in ("name", "label_mode", "labels", "alphabet", "description", "key", "ignore_label",
+                                    "genome")}
+    groups = {k: tuple(m.get(k) or ()) for k in ("train", "val", "test", "labels_fasta", "mask", "regions")}
+    chosen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in m.get("region_options") or ())
+    src = DataSource(**groups, **{k: v for k, v in fields.items() if v is not None}, region_options=chosen)
+    files = [*src.train, *src.labels_fasta, *src.mask, *([src.labels] if src.labels else []), *src.regions,
+             *([src.genome] if src.genome else [])]
     return src if files and all(Path(f).is_file() for f in files) else None
 
 
@@ -189,6 +221,43 @@ def source_by_key(key: str) -> DataSource | None:
         m = _manifest(uploads_dir() / name)
         return _from_manifest(m) if m else None
     return None
+
+
+def source_of_files(train: Sequence[str], labels: str | None = None) -> DataSource | None:
+    """The bundled example or kept upload whose training files (and labels table) are ``train`` (and
+    ``labels``), paths compared resolved; ``None`` when those data are no longer in the workspace."""
+    def same(paths) -> tuple:
+        return tuple(str(Path(p).resolve()) for p in paths or ())
+    want = (same(train), same([labels] if labels else []))
+    for src in [e.source() for e in EXAMPLES] + recent_sources(limit=1000):
+        if (same(src.train), same([src.labels] if src.labels else [])) == want:
+            return src
+    return None
+
+
+def rename_upload(key: str, new: str) -> DataSource:
+    """Give the uploaded dataset ``upload:<digest>`` the name ``new`` (a name, as models and runs take, that
+    no other kept upload has); its files stay where they are. Returns the renamed dataset."""
+    if not isinstance(new, str) or not NAME_RE.fullmatch(new):
+        raise InputError(f"invalid upload name {new!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+    folder = _upload_folder(key)
+    m = _manifest(folder)
+    if m is None:
+        raise InputError(f"no such upload: {key!r}")
+    if any(s.name == new and s.key != key for s in recent_sources(limit=10_000)):
+        raise InputError(f"an upload called {new!r} is already kept; choose another name")
+    m["name"] = new
+    text = json.dumps(m, indent=1)
+    atomic_write(folder / MANIFEST, lambda tmp: Path(tmp).write_text(text))
+    return _from_manifest(m)
+
+
+def _upload_folder(key: str) -> Path:
+    kind, _, digest = (key or "").partition(":")
+    folder = uploads_dir() / digest
+    if kind != "upload" or not re.fullmatch(r"[0-9a-f]{16}", digest) or not folder.is_dir():
+        raise InputError(f"no such upload: {key!r}")
+    return folder
 
 
 def display_names(source: DataSource | None) -> dict[str, str]:

@@ -27,7 +27,7 @@ def add_option(group, o) -> None:
     its flag and aliases, type, choices, default and help, from its declaration."""
     kw = {"help": o.describe().replace("%", "%%"), "default": None if o.from_data else o.default}
     if o.positional:
-        group.add_argument(o.name, nargs="+", metavar=o.metavar, help=o.help)
+        group.add_argument(o.name, nargs="*", metavar=o.metavar, help=o.help)  # none: DataOptions.validate says
         return
     if o.type is bool:
         kw["action"] = argparse.BooleanOptionalAction

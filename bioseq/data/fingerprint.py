@@ -16,17 +16,22 @@ from .dataset import file_sha256
 from .source import DataOptions
 
 # (DataOptions field, role recorded in the model file)
-FILE_ROLES = (("train", "train"), ("val", "val"), ("labels_fasta", "labels"), ("mask", "mask"))
+FILE_ROLES = (("train", "train"), ("val", "val"), ("labels_fasta", "labels"), ("mask", "mask"), ("regions", "regions"),
+              ("genome", "genome"), ("background_bed", "background"), ("regions_labels", "labels"))
 # the options that decide which records, labels and split a run sees
 RECORD_OPTIONS = ("class_map", "val_fraction", "split_identity", "alphabet", "max_length", "length_policy",
-                  "ignore_label")
+                  "ignore_label", "bed_label_column", "width", "flank", "background", "val_chroms", "test_chroms")
 
 
 def data_files(data: DataOptions) -> list[dict]:
     """``{"path", "sha256", "role"}`` per sequence and per-position label file, in order (what a model file
     records as ``training.files``)."""
     return [{"path": os.path.abspath(p), "sha256": file_sha256(p), "role": role}
-            for field, role in FILE_ROLES for p in getattr(data, field) or []]
+            for field, role in FILE_ROLES for p in _paths(getattr(data, field))]
+
+
+def _paths(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 def fingerprint(data: DataOptions, files: list[dict], seed: int) -> dict:

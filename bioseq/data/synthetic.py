@@ -16,6 +16,7 @@ three-line FASTA of per-position labels.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,79 @@ def write_three_line(path: str | os.PathLike, records: list[tuple[str, str, str]
     text = "".join(f">{i}\n{s}\n{lab}\n" for i, s, lab in records)
     write_output(path, lambda tmp: Path(tmp).write_text(text))
     return path
+
+
+GENOME_CHROMS = (("chr1", 300_000), ("chr2", 250_000), ("chr3", 200_000), ("4", 150_000))  # "4": a chr-less name
+
+
+@dataclass(frozen=True)
+class SyntheticGenome:
+    """What :func:`motif_genome` wrote: the genome FASTA, the BED of positive regions (each holds ``motif``), a BED
+    of negative regions of the same widths (no motif), and each planted site as ``(chrom, start, strand)`` (0-based
+    start of the motif on the forward strand; ``-``: its reverse complement was planted)."""
+
+    fasta: Path
+    positives: Path
+    negatives: Path
+    motif: str
+    sites: tuple[tuple[str, int, str], ...]
+
+
+def _scrub(s: np.ndarray, motif: str) -> None:
+    """Break every occurrence of ``motif`` and its reverse complement in the letter codes ``s`` (in place)."""
+    for m in {motif, _revcomp(motif)}:
+        text = s.tobytes().decode()
+        at = text.find(m)
+        while at >= 0:
+            mid = at + len(m) // 2
+            s[mid] = ord("A") if s[mid] != ord("A") else ord("C")
+            at = text.find(m, at + 1)
+
+
+def motif_genome(folder: str | os.PathLike, chroms=GENOME_CHROMS, per_mb: int = 1500, width: tuple[int, int] =
+                 (150, 250), motif: str = DNA_MOTIF, seed: int = 0, line: int = 60) -> SyntheticGenome:
+    """A random genome (``chroms``: ``(name, length)`` pairs) with ``motif`` planted near the centre of each
+    positive region (either strand), and none elsewhere. Written to ``folder`` as ``genome.fa`` (soft-masked
+    lower-case stretches, runs of N at each chromosome's start and in its middle), ``pos.bed`` and ``neg.bed``
+    (region widths drawn from ``width``; about ``per_mb`` regions of each kind per Mbp, none overlapping an N run
+    or another region)."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pos, neg, sites, fasta = [], [], [], []
+    for name, size in chroms:
+        s = np.frombuffer(_random(rng, "ACGT", size).encode(), dtype=np.uint8).copy()
+        _scrub(s, motif)
+        s[:1000] = ord("N")
+        mid = size // 2
+        s[mid:mid + 500] = ord("N")
+        n = max(int(per_mb * size / 1e6), 2)
+        starts = rng.permutation(np.arange(1100, size - 400, 400))[: 2 * n]  # 400 apart: never overlapping
+        starts = [int(a) for a in starts if not (mid - 400 < a < mid + 500)]
+        for k, a in enumerate(starts):
+            w = int(rng.integers(width[0], width[1] + 1))
+            if k % 2 == 0:
+                strand = "+" if rng.random() < 0.5 else "-"
+                at = a + w // 2 - len(motif) // 2 + int(rng.integers(-20, 21))
+                s[at:at + len(motif)] = np.frombuffer((motif if strand == "+" else _revcomp(motif)).encode(), np.uint8)
+                pos.append((name, a, a + w, f"peak{len(pos) + 1}"))
+                sites.append((name, at, strand))
+            else:
+                neg.append((name, a, a + w, f"neg{len(neg) + 1}"))
+        for a in rng.integers(0, size - 2000, max(size // 20_000, 1)):  # soft-masked (lower-case) stretches
+            s[a:a + 1500] = np.frombuffer(s[a:a + 1500].tobytes().lower(), np.uint8)
+        fasta.append((name, s.tobytes().decode()))
+
+    def write_genome(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            for name, seq in fasta:
+                fh.write(f">{name}\n")
+                fh.writelines(seq[i:i + line] + "\n" for i in range(0, len(seq), line))
+
+    def bed(rows):
+        return lambda tmp: Path(tmp).write_text("".join(f"{c}\t{a}\t{b}\t{nm}\t0\t.\n" for c, a, b, nm in rows))
+
+    paths = folder / "genome.fa", folder / "pos.bed", folder / "neg.bed"
+    for path, write in zip(paths, (write_genome, bed(pos), bed(neg))):
+        write_output(path, write)
+    return SyntheticGenome(*paths, motif, tuple(sites))

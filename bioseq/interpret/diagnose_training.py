@@ -153,3 +153,57 @@ def training_findings(history: list[dict] | None, training: dict | None, task: s
                             f"unbalanced ({', '.join(f'{c}: {n}{unit}' for c, n in counts.items())}; "
                             f"{ratio:.1f} to 1)")
     return out
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """What a finished run's banner says: ``success`` only when nothing is wrong, else ``warning`` with the
+    ``problems`` (each names the figure and the baseline it does not beat)."""
+
+    level: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.level == "success"
+
+    def text(self) -> str:
+        return "; ".join(self.problems)
+
+
+def run_verdict(val_metrics: dict | None, counts: dict | None, task: str = "classify",
+                history: list[dict] | None = None, training: dict | None = None) -> RunVerdict:
+    """The verdict on a finished run from its validation figures (``val_metrics``) and its ``counts`` per class
+    (a labeller's: positions per label): a warning when the model is at or near chance, balanced accuracy
+    within ``CHANCE_MARGIN`` of 1/C, accuracy within ``CHANCE_MARGIN`` of always predicting the most frequent
+    class (:func:`majority_share`), or AUROC within 0.1 of 0.5; and for every verdict of
+    :func:`training_findings` on its ``history`` (with ``training``: ``train_config``, ``leakage``)."""
+    words = task_of(task)
+    counts = {c: n for c, n in (counts or {}).items() if n}
+    m = val_metrics or {}
+    problems = []
+
+    def figure(key: str) -> float:
+        v = m.get(key)
+        return float(v) if isinstance(v, int | float) and math.isfinite(v) else math.nan
+
+    bal, acc, auroc = figure("balanced_accuracy"), figure("accuracy"), figure("auroc")
+    if len(counts) >= 2:
+        chance, share = 1 / len(counts), majority_share(counts)
+        top = max(counts, key=lambda c: counts[c])
+        if bal <= chance + CHANCE_MARGIN:
+            problems.append(f"validation balanced accuracy {bal:.2f} is at chance ({chance:.2f} for {len(counts)} "
+                            f"{words.plural})")
+        if acc <= share + CHANCE_MARGIN:
+            problems.append(f"validation accuracy {acc:.2f} is no better than always predicting the most frequent "
+                            f"{words.word} {top!r} ({share:.2f})")
+    if auroc <= 0.6:
+        problems.append(f"validation AUROC {auroc:.2f} is near chance (0.50)")
+    training = training or {}
+    leak = training_findings(None, {"leakage": training.get("leakage")}, words.name)  # its finding, if a verdict
+    found = training_findings(history, {**training, "leakage": None, "counts": counts}, words.name)
+    at_chance = bool(problems)  # one verdict and one finding each, in order, once the leakage is apart
+    for verdict, finding in [*zip(leak.verdicts, leak.findings), *zip(found.verdicts, found.findings)]:
+        if not (at_chance and verdict == "not learning"):
+            problems.append(f"{verdict}: {finding}")
+    return RunVerdict("warning" if problems else "success", tuple(problems))

@@ -89,14 +89,13 @@ def applicable(remedies, settings: dict | None = None, unused=frozenset()) -> li
 
     settings = settings or {}
     cell = settings.get("cell")
-    own = {f for spec in cells.CELLS.values() for f in spec.reads}  # fields only some cells read
     out: list[Remedy] = []
     seen: set = set()
     for r in remedies:
         key = r.option or r.why
         if key in seen or r.option in unused:
             continue
-        if r.option in own and cell is not None and r.option not in cells.get(cell).reads:
+        if r.option and cell is not None and not cells.reads(r.option, cell):
             continue
         if r.option in settings and r.value is not None and _current(settings[r.option], r.value):
             continue

@@ -211,6 +211,13 @@ def help_text() -> str:
     return "; ".join(f"{s.name}: {s.help}" for s in CELLS.values())
 
 
+def reads(field: str, cell: str) -> bool:
+    """Whether a model with ``cell`` reads the config ``field``: a field that only some cells read (the plain
+    RNN's ``activation``, the LSTM's ``forget_bias``) is read by those cells alone; every other field by all."""
+    own = {f for spec in CELLS.values() for f in spec.reads}
+    return field not in own or field in get(cell).reads
+
+
 def signed_gates() -> frozenset[str]:
     """Gate names that take values outside 0..1 in any cell (the charts centre them on zero)."""
     return frozenset().union(*(s.signed for s in CELLS.values()))

@@ -58,7 +58,7 @@ class ModelConfig:
                          "position, so 1)")
     pooling: str = opt("max", label="Read-out", choices=POOLINGS, by_alphabet={"protein": "last"},
                        help="how positions become one vector: last state, mean, max or learned attention")
-    strand: str = opt("forward", label="DNA strands", choices=STRANDS,
+    strand: str = opt("forward", label="DNA strands", choices=STRANDS, alphabets=("dna",),
                       help="DNA only: forward reads the sequences as given; augment trains on random reverse "
                       "complements too; both also predicts the average over a sequence and its reverse complement "
                       "(for signals that can sit on either strand)")

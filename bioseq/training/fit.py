@@ -82,28 +82,38 @@ def ensemble_result(nets: list, results: list[TrainResult], val_arrays, val_targ
 
 def detect_task(opts: DataOptions, task: str | None = None) -> Task:
     """The task of the training data (:func:`bioseq.task.detect`); a given ``task`` name wins."""
-    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label)
+    return detect(opts.train, opts.labels_fasta, opts.mask, task, ignore_label=opts.ignore_label,
+                  per_position=bool(opts.regions_labels))
 
 
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
     """Training and validation per-position data: ``--val`` files (three-line, or with their ids in the same
     ``--labels-fasta`` and ``--mask`` files), or a split of the training records."""
-    kw = {"labels_fasta": opts.labels_fasta, "mask": opts.mask, "ignore_label": opts.ignore_label,
-          "max_length": opts.max_length, "length_policy": opts.length_policy}
-    if opts.labels or opts.class_map:
-        raise InputError("--labels and --class-map are for one label per sequence; per-position labels come from "
-                         "a three-line FASTA or --labels-fasta")
     if opts.val:
-        every = load_positions([*opts.train, *opts.val], alphabet=opts.alphabet, **kw)
+        every = read_training(opts, True, [*opts.train, *opts.val])
         n_train = sum(1 for p in opts.train for _ in read_blocks(p, "fasta"))
         train_ds, val_ds = every.subset(range(n_train)), every.subset(range(n_train, len(every)))
         return train_ds, val_ds, {"method": "files", "val_fraction": len(val_ds) / max(len(every), 1)}
-    ds = load_positions(opts.train, alphabet=opts.alphabet, **kw)
+    ds = read_training(opts, True)
     train_ds, val_ds, rule = split_positions(ds, opts.val_fraction, seed, opts.split_identity)
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
     return train_ds, val_ds, rule
 
+
+def read_training(opts: DataOptions, per_position: bool, files=None) -> Dataset | PositionDataset:
+    """Every record of the training ``files`` (default ``opts.train``) in memory, labelled as the task reads them:
+    one label per sequence (classes renamed, merged or dropped by ``--class-map``) or a label per position."""
+    files = opts.train if files is None else files
+    if not per_position:
+        return load_dataset(files, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
+                            length_policy=opts.length_policy, class_map=parse_class_map(opts.class_map))
+    if opts.labels or opts.class_map:
+        raise InputError("--labels and --class-map are for one label per sequence; per-position labels come from "
+                         "a three-line FASTA or --labels-fasta")
+    return load_positions(files, alphabet=opts.alphabet, labels_fasta=opts.labels_fasta, mask=opts.mask,
+                          ignore_label=opts.ignore_label, max_length=opts.max_length,
+                          length_policy=opts.length_policy)
 
 
 @dataclass
@@ -134,8 +144,7 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     class_map = parse_class_map(opts.class_map)
     if cached(opts):
         return load_cached_split(opts, seed, class_map)
-    ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
-                      length_policy=opts.length_policy, class_map=class_map)
+    ds = read_training(opts, False)
     if opts.val:
         val = load_dataset(opts.val, labels=opts.labels, alphabet=ds.alphabet, classes=ds.classes,
                            max_length=opts.max_length, length_policy=opts.length_policy, class_map=class_map)
@@ -148,7 +157,13 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
 
 def cached(opts: DataOptions, per_position: bool = False) -> bool:
     """Whether the training data is read through the encoded-sequence cache (``--cache``, :mod:`bioseq.data.large`):
-    ``on``, or ``auto`` for large files; not for per-position labels or a homology split (read in memory)."""
+    ``on``, or ``auto`` for large files; not for per-position labels, a homology split or genome regions (read in
+    memory)."""
+    if opts.regions:
+        if opts.cache == "on":
+            raise InputError(f"{ref('cache', 'on')} reads sequence files; {ref('regions')} are read in memory (use "
+                             f"{ref('cache', 'off')})")
+        return False
     if not use_cache(opts.cache, opts.train):
         return False
     if opts.cache == "on" and (per_position or opts.split_identity):
@@ -172,7 +187,18 @@ def load_cached_split(opts: DataOptions, seed: int, class_map: dict) -> tuple[Ca
     return train_ds, val_ds, {"method": "stratified", "val_fraction": len(val_ds) / len(ds), "seed": seed}
 
 
-def _targets(ds: Dataset | PositionDataset):
+def loader(data: DataOptions, per_position: bool) -> Callable:
+    """What reads ``data`` into ``(train, val, split rule)`` given ``(data, seed)``: genome regions
+    (:func:`~bioseq.data.region_data.load_region_split`), per-position labels (:func:`load_position_split`) or one
+    label per sequence (:func:`load_split_rule`)."""
+    if data.regions:
+        from ..data.region_data import load_region_split
+
+        return lambda opts, seed: load_region_split(opts, seed, per_position)
+    return load_position_split if per_position else load_split_rule
+
+
+def targets_of(ds: Dataset | PositionDataset):
     """Class indices ``(N,)``, or one ``(length,)`` label track per record (``UNSCORED`` = not scored)."""
     return ds.targets() if isinstance(ds, PositionDataset) else ds.labels
 
@@ -197,7 +223,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     try:
         if name is not None or out is not None:  # claimed before the data is read: a taken name is said at once
             name, path, run = _destination(name, out, log_dir)
-            check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)  # never onto an input
+            check_output(path, data.inputs())  # never onto an input
             held = held or _claim(name, path, run, resume, overwrite, out)
         return _fit(data, model_options, train_cfg, out, name, log_dir, resume, overwrite, callback, should_stop,
                     launcher)
@@ -229,7 +255,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
          overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
     task = detect_task(data, model_options.get("task"))
     model_options["task"], each_position = task.name, task.per_position
-    load = load_position_split if each_position else load_split_rule
+    load = loader(data, each_position)
     cached(data, each_position)  # refuses --cache on with per-position labels
     train_ds, val_ds, split_rule = load(data, train_cfg.seed)
     large = isinstance(train_ds, CachedDataset)
@@ -246,11 +272,12 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
         name = new_name(cfg.cell, train_ds.alphabet.name)
         held = _claim(*_destination(name, None, log_dir), resume, overwrite, None)
     name, path, run = _destination(name, out, log_dir)
-    check_output(path, data.train, data.val, data.labels, data.labels_fasta, data.mask)
+    check_output(path, data.inputs())
     try:
         train_arrays, val_arrays = train_ds.encoded(), val_ds.encoded()
         files = data_files(data)  # what the save needs, read now: a file changed during training changes nothing
         summary = summarize_(train_ds)
+        summary["notes"] = split_rule.pop("notes", [])  # e.g. chromosome names matched under another spelling
         summary["warnings"] = weight_warnings(summary["per_class"], train_cfg.class_weights, task.unit, task.word)
         card = Card(name, data, train_ds.alphabet, list(train_ds.classes), train_cfg, files, summary["per_class"],
                     summarize_(val_ds)["per_class"], split_rule, leak, training_profile(train_arrays),
@@ -270,7 +297,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
             nets, results = _train(cfg, train_cfg, train_ds, val_ds, train_arrays, val_arrays, run, resume,
                                    callback, should_stop)
             model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
-                nets, results, val_arrays, _targets(val_ds))
+                nets, results, val_arrays, targets_of(val_ds))
             bundle = card.bundle(model.cpu().eval(), result, results)
             if runtime.is_main():
                 _save(path, bundle, run)
@@ -300,7 +327,7 @@ def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arr
         seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
         nets.append(SequenceClassifier(cfg))
         ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
-        results.append(train(nets[-1], train_arrays, _targets(train_ds), val_arrays, _targets(val_ds),
+        results.append(train(nets[-1], train_arrays, targets_of(train_ds), val_arrays, targets_of(val_ds),
                              member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
                              should_stop=should_stop))
         if results[-1].interrupted:

@@ -7,7 +7,7 @@ as the first trial's, ...), named by the form's run name; Optuna chooses the mod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -23,9 +23,9 @@ from dashboard import loaders, state, widgets
 BUDGETS = {"1 minute": 60, "3 minutes": 180, "10 minutes": 600, "30 minutes": 1800, "1 hour": 3600}
 
 
-def _start(registry, data: DataOptions, remember: Callable[[dict], None]) -> None:
+def _start(registry, data: DataOptions, remember: Callable[[dict], None], read: Callable[[Mapping], dict]) -> None:
     s = st.session_state
-    values = train_form.read(s)
+    values = read(s)
     try:
         data, _, train_cfg = train_form.to_configs(values, data)
         job = registry.start_tuning(s["train_name"], data, BUDGETS[s["tune_budget"]], train_cfg)
@@ -36,13 +36,15 @@ def _start(registry, data: DataOptions, remember: Callable[[dict], None]) -> Non
     remember(values)
 
 
-def controls(registry, data: DataOptions, remember: Callable[[dict], None]) -> None:
-    """Inside the Train form: the search's budget and its start button (the form's values go with it)."""
+def controls(registry, data: DataOptions, remember: Callable[[dict], None],
+             read: Callable[[Mapping], dict] = train_form.read) -> None:
+    """Inside the Train form: the search's budget and its start button (the form's values, as ``read`` takes
+    them from the session state, go with it)."""
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
     c1.selectbox("Or search the options for", list(BUDGETS), index=1, key="tune_budget",
                  help="Optuna trains trial after trial with this form's data and training options, choosing the "
                  "model (and the learning rate, batch size and weight decay, starting from the form's)")
-    c2.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, data, remember),
+    c2.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, data, remember, read),
                           icon=":material/manage_search:")
     st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ". The study and its best model take "
                "the run name.")

@@ -13,24 +13,27 @@ from bioseq.data.source import LABEL_MODES
 from bioseq.errors import BioseqError
 from bioseq.task import task_of
 from dashboard import loaders, state, widgets
+from dashboard.parts import manage
 
 
-def _delete_upload(key: str) -> None:
-    try:
-        uploads.delete_upload(key)
-    except BioseqError as e:
-        st.session_state["data_message"] = str(e)
-        return
+def _deleted(key: str) -> None:
+    """After an upload is deleted: the dataset is gone if it was the current one; the list starts again."""
     current = state.current_source()
     if current is not None and current.key == key:
         state.set_source(None)
-    st.session_state.update(data_recent_confirm=False, data_recent=0)
+    st.session_state.update(data_recent=0)
 
 
-if st.session_state.get("data_message"):
-    st.info(st.session_state.pop("data_message"), icon=":material/info:")
+def _renamed(key: str, new: str) -> None:
+    """After an upload is renamed: the current dataset takes the new name if it is that upload."""
+    current = state.current_source()
+    if current is not None and current.key == key:
+        state.set_source(replace(current, name=new))
+
+
 recent = uploads.recent_sources()
-example_tab, upload_tab, recent_tab = st.tabs(["Bundled example", "Upload files", f"Recent uploads ({len(recent)})"])
+example_tab, upload_tab, regions_tab, recent_tab = st.tabs(["Bundled example", "Upload files", "Genome regions",
+                                                            f"Recent uploads ({len(recent)})"])
 with example_tab:
     loaded = state.current_source()
     loaded_key = loaded.key if loaded is not None else None
@@ -48,7 +51,8 @@ with example_tab:
         st.rerun()  # the box above names the example loaded
 with upload_tab:
     st.session_state.setdefault("data_label_mode", "header")
-    label_mode = st.radio("Labels from", list(LABEL_MODES), key="data_label_mode", horizontal=True,
+    label_mode = st.radio("Labels from", [m for m in LABEL_MODES if m != "regions"], key="data_label_mode",
+                          horizontal=True,
                           format_func=lambda m: {"header": "FASTA headers", "table": "a CSV file",
                                                  "files": "one file per class", "positions": "a label per position"}[m])
     st.caption(f"Labels come from {LABEL_MODES[label_mode]}.")
@@ -82,18 +86,51 @@ with upload_tab:
         else:
             st.rerun()  # the example box above says none is loaded
 
+with regions_tab:
+    st.caption("Regions of a genome (ChIP-seq or ATAC peaks, enhancers, ...) as BED files: one class per file (named "
+               "up to its first dot), or a label column; with one class, negatives are drawn. The genome is read by "
+               "random access (plain or bgzipped FASTA), never whole.")
+    beds = st.file_uploader("BED files (plain or .gz)", accept_multiple_files=True, key="data_region_beds")
+    g1, g2 = st.columns(2)
+    genome_path = g1.text_input("Genome FASTA: a path on this machine", key="data_region_genome_path",
+                                placeholder="/data/hg38.fa.gz")
+    genome_file = g2.file_uploader("… or upload a small genome", key="data_region_genome_file")
+    r1, r2, r3, r4 = st.columns(4)
+    region_opts = {
+        "width": r1.number_input("Width (0 = as given)", 0, 100_000, 0, 10, key="data_region_width") or None,
+        "flank": r2.number_input("Flank each side", 0, 100_000, 0, 10, key="data_region_flank") or None,
+        "bed_label_column": r3.number_input("Label column (0 = one class per file)", 0, 100, 0,
+                                            key="data_region_label_column") or None,
+        "background": r4.selectbox("Negatives (one class)", ["shuffled", "flanks"], key="data_region_background"),
+        "val_chroms": g1.text_input("Validation chromosomes", key="data_region_val_chroms", placeholder="chr8"),
+        "test_chroms": g2.text_input("Test chromosomes (never trained on)", key="data_region_test_chroms",
+                                     placeholder="chr9")}
+    if st.button("Use these regions", key="data_use_regions", type="primary", disabled=not beds):
+        genome = widgets.uploaded(genome_file)[0] if genome_file else genome_path
+        try:
+            state.set_source(uploads.region_source(widgets.uploaded(beds), genome, region_opts,
+                                                   check=loaders.data_report))
+        except BioseqError as e:
+            widgets.error(e)
+            st.caption("Fix the file (the message names it, the line and the region); nothing was kept.")
+        else:
+            st.rerun()
+
 with recent_tab:
     if recent:
         pick = st.selectbox("Dataset", range(len(recent)), key="data_recent",
                             format_func=lambda i: f"{recent[i].name} ({recent[i].label_mode} labels)")
         st.caption("Uploads are kept in the workspace; use one again without uploading it.")
-        c1, c2, c3 = st.columns([2, 3, 2])
-        if c1.button("Use this dataset", key="data_use_recent", type="primary"):
+        if st.button("Use this dataset", key="data_use_recent", type="primary"):
             state.set_source(recent[pick])
             st.rerun()
-        sure = c2.checkbox(f"Yes, delete the upload **{recent[pick].name}** for good", key="data_recent_confirm")
-        c3.button("Delete upload", key="data_recent_delete", disabled=not sure, icon=":material/delete:",
-                  on_click=_delete_upload, args=(recent[pick].key,))
+        manage.message("data_recent")
+        chosen = recent[pick].key
+        with st.expander("Rename or delete this upload", icon=":material/edit:"):
+            manage.controls("upload", recent[pick].name, "data_recent",
+                            rename=lambda old, new: uploads.rename_upload(chosen, new),
+                            delete=lambda name: uploads.delete_upload(chosen),
+                            renamed=lambda new: _renamed(chosen, new), deleted=lambda: _deleted(chosen))
     else:
         st.info("No uploads yet: the files you upload are kept and listed here.", icon=":material/info:")
 

@@ -4,14 +4,18 @@ curves read from the run folder (so a run started from the command line shows th
 import streamlit as st
 
 from bioseq import plots, workspace
-from bioseq.app import presets, run_table, train_form
+from bioseq.app import presets, run_table, train_again, train_form
 from bioseq.errors import BioseqError
+from bioseq.options import option
 from bioseq.task import task_of
 from bioseq.training import crowding, runs
 from dashboard import loaders, state, widgets
 from dashboard.parts import manage, tune_panel  # the Tune panel: its controls sit in the form
 
 registry = loaders.job_registry()
+again = st.session_state.pop("train_again", None)  # "Train again with these options", from a run or a model
+if again is not None and again.source is not None:
+    state.set_source(again.source)
 source = state.current_source()
 live_box, form_box, compare_box = st.container(), st.container(), st.container()
 LAUNCHED = {"cli": "started from the command line", "dashboard": "started here", "python": "started from Python"}
@@ -34,14 +38,23 @@ def monitor(name: str, poll: bool) -> None:
         if job is not None and job.alive:
             st.button("Stop", key="train_stop", on_click=job.stop, icon=":material/stop_circle:",
                       help="stop after this batch; the best weights so far are saved as the model")
+    elif status in ("done", "stopped") and info.get("cv"):
+        st.success(run_table.cv_headline(info), icon=":material/check_circle:")
+        if run_table.model_of(info):
+            st.session_state[state.MODEL_KEY] = run_table.model_of(info)
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
         weak = run_table.weakest(info)  # a labeller's worst label beside the means
-        st.success(f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
-                   f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
-                   f"{last[0]} {vm.get(last[1], float('nan')):.3f}{f'; {weak}' if weak else ''}).",
-                   icon=":material/check_circle:")
+        said = (f"{'Stopped early by you; ' if status == 'stopped' else ''}saved as model **{name}** "
+                f"(best epoch {info.get('best_epoch')}, validation accuracy {vm.get('accuracy', float('nan')):.3f}, "
+                f"{last[0]} {vm.get(last[1], float('nan')):.3f}{f'; {weak}' if weak else ''})")
+        verdict = run_table.verdict(info)  # the diagnosis decides the colour: green only when nothing is wrong
+        if verdict.ok:
+            st.success(f"{said}.", icon=":material/check_circle:")
+        else:
+            st.warning(f"{said}; but the diagnosis finds a problem: {verdict.text()}. Read the Gradient flow page "
+                       "before using this model.", icon=":material/warning:")
         for note in run_table.run_notes(info):
             st.warning(note, icon=":material/warning:")
         st.session_state[state.MODEL_KEY] = name
@@ -49,10 +62,13 @@ def monitor(name: str, poll: bool) -> None:
         widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
-    members = run_table.ensemble_words(info)
+    members = run_table.ensemble_words(info) or run_table.cv_words(info)
     if members:
         st.info(members, icon=":material/stacks:")
-    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member
+    folds = run_table.cv_table(info)  # a cross-validation: each figure's mean ± sd and per fold
+    if folds is not None:
+        widgets.table(folds, "train_cv", f"{name}_cross_validation", hide_index=True)
+    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member, a CV per fold
     for i, panel in enumerate(plots.training_panels(metrics)):
         widgets.chart(panel, f"train_live_{i}", f"{name}_curves_{i + 1}")
     if poll and status != "running":
@@ -63,7 +79,9 @@ table = runs.list_runs()
 active = False
 with live_box:
     if len(table):
-        st.header("Runs")
+        st.header("Runs", anchor="runs")
+        if st.session_state.pop("train_scroll", False):  # just started: bring the live progress into view
+            widgets.scroll_to("runs")
         names = list(table["name"])
         status = dict(zip(table["name"], table["status"]))
         if st.session_state.get("train_run") not in names:
@@ -71,6 +89,11 @@ with live_box:
         name = st.selectbox("Run", names, key="train_run")
         active = status[name] == "running"
         st.fragment(monitor, run_every=1.0 if active else None)(name, active)
+        if status[name] not in ("running", "starting"):
+            st.button("Train again with these options", key="train_again_run", icon=":material/replay:",
+                      on_click=lambda n=name: st.session_state.update(train_again=train_again.from_run(
+                          runs.read_run(n))), help="fills in the form below with this run's options (and its data, "
+                      "when they are still in the workspace); nothing starts until you press Start training")
         if status[name] in ("done", "stopped"):
             c1, c2, c3 = st.columns(3)
             c1.page_link("dashboard/views/gradient_flow.py", label="Gradient flow of this run",
@@ -127,6 +150,7 @@ def _apply_preset(alphabet: str, task: str = "classify") -> None:
     for k, v in values.items():
         st.session_state[train_form.key(k)] = v
     _remember(alphabet, st.session_state["train_preset"], values, task)
+    st.session_state["train_again_message"] = None  # the form no longer holds a run's or a model's options
 
 
 def _form_state(alphabet: str, task: str = "classify") -> None:
@@ -144,7 +168,7 @@ def _form_state(alphabet: str, task: str = "classify") -> None:
 
 
 def _start(data, alphabet: str, task: str = "classify") -> None:
-    values = train_form.read(st.session_state)
+    values = train_form.read(st.session_state, alphabet, task)
     _remember(alphabet, st.session_state["train_preset"], values, task)
     try:
         job = registry.start(st.session_state["train_name"], *train_form.to_configs(values, data),
@@ -152,8 +176,8 @@ def _start(data, alphabet: str, task: str = "classify") -> None:
     except BioseqError as e:
         st.session_state["train_message"] = e.dashboard()
         return
-    st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False,
-                            train_name=workspace.new_name(values["cell"], alphabet))
+    st.session_state.update(train_message=None, train_run=job.name, train_overwrite=False, train_scroll=True,
+                            train_name=workspace.new_name(values["cell"], alphabet), train_again_message=None)
 
 
 def _remember_tuned(alphabet: str, task: str):
@@ -178,9 +202,30 @@ def _widget(o) -> None:
                         format="%.5f" if (o.step or 1) < 0.01 else "%.2f", **kw)
 
 
+def _columns(by_group: dict) -> None:
+    """The options of each group in its column (a group with none shown leaves its column empty)."""
+    for (group, shown), col in zip(by_group.items(), st.columns(len(by_group))):
+        with col:
+            if shown:
+                st.markdown(f"**{group.capitalize()}**")
+            for o in shown:
+                _widget(o)
+
+
+def _fill(again, alphabet: str, task: str) -> None:
+    """The form's widgets set to a run's or a model's saved options (:mod:`bioseq.app.train_again`)."""
+    for k, v in again.values.items():
+        st.session_state[train_form.key(k)] = v
+    _remember(alphabet, st.session_state["train_preset"], again.values, task)
+    st.session_state.update(train_name=workspace.new_name(again.values["cell"], alphabet), train_message=None,
+                            train_again_message=again.message())
+
+
 with form_box:
     st.header("New run")
     if source is None:
+        if again is not None:  # its data are gone: fill the form once a dataset is chosen
+            st.session_state["train_again"] = again
         st.info("Choose a dataset first: load an example on the home page or pick files on the Data page.",
                 icon=":material/info:")
         st.page_link("dashboard/views/data.py", label="Go to Data", icon=":material/dataset:")
@@ -202,22 +247,31 @@ with form_box:
     if crowd is not None:
         st.warning(f"{crowd.text('a new run')}.", icon=":material/speed:")
     _form_state(alphabet, task)
-    st.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
+    if again is not None:
+        _fill(again, alphabet, task)
+    if st.session_state.get("train_again_message"):
+        st.info(st.session_state["train_again_message"], icon=":material/replay:")
+    p1, p2 = st.columns(2)
+    p1.selectbox("Preset", list(presets.PRESETS), key="train_preset", on_change=_apply_preset, args=(alphabet, task),
                  help="fills in the model options below; you can still change any of them")
+    with p2:  # outside the form: the cell decides which options the form shows
+        _widget(option("cell"))
     st.caption(presets.PRESETS[st.session_state["train_preset"]][0])
-    with st.expander("Options", expanded=not active, icon=":material/tune:"), widgets.form("train_form", border=False):
+    parts = train_form.layout(alphabet, task, st.session_state[train_form.key("cell")])
+    with widgets.form("train_form"):
         st.text_input("Run and model name", key="train_name", help="letters, digits, '.', '_' or '-'; the model is "
                       "saved under this name")
         st.checkbox("Replace a model or run of this name", key="train_overwrite", help="without it, a name that is "
                     "taken is refused; with it, the model of that name is replaced when the new one is saved")
-        for group, col in zip(train_form.COLUMNS, st.columns(len(train_form.COLUMNS))):
-            with col:
-                st.markdown(f"**{group.capitalize()}**")
-                for o in train_form.fields(group):
-                    _widget(o)
+        _columns(parts[True])
+        with st.expander("Advanced", icon=":material/tune:"):
+            st.caption("Only the options that apply to this data and this cell are shown; the others keep their "
+                       "defaults.")
+            _columns(parts[False])
         st.form_submit_button("Start training", key="train_start", type="primary", on_click=_start,
                               args=(source.data_options(), alphabet, task), icon=":material/play_arrow:")
-        tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task))
+        tune_panel.controls(registry, source.data_options(), _remember_tuned(alphabet, task),
+                            read=lambda s: train_form.read(s, alphabet, task))
     if st.session_state.get("train_message"):
         widgets.error(st.session_state["train_message"])
 
