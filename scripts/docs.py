@@ -34,8 +34,8 @@ def markers(name: str) -> tuple[str, str]:
 
 
 # The reading order of the README's index; a page not named here comes after these, by name.
-ORDER = ("dashboard", "cli", "data", "genomics", "labelling", "training", "options", "tuning", "cv", "homology",
-         "inspect", "experiments", "scaling", "speed", "benchmarks", "development", "ARCHITECTURE")
+ORDER = ("dashboard", "cli", "bundled", "data", "genomics", "labelling", "training", "options", "tuning", "cv",
+         "homology", "inspect", "experiments", "scaling", "speed", "benchmarks", "development", "ARCHITECTURE")
 
 
 def docs_index() -> str:
