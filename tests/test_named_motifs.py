@@ -1,6 +1,6 @@
 """Motifs with names (:mod:`bioseq.interpret.named_motifs`): the table from TF-MoDISco's patterns and TomTom's
-matches, the views' choice between it and the k-mer table, the MEME output; one slow test trains a model on a
-planted AP-1 site and checks the full run names it (FOS/JUN)."""
+matches, the views' choice between it and the k-mer table, the MEME output; two slow tests train a model on a
+planted AP-1 site and on a planted CTCF site and check the full run names them (FOS/JUN, CTCF)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bioseq.interpret.modisco import NoMotifs, Pattern
 from bioseq.interpret.views import get_view
 
 KMER_COLUMNS = list(views.KMER_COLUMNS)
+CTCF_RUN = {"n": 1000, "length": 80, "epochs": 4}  # generated sequences (half with the site), letters, epochs
 RECORDS = [rec("ACGTACGTAC" * 3, "x"), rec("GGTACATTGA" * 3, "y", 2)]
 
 
@@ -191,3 +192,31 @@ def test_a_planted_ap1_site_is_found_and_named(tmp_path, capsys):
     assert {"Fos-related", "Jun-related"} & set(best["match_family"].split(", ")) and best["q_value"] < 0.01
     assert any(m.split(" ")[1].upper().startswith(("FOS", "JUN")) for m in best["matches"].split("; "))
     assert len(read_meme(str(meme))) == len(table)
+
+
+@pytest.mark.slow
+def test_a_planted_ctcf_site_is_found_and_named(tmp_path, capsys):
+    """Acceptance: the consensus of JASPAR's CTCF matrix (MA0139, ``GCCACCAGGGGGCGC`` in JASPAR 2026: the reverse
+    strand of the CCGCGNGGNGGCAG core) planted in the positives; a small model; ``bioseq inspect motifs`` names
+    CTCF first."""
+    import bioseq
+    from bioseq.cli.commands import main
+    from bioseq.data.synthetic import motif_dna, write_fasta
+
+    ref = jaspar.reference()
+    i = ref.ids.index(next(m for m in ref.ids if m.startswith("MA0139")))
+    site = "".join("ACGT"[j] for j in ref.matrices[i].argmax(1))
+    assert ref.names[i] == "CTCF" and site == "GCCACCAGGGGGCGC"
+    train = write_fasta(tmp_path / "train.fa", motif_dna(CTCF_RUN["n"], length=CTCF_RUN["length"], motif=site, seed=1))
+    test = write_fasta(tmp_path / "test.fa", motif_dna(400, length=CTCF_RUN["length"], motif=site, seed=2))
+    bioseq.train([str(train)], out=str(tmp_path / "m.pt"), epochs=CTCF_RUN["epochs"], hidden=16, conv_filters=16,
+                 conv_width=9, device="cpu", batch_size=32, seed=0)
+    out = tmp_path / "motifs.csv"
+    code = main(["inspect", "motifs", str(tmp_path / "m.pt"), str(test), "--class", "motif", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    table = pd.read_csv(out)
+    print(table.drop(columns=["ppm", "positions"]).to_string(), "\n", err)
+    best = table[table["sign"] == "+"].iloc[0]  # the largest positive motif
+    assert best["match_name"] == "CTCF" and best["q_value"] < 0.05
+    assert "CCAGGGGGC" in best["consensus"].upper() or "GCCCCCTGG" in best["consensus"].upper()

@@ -141,16 +141,21 @@ def compiled() -> bool:
     return bool(_MATCHED)
 
 
-def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[list[Match]]:
-    """The ``top`` best reference motifs for each query ``(W, 4)`` by TomTom p-value (both strands)."""
+def _tomtom(queries: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
+    """TomTom's p-values ``(queries, targets)`` of motifs given as ``(4, W)`` (``memelite``'s layout)."""
     from memelite import tomtom
 
-    if not len(queries):
-        return []
     with warnings.catch_warnings():  # a small MEME file: the p-values lean on few targets (said in the docs)
         warnings.simplefilter("ignore")
-        p = tomtom([np.ascontiguousarray(q.T, dtype=np.float64) for q in queries],
-                   [np.ascontiguousarray(m.T, dtype=np.float64) for m in ref.matrices])[0]
+        return tomtom(queries, targets)[0]
+
+
+def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[list[Match]]:
+    """The ``top`` best reference motifs for each query ``(W, 4)`` by TomTom p-value (both strands)."""
+    if not len(queries):
+        return []
+    p = _tomtom([np.ascontiguousarray(q.T, dtype=np.float64) for q in queries],
+                [np.ascontiguousarray(m.T, dtype=np.float64) for m in ref.matrices])
     _MATCHED.append(True)
     out = []
     for row in np.asarray(p, dtype=np.float64):
