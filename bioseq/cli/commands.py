@@ -1,4 +1,5 @@
-"""The ``bioseq`` command line: train, tune, predict, scan, evaluate, models, info, inspect and check-overlap.
+"""The ``bioseq`` command line: train, tune, predict, scan, variants, evaluate, models, info,
+inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -119,12 +120,13 @@ def cmd_models(a: argparse.Namespace) -> int:
         delete_model(a.name)
         print(f"deleted model {a.name}", file=sys.stderr)
         return 0
-    rows = list_models()
+    rows = list_models(include_bundled=True)
     if a.json:
         print(json.dumps(rows, indent=1))
         return 0
-    if not rows:
+    if not any(not r["bundled"] for r in rows):
         print(f"no models in {workspace()}", file=sys.stderr)
+    if not rows:
         return 0
     print(f"{'name':<40} {'alphabet':<8} {'val acc':>7}  {'created':<25} architecture")
     for r in rows:
@@ -132,8 +134,9 @@ def cmd_models(a: argparse.Namespace) -> int:
             print(f"{r['name']:<40} DAMAGED: {r['error']}")
             continue
         acc = r.get("val_accuracy")
+        created = "bundled (read-only)" if r["bundled"] else r["created"] or ""
         print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
-              f"{r['created'] or '':<25} {r['architecture']}")
+              f"{created:<25} {r['architecture']}")
     return 0
 
 
@@ -148,6 +151,7 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
+    from ..model import bundled
     from ..model.card import describe_model
     from ..model.store import read_meta, resolve
     from ..task import task_of
@@ -166,6 +170,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+        *(f"{k + ':':<14} {v}" for k, v in bundled.card_rows(meta)),
     ]
     if t:
         task = task_of(meta)
@@ -282,6 +287,12 @@ def _scan_arguments(p: argparse.ArgumentParser) -> None:
     add_scan_arguments(p)
 
 
+def _variants_arguments(p: argparse.ArgumentParser) -> None:
+    from .variants import add_variants_arguments
+
+    add_variants_arguments(p)
+
+
 def _overlap_arguments(p: argparse.ArgumentParser) -> None:
     from .overlap import add_overlap_arguments
 
@@ -310,6 +321,8 @@ COMMANDS = MappingProxyType({
     "inspect": ("look inside a trained model (saliency, gates, gradients, ...)", _inspect_arguments),
     "scan": ("slide a classifier along long records (genome scale): a bedGraph of a class's probability",
              _scan_arguments),
+    "variants": ("score SNPs and short indels of a VCF against a genome: the model's output for REF and ALT",
+                 _variants_arguments),
     "check-overlap": ("list test sequences that have a near-identical training sequence", _overlap_arguments),
     "tune": ("search model and training options (Optuna) and save the best model", _tune_arguments),
     "cv": ("K-fold cross-validation: per-fold figures and their mean ± sd (--ensemble saves the fold models)",
