@@ -135,8 +135,9 @@ class RegionReader:
         self.opts = opts
         self.genome = Genome(opts.genome)
         self.regions: list[Region] = []
+        self.notes: list[str] = []  # e.g. a BED header line skipped
         for path in opts.regions:
-            found = check_regions(read_bed(path, opts.bed_label_column), self.genome)
+            found = check_regions(read_bed(path, opts.bed_label_column, self.notes), self.genome)
             label = class_from_filename(path)
             self.regions += [r if r.label is not None else _relabel(r, label) for r in found]
 
@@ -160,7 +161,7 @@ class RegionReader:
             found = flank_regions(wins, self.genome.lengths)
             return [(r, fetch_padded(self.genome, r.chrom, r.start, r.end)) for r in found]
         found = [_relabel(r, BACKGROUND) for p in self.opts.background_bed
-                 for r in check_regions(read_bed(p), self.genome)]
+                 for r in check_regions(read_bed(p, notes=self.notes), self.genome)]
         return [(r, self._read(r)) for r in found]
 
     def classified(self, seed: int = 0) -> tuple[list[Region], list[str]]:
@@ -182,7 +183,7 @@ class RegionReader:
         feature covers the letter)."""
         features: dict[str, list[tuple[int, int]]] = {}
         for p in self.opts.regions_labels:
-            for f in check_regions(read_bed(p), self.genome):
+            for f in check_regions(read_bed(p, notes=self.notes), self.genome):
                 features.setdefault(f.chrom, []).append((f.start, f.end))
         spans = {c: np.array(v, dtype=np.int64) for c, v in features.items()}
         regions, seqs, labels = [], [], []
@@ -284,7 +285,7 @@ def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = Fal
             regions, seqs = mapped(*reader.classified(seed), opts.class_map)
             labels = None
         val_chroms, test_chroms = reader.held_out("val_chroms"), reader.held_out("test_chroms")
-        notes = reader.genome.notes()
+        notes = reader.notes + reader.genome.notes()
     finally:
         reader.close()
     ds = build_positions(opts, regions, seqs, labels) if per_position else build_dataset(opts, regions, seqs,
