@@ -64,7 +64,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if crowd is not None:
         print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
-            callback=None if a.quiet else _progress_printer(), launcher="cli")
+            callback=None if a.quiet else _progress_printer(), launcher="cli", rank_timeout=a.rank_timeout)
     runtime.finish()
     if not runtime.is_main():
         return 0  # rank 0 reports
@@ -236,6 +236,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                    "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     add_destination(t, "save the model file here", "save the model in the workspace registry under this name")
+    add_rank_timeout(o)
     t.set_defaults(func=cmd_train)
 
 
