@@ -121,7 +121,9 @@ def test_whole_chromosomes_held_out_with_names_matched(genome, write):
     assert rule["test_records"] == 2 and rule["val_fraction"] == 0.4
     assert rule["notes"] == [f"chromosome '1' read as 'chr1' of the genome {genome}",
                              f"chromosome '3' read as 'chr3' of the genome {genome}",
-                             f"chromosome 'chr2' read as '2' of the genome {genome}"]
+                             f"chromosome 'chr2' read as '2' of the genome {genome}",
+                             f"2 records on the test chromosomes (3) left out: score them with bioseq evaluate MODEL "
+                             f"--regions {bed} --genome {genome} --test-chroms 3"]
     from bioseq.data.splits import describe_split
 
     assert describe_split(rule) == ("whole chromosomes held out: validation on 2, 40.0% of the records held out; "
@@ -234,3 +236,26 @@ def test_windows_line_endings_and_bgzipped_genome(genome, write, tmp_path):
     bed = write("pos.bed", "track name=x\r\nchr1\t0\t8\r\nchr1\t8\t16\r\n")
     train, val, _ = load_region_split(opts(regions=[str(bed)], genome=str(bgz), val_fraction=0.5), seed=0)
     assert {"AAAACCCC", "GGGGTTTT"} <= set(train.seqs + val.seqs) and len(train) + len(val) == 4
+
+
+def test_the_test_chromosomes_are_read_as_training_reads_them(genome, write):
+    """load_region_test gives the --test-chroms windows that load_region_split left out: the same width, the same
+    shuffled negatives for the same seed, the classes in the model's order; every window without --test-chroms."""
+    from bioseq.data.region_data import load_region_test, record_id
+
+    bed = write("pos.bed", "1\t0\t8\nchr1\t24\t32\nchr2\t0\t8\nchr2\t8\t16\nchr3\t0\t8\nchr3\t10\t18\n")
+    kw = {"regions": [str(bed)], "genome": str(genome), "val_chroms": "chr2", "test_chroms": "3", "width": 6}
+    train, val, rule = load_region_split(opts(**kw), seed=4)
+    assert rule["test_records"] == 4 and not any(i.startswith("chr3") for i in train.ids + val.ids)
+    test = load_region_test(opts(**kw), seed=4, classes=["pos", "background"])
+    assert test.ids == ["chr3:0-8", "chr3:10-18", "chr3:0-8 shuffled|chr3:0-8", "chr3:10-18 shuffled|chr3:10-18"]
+    regions, seqs = RegionReader(opts(**kw)).classified(4)  # what training read, negatives included
+    assert test.seqs == [s for r, s in zip(regions, seqs) if record_id(r) in test.ids]
+    assert test.seqs[:2] == [CHR3[1:7], CHR3[11:17]] and test.classes == ["pos", "background"]
+    assert test.labels.tolist() == [0, 0, 1, 1]
+    assert len(load_region_test(opts(**{**kw, "test_chroms": None}), seed=4)) == 12
+    with pytest.raises(InputError, match=r"pos.bed: class 'background' of the regions is not one of the model's"):
+        load_region_test(opts(**kw), classes=["a", "b"])
+    one = write("one.bed", "chr1\t0\t8\n")
+    with pytest.raises(InputError, match=r"one.bed: no regions on the test chromosomes \(--test-chroms chr3\)"):
+        load_region_test(opts(regions=[str(one)], genome=str(genome), test_chroms="chr3"))
