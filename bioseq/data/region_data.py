@@ -376,15 +376,13 @@ def build_positions(opts: DataOptions, regions: Sequence[Region], seqs: Sequence
                            [*opts.regions, *opts.regions_labels, opts.genome], None, truncated)
 
 
-def region_dataset(opts: DataOptions, seed: int = 0) -> Dataset:
-    """Every region of ``opts`` (with its drawn negatives) as one :class:`Dataset`, before any split or
-    ``--class-map``: what the Data page reports on."""
-    reader = RegionReader(opts)
-    try:
-        regions, seqs = reader.classified(seed)
-    finally:
-        reader.close()
-    return build_dataset(opts, regions, seqs, opts.genome)
+def region_dataset(opts: DataOptions, seed: int = 0):
+    """Every window of ``opts`` as one :class:`Dataset` (with its drawn negatives) or, with ``--regions-labels``,
+    :class:`PositionDataset`, before any split or ``--class-map``: what the Data page reports on."""
+    from dataclasses import replace
+
+    regions, seqs, labels, *_ = _read_all(replace(opts, class_map=None), seed, bool(opts.regions_labels))
+    return _build(opts, regions, seqs, labels)
 
 
 def region_records(opts: DataOptions, limit: int | None = None) -> list:
@@ -393,5 +391,5 @@ def region_records(opts: DataOptions, limit: int | None = None) -> list:
 
     ds = region_dataset(opts)
     rows = zip(ds.ids, ds.seqs, ds.labels)
-    return [Record(i, f"{i} label={ds.classes[int(y)]}", s, opts.genome, n) for n, (i, s, y) in enumerate(rows, 1)
-            ][:limit]
+    return [Record(i, i if opts.regions_labels else f"{i} label={ds.classes[int(y)]}", s, opts.genome, n)
+            for n, (i, s, y) in enumerate(rows, 1)][:limit]
