@@ -259,3 +259,52 @@ def test_the_test_chromosomes_are_read_as_training_reads_them(genome, write):
     one = write("one.bed", "chr1\t0\t8\n")
     with pytest.raises(InputError, match=r"one.bed: no regions on the test chromosomes \(--test-chroms chr3\)"):
         load_region_test(opts(regions=[str(one)], genome=str(genome), test_chroms="chr3"))
+
+
+@pytest.mark.parametrize(("background", "negatives"), [
+    ("flanks", ["CGGGGTTTTA", "NAAAACCCCG"]),  # beside each window (the first's right, the second's left), upper case
+    ("bed", ["NNNACGTTGC", "AACGTTGNNN"]),  # the --background-bed regions, windowed the same way
+])
+def test_a_flank_at_position_0_and_at_the_chromosome_end_with_each_background(genome, write, background, negatives):
+    """Regions at 0 and at the end of chr1 (40) with --flank 3: windows padded with N, one class, negatives drawn."""
+    bed = write("pos.bed", "chr1\t0\t4\nchr1\t36\t40\n")
+    extra = {"background_bed": [str(write("neg.bed", "chr3\t0\t4\nchr3\t26\t30\n"))]} if background == "bed" else {}
+    regions, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome), flank=3, background=background,
+                                      **extra)).classified()
+    assert seqs[:2] == ["NNNAAAACCC", "GGGTTTTNNN"] and seqs[2:] == negatives
+    assert [r.label for r in regions] == ["pos", "pos", "background", "background"]
+
+
+def test_shuffled_negatives_of_padded_windows_keep_their_letters(genome, write):
+    bed = write("pos.bed", "chr1\t0\t4\nchr1\t36\t40\n")
+    _, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome), flank=3)).classified(seed=1)
+    assert [sorted(s) for s in seqs[2:]] == [sorted(s) for s in seqs[:2]] and [s[0] for s in seqs[2:]] == ["N", "G"]
+
+
+def test_flanks_that_find_no_room_are_one_line(write):
+    genome = write("g.fa", ">MT\nACGTACGTACGTACGTAAAA\n")
+    with pytest.raises(InputError, match=r"full.bed: --background flanks found no free window beside any region"):
+        RegionReader(opts(regions=[str(write("full.bed", "MT\t0\t20\n"))], genome=str(genome),
+                          background="flanks")).classified()
+
+
+def test_per_position_labels_at_the_chromosome_ends_with_a_flank_on_both_strands(genome, write):
+    windows = write("win.bed", "chr1\t0\t4\tx\t0\t-\nchr1\t36\t40\nchr3\t0\t8\n")
+    features = write("feat.bed", "chr1\t0\t1\nchr1\t39\t40\nchr1\t2\t6\n")  # overlapping features are one feature
+    train, val, _ = load_region_split(opts(regions=[str(windows)], genome=str(genome), regions_labels=[str(features)],
+                                           flank=2, val_chroms="chr3"), per_position=True)
+    assert train.seqs == ["GGTTTTNN", "GGTTTTNN"]  # chr1:-2..6 reverse-complemented: NNAAAACC -> GGTTTTNN
+    assert train.labels == ["11110100", "00000100"]  # 00101111 (-2..6) reversed with the strand; the feature at 39
+    assert val.labels == ["0" * 12]  # chr3:-2..10, no feature
+
+
+def test_chromosome_spellings_a_byte_order_mark_and_crlf_genome(write):
+    """BED chrM / Chr1 / 1 against a genome of MT / chr1 written with CRLF line ends; a BED starting with a UTF-8
+    byte-order mark (as Windows tools write it)."""
+    genome = write("g.fa", b">chr1\r\nAAAACCCCGG\r\nGGTTTTACGT\r\n>MT\r\nACGTACGTAC\r\nGTACGTAAAA\r\n")
+    bed = write("pos.bed", "\ufeffchrM\t0\t8\nChr1\t0\t8\n1\t8\t16\n".encode())
+    regions, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome))).classified()
+    assert [(r.chrom, s) for r, s in zip(regions, seqs)][:3] == [("MT", "ACGTACGT"), ("chr1", "AAAACCCC"),
+                                                                 ("chr1", "GGGGTTTT")]
+    with pytest.raises(InputError, match=r"empty.bed: the BED file has no regions"):
+        RegionReader(opts(regions=[str(write("empty.bed", ""))], genome=str(genome)))

@@ -62,7 +62,7 @@ def _lines(path: Path) -> Iterator[str]:
         gz = fh.read(2) == GZIP_MAGIC
     opener = gzip.open if gz else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline=None) as fh:
+        with opener(path, "rt", encoding="utf-8-sig", newline=None) as fh:  # a byte-order mark is not a name
             yield from fh
     except UnicodeDecodeError:
         raise InputError("is not a text BED file (not UTF-8 text)", str(path)) from None

@@ -172,7 +172,12 @@ class RegionReader:
             if BACKGROUND in classes:
                 raise InputError(f"the one class of the regions is named {BACKGROUND!r}, the name of the drawn "
                                  "negatives: rename the BED file", self.opts.regions[0])
-            pairs += self._negatives(seed)
+            drawn = self._negatives(seed)
+            if not drawn:  # only flanks can find none
+                raise InputError(f"{ref('background', 'flanks')} found no free window beside any region (one of its "
+                                 "width, inside the chromosome, overlapping no region): use "
+                                 f"{ref('background', 'shuffled')} or {ref('background', 'bed')}", self.opts.regions[0])
+            pairs += drawn
         elif self.opts.background or self.opts.background_bed:
             raise InputError(f"{ref('background')} draws negatives when {ref('regions')} gives one class; these "
                              f"regions have {len(classes)} ({', '.join(sorted(classes))})")
