@@ -13,7 +13,8 @@ never writes next to or changes a user's input.
 
 **Chromosome names** (:meth:`Genome.resolve`): a name is matched as it is; else with its ``chr`` prefix dropped or
 added (a BED saying ``chr1`` against a genome saying ``1``, and the other way round; ``Chr1`` too), and
-``chrM``/``MT``/``M`` for each other. A match that needed a rename is recorded in :attr:`Genome.renamed` so the caller can say so in a note.
+``chrM``/``MT``/``M`` for each other. A match that needed a rename is recorded in :attr:`Genome.renamed` so the
+caller can say so in a note.
 """
 
 from __future__ import annotations
