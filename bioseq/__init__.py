@@ -1,12 +1,14 @@
 """bioseq: train recurrent networks on DNA, RNA and protein sequences, and see inside them.
 
-The public API is four verbs; everything else lives in the sub-packages (see docs/ARCHITECTURE.md)::
+The public API is four verbs and cross-validation; everything else lives in the sub-packages (see
+docs/ARCHITECTURE.md)::
 
     import bioseq
     result = bioseq.train(["data/dna_motif.train.fa"], name="demo")   # files -> saved model
     model = bioseq.load("demo")                                        # registry name or path
     table = bioseq.predict(model, ["data/dna_motif.test.fa"])          # DataFrame, input order
     scores = bioseq.explain(model, records, method="saliency")         # tidy attribution table
+    figures = bioseq.cv(["data/dna_motif.train.fa"], folds=5)         # per-fold figures, mean and sd
 
 Importing ``bioseq`` is cheap: PyTorch loads on the first call.
 """
@@ -37,6 +39,19 @@ def train(files, *, name: str | None = None, out: str | None = None, overwrite: 
 
     data, model_options, train_cfg = split_options(files, options)
     return fit(data, model_options, train_cfg, name=name, out=out, overwrite=overwrite)
+
+
+def cv(files, *, folds: int = 10, name: str | None = None, out: str | None = None, ensemble: bool = False,
+       overwrite: bool = False, **options):
+    """K-fold cross-validation with the options of :func:`train` (``split_identity`` for homology-aware folds);
+    returns a :class:`~bioseq.training.cv.CVResult`: ``.folds`` (one dict of figures per fold), ``.mean``,
+    ``.sd``, ``.as_json()``. With ``ensemble=True`` the fold models are saved as one ensemble model."""
+    from .options import split_options
+    from .training.cv import cross_validate
+
+    data, model_options, train_cfg = split_options(files, options)
+    return cross_validate(data, model_options, train_cfg, folds, name=name, out=out, ensemble=ensemble,
+                          overwrite=overwrite)
 
 
 def _records(files) -> list:

@@ -3,6 +3,7 @@ other views) writes its documented CSV; the registry drives kinds, flags and hel
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -77,7 +78,8 @@ def test_help_lists_every_method_with_its_help_and_options(capsys):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_writes_its_documented_csv(trained, tmp_path, capsys, kind):
     out = tmp_path / f"{kind}.csv"
-    code, stdout, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out)
+    kmers = ["--kmers"] if kind == "motifs" else []  # a DNA model's named motifs: test_named_motifs_*
+    code, stdout, err = run(capsys, kind, trained["model"], trained["fasta"], "-o", out, *kmers)
     if kind in LABELLER_ONLY:  # a classifier is refused in one line, and nothing is written
         assert code != 0 and "needs a labeller" in err and len(err.strip().splitlines()) == 1
         assert not out.exists()
@@ -168,11 +170,40 @@ def test_method_options_reach_the_method(trained, tmp_path, capsys):
 def test_motifs_take_a_method(trained, tmp_path, capsys):
     out = tmp_path / "m.csv"
     code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "-o", out, "--method", "deeplift",
-                       "--k", 4)
+                       "--k", 4, "--kmers")
     assert code == 0 and err.startswith("motifs (deeplift)")
     assert list(pd.read_csv(out).columns) == MIN_COLUMNS["motifs"]
     with pytest.raises(SystemExit):
         main(["inspect", "motifs", trained["model"], trained["fasta"], "--method", "colour"])
+
+
+def test_named_motifs_on_records_too_short_are_one_line(trained, tmp_path, capsys):
+    out = tmp_path / "m.csv"
+    code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "-o", out)
+    assert code == 2 and err.strip() == ("bioseq: error: TF-MoDISco needs records of at least 21 letters (its window "
+                                         "and flanks); the longest here has 20")
+    assert not out.exists()
+
+
+def test_named_motifs_write_json_and_meme(trained, tmp_path, capsys, monkeypatch):
+    from memelite.io import read_meme
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+
+    monkeypatch.setattr(named_motifs, "discover", lambda onehots, hyps, max_seqlets: ([_fos_jun()], 0.5))
+    out, meme = tmp_path / "m.json", tmp_path / "m.meme"
+    longer = write_fasta(tmp_path / "longer.fa", motif_dna(4, length=30, seed=2))  # TF-MoDISco needs 21 letters
+    code, _, err = run(capsys, "motifs", trained["model"], longer, "-o", out, "--json", "--meme-out", meme,
+                       "--class", "motif")
+    assert code == 0, err
+    assert err.startswith("motifs (saliency): TF-MoDISco found 1 in 0.5 s; best matches in JASPAR2026 CORE "
+                          "vertebrates:\n  motif pos_1 (+) ")
+    (row,) = json.loads(out.read_text())
+    assert row["match_name"] == "FOS::JUN" and row["positions"] == [10, 20, 30, 40] and len(row["ppm"]) == row["width"]
+    assert list(read_meme(str(meme))) == [f"motif_pos_1_{row['match_id']}_FOS::JUN"]
+    code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "--kmers", "--meme-out", meme)
+    assert code == 2 and "--meme-out needs the motifs of a DNA/RNA model" in err
 
 
 def test_memory_csv(trained, tmp_path, capsys):

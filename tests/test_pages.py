@@ -498,7 +498,17 @@ def test_gradient_flow_without_runs():
 
 # ---------- gates & saliency ----------
 
-def test_gates_page(cli_model):
+@pytest.fixture
+def fake_modisco(monkeypatch):
+    """TF-MoDISco replaced by one that 'finds' JASPAR's FOS::JUN matrix (the real run: the slow test beside)."""
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+
+    monkeypatch.setattr(named_motifs, "discover", lambda onehots, hyps, max_seqlets: ([_fos_jun()], 0.5))
+
+
+def test_gates_page(cli_model, fake_modisco):
     at = ok(open_page("gates_saliency"))
     assert at.selectbox(key="gates_model").value == cli_model
     assert at.radio(key="gates_origin").value == "data" and at.selectbox(key="gates_record")
@@ -509,9 +519,32 @@ def test_gates_page(cli_model):
     at.selectbox(key="gates_target").set_value("motif")
     at.radio(key="gates_method").set_value("ig").run()
     ok(at)
+    assert at.selectbox(key="gates_motif_jaspar").value == "2026"  # a DNA model: motifs named against JASPAR
     at.button(key="gates_find_motifs").click().run()
     ok(at)
-    assert charts(at) >= 5 and at.selectbox(key="gates_logo_motif")
+    assert charts(at) >= 6 and at.selectbox(key="gates_logo_motif").value == 0  # the logo and the positions
+    table = at.dataframe[-1].value
+    assert table["match_name"].tolist() == ["FOS::JUN"] and table["seqlets"].tolist() == [4]
+    assert "TF-MoDISco found 1 motif(s)" in texts(at.caption) and "JASPAR2026 CORE vertebrates" in texts(at.caption)
+
+
+@pytest.mark.slow
+def test_gates_page_runs_tf_modisco_for_real(cli_model):
+    """The real TF-MoDISco on a one-epoch tiny model: a table of named motifs, or one clear message; no exception."""
+    at = ok(open_page("gates_saliency"))
+    at.selectbox(key="gates_target").set_value("motif").run()
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert [t for t in at.dataframe if "match_name" in t.value.columns] or "TF-MoDISco" in texts(at.error)
+
+
+def test_a_protein_model_keeps_the_kmer_motifs(protein_model):
+    at = ok(open_page("gates_saliency"))
+    assert at.selectbox(key="gates_model").value == "prot-model"
+    assert at.slider(key="gates_motif_k").value == 4 and not [s for s in at.selectbox if s.key == "gates_motif_jaspar"]
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert not at.error and "enrichment" in at.dataframe[-1].value.columns
 
 
 @pytest.mark.slow
@@ -559,7 +592,7 @@ def test_gates_page_finds_any_record_and_shows_its_label(write, cli_model):
 
 
 @pytest.mark.slow
-def test_gates_page_offers_every_attribution_method(cli_model):
+def test_gates_page_offers_every_attribution_method(cli_model, fake_modisco):
     from bioseq.interpret.attribution import METHODS
 
     at = ok(open_page("gates_saliency"))
@@ -1160,12 +1193,14 @@ def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
 
 def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
     at = ok(open_page("predict"))
-    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", "scan_file"]  # own first
+    panels = ["scan_file", "variants_vcf", "variants_genome"]  # the scan panel, then the Variants panel
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", *panels]  # own first
     at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     keys = [u.key for u in at.get("file_uploader")]
-    assert keys[0] == "predict_files" and keys[-1] == "scan_file"  # after the evaluation's labels file too
-    assert at.get("expander")[-1].label == "Scan a long sequence (genome scale)"
+    assert keys[0] == "predict_files" and keys[-3:] == panels  # after the evaluation's labels file too
+    assert [e.label for e in at.get("expander")[-2:]] == ["Scan a long sequence (genome scale)",
+                                                          "Variant effects (VCF)"]
     assert at.dataframe and at.selectbox(key="scan_class")
 
 

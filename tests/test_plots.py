@@ -529,3 +529,23 @@ def test_importances_need_five_trials_and_labels_do_not_overlap():
     options = {r["option"] for r in d["datasets"][d["data"]["name"]]}
     assert options == {"Forget-gate bias", "Conv pool", "Learning rate"}  # the form's labels
     assert d["height"] >= 110 + 26 * 3 and d["encoding"]["y"]["axis"]["labelOverlap"] is False
+
+
+def test_named_motif_logo_and_positions():
+    """A row of the named motif table (:mod:`bioseq.interpret.named_motifs`) as a logo; the seqlets' centres of
+    every motif as one histogram."""
+    ppm = [[0.0, 0.0, 0.0, 1.0], [0.25, 0.25, 0.25, 0.25]]
+    table = pd.DataFrame({"target": ["motif", "motif"], "motif": ["pos_1", "neg_1"], "sign": ["+", "-"],
+                          "consensus": ["Ta", "Gg"], "match_id": ["MA0099.4", ""], "match_name": ["FOS::JUN", ""],
+                          "ppm": [json.dumps(ppm)] * 2, "positions": ["[3, 4, 4]", "[9]"]})
+    logo = spec(plots.named_logo(table.iloc[0], "ACGT"))
+    assert '"motif pos_1 (+): Ta ~ MA0099.4 FOS::JUN"' in json.dumps(logo) and has_tooltip(logo)
+    bars = [r for r in logo["datasets"].values()][0]
+    assert [(r["position"], r["letter"], r["bits"]) for r in bars] == [(1, "T", 2.0)]  # position 2 carries 0 bits
+    assert '"motif neg_1 (-): Gg"' in json.dumps(spec(plots.named_logo(table.iloc[1], "ACGT")))
+    where = spec(plots.motif_positions(table, length=10))
+    rows = [r for r in where["datasets"].values()][0]
+    assert [(r["motif"], r["position"]) for r in rows] == [("motif pos_1", 3), ("motif pos_1", 4),
+                                                           ("motif pos_1", 4), ("motif neg_1", 9)]
+    assert has_tooltip(where) and where["encoding"]["x"]["bin"]["extent"] == [1, 11]
+    assert spec(plots.motif_positions(table.iloc[:0]))["mark"]["type"] == "text"  # nothing: a message

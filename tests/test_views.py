@@ -14,7 +14,7 @@ from bioseq.interpret.views import CLI_VIEWS, VIEWS, get_view
 
 MODELS = {"classify": linear_bundle, "label": linear_labeller}
 OPTIONS = {"label": {"mutations": {"position": 3}, "gate-saliency": {"position": 3}, "window": {"positions": [3]}},
-           "classify": {"motifs": {"k": 3, "top": 2}, "logo": {"k": 3}}}
+           "classify": {"motifs": {"k": 3, "top": 2, "kmers": True}, "logo": {"k": 3}}}  # named: test_named_motifs
 
 
 @pytest.mark.parametrize("task", list(MODELS))

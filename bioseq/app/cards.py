@@ -101,10 +101,12 @@ def ensemble_rows(meta: dict) -> list[tuple[str, str]]:
 
 def history(meta: dict) -> pd.DataFrame:
     """The per-epoch metrics stored in the model file (``epoch, split, loss, accuracy, ...``); for an ensemble
-    whose file records each member's, all of them with a ``run`` column (``member 1``, ``member 2``, ...)."""
+    whose file records each member's, all of them with a ``run`` column (``member 1``, ``member 2``, ...; the
+    fold models of a cross-validation, ``fold 1``, ...)."""
     members = [h for h in (meta.get("ensemble") or {}).get("member_histories") or []]
+    word = "fold" if meta.get("cv") else "member"
     if len(members) > 1 and all(members):
-        return pd.concat([pd.DataFrame(h).assign(run=f"member {i}") for i, h in enumerate(members, 1)],
+        return pd.concat([pd.DataFrame(h).assign(run=f"{word} {i}") for i, h in enumerate(members, 1)],
                          ignore_index=True)
     return pd.DataFrame((meta.get("training") or {}).get("history") or [])
 

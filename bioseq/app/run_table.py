@@ -91,6 +91,43 @@ def ensemble_words(info: dict) -> str | None:
             f"averaged{now}. The curves show each member's epochs.")
 
 
+def cv_words(info: dict) -> str | None:
+    """A cross-validation run (:mod:`bioseq.training.cv`) in words: its folds, how they were made, which fold
+    trains now; ``None`` for any other run."""
+    from ..data.splits import describe_split
+
+    cv = info.get("cv")
+    if not cv:
+        return None
+    k, done = cv.get("k") or len(cv.get("folds") or []), len(cv.get("folds") or [])
+    now = (f"; fold {info.get('member', 1)} of {k} is training ({done} done)" if info.get("status") == "running"
+           else "")
+    return (f"A cross-validation: {describe_split(info.get('split') or cv.get('split'))}. Each fold is tested once by "
+            f"a model trained on the other folds{now}. The curves show each fold's training (against its inner "
+            "validation split); the table gives each fold's test figures and their mean ± sd.")
+
+
+def cv_table(info: dict) -> pd.DataFrame | None:
+    """A cross-validation run's summary: one row per figure, its ``mean`` and ``sd`` over the folds done, then each
+    fold's value (:func:`bioseq.training.cv.fold_table`); ``None`` for another run or before a fold is done."""
+    from ..training.cv import fold_table
+
+    cv = info.get("cv") or {}
+    if not cv.get("folds"):
+        return None
+    return pd.DataFrame(fold_table(cv["folds"], cv["mean"], cv["sd"]))
+
+
+def cv_headline(info: dict) -> str:
+    """A finished cross-validation run's result in a line: the headline figures' mean ± sd and its model."""
+    cv, model = info.get("cv") or {}, model_of(info)
+    shown = [k for k in task_of(info.get("model_config")).headline if k in (cv.get("mean") or {})]
+    figures = ", ".join(f"{k} {cv['mean'][k]:.3f} ± {cv['sd'][k]:.3f}" for k in shown)
+    return (f"Cross-validation of {len(cv.get('folds') or [])} folds: mean test {figures} (± the sd over folds)"
+            + (f"; the fold models are saved as the ensemble model **{model}**." if model else "; no model saved "
+               "(bioseq cv --ensemble saves the fold models as one)."))
+
+
 def model_of(info: dict) -> str | None:
     """The registry name of a run's model, when the model file is in the registry; else ``None``."""
     path = Path(info.get("model_path") or "")

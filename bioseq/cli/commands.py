@@ -1,4 +1,5 @@
-"""The ``bioseq`` command line: train, tune, predict, scan, evaluate, models, info, inspect and check-overlap.
+"""The ``bioseq`` command line: train, tune, predict, scan, variants, evaluate, models, info,
+inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -18,32 +19,11 @@ from ..errors import BioseqError
 from ..version import __version__
 from .arguments import add_destination, add_option, add_option_arguments
 from .device import add_device_arguments, add_rank_timeout
+from .progress import progress_printer as _progress_printer
 
 EXIT_INPUT = 2
 REGION_OPTIONS = ("test_chroms", "width", "flank", "background", "background_bed", "bed_label_column",
                   "regions_labels")  # bioseq evaluate --regions BED --genome FASTA, read as training reads them
-
-
-def _progress_printer(stream=sys.stderr):
-    tty = stream.isatty()
-
-    def show(p) -> None:
-        if p.phase == "batch" and tty:
-            done = (p.epoch - 1) * p.steps_per_epoch + p.step
-            total = p.epochs * p.steps_per_epoch
-            eta = p.elapsed / done * (total - done) if done else 0
-            bar = "#" * int(30 * p.step / p.steps_per_epoch)
-            stream.write(f"\repoch {p.epoch}/{p.epochs} [{bar:<30}] loss {p.loss:.4f} eta {eta:.0f}s ")
-            stream.flush()
-        elif p.phase == "epoch":
-            tr, va = p.history[-2], p.history[-1]
-            last = f"auroc {va['auroc']:.3f}" if "auroc" in va else f"f1 {va['f1']:.3f} sov {va['sov']:.3f}"
-            stream.write(("\r" if tty else "") +
-                         f"epoch {p.epoch:>3}/{p.epochs}  train loss {tr['loss']:.4f} acc {tr['accuracy']:.3f}  "
-                         f"val loss {va['loss']:.4f} acc {va['accuracy']:.3f} bal {va['balanced_accuracy']:.3f} "
-                         f"{last} mcc {va['mcc']:.3f}  [{p.elapsed:.0f}s]\n")
-            stream.flush()
-    return show
 
 
 def _fmt(v) -> str:
@@ -210,8 +190,10 @@ def cmd_info(a: argparse.Namespace) -> int:
             lines.append(f"ensemble:      {len(e.get('members', []))} members ({e.get('origin', 'seeds')}), "
                          "probabilities averaged")
         vm = t.get("val_metrics") or {}
-        lines.append("validation:    " + "  ".join(f"{k} {_fmt(vm[k])}" for k in
-                                                    ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
+        sd = (meta.get("cv") or {}).get("sd") or {}  # bioseq cv: the folds' mean test figures ± their sd
+        lines.append(("cross-val:     " if sd else "validation:    ") + "  ".join(
+            f"{k} {_fmt(vm[k])}" + (f" ± {_fmt(sd[k])}" if k in sd else "")
+            for k in ("accuracy", "balanced_accuracy", "auroc", "mcc", "f1") if k in vm))
     print("\n".join(lines))
     return 0
 
@@ -316,10 +298,22 @@ def _scan_arguments(p: argparse.ArgumentParser) -> None:
     add_scan_arguments(p)
 
 
+def _variants_arguments(p: argparse.ArgumentParser) -> None:
+    from .variants import add_variants_arguments
+
+    add_variants_arguments(p)
+
+
 def _overlap_arguments(p: argparse.ArgumentParser) -> None:
     from .overlap import add_overlap_arguments
 
     add_overlap_arguments(p)
+
+
+def _cv_arguments(p: argparse.ArgumentParser) -> None:
+    from .cv import add_cv_arguments
+
+    add_cv_arguments(p)
 
 
 def _tune_arguments(p: argparse.ArgumentParser) -> None:
@@ -338,8 +332,12 @@ COMMANDS = MappingProxyType({
     "inspect": ("look inside a trained model (saliency, gates, gradients, ...)", _inspect_arguments),
     "scan": ("slide a classifier along long records (genome scale): a bedGraph of a class's probability",
              _scan_arguments),
+    "variants": ("score SNPs and short indels of a VCF against a genome: the model's output for REF and ALT",
+                 _variants_arguments),
     "check-overlap": ("list test sequences that have a near-identical training sequence", _overlap_arguments),
     "tune": ("search model and training options (Optuna) and save the best model", _tune_arguments),
+    "cv": ("K-fold cross-validation: per-fold figures and their mean ± sd (--ensemble saves the fold models)",
+           _cv_arguments),
 })
 
 

@@ -11,8 +11,12 @@ Kinds and their minimum columns:
 * ``gate-saliency`` — id, layer, direction, position, span_start, span_end, unit, gate, value, score, target
   (gradient × activation of the class score for every gate, unit and position)
 * ``gradients`` — id, layer, direction, step, position, distance, grad_norm (‖∂C/∂h(t)‖)
-* ``motifs`` — target, motif, count, mean_score, sequences, in_class, in_others, enrichment (scores from
-  ``--method``, default saliency; most enriched in the class explained first)
+* ``motifs`` — a DNA/RNA model: target, motif, sign, consensus, seqlets, sequences, match_id, match_name,
+  match_family, q_value, p_value, matches, position_median, position_q1, position_q3, width, ppm, positions
+  (TF-MoDISco on the maps of ``--method``, TomTom against JASPAR: ``--jaspar-release``, ``--jaspar-collection``,
+  ``--jaspar-taxa``, or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file); a protein model, or
+  ``--kmers``: target, motif, count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the
+  class explained first)
 * ``memory`` — distance, influence, relative, sequences
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)
@@ -23,7 +27,8 @@ t, s, distance, grad_norm; the true labels of a three-line FASTA when given, els
 its ``memory`` is counted from each position (direction past / future). Three-line FASTA files are read as sequences
 with their label strings.
 
-The CSV goes to ``-o`` (written atomically) or standard output; the summary goes to standard error.
+The CSV (``--json``: JSON records) goes to ``-o`` (written atomically) or standard output; the summary goes to
+standard error.
 ``--device`` (default ``auto``, a GPU when there is one, for the batched methods saliency and ig; ``cpu`` for
 the other kinds unless given) and ``--batch-size`` (saliency and ig) choose where and how many at a time.
 """
@@ -32,12 +37,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
-from ..interpret import attribution
+from ..interpret import attribution, jaspar, modisco
 from ..interpret.views import CLI_VIEWS
 from ..outputs import check_output, write_output
 from .device import add_device_arguments
@@ -69,8 +76,9 @@ def add_inspect_arguments(p, func) -> None:
     p.add_argument("--position", type=int, metavar="T",
                    help="labellers: the 1-based position whose label the attribution kinds, mutations and "
                    "gate-saliency explain")
-    p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' (6)")
-    p.add_argument("--top", type=int, default=20, help="motifs per class (20)")
+    p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' --kmers (6)")
+    p.add_argument("--top", type=int, default=20, help="motifs per class for 'motifs' --kmers (20)")
+    _motif_arguments(p)
     uses: dict[str, list] = {}
     for m in attribution.METHODS.values():
         for o in m.options:
@@ -90,6 +98,23 @@ def add_inspect_arguments(p, func) -> None:
     add_device_arguments(p, f"{batched}: records per forward and backward pass (64)", device_default=None,
                          device_note=f"; default: auto for {batched}, cpu for the other kinds")
     p.set_defaults(func=func)
+
+
+def _motif_arguments(p) -> None:
+    """The options of ``motifs`` on a DNA/RNA model: TF-MoDISco, the JASPAR reference, the outputs."""
+    g = p.add_argument_group("motifs of a DNA/RNA model (TF-MoDISco, named against JASPAR)")
+    g.add_argument("--kmers", action="store_true", help="the k-mer enrichment table instead (as for a protein model)")
+    g.add_argument("--jaspar-release", metavar="YEAR", help=f"JASPAR release inside pyjaspar ({jaspar.RELEASE}; "
+                   f"{', '.join(jaspar.releases())})")
+    g.add_argument("--jaspar-collection", metavar="NAME", help=f"JASPAR collection ({jaspar.COLLECTION})")
+    g.add_argument("--jaspar-taxa", choices=jaspar.TAXA, help="JASPAR matrices of vertebrates (default) or of all "
+                   "taxonomic groups")
+    g.add_argument("--motifs-file", metavar="FILE.meme", help="match against the motifs of this MEME file instead "
+                   "of JASPAR")
+    g.add_argument("--max-seqlets", type=int, metavar="N", help=f"TF-MoDISco seqlets per sign ({modisco.MAX_SEQLETS})"
+                   f"; at most {modisco.MAX_SEQUENCES} records per class explained are read")
+    g.add_argument("--meme-out", metavar="OUT.meme", help="also write the motifs found as a MEME file")
+    p.add_argument("--json", action="store_true", help="write the table as JSON records instead of CSV")
 
 
 def _summary(kind: str, df: pd.DataFrame, options: dict) -> str:
@@ -151,9 +176,20 @@ def _member(bundle, a: argparse.Namespace):
     return bundle.member(n - 1)
 
 
+def _json(df: pd.DataFrame) -> str:
+    """The table as JSON records (missing values null); the columns ``df.attrs["json_columns"]`` names hold JSON
+    text (a motif's matrix, its positions) and are written as JSON, not as strings."""
+    rows = json.loads(df.to_json(orient="records"))
+    for row in rows:
+        for col in df.attrs.get("json_columns", ()):
+            row[col] = json.loads(row[col])
+    return json.dumps(rows, indent=1) + "\n"
+
+
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
+    from ..interpret.named_motifs import meme_motifs
     from ..prediction.predict import check_alphabet
     from ..task import task_of
     from .device import load
@@ -161,8 +197,11 @@ def run_inspect(a: argparse.Namespace) -> int:
     batched = a.kind in attribution.METHODS and attribution.METHODS[a.kind].batched
     bundle = _member(load(a.model, a.device or ("auto" if batched else "cpu")), a)
     inputs = (a.files, bundle.path)
-    if a.output not in (None, "-"):
-        check_output(a.output, inputs)  # before any work
+    if a.meme_out and (a.kind != "motifs" or a.kmers):
+        raise InputError("--meme-out needs the motifs of a DNA/RNA model ('motifs' without --kmers)")
+    for out in (a.output, a.meme_out):
+        if out not in (None, "-"):
+            check_output(out, inputs)  # before any work
     attribution.target_index(bundle, a.target)  # an unknown --class is an error for every kind, gates included
     limit = a.max_records or _max_records(a.kind)
     labels = None
@@ -173,9 +212,14 @@ def run_inspect(a: argparse.Namespace) -> int:
         records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
     df, options = compute(a.kind, bundle, records, a, labels)
+    if a.meme_out and "ppm" not in df.columns:
+        raise InputError("--meme-out needs the motifs of a DNA/RNA model ('motifs' without --kmers)")
     if a.output in (None, "-"):
-        df.to_csv(sys.stdout, index=False)
+        sys.stdout.write(_json(df)) if a.json else df.to_csv(sys.stdout, index=False)
     else:
-        write_output(a.output, lambda tmp: df.to_csv(tmp, index=False), inputs)
+        write_output(a.output, (lambda tmp: Path(tmp).write_text(_json(df))) if a.json
+                     else (lambda tmp: df.to_csv(tmp, index=False)), inputs)
+    if a.meme_out:
+        write_output(a.meme_out, lambda tmp: jaspar.write_meme(tmp, meme_motifs(df)), inputs)
     print(_summary(a.kind, df, options), file=sys.stderr)
     return 0

@@ -33,7 +33,7 @@ def cmd_tune(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name, --out or --log-dir to find the study")
     r = tune(data, a.name, budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
              model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer(),
-             ensemble=a.ensemble, out=a.out)
+             ensemble=a.ensemble, out=a.out, cv=a.cv)
     done = sum(t["state"] == "complete" for t in r.trials)
     pruned = sum(t["state"] == "pruned" for t in r.trials)
     print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
@@ -41,8 +41,8 @@ def cmd_tune(a: argparse.Namespace) -> int:
     best = best_trial(r.trials)
     if r.model_path is None or best is None:
         raise BioseqError("no trial finished within the budget; give a longer --budget")
-    print(f"best: trial {best['trial']}, validation loss {best['val_loss']:.4f}, accuracy "
-          f"{best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
+    print(f"best: trial {best['trial']}, {'cross-validated' if a.cv else 'validation'} loss {best['val_loss']:.4f}, "
+          f"accuracy {best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
           file=sys.stderr)
     print(r.model_path)
     return 0

@@ -29,7 +29,7 @@ def _nucleotide(ds: Dataset) -> bool:
     return ds.alphabet.name != "protein"
 
 
-def _tool_fields(tool: str, identity: float) -> dict:
+def tool_fields(tool: str, identity: float) -> dict:
     return {"identity": identity, "tool": tool, "tool_version": tool_version(tool), "definition": IDENTITY}
 
 
@@ -61,7 +61,7 @@ def homology_split(ds: Dataset, fraction: float, identity: float, seed: int = 0,
     if hits:
         raise ToolError(f"the homology split did not settle in {MAX_ROUNDS} rounds of merging clusters")
     sizes = Counter(labels.tolist())
-    rule = {"method": "homology", **_tool_fields(tool, identity), "clusters": len(sizes),
+    rule = {"method": "homology", **tool_fields(tool, identity), "clusters": len(sizes),
             "largest_cluster": max(sizes.values()), "rounds": rounds, "val_fraction": len(val) / len(ds),
             "seed": seed}
     return ds.subset(train), ds.subset(val), rule
@@ -84,7 +84,7 @@ def files_rule(train: Dataset, val: Dataset, identity: float | None = None, tool
         nucleotide = _nucleotide(train)
         tool = choose_tool(nucleotide, identity, tool)
         found = best_hits(search(val.seqs, train.seqs, identity, nucleotide, tool))
-        rule.update(_tool_fields(tool, identity), overlap=len(found), checked=len(val))
+        rule.update(tool_fields(tool, identity), overlap=len(found), checked=len(val))
     return rule
 
 
@@ -92,6 +92,11 @@ def describe_split(rule: dict | None) -> str:
     """The rule in words, for the model card and ``bioseq info``."""
     if not rule:
         return "not recorded"
+    if "folds" in rule:  # cross-validation (bioseq.data.folds)
+        kept = (f"whole homology clusters at {rule['identity']:.0%} identity" if rule.get("method") == "homology"
+                else "identical sequences")
+        return (f"{rule['folds']}-fold cross-validation, {kept} in one fold"
+                + (", classes stratified" if rule.get("stratified") else "") + f" (seed {rule.get('seed')})")
     held = f"{rule.get('val_fraction', 0):.1%} of the records held out"
     method = rule.get("method")
     if rule.get("test_chroms"):

@@ -122,9 +122,16 @@ def motif_logo(bundle: ModelBundle, records: Sequence[Record], motif: str | None
         for p, c in enumerate(w):
             if c in letters:
                 counts[p, letters.index(c)] += 1
-    freq = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    return logo_rows(counts / np.maximum(counts.sum(1, keepdims=True), 1), letters)
+
+
+def logo_rows(freq: np.ndarray, letters: str) -> pd.DataFrame:
+    """Letter frequencies ``(W, K)`` as logo rows: position (1-based), letter, frequency, bits (letter height =
+    frequency × information content)."""
+    freq = np.asarray(freq, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.nansum(np.where(freq > 0, freq * np.log2(freq), 0.0), axis=1)
     ic = np.log2(len(letters)) - entropy
     return pd.DataFrame([(p + 1, letters[c], freq[p, c], freq[p, c] * ic[p])
-                         for p in range(len(motif)) for c in range(len(letters))], columns=cols)
+                         for p in range(len(freq)) for c in range(len(letters))],
+                        columns=["position", "letter", "frequency", "bits"])

@@ -100,9 +100,21 @@ def _memory(bundle, records, target=None, **options):
     return memory_curve(bundle, records, target, **options)
 
 
-def _motifs(bundle, records, target=None, **options):
+NAMED_OPTIONS = ("jaspar_release", "jaspar_collection", "jaspar_taxa", "motifs_file", "max_seqlets")
+
+
+def _motifs(bundle, records, target=None, k=6, top=20, kmers=False, **options):
+    """A DNA/RNA model's motifs with names (:func:`.named_motifs.named_motifs`: TF-MoDISco and TomTom against
+    JASPAR) unless ``kmers``; any other model's (or with ``kmers``) the k-mers at the attribution peaks,
+    most enriched in the class explained first (:func:`.motifs.motifs`)."""
+    from .named_motifs import named_motifs, nucleic
+
+    named = {name: options.pop(name) for name in NAMED_OPTIONS if name in options}
+    named = {name: value for name, value in named.items() if value is not None}  # None: the default
+    if nucleic(bundle) and not kmers:
+        return named_motifs(bundle, records, target, **named, **options)
     from .motifs import motifs
-    return motifs(bundle, records, target=target, **options)
+    return motifs(bundle, records, k=k, top=top, target=target, **options)
 
 
 def _logo(bundle, records, target=None, **options):
@@ -160,6 +172,11 @@ def _sum_gradients(df, opts):
 
 
 def _sum_motifs(df, opts):
+    if "consensus" in df.columns:
+        return (f"motifs ({opts.get('method', 'saliency')}): TF-MoDISco found {len(df)} in "
+                f"{df.attrs.get('seconds', 0):.1f} s; best matches in {df.attrs.get('reference', 'the reference')}:\n"
+                + "\n".join(f"  {r.target} {r.motif} ({r.sign}) {r.consensus}: {r.seqlets} seqlets, around position "
+                            f"{r.position_median:g}; {r.matches or 'no match'}" for r in df.itertuples()))
     return f"motifs ({opts.get('method', 'saliency')}): top candidates per class, most enriched first:\n" + "\n".join(
         f"  {r.target}: {r.motif} x{r.count} (at the peak of {r.in_class:.0%} of its class, {r.in_others:.0%} of "
         f"the others; enrichment {r.enrichment:.3g}; mean score {r.mean_score:.3g})"
@@ -199,9 +216,10 @@ VIEWS = MappingProxyType({v.name: v for v in (
          ("id", "layer", "direction", "step", "position", "distance", "grad_norm"), options=("labels",),
          one_network=True, summary=_sum_gradients,
          label_columns=("id", "layer", "direction", "t", "s", "distance", "grad_norm")),
-    View("motifs", "the k-mers at the attribution peaks, most enriched in the class explained first (--method)",
+    View("motifs", "DNA/RNA: TF-MoDISco motifs of the attribution maps (--method) named by TomTom against JASPAR; "
+         "protein (or --kmers): the k-mers at the attribution peaks, most enriched in the class explained first",
          _motifs, ("target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment"),
-         ("classify",), options=("k", "top"), method=True,
+         ("classify",), options=("k", "top", "kmers", *NAMED_OPTIONS), method=True,
          summary=_sum_motifs),
     View("memory", "influence of a position by distance from the end; the effective memory", _memory,
          ("direction", "distance", "influence", "relative", "sequences"), one_network=True, summary=_sum_memory),

@@ -164,6 +164,11 @@ class Evaluation:
         """What ``bioseq evaluate --json`` prints."""
         return {**self.metrics, "confusion": self.confusion, "classes": self.classes, "notes": self.notes}
 
+    def figures(self) -> dict[str, float]:
+        """Every score of the evaluation, ``name: value`` (the record count ``n`` left out): what
+        cross-validation averages over folds (:mod:`bioseq.training.cv`)."""
+        return {k: float(self.metrics[k]) for k in SCORES if k in self.metrics}
+
     def report(self) -> list[str]:
         """What ``bioseq evaluate`` prints, line by line."""
         return [*(f"{k:<18} {fmt(self.metrics[k])}" for k in ("n", *SCORES)),

@@ -20,6 +20,7 @@ from .classification import fmt
 from .segments import segment_counts, segment_scores, sov_terms
 
 POSITION_METRICS = ("loss", "accuracy", "balanced_accuracy", "mcc", "f1", "sov")
+LABEL_FIGURES = ("precision", "recall", "f1", "segment_f1", "sov")  # the per-label scores of PositionEvaluation
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 SECONDARY_STRUCTURE = {frozenset("HEC"): "Q3", frozenset("HGIEBTSC"): "Q8", frozenset("HGIEBTS-"): "Q8"}
 
@@ -132,6 +133,15 @@ class PositionEvaluation:
                 "worst_label": {"label": worst[0], "f1": worst[1]} if worst else None,
                 "per_label": self.per_label, "confusion": self.confusion,
                 "per_sequence_accuracy_quantiles": {str(q): v for q, v in self.quantiles().items()}}
+
+    def figures(self) -> dict[str, float]:
+        """Every score of the evaluation, ``name: value``: the headline over scored positions and, per label,
+        ``precision_<label>``, ``recall_<label>``, ``f1_<label>``, ``segment_f1_<label>`` and ``sov_<label>``
+        (counts left out): what cross-validation averages over folds (:mod:`bioseq.training.cv`)."""
+        out = {k: float(self.metrics[k]) for k in POSITION_METRICS if k in self.metrics}
+        for row in self.per_label:
+            out.update({f"{k}_{row['label']}": float(row[k]) for k in LABEL_FIGURES})
+        return out
 
     def report(self) -> list[str]:
         """What ``bioseq evaluate`` prints, line by line."""

@@ -9,6 +9,7 @@ from .common import AA_COLORS, NUC_COLORS, WIDTH, letter_scale
 from .data import ambiguous_histogram, class_counts, composition, length_histogram
 from .evaluation import pr_curve, roc_curve, threshold_effect
 from .gradients import layer_gradients, layer_means, memory_curve, thin_steps, time_profile
+from .motifs import motif_positions, named_logo
 from .positions import (
     flow_heatmap,
     label_composition,
@@ -35,7 +36,8 @@ from .tuning import importances, tuning_history
 __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_counts", "composition",
            "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
            "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
-           "motif_logo", "pr_curve", "prediction_summary", "roc_curve", "saliency_logo", "scan_track", "thin_steps",
+           "motif_logo", "motif_positions", "named_logo", "pr_curve", "prediction_summary", "roc_curve",
+           "saliency_logo", "scan_track", "thin_steps",
            "threshold_effect", "time_profile", "training_curves", "training_panels", "importances", "tuning_history",
            "flow_heatmap",
            "label_composition", "label_metrics", "label_tracks", "position_memory", "position_profile",

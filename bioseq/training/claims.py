@@ -78,12 +78,13 @@ def _lock(folder: Path, name: str) -> int:
 
 def claim(name: str, folder: str | os.PathLike, model: str | os.PathLike | None = None, *,
           overwrite: bool = False, resume: bool = False, resume_from: str | os.PathLike | None = None,
-          kind: str = "run", rename: str = "--name") -> Claim:
+          kind: str = "run", rename: str = "--name", resumable: bool = True) -> Claim:
     """Claim ``name``: lock ``folder`` for this process and check the name is free (see the module docstring).
 
     ``resume_from`` is the file a resume continues (a checkpoint, a study database): it must exist.
     ``kind`` (``run`` or ``study``) and ``rename`` (the option that picks another name) word the refusals;
-    a study has no ``overwrite``.
+    a study has no ``overwrite``, and a run that cannot be continued (``resumable`` False: a cross-validation)
+    is not offered ``--resume``.
     """
     if resume and overwrite:
         raise InputError("--resume continues a run and --overwrite starts it again: give one of them")
@@ -96,14 +97,15 @@ def claim(name: str, folder: str | os.PathLike, model: str | os.PathLike | None 
         raise InputError(f"cannot create the run folder ({e.strerror})", str(folder)) from None
     held = Claim(name, folder, model, _lock(folder, name), made)
     try:
-        _check_free(held, overwrite, resume, resume_from, kind, rename)
+        _check_free(held, overwrite, resume, resume_from, kind, rename, resumable)
     except BaseException:
         held.release()
         raise
     return held
 
 
-def _check_free(c: Claim, overwrite: bool, resume: bool, resume_from, kind: str, rename: str) -> None:
+def _check_free(c: Claim, overwrite: bool, resume: bool, resume_from, kind: str, rename: str,
+                resumable: bool = True) -> None:
     if resume:
         if resume_from is not None and not Path(resume_from).exists():
             what = "study" if kind == "study" else "run"
@@ -124,6 +126,6 @@ def _check_free(c: Claim, overwrite: bool, resume: bool, resume_from, kind: str,
         raise NameTaken(f"a model or run called {c.name!r} already exists ({taken[0]}); choose another {rename}",
                         f"a model or run called {c.name!r} already exists; choose another name")
     raise NameTaken(f"a model or run called {c.name!r} already exists ({taken[0]}); add --overwrite to replace it, "
-                    f"--resume to continue it, or choose another {rename}",
+                    + ("--resume to continue it, " if resumable else "") + f"or choose another {rename}",
                     f"a model or run called {c.name!r} already exists; tick “Replace a model or run of this "
                     "name” to replace it, or choose another name")

@@ -33,7 +33,7 @@ from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
 from ..model.classifier import SequenceClassifier
-from ..model.config import ModelConfig
+from ..model.config import PROTEIN_ONLY, ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
@@ -59,6 +59,9 @@ def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **ov
     if given.get("strand", "forward") != "forward" and alphabet != "dna":
         raise InputError(f"{ref('strand', given['strand'])} reads both DNA strands; {alphabet.upper()} has one "
                          f"strand to read (drop the option or use {ref('strand', 'forward')})")
+    if given.get("encoding") in PROTEIN_ONLY and alphabet != "protein":
+        raise InputError(f"{ref('encoding', given['encoding'])} encodes amino acids; this data is {alphabet.upper()} "
+                         f"(use {ref('encoding', 'embedding')}, {ref('encoding', 'kmer')} or drop the option)")
     opts = alphabet_defaults(alphabet, given.get("task"))
     opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()
@@ -89,22 +92,31 @@ def detect_task(opts: DataOptions, task: str | None = None) -> Task:
 def load_position_split(opts: DataOptions, seed: int = 0) -> tuple[PositionDataset, PositionDataset, dict]:
     """Training and validation per-position data: ``--val`` files (three-line, or with their ids in the same
     ``--labels-fasta`` and ``--mask`` files), or a split of the training records."""
-    kw = {"labels_fasta": opts.labels_fasta, "mask": opts.mask, "ignore_label": opts.ignore_label,
-          "max_length": opts.max_length, "length_policy": opts.length_policy}
-    if opts.labels or opts.class_map:
-        raise InputError("--labels and --class-map are for one label per sequence; per-position labels come from "
-                         "a three-line FASTA or --labels-fasta")
     if opts.val:
-        every = load_positions([*opts.train, *opts.val], alphabet=opts.alphabet, **kw)
+        every = read_training(opts, True, [*opts.train, *opts.val])
         n_train = sum(1 for p in opts.train for _ in read_blocks(p, "fasta"))
         train_ds, val_ds = every.subset(range(n_train)), every.subset(range(n_train, len(every)))
         return train_ds, val_ds, {"method": "files", "val_fraction": len(val_ds) / max(len(every), 1)}
-    ds = load_positions(opts.train, alphabet=opts.alphabet, **kw)
+    ds = read_training(opts, True)
     train_ds, val_ds, rule = split_positions(ds, opts.val_fraction, seed, opts.split_identity)
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few records ({len(ds)}) to hold out a validation set", ", ".join(opts.train))
     return train_ds, val_ds, rule
 
+
+def read_training(opts: DataOptions, per_position: bool, files=None) -> Dataset | PositionDataset:
+    """Every record of the training ``files`` (default ``opts.train``) in memory, labelled as the task reads them:
+    one label per sequence (classes renamed, merged or dropped by ``--class-map``) or a label per position."""
+    files = opts.train if files is None else files
+    if not per_position:
+        return load_dataset(files, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
+                            length_policy=opts.length_policy, class_map=parse_class_map(opts.class_map))
+    if opts.labels or opts.class_map:
+        raise InputError("--labels and --class-map are for one label per sequence; per-position labels come from "
+                         "a three-line FASTA or --labels-fasta")
+    return load_positions(files, alphabet=opts.alphabet, labels_fasta=opts.labels_fasta, mask=opts.mask,
+                          ignore_label=opts.ignore_label, max_length=opts.max_length,
+                          length_policy=opts.length_policy)
 
 
 @dataclass
@@ -135,8 +147,7 @@ def load_split_rule(opts: DataOptions, seed: int = 0) -> tuple[Dataset, Dataset,
     class_map = parse_class_map(opts.class_map)
     if cached(opts):
         return load_cached_split(opts, seed, class_map)
-    ds = load_dataset(opts.train, labels=opts.labels, alphabet=opts.alphabet, max_length=opts.max_length,
-                      length_policy=opts.length_policy, class_map=class_map)
+    ds = read_training(opts, False)
     if opts.val:
         val = load_dataset(opts.val, labels=opts.labels, alphabet=ds.alphabet, classes=ds.classes,
                            max_length=opts.max_length, length_policy=opts.length_policy, class_map=class_map)
@@ -190,7 +201,7 @@ def loader(data: DataOptions, per_position: bool) -> Callable:
     return load_position_split if per_position else load_split_rule
 
 
-def _targets(ds: Dataset | PositionDataset):
+def targets_of(ds: Dataset | PositionDataset):
     """Class indices ``(N,)``, or one ``(length,)`` label track per record (``UNSCORED`` = not scored)."""
     return ds.targets() if isinstance(ds, PositionDataset) else ds.labels
 
@@ -291,7 +302,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
             nets, results = _train(cfg, train_cfg, train_ds, val_ds, train_arrays, val_arrays, run, resume,
                                    callback, should_stop, rank_timeout)
             model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
-                nets, results, val_arrays, _targets(val_ds))
+                nets, results, val_arrays, targets_of(val_ds))
             bundle = card.bundle(model.cpu().eval(), result, results)
             if runtime.is_main():
                 _save(path, bundle, run)
@@ -321,7 +332,7 @@ def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arr
         seed_everything(member_cfg.seed, train_cfg.deterministic)  # the seed decides the initial weights too
         nets.append(SequenceClassifier(cfg))
         ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
-        results.append(train(nets[-1], train_arrays, _targets(train_ds), val_arrays, _targets(val_ds),
+        results.append(train(nets[-1], train_arrays, targets_of(train_ds), val_arrays, targets_of(val_ds),
                              member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
                              should_stop=should_stop, rank_timeout=rank_timeout))
         if results[-1].interrupted:

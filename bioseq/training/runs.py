@@ -5,7 +5,8 @@
   (``progress``: epoch, epochs, step, steps_per_epoch, running loss, elapsed seconds; written at most
   about once a second), then the result (``best_epoch``, ``val_metrics``) or the ``error``;
 * ``metrics.csv`` — ``epoch, split, loss, accuracy, ...``: one row per epoch and split, after each epoch (an
-  ensemble of seeds: member 1's; member k's in ``metrics-<k>.csv``, and ``run.json`` says which ``member`` trains);
+  ensemble of seeds: member 1's; member k's in ``metrics-<k>.csv``, and ``run.json`` says which ``member`` trains;
+  a cross-validation run likewise per fold, with its ``cv`` figures in ``run.json``: :mod:`bioseq.training.cv`);
 * ``gradients.csv`` — ``epoch, step, layer, grad_norm, ...``: one row per recurrent layer and recorded
   step, when the run ends;
 * ``checkpoint.safetensors`` — for ``--resume``; its content is :mod:`bioseq.training.checkpoint`'s.
@@ -240,13 +241,19 @@ class RunFolder:
 
     def member_metrics(self) -> pd.DataFrame:
         """For an ensemble run, every member's metrics so far, with a ``run`` column (``member 1``, ...); for a
-        single model, :meth:`metrics`."""
+        cross-validation run (``cv`` in ``run.json``, :mod:`bioseq.training.cv`) every fold's (``fold 1``, ...,
+        even while only the first has begun); for a single model, :meth:`metrics`."""
+        try:
+            folds = "cv" in self._read_json()
+        except InputError:
+            folds = False
         frames, k = [], 1
         while self.member_metrics_path(k).is_file():
-            frames.append(_read_csv(self.member_metrics_path(k), METRIC_COLUMNS).assign(run=f"member {k}"))
+            frames.append(_read_csv(self.member_metrics_path(k), METRIC_COLUMNS).assign(
+                run=f"{'fold' if folds else 'member'} {k}"))
             k += 1
         frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else self.metrics()
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 or (folds and frames) else self.metrics()
 
     def gradients(self) -> pd.DataFrame:
         """``gradients.csv``: one row per layer per recorded step (written when the run ends)."""

@@ -10,6 +10,7 @@ import re
 
 from ..data.source import DataOptions
 from ..errors import InputError, ref
+from ..model.config import ENCODINGS, STRANDS
 from ..option_spec import Option
 from .config import TrainConfig
 
@@ -28,8 +29,25 @@ SPACE: dict[str, tuple] = {
     "lr": ("float", (3e-4, 1e-2), True),
     "batch_size": ("cat", (16, 32, 64)),
     "weight_decay": ("float", (1e-5, 1e-1), True),
-}
-TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
+    "encoding": ("cat", ENCODINGS), "embed_size": ("int", (8, 64), True), "strand": ("cat", STRANDS),
+    "swa": ("cat", (False, True)), "label_smoothing": ("float", (0.0, 0.2)),
+}  # --schedule is left out: onecycle and cosine lost on both benchmarks of bench/results/inputs.md
+TRAIN_PARAMS = ("lr", "batch_size", "weight_decay", "swa", "label_smoothing")
+# options whose values depend on the data's alphabet: alphabet -> the values searched (not searched for others)
+BY_ALPHABET = {"strand": {"dna": STRANDS},
+               "encoding": {"protein": ("onehot", "blosum62", "physchem", "embedding"),
+                            "dna": ("onehot", "embedding", "kmer"), "rna": ("onehot", "embedding", "kmer")}}
+
+
+def space_for(alphabet: str | None = "dna") -> dict[str, tuple]:
+    """:data:`SPACE` for data of ``alphabet``: the options of :data:`BY_ALPHABET` with that alphabet's values,
+    left out where it has none (``--strand`` for protein)."""
+    space = {}
+    for name, (kind, values, *log) in SPACE.items():
+        values = BY_ALPHABET[name].get(alphabet or "dna") if name in BY_ALPHABET else values
+        if values:
+            space[name] = (kind, values, *log)
+    return space
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
 # the search's own options (bioseq tune's flags), checked by the options' one rule
@@ -37,7 +55,14 @@ TRIALS = Option("trials", "search", int, None, "stop after N trials", min=1, met
                 unset="as many as fit the budget")
 ENSEMBLE = Option("ensemble", "search", int, 1, "save the ensemble of the K best trials (probabilities averaged) "
                   "instead of the best one", min=1, max=20, metavar="K", nullable=False)
-SEARCH_OPTIONS = (TRIALS, ENSEMBLE)
+# cross-validation's folds: bioseq cv --folds (bioseq.training.cv) and tune --cv, each trial's inner folds
+FOLDS = Option("folds", "cv", int, 10, "cross-validation folds: each fold is tested once by a model trained on the "
+               "others", min=2, max=100, metavar="K", nullable=False)
+CV = Option("cv", "search", int, None, "score each trial by the mean test loss of a K-fold cross-validation "
+            "(bioseq cv) instead of one validation split; each trial then trains K models (K times the time: for "
+            "small data), its model the ensemble of the K", min=2, max=100, metavar="K",
+            unset="one validation split")
+SEARCH_OPTIONS = (TRIALS, ENSEMBLE, CV)
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -55,14 +80,17 @@ def parse_budget(text: str | float | int) -> float:
     return seconds
 
 
-def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1
-                 ) -> TrainConfig:
+def check_inputs(data: DataOptions, train_cfg: TrainConfig, max_trials: int | None = None, ensemble: int = 1,
+                 cv: int | None = None) -> TrainConfig:
     """``train_cfg`` once every option of a search is valid, else :class:`InputError` (before anything starts):
     the data and training options by their one rule, ``max_trials`` and ``ensemble`` by theirs, and a searched
     training option (``lr``, ``batch_size``, ``weight_decay``) inside what the search draws from, since its
     value is where the search starts (the first trial)."""
     TRIALS.check(max_trials, InputError)
     ENSEMBLE.check(ensemble, InputError)
+    CV.check(cv, InputError)
+    if cv and data.val:
+        raise InputError(f"{ref('cv', cv)} scores each trial on folds of the training files; drop {ref('val')}")
     data.validate()
     train_cfg.validate()
     for k in TRAIN_PARAMS:

@@ -50,29 +50,35 @@ from .search import (  # noqa: F401 - the search space and the search's options,
     TRIALS,
     check_inputs,
     parse_budget,
+    space_for,
 )
 
 IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are worth showing
 
 
-def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
-    """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
+def data_alphabet(data: DataOptions, task: str = "classify") -> str:
+    """The alphabet of the training data: ``--alphabet``, or detected from the records."""
     from .fit import loader
 
     if data.alphabet:
-        alphabet = data.alphabet
-    else:
-        alphabet = loader(data, task_of(task).per_position)(data, 0)[0].alphabet.name
-    model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
+        return data.alphabet
+    return loader(data, task_of(task).per_position)(data, 0)[0].alphabet.name
+
+
+def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify", alphabet: str | None = None
+                   ) -> dict:
+    """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
+    alphabet = alphabet or data_alphabet(data, task)
+    model = {f: getattr(ModelConfig, f, None) for f in space_for(alphabet) if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
     return {k: v for k, v in params.items() if k not in task_of(task).fixed}
 
 
-def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
-    """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
+def suggest(trial, task: str = "classify", alphabet: str | None = "dna") -> tuple[dict, dict]:
+    """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE` (:func:`space_for` the alphabet)."""
     chosen = {}
-    for name, (kind, values, *log) in SPACE.items():
+    for name, (kind, values, *log) in space_for(alphabet).items():
         if name in task_of(task).fixed:
             continue
         if kind == "cat":
@@ -201,21 +207,21 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
          model_options: dict | None = None, log_dir: str | os.PathLike | None = None,
          callback: Callable[[TuneProgress], None] | None = None,
          should_stop: Callable[[], bool] | None = None, ensemble: int = 1, claimed: Claim | None = None,
-         out: str | os.PathLike | None = None) -> TuneResult:
+         out: str | os.PathLike | None = None, cv: int | None = None) -> TuneResult:
     """Run (or with ``resume`` continue) the study ``name`` for ``budget``; save its best model as ``name``
     (or to the file ``out``, the study then named after it).
 
     ``model_options`` fix options the search leaves alone (e.g. ``task``); ``train_cfg`` gives the
     per-trial epochs, patience and the rest of the training options (its ``lr``, ``batch_size`` and
     ``weight_decay`` are the first trial's). With ``ensemble`` k > 1 the saved model is the ensemble of the
-    k best complete trials (their probabilities averaged, :mod:`bioseq.model.ensemble`).
+    k best complete trials (probabilities averaged); ``cv`` K scores each trial by K-fold CV (:func:`.cv.cv_trial`).
     The name is claimed as a run's is (:mod:`bioseq.training.claims`; ``claimed``: a claim the caller holds); a
     resumed study must be on the same data (files, record options and seed) and task.
     """
     from .fit import detect_task
 
     budget_s = parse_budget(budget)
-    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble)
+    base = check_inputs(data, train_cfg or TrainConfig(), max_trials, ensemble, cv)
     fixed = dict(model_options or {})
     task = fixed["task"] = detect_task(data, fixed.get("task")).name
     if out is not None and name is None:
@@ -229,28 +235,30 @@ def tune(data: DataOptions, name: str | None = None, budget: float | str = "10m"
     held = claimed or claim(name, folder.path, out, resume=resume, resume_from=folder.db, kind="study")
     try:
         return _search(data, name, folder, out, budget_s, base, fixed, task, seed, resume, max_trials, callback,
-                       should_stop, ensemble)
+                       should_stop, ensemble, cv)
     finally:
         held.release()
 
 
 def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget_s: float, base: TrainConfig,
             fixed: dict, task: str, seed: int, resume: bool, max_trials: int | None, callback, should_stop,
-            ensemble: int) -> TuneResult:
+            ensemble: int, cv: int | None = None) -> TuneResult:
     """:func:`tune` once the study's name is claimed."""
     import optuna
 
+    from .cv import cv_trial
     from .fit import fit
 
     print_ = fingerprint(data, data_files(data), seed)
     if resume:
         _check_same_data(folder, name, print_, task)
     study = folder.study(name, seed, create=not resume)
+    alphabet = data_alphabet(data, task)
     if not resume:
-        study.enqueue_trial(default_params(data, base, task))  # trial 0: the defaults
+        study.enqueue_trial(default_params(data, base, task, alphabet))  # trial 0: the defaults
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
-                  data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
-                  fingerprint=print_, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
+                  data=asdict(data), space={k: list(v[1]) for k, v in space_for(alphabet).items()}, task=task,
+                  fingerprint=print_, cv=cv, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
     t0 = time.monotonic()
     deadline = t0 + budget_s
 
@@ -267,7 +275,7 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
             callback(p)
 
     def objective(trial) -> float:
-        model_opts, train_opts = suggest(trial, task)
+        model_opts, train_opts = suggest(trial, task, alphabet)
         pruned, reported = [], set()
 
         def on_progress(p) -> None:
@@ -283,6 +291,9 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
 
         where = folder.trial_dir(trial.number)
         cfg = replace(base, seed=seed, **train_opts)
+        if cv:  # scored by cross-validation: no per-epoch pruning (K folds report the same epochs)
+            return cv_trial(trial, data, {**model_opts, **fixed}, cfg, cv, where, f"{name}-t{trial.number}", stop_now,
+                            lambda p: p.phase == "epoch" and report(trial.number, p.epoch, p.epochs))
         result = fit(data, {**model_opts, **fixed}, cfg, out=where / "model.safetensors",
                      name=f"{name}-t{trial.number}", log_dir=where, callback=on_progress,
                      should_stop=lambda: bool(pruned) or stop_now(), launcher="tune")
@@ -334,7 +345,6 @@ def _check_same_data(folder: StudyFolder, name: str, print_: dict, task: str) ->
 
 
 def _finished(study) -> int:
-
     return sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
 
 

@@ -8,7 +8,9 @@ uses at t; motifs are drawn for the tasks their view explains.
 Every choice that belongs to the model (the record, the class explained, the position, the window, the member,
 layers and gates) follows it through :func:`dashboard.state.follow`: a model picked anew starts on its own
 defaults, never on the last model's choices. A long record opens on its strongest region
-(:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there."""
+(:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there. Another page opens
+sequences here through ``st.session_state["gates_open"]`` (FASTA text, taken as pasted: the Variants panel's
+reference and alternative windows)."""
 
 import streamlit as st
 
@@ -17,7 +19,7 @@ from bioseq.app import glossary, readable
 from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
-from bioseq.interpret import attribution, ism, regions, views
+from bioseq.interpret import attribution, ism, jaspar, named_motifs, regions, views
 from bioseq.interpret import gate_saliency as gate_saliency_lib
 from bioseq.interpret import window as window_lib
 from bioseq.model import cells
@@ -54,6 +56,9 @@ if path is None:
 bundle = widgets.bundle_or_stop(path)
 task = task_of(bundle)
 words = WORDS[task.per_position]
+opened = st.session_state.pop("gates_open", None)  # sequences another page sent here (a variant's REF and ALT)
+if opened:
+    st.session_state.update(gates_origin="paste", gates_paste=opened)
 origins = {"data": "the model's training data", "dataset": "the dataset on the Data page", "paste": "pasted text",
            "upload": words["upload"]}
 origin = st.radio("Sequence from", list(origins), key="gates_origin", horizontal=True, format_func=origins.get)
@@ -188,23 +193,34 @@ def _mutagenesis() -> None:
 
 
 def _motifs() -> None:
+    named = named_motifs.nucleic(bundle)
     m1, m2, m3 = st.columns(3)
     n = m1.slider("Sequences", 10, min(500, len(records)), state.follow("gates_motif_n", (path, origin),
                   min(100, len(records))), key="gates_motif_n") if len(records) > 10 else len(records)
-    k = m2.slider("Motif length k", 3, 12, state.follow("gates_motif_k", path, 6 if bundle.alphabet.size <= 4
-                                                        else 4), key="gates_motif_k")
+    if named:
+        release = m2.selectbox("JASPAR release", jaspar.releases(), key="gates_motif_jaspar",
+                               help="the JASPAR CORE vertebrate matrices the motifs are named against (inside "
+                               "pyjaspar, offline)")
+        options = {"jaspar_release": release}
+    else:
+        options = {"k": m2.slider("Motif length k", 3, 12, state.follow("gates_motif_k", path, 6 if
+                                  bundle.alphabet.size <= 4 else 4), key="gates_motif_k"), "top": 15}
     by = m3.selectbox("Scores from", list(attribution.METHODS), key="gates_motif_method",
                       format_func=lambda m: attribution.METHODS[m].label,
-                      help="the attribution method whose per-letter scores the k-mer windows add up")
-    request = (path, n, k, target, by)
+                      help="the attribution method whose maps TF-MoDISco reads" if named else
+                      "the attribution method whose per-letter scores the k-mer windows add up")
+    request = (path, n, target, by, *options.values())
     if st.button(f"Find motifs in {n} sequences", key="gates_find_motifs", icon=":material/search:"):
         st.session_state["gates_motif_request"] = request
     if st.session_state.get("gates_motif_request") != request:
         return
     try:
-        found = loaders.explain("motifs", path, records[:n], target, k=k, top=15, method=by)
-    except BioseqError as e:  # e.g. a record longer than the method's limit
+        found = loaders.explain("motifs", path, records[:n], target, method=by, **options)
+    except BioseqError as e:  # e.g. a record longer than the method's limit, or no motif found
         widgets.error(e)
+        return
+    if named:
+        _named(found)
         return
     widgets.chart(plots.motif_bars(found), "gates_motifs", "motifs")
     if len(found):
@@ -214,6 +230,17 @@ def _motifs() -> None:
         logo = loaders.explain("logo", path, records[:n], target, motif=motif, method=by)
         widgets.chart(plots.motif_logo(logo, title=f"Windows within one letter of {motif}"), "gates_logo",
                       f"logo_{motif}")
+
+
+def _named(found) -> None:
+    """The named motif table (TF-MoDISco, TomTom against JASPAR), a motif's logo, where the motifs sit."""
+    st.caption(f"TF-MoDISco found {len(found)} motif(s) in the attribution maps; each is matched against "
+               f"{found.attrs.get('reference', 'JASPAR')} by TomTom (q-value: the false discovery rate of the match).")
+    widgets.table(found.drop(columns=["ppm", "positions"]), "gates_motif_table", "named_motifs", hide_index=True)
+    labels = [f"{r.target} {r.motif}" for r in found.itertuples()]
+    shown = st.selectbox("Logo of", range(len(found)), key="gates_logo_motif", format_func=labels.__getitem__)
+    widgets.chart(plots.named_logo(found.iloc[shown], bundle.alphabet.letters), "gates_logo", f"logo_{labels[shown]}")
+    widgets.chart(plots.motif_positions(found), "gates_motif_positions", "motif_positions")
 
 
 def _strongest() -> tuple[int, int]:

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import cards, train_again, uploads
+from bioseq.app import cards, run_table, train_again, uploads
 from bioseq.errors import BioseqError
 from bioseq.model import store
 from dashboard import state, widgets
@@ -62,13 +62,18 @@ with card_col:
         st.info(f"An **ensemble of {size} networks**: its predictions average their probabilities.",
                 icon=":material/stacks:")
     widgets.table(cards.model_card(meta), "models_card", f"{name}_card", hide_index=True)
+    folds = run_table.cv_table(meta)  # the fold models of a cross-validation: their test figures, mean ± sd
+    if folds is not None:
+        st.caption("Cross-validation: each fold's test figures (by the model of that fold) and their mean ± sd.")
+        widgets.table(folds, "models_cv", f"{name}_cross_validation", hide_index=True)
     for note in cards.notes(meta):
         st.warning(note, icon=":material/warning:")
 with chart_col:
     st.subheader("Training curves")
     history = cards.history(meta)
     if size > 1:
-        st.caption("One colour per member." if "run" in history else "Member 1's curves: the file does not record "
+        each = "fold" if meta.get("cv") else "member"
+        st.caption(f"One colour per {each}." if "run" in history else "Member 1's curves: the file does not record "
                    "the other members' curves.")
     for i, panel in enumerate(plots.training_panels(history)):
         widgets.chart(panel, f"models_curves_{i}", f"{name}_curves_{i + 1}")

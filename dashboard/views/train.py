@@ -38,6 +38,10 @@ def monitor(name: str, poll: bool) -> None:
         if job is not None and job.alive:
             st.button("Stop", key="train_stop", on_click=job.stop, icon=":material/stop_circle:",
                       help="stop after this batch; the best weights so far are saved as the model")
+    elif status in ("done", "stopped") and info.get("cv"):
+        st.success(run_table.cv_headline(info), icon=":material/check_circle:")
+        if run_table.model_of(info):
+            st.session_state[state.MODEL_KEY] = run_table.model_of(info)
     elif status in ("done", "stopped"):
         vm = info.get("val_metrics") or {}
         last = ("SOV", "sov") if "auroc" not in vm and "sov" in vm else ("AUROC", "auroc")  # a labeller has SOV
@@ -58,10 +62,13 @@ def monitor(name: str, poll: bool) -> None:
         widgets.error(f"Training failed: {info.get('error_markup') or info.get('error', '')}")
     elif status == "interrupted":
         st.warning("This run was interrupted (its process stopped while it trained).", icon=":material/warning:")
-    members = run_table.ensemble_words(info)
+    members = run_table.ensemble_words(info) or run_table.cv_words(info)
     if members:
         st.info(members, icon=":material/stacks:")
-    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member
+    folds = run_table.cv_table(info)  # a cross-validation: each figure's mean ± sd and per fold
+    if folds is not None:
+        widgets.table(folds, "train_cv", f"{name}_cross_validation", hide_index=True)
+    metrics = runs.RunFolder.named(name).member_metrics()  # an ensemble: one colour per member, a CV per fold
     for i, panel in enumerate(plots.training_panels(metrics)):
         widgets.chart(panel, f"train_live_{i}", f"{name}_curves_{i + 1}")
     if poll and status != "running":
