@@ -109,3 +109,24 @@ def test_bioseq_evaluate_scores_the_test_chromosomes_a_regions_run_held_out(writ
     assert "nothing to evaluate" in capsys.readouterr().err
     assert main(["evaluate", str(out), "--regions", str(bed)]) == 2
     assert "--regions needs --genome" in capsys.readouterr().err
+
+
+def test_evaluate_regions_for_a_labeller_and_the_protein_refusal(make_bundle, write):
+    """A labeller on genome regions is scored per letter from --regions-labels (labels 0 and 1); a labeller of other
+    labels, or a protein model, is refused in one line."""
+    from bioseq.data.alphabets import DNA, PROTEIN
+    from bioseq.errors import InputError
+    from bioseq.prediction.evaluate import evaluate_regions
+
+    genome = write("g.fa", ">chr1\n" + "ACGTTGCA" * 5 + "\n>chr3\n" + "GATTACA" * 4 + "\n")
+    windows = write("win.bed", "chr1\t0\t16\nchr1\t20\t36\nchr3\t0\t10\n")
+    features = write("sites.bed", "chr1\t4\t8\nchr3\t2\t5\n")
+    ev = evaluate_regions(make_bundle(DNA, ("0", "1"), task="label", conv_pool=1), [str(windows)], str(genome),
+                          regions_labels=[str(features)], test_chroms="chr3")
+    assert ev.metrics["n"] == 1 and ev.metrics["positions"] == 10
+    with pytest.raises(InputError, match=r"sites.bed: --regions-labels labels letters 0 and 1; the model's labels "
+                                         r"are H, E, C"):
+        evaluate_regions(make_bundle(DNA, ("H", "E", "C"), task="label", conv_pool=1), [str(windows)], str(genome),
+                         regions_labels=[str(features)])
+    with pytest.raises(InputError, match=r"g.fa: genome regions are DNA; this model reads protein"):
+        evaluate_regions(make_bundle(PROTEIN, ("a", "b")), [str(windows)], str(genome))
