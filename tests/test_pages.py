@@ -636,11 +636,33 @@ def test_gates_page_refuses_the_wrong_alphabet(protein_model):
     assert "looks like DNA" in texts(at.error)
 
 
-def test_gates_page_without_models():
-    assert "No saved models" in texts(ok(open_page("gates_saliency")).info)
+BUNDLED = ["amp — bundled: AMP, DECOY", "splice — bundled: EI, IE, N", "ss3 — bundled: C, E, H"]
+
+
+def test_gates_page_without_models_offers_the_bundled_ones():
+    at = ok(open_page("gates_saliency"))
+    assert at.selectbox(key="gates_model").options == BUNDLED
 
 
 # ---------- predict ----------
+
+def test_predict_page_offers_the_bundled_models_on_first_launch():
+    """An empty workspace: secondary structure and antimicrobial peptides are predicted with no training."""
+    fixtures = ROOT / "tests" / "fixtures" / "bundled"
+    at = ok(open_page("predict"))
+    assert at.selectbox(key="predict_model").options == BUNDLED
+    at.file_uploader(key="predict_files").set_value(("pep.fa", (fixtures / "amp.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["AP01235", "AP02387", "UniRef50_Q9BRA0", "UniRef50_Q54JQ2"]
+    assert list(table.columns)[:4] == ["id", "prediction", "p_AMP", "p_DECOY"]
+    at.selectbox(key="predict_model").set_value("ss3").run()
+    at.file_uploader(key="predict_files").set_value(("chains.fa", (fixtures / "ss3.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    assert set(at.dataframe[0].value["id"]) == {"cb513_015", "cb513_040"}
+
 
 def test_predict_page_with_a_cli_model(cli_model, dna_fasta):
     at = ok(open_page("predict"))
@@ -774,7 +796,7 @@ def test_predict_page_with_an_uploaded_model(cli_model, dna_fasta):
 
 def test_models_page(cli_model):
     at = ok(open_page("models"))
-    assert at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["name"] == cli_model and card["alphabet"].startswith("dna")
     assert charts(at) == 3  # loss and accuracy curves, confusion matrix
@@ -787,6 +809,19 @@ def test_models_page(cli_model):
     at.button(key="models_delete").click().run()
     ok(at)
     assert list_models() == [] and "No models yet" in texts(at.info)
+
+
+def test_models_page_shows_the_bundled_cards_read_only():
+    at = ok(open_page("models"))
+    assert "No models yet" in texts(at.info) and "The bundled models below are ready to use." in texts(at.info)
+    assert at.dataframe[0].value["name"].tolist() == ["amp", "splice", "ss3"]
+    at.selectbox(key="models_pick").set_value("splice").run()
+    ok(at)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["data licence"].startswith("CC BY 4.0") and "Wilson 95% CI" in card["test"]
+    assert card["split"].startswith("de-duplicated by sequence") and card["bundled"].startswith("yes")
+    assert "read-only" in texts(at.caption)
+    assert not [b for b in at.button if b.key in ("models_delete", "models_rename")]
 
 
 def test_models_page_upload(cli_model, tmp_path):
@@ -882,10 +917,11 @@ def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
 def test_damaged_model_file_is_a_warning(cli_model):
     (model_path(cli_model).parent / "broken.safetensors").write_bytes(b"not a model at all")
     at = ok(open_page("models"))
-    assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert "broken" in texts(at.warning)
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     predict = ok(open_page("predict"))
     arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}", *BUNDLED]
 
 
 def test_protein_through_every_page(protein_fasta):

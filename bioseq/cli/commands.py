@@ -130,12 +130,13 @@ def cmd_models(a: argparse.Namespace) -> int:
         delete_model(a.name)
         print(f"deleted model {a.name}", file=sys.stderr)
         return 0
-    rows = list_models()
+    rows = list_models(include_bundled=True)
     if a.json:
         print(json.dumps(rows, indent=1))
         return 0
-    if not rows:
+    if not any(not r["bundled"] for r in rows):
         print(f"no models in {workspace()}", file=sys.stderr)
+    if not rows:
         return 0
     print(f"{'name':<40} {'alphabet':<8} {'val acc':>7}  {'created':<25} architecture")
     for r in rows:
@@ -143,8 +144,9 @@ def cmd_models(a: argparse.Namespace) -> int:
             print(f"{r['name']:<40} DAMAGED: {r['error']}")
             continue
         acc = r.get("val_accuracy")
+        created = "bundled (read-only)" if r["bundled"] else r["created"] or ""
         print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
-              f"{r['created'] or '':<25} {r['architecture']}")
+              f"{created:<25} {r['architecture']}")
     return 0
 
 
@@ -159,6 +161,7 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
+    from ..model import bundled
     from ..model.card import describe_model
     from ..model.store import read_meta, resolve
     from ..task import task_of
@@ -177,6 +180,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+        *(f"{k + ':':<14} {v}" for k, v in bundled.card_rows(meta)),
     ]
     if t:
         task = task_of(meta)
