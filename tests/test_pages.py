@@ -1351,6 +1351,39 @@ def test_data_page_genome_regions(tmp_path):
     assert at.session_state["data_source"] == src  # the dataset loaded before stays
 
 
+def test_data_page_genome_regions_with_per_position_labels_from_bed(tmp_path):
+    """The Genome regions tab offers --regions-labels: feature BED files label each letter of the windows (a
+    labeller's data: Positions shown, no negatives drawn); the Train page then trains a labeller on it."""
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>2\n" + b"GGGCCCAT" * 10 + b"\n")
+    at = open_page("data")
+    at.file_uploader(key="data_region_beds").set_value(
+        ("windows.bed", b"chr1\t0\t16\nchr1\t20\t36\nchr2\t8\t24\n", "text/plain")).run()
+    at.file_uploader(key="data_region_labels").set_value(
+        ("sites.bed", b"chr1\t4\t8\nchr1\t30\t34\nchr2\t10\t12\n", "text/plain")).run()
+    at.text_input(key="data_region_genome_path").set_value(str(genome)).run()
+    assert "data_region_background" not in [b.key for b in at.selectbox]  # no negatives are drawn for a labeller
+    at.text_input(key="data_region_val_chroms").set_value("chr2").run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "3" and metrics["Labels"] == "2" and metrics["Positions"] == "48"
+    src = at.session_state["data_source"]
+    options = dict(src.region_options)
+    assert src.label_mode == "regions" and set(options) == {"val_chroms", "regions_labels"}
+    assert [Path(p).name for p in options["regions_labels"]] == ["sites.bed"]
+    from bioseq.data.region_data import load_region_split
+
+    train, val, _ = load_region_split(src.data_options().validate(), per_position=True)
+    assert train.labels == ["0000111100000000", "0000000000111100"] and val.labels == ["0011000000000000"]
+    start_tiny_run(ok(open_page("train", src)), "bed-labeller", epochs=1)
+    from bioseq.model.store import load_model
+
+    meta = load_model(model_path("bed-labeller")).meta
+    assert meta["labelling"]["labels"] == ["0", "1"] and meta["training"]["split"]["method"] == "chromosomes"
+
+
 def test_train_page_trains_on_genome_regions(tmp_path):
     from bioseq.app import uploads
 
