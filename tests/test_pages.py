@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from conftest import TINY, TINY_ARGS, TINY_TRAIN
@@ -526,6 +527,31 @@ def test_gates_page(cli_model, fake_modisco):
     table = at.dataframe[-1].value
     assert table["match_name"].tolist() == ["FOS::JUN"] and table["seqlets"].tolist() == [4]
     assert "TF-MoDISco found 1 motif(s)" in texts(at.caption) and "JASPAR2026 CORE vertebrates" in texts(at.caption)
+    downloads = {b.proto.label for b in at.get("download_button")}  # the full table and the MEME file (as the CLI)
+    assert {"Download table (CSV)", "Download motifs (MEME)"} <= downloads and not at.info
+
+
+def test_the_motifs_tab_says_which_class_found_no_motif(cli_model, monkeypatch):
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+    from bioseq.interpret.modisco import NoMotifs
+
+    calls = []
+
+    def discover(onehots, hyps, max_seqlets):  # the first class explained fails, the second finds FOS::JUN
+        calls.append(len(onehots))
+        if len(calls) == 1:
+            raise NoMotifs("TF-MoDISco failed on 5 records (ValueError: degenerate)")
+        return [_fos_jun()], 0.5
+
+    monkeypatch.setattr(named_motifs, "discover", discover)
+    monkeypatch.setattr(named_motifs, "resolve_targets", lambda bundle, arrays, target: np.arange(len(arrays)) % 2)
+    at = ok(open_page("gates_saliency"))
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert len(calls) == 2 and at.dataframe[-1].value["target"].tolist() == ["motif"]
+    assert "No motif for class background: TF-MoDISco failed on 5 records (ValueError: degenerate)" in texts(at.info)
 
 
 @pytest.mark.slow
