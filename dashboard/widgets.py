@@ -102,14 +102,16 @@ def chart(c, key: str, name: str | None = None) -> None:
                            mime="image/svg+xml", key=f"{key}_svg", on_click="ignore")
 
 
-def table(df, key: str, name: str | None = None, download_help: str | None = None, **kwargs):
-    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values (its
-    ``download_help`` says what the file holds); ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
+def table(df, key: str, name: str | None = None, download_help: str | None = None, download=None, **kwargs):
+    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values (of
+    ``download`` when given, e.g. with columns not shown; its ``download_help`` says what the file holds);
+    ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
     from bioseq.app import downloads as export
     from bioseq.app.readable import for_people
 
     out = st.dataframe(for_people(df), key=f"{key}_table", **kwargs)
-    st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
+    st.download_button("Download table (CSV)", data=export.table_csv(df if download is None else download),
+                       file_name=f"{name or key}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:",
                        help=download_help or "this table as shown, every column, numbers in full")
     return out

@@ -24,7 +24,7 @@ from bioseq.training.runs import read_run
 
 ROOT = Path(__file__).resolve().parent.parent
 OPTIONS_PAGE = ROOT / "docs" / "options.md"
-RUN_ARGS = {"help", "log_dir", "resume", "overwrite", "quiet", "out", "name"}  # how to run, not what to train
+RUN_ARGS = {"help", "log_dir", "resume", "overwrite", "quiet", "out", "name", "rank_timeout"}  # how to run, not what
 CONFIGS = {"data": DataOptions, "model": ModelConfig, "training": TrainConfig}
 
 

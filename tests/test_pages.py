@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from conftest import TINY, TINY_ARGS, TINY_TRAIN
@@ -526,6 +527,31 @@ def test_gates_page(cli_model, fake_modisco):
     table = at.dataframe[-1].value
     assert table["match_name"].tolist() == ["FOS::JUN"] and table["seqlets"].tolist() == [4]
     assert "TF-MoDISco found 1 motif(s)" in texts(at.caption) and "JASPAR2026 CORE vertebrates" in texts(at.caption)
+    downloads = {b.proto.label for b in at.get("download_button")}  # the full table and the MEME file (as the CLI)
+    assert {"Download table (CSV)", "Download motifs (MEME)"} <= downloads and not at.info
+
+
+def test_the_motifs_tab_says_which_class_found_no_motif(cli_model, monkeypatch):
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+    from bioseq.interpret.modisco import NoMotifs
+
+    calls = []
+
+    def discover(onehots, hyps, max_seqlets):  # the first class explained fails, the second finds FOS::JUN
+        calls.append(len(onehots))
+        if len(calls) == 1:
+            raise NoMotifs("TF-MoDISco failed on 5 records (ValueError: degenerate)")
+        return [_fos_jun()], 0.5
+
+    monkeypatch.setattr(named_motifs, "discover", discover)
+    monkeypatch.setattr(named_motifs, "resolve_targets", lambda bundle, arrays, target: np.arange(len(arrays)) % 2)
+    at = ok(open_page("gates_saliency"))
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert len(calls) == 2 and at.dataframe[-1].value["target"].tolist() == ["motif"]
+    assert "No motif for class background: TF-MoDISco failed on 5 records (ValueError: degenerate)" in texts(at.info)
 
 
 @pytest.mark.slow
@@ -1323,6 +1349,39 @@ def test_data_page_genome_regions(tmp_path):
     ok(at)
     assert "far.bed: line 1 (chr1:70-90): the region ends past the end of chr1" in texts(at.error)
     assert at.session_state["data_source"] == src  # the dataset loaded before stays
+
+
+def test_data_page_genome_regions_with_per_position_labels_from_bed(tmp_path):
+    """The Genome regions tab offers --regions-labels: feature BED files label each letter of the windows (a
+    labeller's data: Positions shown, no negatives drawn); the Train page then trains a labeller on it."""
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>2\n" + b"GGGCCCAT" * 10 + b"\n")
+    at = open_page("data")
+    at.file_uploader(key="data_region_beds").set_value(
+        ("windows.bed", b"chr1\t0\t16\nchr1\t20\t36\nchr2\t8\t24\n", "text/plain")).run()
+    at.file_uploader(key="data_region_labels").set_value(
+        ("sites.bed", b"chr1\t4\t8\nchr1\t30\t34\nchr2\t10\t12\n", "text/plain")).run()
+    at.text_input(key="data_region_genome_path").set_value(str(genome)).run()
+    assert "data_region_background" not in [b.key for b in at.selectbox]  # no negatives are drawn for a labeller
+    at.text_input(key="data_region_val_chroms").set_value("chr2").run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "3" and metrics["Labels"] == "2" and metrics["Positions"] == "48"
+    src = at.session_state["data_source"]
+    options = dict(src.region_options)
+    assert src.label_mode == "regions" and set(options) == {"val_chroms", "regions_labels"}
+    assert [Path(p).name for p in options["regions_labels"]] == ["sites.bed"]
+    from bioseq.data.region_data import load_region_split
+
+    train, val, _ = load_region_split(src.data_options().validate(), per_position=True)
+    assert train.labels == ["0000111100000000", "0000000000111100"] and val.labels == ["0011000000000000"]
+    start_tiny_run(ok(open_page("train", src)), "bed-labeller", epochs=1)
+    from bioseq.model.store import load_model
+
+    meta = load_model(model_path("bed-labeller")).meta
+    assert meta["labelling"]["labels"] == ["0", "1"] and meta["training"]["split"]["method"] == "chromosomes"
 
 
 def test_train_page_trains_on_genome_regions(tmp_path):
