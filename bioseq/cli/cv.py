@@ -8,10 +8,10 @@ mean ± sd to standard output, or with ``--json`` the object ``{"folds": [...], 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..metrics.classification import fmt
+from ..outputs import json_text
 
 
 def _fold_printer(stream=None):
@@ -46,7 +46,7 @@ def cmd_cv(a: argparse.Namespace) -> int:
     if r.interrupted:
         print(f"bioseq: warning: stopped after {len(r.folds)} of {len(r.sizes)} folds; no model saved",
               file=sys.stderr)
-    print(json.dumps(r.as_json(), indent=1, default=float) if a.json else "\n".join(r.report()))
+    print(json_text(r.as_json()) if a.json else "\n".join(r.report()))
     if r.model_path:
         print(f"ensemble of the {len(r.sizes)} fold models saved as {r.model_path}", file=sys.stderr)
     return 0
