@@ -20,6 +20,7 @@ give, split into training and validation by whole chromosomes (``--val-chroms``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -265,13 +266,26 @@ def mapped(regions: Sequence[Region], seqs: Sequence[str], class_map: str | None
     return [r for r, _ in pairs], [s for _, s in pairs]
 
 
-def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = False) -> tuple:
-    """``(train, val, rule)`` from ``--regions``: :class:`Dataset` (or, with ``--regions-labels``,
-    :class:`PositionDataset`) parts by whole chromosomes (``--val-chroms``), else by the usual split
-    (``--val-fraction``, ``--split-identity``); ``--test-chroms`` are left out of both. ``rule`` says how, with the
-    chromosome-name notes under ``notes``."""
-    from .splits import split
+@dataclass
+class RegionRecords:
+    """Every record read from ``--regions`` (with drawn negatives, or per-position labels): the dataset, each
+    record's chromosome (as the genome spells it), the ``--val-chroms`` and ``--test-chroms`` found, and the
+    chromosome-name notes. What training splits (:func:`load_region_split`) and cross-validation deals into folds."""
 
+    ds: Dataset
+    chroms: list[str]
+    val_chroms: set[str]
+    test_chroms: set[str]
+    notes: list[str]
+
+    def parts(self) -> tuple[list[int], list[int], list[int]]:
+        """Record indices ``(train, val, test)`` by chromosome (:func:`chromosome_split`)."""
+        return chromosome_split(self.chroms, self.val_chroms, self.test_chroms)
+
+
+def read_regions(opts: DataOptions, seed: int = 0, per_position: bool = False) -> RegionRecords:
+    """Every record of ``--regions`` read against the genome, labelled as the task reads them (one class per region,
+    ``--class-map`` applied; or with ``--regions-labels`` a label per letter), before any split."""
     if per_position != bool(opts.regions_labels):
         raise InputError(f"a labeller on genome regions takes its per-position labels from {ref('regions_labels')}"
                          if per_position else f"{ref('regions_labels')} gives a label per position: train a "
@@ -289,11 +303,24 @@ def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = Fal
         reader.close()
     ds = build_positions(opts, regions, seqs, labels) if per_position else build_dataset(opts, regions, seqs,
                                                                                            opts.genome)
-    train, val, test = chromosome_split([r.chrom for r in regions], val_chroms, test_chroms)
+    return RegionRecords(ds, [r.chrom for r in regions], val_chroms, test_chroms, notes)
+
+
+def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = False) -> tuple:
+    """``(train, val, rule)`` from ``--regions`` (:func:`read_regions`): :class:`Dataset` (or, with
+    ``--regions-labels``, :class:`PositionDataset`) parts by whole chromosomes (``--val-chroms``), else by the usual
+    split (``--val-fraction``, ``--split-identity``); ``--test-chroms`` are left out of both. ``rule`` says how,
+    with the chromosome-name notes under ``notes``."""
+    from .splits import split
+
+    records = read_regions(opts, seed, per_position)
+    ds, val_chroms, test_chroms = records.ds, records.val_chroms, records.test_chroms
+    train, val, test = records.parts()
     where = ", ".join(opts.regions)
     if not train:
         raise InputError("no regions left to train on after holding out the validation and test chromosomes", where)
-    base = {"regions": len(ds), "test_chroms": sorted(test_chroms), "test_records": len(test), "notes": notes}
+    base = {"regions": len(ds), "test_chroms": sorted(test_chroms), "test_records": len(test),
+            "notes": records.notes}
     if val_chroms:
         if not val:
             raise InputError(f"no regions on the validation chromosomes ({ref('val_chroms', opts.val_chroms)})",
