@@ -215,6 +215,20 @@ def test_a_labeller_and_its_ensemble_predict(tmp_path, capsys):
     assert cli(["info", "tm-cv"]) == 0
     info = capsys.readouterr().out
     assert "3-fold cross-validation" in info and f"cross-val:     accuracy {out['mean']['accuracy']:.4f} ± " in info
+    assert "leakage:       folds not homology-aware (only identical sequences kept in one fold;" in info
+
+
+@needs_mmseqs
+def test_a_homology_aware_cv_model_card_states_the_guarantee(tmp_path, capsys):
+    from bioseq.app.cards import model_card
+
+    path = tmp_path / "fams.fa"
+    path.write_text("".join(f">{i} label={c}\n{s}\n" for i, s, c in families("protein")))
+    _cv_json(capsys, path, "--folds", "2", "--split-identity", "0.4", "--name", "hom", "--ensemble")
+    card = dict(model_card(read_meta(model_path("hom"))).values.tolist())
+    assert card["leakage"].startswith("none at 40% identity or more, by construction: homology-aware folds")
+    assert "checked by search" in card["leakage"] and ("MMseqs2" in card["leakage"] or "CD-HIT" in card["leakage"])
+    assert card["validation split"].startswith("2-fold cross-validation, whole homology clusters at 40% identity")
 
 
 def test_a_class_rarer_than_the_folds_is_a_warning(write, capsys):

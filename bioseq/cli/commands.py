@@ -192,7 +192,7 @@ def _split_lines(training: dict) -> list[str]:
     from ..data.splits import describe_split
 
     return [f"split:         {describe_split(training.get('split'))}",
-            f"leakage:       {describe_leakage(training.get('leakage'))}"]
+            f"leakage:       {describe_leakage(training.get('leakage'), training.get('split'))}"]
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:
