@@ -68,7 +68,7 @@ def scan_rss(length: int = 1_000_000, window: int = 147, stride: int = 50, workd
         out = Path(tmp) / "out.bedgraph"
         rc, peak, secs = run_peak_rss([bioseq_command(), "scan", str(model), str(fasta), "--window", str(window),
                                        "--stride", str(stride), "--device", "cpu", "-o", str(out)])
-        windows = sum(1 for _ in open(out)) if rc == 0 else 0
+        windows = sum(1 for line in open(out) if not line.startswith("track")) if rc == 0 else 0
     if rc != 0:
         raise RuntimeError(f"bioseq scan failed (exit {rc})")
     what = f"{length:,} bp, window {window}, stride {stride}, default DNA model"

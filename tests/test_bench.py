@@ -222,3 +222,16 @@ def test_distributed_training_figures(tmp_path):
 
     speedup, cpu, rate = bench_scale.distributed_training(n=200, length=30, epochs=1, workdir=tmp_path)
     assert speedup.value > 0 and cpu.value > 0 and rate.value > 0 and "cores" in speedup.note
+
+
+def test_inputs_table_from_hand_made_results():
+    from bench.inputs import VARIANTS, table
+
+    rows = [{"label": "defaults", "val_acc": 0.9, "val_acc_sd": 0.01, "val_loss": 0.25, "test_acc": 0.89,
+             "best_epoch": 7.0, "wall_s": 60.0},
+            {"label": "BLOSUM62 rows", "val_acc": 0.92, "val_acc_sd": 0.0, "val_loss": 0.2, "test_acc": 0.9,
+             "best_epoch": 6.5, "wall_s": 50.0}]
+    lines = table("AMP", rows).splitlines()
+    assert lines[0] == "### AMP"
+    assert lines[-1] == "| BLOSUM62 rows | 0.9200 | 0.0000 | +0.0200 | 0.2000 | 0.9000 | 6.5 | 50 |"
+    assert all(v[0] == ("defaults", {}, {}) for v in VARIANTS.values())  # every table starts from the defaults

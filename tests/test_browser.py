@@ -1,8 +1,9 @@
 """End to end in a real browser: Playwright drives Debian's Chromium through the whole dashboard.
 
 The path: open the app and load the DNA example; train a small model to the end on the Train page
-and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and
-download the CSV; read the Glossary. Both paths visit every page of ``dashboard/pages.py``. On every page
+and see its curves; open Gradient flow and Gates & saliency for it; upload a FASTA on Predict and download the
+CSV (and a VCF with its genome in the Variants panel, and download the effects); read the Glossary. Both paths
+visit every page of ``dashboard/pages.py``. On every page
 visited, a Streamlit exception box, a "Traceback" or a JavaScript error fails the test; so does any request
 to an address off this machine (every request is recorded, and the dashboard is a local, offline tool:
 an off-machine request is also refused, so a machine without a network behaves the same). A screenshot of
@@ -340,6 +341,7 @@ def walk_through(server, page, tmp_path):
     assert page.get_by_text("Saliency of").count() == 0  # seq3 is not shown: no other record takes its place
     no_exception(page, "predict, filtered")
     shoot(page, "predict_table")
+    variants_panel(page, tmp_path)
 
     # a page opened by its address still gets the frame (its header and the grouped sidebar)
     page.goto(f"{server}/gradient_flow")
@@ -367,6 +369,39 @@ def walk_through(server, page, tmp_path):
     no_exception(page, "glossary")
     shoot(page, "glossary")
     visited_every_page(page)
+
+
+def variants_panel(page, tmp_path) -> None:
+    """Predict's Variants panel: upload a VCF and a genome, score, download the effects."""
+    seqs = [line.strip() for line in (ROOT / "data" / "dna_motif.test.fa").read_text().splitlines()
+            if line and not line.startswith(">")][:10]
+    genome, vcf = tmp_path / "genome.fa", tmp_path / "variants.vcf"
+    genome.write_text(">chr1\n" + "".join(seqs) + "\n")
+    chrom = "".join(seqs)
+    at = [chrom.upper().find("TGACTCA") + 3, 40, 90]
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(
+        f"1\t{p + 1}\tv{i}\t{chrom[p].upper()}\t{'A' if chrom[p].upper() != 'A' else 'C'}\t.\t.\t.\n"
+        for i, p in enumerate(sorted(at))))
+    page.get_by_text("Variant effects (VCF)").click()
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    uploaders.filter(has_text="Variants (VCF").locator('input[type="file"]').set_input_files(str(vcf))
+    uploaders.filter(has_text="Reference genome").locator('input[type="file"]').set_input_files(str(genome))
+    run = page.get_by_role("button", name="Score variants")
+    run.wait_for(timeout=60_000)
+    settle(page)
+    run.click()
+    download = page.get_by_role("button", name="Download variant effects (CSV)")
+    download.wait_for(timeout=180_000)
+    settle(page)
+    no_exception(page, "variants")
+    with page.expect_download() as info:
+        download.click()
+    saved = tmp_path / "effects.csv"
+    info.value.save_as(saved)
+    rows = list(csv.reader(io.StringIO(saved.read_text())))
+    assert rows[0] == ["chrom", "pos", "id", "ref", "alt", "class", "ref_score", "alt_score", "diff", "log_odds_ratio"]
+    assert len(rows) == 1 + 3 * 2
+    shoot(page, "predict_variants")
 
 
 def test_labeller_end_to_end(server, page, tmp_path):

@@ -1193,12 +1193,14 @@ def test_predict_page_keeps_the_model_in_the_address(cli_model, protein_model):
 
 def test_predict_page_scan_panel_comes_below_the_main_results(cli_model, dna_fasta):
     at = ok(open_page("predict"))
-    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", "scan_file"]  # own first
+    panels = ["scan_file", "variants_vcf", "variants_genome"]  # the scan panel, then the Variants panel
+    assert [u.key for u in at.get("file_uploader")] == ["predict_files", "predict_labels", *panels]  # own first
     at.file_uploader(key="predict_files").set_value(("new.fa", dna_fasta.read_bytes(), "text/plain")).run()
     ok(at)
     keys = [u.key for u in at.get("file_uploader")]
-    assert keys[0] == "predict_files" and keys[-1] == "scan_file"  # after the evaluation's labels file too
-    assert at.get("expander")[-1].label == "Scan a long sequence (genome scale)"
+    assert keys[0] == "predict_files" and keys[-3:] == panels  # after the evaluation's labels file too
+    assert [e.label for e in at.get("expander")[-2:]] == ["Scan a long sequence (genome scale)",
+                                                          "Variant effects (VCF)"]
     assert at.dataframe and at.selectbox(key="scan_class")
 
 

@@ -18,6 +18,7 @@ from bioseq.model.store import save_model
 from bioseq.prediction import scan
 
 HIT, MISS = "0.880797", "0.5"
+TRACK = 'track type=bedGraph name="motif scan" description="motif scan: probability of motif per window"\n'
 
 
 def profiled(bundle, longest: int = 20):
@@ -71,8 +72,8 @@ def test_bedgraph_is_exact(tmp_path, model, capsys):
     fasta = tmp_path / "in.fa"
     fasta.write_text(">r1 first\nCCGATTACCCCCCCCCCCCCCCCCC\n>r2\nGGGATTAG\n")  # 25 letters, GATTA at 2..6; 8 letters
     assert cli(["scan", model, str(fasta), "--window", "10", "--stride", "7"]) == 0
-    assert capsys.readouterr().out == (f"r1\t0\t10\t{HIT}\nr1\t7\t17\t{MISS}\nr1\t14\t24\t{MISS}\nr1\t15\t25\t{MISS}\n"
-                                       f"r2\t0\t8\t{HIT}\n")
+    assert capsys.readouterr().out == (f"{TRACK}r1\t0\t10\t{HIT}\nr1\t7\t17\t{MISS}\nr1\t14\t24\t{MISS}\n"
+                                       f"r1\t15\t25\t{MISS}\nr2\t0\t8\t{HIT}\n")
 
 
 def test_csv_has_every_class_and_a_header(tmp_path, model):
@@ -88,11 +89,11 @@ def test_defaults_window_from_training_lengths_stride_half_last_class(tmp_path, 
     fasta = tmp_path / "in.fa"
     fasta.write_text(">r\n" + plant(50, [30]) + "\n")
     assert cli(["scan", model, str(fasta)]) == 0  # window 20 (longest training sequence), stride 10, p_motif
-    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
     assert [(int(a), int(b), p) for _, a, b, p in lines] == [(0, 20, MISS), (10, 30, MISS), (20, 40, HIT),
                                                                (30, 50, HIT)]
     assert cli(["scan", model, str(fasta), "--class", "background"]) == 0
-    assert capsys.readouterr().out.splitlines()[2].endswith("\t0.119203")
+    assert capsys.readouterr().out.splitlines()[3].endswith("\t0.119203")
 
 
 def test_the_highest_windows_of_a_long_record_cover_the_planted_motifs(tmp_path, model):
@@ -101,7 +102,7 @@ def test_the_highest_windows_of_a_long_record_cover_the_planted_motifs(tmp_path,
     fasta.write_text(">chrT a long record\n" + plant(20_000, planted, seed=3) + "\n")
     out = tmp_path / "out.bedgraph"
     assert cli(["scan", model, str(fasta), "--window", "20", "--stride", "7", "-o", str(out)]) == 0
-    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
     starts = np.array([int(r[1]) for r in rows])
     scores = np.array([float(r[3]) for r in rows])
     assert len(rows) == scan.window_count(20_000, 20, 7) and starts[-1] == 20_000 - 20
@@ -139,7 +140,9 @@ def test_scan_records_is_the_table_of_scan_files(tmp_path, model):
                               progress=lambda done, total: seen.append((done, total)))
     assert table.to_csv(index=False, float_format="%.6g", lineterminator="\n") == out.read_text()
     assert seen[-1] == (len(table), len(table))
-    assert scan.bedgraph_text(table.head(2), "p_motif") == f"x\t0\t20\t{MISS}\nx\t9\t29\t{MISS}\n"
+    assert scan.bedgraph_text(table.head(2), "p_motif") == (
+        'track type=bedGraph name="bioseq scan" description="bioseq scan: probability of motif per window"\n'
+        f"x\t0\t20\t{MISS}\nx\t9\t29\t{MISS}\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -184,7 +187,7 @@ def test_window_longer_than_max_length_and_labellers_and_no_lengths_are_refused(
     assert capsys.readouterr().err == (f"bioseq: error: {bare}: the model file records no training lengths: give "
                                        "the window (--window)\n")
     assert cli(["scan", str(bare), str(fasta), "--window", "4", "--stride", "4"]) == 0
-    assert capsys.readouterr().out.count("\n") == 2
+    assert capsys.readouterr().out.count("\n") == 3  # the track line and two windows
 
 
 def test_protein_model_refuses_dna_in_words(tmp_path, protein_bundle, capsys):
@@ -206,7 +209,7 @@ def test_torchrun_two_processes_write_the_one_process_bedgraph(tmp_path, model):
                            "-o", str(out)], procs, tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
         outs.append(out.read_bytes())
-    assert outs[0] == outs[1] and outs[0].count(b"\n") == scan.window_count(5_000, 20, 5) + 9
+    assert outs[0] == outs[1] and outs[0].count(b"\n") == scan.window_count(5_000, 20, 5) + 9 + 1
 
 
 def test_a_window_beyond_the_models_memory_is_refused_in_one_line(tmp_path, model, capsys, monkeypatch):
@@ -221,7 +224,7 @@ def test_a_window_beyond_the_models_memory_is_refused_in_one_line(tmp_path, mode
                                        "bounded memory (at most 50 letters for a model of this size); choose a window "
                                        "of at most 50\n")
     assert cli(["scan", model, str(fasta), "--window", "50"]) == 0  # batches of one 50-letter window
-    assert capsys.readouterr().out.count("\n") == scan.window_count(200, 50, 25)
+    assert capsys.readouterr().out.count("\n") == scan.window_count(200, 50, 25) + 1
 
 
 @pytest.mark.parametrize("stride", [20, 5_000])

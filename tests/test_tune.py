@@ -46,7 +46,10 @@ def test_bad_budgets(text):
 def test_every_option_of_the_space_is_drawn_and_labelling_leaves_out_pooling():
     trial = optuna.trial.FixedTrial({k: (v[1][0]) for k, v in SPACE.items()})
     model, train = suggest(trial)
-    assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay"}
+    assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay", "swa",
+                                                                    "label_smoothing"}
+    protein = optuna.trial.FixedTrial({k: (v[1][0]) for k, v in SPACE.items()})
+    assert "strand" not in suggest(protein, alphabet="protein")[0]  # one strand to read
     model, _ = suggest(trial, task="label")
     assert not set(model) & set(Label.fixed)
 

@@ -1,4 +1,5 @@
-"""The ``bioseq`` command line: train, tune, predict, scan, evaluate, models, info, inspect and check-overlap.
+"""The ``bioseq`` command line: train, tune, predict, scan, variants, evaluate, models, info,
+inspect and check-overlap.
 
 Every command has ``--help``. Errors print one line naming the file (and record) and exit with a
 non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial output file.
@@ -282,6 +283,12 @@ def _scan_arguments(p: argparse.ArgumentParser) -> None:
     add_scan_arguments(p)
 
 
+def _variants_arguments(p: argparse.ArgumentParser) -> None:
+    from .variants import add_variants_arguments
+
+    add_variants_arguments(p)
+
+
 def _overlap_arguments(p: argparse.ArgumentParser) -> None:
     from .overlap import add_overlap_arguments
 
@@ -310,6 +317,8 @@ COMMANDS = MappingProxyType({
     "inspect": ("look inside a trained model (saliency, gates, gradients, ...)", _inspect_arguments),
     "scan": ("slide a classifier along long records (genome scale): a bedGraph of a class's probability",
              _scan_arguments),
+    "variants": ("score SNPs and short indels of a VCF against a genome: the model's output for REF and ALT",
+                 _variants_arguments),
     "check-overlap": ("list test sequences that have a near-identical training sequence", _overlap_arguments),
     "tune": ("search model and training options (Optuna) and save the best model", _tune_arguments),
     "cv": ("K-fold cross-validation: per-fold figures and their mean ± sd (--ensemble saves the fold models)",

@@ -16,8 +16,10 @@ from .device import add_device_arguments, add_rank_timeout, positive
 def add_scan_arguments(p) -> None:
     p.description = (
         "Slides the model along each record in windows of W letters every S letters and writes "
-        "'record<TAB>start<TAB>end<TAB>score' per window (bedGraph: start 0-based, end exclusive, no header; "
-        "score: the probability of --class). Where the windows stop short of a record's end, one more window "
+        "'record<TAB>start<TAB>end<TAB>score' per window (bedGraph: a 'track type=bedGraph' line first; start "
+        "0-based, end exclusive; score: the probability of --class), or a bigWig of the same scores (overlapping "
+        "windows cut at the midpoints between their centres; chromosome sizes: the records' lengths). Where the "
+        "windows stop short of a record's end, one more window "
         "ends exactly at the end; a record shorter than W is one window. Streams records and windows in "
         "bounded memory; the output appears whole (written to a temporary file, then renamed).")
     p.add_argument("model", metavar="MODEL", help="model file or registry name (a classifier)")
@@ -30,8 +32,9 @@ def add_scan_arguments(p) -> None:
                    "(default: half the window)")
     p.add_argument("--class", dest="target", metavar="C", help="the class whose probability is the score "
                    "(default: the model's last class, the positive one of two)")
-    p.add_argument("--format", choices=("bedgraph", "csv"), default="bedgraph",
-                   help="bedgraph (default) or csv: record,start,end,p_<class> for every class, with a header")
+    p.add_argument("--format", choices=("bedgraph", "csv", "bigwig"), default="bedgraph",
+                   help="bedgraph (default), csv (record,start,end,p_<class> for every class, with a header) or "
+                   "bigwig (pyBigWig; needs -o)")
     add_device_arguments(p, "windows per forward pass (512)")
     add_rank_timeout(p)
     p.set_defaults(func=cmd_scan)

@@ -26,6 +26,9 @@ def describe_config(cfg: dict) -> str:
     spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
     cell = spec.describe(cfg) if spec is not None else "?"
     parts = []
+    if cfg.get("encoding", "onehot") != "onehot":
+        parts.append(str(cfg.get("encoding")) + (f"{cfg.get('kmer')}/{cfg.get('embed_size')}" if cfg.get(
+            "encoding") == "kmer" else f"/{cfg.get('embed_size')}" if cfg.get("encoding") == "embedding" else ""))
     if cfg.get("conv"):
         parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
     extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,

@@ -212,13 +212,16 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def _file_config(cfg: ModelConfig) -> dict:
-    """A config as the file stores it: a classifier's ``task`` and a forward ``strand`` are left out, so
-    such files stay readable by earlier versions."""
+    """A config as the file stores it: a classifier's ``task``, a forward ``strand`` and a one-hot ``encoding``
+    (with its unused sizes) are left out, so such files stay readable by earlier versions."""
     config = cfg.to_dict()
     if config["task"] == "classify":
         del config["task"]
     if config.get("strand") == "forward":
         del config["strand"]
+    if config.get("encoding") == "onehot":
+        for key in ("encoding", "embed_size", "kmer"):
+            del config[key]
     return config
 
 

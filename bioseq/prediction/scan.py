@@ -17,10 +17,13 @@ window is at most :func:`~bioseq.prediction.predict.memory_limit` letters (the m
 
 Output, one line per window in record order, then window order:
 
-* bedGraph (default): ``record<TAB>start<TAB>end<TAB>score``, start 0-based, end exclusive, no header
-  line; ``score`` is the probability of the chosen class, by default the last class of the model's list
-  (the positive one of two, as ``bioseq info`` lists them);
-* CSV: ``record,start,end,p_<class>...`` for every class, with a header.
+* bedGraph (default): a ``track type=bedGraph name=… description=…`` line, then
+  ``record<TAB>start<TAB>end<TAB>score``, start 0-based, end exclusive; ``score`` is the probability of the
+  chosen class, by default the last class of the model's list (the positive one of two, as ``bioseq info``
+  lists them);
+* CSV: ``record,start,end,p_<class>...`` for every class, with a header;
+* bigWig (pyBigWig): the bedGraph's scores, overlapping windows cut at the midpoints between their centres
+  (:mod:`bioseq.prediction.bigwig`); chromosome sizes are the records' lengths. A file is required.
 
 Numbers are written ``%.6g``, as in ``bioseq predict``'s CSV. Default window: the model's ``max_length``,
 else its longest training sequence (the training profile in the model file); default stride: half the window.
@@ -45,7 +48,7 @@ from ..task import task_of
 from .predict import batch_letters, check_alphabet, length_limit, memory_limit, predict_arrays
 from .shards import write_chunks
 
-FORMATS = ("bedgraph", "csv")
+FORMATS = ("bedgraph", "csv", "bigwig")
 HEAD = 10_000  # letters of each record that the alphabet check words its message on
 
 
@@ -198,11 +201,20 @@ def target_column(bundle: ModelBundle, target: str | None) -> str:
     return f"p_{target}"
 
 
-def write_table(fh, table: pd.DataFrame, fmt: str, column: str, header: bool) -> None:
-    """Windows as bedGraph (``column`` the score) or CSV (every class, ``header`` on request)."""
+def track_line(column: str, name: str = "bioseq scan") -> str:
+    """The bedGraph's first line: ``track type=bedGraph name=… description=…``."""
+    what = column.removeprefix("p_")
+    return f'track type=bedGraph name="{name}" description="{name}: probability of {what} per window"\n'
+
+
+def write_table(fh, table: pd.DataFrame, fmt: str, column: str, header: bool, name: str = "bioseq scan") -> None:
+    """Windows as bedGraph (``column`` the score; ``header``: the track line first) or CSV (every class,
+    ``header`` on request)."""
     if fmt == "csv":
         table.to_csv(fh, header=header, index=False, float_format="%.6g", lineterminator="\n")
     else:
+        if header:
+            fh.write(track_line(column, name))
         table[["record", "start", "end", column]].to_csv(fh, sep="\t", header=False, index=False,
                                                          float_format="%.6g", lineterminator="\n")
 
@@ -212,7 +224,7 @@ def bedgraph_text(table: pd.DataFrame, column: str) -> str:
     import io
 
     buf = io.StringIO()
-    write_table(buf, table, "bedgraph", column, False)
+    write_table(buf, table, "bedgraph", column, True)
     return buf.getvalue()
 
 
@@ -227,13 +239,42 @@ def scan_files(bundle: ModelBundle, paths: Sequence[str | os.PathLike], out: str
     window, stride = settings(bundle, window, stride)
     column = target_column(bundle, target)
 
+    inputs = (*paths, bundle.path)
+    name = f"{bundle.name or 'bioseq'} scan"
+
     def render(fh, i: int, batch: WindowBatch) -> int:
-        write_table(fh, batch_table(bundle, batch, batch_probabilities(bundle, batch, batch_size)), fmt, column,
-                    i == 0)
+        write_table(fh, batch_table(bundle, batch, batch_probabilities(bundle, batch, batch_size)),
+                    "csv" if fmt == "csv" else "bedgraph", column, i == 0, name)
         return len(batch.starts)
 
-    return write_chunks(out, stream_batches(bundle, stream_many(paths), window, stride, batch_size), render,
-                        progress=progress, inputs=(*paths, bundle.path), rank_timeout=rank_timeout)
+    def windows(target: str | None) -> int:
+        return write_chunks(target, stream_batches(bundle, stream_many(paths), window, stride, batch_size), render,
+                            progress=progress, inputs=inputs, rank_timeout=rank_timeout)
+
+    if fmt != "bigwig":
+        return windows(out)
+    return _bigwig(out, windows, inputs)
+
+
+def _bigwig(out: str | None, windows: Callable[[str], int], inputs) -> int:
+    """Scan into a bedGraph beside ``out`` (shared by torchrun's processes), then rank 0 writes the bigWig."""
+    from .. import runtime
+    from ..outputs import check_folder, write_output
+    from .bigwig import write_bigwig
+
+    if out in (None, "-"):
+        raise InputError("a bigWig is a binary file: give -o OUT.bw (standard output is refused)")
+    check_folder(out)
+    folder, base = os.path.split(os.path.abspath(out))
+    bedgraph = os.path.join(folder, f".{base}.bedgraph-tmp")
+    try:
+        n = windows(bedgraph)
+        if runtime.is_main():
+            write_output(out, lambda tmp: write_bigwig(bedgraph, tmp), inputs)
+    finally:
+        if runtime.is_main() and os.path.exists(bedgraph):
+            os.remove(bedgraph)
+    return n
 
 
 def scan_records(bundle: ModelBundle, records: Sequence[Record], *, window: int | None = None,

@@ -33,7 +33,7 @@ from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
 from ..model.classifier import SequenceClassifier
-from ..model.config import ModelConfig
+from ..model.config import PROTEIN_ONLY, ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
@@ -59,6 +59,9 @@ def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **ov
     if given.get("strand", "forward") != "forward" and alphabet != "dna":
         raise InputError(f"{ref('strand', given['strand'])} reads both DNA strands; {alphabet.upper()} has one "
                          f"strand to read (drop the option or use {ref('strand', 'forward')})")
+    if given.get("encoding") in PROTEIN_ONLY and alphabet != "protein":
+        raise InputError(f"{ref('encoding', given['encoding'])} encodes amino acids; this data is {alphabet.upper()} "
+                         f"(use {ref('encoding', 'embedding')}, {ref('encoding', 'kmer')} or drop the option)")
     opts = alphabet_defaults(alphabet, given.get("task"))
     opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()

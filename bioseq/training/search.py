@@ -10,6 +10,7 @@ import re
 
 from ..data.source import DataOptions
 from ..errors import InputError, ref
+from ..model.config import ENCODINGS, STRANDS
 from ..option_spec import Option
 from .config import TrainConfig
 
@@ -28,8 +29,25 @@ SPACE: dict[str, tuple] = {
     "lr": ("float", (3e-4, 1e-2), True),
     "batch_size": ("cat", (16, 32, 64)),
     "weight_decay": ("float", (1e-5, 1e-1), True),
-}
-TRAIN_PARAMS = ("lr", "batch_size", "weight_decay")
+    "encoding": ("cat", ENCODINGS), "embed_size": ("int", (8, 64), True), "strand": ("cat", STRANDS),
+    "swa": ("cat", (False, True)), "label_smoothing": ("float", (0.0, 0.2)),
+}  # --schedule is left out: onecycle and cosine lost on both benchmarks of bench/results/inputs.md
+TRAIN_PARAMS = ("lr", "batch_size", "weight_decay", "swa", "label_smoothing")
+# options whose values depend on the data's alphabet: alphabet -> the values searched (not searched for others)
+BY_ALPHABET = {"strand": {"dna": STRANDS},
+               "encoding": {"protein": ("onehot", "blosum62", "physchem", "embedding"),
+                            "dna": ("onehot", "embedding", "kmer"), "rna": ("onehot", "embedding", "kmer")}}
+
+
+def space_for(alphabet: str | None = "dna") -> dict[str, tuple]:
+    """:data:`SPACE` for data of ``alphabet``: the options of :data:`BY_ALPHABET` with that alphabet's values,
+    left out where it has none (``--strand`` for protein)."""
+    space = {}
+    for name, (kind, values, *log) in SPACE.items():
+        values = BY_ALPHABET[name].get(alphabet or "dna") if name in BY_ALPHABET else values
+        if values:
+            space[name] = (kind, values, *log)
+    return space
 PRUNE_AFTER_EPOCHS = 2
 PRUNE_AFTER_TRIALS = 3
 # the search's own options (bioseq tune's flags), checked by the options' one rule

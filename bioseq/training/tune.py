@@ -50,29 +50,35 @@ from .search import (  # noqa: F401 - the search space and the search's options,
     TRIALS,
     check_inputs,
     parse_budget,
+    space_for,
 )
 
 IMPORTANCE_TRIALS = 5  # complete trials before the parameter importances are worth showing
 
 
-def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify") -> dict:
-    """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
+def data_alphabet(data: DataOptions, task: str = "classify") -> str:
+    """The alphabet of the training data: ``--alphabet``, or detected from the records."""
     from .fit import loader
 
     if data.alphabet:
-        alphabet = data.alphabet
-    else:
-        alphabet = loader(data, task_of(task).per_position)(data, 0)[0].alphabet.name
-    model = {f: getattr(ModelConfig, f, None) for f in SPACE if f not in TRAIN_PARAMS}
+        return data.alphabet
+    return loader(data, task_of(task).per_position)(data, 0)[0].alphabet.name
+
+
+def default_params(data: DataOptions, train_cfg: TrainConfig, task: str = "classify", alphabet: str | None = None
+                   ) -> dict:
+    """The defaults as a point of :data:`SPACE` (the alphabet's model defaults and ``train_cfg``)."""
+    alphabet = alphabet or data_alphabet(data, task)
+    model = {f: getattr(ModelConfig, f, None) for f in space_for(alphabet) if f not in TRAIN_PARAMS}
     model.update({k: v for k, v in alphabet_defaults(alphabet, task).items() if k in model})
     params = {**model, **{k: getattr(train_cfg, k) for k in TRAIN_PARAMS}}
     return {k: v for k, v in params.items() if k not in task_of(task).fixed}
 
 
-def suggest(trial, task: str = "classify") -> tuple[dict, dict]:
-    """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE`."""
+def suggest(trial, task: str = "classify", alphabet: str | None = "dna") -> tuple[dict, dict]:
+    """The trial's ``(model_options, train_options)`` drawn from :data:`SPACE` (:func:`space_for` the alphabet)."""
     chosen = {}
-    for name, (kind, values, *log) in SPACE.items():
+    for name, (kind, values, *log) in space_for(alphabet).items():
         if name in task_of(task).fixed:
             continue
         if kind == "cat":
@@ -247,10 +253,11 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
     if resume:
         _check_same_data(folder, name, print_, task)
     study = folder.study(name, seed, create=not resume)
+    alphabet = data_alphabet(data, task)
     if not resume:
-        study.enqueue_trial(default_params(data, base, task))  # trial 0: the defaults
+        study.enqueue_trial(default_params(data, base, task, alphabet))  # trial 0: the defaults
     folder.update(name=name, status="running", pid=os.getpid(), seed=seed, budget=budget_s,
-                  data=asdict(data), space={k: list(v[1]) for k, v in SPACE.items()}, task=task,
+                  data=asdict(data), space={k: list(v[1]) for k, v in space_for(alphabet).items()}, task=task,
                   fingerprint=print_, cv=cv, started=folder.info().get("started") or time.strftime("%Y-%m-%dT%H:%M:%S"))
     t0 = time.monotonic()
     deadline = t0 + budget_s
@@ -268,7 +275,7 @@ def _search(data: DataOptions, name: str, folder: StudyFolder, out: Path, budget
             callback(p)
 
     def objective(trial) -> float:
-        model_opts, train_opts = suggest(trial, task)
+        model_opts, train_opts = suggest(trial, task, alphabet)
         pruned, reported = [], set()
 
         def on_progress(p) -> None:

@@ -8,7 +8,9 @@ uses at t; motifs are drawn for the tasks their view explains.
 Every choice that belongs to the model (the record, the class explained, the position, the window, the member,
 layers and gates) follows it through :func:`dashboard.state.follow`: a model picked anew starts on its own
 defaults, never on the last model's choices. A long record opens on its strongest region
-(:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there."""
+(:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there. Another page opens
+sequences here through ``st.session_state["gates_open"]`` (FASTA text, taken as pasted: the Variants panel's
+reference and alternative windows)."""
 
 import streamlit as st
 
@@ -54,6 +56,9 @@ if path is None:
 bundle = widgets.bundle_or_stop(path)
 task = task_of(bundle)
 words = WORDS[task.per_position]
+opened = st.session_state.pop("gates_open", None)  # sequences another page sent here (a variant's REF and ALT)
+if opened:
+    st.session_state.update(gates_origin="paste", gates_paste=opened)
 origins = {"data": "the model's training data", "dataset": "the dataset on the Data page", "paste": "pasted text",
            "upload": words["upload"]}
 origin = st.radio("Sequence from", list(origins), key="gates_origin", horizontal=True, format_func=origins.get)

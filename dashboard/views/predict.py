@@ -2,7 +2,8 @@
 filter and download the table; explain a row; evaluate on labelled files, with a decision threshold; below them,
 scan a long sequence. A labeller (a label per position, from its Task) gets each record as aligned tracks
 (sequence, true labels when known, predicted labels, per-label probabilities), a sortable per-record table,
-per-label metrics when the uploads carry labels, and CSV and three-line FASTA downloads.
+per-label metrics when the uploads carry labels, and CSV and three-line FASTA downloads. A classifier's page ends
+with the scan panel and the Variants panel (a VCF against a genome, sorted by effect).
 
 The model picked is kept in the page address (``?model=NAME``); the choices that belong to it follow it
 (:func:`dashboard.state.follow`)."""
@@ -15,7 +16,7 @@ from bioseq.app import cards, downloads, glossary, predictions, uploads
 from bioseq.errors import BioseqError
 from bioseq.task import task_of
 from dashboard import loaders, state, widgets
-from dashboard.parts import guards, scan_panel
+from dashboard.parts import guards, scan_panel, variants_panel
 
 
 def _evaluation(ev, labels, task) -> None:
@@ -264,3 +265,4 @@ if task_of(bundle).per_position:  # one label per position: the sections below a
 st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
 classifier_page(path, bundle)
 scan_panel.show(bundle)  # below the main results: the page's own uploader comes first
+variants_panel.show(bundle, path)
