@@ -115,19 +115,23 @@ def table(df, key: str, name: str | None = None, download_help: str | None = Non
     return out
 
 
+def _model_words(row: dict) -> str:
+    return f"bundled: {', '.join(map(str, row['classes']))}" if row.get("bundled") else row["architecture"]
+
+
 def model_choice(key: str, label: str = "Model") -> str | None:
-    """A registry model picked in a select box (the last trained or chosen one first, or the one the page address
-    names: ``?model=NAME`` survives a reload); its path."""
+    """A registry or bundled model picked in a select box (the last trained or chosen one first, or the one the page
+    address names: ``?model=NAME`` survives a reload; the bundled ones after the workspace's); its path."""
     from bioseq.model import store
 
-    models = [m for m in store.list_models() if "error" not in m]
+    models = [m for m in store.list_models(include_bundled=True) if "error" not in m]
     if not models:
         return None
     names = [m["name"] for m in models]
     current = current_model()  # the last chosen, on any page or in the address (?model=NAME)
     index = names.index(current) if current in names else 0
     name = st.selectbox(label, names, index=index, key=key,
-                        format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
+                        format_func=lambda n: f"{n} — {_model_words(next(m for m in models if m['name'] == n))}")
     set_model(name)
     return next(m["path"] for m in models if m["name"] == name)
 

@@ -13,7 +13,7 @@ import html
 import math
 
 from ..task import task_of
-from . import cells
+from . import bundled, cells
 
 
 def _architecture(bundle) -> str:
@@ -82,6 +82,7 @@ def card_html(bundle, metrics: dict | None = None, extra: dict | None = None) ->
     figures = _validation(bundle, metrics)
     if figures:
         rows["validation"] = "  ".join(f"{k} {_figure(v)}" for k, v in figures)
+    rows.update(bundled.card_rows(meta))
     rows.update(extra or {})
     body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
                    f"{html.escape(str(v))}</td></tr>" for k, v in rows.items())

@@ -136,21 +136,20 @@ def read_pool(data: DataOptions, per_position: bool, seed: int) -> Pool:
     ``--val-chroms`` are every fold's inner validation."""
     if not data.regions:
         return Pool(read_training(data, per_position))
-    from ..data.region_data import read_regions
+    from ..data.region_data import chromosome_split, read_regions
 
-    records = read_regions(data, seed, per_position)
-    train, val, test = records.parts()
+    ds, chroms, val_chroms, test_chroms, notes = read_regions(data, seed, per_position)
+    train, val, test = chromosome_split(chroms, val_chroms, test_chroms)
     where = ", ".join(data.regions)
     if not train:
         raise InputError("no regions left to cross-validate after holding out the validation and test chromosomes",
                          where)
-    if records.val_chroms and not val:
+    if val_chroms and not val:
         raise InputError(f"no regions on the validation chromosomes ({ref('val_chroms', data.val_chroms)})", where)
-    rule = {"regions": len(records.ds), "test_chroms": sorted(records.test_chroms), "test_records": len(test)}
-    if records.val_chroms:
-        rule.update(val_chroms=sorted(records.val_chroms), val_records=len(val))
-    return Pool(records.ds.subset(train), records.ds.subset(val) if records.val_chroms else None,
-                [records.chroms[i] for i in train], rule, records.notes)
+    rule = {"regions": len(ds), "test_chroms": sorted(test_chroms), "test_records": len(test)}
+    if val_chroms:
+        rule.update(val_chroms=sorted(val_chroms), val_records=len(val))
+    return Pool(ds.subset(train), ds.subset(val) if val_chroms else None, [chroms[i] for i in train], rule, notes)
 
 
 def _inner_split(ds, fraction: float, seed: int, identity: float | None, per_position: bool):

@@ -26,7 +26,7 @@ from ..data.encoding import encoded_lengths, length_batches, take_batch
 from ..errors import TrainingError, ref
 from ..model import strands
 from ..model.precision import autocast, grad_scaler
-from ..runtime import device_for, init, is_main, resolve_device
+from ..runtime import RANK_TIMEOUT, device_for, init, is_main, resolve_device
 from ..task import class_weight_vector, task_of
 from . import checkpoint, distributed, recipes
 from .config import TrainConfig, seed_everything
@@ -134,16 +134,16 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
           val_arrays: Sequence[np.ndarray], val_labels, cfg: TrainConfig, *,
           callback: Callable[[Progress], None] | None = None,
           checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          should_stop: Callable[[], bool] | None = None, rank_timeout: float = RANK_TIMEOUT) -> TrainResult:
     """Train ``model`` in place, restore its best weights (lowest validation loss) and report.
 
     A checkpoint is saved to ``checkpoint_path`` (a run folder's, :mod:`bioseq.training.runs`) after
     each epoch; with ``resume`` the run continues from it. ``should_stop`` is polled between batches
-    (the dashboard's Stop button).
+    (the dashboard's Stop button). ``rank_timeout``: under torchrun, minutes to wait for the other processes.
     """
     seed_everything(cfg.seed, cfg.deterministic)
     device = device_for(resolve_device(cfg.device))
-    init(device)
+    init(device, rank_timeout)
     model.to(device)
     net = distributed.wrap(model, device)  # DDP under torchrun: gradients all-reduced in backward
     n_classes, kind = model.cfg.n_classes, task_of(model)
