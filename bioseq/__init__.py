@@ -43,16 +43,17 @@ def train(files, *, name: str | None = None, out: str | None = None, overwrite: 
 
 
 def cv(files, *, folds: int = 10, name: str | None = None, out: str | None = None, ensemble: bool = False,
-       overwrite: bool = False, **options):
+       overwrite: bool = False, fold_by: str = "record", **options):
     """K-fold cross-validation with the options of :func:`train` (``split_identity`` for homology-aware folds);
     returns a :class:`~bioseq.training.cv.CVResult`: ``.folds`` (one dict of figures per fold), ``.mean``,
-    ``.sd``, ``.as_json()``. With ``ensemble=True`` the fold models are saved as one ensemble model."""
+    ``.sd``, ``.as_json()``. With ``ensemble=True`` the fold models are saved as one ensemble model. Genome regions:
+    ``files=[]`` with ``regions=[...], genome=...``; ``fold_by="chrom"`` puts whole chromosomes in a fold."""
     from .options import split_options
     from .training.cv import cross_validate
 
     data, model_options, train_cfg = split_options(files, options)
     return cross_validate(data, model_options, train_cfg, folds, name=name, out=out, ensemble=ensemble,
-                          overwrite=overwrite)
+                          overwrite=overwrite, fold_by=fold_by)
 
 
 def _records(files) -> list:

@@ -19,11 +19,16 @@ longer runs (``kill -9``): :func:`clean_stale` removes those from the output's f
 there, never a file a live process holds (and likewise the temporary folders of outputs streamed to standard
 output or a special file, ``bioseq-stream-*`` in the system's temporary folder). Temporary files and folders
 of earlier versions (``.<name>.<random>.tmp``, ``bioseq-out-*``, unlocked) are removed once a day old.
+
+:func:`json_text` is the one writer of every ``--json`` output: strict JSON (an undefined figure, NaN or infinite,
+is ``null``; numpy numbers and arrays are plain numbers and lists), so any JSON parser reads it.
 """
 
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import re
 import shutil
@@ -276,3 +281,24 @@ def _remove_if_unheld(path: str, min_age: float) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def json_ready(value):
+    """``value`` with NaN and infinities as ``None``, numpy scalars and arrays as Python numbers and lists, tuples
+    as lists and paths as text (dict keys as text), for strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalar or array
+        return json_ready(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def json_text(value, indent: int | None = 1) -> str:
+    """``value`` as strict JSON (:func:`json_ready`; ``allow_nan=False``): what every ``--json`` prints."""
+    return json.dumps(json_ready(value), indent=indent, allow_nan=False)

@@ -337,3 +337,46 @@ def test_train_says_in_one_line_when_other_runs_share_the_cores(dna_fasta, monke
     assert notes == ["bioseq: note: 1 other run is training in this workspace (other); with this one, 2 runs of 1 "
                      "thread share 1 CPU core, so each trains about 2.0× slower. Wait for it to finish, or stop it, to "
                      "train at full speed"]
+
+
+def json_commands() -> set[str]:
+    """The commands (and ``inspect`` kinds) that take ``--json``, read from the parser."""
+    import argparse
+
+    def has_json(p: argparse.ArgumentParser) -> bool:
+        return any("--json" in a.option_strings for a in p._actions)
+
+    found = set()
+    for name, p in next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+                        ).choices.items():
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        found |= {f"{name} {k}" for s in subs for k, q in s.choices.items() if has_json(q)}
+        if has_json(p):
+            found.add(name)
+    return found
+
+
+@pytest.mark.slow
+def test_every_json_output_parses_with_a_strict_parser(tmp_path, capsys):
+    from test_outputs import strict_json
+
+    # 'rare' has 2 records for 3 folds: one test fold lacks it, its AUROC is undefined (NaN), and so the mean's
+    recs = "".join(f">r{i} label={'rare' if i < 2 else 'common'}\n{'ACGT'[i % 4] * 3}{'ACGT'[i // 4 % 4] * 3}"
+                   f"{'ACGT'[i // 16 % 4] * 3}\n" for i in range(12))
+    (tmp_path / "rare.fa").write_text(recs)
+    (tmp_path / "common.fa").write_text("".join(recs.splitlines(True)[4:]))  # one class: AUROC undefined
+    outputs = {}
+    for name, args in {
+        "cv": ["cv", tmp_path / "rare.fa", "--folds", "3", "--name", "rare", "--ensemble", "--val-fraction", "0.3",
+               *TINY_ARGS, "--epochs", "1", "--quiet"],
+        "evaluate": ["evaluate", "rare", tmp_path / "common.fa"],
+        "info": ["info", "rare"],
+        "models": ["models"],
+        "inspect": ["inspect", "motifs", "rare", tmp_path / "rare.fa", "--kmers"],
+    }.items():
+        capsys.readouterr()
+        assert main([*map(str, args), "--json"]) == 0, name
+        outputs[name] = strict_json(capsys.readouterr().out)
+    assert set(outputs) >= json_commands()  # every command with --json is checked here
+    assert outputs["cv"]["mean"]["auroc"] is None and outputs["evaluate"]["auroc"] is None
+    assert outputs["info"]["cv"]["mean"]["auroc"] is None and "rare" in [r["name"] for r in outputs["models"]]

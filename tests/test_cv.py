@@ -139,18 +139,67 @@ def test_refusals_are_one_line_before_training(dna_fasta, capsys):
     cases = [(["--name", "taken"], "add --overwrite to replace it, or choose another --name"),  # no --resume here
              (["--folds", "1"], "--folds"),
              (["--out", "x.safetensors"], "add --ensemble"), (["--val", str(dna_fasta)], "drop --val"),
-             (["--seeds", "2"], "drop --seeds 2"), (["--folds", "41"], "too few for 41 folds")]
+             (["--seeds", "2"], "drop --seeds 2"), (["--folds", "41"], "too few for 41 folds"),
+             (["--fold-by", "chrom"], "--fold-by chrom deals whole chromosomes into folds: it needs genome regions")]
     for extra, words in cases:
         assert cli(["cv", str(dna_fasta), *QUICK, *extra]) == 2, extra
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1 and "Traceback" not in err, (extra, err)
     assert cli(["cv", str(dna_fasta), "--folds", "2", "--name", "taken", "--overwrite", *QUICK]) == 0
     capsys.readouterr()
-    genome = dna_fasta.with_name("g.fa")
-    genome.write_text(">chr1\n" + "ACGT" * 50 + "\n")
-    dna_fasta.with_name("r.bed").write_text("chr1\t10\t50\nchr1\t100\t140\n")
-    assert cli(["cv", "--regions", str(dna_fasta.with_name("r.bed")), "--genome", str(genome), *QUICK]) == 2
-    assert "not --regions" in capsys.readouterr().err  # genome regions are not cross-validated (yet): one line
+    assert cli(["cv", str(dna_fasta), "--folds", "2", "--fold-by", "chrom", *QUICK]) == 2
+    assert "--fold-by chrom deals whole chromosomes" in capsys.readouterr().err  # regions only
+
+
+# ---------- genome regions ----------
+
+@pytest.fixture
+def regions(tmp_path) -> dict:
+    """A genome of four 80-letter chromosomes (chr1..chr4, random letters of seed 0) and a BED of three 10-letter
+    peaks on each: with the drawn (shuffled) negatives, 6 records per chromosome."""
+    rng = np.random.default_rng(0)
+    genome = tmp_path / "g.fa"
+    genome.write_text("".join(f">chr{c}\n{''.join(rng.choice(list('ACGT'), 80))}\n" for c in range(1, 5)))
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("".join(f"chr{c}\t{a}\t{a + 10}\n" for c in range(1, 5) for a in (5, 35, 65)))
+    return {"genome": str(genome), "bed": str(bed)}
+
+
+def test_regions_are_cross_validated_by_record_from_the_records_train_reads(regions, capsys):
+    from bioseq.data.region_data import load_region_split
+    from bioseq.data.source import DataOptions
+    from bioseq.training.cv import read_pool
+
+    args = ["--regions", regions["bed"], "--genome", regions["genome"], "--test-chroms", "chr4"]
+    out = _cv_json(capsys, *args, "--folds", "3", "--name", "reg")
+    assert sum(out["fold_sizes"]) == 18 and out["fold_sizes"] == [6, 6, 6]  # chr1..chr3: 9 peaks, 9 negatives
+    assert out["split"]["method"] == "grouped" and out["split"]["stratified"] is True
+    assert (out["split"]["test_chroms"], out["split"]["test_records"], out["split"]["regions"]) == (["chr4"], 6, 24)
+    assert out["classes"] == ["background", "peaks"] and set(out["mean"]) == CLASSIFIER_FIGURES
+    data = DataOptions([], regions=[regions["bed"]], genome=regions["genome"], test_chroms="chr4")
+    train, val, _ = load_region_split(data, 0)
+    pool = read_pool(data, False, 0)  # the records bioseq train reads (train + validation), the same letters
+    assert sorted(zip(pool.ds.ids, pool.ds.seqs)) == sorted([*zip(train.ids, train.seqs), *zip(val.ids, val.seqs)])
+    assert pool.val is None and pool.chroms == [i.split("|")[-1].split(":")[0] for i in pool.ds.ids]
+
+
+def test_regions_folded_by_whole_chromosomes_with_val_chroms(regions, capsys):
+    args = ["--regions", regions["bed"], "--genome", regions["genome"], "--val-chroms", "chr4"]
+    out = _cv_json(capsys, *args, "--folds", "3", "--fold-by", "chrom", "--name", "chroms")
+    assert out["split"]["method"] == "chromosomes" and out["fold_sizes"] == [6, 6, 6]
+    assert sorted(c for f in out["split"]["fold_chroms"] for c in f) == ["chr1", "chr2", "chr3"]
+    assert all(len(f) == 1 for f in out["split"]["fold_chroms"])  # each fold one whole chromosome
+    assert (out["split"]["val_chroms"], out["split"]["val_records"]) == (["chr4"], 6)
+    run = read_run("chroms")
+    assert run["cv"]["split"]["fold_chroms"] == out["split"]["fold_chroms"]
+    r = bioseq.cv([], regions=[regions["bed"]], genome=regions["genome"], val_chroms="chr4", fold_by="chrom",
+                  folds=3, name="chroms-api", epochs=1, hidden=8, conv_filters=8, batch_size=8, device="cpu")
+    assert len(r.folds) == 3 and r.split["val_records"] == 6 and r.split["method"] == "chromosomes"  # the API too
+    for extra, words in [(["--folds", "4"], "18 records form 3 group(s) of chromosomes: too few for 4 folds"),
+                         (["--split-identity", "0.9"], "--fold-by chrom keeps whole chromosomes in a fold")]:
+        assert cli(["cv", *args, "--fold-by", "chrom", *QUICK, *extra]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
 
 
 @pytest.mark.slow
@@ -166,6 +215,20 @@ def test_a_labeller_and_its_ensemble_predict(tmp_path, capsys):
     assert cli(["info", "tm-cv"]) == 0
     info = capsys.readouterr().out
     assert "3-fold cross-validation" in info and f"cross-val:     accuracy {out['mean']['accuracy']:.4f} ± " in info
+    assert "leakage:       folds not homology-aware (only identical sequences kept in one fold;" in info
+
+
+@needs_mmseqs
+def test_a_homology_aware_cv_model_card_states_the_guarantee(tmp_path, capsys):
+    from bioseq.app.cards import model_card
+
+    path = tmp_path / "fams.fa"
+    path.write_text("".join(f">{i} label={c}\n{s}\n" for i, s, c in families("protein")))
+    _cv_json(capsys, path, "--folds", "2", "--split-identity", "0.4", "--name", "hom", "--ensemble")
+    card = dict(model_card(read_meta(model_path("hom"))).values.tolist())
+    assert card["leakage"].startswith("none at 40% identity or more, by construction: homology-aware folds")
+    assert "checked by search" in card["leakage"] and ("MMseqs2" in card["leakage"] or "CD-HIT" in card["leakage"])
+    assert card["validation split"].startswith("2-fold cross-validation, whole homology clusters at 40% identity")
 
 
 def test_a_class_rarer_than_the_folds_is_a_warning(write, capsys):
@@ -174,7 +237,7 @@ def test_a_class_rarer_than_the_folds_is_a_warning(write, capsys):
     out = _cv_json(capsys, write("rare.fa", recs), "--folds", "3", "--name", "rare", "--val-fraction", "0.3")
     assert out["warnings"] == ["class 'rare' has 2 records, fewer than the 3 folds: some test folds lack it, and "
                                "figures that need it (AUROC, its F1) are undefined there (NaN); give fewer --folds"]
-    assert math.isnan(out["mean"]["auroc"])  # one fold has no 'rare' record: its AUROC, and so the mean, is NaN
+    assert out["mean"]["auroc"] is None  # one fold has no 'rare' record: its AUROC, and so the mean, is undefined
 
 
 def test_the_python_api(dna_fasta):

@@ -45,3 +45,18 @@ def test_with_mmseqs_the_identity_is_measured():
     assert got["examples"] == [{"val": "n", "train": "r", "similarity": round(33 / 34, 4)}]
     assert describe_leakage(got).endswith("have a training sequence 90% or more identical (MMseqs2)")
     assert describe_leakage(None) == "not measured"
+
+
+def test_a_cross_validation_card_says_what_its_folds_guarantee():
+    homology = {"method": "homology", "folds": 5, "identity": 0.4, "tool": "mmseqs", "tool_version": "15.6f452",
+                "definition": "identical aligned positions / length of the shorter sequence", "seed": 0}
+    assert describe_leakage(None, homology) == (
+        "none at 40% identity or more, by construction: homology-aware folds (no test sequence has a training "
+        "sequence 40% or more identical in the other folds; identical aligned positions / length of the shorter "
+        "sequence; MMseqs2 15.6f452, checked by search)")
+    assert describe_leakage(None, {"method": "grouped", "folds": 5, "seed": 0}) == (
+        "folds not homology-aware (only identical sequences kept in one fold; similar sequences in other folds not "
+        "checked: give --split-identity for homology-aware folds)")
+    assert describe_leakage(None, {"method": "chromosomes", "folds": 3, "seed": 0}).startswith(
+        "folds not homology-aware (only whole chromosomes kept in one fold;")
+    assert describe_leakage(None, {"method": "stratified", "val_fraction": 0.2}) == "not measured"  # a train split

@@ -217,3 +217,27 @@ def test_a_stream_folder_left_by_a_killed_process_is_removed_and_a_live_one_kept
         assert got == ["x"] and os.listdir(tmp_path) == [live.parent.name]  # the killed one's folder is gone
     finally:
         os.close(fd)
+
+
+# ---------- strict JSON (every --json) ----------
+
+def strict_json(text: str):
+    """``json.loads`` that refuses NaN and Infinity (not JSON): a strict parser."""
+    import json
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_text_writes_null_for_undefined_figures():
+    import numpy as np
+
+    from bioseq.outputs import json_text
+
+    value = {"auroc": float("nan"), "inf": float("inf"), 1: np.float32(0.5), "n": np.int64(3),
+             "rows": (np.array([1.5, np.nan]), [float("-inf")]), "ok": True, "path": Path("a/b")}
+    assert strict_json(json_text(value)) == {"auroc": None, "inf": None, "1": 0.5, "n": 3, "rows": [[1.5, None],
+                                             [None]], "ok": True, "path": "a/b"}
+    assert json_text([1.0], indent=None) == "[1.0]"

@@ -287,3 +287,23 @@ def test_cli_out_and_the_training_options_reach_every_trial(dna_fasta, tmp_path,
     cfg = json.loads((folder.trial_dir(0) / "run.json").read_text())["train_config"]
     assert (cfg["epochs"], cfg["max_steps"], cfg["batch_size"], cfg["lr"]) == (1, 2, 16, 0.001)
     assert load_model(out).meta["tuning"]["best_trial"] == 0
+
+
+def test_a_worker_stops_when_the_process_that_started_it_is_gone(monkeypatch):
+    """A killed ``bioseq tune`` must not leave spawned workers training on as orphans."""
+    import os
+
+    from bioseq.training import searcher as searcher_mod
+
+    seen = {}
+
+    class FakeSearcher:
+        threads = 1
+
+        def run(self, worker, quota, callback=None, should_stop=None):
+            seen["alive"] = should_stop()
+            monkeypatch.setattr(os, "getppid", lambda: 1)  # the parent died: the worker was re-parented
+            seen["orphan"] = should_stop()
+
+    searcher_mod.run_worker(FakeSearcher(), 1, None)
+    assert seen == {"alive": False, "orphan": True}

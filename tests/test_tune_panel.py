@@ -33,6 +33,24 @@ def test_tune_panel_runs_a_study_and_shows_it(tiny_source):  # noqa: F811
     assert charts(at) >= 2
 
 
+def test_the_panel_scores_trials_by_cross_validation(tiny_source):  # noqa: F811
+    at = open_page("train", tiny_source)
+    assert at.selectbox(key="tune_cv").value == "one validation split"  # the default: as before
+    at.text_input(key="train_name").set_value("cv-study")
+    at.number_input(key="train_opt_epochs").set_value(1)
+    at.selectbox(key="tune_cv").set_value("3-fold cross-validation")
+    at.button(key="tune_start").click().run()
+    ok(at)
+    job = registry().tuning("cv-study")
+    assert job is not None
+    job.stop()  # the choice reaching the study is what is checked here, not a whole search
+    assert job.join(120), "the search did not end"
+    assert StudyFolder.named("cv-study").info()["cv"] == 3  # bioseq tune --cv 3
+    at.switch_page(PAGES["train"]).run()
+    ok(at)
+    assert "Each trial is scored by 3-fold cross-validation" in texts(at.caption)
+
+
 def test_a_taken_study_name_is_a_message(tiny_source):  # noqa: F811
     at = open_page("train", tiny_source)
     at.text_input(key="train_name").set_value("first")

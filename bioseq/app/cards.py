@@ -50,7 +50,7 @@ def model_card(meta: dict) -> pd.DataFrame:
         rows.append(("training records", ", ".join(f"{c}: {n}" for c, n in (t.get("counts") or {}).items())))
         rows.append(("validation records", ", ".join(f"{c}: {n}" for c, n in (t.get("val_counts") or {}).items())))
         rows.append(("validation split", describe_split(t.get("split"))))
-        rows.append(("leakage", describe_leakage(t.get("leakage"))))
+        rows.append(("leakage", describe_leakage(t.get("leakage"), t.get("split"))))
         rows.append(("best epoch", f"{t.get('best_epoch')} ({t.get('seconds', 0):.0f} s of training"
                      + (", stopped early" if t.get("stopped_early") else "")
                      + (", stopped by the user" if t.get("interrupted") else "") + ")"))

@@ -8,7 +8,6 @@ non-zero status; no traceback (set ``BIOSEQ_DEBUG=1`` to see one) and no partial
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Collection, Sequence
 from types import MappingProxyType
 
 from ..errors import BioseqError
+from ..outputs import json_text
 from ..version import __version__
 from .arguments import add_destination, add_option, add_option_arguments
 from .device import add_device_arguments, add_rank_timeout
@@ -113,7 +113,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     else:
         ev = evaluate_files(bundle, a.files, labels=a.labels, labels_fasta=a.labels_fasta, mask=a.mask,
                             ignore_label=a.ignore_label)
-    print(json.dumps(ev.as_json(), indent=1, default=float) if a.json else "\n".join(ev.report()))
+    print(json_text(ev.as_json()) if a.json else "\n".join(ev.report()))
     return 0
 
 
@@ -132,7 +132,7 @@ def cmd_models(a: argparse.Namespace) -> int:
         return 0
     rows = list_models(include_bundled=True)
     if a.json:
-        print(json.dumps(rows, indent=1))
+        print(json_text(rows))
         return 0
     if not any(not r["bundled"] for r in rows):
         print(f"no models in {workspace()}", file=sys.stderr)
@@ -168,7 +168,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 
     meta = read_meta(resolve(a.model))
     if a.json:
-        print(json.dumps(meta, indent=1))
+        print(json_text(meta))
         return 0
     t = meta.get("training") or {}
     length = meta.get("length") or {}  # read_meta checked its fields
@@ -207,7 +207,7 @@ def _split_lines(training: dict) -> list[str]:
     from ..data.splits import describe_split
 
     return [f"split:         {describe_split(training.get('split'))}",
-            f"leakage:       {describe_leakage(training.get('leakage'))}"]
+            f"leakage:       {describe_leakage(training.get('leakage'), training.get('split'))}"]
 
 
 def cmd_inspect(a: argparse.Namespace) -> int:

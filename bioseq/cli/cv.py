@@ -8,10 +8,10 @@ mean ± sd to standard output, or with ``--json`` the object ``{"folds": [...], 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..metrics.classification import fmt
+from ..outputs import json_text
 
 
 def _fold_printer(stream=None):
@@ -27,6 +27,18 @@ def _fold_printer(stream=None):
     return show
 
 
+def fold_rule(rule: dict) -> str:
+    """What the folds hold, in words (a CV result's ``split``)."""
+    how = {"homology": "homology clusters", "chromosomes": "whole chromosomes"}.get(rule.get("method"),
+                                                                                   "identical sequences")
+    words = f"{how} kept in one fold" + (", classes stratified" if rule.get("stratified") else "")
+    if rule.get("val_chroms"):
+        words += f"; {', '.join(rule['val_chroms'])} the inner validation of every fold"
+    if rule.get("test_chroms"):
+        words += f"; {', '.join(rule['test_chroms'])} held out ({rule['test_records']} records, in no fold)"
+    return words
+
+
 def cmd_cv(a: argparse.Namespace) -> int:
     from ..options import settable, split_options
     from ..training.cv import cross_validate
@@ -36,17 +48,15 @@ def cmd_cv(a: argparse.Namespace) -> int:
     r = cross_validate(data, model_opts, tc, a.folds, name=a.name, out=a.out, log_dir=a.log_dir,
                        ensemble=a.ensemble, overwrite=a.overwrite,
                        callback=None if a.quiet else progress_printer(sys.stderr),
-                       on_fold=None if a.quiet else _fold_printer(), launcher="cli")
-    how = "homology clusters" if r.split.get("method") == "homology" else "identical sequences"
-    print(f"{len(r.sizes)}-fold cross-validation of {sum(r.sizes)} records ({how} kept in one fold"
-          + (", classes stratified" if r.split.get("stratified") else "") + f"); logs: {r.run_dir}",
+                       on_fold=None if a.quiet else _fold_printer(), launcher="cli", fold_by=a.fold_by)
+    print(f"{len(r.sizes)}-fold cross-validation of {sum(r.sizes)} records ({fold_rule(r.split)}); logs: {r.run_dir}",
           file=sys.stderr)
     for warning in r.warnings:
         print(f"bioseq: warning: {warning}", file=sys.stderr)
     if r.interrupted:
         print(f"bioseq: warning: stopped after {len(r.folds)} of {len(r.sizes)} folds; no model saved",
               file=sys.stderr)
-    print(json.dumps(r.as_json(), indent=1, default=float) if a.json else "\n".join(r.report()))
+    print(json_text(r.as_json()) if a.json else "\n".join(r.report()))
     if r.model_path:
         print(f"ensemble of the {len(r.sizes)} fold models saved as {r.model_path}", file=sys.stderr)
     return 0
@@ -55,18 +65,23 @@ def cmd_cv(a: argparse.Namespace) -> int:
 def add_cv_arguments(p: argparse.ArgumentParser) -> None:
     """The data, model and training options of ``bioseq train`` (the same declarations, checked the same way),
     ``--folds`` and ``--ensemble``; ``--out`` or ``--name`` as for ``train``."""
+    from ..training.cv import FOLD_BY
     from ..training.search import FOLDS
     from .arguments import add_destination, add_option, add_option_arguments
 
     p.description = ("K-fold cross-validation: each fold is tested once by a model trained on the other folds (with "
                      "an inner validation split from them for early stopping, as bioseq train splits); identical "
                      "sequences, or with --split-identity whole homology clusters, stay in one fold, and classes are "
-                     "stratified. Prints every figure of bioseq evaluate per fold and its mean ± sd (sample sd over "
-                     "folds); --json prints {\"folds\": [...], \"mean\": {...}, \"sd\": {...}}. The run goes to "
-                     "$BIOSEQ_HOME/runs/NAME with one curve per fold.")
+                     "stratified. Genome regions (--regions with --genome) are read as bioseq train reads them; "
+                     "--fold-by chrom puts whole chromosomes in a fold, --test-chroms are left out of every fold and "
+                     "--val-chroms are every fold's inner validation. Prints every figure of bioseq evaluate per fold "
+                     "and its mean ± sd (sample sd over folds); --json prints {\"folds\": [...], \"mean\": {...}, "
+                     "\"sd\": {...}} (an undefined figure is null). The run goes to $BIOSEQ_HOME/runs/NAME with one "
+                     "curve per fold.")
     add_option_arguments(p)
     o = p.add_argument_group("cross-validation")
     add_option(o, FOLDS)
+    add_option(o, FOLD_BY)
     o.add_argument("--ensemble", action="store_true", help="save the K fold models as one ensemble model file "
                    "(probabilities averaged) under --name or at --out, for bioseq predict")
     o.add_argument("--json", action="store_true", help="print the figures as JSON")

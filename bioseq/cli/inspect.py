@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import InputError
 from ..interpret import attribution, jaspar, modisco
 from ..interpret.views import CLI_VIEWS, KMER_DEFAULTS, named
-from ..outputs import check_output, write_output
+from ..outputs import check_output, json_text, write_output
 from .device import add_device_arguments
 
 KINDS = (*attribution.METHODS, *CLI_VIEWS)
@@ -185,7 +185,7 @@ def _json(df: pd.DataFrame) -> str:
     for row in rows:
         for col in df.attrs.get("json_columns", ()):
             row[col] = json.loads(row[col])
-    return json.dumps(rows, indent=1) + "\n"
+    return json_text(rows) + "\n"
 
 
 def run_inspect(a: argparse.Namespace) -> int:

@@ -9,6 +9,9 @@
   (equal sizes in a random order of the seed), each go to the fold with the fewest records of that class so far,
   then the fewest records overall, then the lowest number. With single-record groups every fold holds
   ``floor(n_c / K)`` or ``ceil(n_c / K)`` records of class c. A labeller's records are one stratum.
+* **By chromosome** (genome regions, ``--fold-by chrom``: :func:`chromosome_folds`): each chromosome is one group,
+  dealt as above in one stratum (largest first to the fold with the fewest records), so every fold is a set of
+  whole chromosomes, the genomics norm for held-out data.
 
 Folds are numbered 0..K-1; :func:`assign_folds` returns one fold number per record, ``(N,)`` int64.
 """
@@ -87,5 +90,15 @@ def _dealt(strata, groups: list, k: int, seed: int, n: int, what: str, where: st
     except ValueError:
         found = len(set(groups))
         raise InputError(f"{n} records form {found} group(s) of {what}: too few for {k} folds; give fewer --folds "
-                         "(at least 2)" + (", or raise --split-identity" if "clusters" in what else ""),
+                         "(at least 2)" + (", or raise --split-identity" if "clusters" in what else "")
+                         + (", or fold by record (drop --fold-by chrom)" if what == "chromosomes" else ""),
                          where) from None
+
+
+def chromosome_folds(chroms: Sequence[str], k: int, seed: int = 0, where: str = "") -> tuple[np.ndarray, dict]:
+    """``(fold per record, rule)`` with whole chromosomes in a fold (``chroms``: each record's chromosome); the rule
+    (``method`` ``chromosomes``) lists each fold's chromosomes. :class:`InputError` (naming ``where``) when there
+    are fewer chromosomes than folds."""
+    folds = _dealt(np.zeros(len(chroms), dtype=np.int64), list(chroms), k, seed, len(chroms), "chromosomes", where)
+    per_fold = [sorted({c for c, f in zip(chroms, folds) if f == j}) for j in range(k)]
+    return folds, {"method": "chromosomes", "folds": k, "seed": seed, "stratified": False, "fold_chroms": per_fold}

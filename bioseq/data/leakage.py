@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from ..errors import ToolError
-from .homology import TOOL_LABELS, available, best_hits, search
+from .homology import IDENTITY, TOOL_LABELS, available, best_hits, search
 
 LEAK_IDENTITY = 0.9
 KMER = {"nucleotide": 8, "protein": 4}
@@ -81,10 +81,24 @@ def leakage(train_ids: Sequence[str], train_seqs: Sequence[str], val_ids: Sequen
     return {**out, "note": note} if note else out
 
 
-def describe_leakage(leak: dict | None) -> str:
-    """The leakage result in words, for the model card."""
+def fold_leakage(rule: dict) -> str:
+    """What cross-validation folds guarantee about leakage, in words: homology-aware folds (``--split-identity``)
+    carry the guarantee, with its identity and tool; other folds are not homology-aware."""
+    if rule.get("method") == "homology":
+        tool = f"{TOOL_LABELS.get(rule.get('tool'), rule.get('tool'))} {rule.get('tool_version') or ''}".strip()
+        return (f"none at {rule['identity']:.0%} identity or more, by construction: homology-aware folds (no test "
+                f"sequence has a training sequence {rule['identity']:.0%} or more identical in the other folds; "
+                f"{rule.get('definition') or IDENTITY}; {tool}, checked by search)")
+    kept = "whole chromosomes" if rule.get("method") == "chromosomes" else "identical sequences"
+    return (f"folds not homology-aware (only {kept} kept in one fold; similar sequences in other folds not "
+            "checked: give --split-identity for homology-aware folds)")
+
+
+def describe_leakage(leak: dict | None, split: dict | None = None) -> str:
+    """The leakage result in words, for the model card; for a cross-validation model (no leakage result, a fold
+    rule in ``split``: :mod:`bioseq.data.folds`) what its folds guarantee."""
     if not leak:
-        return "not measured"
+        return fold_leakage(split) if split and "folds" in split else "not measured"
     how = {"k-mer": f"sharing {KMER_SHARE:.0%} of their k-mers (k-mer check; MMseqs2 and CD-HIT not installed)",
            "exact duplicates": "identical (exact duplicates only)"}.get(
         leak["method"], f"{leak.get('identity') or LEAK_IDENTITY:.0%} or more identical "

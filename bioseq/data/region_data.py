@@ -361,6 +361,13 @@ def load_region_test(opts: DataOptions, seed: int = 0, per_position: bool = Fals
     return _build(opts, regions, seqs, labels, classes)
 
 
+def read_regions(opts: DataOptions, seed: int = 0, per_position: bool = False) -> tuple:
+    """``(dataset, each record's chromosome, validation chromosomes, test chromosomes, notes)``: every record of
+    ``--regions`` read exactly as :func:`load_region_split` reads it, before any split (cross-validation's folds)."""
+    regions, seqs, labels, val_chroms, test_chroms, notes = _read_all(opts, seed, per_position)
+    return _build(opts, regions, seqs, labels), [r.chrom for r in regions], val_chroms, test_chroms, notes
+
+
 def build_positions(opts: DataOptions, regions: Sequence[Region], seqs: Sequence[str], labels: Sequence[str]):
     """The :class:`PositionDataset` of region windows and their ``0``/``1`` label strings."""
     from .alphabets import get_alphabet

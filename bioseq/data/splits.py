@@ -93,10 +93,13 @@ def describe_split(rule: dict | None) -> str:
     if not rule:
         return "not recorded"
     if "folds" in rule:  # cross-validation (bioseq.data.folds)
-        kept = (f"whole homology clusters at {rule['identity']:.0%} identity" if rule.get("method") == "homology"
-                else "identical sequences")
+        kept = {"homology": f"whole homology clusters at {rule.get('identity', 0):.0%} identity",
+                "chromosomes": "whole chromosomes"}.get(rule.get("method"), "identical sequences")
         return (f"{rule['folds']}-fold cross-validation, {kept} in one fold"
-                + (", classes stratified" if rule.get("stratified") else "") + f" (seed {rule.get('seed')})")
+                + (", classes stratified" if rule.get("stratified") else "") + f" (seed {rule.get('seed')})"
+                + (f"; every fold validated on {', '.join(rule['val_chroms'])}" if rule.get("val_chroms") else "")
+                + (f"; test chromosomes {', '.join(rule['test_chroms'])} left out ({rule.get('test_records')} "
+                   "records)" if rule.get("test_chroms") else ""))
     held = f"{rule.get('val_fraction', 0):.1%} of the records held out"
     method = rule.get("method")
     if rule.get("test_chroms"):

@@ -30,7 +30,7 @@ import numpy as np
 from .. import runtime
 from ..data.dataset import summarize
 from ..data.fingerprint import data_files
-from ..data.folds import make_folds
+from ..data.folds import chromosome_folds, make_folds
 from ..data.position_labels import split_positions, summarize_positions
 from ..data.profile import training_profile
 from ..data.source import DataOptions
@@ -40,6 +40,7 @@ from ..metrics.classification import fmt
 from ..model.classifier import SequenceClassifier
 from ..model.ensemble import Ensemble
 from ..model.store import model_path, save_model
+from ..option_spec import Option
 from ..outputs import check_output
 from ..workspace import check_name, new_name, runs_dir
 from .claims import claim
@@ -49,6 +50,10 @@ from .loop import Progress, evaluate, train
 from .model_card import Card
 from .runs import RunFolder
 from .search import FOLDS
+
+FOLD_BY = Option("fold_by", "cv", str, "record", "what a fold holds: records (identical sequences, or with "
+                 "--split-identity homology clusters, kept whole; classes stratified) or, for genome regions "
+                 "(--regions), whole chromosomes", choices=("record", "chrom"), nullable=False)
 
 
 def summarize_folds(folds: list[dict]) -> tuple[dict, dict]:
@@ -112,6 +117,41 @@ class CVResult:
         return lines
 
 
+@dataclass
+class Pool:
+    """The records dealt into folds (``ds``) and what comes with them: for genome regions each record's chromosome,
+    the records of ``--val-chroms`` (every fold's inner validation, never tested) and the hold-out in ``rule``."""
+
+    ds: object
+    val: object = None
+    chroms: list[str] | None = None
+    rule: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_pool(data: DataOptions, per_position: bool, seed: int) -> Pool:
+    """The records to cross-validate, read as ``bioseq train`` reads them (:func:`~bioseq.training.fit.read_training`,
+    or :func:`~bioseq.data.region_data.read_regions` for genome regions, the same reader as training's): for regions,
+    the records on ``--test-chroms`` are left out (the final test set, never in a fold) and those on
+    ``--val-chroms`` are every fold's inner validation."""
+    if not data.regions:
+        return Pool(read_training(data, per_position))
+    from ..data.region_data import chromosome_split, read_regions
+
+    ds, chroms, val_chroms, test_chroms, notes = read_regions(data, seed, per_position)
+    train, val, test = chromosome_split(chroms, val_chroms, test_chroms)
+    where = ", ".join(data.regions)
+    if not train:
+        raise InputError("no regions left to cross-validate after holding out the validation and test chromosomes",
+                         where)
+    if val_chroms and not val:
+        raise InputError(f"no regions on the validation chromosomes ({ref('val_chroms', data.val_chroms)})", where)
+    rule = {"regions": len(ds), "test_chroms": sorted(test_chroms), "test_records": len(test)}
+    if val_chroms:
+        rule.update(val_chroms=sorted(val_chroms), val_records=len(val))
+    return Pool(ds.subset(train), ds.subset(val) if val_chroms else None, [chroms[i] for i in train], rule, notes)
+
+
 def _inner_split(ds, fraction: float, seed: int, identity: float | None, per_position: bool):
     """The inner ``(train, validation, rule)`` of a fold's training part, as ``bioseq train`` splits."""
     train_ds, val_ds, rule = (split_positions if per_position else split)(ds, fraction, seed, identity)
@@ -121,14 +161,18 @@ def _inner_split(ds, fraction: float, seed: int, identity: float | None, per_pos
     return train_ds, val_ds
 
 
-def _check(data: DataOptions, train_cfg: TrainConfig, k: int, ensemble: bool, out) -> None:
+def _check(data: DataOptions, train_cfg: TrainConfig, k: int, ensemble: bool, out, fold_by: str) -> None:
     """Refuse what cross-validation cannot do, before anything is read (one line each)."""
     FOLDS.check(k, InputError)
+    FOLD_BY.check(fold_by, InputError)
     data.validate()
     train_cfg.validate()
-    if data.regions:
-        raise InputError(f"cross-validation reads sequence files, not {ref('regions')} (not yet): train on the "
-                         "regions with bioseq train, or cross-validate their sequences as a FASTA")
+    if fold_by == "chrom" and not data.regions:
+        raise InputError(f"{ref('fold_by', 'chrom')} deals whole chromosomes into folds: it needs genome regions "
+                         f"({ref('regions')} with {ref('genome')})")
+    if fold_by == "chrom" and data.split_identity:
+        raise InputError(f"{ref('fold_by', 'chrom')} keeps whole chromosomes in a fold; {ref('split_identity')} "
+                         f"makes homology-aware folds of records ({ref('fold_by', 'record')}): give one of them")
     if data.val:
         raise InputError(f"cross-validation holds out each fold in turn and splits validation from the other folds; "
                          f"drop {ref('val')} (or train with it)")
@@ -148,23 +192,26 @@ def cross_validate(data: DataOptions, model_options: dict | None = None, train_c
                    log_dir: str | os.PathLike | None = None, ensemble: bool = False, overwrite: bool = False,
                    callback: Callable[[Progress], None] | None = None,
                    on_fold: Callable[[int, int, dict | None], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None, launcher: str = "python") -> CVResult:
+                   should_stop: Callable[[], bool] | None = None, launcher: str = "python",
+                   fold_by: str = "record") -> CVResult:
     """K-fold cross-validation of the options of ``bioseq train`` on ``data`` (see the module docstring).
 
     The run is ``$BIOSEQ_HOME/runs/<name>`` (or ``log_dir``); with ``ensemble`` the K fold models are saved as one
     ensemble model, to ``out`` or the registry as ``name``. ``callback`` gets each fold's training progress,
     ``on_fold(k, K, figures)`` each fold's start (``figures`` ``None``) and end; ``should_stop`` stops the
-    fold in training and the run (``interrupted``; no model saved)."""
+    fold in training and the run (``interrupted``; no model saved). ``fold_by`` ``chrom`` (genome regions): whole
+    chromosomes in a fold (:data:`FOLD_BY`)."""
     train_cfg = train_cfg or TrainConfig()
     model_options = dict(model_options or {})
-    _check(data, train_cfg, folds, ensemble, out)
+    _check(data, train_cfg, folds, ensemble, out, fold_by)
     if out is not None and name is None:
         name = Path(out).name.removesuffix(".safetensors")
     held = _claim(data, name, out, log_dir, ensemble, overwrite) if name is not None else None
     try:
         task = detect_task(data, model_options.get("task"))
         model_options["task"] = task.name
-        ds = read_training(data, task.per_position)
+        pool = read_pool(data, task.per_position, train_cfg.seed)
+        ds = pool.ds
         try:
             cfg = default_model_config(ds.alphabet.name, ds.alphabet.size, len(ds.classes), **model_options)
         except ValueError as e:
@@ -172,8 +219,8 @@ def cross_validate(data: DataOptions, model_options: dict | None = None, train_c
         if held is None:
             name = new_name(f"cv-{cfg.cell}", ds.alphabet.name)
             held = _claim(data, name, None, log_dir, ensemble, overwrite)
-        return _run(data, cfg, train_cfg, task, ds, folds, name, held.model, RunFolder(held.folder), callback,
-                    on_fold, should_stop, launcher)
+        return _run(data, cfg, train_cfg, task, pool, folds, fold_by, name, held.model, RunFolder(held.folder),
+                    callback, on_fold, should_stop, launcher)
     finally:
         if held is not None:
             held.release()
@@ -185,24 +232,30 @@ def _claim(data: DataOptions, name: str, out, log_dir, ensemble: bool, overwrite
     path = None
     if ensemble:
         path = Path(out) if out is not None else model_path(name)
-        check_output(path, data.train, data.labels, data.labels_fasta, data.mask)
+        check_output(path, data.inputs())
     folder = Path(log_dir) if log_dir else runs_dir() / name
     return claim(name, folder, path, overwrite=overwrite, rename="--out" if out is not None else "--name",
                  resumable=False)
 
 
-def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name: str, path: Path | None,
-         run: RunFolder, callback, on_fold, should_stop, launcher: str) -> CVResult:
+def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, pool: Pool, k: int, fold_by: str, name: str,
+         path: Path | None, run: RunFolder, callback, on_fold, should_stop, launcher: str) -> CVResult:
     """The folds of :func:`cross_validate` once the name is claimed and the data read."""
+    ds, where = pool.ds, ", ".join(data.regions or data.train)
     strata = np.zeros(len(ds), dtype=np.int64) if task.per_position else ds.labels
-    fold_of, rule = make_folds(ds.seqs, strata, k, train_cfg.seed, data.split_identity,
-                               ds.alphabet.name != "protein", where=", ".join(data.train))
+    if fold_by == "chrom":
+        fold_of, rule = chromosome_folds(pool.chroms, k, train_cfg.seed, where)
+    else:
+        fold_of, rule = make_folds(ds.seqs, strata, k, train_cfg.seed, data.split_identity,
+                                   ds.alphabet.name != "protein", where=where)
+    rule.update(pool.rule)
     sizes = [int((fold_of == f).sum()) for f in range(k)]
     counts = {} if task.per_position else dict(zip(ds.classes, np.bincount(strata, minlength=len(ds.classes))))
     warnings = [f"{task.word} {c!r} has {n} records, fewer than the {k} folds: some test folds lack it, and figures "
                 "that need it (AUROC, its F1) are undefined there (NaN); give fewer --folds"
                 for c, n in counts.items() if 0 < n < k]
     summary = (summarize_positions if task.per_position else summarize)(ds)
+    summary["notes"] = pool.notes  # e.g. chromosome names matched under another spelling
     card = Card(name, data, ds.alphabet, list(ds.classes), train_cfg, data_files(data), summary["per_class"],
                 summary["per_class"], rule, None, training_profile(ds.encoded()), str(run.path.resolve()),
                 task.per_position)
@@ -217,8 +270,8 @@ def _run(data: DataOptions, cfg, train_cfg: TrainConfig, task, ds, k: int, name:
             if on_fold:
                 on_fold(f + 1, k, None)
             test, rest = ds.subset(np.flatnonzero(fold_of == f)), ds.subset(np.flatnonzero(fold_of != f))
-            inner_train, inner_val = _inner_split(rest, data.val_fraction, train_cfg.seed, data.split_identity,
-                                                  task.per_position)
+            inner_train, inner_val = (rest, pool.val) if pool.val is not None else _inner_split(
+                rest, data.val_fraction, train_cfg.seed, data.split_identity, task.per_position)
             run.begin_member(f + 1)
             seed_everything(train_cfg.seed, train_cfg.deterministic)
             net = SequenceClassifier(cfg)

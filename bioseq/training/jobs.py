@@ -73,19 +73,19 @@ class TuningJob:
     current epoch, keeping the best model found so far. Its state is in the study folder's ``tune.json``."""
 
     def __init__(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig, model_options: dict,
-                 claimed: Claim):
+                 claimed: Claim, cv: int | None = None):
         self.name = name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(data, budget, train_cfg, dict(model_options),
-                                                                claimed), name=f"bioseq-tune-{name}", daemon=True)
+                                                                claimed, cv), name=f"bioseq-tune-{name}", daemon=True)
 
     def _run(self, data: DataOptions, budget: float, train_cfg: TrainConfig, model_options: dict,
-             claimed: Claim) -> None:
+             claimed: Claim, cv: int | None) -> None:
         from .tune import StudyFolder, tune
 
         try:
             tune(data, self.name, budget, seed=train_cfg.seed, train_cfg=train_cfg, model_options=model_options,
-                 should_stop=self._stop.is_set, claimed=claimed)
+                 should_stop=self._stop.is_set, claimed=claimed, cv=cv)
         except Exception as e:  # noqa: BLE001 - recorded in tune.json for the page, never raised in the thread
             StudyFolder.named(self.name).path.mkdir(parents=True, exist_ok=True)
             StudyFolder.named(self.name).update(status="failed", error=str(e))
@@ -128,20 +128,21 @@ class JobRegistry:
         return job
 
     def start_tuning(self, name: str, data: DataOptions, budget: float, train_cfg: TrainConfig,
-                     model_options: dict | None = None) -> TuningJob:
-        """Start a study; refuses a taken name, a second running study or an invalid option (the checks of
+                     model_options: dict | None = None, cv: int | None = None) -> TuningJob:
+        """Start a study (``cv`` K: trials scored by K-fold cross-validation, ``bioseq tune --cv K``); refuses a taken
+        name, a second running study or an invalid option (the checks of
         :func:`~bioseq.training.search.check_inputs`) with :class:`InputError`."""
         from .search import check_inputs
 
         name = check_name(name.strip())
-        check_inputs(data, train_cfg)
+        check_inputs(data, train_cfg, cv=cv)
         with self._lock:
             held = claim(name, runs_dir() / name, model_path(name), kind="study")
             try:
                 running = [j.name for j in self._tunes.values() if j.alive]
                 if running:
                     raise InputError(f"the study {running[0]!r} is still searching; wait for it or stop it")
-                job = TuningJob(name, data, budget, train_cfg, model_options or {}, held)
+                job = TuningJob(name, data, budget, train_cfg, model_options or {}, held, cv)
                 job._thread.start()
             except BaseException:
                 held.release()

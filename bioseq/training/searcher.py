@@ -207,12 +207,18 @@ class Searcher:
 
 
 def run_worker(searcher: Searcher, worker: int, quota: int | None) -> None:
-    """A spawned worker process: ``searcher.threads`` threads, its trials, and any error in ``tune.json``."""
+    """A spawned worker process: ``searcher.threads`` threads, its trials, and any error in ``tune.json``.
+
+    It stops (and with it every other worker, through the study's stop file) when the process that started it
+    is gone, so a killed ``bioseq tune`` leaves no worker training on."""
+    import os
+
     import torch
 
+    parent = os.getppid()
     torch.set_num_threads(searcher.threads)
     try:
-        searcher.run(worker, quota)
+        searcher.run(worker, quota, should_stop=lambda: os.getppid() != parent)
     except BaseException as e:  # noqa: BLE001 - said once by the calling process, never as a traceback here
         StudyFolder(searcher.folder).update(**{f"worker_{worker}_error": str(e) or type(e).__name__})
         raise SystemExit(1) from None

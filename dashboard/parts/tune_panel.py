@@ -21,6 +21,9 @@ from bioseq.training import tune as tuning
 from dashboard import loaders, state, widgets
 
 BUDGETS = {"1 minute": 60, "3 minutes": 180, "10 minutes": 600, "30 minutes": 1800, "1 hour": 3600}
+# how each trial is scored: one validation split, or K-fold cross-validation (bioseq tune --cv K)
+SCORING = {"one validation split": None, "3-fold cross-validation": 3, "5-fold cross-validation": 5,
+           "10-fold cross-validation": 10}
 
 
 def _start(registry, data: DataOptions, remember: Callable[[dict], None], read: Callable[[Mapping], dict]) -> None:
@@ -28,7 +31,8 @@ def _start(registry, data: DataOptions, remember: Callable[[dict], None], read: 
     values = read(s)
     try:
         data, _, train_cfg = train_form.to_configs(values, data)
-        job = registry.start_tuning(s["train_name"], data, BUDGETS[s["tune_budget"]], train_cfg)
+        job = registry.start_tuning(s["train_name"], data, BUDGETS[s["tune_budget"]], train_cfg,
+                                    cv=SCORING[s.get("tune_cv", next(iter(SCORING)))])
     except BioseqError as e:
         s["tune_message"] = e.dashboard()
         return
@@ -38,12 +42,17 @@ def _start(registry, data: DataOptions, remember: Callable[[dict], None], read: 
 
 def controls(registry, data: DataOptions, remember: Callable[[dict], None],
              read: Callable[[Mapping], dict] = train_form.read) -> None:
-    """Inside the Train form: the search's budget and its start button (the form's values, as ``read`` takes
-    them from the session state, go with it)."""
-    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    """Inside the Train form: the search's budget, how each trial is scored (one validation split, or K-fold
+    cross-validation: ``bioseq tune --cv K``) and its start button (the form's values, as ``read`` takes them from
+    the session state, go with it)."""
+    c1, c3, c2 = st.columns([1, 1, 1], vertical_alignment="bottom")
     c1.selectbox("Or search the options for", list(BUDGETS), index=1, key="tune_budget",
                  help="Optuna trains trial after trial with this form's data and training options, choosing the "
                  "model (and the learning rate, batch size and weight decay, starting from the form's)")
+    c3.selectbox("Score each trial by", list(SCORING), key="tune_cv",
+                 help="K-fold cross-validation scores a trial by the mean test loss over K folds (each trial trains "
+                 "K models: K times the time, so fewer trials fit the budget; for small data, where one validation "
+                 "split is too noisy to choose by); the saved model is then the ensemble of the best trial's K")
     c2.form_submit_button("Start the search", key="tune_start", on_click=_start, args=(registry, data, remember, read),
                           icon=":material/manage_search:")
     st.caption("Searched: " + ", ".join(label_of(k) for k in tuning.SPACE) + ". The study and its best model take "
@@ -61,6 +70,9 @@ def study_view(registry, name: str, poll: bool = False) -> None:
     job = registry.tuning(name)
     status = info.get("status", "starting")
     progress = info.get("progress") or {}
+    if info.get("cv"):
+        st.caption(f"Each trial is scored by {info['cv']}-fold cross-validation (the mean test loss over the folds); "
+                   "its model is the ensemble of its fold models.")
     if poll and not _searching(status, job):
         st.rerun()  # the search ended: draw the page once more, without polling
     if _searching(status, job):
@@ -70,7 +82,8 @@ def study_view(registry, name: str, poll: bool = False) -> None:
             st.button("Stop the search", key="tune_stop", on_click=job.stop, icon=":material/stop_circle:",
                       help="stop after the current epoch; the best model found so far is kept")
     elif status == "done" and info.get("model_path"):
-        st.success(f"Best trial {info.get('best_trial')} (validation loss {info.get('best_value', float('nan')):.4f}) "
+        scored = f"mean test loss over {info['cv']} folds" if info.get("cv") else "validation loss"
+        st.success(f"Best trial {info.get('best_trial')} ({scored} {info.get('best_value', float('nan')):.4f}) "
                    f"saved as model **{name}**.", icon=":material/check_circle:")
         st.session_state[state.MODEL_KEY] = name
     elif status == "failed":
