@@ -325,17 +325,35 @@ def variant_frame(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
                   window: int | None = None, skip_mismatch: bool = False, batch_size: int = 256,
                   progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, Checked]:
     """Every allele's effects as one table (held in memory: for the dashboard), and what was checked."""
+    table, _, checked = variant_tables(bundle, vcf, genome, window=window, skip_mismatch=skip_mismatch,
+                                       batch_size=batch_size, progress=progress)
+    return table, checked
+
+
+def variant_tables(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.PathLike, *,
+                   window: int | None = None, skip_mismatch: bool = False, batch_size: int = 256,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame | None, Checked]:
+    """``(effects, positions, checked)`` held in memory (for the dashboard): every allele's effects, and where the
+    model's Task has an output per position the change at every position of each window (``--positions-out``'s
+    table; ``None`` for a classifier)."""
     W = variant_window(bundle, window)
+    classes = list(bundle.classes)
+    frames, position_frames, done = [], [], 0
     with Genome(genome) as g:
         checked = check_variants(g, str(vcf), skip_mismatch, W)
-        frames, done = [], 0
         for chunk in _chunks(variants_of(g, str(vcf)), max(1, min(batch_size, CHUNK_LETTERS // (2 * W)))):
             if not chunk:
                 break
-            ref, alt, _ = score_variants(bundle, g, chunk, W, batch_size)
-            frames.append(effect_table(chunk, list(bundle.classes), ref, alt))
+            ref, alt, positions = score_variants(bundle, g, chunk, W, batch_size)
+            frames.append(effect_table(chunk, classes, ref, alt))
+            if positions is not None:
+                position_frames.append(position_table(chunk, classes, positions, W))
             done += len(chunk)
             if progress:
                 progress(done, checked.scored)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return table, checked
+    if not task_of(bundle).per_position:
+        return table, None, checked
+    return table, (pd.concat(position_frames, ignore_index=True) if position_frames
+                   else pd.DataFrame(columns=POSITION_COLUMNS)), checked
