@@ -351,8 +351,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--ensemble", type=int, default=5, help="also try an ensemble of this many seeds of the "
                     "best single candidate; 1: none (5)")
     ap.add_argument("--out", type=Path, default=RESULTS, help=f"results folder ({RESULTS})")
-    ap.add_argument("--tune", type=float, metavar="CPU_MINUTES", help="instead: `bioseq tune` each classification "
-                    "benchmark for this many CPU-minutes per seed (bench.tuned; results in tuned.json / tuned.md)")
+    ap.add_argument("--tune", type=float, metavar="CPU_MINUTES", nargs="?", const=10.0, help="instead: `bioseq tune` "
+                    "each classification benchmark for this many CPU-minutes per seed (10 when no number is given; "
+                    "bench.tuned; results in tuned.json / tuned.md)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="tuning seeds for --tune (0 1 2)")
     return ap
 

@@ -4,7 +4,8 @@ AP-1 site TGACTCA planted in the positive regions of a BED file (:func:`bioseq.d
     bioseq train --regions pos.bed --genome genome.fa --val-chroms chr4 --test-chroms chr5
 
 learns the motif: the accuracy on the held-out validation chromosome (from the model file) and on the test
-chromosome, never seen in training (its regions and their shuffled negatives, evaluated with the model), must each
+chromosome, never seen in training (its regions and their shuffled negatives, read as training read them and
+scored as ``bioseq evaluate MODEL --regions pos.bed --genome genome.fa --test-chroms chr5`` scores them), must each
 be at least 0.9.
 
     python -m bench.regions [--mbp 3] [--per-mb 400] [--epochs 6] [--folder DIR]
@@ -34,11 +35,9 @@ def chromosomes(mbp: float, n: int = 5) -> tuple[tuple[str, int], ...]:
 def run(folder: str | os.PathLike, mbp: float = 3.0, per_mb: int = 400, epochs: int = 6, seed: int = 0) -> dict:
     """Generate, train with chromosome hold-out, evaluate on the test chromosome; the figures as a dict."""
     from bioseq.cli import main
-    from bioseq.data.region_data import load_region_split
-    from bioseq.data.source import DataOptions
     from bioseq.data.synthetic import motif_genome
     from bioseq.model.store import load_model
-    from bioseq.prediction.evaluate import evaluate_dataset
+    from bioseq.prediction.evaluate import evaluate_regions
 
     folder = Path(folder)
     g = motif_genome(folder, chromosomes(mbp), per_mb=per_mb, seed=seed)
@@ -51,15 +50,13 @@ def run(folder: str | os.PathLike, mbp: float = 3.0, per_mb: int = 400, epochs: 
         raise SystemExit("bioseq train failed")
     seconds = time.perf_counter() - start
     bundle = load_model(out)
-    test_opts = DataOptions([], regions=[str(g.positives)], genome=str(g.fasta), val_chroms="chr5",
-                            width=200).validate()
-    _, test, _ = load_region_split(test_opts, seed + 1)
-    ev = evaluate_dataset(bundle, test)
+    ev = evaluate_regions(bundle, [str(g.positives)], str(g.fasta), test_chroms="chr5")  # bioseq evaluate's path
     training = bundle.meta["training"]
     return {"genome_bp": sum(n for _, n in chromosomes(mbp)), "positives": len(g.sites),
             "val_accuracy": float(training["val_metrics"]["accuracy"]) if "val_metrics" in training else None,
             "test_accuracy": float(ev.metrics["accuracy"]), "test_auroc": float(ev.metrics["auroc"]),
-            "test_records": len(test), "train_seconds": round(seconds, 1), "command": "bioseq " + " ".join(args)}
+            "test_records": int(ev.metrics["n"]), "train_seconds": round(seconds, 1),
+            "command": "bioseq " + " ".join(args)}
 
 
 def main_(argv=None) -> int:

@@ -95,17 +95,20 @@ class CpuBudget:
 
 def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: bool = False, echo=print,
         cpu_budget_s: float = CPU_BUDGET_S, work: Path | None = None, resume_cpu_s: float | None = None,
-        resume_wall_s: float = 0.0) -> dict:
+        resume_wall_s: float = 0.0, model: dict | None = None, train: dict | None = None) -> dict:
     """Train, select on valid, test once on CB513; returns the JSON-ready result.
 
     With ``work`` the run folder (and its per-epoch checkpoint) is kept there; with ``resume_cpu_s`` training
     continues from that checkpoint (e.g. after the process was stopped), ``resume_cpu_s`` being the CPU time
     the stopped process had used, which is added to this one's (the budget covers both); ``resume_wall_s``
-    likewise for wall time.
+    likewise for wall time. ``model`` and ``train`` replace :data:`MODEL` and :data:`TRAIN` (``bench.bundle``);
+    with ``work`` the model file is ``work/ss3.safetensors``.
     """
     torch.set_num_threads(threads)
     data = data_options(root)
-    tc = TrainConfig(**{**TRAIN, **({"epochs": epochs} if epochs else {}), **({"epochs": 1} if quick else {})})
+    model = MODEL if model is None else model
+    tc = TrainConfig(**{**(TRAIN if train is None else train), **({"epochs": epochs} if epochs else {}),
+                        **({"epochs": 1} if quick else {})})
     with tempfile.TemporaryDirectory(prefix="bioseq-ss3-") as scratch:
         tmp = str(work) if work else scratch
         os.environ.setdefault("BIOSEQ_HOME", str(Path(tmp) / "home"))
@@ -118,7 +121,7 @@ def run(root: Path = DATA, threads: int = 1, epochs: int | None = None, quick: b
                 echo(f"  epoch {p.epoch}: val Q3 {p.history[-1]['accuracy']:.4f}, val loss "
                      f"{p.history[-1]['loss']:.4f} [{p.elapsed / 60:.1f} min wall, {budget.used() / 60:.1f} CPU-min]")
 
-        r = fit(data, MODEL, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run", callback=progress,
+        r = fit(data, model, tc, out=Path(tmp) / "ss3.safetensors", log_dir=Path(tmp) / "run", callback=progress,
                 should_stop=budget, resume=resume_cpu_s is not None, overwrite=resume_cpu_s is None)
         wall, cpu = time.perf_counter() - t0 + resume_wall_s, budget.used()
         bundle = r.bundle

@@ -21,7 +21,8 @@ from .version import __version__ as __version__  # the one place it is written: 
 
 
 def load(model: str, device: str = "cpu"):
-    """A :class:`~bioseq.model.store.ModelBundle` from a model file path or a registry name."""
+    """A :class:`~bioseq.model.store.ModelBundle` from a model file path, a bundled model's name (``ss3``, ``amp``,
+    ``splice``: :mod:`bioseq.model.bundled`) or a registry name."""
     from .model.store import load_model, resolve
 
     return load_model(resolve(str(model)), device)

@@ -25,7 +25,7 @@ from types import MappingProxyType
 
 from .data.source import DataOptions
 from .errors import InputError
-from .model.config import ModelConfig
+from .model.config import PROTEIN_ONLY, ModelConfig
 from .option_spec import ALPHABET_NAMES, GROUPS, TASK_NAMES, Option, collect, mention, opt
 from .option_spec import undeclared as _undeclared
 from .training.config import TrainConfig
@@ -119,7 +119,9 @@ def split_options(files, options: Mapping) -> tuple:
     by_group = {g: {k: v for k, v in options.items() if known[k].group == g} for g in GROUPS}
     model = {k: v for k, v in by_group["model"].items() if v is not None}
     try:
-        ModelConfig(alphabet_size=4, n_classes=2, **{**alphabet_defaults(None, model.get("task")), **model}).validate()
+        size = 20 if model.get("encoding") in PROTEIN_ONLY else 4  # the data decide; fit checks them again
+        ModelConfig(alphabet_size=size, n_classes=2, **{**alphabet_defaults(None, model.get("task")), **model}
+                    ).validate()
     except InputError:  # the one rule (bioseq.option_spec): its line names the option
         raise
     except (TypeError, ValueError) as e:

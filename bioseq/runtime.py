@@ -5,7 +5,9 @@ device and their rank from here. ``torchrun --nproc-per-node N -m bioseq train|p
 processes with ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` set: :func:`world` reads them, :func:`init` joins the
 process group (gloo on CPU, NCCL on CUDA) and :func:`device_for` gives each process of a node its own GPU.
 
-:class:`Ranks` is how the processes of ``bioseq predict`` and ``scan`` wait for each other: values
+:func:`init` gives training's process group the same timeout (``bioseq train --rank-timeout``), and
+:func:`watching` turns a process group's timeout into one line. :class:`Ranks` is how the processes of
+``bioseq predict`` and ``scan`` wait for each other: values
 exchanged through torchrun's rendezvous store, with a timeout (minutes, :data:`RANK_TIMEOUT` by default)
 after which a rank that has stopped answering (stopped, hung, killed) is named in one line.
 """
@@ -18,6 +20,7 @@ import os
 import pickle
 import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .errors import BioseqError, TrainingError, ref
@@ -57,12 +60,37 @@ def is_main() -> bool:
     return world()[0] == 0
 
 
-def init(device: torch.device) -> None:
-    """Join the process group once (gloo on CPU, NCCL on CUDA); nothing for one process."""
+def init(device: torch.device, minutes: float = RANK_TIMEOUT) -> None:
+    """Join the process group once (gloo on CPU, NCCL on CUDA); nothing for one process. ``minutes``: how long
+    joining, and each collective step after it (DDP's all-reduce), waits for the other processes
+    (:func:`watching` says it in one line)."""
     import torch.distributed as dist
 
     if active() and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                timeout=datetime.timedelta(minutes=minutes))
+
+
+@contextmanager
+def watching(minutes: float, what: str):
+    """Around collective work (training under torchrun): a process group that timed out, or whose peer went away,
+    is one line naming ``--rank-timeout`` (:class:`RanksLost`) instead of PyTorch's traceback."""
+    import torch.distributed as dist
+
+    try:
+        yield
+    except dist.DistError as e:
+        raise RanksLost(minutes, what, e) from None
+
+
+class RanksLost(BioseqError):
+    """The processes of a torchrun job lost each other (a timeout, or a process that stopped or failed)."""
+
+    def __init__(self, minutes: float, what: str, cause: Exception):
+        said = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        super().__init__(f"the processes of this torchrun job did not all answer within {minutes:g} minutes "
+                         f"(stopped, hung or killed?): {what} (PyTorch: {said}); --rank-timeout MINUTES sets how "
+                         "long to wait")
 
 
 def device_for(device: torch.device) -> torch.device:

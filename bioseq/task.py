@@ -279,7 +279,7 @@ class Label(Task):
         return pad_targets([self.labels[i] for i in idx], width).to(device)
 
     def loss(self, logits, y) -> tuple:
-        loss, count = position_loss(logits, y, self.weight)
+        loss, count = position_loss(logits, y, self.weight, getattr(self, "smoothing", 0.0))  # recipes.smooth
         return loss, float(count)
 
     def buffer(self) -> list:

@@ -50,10 +50,11 @@ def refuse_options(given: Mapping, allowed: Sequence[str], why: str) -> None:
         raise InputError(f"{' and '.join(other)} {'are' if len(other) > 1 else 'is'} {why}")
 
 
-def position_loss(logits, targets, weight=None):
+def position_loss(logits, targets, weight=None, smoothing: float = 0.0):
     """``(loss, weight sum)``: the mean over scored positions of −log p(y⁽ᵗ⁾), from logits ``(B, T, C)`` and
     targets ``(B, T)`` (:data:`UNSCORED` = not scored). With per-label ``weight (C,)`` it is the weighted mean
-    ``Σ w_y C⁽ᵗ⁾ / Σ w_y``. A batch with no scored position gives 0 (and no gradient)."""
+    ``Σ w_y C⁽ᵗ⁾ / Σ w_y``; with ``smoothing`` s each position's target is (1 − s) on its label and s/C on every
+    label (PyTorch's ``label_smoothing``). A batch with no scored position gives 0 (and no gradient)."""
     from torch import nn
 
     from .data.position_labels import UNSCORED
@@ -61,7 +62,7 @@ def position_loss(logits, targets, weight=None):
     keep = flat != UNSCORED
     scored = logits.reshape(-1, logits.shape[-1])[keep]  # (scored positions, C)
     y = flat[keep]
-    total = nn.functional.cross_entropy(scored, y, weight=weight, reduction="sum")
+    total = nn.functional.cross_entropy(scored, y, weight=weight, reduction="sum", label_smoothing=smoothing)
     count = weight[y].sum() if weight is not None else keep.sum().to(total.dtype)
     return total / count.clamp_min(1e-12), count.detach()
 

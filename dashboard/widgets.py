@@ -102,32 +102,38 @@ def chart(c, key: str, name: str | None = None) -> None:
                            mime="image/svg+xml", key=f"{key}_svg", on_click="ignore")
 
 
-def table(df, key: str, name: str | None = None, download_help: str | None = None, **kwargs):
-    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values (its
-    ``download_help`` says what the file holds); ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
+def table(df, key: str, name: str | None = None, download_help: str | None = None, download=None, **kwargs):
+    """Place a DataFrame (numbers to three significant digits) with a CSV download of the full values (of
+    ``download`` when given, e.g. with columns not shown; its ``download_help`` says what the file holds);
+    ``kwargs`` go to ``st.dataframe`` (returns its selection)."""
     from bioseq.app import downloads as export
     from bioseq.app.readable import for_people
 
     out = st.dataframe(for_people(df), key=f"{key}_table", **kwargs)
-    st.download_button("Download table (CSV)", data=export.table_csv(df), file_name=f"{name or key}.csv",
+    st.download_button("Download table (CSV)", data=export.table_csv(df if download is None else download),
+                       file_name=f"{name or key}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/table:",
                        help=download_help or "this table as shown, every column, numbers in full")
     return out
 
 
+def _model_words(row: dict) -> str:
+    return f"bundled: {', '.join(map(str, row['classes']))}" if row.get("bundled") else row["architecture"]
+
+
 def model_choice(key: str, label: str = "Model") -> str | None:
-    """A registry model picked in a select box (the last trained or chosen one first, or the one the page address
-    names: ``?model=NAME`` survives a reload); its path."""
+    """A registry or bundled model picked in a select box (the last trained or chosen one first, or the one the page
+    address names: ``?model=NAME`` survives a reload; the bundled ones after the workspace's); its path."""
     from bioseq.model import store
 
-    models = [m for m in store.list_models() if "error" not in m]
+    models = [m for m in store.list_models(include_bundled=True) if "error" not in m]
     if not models:
         return None
     names = [m["name"] for m in models]
     current = current_model()  # the last chosen, on any page or in the address (?model=NAME)
     index = names.index(current) if current in names else 0
     name = st.selectbox(label, names, index=index, key=key,
-                        format_func=lambda n: f"{n} — {next(m['architecture'] for m in models if m['name'] == n)}")
+                        format_func=lambda n: f"{n} — {_model_words(next(m for m in models if m['name'] == n))}")
     set_model(name)
     return next(m["path"] for m in models if m["name"] == name)
 

@@ -77,6 +77,19 @@ def dev_null_stays_a_device():
 
 
 @pytest.fixture(autouse=True)
+def exact_tomtom(request, monkeypatch):
+    """Fast tests match motifs with the stand-in of ``tests/_tomtom.py`` (TomTom compiles for about a minute on a
+    fresh install); tests marked ``slow`` run the real TomTom."""
+    if "slow" in request.keywords:
+        return
+    from _tomtom import exact_p_values
+
+    from bioseq.interpret import jaspar
+
+    monkeypatch.setattr(jaspar, "_tomtom", exact_p_values)
+
+
+@pytest.fixture(autouse=True)
 def bioseq_home(tmp_path, monkeypatch) -> Path:
     """A fresh, empty workspace for every test."""
     home = tmp_path / "home"

@@ -83,3 +83,27 @@ def test_regions_against_the_genome(write):
 def test_an_empty_or_odd_strand_column_reads_as_no_strand(write):
     path = write("peaks.bed", "chr1\t0\t5\tn\t0\t\nchr1\t5\t9\tm\t0\t*\nchr1\t9\t12\tk\t0\t-\n")
     assert [r.strand for r in read_bed(path)] == [".", ".", "-"]
+
+
+@pytest.mark.parametrize("header", ["chrom\tstart\tend\tname", "chrom start end", "#chrom\tchromStart\tchromEnd",
+                                    "Chromosome\tStart\tEnd", "seqnames\tstart\tend\twidth\tstrand"])
+def test_a_header_line_is_skipped_with_a_note(write, header):
+    path = write("peaks.bed", f"# written by a tool\n{header}\nchr1\t2\t10\tp1\n")
+    notes: list[str] = []
+    assert [(r.chrom, r.start, r.end, r.line) for r in read_bed(path, notes=notes)] == [("chr1", 2, 10, 3)]
+    if header.startswith("#"):
+        assert notes == []  # a comment, as ever
+    else:
+        assert notes == [f"{path}: line 2 read as a header and skipped ({' '.join(header.split()[:3])} ...)"]
+    assert [r.chrom for r in read_bed(write("odd.bed", "chrom\t0\t5\n"))] == ["chrom"]  # whole numbers: a region
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("chr1\t0\t5\nchrom\tstart\tend\n", r"line 2 \(chrom:start-end\): the start 'start' is not a whole number"),
+    ("chr1\tx\t10\n", r"line 1 \(chr1:x-10\): the start 'x' is not a whole number"),
+    ("chrom\tstart\tend\nchr1\t5\tten\n", r"line 2 \(chr1:5-ten\): the end 'ten' is not a whole number"),
+])
+def test_only_a_first_line_that_looks_like_a_header_is_skipped(write, text, problem):
+    path = write("peaks.bed", text)
+    with pytest.raises(InputError, match=f"peaks.bed: {problem}"):
+        read_bed(path)

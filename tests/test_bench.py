@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -113,11 +114,9 @@ def test_attribution_motif_figures(dna_bundle):
 
 
 @pytest.mark.slow
-def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_path, monkeypatch):
-    """The CB513 protocol end to end on a few records of each split (written in its file layout)."""
+def write_ss_layout(folder: Path) -> Path:
+    """A few records of each secondary-structure split, in the benchmark's file layout, in ``folder``."""
     import gzip
-
-    from bench import secondary_structure as ss
 
     rows = {"train": [("t1", "MKVLAAGIVE", "CCHHHHHEEC", "1111111110"),
                       ("t2", "GSSPLLEKKV", "CEEECCHHHC", "1111111111"),
@@ -130,8 +129,16 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     for split, recs in rows.items():
         for k, col in (("seq", 1), ("ss3", 2), ("mask", 3)):
             text = "".join(f">{r[0]}\n{r[col]}\n" for r in recs).encode()
-            path = tmp_path / f"{split}_{k}.fasta{'' if split == 'cb513' else '.gz'}"
+            path = folder / f"{split}_{k}.fasta{'' if split == 'cb513' else '.gz'}"
             path.write_bytes(text if split == "cb513" else gzip.compress(text))
+    return folder
+
+
+def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_path, monkeypatch):
+    """The CB513 protocol end to end on a few records of each split (written in its file layout)."""
+    from bench import secondary_structure as ss
+
+    write_ss_layout(tmp_path)
     monkeypatch.setattr(ss, "MODEL", {**ss.MODEL, "hidden": 4, "conv_filters": 4})
     r = ss.run(tmp_path, threads=1, epochs=1, echo=lambda s: None)
     assert r["shared_chains"]["dropped_from_test"] == ["cb513_330"]
@@ -152,6 +159,56 @@ def test_secondary_structure_benchmark_runs_on_a_tiny_copy_of_its_layout(tmp_pat
     combined = (out / "benchmarks.md").read_text()
     assert "## Protein secondary structure (3 states), CB513" in combined and "| amp | test | 1424 |" in combined
     assert (out / "secondary_structure.md").read_text() == ss.markdown(r)
+
+
+def test_bundle_trains_packages_and_repackages_a_labeller(tmp_path, monkeypatch):
+    """``python -m bench.bundle ss3`` on a tiny copy of the layout: the model file with its card, the expected
+    predictions, the summary; ``--package-only`` writes the same file again from the kept result."""
+    from dataclasses import replace
+
+    from bench import bundle
+    from bioseq.model.store import load_model
+
+    write_ss_layout((tmp_path / "data" / "secondary_structure").mkdir(parents=True) or
+                    tmp_path / "data" / "secondary_structure")
+    spec = bundle.MODELS["ss3"]
+    monkeypatch.setattr(bundle, "MODELS", {"ss3": replace(spec, model={**spec.model, "hidden": 4, "conv_filters": 4},
+                                                          train={**spec.train, "epochs": 1})})
+    monkeypatch.setattr(bundle, "RESULTS", tmp_path / "results")
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "ss3.fa").write_text(">p\nMKVLAAG\n")
+    monkeypatch.setattr(bundle, "FIXTURES", fixtures)
+    args = ["ss3", "--data", str(tmp_path / "data"), "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")]
+    assert bundle.main(args) == 0
+    b = load_model(tmp_path / "out" / "ss3.safetensors")
+    card = b.meta["bundled"]
+    assert b.name == "ss3" and b.task == "label" and card["command"] == "python -m bench.bundle ss3"
+    assert card["test"]["n"] == 8 and card["test"]["unit"] == "residues" and card["test"]["chains"] == 1
+    assert card["test"]["wilson95"][0] < card["test"]["accuracy"] < card["test"]["wilson95"][1]
+    assert card["licence"] == spec.licence and card["split"] == spec.split and card["options"]["train"]["epochs"] == 1
+    assert [f["path"] for f in b.meta["training"]["files"]][:2] == ["train_seq.fasta.gz", "valid_seq.fasta.gz"]
+    expected = (fixtures / "ss3.predictions.csv").read_text()
+    assert expected.splitlines()[0].startswith("id,position,letter,prediction,p_C,p_E,p_H")
+    summary = json.loads((tmp_path / "results" / "bundled.json").read_text())
+    size = (tmp_path / "out" / "ss3.safetensors").stat().st_size
+    assert list(summary) == ["ss3"] and summary["ss3"]["size_bytes"] == size
+    assert bundle.main([*args, "--package-only"]) == 0
+    assert (fixtures / "ss3.predictions.csv").read_text() == expected
+    assert bundle.main([*args, "--resume-cpu", "0.5", "--epochs", "1"]) == 0  # its 1 epoch done: the same model
+    assert (fixtures / "ss3.predictions.csv").read_text() == expected
+    card = load_model(tmp_path / "out" / "ss3.safetensors").meta["bundled"]
+    assert card["train_cpu_s"] >= 30 and card["resumed_after_cpu_s"] == 30
+    with pytest.raises(SystemExit):
+        bundle.main(["nope"])
+
+
+def test_the_bundle_table_names_the_bundled_models():
+    from bench import bundle
+    from bioseq.model import bundled
+
+    assert sorted(bundle.MODELS) == bundled.names() == ["amp", "splice", "ss3"]
+    assert bundle.FIXTURES == ROOT / "tests" / "fixtures" / "bundled"
 
 
 def test_wilson_interval_matches_hand_values():
@@ -222,3 +279,16 @@ def test_distributed_training_figures(tmp_path):
 
     speedup, cpu, rate = bench_scale.distributed_training(n=200, length=30, epochs=1, workdir=tmp_path)
     assert speedup.value > 0 and cpu.value > 0 and rate.value > 0 and "cores" in speedup.note
+
+
+def test_inputs_table_from_hand_made_results():
+    from bench.inputs import VARIANTS, table
+
+    rows = [{"label": "defaults", "val_acc": 0.9, "val_acc_sd": 0.01, "val_loss": 0.25, "test_acc": 0.89,
+             "best_epoch": 7.0, "wall_s": 60.0},
+            {"label": "BLOSUM62 rows", "val_acc": 0.92, "val_acc_sd": 0.0, "val_loss": 0.2, "test_acc": 0.9,
+             "best_epoch": 6.5, "wall_s": 50.0}]
+    lines = table("AMP", rows).splitlines()
+    assert lines[0] == "### AMP"
+    assert lines[-1] == "| BLOSUM62 rows | 0.9200 | 0.0000 | +0.0200 | 0.2000 | 0.9000 | 6.5 | 50 |"
+    assert all(v[0] == ("defaults", {}, {}) for v in VARIANTS.values())  # every table starts from the defaults

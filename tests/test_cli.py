@@ -83,7 +83,7 @@ def test_train_name_then_models_and_info(model, bioseq_home, capsys):
     assert out[0].split()[:2] == ["name", "alphabet"] and out[1].split()[:2] == ["tiny", "dna"]
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == ["tiny"] and rows[0]["classes"] == ["background", "motif"]
+    assert [r["name"] for r in rows if not r["bundled"]] == ["tiny"] and rows[0]["classes"] == ["background", "motif"]
 
     assert main(["info", "tiny"]) == 0
     text = capsys.readouterr().out
@@ -101,7 +101,7 @@ def test_models_when_empty(capsys, bioseq_home):
     assert main(["models"]) == 0
     assert capsys.readouterr().err.strip() == f"no models in {bioseq_home}"
     assert main(["models", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert [r for r in json.loads(capsys.readouterr().out) if not r["bundled"]] == []  # only the bundled models
 
 
 def test_predict_to_a_file_and_to_stdout(model, dna_fasta, tmp_path, capsys):
@@ -299,7 +299,7 @@ def test_models_rename_and_delete(model, bioseq_home, capsys, monkeypatch):
     assert main(["models", "rename", "tiny", "renamed"]) == 0
     assert capsys.readouterr().out.strip() == str(bioseq_home / "models" / "renamed.safetensors")
     assert main(["models", "--json"]) == 0
-    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["renamed"]
+    assert [r["name"] for r in json.loads(capsys.readouterr().out) if not r["bundled"]] == ["renamed"]
     assert main(["models", "rename", "renamed", "renamed2", "--overwrite"]) == 0
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # not a terminal: no question, no deletion

@@ -60,3 +60,57 @@ def test_two_processes_reach_the_validation_loss_of_one(tmp_path):
     # 2 processes average two batches' gradients per step (half the steps per epoch): the same data and seed
     # end within 0.1 of the one-process validation loss
     assert abs(loss[0] - loss[1]) < 0.1, loss
+
+
+def test_train_takes_rank_timeout_as_predict_does_and_says_a_timeout_in_one_line(dna_fasta, tmp_path, tiny_args,
+                                                                                 monkeypatch, capsys):
+    """``bioseq train --rank-timeout`` is predict's option; it is the process group's timeout, and a process group
+    that times out (PyTorch's DistStoreError, here raised at once) is one line naming the option, no model."""
+    import datetime
+
+    import torch.distributed as dist
+
+    from bioseq.cli import main
+    from bioseq.cli.commands import build_parser
+
+    def help_of(command: str) -> str:
+        text = build_parser((command,))._subparsers._group_actions[0].choices[command].format_help()
+        return " ".join(text[text.rindex("--rank-timeout"):].split("\n\n")[0].split())
+
+    assert help_of("train") == help_of("predict") and "(default 10)" in help_of("train")
+    seen = []
+
+    def timed_out(backend, timeout):
+        seen.append((backend, timeout))
+        raise dist.DistStoreError("Timed out after 30 seconds waiting for clients. 1/2 clients joined.")
+
+    monkeypatch.setattr(dist, "init_process_group", timed_out)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(dna_fasta), *tiny_args, "--epochs", "1", "--quiet", "--out", str(out),
+                 "--rank-timeout", "0.5"]) == 2
+    assert seen == [("gloo", datetime.timedelta(minutes=0.5))]
+    assert capsys.readouterr().err == (
+        "bioseq: error: the processes of this torchrun job did not all answer within 0.5 minutes (stopped, hung or "
+        "killed?): training stopped, no model written (PyTorch: Timed out after 30 seconds waiting for clients. 1/2 "
+        "clients joined.); --rank-timeout MINUTES sets how long to wait\n")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_lone_rank_gives_up_after_rank_timeout(dna_fasta, tmp_path):
+    """Rank 0 of 2 started alone (the other never comes): after --rank-timeout 0.05 minutes (3 s) it stops with
+    one line, exit 2, instead of waiting PyTorch's 30 minutes."""
+    from test_shards import free_port
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port()), "OMP_NUM_THREADS": "1", "BIOSEQ_HOME": str(tmp_path / "home")}
+    env.pop("TORCHELASTIC_USE_AGENT_STORE", None)
+    done = subprocess.run([sys.executable, "-m", "bioseq", "train", str(dna_fasta), "--device", "cpu", "--epochs", "1",
+                           "--out", str(tmp_path / "m.safetensors"), "--quiet", "--rank-timeout", "0.05"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.startswith("bioseq: error: the processes of this torchrun job did not all answer within 0.05 "
+                                  "minutes") and done.stderr.count("\n") == 1
+    assert not (tmp_path / "m.safetensors").exists()

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from bioseq.metrics import metric_notes
-from bioseq.prediction.evaluate import evaluate_files, metrics_at, pr_curves, roc_curves, threshold_sweep
+from bioseq.prediction.evaluate import (
+    evaluate_dataset,
+    evaluate_files,
+    metrics_at,
+    pr_curves,
+    roc_curves,
+    threshold_sweep,
+)
 
 Y = np.array([0, 0, 0, 1, 1])
 P1 = np.array([0.1, 0.2, 0.7, 0.8, 0.4])
@@ -64,3 +71,62 @@ def test_evaluate_files(dna_bundle, dna_fasta):
     assert list(ev.table.columns) == ["id", "true", "prediction", "p_background", "p_motif"]
     assert set(ev.table["true"]) == {"background", "motif"}
     assert len(ev.thresholds()) == 101 and len(ev.roc()) and len(ev.precision_recall())
+
+
+def test_bioseq_evaluate_scores_the_test_chromosomes_a_regions_run_held_out(write, tmp_path, tiny_args, capsys,
+                                                                           monkeypatch):
+    """``bioseq train --regions … --test-chroms chr3`` says how to score them; ``bioseq evaluate MODEL --regions …
+    --genome … --test-chroms chr3`` reads them as training did (the model's --width, its seed's negatives)."""
+    import json
+
+    from bioseq.cli import main
+    from bioseq.prediction import evaluate
+
+    genome = write("g.fa", ">chr1\n" + "AAAACCCCGGGGTTTT" * 4 + "\n>2\n" + "GATTACA" * 6 + "\n>chr3\n" + "ACGTTGCA" * 5
+                   + "\n")
+    bed = write("peaks.bed", "".join(f"chr1\t{a}\t{a + 8}\n" for a in range(0, 48, 6)) + "2\t0\t9\n2\t10\t19\n"
+                "chr3\t0\t8\nchr3\t9\t17\nchr3\t20\t28\n")
+    out = tmp_path / "m.safetensors"
+    assert main(["train", "--regions", str(bed), "--genome", str(genome), "--val-chroms", "2", "--test-chroms",
+                 "chr3", "--width", "6", "--out", str(out), *tiny_args, "--epochs", "1", "--quiet"]) == 0
+    assert (f"bioseq: note: 6 records on the test chromosomes (chr3) left out: score them with bioseq evaluate MODEL "
+            f"--regions {bed} --genome {genome} --test-chroms chr3\n") in capsys.readouterr().err
+    read = []
+    monkeypatch.setattr(evaluate, "evaluate_dataset", lambda b, ds: read.append(ds) or evaluate_dataset(b, ds))
+    assert main(["evaluate", str(out), "--regions", str(bed), "--genome", str(genome), "--test-chroms", "chr3",
+                 "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["n"] == 6 and figures["classes"] == ["background", "peaks"]
+    assert [len(s) for s in read[0].seqs] == [6] * 6 and read[0].ids[0] == "chr3:0-8"
+    assert main(["evaluate", str(out), "--regions", str(bed), "--genome", str(genome), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 26  # every region, and a negative for each
+    assert main(["evaluate", str(out), "--regions", str(bed), "--genome", str(genome), "--test-chroms", "chr3",
+                 "--width", "4", "--json"]) == 0
+    assert [len(s) for s in read[-1].seqs] == [4] * 6
+    assert main(["evaluate", str(out), str(genome), "--regions", str(bed), "--genome", str(genome)]) == 2
+    assert "give sequence files (with their labels) or --regions with --genome, not both" in capsys.readouterr().err
+    assert main(["evaluate", str(out)]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
+    assert main(["evaluate", str(out), "--regions", str(bed)]) == 2
+    assert "--regions needs --genome" in capsys.readouterr().err
+
+
+def test_evaluate_regions_for_a_labeller_and_the_protein_refusal(make_bundle, write):
+    """A labeller on genome regions is scored per letter from --regions-labels (labels 0 and 1); a labeller of other
+    labels, or a protein model, is refused in one line."""
+    from bioseq.data.alphabets import DNA, PROTEIN
+    from bioseq.errors import InputError
+    from bioseq.prediction.evaluate import evaluate_regions
+
+    genome = write("g.fa", ">chr1\n" + "ACGTTGCA" * 5 + "\n>chr3\n" + "GATTACA" * 4 + "\n")
+    windows = write("win.bed", "chr1\t0\t16\nchr1\t20\t36\nchr3\t0\t10\n")
+    features = write("sites.bed", "chr1\t4\t8\nchr3\t2\t5\n")
+    ev = evaluate_regions(make_bundle(DNA, ("0", "1"), task="label", conv_pool=1), [str(windows)], str(genome),
+                          regions_labels=[str(features)], test_chroms="chr3")
+    assert ev.metrics["n"] == 1 and ev.metrics["positions"] == 10
+    with pytest.raises(InputError, match=r"sites.bed: --regions-labels labels letters 0 and 1; the model's labels "
+                                         r"are H, E, C"):
+        evaluate_regions(make_bundle(DNA, ("H", "E", "C"), task="label", conv_pool=1), [str(windows)], str(genome),
+                         regions_labels=[str(features)])
+    with pytest.raises(InputError, match=r"g.fa: genome regions are DNA; this model reads protein"):
+        evaluate_regions(make_bundle(PROTEIN, ("a", "b")), [str(windows)], str(genome))

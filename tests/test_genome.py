@@ -35,7 +35,11 @@ def test_fetch_is_zero_based_half_open_upper_case_with_n_runs(genome_fa):
 
 def test_chromosome_names_with_and_without_chr(genome_fa):
     g = Genome(genome_fa)
-    assert name_candidates("chr7") == ["chr7", "7"] and name_candidates("7") == ["7", "chr7"]
+    assert name_candidates("chr7") == ["chr7", "7", "Chr7", "CHR7"] and name_candidates("7") == ["7", "chr7", "Chr7",
+                                                                                                "CHR7"]
+    assert name_candidates("Chr7")[:3] == ["Chr7", "7", "chr7"]  # TAIR's spelling
+    assert name_candidates("chrM") == ["chrM", "M", "ChrM", "CHRM", "MT", "chrMT"]
+    assert name_candidates("MT") == ["MT", "chrMT", "ChrMT", "CHRMT", "chrM", "M", "ChrM"]
     assert g.resolve("chr1") == "chr1" and g.renamed == {}
     assert g.resolve("1") == "chr1"
     assert g.resolve("chr2") == "2"

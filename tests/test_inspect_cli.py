@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY, TINY_TRAIN
@@ -204,6 +205,48 @@ def test_named_motifs_write_json_and_meme(trained, tmp_path, capsys, monkeypatch
     assert list(read_meme(str(meme))) == [f"motif_pos_1_{row['match_id']}_FOS::JUN"]
     code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "--kmers", "--meme-out", meme)
     assert code == 2 and "--meme-out needs the motifs of a DNA/RNA model" in err
+
+
+def test_named_motifs_say_what_they_ignore_and_what_failed(trained, tmp_path, capsys, monkeypatch):
+    """--k is the k-mer length: a DNA model's named motifs say on stderr that they ignore it; --top keeps that
+    many motifs per class; a class where TF-MoDISco failed while another found motifs is named on stderr; the
+    CSV and the MEME file are the bytes the dashboard's downloads give."""
+    from test_named_motifs import _fos_jun
+
+    from bioseq.app.downloads import table_csv
+    from bioseq.interpret import named_motifs
+    from bioseq.interpret.modisco import NoMotifs, Pattern
+
+    other = Pattern("pos_2", "+", np.full((6, 4), 0.25), np.zeros((6, 4)), 3, 2, [5, 6, 7])
+    tables = []
+
+    def discover(onehots, hyps, max_seqlets):
+        if len(onehots) == 1:
+            raise NoMotifs("TF-MoDISco failed on 1 records (ValueError: degenerate)")
+        return [_fos_jun(), other], 0.5
+
+    monkeypatch.setattr(named_motifs, "discover", discover)
+    monkeypatch.setattr(named_motifs, "resolve_targets", lambda bundle, arrays, target: np.array([0] * 3 + [1]))
+    real = named_motifs.named_motifs
+    monkeypatch.setattr(named_motifs, "named_motifs", lambda *a, **k: tables.append(real(*a, **k)) or tables[-1])
+    longer = write_fasta(tmp_path / "longer.fa", motif_dna(4, length=30, seed=2))
+    out, meme = tmp_path / "m.csv", tmp_path / "m.meme"
+    code, _, err = run(capsys, "motifs", trained["model"], longer, "-o", out, "--meme-out", meme, "--k", 4,
+                       "--top", 1)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert lines[0] == ("motifs: --k 4 ignored: it is the k-mer length of --kmers; TF-MoDISco sizes the named "
+                        "motifs")
+    first = trained["classes"][0]
+    assert lines[-1] == (f"  no motif for class {trained['classes'][1]}: TF-MoDISco failed on 1 records (ValueError: "
+                         "degenerate)")
+    table = pd.read_csv(out)
+    assert table["target"].tolist() == [first] and table["motif"].tolist() == ["pos_1"]  # --top 1
+    assert out.read_bytes() == table_csv(tables[-1]) and meme.read_bytes() == named_motifs.meme_bytes(tables[-1])
+    code, _, err = run(capsys, "motifs", trained["model"], trained["fasta"], "--kmers", "--k", 3, "--top", 2,
+                       "-o", tmp_path / "k.csv")
+    assert code == 0 and "ignored" not in err
+    assert pd.read_csv(tmp_path / "k.csv").groupby("target").size().max() <= 2
 
 
 def test_memory_csv(trained, tmp_path, capsys):

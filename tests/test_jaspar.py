@@ -26,6 +26,18 @@ def test_the_default_reference_is_jaspar_2026_core_vertebrates():
     assert jaspar.releases()[0] == "2026" and "2024" in jaspar.releases()
 
 
+def test_fast_tests_match_with_the_stand_in_not_the_real_tomtom():
+    """TomTom compiles its numba kernels for about a minute on a fresh install: the fast tests use the exact-match
+    stand-in of tests/_tomtom.py (the tests marked slow below run the real one)."""
+    from _tomtom import EXACT, OTHER, exact_p_values
+
+    assert jaspar._tomtom is exact_p_values
+    matrix_id, matrix = _jaspar_matrix("CTCF")
+    (best, second), = jaspar.match([matrix[::-1, ::-1]], jaspar.reference(), top=2)  # its reverse complement
+    assert (best.id, best.p_value, second.p_value) == (matrix_id, EXACT, OTHER) and jaspar.compiled()
+
+
+@pytest.mark.slow  # the real TomTom (about a minute to compile on a fresh install)
 @pytest.mark.parametrize("name", ["CTCF", "FOS::JUN"])
 def test_a_jaspar_matrix_matches_itself_first(name):
     matrix_id, matrix = _jaspar_matrix(name)
@@ -35,6 +47,7 @@ def test_a_jaspar_matrix_matches_itself_first(name):
     assert best.family == {"CTCF": "More than 3 adjacent zinc fingers", "FOS::JUN": "Fos-related, Jun-related"}[name]
 
 
+@pytest.mark.slow  # the real TomTom
 def test_a_reverse_complement_matches_too():
     matrix_id, matrix = _jaspar_matrix("CTCF")
     (best, *_), = jaspar.match([matrix[::-1, ::-1]], jaspar.reference())

@@ -1,6 +1,6 @@
 """Motifs with names (:mod:`bioseq.interpret.named_motifs`): the table from TF-MoDISco's patterns and TomTom's
-matches, the views' choice between it and the k-mer table, the MEME output; one slow test trains a model on a
-planted AP-1 site and checks the full run names it (FOS/JUN)."""
+matches, the views' choice between it and the k-mer table, the MEME output; two slow tests train a model on a
+planted AP-1 site and on a planted CTCF site and check the full run names them (FOS/JUN, CTCF)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from memelite.io import read_meme
 
 from bioseq.data.alphabets import RNA
 from bioseq.errors import InputError
-from bioseq.interpret import jaspar, named_motifs
+from bioseq.interpret import jaspar, named_motifs, views
 from bioseq.interpret.modisco import NoMotifs, Pattern
 from bioseq.interpret.views import get_view
 
-KMER_COLUMNS = list(get_view("motifs").columns)
+KMER_COLUMNS = list(views.KMER_COLUMNS)
+CTCF_RUN = {"n": 1000, "length": 80, "epochs": 4}  # generated sequences (half with the site), letters, epochs
 RECORDS = [rec("ACGTACGTAC" * 3, "x"), rec("GGTACATTGA" * 3, "y", 2)]
 
 
@@ -81,13 +82,41 @@ def test_one_class_failing_leaves_the_others_motifs(found, monkeypatch):
         return out
 
     monkeypatch.setattr(named_motifs, "discover", discover)
-    assert named_motifs.named_motifs(linear_bundle(), records)["target"].tolist() == ["b"]
+    table = named_motifs.named_motifs(linear_bundle(), records)
+    assert table["target"].tolist() == ["b"]  # and the failing class says why (the CLI and the dashboard show it)
+    assert table.attrs["notes"] == ["class a: TF-MoDISco failed on 1 records (ValueError: degenerate)"]
+    assert "\n  no motif for class a: TF-MoDISco failed on 1 records (ValueError: degenerate)" in \
+        get_view("motifs").summary(table, {})
+    outcomes = iter([([], 1.0), ([_fos_jun()], 1.0)])  # one class with nothing found: said too
+    assert named_motifs.named_motifs(linear_bundle(), records).attrs["notes"] == [
+        "class a: TF-MoDISco found no motif in its records"]
     outcomes = iter([NoMotifs("TF-MoDISco failed (x)"), NoMotifs("TF-MoDISco failed (x)")])
     with pytest.raises(NoMotifs, match=r"^class a, b: TF-MoDISco failed \(x\)$"):  # every class: the reasons
         named_motifs.named_motifs(linear_bundle(), records)
     outcomes = iter([NoMotifs("TF-MoDISco failed on 1 records (ValueError: degenerate)"), ([], 1.0)])
     with pytest.raises(NoMotifs, match=r"found no motif in 1 of class b .*; class a: TF-MoDISco failed on 1 records"):
         named_motifs.named_motifs(linear_bundle(), records)
+
+
+def test_top_keeps_that_many_motifs_per_class(found):
+    found.patterns = [_fos_jun(), Pattern("pos_2", "+", np.full((6, 4), 0.25), np.zeros((6, 4)), 3, 2, [5, 6, 7]),
+                      Pattern("neg_1", "-", np.eye(4)[[0, 1, 2, 3, 0, 1]], np.zeros((6, 4)), 2, 2, [8, 9])]
+    assert named_motifs.named_motifs(linear_bundle(), RECORDS, target="b")["motif"].tolist() == [
+        "pos_1", "pos_2", "neg_1"]
+    assert named_motifs.named_motifs(linear_bundle(), RECORDS, target="b", top=2)["motif"].tolist() == [
+        "pos_1", "pos_2"]
+    table = get_view("motifs").table(linear_bundle(), RECORDS, "b", k=None, top=1)  # as the CLI passes --top
+    assert table["motif"].tolist() == ["pos_1"] and table.attrs["notes"] == []
+    with pytest.raises(InputError, match="^top must be at least 1 motif per class, not 0$"):
+        named_motifs.named_motifs(linear_bundle(), RECORDS, target="b", top=0)
+
+
+def test_the_motifs_view_declares_the_columns_of_both_tables(protein_bundle):
+    view = get_view("motifs")
+    assert view.columns_for(linear_bundle()) == tuple(named_motifs.COLUMNS)  # a DNA model: the named motifs
+    assert view.columns_for(linear_bundle(), {"kmers": True}) == views.KMER_COLUMNS
+    assert view.columns_for(protein_bundle) == views.KMER_COLUMNS
+    assert get_view("gates").columns_for(linear_bundle()) == get_view("gates").columns
 
 
 def test_an_rna_motif_is_written_in_its_own_letters(found, make_bundle):
@@ -134,6 +163,8 @@ def test_meme_motifs_round_trip(found, tmp_path):
     (name, matrix), = read_meme(str(path)).items()
     assert name == f"b_pos_1_{table['match_id'].iloc[0]}_FOS::JUN"
     np.testing.assert_allclose(matrix.T, json.loads(table["ppm"].iloc[0]))
+    assert path.read_bytes() == named_motifs.meme_bytes(table)  # the dashboard's download: the same bytes
+    assert named_motifs.meme_bytes(table).startswith(b"MEME version 5\n\nALPHABET= ACGT\n")
 
 
 @pytest.mark.slow
@@ -161,3 +192,31 @@ def test_a_planted_ap1_site_is_found_and_named(tmp_path, capsys):
     assert {"Fos-related", "Jun-related"} & set(best["match_family"].split(", ")) and best["q_value"] < 0.01
     assert any(m.split(" ")[1].upper().startswith(("FOS", "JUN")) for m in best["matches"].split("; "))
     assert len(read_meme(str(meme))) == len(table)
+
+
+@pytest.mark.slow
+def test_a_planted_ctcf_site_is_found_and_named(tmp_path, capsys):
+    """Acceptance: the consensus of JASPAR's CTCF matrix (MA0139, ``GCCACCAGGGGGCGC`` in JASPAR 2026: the reverse
+    strand of the CCGCGNGGNGGCAG core) planted in the positives; a small model; ``bioseq inspect motifs`` names
+    CTCF first."""
+    import bioseq
+    from bioseq.cli.commands import main
+    from bioseq.data.synthetic import motif_dna, write_fasta
+
+    ref = jaspar.reference()
+    i = ref.ids.index(next(m for m in ref.ids if m.startswith("MA0139")))
+    site = "".join("ACGT"[j] for j in ref.matrices[i].argmax(1))
+    assert ref.names[i] == "CTCF" and site == "GCCACCAGGGGGCGC"
+    train = write_fasta(tmp_path / "train.fa", motif_dna(CTCF_RUN["n"], length=CTCF_RUN["length"], motif=site, seed=1))
+    test = write_fasta(tmp_path / "test.fa", motif_dna(400, length=CTCF_RUN["length"], motif=site, seed=2))
+    bioseq.train([str(train)], out=str(tmp_path / "m.pt"), epochs=CTCF_RUN["epochs"], hidden=16, conv_filters=16,
+                 conv_width=9, device="cpu", batch_size=32, seed=0)
+    out = tmp_path / "motifs.csv"
+    code = main(["inspect", "motifs", str(tmp_path / "m.pt"), str(test), "--class", "motif", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    table = pd.read_csv(out)
+    print(table.drop(columns=["ppm", "positions"]).to_string(), "\n", err)
+    best = table[table["sign"] == "+"].iloc[0]  # the largest positive motif
+    assert best["match_name"] == "CTCF" and best["q_value"] < 0.05
+    assert "CCAGGGGGC" in best["consensus"].upper() or "GCCCCCTGG" in best["consensus"].upper()

@@ -23,7 +23,7 @@ from bioseq.training.fit import default_model_config
 from bioseq.training.runs import read_run
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-RUN_ARGS = {"help", "log_dir", "resume", "overwrite", "quiet", "out", "name"}  # how to run, not what to train
+RUN_ARGS = {"help", "log_dir", "resume", "overwrite", "quiet", "out", "name", "rank_timeout"}  # how to run, not what
 CONFIGS = {"data": DataOptions, "model": ModelConfig, "training": TrainConfig}
 
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from conftest import TINY, TINY_ARGS, TINY_TRAIN
@@ -526,6 +527,31 @@ def test_gates_page(cli_model, fake_modisco):
     table = at.dataframe[-1].value
     assert table["match_name"].tolist() == ["FOS::JUN"] and table["seqlets"].tolist() == [4]
     assert "TF-MoDISco found 1 motif(s)" in texts(at.caption) and "JASPAR2026 CORE vertebrates" in texts(at.caption)
+    downloads = {b.proto.label for b in at.get("download_button")}  # the full table and the MEME file (as the CLI)
+    assert {"Download table (CSV)", "Download motifs (MEME)"} <= downloads and not at.info
+
+
+def test_the_motifs_tab_says_which_class_found_no_motif(cli_model, monkeypatch):
+    from test_named_motifs import _fos_jun
+
+    from bioseq.interpret import named_motifs
+    from bioseq.interpret.modisco import NoMotifs
+
+    calls = []
+
+    def discover(onehots, hyps, max_seqlets):  # the first class explained fails, the second finds FOS::JUN
+        calls.append(len(onehots))
+        if len(calls) == 1:
+            raise NoMotifs("TF-MoDISco failed on 5 records (ValueError: degenerate)")
+        return [_fos_jun()], 0.5
+
+    monkeypatch.setattr(named_motifs, "discover", discover)
+    monkeypatch.setattr(named_motifs, "resolve_targets", lambda bundle, arrays, target: np.arange(len(arrays)) % 2)
+    at = ok(open_page("gates_saliency"))
+    at.button(key="gates_find_motifs").click().run()
+    ok(at)
+    assert len(calls) == 2 and at.dataframe[-1].value["target"].tolist() == ["motif"]
+    assert "No motif for class background: TF-MoDISco failed on 5 records (ValueError: degenerate)" in texts(at.info)
 
 
 @pytest.mark.slow
@@ -636,11 +662,33 @@ def test_gates_page_refuses_the_wrong_alphabet(protein_model):
     assert "looks like DNA" in texts(at.error)
 
 
-def test_gates_page_without_models():
-    assert "No saved models" in texts(ok(open_page("gates_saliency")).info)
+BUNDLED = ["amp — bundled: AMP, DECOY", "splice — bundled: EI, IE, N", "ss3 — bundled: C, E, H"]
+
+
+def test_gates_page_without_models_offers_the_bundled_ones():
+    at = ok(open_page("gates_saliency"))
+    assert at.selectbox(key="gates_model").options == BUNDLED
 
 
 # ---------- predict ----------
+
+def test_predict_page_offers_the_bundled_models_on_first_launch():
+    """An empty workspace: secondary structure and antimicrobial peptides are predicted with no training."""
+    fixtures = ROOT / "tests" / "fixtures" / "bundled"
+    at = ok(open_page("predict"))
+    assert at.selectbox(key="predict_model").options == BUNDLED
+    at.file_uploader(key="predict_files").set_value(("pep.fa", (fixtures / "amp.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["AP01235", "AP02387", "UniRef50_Q9BRA0", "UniRef50_Q54JQ2"]
+    assert list(table.columns)[:4] == ["id", "prediction", "p_AMP", "p_DECOY"]
+    at.selectbox(key="predict_model").set_value("ss3").run()
+    at.file_uploader(key="predict_files").set_value(("chains.fa", (fixtures / "ss3.fa").read_bytes(), "text/plain"))
+    at.run()
+    ok(at)
+    assert set(at.dataframe[0].value["id"]) == {"cb513_015", "cb513_040"}
+
 
 def test_predict_page_with_a_cli_model(cli_model, dna_fasta):
     at = ok(open_page("predict"))
@@ -774,7 +822,7 @@ def test_predict_page_with_an_uploaded_model(cli_model, dna_fasta):
 
 def test_models_page(cli_model):
     at = ok(open_page("models"))
-    assert at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
     assert card["name"] == cli_model and card["alphabet"].startswith("dna")
     assert charts(at) == 3  # loss and accuracy curves, confusion matrix
@@ -787,6 +835,19 @@ def test_models_page(cli_model):
     at.button(key="models_delete").click().run()
     ok(at)
     assert list_models() == [] and "No models yet" in texts(at.info)
+
+
+def test_models_page_shows_the_bundled_cards_read_only():
+    at = ok(open_page("models"))
+    assert "No models yet" in texts(at.info) and "The bundled models below are ready to use." in texts(at.info)
+    assert at.dataframe[0].value["name"].tolist() == ["amp", "splice", "ss3"]
+    at.selectbox(key="models_pick").set_value("splice").run()
+    ok(at)
+    card = dict(zip(at.dataframe[1].value["field"], at.dataframe[1].value["value"]))
+    assert card["data licence"].startswith("CC BY 4.0") and "Wilson 95% CI" in card["test"]
+    assert card["split"].startswith("de-duplicated by sequence") and card["bundled"].startswith("yes")
+    assert "read-only" in texts(at.caption)
+    assert not [b for b in at.button if b.key in ("models_delete", "models_rename")]
 
 
 def test_models_page_upload(cli_model, tmp_path):
@@ -882,10 +943,11 @@ def test_an_ensemble_is_said_with_each_members_curves(dna_fasta):
 def test_damaged_model_file_is_a_warning(cli_model):
     (model_path(cli_model).parent / "broken.safetensors").write_bytes(b"not a model at all")
     at = ok(open_page("models"))
-    assert "broken" in texts(at.warning) and at.dataframe[0].value["name"].tolist() == [cli_model]
+    assert "broken" in texts(at.warning)
+    assert at.dataframe[0].value["name"].tolist() == [cli_model, "amp", "splice", "ss3"]  # then the bundled ones
     predict = ok(open_page("predict"))
     arch = f"conv{TINY['conv_filters']}/{TINY['conv_width']} pool2 -> 1x BiLSTM {TINY['hidden']} -> max"
-    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}"]
+    assert predict.selectbox(key="predict_model").options == [f"{cli_model} — {arch}", *BUNDLED]
 
 
 def test_protein_through_every_page(protein_fasta):
@@ -1287,6 +1349,39 @@ def test_data_page_genome_regions(tmp_path):
     ok(at)
     assert "far.bed: line 1 (chr1:70-90): the region ends past the end of chr1" in texts(at.error)
     assert at.session_state["data_source"] == src  # the dataset loaded before stays
+
+
+def test_data_page_genome_regions_with_per_position_labels_from_bed(tmp_path):
+    """The Genome regions tab offers --regions-labels: feature BED files label each letter of the windows (a
+    labeller's data: Positions shown, no negatives drawn); the Train page then trains a labeller on it."""
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(b">chr1\n" + b"ACGTTGCA" * 10 + b"\n>2\n" + b"GGGCCCAT" * 10 + b"\n")
+    at = open_page("data")
+    at.file_uploader(key="data_region_beds").set_value(
+        ("windows.bed", b"chr1\t0\t16\nchr1\t20\t36\nchr2\t8\t24\n", "text/plain")).run()
+    at.file_uploader(key="data_region_labels").set_value(
+        ("sites.bed", b"chr1\t4\t8\nchr1\t30\t34\nchr2\t10\t12\n", "text/plain")).run()
+    at.text_input(key="data_region_genome_path").set_value(str(genome)).run()
+    assert "data_region_background" not in [b.key for b in at.selectbox]  # no negatives are drawn for a labeller
+    at.text_input(key="data_region_val_chroms").set_value("chr2").run()
+    at.button(key="data_use_regions").click().run()
+    ok(at)
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Records"] == "3" and metrics["Labels"] == "2" and metrics["Positions"] == "48"
+    src = at.session_state["data_source"]
+    options = dict(src.region_options)
+    assert src.label_mode == "regions" and set(options) == {"val_chroms", "regions_labels"}
+    assert [Path(p).name for p in options["regions_labels"]] == ["sites.bed"]
+    from bioseq.data.region_data import load_region_split
+
+    train, val, _ = load_region_split(src.data_options().validate(), per_position=True)
+    assert train.labels == ["0000111100000000", "0000000000111100"] and val.labels == ["0011000000000000"]
+    start_tiny_run(ok(open_page("train", src)), "bed-labeller", epochs=1)
+    from bioseq.model.store import load_model
+
+    meta = load_model(model_path("bed-labeller")).meta
+    assert meta["labelling"]["labels"] == ["0", "1"] and meta["training"]["split"]["method"] == "chromosomes"
 
 
 def test_train_page_trains_on_genome_regions(tmp_path):

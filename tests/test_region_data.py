@@ -121,7 +121,9 @@ def test_whole_chromosomes_held_out_with_names_matched(genome, write):
     assert rule["test_records"] == 2 and rule["val_fraction"] == 0.4
     assert rule["notes"] == [f"chromosome '1' read as 'chr1' of the genome {genome}",
                              f"chromosome '3' read as 'chr3' of the genome {genome}",
-                             f"chromosome 'chr2' read as '2' of the genome {genome}"]
+                             f"chromosome 'chr2' read as '2' of the genome {genome}",
+                             f"2 records on the test chromosomes (3) left out: score them with bioseq evaluate MODEL "
+                             f"--regions {bed} --genome {genome} --test-chroms 3"]
     from bioseq.data.splits import describe_split
 
     assert describe_split(rule) == ("whole chromosomes held out: validation on 2, 40.0% of the records held out; "
@@ -234,3 +236,75 @@ def test_windows_line_endings_and_bgzipped_genome(genome, write, tmp_path):
     bed = write("pos.bed", "track name=x\r\nchr1\t0\t8\r\nchr1\t8\t16\r\n")
     train, val, _ = load_region_split(opts(regions=[str(bed)], genome=str(bgz), val_fraction=0.5), seed=0)
     assert {"AAAACCCC", "GGGGTTTT"} <= set(train.seqs + val.seqs) and len(train) + len(val) == 4
+
+
+def test_the_test_chromosomes_are_read_as_training_reads_them(genome, write):
+    """load_region_test gives the --test-chroms windows that load_region_split left out: the same width, the same
+    shuffled negatives for the same seed, the classes in the model's order; every window without --test-chroms."""
+    from bioseq.data.region_data import load_region_test, record_id
+
+    bed = write("pos.bed", "1\t0\t8\nchr1\t24\t32\nchr2\t0\t8\nchr2\t8\t16\nchr3\t0\t8\nchr3\t10\t18\n")
+    kw = {"regions": [str(bed)], "genome": str(genome), "val_chroms": "chr2", "test_chroms": "3", "width": 6}
+    train, val, rule = load_region_split(opts(**kw), seed=4)
+    assert rule["test_records"] == 4 and not any(i.startswith("chr3") for i in train.ids + val.ids)
+    test = load_region_test(opts(**kw), seed=4, classes=["pos", "background"])
+    assert test.ids == ["chr3:0-8", "chr3:10-18", "chr3:0-8 shuffled|chr3:0-8", "chr3:10-18 shuffled|chr3:10-18"]
+    regions, seqs = RegionReader(opts(**kw)).classified(4)  # what training read, negatives included
+    assert test.seqs == [s for r, s in zip(regions, seqs) if record_id(r) in test.ids]
+    assert test.seqs[:2] == [CHR3[1:7], CHR3[11:17]] and test.classes == ["pos", "background"]
+    assert test.labels.tolist() == [0, 0, 1, 1]
+    assert len(load_region_test(opts(**{**kw, "test_chroms": None}), seed=4)) == 12
+    with pytest.raises(InputError, match=r"pos.bed: class 'background' of the regions is not one of the model's"):
+        load_region_test(opts(**kw), classes=["a", "b"])
+    one = write("one.bed", "chr1\t0\t8\n")
+    with pytest.raises(InputError, match=r"one.bed: no regions on the test chromosomes \(--test-chroms chr3\)"):
+        load_region_test(opts(regions=[str(one)], genome=str(genome), test_chroms="chr3"))
+
+
+@pytest.mark.parametrize(("background", "negatives"), [
+    ("flanks", ["CGGGGTTTTA", "NAAAACCCCG"]),  # beside each window (the first's right, the second's left), upper case
+    ("bed", ["NNNACGTTGC", "AACGTTGNNN"]),  # the --background-bed regions, windowed the same way
+])
+def test_a_flank_at_position_0_and_at_the_chromosome_end_with_each_background(genome, write, background, negatives):
+    """Regions at 0 and at the end of chr1 (40) with --flank 3: windows padded with N, one class, negatives drawn."""
+    bed = write("pos.bed", "chr1\t0\t4\nchr1\t36\t40\n")
+    extra = {"background_bed": [str(write("neg.bed", "chr3\t0\t4\nchr3\t26\t30\n"))]} if background == "bed" else {}
+    regions, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome), flank=3, background=background,
+                                      **extra)).classified()
+    assert seqs[:2] == ["NNNAAAACCC", "GGGTTTTNNN"] and seqs[2:] == negatives
+    assert [r.label for r in regions] == ["pos", "pos", "background", "background"]
+
+
+def test_shuffled_negatives_of_padded_windows_keep_their_letters(genome, write):
+    bed = write("pos.bed", "chr1\t0\t4\nchr1\t36\t40\n")
+    _, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome), flank=3)).classified(seed=1)
+    assert [sorted(s) for s in seqs[2:]] == [sorted(s) for s in seqs[:2]] and [s[0] for s in seqs[2:]] == ["N", "G"]
+
+
+def test_flanks_that_find_no_room_are_one_line(write):
+    genome = write("g.fa", ">MT\nACGTACGTACGTACGTAAAA\n")
+    with pytest.raises(InputError, match=r"full.bed: --background flanks found no free window beside any region"):
+        RegionReader(opts(regions=[str(write("full.bed", "MT\t0\t20\n"))], genome=str(genome),
+                          background="flanks")).classified()
+
+
+def test_per_position_labels_at_the_chromosome_ends_with_a_flank_on_both_strands(genome, write):
+    windows = write("win.bed", "chr1\t0\t4\tx\t0\t-\nchr1\t36\t40\nchr3\t0\t8\n")
+    features = write("feat.bed", "chr1\t0\t1\nchr1\t39\t40\nchr1\t2\t6\n")  # overlapping features are one feature
+    train, val, _ = load_region_split(opts(regions=[str(windows)], genome=str(genome), regions_labels=[str(features)],
+                                           flank=2, val_chroms="chr3"), per_position=True)
+    assert train.seqs == ["GGTTTTNN", "GGTTTTNN"]  # chr1:-2..6 reverse-complemented: NNAAAACC -> GGTTTTNN
+    assert train.labels == ["11110100", "00000100"]  # 00101111 (-2..6) reversed with the strand; the feature at 39
+    assert val.labels == ["0" * 12]  # chr3:-2..10, no feature
+
+
+def test_chromosome_spellings_a_byte_order_mark_and_crlf_genome(write):
+    """BED chrM / Chr1 / 1 against a genome of MT / chr1 written with CRLF line ends; a BED starting with a UTF-8
+    byte-order mark (as Windows tools write it)."""
+    genome = write("g.fa", b">chr1\r\nAAAACCCCGG\r\nGGTTTTACGT\r\n>MT\r\nACGTACGTAC\r\nGTACGTAAAA\r\n")
+    bed = write("pos.bed", "\ufeffchrM\t0\t8\nChr1\t0\t8\n1\t8\t16\n".encode())
+    regions, seqs = RegionReader(opts(regions=[str(bed)], genome=str(genome))).classified()
+    assert [(r.chrom, s) for r, s in zip(regions, seqs)][:3] == [("MT", "ACGTACGT"), ("chr1", "AAAACCCC"),
+                                                                 ("chr1", "GGGGTTTT")]
+    with pytest.raises(InputError, match=r"empty.bed: the BED file has no regions"):
+        RegionReader(opts(regions=[str(write("empty.bed", ""))], genome=str(genome)))

@@ -46,7 +46,10 @@ def test_bad_budgets(text):
 def test_every_option_of_the_space_is_drawn_and_labelling_leaves_out_pooling():
     trial = optuna.trial.FixedTrial({k: (v[1][0]) for k, v in SPACE.items()})
     model, train = suggest(trial)
-    assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay"}
+    assert set(model) | set(train) == set(SPACE) and set(train) == {"lr", "batch_size", "weight_decay", "swa",
+                                                                    "label_smoothing"}
+    protein = optuna.trial.FixedTrial({k: (v[1][0]) for k, v in SPACE.items()})
+    assert "strand" not in suggest(protein, alphabet="protein")[0]  # one strand to read
     model, _ = suggest(trial, task="label")
     assert not set(model) & set(Label.fixed)
 
@@ -150,11 +153,86 @@ def test_a_labeller_is_tuned_without_pooling(tmp_path, bioseq_home):
 
 
 @pytest.mark.slow
-def test_the_top_trials_as_one_ensemble(dna_fasta, bioseq_home):
-    r = tune(DataOptions([str(dna_fasta)]), "top", "5m", max_trials=3, train_cfg=TRIAL, ensemble=2)
-    bundle = load_model(r.model_path)
-    ranked = sorted((t for t in r.trials if t["state"] == "complete"), key=lambda t: t["val_loss"])
-    assert bundle.size == 2 and bundle.meta["tuning"]["members"] == [t["trial"] for t in ranked[:2]]
+def test_the_top_trials_become_an_ensemble_only_when_better_on_validation(dna_fasta, bioseq_home, monkeypatch):
+    from bioseq.model.ensemble import Ensemble
+    from bioseq.training import top_trials
+
+    data = DataOptions([str(dna_fasta)])
+    r = tune(data, "top", "5m", max_trials=3, train_cfg=TRIAL, ensemble=1)
+    assert load_model(r.model_path).size == 1 and r.ensemble["chosen"] == "best trial"
+    folder = StudyFolder.named("top")
+    study = folder.study("top", 0, create=False)
+    ranked = [t["trial"] for t in sorted((t for t in r.trials if t["state"] == "complete"),
+                                         key=lambda t: t["val_loss"])]
+    for ensemble_loss, chosen, size in ((0.4, "ensemble", 2), (0.5, "best trial", 1), (0.6, "best trial", 1)):
+        monkeypatch.setattr(top_trials, "val_loss",
+                            lambda model, val, e=ensemble_loss: e if isinstance(model, Ensemble) else 0.5)
+        decision = top_trials.final_model(folder, study, r.model_path, "top", 2, data, 0, "classify")
+        bundle = load_model(r.model_path)
+        assert (decision["chosen"], bundle.size) == (chosen, size)  # a tie keeps the single model
+        assert bundle.meta["tuning"]["ensemble"] == decision and decision["members"] == ranked[:2]
+        assert bundle.meta["tuning"]["best_trial"] == ranked[0]
+
+
+def test_the_warm_start_is_enqueued_first(dna_fasta, bioseq_home, tmp_path):
+    """Trial 0 the defaults, trial 1 their bf16 twin (when calibrating), then the portfolio of the data's kind."""
+    from bioseq.training.portfolio import portfolio
+    from bioseq.training.tune import _enqueue, data_profile
+
+    data, base = DataOptions([str(dna_fasta)]), TrainConfig()
+    profile = data_profile(data, "classify")
+    assert profile == {"alphabet": "dna", "records": profile["records"], "residues": profile["residues"],
+                       "median_length": profile["median_length"]} and profile["records"] > 0
+    for calibrate in (True, False):
+        folder = StudyFolder(tmp_path / str(calibrate))
+        folder.path.mkdir()
+        study = folder.study("s", 0, create=True)
+        warm = _enqueue(study, data, base, "classify", profile, calibrate)
+        queued = [(t.user_attrs["role"], t.system_attrs["fixed_params"]) for t in study.trials]
+        defaults = default_params(data, base)
+        entries = portfolio(warm["kind"], defaults)
+        assert entries and warm["entries"] == [s for _, s in entries]
+        assert queued == [("defaults", defaults)] + [("amp check", defaults)] * calibrate + [
+            ("portfolio", p) for p, _ in entries]
+        assert study.trials[-1].user_attrs["source"] == entries[-1][1]
+
+
+def test_the_precision_of_each_trial():
+    from types import SimpleNamespace as NS
+
+    from bioseq.training.searcher import Searcher
+
+    s = Searcher(DataOptions(["x.fa"]), "s", "/tmp/s", "/tmp/s.safetensors", TrainConfig(amp="auto"), {},
+                 "classify", 0, 60, "wall", 0, calibrate=True)
+    undecided, decided = NS(user_attrs={}), NS(user_attrs={"amp": "bf16"})
+    assert [s.amp_of(NS(user_attrs={"role": r}), undecided) for r in ("defaults", "amp check", "portfolio")] == [
+        "off", "bf16", "off"]  # float32 until both calibration trials are done
+    assert s.amp_of(NS(user_attrs={}), decided) == "bf16"
+    s.calibrate = False
+    assert s.amp_of(NS(user_attrs={"role": "amp check"}), decided) == "auto"  # the given --amp, as given
+
+
+def test_quotas_share_out_the_trials_exactly():
+    from bioseq.training.tune import _quotas
+
+    assert _quotas(5, 2) == [3, 2] and _quotas(1, 2) == [1, 0] and _quotas(0, 3) == [0, 0, 0]
+    assert _quotas(None, 2) == [None, None]
+
+
+@pytest.mark.slow
+def test_parallel_workers_share_one_study(dna_fasta, bioseq_home):
+    r = tune(DataOptions([str(dna_fasta)]), "par", "5m", max_trials=3, train_cfg=TRIAL, jobs=2, ensemble=1)
+    assert len(r.trials) == 3 and {t["worker"] for t in r.trials} == {0, 1}  # both processes took trials
+    assert {t["state"] for t in r.trials} == {"complete"} and [t["role"] for t in r.trials][:1] == ["defaults"]
+    info, rows = read_study("par")
+    assert info["jobs"] == 2 and info["threads"] >= 1 and len(rows) == 3 and not (StudyFolder.named("par").path /
+                                                                                 "stop").exists()
+
+
+def test_a_cpu_budget_stops_the_search(dna_fasta, bioseq_home):
+    r = tune(DataOptions([str(dna_fasta)]), "cpu", 1.0, train_cfg=TrainConfig(epochs=50, patience=50), clock="cpu")
+    assert len(r.trials) == 1 and r.trials[0]["stopped_by_budget"]
+    assert read_study("cpu")[0]["clock"] == "cpu"
 
 
 def _subparser(name: str):
@@ -184,6 +262,7 @@ def test_tune_takes_every_data_and_training_option_as_train_does():
 @pytest.mark.parametrize("argv, message", [
     (["--ensemble", "0"], "--ensemble must be at least 1 and at most 20, not 0"),
     (["--trials", "0"], "--trials must be at least 1, not 0"),
+    (["--jobs", "0"], "--jobs must be at least 1 and at most 64, not 0"),
     (["--lr", "nan"], "--lr must be at least 0 and at most 1, not nan"),
     (["--val-fraction", "0.99"], "--val-fraction must be at least 0.01 and at most 0.5, not 0.99"),
     (["--batch-size", "8"], "--batch-size 8 is where the search starts, but tune draws batch_size 16, 32, 64"),

@@ -28,7 +28,7 @@ def test_every_view_gives_its_columns_or_refuses_the_task(name, task):
             view.table(bundle, records)
         return
     df = view.table(bundle, records, **OPTIONS[task].get(name, {}))
-    want = list(view.label_columns if task == "label" and view.label_columns else view.columns)
+    want = list(view.columns_for(bundle, OPTIONS[task].get(name, {})))
     assert list(df.columns)[: len(want)] == want and len(df) > 0
 
 

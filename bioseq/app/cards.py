@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..data.leakage import describe_leakage
 from ..data.splits import describe_split
+from ..model import bundled
 from ..model.card import describe_model
 from ..task import task_of
 
@@ -43,6 +44,7 @@ def model_card(meta: dict) -> pd.DataFrame:
         ("created", meta.get("created")),
         ("seed", meta.get("seed")),
         ("versions", ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items())),
+        *bundled.card_rows(meta),
     ]
     if t:
         rows.append(("training records", ", ".join(f"{c}: {n}" for c, n in (t.get("counts") or {}).items())))

@@ -86,7 +86,8 @@ def report(source: DataSource) -> DataReport:
 def source_task(source: DataSource) -> Task:
     """A dataset's task (:func:`bioseq.task.detect`): labels per position when chosen so, when label FASTA files
     are given, or in three-line FASTA."""
-    return detect(source.train, list(source.labels_fasta) or None, per_position=source.label_mode == "positions")
+    per_position = source.label_mode == "positions" or "regions_labels" in dict(source.region_options)
+    return detect(source.train, list(source.labels_fasta) or None, per_position=per_position)
 
 
 def position_report(source: DataSource) -> DataReport:
@@ -96,8 +97,13 @@ def position_report(source: DataSource) -> DataReport:
     positions) and ``ambiguous_fraction``; ``records`` has ``id, label, length, ambiguous, scored``;
     ``composition`` the letters per position label; ``segments`` one row per segment ``label, length``.
     """
-    ds = load_positions(list(source.train), labels_fasta=list(source.labels_fasta) or None,
-                        mask=list(source.mask) or None, ignore_label=source.ignore_label, alphabet=source.alphabet)
+    if source.regions:  # genome regions labelled per letter from BED (--regions-labels)
+        from ..data.region_data import region_dataset
+
+        ds = region_dataset(source.data_options().validate())
+    else:
+        ds = load_positions(list(source.train), labels_fasta=list(source.labels_fasta) or None,
+                            mask=list(source.mask) or None, ignore_label=source.ignore_label, alphabet=source.alphabet)
     summary = summarize_positions(ds)
     standard = set(ds.alphabet.letters)
     comp: dict[str, Counter] = defaultdict(Counter)

@@ -117,24 +117,29 @@ def upload_source(files: Sequence[tuple[str, bytes]], label_mode: str = "header"
 
 
 def region_source(beds: Sequence[tuple[str, bytes]], genome: str | tuple[str, bytes], options: dict | None = None,
-                  alphabet: str | None = None, *, check: Callable[[DataSource], object] = report) -> DataSource:
+                  alphabet: str | None = None, *, check: Callable[[DataSource], object] = report,
+                  label_beds: Sequence[tuple[str, bytes]] = ()) -> DataSource:
     """Save uploaded BED files (and the genome, when it is uploaded rather than a path on this machine) and describe
     them as a :class:`DataSource` of genome regions, validated by ``check`` first (a failed one keeps nothing).
     ``options`` are region options of :class:`~bioseq.data.source.DataOptions` (``width``, ``flank``,
-    ``background``, ``val_chroms``, ``test_chroms``, ``bed_label_column``); ``None`` values are left out."""
+    ``background``, ``val_chroms``, ``test_chroms``, ``bed_label_column``); ``None`` values are left out.
+    ``label_beds``: BED files of features that label each letter of the windows (``--regions-labels``), for a
+    labeller."""
     if not beds:
         raise InputError("upload at least one BED file of regions")
     uploaded = not isinstance(genome, str)
     if not uploaded and not genome.strip():
         raise InputError("give the genome FASTA: a path on this machine, or upload it")
-    paths, added = _save(list(beds) + ([genome] if uploaded else []))
+    paths, added = _save(list(beds) + list(label_beds) + ([genome] if uploaded else []))
     genome_path = str(paths.pop()) if uploaded else str(Path(genome.strip()).expanduser())
+    label_paths = tuple(str(paths.pop(len(beds))) for _ in label_beds)
     names = ", ".join(safe_filename(n) for n, _ in beds)
-    chosen = tuple((k, v) for k, v in (options or {}).items() if v not in (None, "", ()))
+    chosen = tuple((k, v) for k, v in {**(options or {}), "regions_labels": label_paths}.items()
+                   if v not in (None, "", ()))
     source = DataSource(names, (), "regions", alphabet=alphabet, description=f"genome regions: {names} on "
                         f"{genome[0] if uploaded else genome_path}", key=f"upload:{paths[0].parent.name}",
                         regions=tuple(map(str, paths)), genome=genome_path, region_options=chosen)
-    original = {str(p): n for p, (n, _) in zip(paths, beds)}
+    original = {str(p): n for p, (n, _) in zip([*paths, *label_paths], [*beds, *label_beds])}
     if uploaded:
         original[genome_path] = genome[0]
     try:

@@ -22,6 +22,8 @@ from .device import add_device_arguments, add_rank_timeout
 from .progress import progress_printer as _progress_printer
 
 EXIT_INPUT = 2
+REGION_OPTIONS = ("test_chroms", "width", "flank", "background", "background_bed", "bed_label_column",
+                  "regions_labels")  # bioseq evaluate --regions BED --genome FASTA, read as training reads them
 
 
 def _fmt(v) -> str:
@@ -44,7 +46,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if crowd is not None:
         print(f"bioseq: note: {crowd.text()}", file=sys.stderr)
     r = fit(data, model_opts, tc, out=a.out, name=a.name, log_dir=a.log_dir, resume=a.resume, overwrite=a.overwrite,
-            callback=None if a.quiet else _progress_printer(), launcher="cli")
+            callback=None if a.quiet else _progress_printer(), launcher="cli", rank_timeout=a.rank_timeout)
     runtime.finish()
     if not runtime.is_main():
         return 0  # rank 0 reports
@@ -99,10 +101,18 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from ..model.store import load_model, resolve
-    from ..prediction.evaluate import evaluate_files
+    from ..prediction.evaluate import evaluate_files, evaluate_regions
 
-    ev = evaluate_files(load_model(resolve(a.model)), a.files, labels=a.labels, labels_fasta=a.labels_fasta,
-                        mask=a.mask, ignore_label=a.ignore_label)
+    bundle = load_model(resolve(a.model))
+    if a.regions or a.genome:
+        if a.files or a.labels or a.labels_fasta or a.mask:
+            raise BioseqError("give sequence files (with their labels) or --regions with --genome, not both")
+        ev = evaluate_regions(bundle, a.regions or [], a.genome, **{k: getattr(a, k) for k in REGION_OPTIONS})
+    elif not a.files:
+        raise BioseqError("nothing to evaluate: give labelled sequence files, or --regions BED files with --genome")
+    else:
+        ev = evaluate_files(bundle, a.files, labels=a.labels, labels_fasta=a.labels_fasta, mask=a.mask,
+                            ignore_label=a.ignore_label)
     print(json.dumps(ev.as_json(), indent=1, default=float) if a.json else "\n".join(ev.report()))
     return 0
 
@@ -120,12 +130,13 @@ def cmd_models(a: argparse.Namespace) -> int:
         delete_model(a.name)
         print(f"deleted model {a.name}", file=sys.stderr)
         return 0
-    rows = list_models()
+    rows = list_models(include_bundled=True)
     if a.json:
         print(json.dumps(rows, indent=1))
         return 0
-    if not rows:
+    if not any(not r["bundled"] for r in rows):
         print(f"no models in {workspace()}", file=sys.stderr)
+    if not rows:
         return 0
     print(f"{'name':<40} {'alphabet':<8} {'val acc':>7}  {'created':<25} architecture")
     for r in rows:
@@ -133,8 +144,9 @@ def cmd_models(a: argparse.Namespace) -> int:
             print(f"{r['name']:<40} DAMAGED: {r['error']}")
             continue
         acc = r.get("val_accuracy")
+        created = "bundled (read-only)" if r["bundled"] else r["created"] or ""
         print(f"{r['name']:<40} {r['alphabet'] or '?':<8} {_fmt(acc) if acc is not None else '-':>7}  "
-              f"{r['created'] or '':<25} {r['architecture']}")
+              f"{created:<25} {r['architecture']}")
     return 0
 
 
@@ -149,6 +161,7 @@ def _confirmed(question: str) -> bool:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
+    from ..model import bundled
     from ..model.card import describe_model
     from ..model.store import read_meta, resolve
     from ..task import task_of
@@ -167,6 +180,7 @@ def cmd_info(a: argparse.Namespace) -> int:
         f"length:        max {length.get('max_length') or 'none'}, keep {length.get('policy', 'start')}",
         f"created:       {meta.get('created')}  seed {meta.get('seed')}",
         "versions:      " + ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items()),
+        *(f"{k + ':':<14} {v}" for k, v in bundled.card_rows(meta)),
     ]
     if t:
         task = task_of(meta)
@@ -218,6 +232,7 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
                    "(refused without it)")
     o.add_argument("--quiet", action="store_true", help="no progress output")
     add_destination(t, "save the model file here", "save the model in the workspace registry under this name")
+    add_rank_timeout(o)
     t.set_defaults(func=cmd_train)
 
 
@@ -240,8 +255,12 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
+    e.description = ("Metrics of a model on labelled sequence files, or on genome regions read as training reads "
+                     "them (--regions BED files with --genome; --test-chroms scores the chromosomes a run held out; "
+                     "--width, --flank, --background and --bed-label-column default to the model's training run's).")
     e.add_argument("model", metavar="MODEL")
-    e.add_argument("files", nargs="+", metavar="FILE")
+    e.add_argument("files", nargs="*", metavar="FILE")
+    add_option_arguments(e, groups=(), names=("regions", "genome", *REGION_OPTIONS))
     e.add_argument("--labels", metavar="F", help="CSV or TSV with columns id,label")
     e.add_argument("--labels-fasta", nargs="+", metavar="FILE", help="labellers: label FASTA files matched by id "
                    "(default: the files are three-line FASTA)")

@@ -14,9 +14,9 @@ Kinds and their minimum columns:
 * ``motifs`` — a DNA/RNA model: target, motif, sign, consensus, seqlets, sequences, match_id, match_name,
   match_family, q_value, p_value, matches, position_median, position_q1, position_q3, width, ppm, positions
   (TF-MoDISco on the maps of ``--method``, TomTom against JASPAR: ``--jaspar-release``, ``--jaspar-collection``,
-  ``--jaspar-taxa``, or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file); a protein model, or
-  ``--kmers``: target, motif, count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the
-  class explained first)
+  ``--jaspar-taxa``, or ``--motifs-file``; ``--meme-out`` writes the motifs as a MEME file; ``--top`` keeps that
+  many per class; ``--k`` is ignored, said on standard error); a protein model, or ``--kmers``: target, motif,
+  count, mean_score, sequences, in_class, in_others, enrichment (most enriched in the class explained first)
 * ``memory`` — distance, influence, relative, sequences
 * ``window`` (labellers) — id, t, length, mass, back, ahead, width, rf_back, rf_ahead, past_share, future_share
   (the span holding 90% / 99% of the attribution mass around each position, ``--method``)
@@ -45,7 +45,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..interpret import attribution, jaspar, modisco
-from ..interpret.views import CLI_VIEWS
+from ..interpret.views import CLI_VIEWS, KMER_DEFAULTS, named
 from ..outputs import check_output, write_output
 from .device import add_device_arguments
 
@@ -76,8 +76,10 @@ def add_inspect_arguments(p, func) -> None:
     p.add_argument("--position", type=int, metavar="T",
                    help="labellers: the 1-based position whose label the attribution kinds, mutations and "
                    "gate-saliency explain")
-    p.add_argument("--k", type=int, default=6, help="motif length for 'motifs' --kmers (6)")
-    p.add_argument("--top", type=int, default=20, help="motifs per class for 'motifs' --kmers (20)")
+    p.add_argument("--k", type=int, help=f"k-mer length for 'motifs' --kmers or a protein model "
+                   f"({KMER_DEFAULTS['k']}); a DNA/RNA model's named motifs ignore it")
+    p.add_argument("--top", type=int, help=f"motifs per class for 'motifs': the k-mers ({KMER_DEFAULTS['top']}) "
+                   "or the named motifs (all)")
     _motif_arguments(p)
     uses: dict[str, list] = {}
     for m in attribution.METHODS.values():
@@ -189,7 +191,7 @@ def _json(df: pd.DataFrame) -> str:
 def run_inspect(a: argparse.Namespace) -> int:
     from ..data.io import read_many
     from ..data.position_labels import looks_three_line, read_three_line
-    from ..interpret.named_motifs import meme_motifs
+    from ..interpret.named_motifs import meme_bytes
     from ..prediction.predict import check_alphabet
     from ..task import task_of
     from .device import load
@@ -211,6 +213,9 @@ def run_inspect(a: argparse.Namespace) -> int:
     else:
         records = list(itertools.islice(read_many(a.files), limit))
     check_alphabet(bundle, records)
+    if a.kind == "motifs" and a.k is not None and named(bundle, {"kmers": a.kmers}):
+        print(f"motifs: --k {a.k} ignored: it is the k-mer length of --kmers; TF-MoDISco sizes the named motifs",
+              file=sys.stderr)
     df, options = compute(a.kind, bundle, records, a, labels)
     if a.meme_out and "ppm" not in df.columns:
         raise InputError("--meme-out needs the motifs of a DNA/RNA model ('motifs' without --kmers)")
@@ -220,6 +225,6 @@ def run_inspect(a: argparse.Namespace) -> int:
         write_output(a.output, (lambda tmp: Path(tmp).write_text(_json(df))) if a.json
                      else (lambda tmp: df.to_csv(tmp, index=False)), inputs)
     if a.meme_out:
-        write_output(a.meme_out, lambda tmp: jaspar.write_meme(tmp, meme_motifs(df)), inputs)
+        write_output(a.meme_out, lambda tmp: Path(tmp).write_bytes(meme_bytes(df)), inputs)
     print(_summary(a.kind, df, options), file=sys.stderr)
     return 0

@@ -33,10 +33,10 @@ def cmd_tune(a: argparse.Namespace) -> int:
         raise BioseqError("--resume needs --name, --out or --log-dir to find the study")
     r = tune(data, a.name, budget, seed=tc.seed, resume=a.resume, max_trials=a.trials, train_cfg=tc,
              model_options=model_opts, log_dir=a.log_dir, callback=None if a.quiet else _printer(),
-             ensemble=a.ensemble, out=a.out, cv=a.cv)
+             ensemble=a.ensemble, out=a.out, jobs=a.jobs, clock=a.clock, cv=a.cv)
     done = sum(t["state"] == "complete" for t in r.trials)
     pruned = sum(t["state"] == "pruned" for t in r.trials)
-    print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s; study {r.folder}",
+    print(f"{len(r.trials)} trials ({done} complete, {pruned} pruned) in {r.seconds:.0f}s wall; study {r.folder}",
           file=sys.stderr)
     best = best_trial(r.trials)
     if r.model_path is None or best is None:
@@ -44,6 +44,10 @@ def cmd_tune(a: argparse.Namespace) -> int:
     print(f"best: trial {best['trial']}, {'cross-validated' if a.cv else 'validation'} loss {best['val_loss']:.4f}, "
           f"accuracy {best['val_accuracy']:.4f}; " + ", ".join(f"{k} {v}" for k, v in chosen_options(best).items()),
           file=sys.stderr)
+    if r.ensemble and r.ensemble.get("chosen") == "ensemble":
+        print(f"saved: the ensemble of trials {', '.join(map(str, r.ensemble['members']))}, validation loss "
+              f"{r.ensemble['ensemble_val_loss']:.4f} against {r.ensemble['best_trial_val_loss']:.4f} for the best "
+              "trial alone", file=sys.stderr)
     print(r.model_path)
     return 0
 
@@ -54,14 +58,16 @@ def add_tune_arguments(p) -> None:
     from ..training.search import SEARCH_OPTIONS, SPACE
     from .arguments import add_destination, add_option, add_option_arguments
 
-    p.description = ("Search the options with Optuna (TPE sampler, median pruning on the per-epoch validation loss) "
+    p.description = ("Search the options with Optuna (TPE sampler, Hyperband pruning on the per-epoch validation loss) "
                      "for --budget, choosing on validation data only. The first trial is the defaults (with the "
                      "training options given here: --lr, --batch-size and --weight-decay are where the search "
-                     "starts). The study is an SQLite database in the run folder ($BIOSEQ_HOME/runs/NAME/"
-                     "study.db); --resume continues it. Searched: " + ", ".join(SPACE) + ".")
+                     "starts), then a portfolio of configurations measured on published benchmarks for the kind "
+                     "of data. --jobs worker processes share the study, an SQLite database in the run folder "
+                     "($BIOSEQ_HOME/runs/NAME/study.db); --resume continues it. Searched: " + ", ".join(SPACE) + ".")
     add_option_arguments(p, groups=("data", "training"), names=("task",))
     o = p.add_argument_group("search")
-    o.add_argument("--budget", default="10m", help="wall-clock time for the search, e.g. 3m, 90s, 1h (default 10m)")
+    o.add_argument("--budget", default="10m", help="time for the search, e.g. 3m, 90s, 1h30m (default 10m): wall-clock "
+                   "time, or CPU time with --clock cpu")
     for option in SEARCH_OPTIONS:
         add_option(o, option)
     o.add_argument("--log-dir", metavar="DIR", help="keep the study and trials here instead of the workspace")

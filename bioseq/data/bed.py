@@ -4,7 +4,9 @@ BED is plain tab-separated text (chrom, start, end, then optional name, score, s
 project's dependencies have no reader for plain BED (pysam reads only bgzipped, tabix-indexed BED, and pybedtools
 needs bedtools installed), so the format is parsed here, in this one module, and nowhere else. Read: BED3, BED6 and
 wider; plain, gzipped or bgzipped (bgzip is gzip to a sequential reader); ``#`` comments, ``track`` and ``browser``
-lines and blank lines skipped; fields split on tabs (on any white space when a line has no tab).
+lines and blank lines skipped; fields split on tabs (on any white space when a line has no tab). A header line as
+many tools write one (``chrom start end ...``, ``chromStart``/``chromEnd``) is skipped, with a note, when it is the
+first line that is not a comment and its start or end is not a whole number.
 
 Every error names the BED file, the line number and the region: a coordinate that is not a whole number, a negative
 start, a zero or negative width, a missing label column, and (:func:`check_regions`) an unknown chromosome or a
@@ -23,6 +25,8 @@ from ..errors import InputError
 from .genome import GZIP_MAGIC, Genome
 
 SKIP = ("#", "track", "browser")
+HEADER_WORDS = ({"chrom", "chr", "chromosome", "seqname", "seqnames", "seqid", "contig"},
+                {"start", "chromstart", "begin"}, {"end", "chromend", "stop"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def _lines(path: Path) -> Iterator[str]:
         gz = fh.read(2) == GZIP_MAGIC
     opener = gzip.open if gz else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline=None) as fh:
+        with opener(path, "rt", encoding="utf-8-sig", newline=None) as fh:  # a byte-order mark is not a name
             yield from fh
     except UnicodeDecodeError:
         raise InputError("is not a text BED file (not UTF-8 text)", str(path)) from None
@@ -74,21 +78,36 @@ def _integer(text: str, what: str, path: str, n: int, fields: list[str]) -> int:
         raise InputError(f"line {n} ({where}): the {what} {text!r} is not a whole number", path) from None
 
 
-def read_bed(path: str | os.PathLike, label_column: int | None = None) -> list[Region]:
+def is_header(fields: Sequence[str]) -> bool:
+    """Whether ``fields`` (a BED line's first columns) are column names: ``chrom start end`` or ``chromStart`` /
+    ``chromEnd`` (any case), with a start or end that is not a whole number."""
+    if all(f.lstrip("+-").isdigit() for f in fields[1:3]):
+        return False
+    return any(f.lower().lstrip("#") in words for f, words in zip(fields, HEADER_WORDS))
+
+
+def read_bed(path: str | os.PathLike, label_column: int | None = None, notes: list[str] | None = None
+             ) -> list[Region]:
     """The regions of a BED file, in order. ``label_column`` is the 1-based column holding each region's label
-    (e.g. 4 for the name column)."""
+    (e.g. 4 for the name column). A skipped header line is said in ``notes`` (when given)."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such BED file", str(path))
     if not p.is_file():
         raise InputError("the BED path is not a file", str(path))
-    out = []
+    out: list[Region] = []
+    first = True
     for n, raw in enumerate(_lines(p), 1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith(SKIP):
             continue
         fields = line.split("\t") if "\t" in line else line.split()
         fields = [f.strip() for f in fields]
+        header, first = first and is_header(fields), False
+        if header:
+            if notes is not None:
+                notes.append(f"{path}: line {n} read as a header and skipped ({' '.join(fields[:3])} ...)")
+            continue
         if len(fields) < 3:
             raise InputError(f"line {n}: a BED line needs at least 3 columns (chrom, start, end); this one has "
                              f"{len(fields)}", str(path))

@@ -12,8 +12,9 @@ modification time), never beside the user's file: the folder of a genome may be 
 never writes next to or changes a user's input.
 
 **Chromosome names** (:meth:`Genome.resolve`): a name is matched as it is; else with its ``chr`` prefix dropped or
-added (a BED saying ``chr1`` against a genome saying ``1``, and the other way round), and ``chrM``/``MT`` for each
-other. A match that needed a rename is recorded in :attr:`Genome.renamed` so the caller can say so in a note.
+added (a BED saying ``chr1`` against a genome saying ``1``, and the other way round; ``Chr1`` too), and
+``chrM``/``MT``/``M`` for each other. A match that needed a rename is recorded in :attr:`Genome.renamed` so the
+caller can say so in a note.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from ..workspace import workspace
 GZIP_MAGIC = b"\x1f\x8b"
 PLAIN_GZIP = ("is compressed with plain gzip, which cannot be read at random places: compress it with bgzip "
               "instead (bgzip -c genome.fa > genome.fa.gz, or pysam.tabix_compress), or decompress it")
-MITO = {"chrM": "MT", "MT": "chrM", "chrMT": "MT", "M": "chrM"}
+MITO = ("chrM", "MT", "chrMT", "M", "ChrM")  # the mitochondrion's names, tried for any of them
+MITO_BASES = ("M", "MT")
 
 
 def is_bgzip(head: bytes) -> bool:
@@ -49,12 +51,13 @@ def compression(path: str | os.PathLike) -> str:
 
 
 def name_candidates(name: str) -> list[str]:
-    """The names ``name`` may have in a genome, in the order tried: itself, ``chr`` dropped or added, chrM/MT."""
-    other = name[3:] if name.startswith("chr") else "chr" + name
-    out = [name, other]
-    if name in MITO:
-        out.append(MITO[name])
-    return out
+    """The names ``name`` may have in a genome, in the order tried: itself, the ``chr`` prefix (any case:
+    ``Chr1`` as TAIR writes it) dropped or added, then the other spellings of the mitochondrion (chrM/MT)."""
+    base = name[3:] if name[:3].lower() == "chr" and len(name) > 3 else name
+    out = [name, base, "chr" + base, "Chr" + base, "CHR" + base]
+    if base.upper() in MITO_BASES:
+        out += MITO
+    return list(dict.fromkeys(out))
 
 
 class Genome:

@@ -135,8 +135,9 @@ class RegionReader:
         self.opts = opts
         self.genome = Genome(opts.genome)
         self.regions: list[Region] = []
+        self.notes: list[str] = []  # e.g. a BED header line skipped
         for path in opts.regions:
-            found = check_regions(read_bed(path, opts.bed_label_column), self.genome)
+            found = check_regions(read_bed(path, opts.bed_label_column, self.notes), self.genome)
             label = class_from_filename(path)
             self.regions += [r if r.label is not None else _relabel(r, label) for r in found]
 
@@ -160,7 +161,7 @@ class RegionReader:
             found = flank_regions(wins, self.genome.lengths)
             return [(r, fetch_padded(self.genome, r.chrom, r.start, r.end)) for r in found]
         found = [_relabel(r, BACKGROUND) for p in self.opts.background_bed
-                 for r in check_regions(read_bed(p), self.genome)]
+                 for r in check_regions(read_bed(p, notes=self.notes), self.genome)]
         return [(r, self._read(r)) for r in found]
 
     def classified(self, seed: int = 0) -> tuple[list[Region], list[str]]:
@@ -171,7 +172,12 @@ class RegionReader:
             if BACKGROUND in classes:
                 raise InputError(f"the one class of the regions is named {BACKGROUND!r}, the name of the drawn "
                                  "negatives: rename the BED file", self.opts.regions[0])
-            pairs += self._negatives(seed)
+            drawn = self._negatives(seed)
+            if not drawn:  # only flanks can find none
+                raise InputError(f"{ref('background', 'flanks')} found no free window beside any region (one of its "
+                                 "width, inside the chromosome, overlapping no region): use "
+                                 f"{ref('background', 'shuffled')} or {ref('background', 'bed')}", self.opts.regions[0])
+            pairs += drawn
         elif self.opts.background or self.opts.background_bed:
             raise InputError(f"{ref('background')} draws negatives when {ref('regions')} gives one class; these "
                              f"regions have {len(classes)} ({', '.join(sorted(classes))})")
@@ -182,7 +188,7 @@ class RegionReader:
         feature covers the letter)."""
         features: dict[str, list[tuple[int, int]]] = {}
         for p in self.opts.regions_labels:
-            for f in check_regions(read_bed(p), self.genome):
+            for f in check_regions(read_bed(p, notes=self.notes), self.genome):
                 features.setdefault(f.chrom, []).append((f.start, f.end))
         spans = {c: np.array(v, dtype=np.int64) for c, v in features.items()}
         regions, seqs, labels = [], [], []
@@ -229,8 +235,10 @@ def chromosome_split(chroms: Sequence[str], val: set[str], test: set[str]) -> tu
     return parts
 
 
-def build_dataset(opts: DataOptions, regions: Sequence[Region], seqs: Sequence[str], genome: str) -> Dataset:
-    """The :class:`Dataset` of region records (alphabet checked, ``--max-length`` and ``--class-map`` applied)."""
+def build_dataset(opts: DataOptions, regions: Sequence[Region], seqs: Sequence[str], genome: str,
+                  classes: Sequence[str] | None = None) -> Dataset:
+    """The :class:`Dataset` of region records (alphabet checked, ``--max-length`` applied); ``classes`` in this
+    order (a model's), else the labels found, sorted."""
     from .alphabets import get_alphabet
     from .encoding import clean, encode, fit_length
 
@@ -243,8 +251,13 @@ def build_dataset(opts: DataOptions, regions: Sequence[Region], seqs: Sequence[s
         cut = fit_length(s, opts.max_length, opts.length_policy)
         truncated += len(cut) < len(s)
         kept.append(cut)
-    classes = sorted({r.label for r in regions})
+    found = sorted({r.label for r in regions})
+    classes = list(classes) if classes is not None else found
     index = {c: i for i, c in enumerate(classes)}
+    unknown = [c for c in found if c not in index]
+    if unknown:
+        raise InputError(f"class {unknown[0]!r} of the regions is not one of the model's ({', '.join(classes)})",
+                         ", ".join(opts.regions))
     return Dataset(ids, kept, np.array([index[r.label] for r in regions], dtype=np.int64), classes, alphabet,
                    [*opts.regions, opts.genome], truncated)
 
@@ -265,13 +278,9 @@ def mapped(regions: Sequence[Region], seqs: Sequence[str], class_map: str | None
     return [r for r, _ in pairs], [s for _, s in pairs]
 
 
-def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = False) -> tuple:
-    """``(train, val, rule)`` from ``--regions``: :class:`Dataset` (or, with ``--regions-labels``,
-    :class:`PositionDataset`) parts by whole chromosomes (``--val-chroms``), else by the usual split
-    (``--val-fraction``, ``--split-identity``); ``--test-chroms`` are left out of both. ``rule`` says how, with the
-    chromosome-name notes under ``notes``."""
-    from .splits import split
-
+def _read_all(opts: DataOptions, seed: int, per_position: bool) -> tuple:
+    """Every window of ``opts`` with its letters (and label string), after ``--class-map``; the genome's names of
+    the validation and test chromosomes; the notes."""
     if per_position != bool(opts.regions_labels):
         raise InputError(f"a labeller on genome regions takes its per-position labels from {ref('regions_labels')}"
                          if per_position else f"{ref('regions_labels')} gives a label per position: train a "
@@ -283,16 +292,39 @@ def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = Fal
         else:
             regions, seqs = mapped(*reader.classified(seed), opts.class_map)
             labels = None
-        val_chroms, test_chroms = reader.held_out("val_chroms"), reader.held_out("test_chroms")
-        notes = reader.genome.notes()
+        held = reader.held_out("val_chroms"), reader.held_out("test_chroms")
+        notes = reader.notes + reader.genome.notes()
     finally:
         reader.close()
-    ds = build_positions(opts, regions, seqs, labels) if per_position else build_dataset(opts, regions, seqs,
-                                                                                           opts.genome)
+    return regions, seqs, labels, *held, notes
+
+
+def _build(opts: DataOptions, regions, seqs, labels, classes: Sequence[str] | None = None):
+    if labels is None:
+        return build_dataset(opts, regions, seqs, opts.genome, classes)
+    if classes is not None and list(classes) != [OUTSIDE, FEATURE]:
+        raise InputError(f"{ref('regions_labels')} labels letters {OUTSIDE} and {FEATURE}; the model's labels are "
+                         f"{', '.join(classes)}", ", ".join(opts.regions_labels))
+    return build_positions(opts, regions, seqs, labels)
+
+
+def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = False) -> tuple:
+    """``(train, val, rule)`` from ``--regions``: :class:`Dataset` (or, with ``--regions-labels``,
+    :class:`PositionDataset`) parts by whole chromosomes (``--val-chroms``), else by the usual split
+    (``--val-fraction``, ``--split-identity``); ``--test-chroms`` are left out of both (:func:`load_region_test`
+    reads them). ``rule`` says how, with the chromosome-name notes under ``notes``."""
+    from .splits import split
+
+    regions, seqs, labels, val_chroms, test_chroms, notes = _read_all(opts, seed, per_position)
+    ds = _build(opts, regions, seqs, labels)
     train, val, test = chromosome_split([r.chrom for r in regions], val_chroms, test_chroms)
     where = ", ".join(opts.regions)
     if not train:
         raise InputError("no regions left to train on after holding out the validation and test chromosomes", where)
+    if test_chroms:
+        notes.append(f"{len(test)} records on the test chromosomes ({opts.test_chroms}) left out: score them with "
+                     f"bioseq evaluate MODEL --regions {' '.join(opts.regions)} --genome {opts.genome} "
+                     f"--test-chroms {opts.test_chroms}")
     base = {"regions": len(ds), "test_chroms": sorted(test_chroms), "test_records": len(test), "notes": notes}
     if val_chroms:
         if not val:
@@ -310,6 +342,23 @@ def load_region_split(opts: DataOptions, seed: int = 0, per_position: bool = Fal
     if len(val_ds) == 0 or len(train_ds) == 0:
         raise InputError(f"too few regions ({len(rest)}) to hold out a validation set", where)
     return train_ds, val_ds, {**rule, **base}
+
+
+def load_region_test(opts: DataOptions, seed: int = 0, per_position: bool = False,
+                     classes: Sequence[str] | None = None):
+    """The records a trained model is scored on: those on ``--test-chroms`` (every window when none is given), read
+    exactly as :func:`load_region_split` reads them for training (the same windows, ``--class-map`` and, for the
+    same ``seed``, the same drawn negatives). ``classes``: the model's, in its order (a class it lacks is an
+    error)."""
+    regions, seqs, labels, _, test_chroms, _ = _read_all(opts, seed, per_position)
+    if test_chroms:
+        keep = chromosome_split([r.chrom for r in regions], set(), test_chroms)[2]
+        if not keep:
+            raise InputError(f"no regions on the test chromosomes ({ref('test_chroms', opts.test_chroms)})",
+                             ", ".join(opts.regions))
+        regions, seqs = [regions[i] for i in keep], [seqs[i] for i in keep]
+        labels = None if labels is None else [labels[i] for i in keep]
+    return _build(opts, regions, seqs, labels, classes)
 
 
 def build_positions(opts: DataOptions, regions: Sequence[Region], seqs: Sequence[str], labels: Sequence[str]):
@@ -332,15 +381,13 @@ def build_positions(opts: DataOptions, regions: Sequence[Region], seqs: Sequence
                            [*opts.regions, *opts.regions_labels, opts.genome], None, truncated)
 
 
-def region_dataset(opts: DataOptions, seed: int = 0) -> Dataset:
-    """Every region of ``opts`` (with its drawn negatives) as one :class:`Dataset`, before any split or
-    ``--class-map``: what the Data page reports on."""
-    reader = RegionReader(opts)
-    try:
-        regions, seqs = reader.classified(seed)
-    finally:
-        reader.close()
-    return build_dataset(opts, regions, seqs, opts.genome)
+def region_dataset(opts: DataOptions, seed: int = 0):
+    """Every window of ``opts`` as one :class:`Dataset` (with its drawn negatives) or, with ``--regions-labels``,
+    :class:`PositionDataset`, before any split or ``--class-map``: what the Data page reports on."""
+    from dataclasses import replace
+
+    regions, seqs, labels, *_ = _read_all(replace(opts, class_map=None), seed, bool(opts.regions_labels))
+    return _build(opts, regions, seqs, labels)
 
 
 def region_records(opts: DataOptions, limit: int | None = None) -> list:
@@ -349,5 +396,5 @@ def region_records(opts: DataOptions, limit: int | None = None) -> list:
 
     ds = region_dataset(opts)
     rows = zip(ds.ids, ds.seqs, ds.labels)
-    return [Record(i, f"{i} label={ds.classes[int(y)]}", s, opts.genome, n) for n, (i, s, y) in enumerate(rows, 1)
-            ][:limit]
+    return [Record(i, i if opts.regions_labels else f"{i} label={ds.classes[int(y)]}", s, opts.genome, n)
+            for n, (i, s, y) in enumerate(rows, 1)][:limit]

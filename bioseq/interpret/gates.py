@@ -21,7 +21,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pack_sequence
 
 from ..data.encoding import pad_batch
 from ..data.io import Record
-from ..model import cells
+from ..model import cells, encodings
 from ..model.recurrence import directions, unroll_layer
 from ..model.store import ModelBundle
 from ..prediction.predict import encode_records
@@ -58,7 +58,8 @@ def step_spans(bundle: ModelBundle, steps: int, length: int) -> list[tuple[int, 
     """1-based (start, end) sequence positions covered by each recurrent step."""
     front = bundle.model.front
     if front is None:
-        return [(t + 1, t + 1) for t in range(steps)]
+        back, ahead = encodings.reach(bundle.model.cfg)  # a k-mer encoding reads letters beside its position
+        return [(max(t - back, 0) + 1, min(t + ahead, length - 1) + 1) for t in range(steps)]
     return [front.span(t, length) for t in range(steps)]
 
 

@@ -6,8 +6,13 @@ file ships inside ``pyjaspar``, nothing is downloaded), its ``CORE`` collection 
 matrices by default (``taxa="all"`` for every taxonomic group), the latest version of each matrix; or the
 motifs of a MEME file (:func:`memelite.io.read_meme`). :func:`match` runs TomTom (both strands) of each query
 against all of them and keeps the best ``top`` per query with its p-value and its q-value (Benjamini-Hochberg
-over the query's p-values against every reference motif, as TomTom reports them). :func:`write_meme` writes
-motifs as a MEME file through ``modiscolite``'s writer; :func:`memelite.io.read_meme` reads it back.
+over the query's p-values against every reference motif, as TomTom reports them). :func:`meme_text` gives
+motifs as a MEME file through ``modiscolite``'s writer (:func:`write_meme` writes it);
+:func:`memelite.io.read_meme` reads it back.
+
+TomTom's kernels are numba functions cached on disk (``@njit(cache=True)``: in ``memelite/__pycache__``, or in
+``$NUMBA_CACHE_DIR`` when set): the first match on a fresh install compiles them (about a minute); later
+processes load them from the cache. :func:`compiled` says whether this process has matched once already.
 """
 
 from __future__ import annotations
@@ -127,16 +132,31 @@ def q_values(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[list[Match]]:
-    """The ``top`` best reference motifs for each query ``(W, 4)`` by TomTom p-value (both strands)."""
+_MATCHED = []  # one entry once this process has run TomTom (its kernels compiled or loaded from the cache)
+
+
+def compiled() -> bool:
+    """Whether this process has run TomTom already (else the next match may compile it: about a minute on a
+    fresh install, a second or two from numba's cache)."""
+    return bool(_MATCHED)
+
+
+def _tomtom(queries: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
+    """TomTom's p-values ``(queries, targets)`` of motifs given as ``(4, W)`` (``memelite``'s layout)."""
     from memelite import tomtom
 
-    if not len(queries):
-        return []
     with warnings.catch_warnings():  # a small MEME file: the p-values lean on few targets (said in the docs)
         warnings.simplefilter("ignore")
-        p = tomtom([np.ascontiguousarray(q.T, dtype=np.float64) for q in queries],
-                   [np.ascontiguousarray(m.T, dtype=np.float64) for m in ref.matrices])[0]
+        return tomtom(queries, targets)[0]
+
+
+def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[list[Match]]:
+    """The ``top`` best reference motifs for each query ``(W, 4)`` by TomTom p-value (both strands)."""
+    if not len(queries):
+        return []
+    p = _tomtom([np.ascontiguousarray(q.T, dtype=np.float64) for q in queries],
+                [np.ascontiguousarray(m.T, dtype=np.float64) for m in ref.matrices])
+    _MATCHED.append(True)
     out = []
     for row in np.asarray(p, dtype=np.float64):
         row = np.where(np.isfinite(row), row, 1.0)
@@ -146,8 +166,8 @@ def match(queries: Sequence[np.ndarray], ref: Reference, top: int = 3) -> list[l
     return out
 
 
-def write_meme(path: str, motifs: Sequence[tuple[str, np.ndarray, int]]) -> None:
-    """Write ``(name, matrix (W, 4), sites)`` motifs as a MEME file (``modiscolite``'s writer)."""
+def meme_text(motifs: Sequence[tuple[str, np.ndarray, int]]) -> str:
+    """``(name, matrix (W, 4), sites)`` motifs as the text of a MEME file (``modiscolite``'s writer)."""
     from modiscolite.meme_writer import MEMEWriter, MEMEWriterMotif
 
     writer = MEMEWriter(memesuite_version="5", motifs=[], alphabet=LETTERS, strands="+ -",
@@ -155,4 +175,10 @@ def write_meme(path: str, motifs: Sequence[tuple[str, np.ndarray, int]]) -> None
     for name, matrix, sites in motifs:
         writer.add_motif(MEMEWriterMotif(name=name, probability_matrix=np.asarray(matrix), source_sites=int(sites),
                                          alphabet=LETTERS))
-    writer.write(path)
+    return writer.get_output()
+
+
+def write_meme(path: str, motifs: Sequence[tuple[str, np.ndarray, int]]) -> None:
+    """Write ``(name, matrix (W, 4), sites)`` motifs as a MEME file (:func:`meme_text`)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(meme_text(motifs))

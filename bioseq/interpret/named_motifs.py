@@ -14,8 +14,11 @@ where it has under half the probability); ``match_*`` the best reference motif (
 family), ``matches`` the best :data:`TOP_MATCHES` in words (``MA0099.4 FOS::JUN (q 3e-06); ...``);
 ``position_*`` the median and quartiles of the seqlets' centres (1-based letters); ``ppm`` the trimmed position
 probability matrix (JSON, rows = columns of the motif, in the model's letter order) and ``positions`` every
-seqlet's centre (JSON) for the logo and the position histogram. The table's ``attrs`` hold ``seconds``
-(TF-MoDISco's time), ``reference`` and ``json_columns`` (the columns holding JSON).
+seqlet's centre (JSON) for the logo and the position histogram. ``top`` keeps at most that many motifs per class
+explained (in the table's order). The table's ``attrs`` hold ``seconds`` (TF-MoDISco's time), ``reference``,
+``json_columns`` (the columns holding JSON) and ``notes``: one line per class explained where TF-MoDISco found
+nothing while another class gave motifs (``class a: TF-MoDISco failed ...``). :func:`meme_bytes` gives the motifs
+as a MEME file, the bytes ``--meme-out`` writes and the dashboard's download gives.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ COLUMNS = ["target", "motif", "sign", "consensus", "seqlets", "sequences", "matc
            "match_family", "q_value", "p_value", "matches", "position_median", "position_q1", "position_q3", "width",
            "ppm", "positions"]
 TOP_MATCHES = 3
+_NOTHING = "TF-MoDISco found no motif in its records"
 
 
 def nucleic(bundle: ModelBundle) -> bool:
@@ -72,13 +76,16 @@ def _row(target: str, p: Pattern, matches: list[jaspar.Match], letters: str) -> 
 def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | None = None,
                  method: str = "saliency", jaspar_release: str = jaspar.RELEASE,
                  jaspar_collection: str = jaspar.COLLECTION, jaspar_taxa: str = "vertebrates",
-                 motifs_file: str | None = None, max_seqlets: int = MAX_SEQLETS, **options) -> pd.DataFrame:
+                 motifs_file: str | None = None, max_seqlets: int = MAX_SEQLETS, top: int | None = None,
+                 **options) -> pd.DataFrame:
     """The motifs TF-MoDISco finds in the attribution maps of ``method``, with their best reference matches
     (see the module docstring); :class:`~bioseq.interpret.modisco.NoMotifs` when it finds none."""
     if not nucleic(bundle):
         raise InputError(f"named motifs need a DNA or RNA model (JASPAR is DNA); this one reads {bundle.alphabet.name}")
     if int(max_seqlets) < SETTINGS["min_metacluster_size"]:
         raise InputError(f"max seqlets must be at least {SETTINGS['min_metacluster_size']}, not {max_seqlets}")
+    if top is not None and int(top) < 1:
+        raise InputError(f"top must be at least 1 motif per class, not {top}")
     target_index(bundle, target)  # an unknown class first, before any work
     ref = jaspar.reference(jaspar_release, jaspar_collection, jaspar_taxa, motifs_file)
     check_lengths(prepared_lengths(bundle, records))
@@ -96,8 +103,11 @@ def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | N
             continue
         seconds += took
         seen.append(f"{len(recs)} of class {cls}")
-        found += [(cls, p) for p in patterns]
-    why = "; ".join(f"class {', '.join(classes)}: {e}" for e, classes in failed.items())
+        if not patterns:
+            failed.setdefault(_NOTHING, []).append(cls)
+        found += [(cls, p) for p in patterns[:top]]
+    notes = [f"class {', '.join(classes)}: {e}" for e, classes in failed.items() if e != _NOTHING]
+    why = "; ".join(notes)
     if not found and not seen:
         raise NoMotifs(why)
     if not found:
@@ -108,7 +118,8 @@ def named_motifs(bundle: ModelBundle, records: Sequence[Record], target: str | N
     matches = jaspar.match([p.ppm for _, p in found], ref, TOP_MATCHES)
     letters = bundle.alphabet.letters
     table = pd.DataFrame([_row(c, p, m, letters) for (c, p), m in zip(found, matches)], columns=COLUMNS)
-    table.attrs.update(seconds=seconds, reference=ref.source, json_columns=("ppm", "positions"))
+    notes += [f"class {', '.join(classes)}: {_NOTHING}" for e, classes in failed.items() if e == _NOTHING]
+    table.attrs.update(seconds=seconds, reference=ref.source, json_columns=("ppm", "positions"), notes=notes)
     return table
 
 
@@ -121,3 +132,9 @@ def meme_motifs(table: pd.DataFrame) -> list[tuple[str, np.ndarray, int]]:
         out.append((name.replace(" ", "_"), np.asarray(json.loads(r.ppm)), int(r.seqlets)))
     return out
 
+
+
+def meme_bytes(table: pd.DataFrame) -> bytes:
+    """The table's motifs as a MEME file (:func:`meme_motifs`, :func:`bioseq.interpret.jaspar.meme_text`): what
+    ``bioseq inspect motifs --meme-out`` writes and the dashboard's Motifs tab downloads, byte for byte."""
+    return jaspar.meme_text(meme_motifs(table)).encode("utf-8")

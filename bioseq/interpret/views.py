@@ -32,7 +32,7 @@ class View:
     name: str
     help: str  # one line, shown in the CLI
     fn: Callable[..., pd.DataFrame]
-    columns: tuple[str, ...]  # the columns its table starts with (a labeller's may differ: see ``label_columns``)
+    columns: tuple[str, ...]  # the columns its table starts with (may differ: see ``columns_for``)
     tasks: tuple[str, ...] = BOTH  # the tasks whose models it explains
     default_records: int | None = None  # how many records the CLI uses unless told (costly views)
     options: tuple[str, ...] = ()  # command-line options it takes (``--position``, ``--k``, ...)
@@ -42,6 +42,15 @@ class View:
     summary: Callable[[pd.DataFrame, dict], str] = lambda df, opts: ""
     label_columns: tuple[str, ...] | None = None  # the columns for a task with an output per position, if other
     max_length: Callable[[], int | None] = lambda: None  # longest record (letters the model sees) it accepts
+    columns_of: Callable[[object, dict], tuple[str, ...]] | None = None  # the columns by model and options, if other
+
+    def columns_for(self, bundle, options: dict | None = None) -> tuple[str, ...]:
+        """The columns its table of ``bundle`` starts with, given these options: ``columns_of`` where the view
+        gives more than one table (motifs: named or k-mers), else ``label_columns`` for a task with an output per
+        position where it has them, else ``columns``."""
+        if self.columns_of is not None:
+            return self.columns_of(bundle, dict(options or {}))
+        return self.label_columns if task_of(bundle).per_position and self.label_columns else self.columns
 
     def fits(self, bundle) -> bool:
         """Whether this view explains ``bundle``'s task."""
@@ -103,18 +112,37 @@ def _memory(bundle, records, target=None, **options):
 NAMED_OPTIONS = ("jaspar_release", "jaspar_collection", "jaspar_taxa", "motifs_file", "max_seqlets")
 
 
-def _motifs(bundle, records, target=None, k=6, top=20, kmers=False, **options):
-    """A DNA/RNA model's motifs with names (:func:`.named_motifs.named_motifs`: TF-MoDISco and TomTom against
-    JASPAR) unless ``kmers``; any other model's (or with ``kmers``) the k-mers at the attribution peaks,
-    most enriched in the class explained first (:func:`.motifs.motifs`)."""
-    from .named_motifs import named_motifs, nucleic
+KMER_COLUMNS = ("target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment")
+KMER_DEFAULTS = {"k": 6, "top": 20}  # the k-mer table's length and candidates per class unless given
 
-    named = {name: options.pop(name) for name in NAMED_OPTIONS if name in options}
-    named = {name: value for name, value in named.items() if value is not None}  # None: the default
-    if nucleic(bundle) and not kmers:
-        return named_motifs(bundle, records, target, **named, **options)
+
+def named(bundle, options: dict) -> bool:
+    """Whether the motifs view gives ``bundle`` the named motifs (a DNA/RNA model without ``kmers``)."""
+    from .named_motifs import nucleic
+
+    return nucleic(bundle) and not options.get("kmers")
+
+
+def _motif_columns(bundle, options: dict) -> tuple[str, ...]:
+    from .named_motifs import COLUMNS
+
+    return tuple(COLUMNS) if named(bundle, options) else KMER_COLUMNS
+
+
+def _motifs(bundle, records, target=None, k=None, top=None, kmers=False, **options):
+    """A DNA/RNA model's motifs with names (:func:`.named_motifs.named_motifs`: TF-MoDISco and TomTom against
+    JASPAR, at most ``top`` per class when given) unless ``kmers``; any other model's (or with ``kmers``) the
+    ``top`` k-mers at the attribution peaks, most enriched in the class explained first (:func:`.motifs.motifs`,
+    :data:`KMER_DEFAULTS`)."""
+    from .named_motifs import named_motifs
+
+    chosen = {name: options.pop(name) for name in NAMED_OPTIONS if name in options}
+    chosen = {name: value for name, value in chosen.items() if value is not None}  # None: the default
+    if named(bundle, {"kmers": kmers}):
+        return named_motifs(bundle, records, target, top=top, **chosen, **options)
     from .motifs import motifs
-    return motifs(bundle, records, k=k, top=top, target=target, **options)
+    return motifs(bundle, records, k=KMER_DEFAULTS["k"] if k is None else k,
+                  top=KMER_DEFAULTS["top"] if top is None else top, target=target, **options)
 
 
 def _logo(bundle, records, target=None, **options):
@@ -175,8 +203,9 @@ def _sum_motifs(df, opts):
     if "consensus" in df.columns:
         return (f"motifs ({opts.get('method', 'saliency')}): TF-MoDISco found {len(df)} in "
                 f"{df.attrs.get('seconds', 0):.1f} s; best matches in {df.attrs.get('reference', 'the reference')}:\n"
-                + "\n".join(f"  {r.target} {r.motif} ({r.sign}) {r.consensus}: {r.seqlets} seqlets, around position "
-                            f"{r.position_median:g}; {r.matches or 'no match'}" for r in df.itertuples()))
+                + "\n".join([f"  {r.target} {r.motif} ({r.sign}) {r.consensus}: {r.seqlets} seqlets, around position "
+                             f"{r.position_median:g}; {r.matches or 'no match'}" for r in df.itertuples()]
+                            + [f"  no motif for {note}" for note in df.attrs.get("notes", ())]))
     return f"motifs ({opts.get('method', 'saliency')}): top candidates per class, most enriched first:\n" + "\n".join(
         f"  {r.target}: {r.motif} x{r.count} (at the peak of {r.in_class:.0%} of its class, {r.in_others:.0%} of "
         f"the others; enrichment {r.enrichment:.3g}; mean score {r.mean_score:.3g})"
@@ -218,9 +247,8 @@ VIEWS = MappingProxyType({v.name: v for v in (
          label_columns=("id", "layer", "direction", "t", "s", "distance", "grad_norm")),
     View("motifs", "DNA/RNA: TF-MoDISco motifs of the attribution maps (--method) named by TomTom against JASPAR; "
          "protein (or --kmers): the k-mers at the attribution peaks, most enriched in the class explained first",
-         _motifs, ("target", "motif", "count", "mean_score", "sequences", "in_class", "in_others", "enrichment"),
-         ("classify",), options=("k", "top", "kmers", *NAMED_OPTIONS), method=True,
-         summary=_sum_motifs),
+         _motifs, KMER_COLUMNS, ("classify",), options=("k", "top", "kmers", *NAMED_OPTIONS), method=True,
+         summary=_sum_motifs, columns_of=_motif_columns),
     View("memory", "influence of a position by distance from the end; the effective memory", _memory,
          ("direction", "distance", "influence", "relative", "sequences"), one_network=True, summary=_sum_memory),
     View("window", "labellers: the input span that holds 90%/99% of the attribution around each position "

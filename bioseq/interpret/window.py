@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.io import Record
+from ..model import encodings
 from ..model.store import ModelBundle
 from .attribution import attribute
 from .inputs import per_position_only, prepared_lengths
@@ -59,7 +60,7 @@ def receptive_field(bundle: ModelBundle, t: int, length: int) -> tuple[int, int]
     cfg = bundle.model.cfg
     if cfg.bidirectional:
         return t - 1, length - t
-    right = (cfg.conv_width - 1) - (cfg.conv_width - 1) // 2 if cfg.conv else 0
+    right = ((cfg.conv_width - 1) - (cfg.conv_width - 1) // 2 if cfg.conv else 0) + encodings.reach(cfg)[1]
     return t - 1, min(right, length - t)
 
 
@@ -68,8 +69,9 @@ def receptive_field_words(bundle: ModelBundle) -> str:
     cfg = bundle.model.cfg
     if cfg.bidirectional:
         return "the whole sequence (bidirectional: both sides of every position)"
-    right = (cfg.conv_width - 1) - (cfg.conv_width - 1) // 2 if cfg.conv else 0
-    ahead = f" and {right} letter{'s' if right != 1 else ''} ahead (the convolution)" if right else ", nothing ahead"
+    right = ((cfg.conv_width - 1) - (cfg.conv_width - 1) // 2 if cfg.conv else 0) + encodings.reach(cfg)[1]
+    ahead = (f" and {right} letter{'s' if right != 1 else ''} ahead (the {'convolution' if cfg.conv else 'k-mers'})"
+             if right else ", nothing ahead")
     return f"the whole past{ahead} (forward only)"
 
 

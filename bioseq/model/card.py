@@ -13,7 +13,7 @@ import html
 import math
 
 from ..task import task_of
-from . import cells
+from . import bundled, cells
 
 
 def _architecture(bundle) -> str:
@@ -26,6 +26,9 @@ def describe_config(cfg: dict) -> str:
     spec = cells.CELLS.get(cfg.get("cell"))  # metadata of any file: an unknown cell reads "?"
     cell = spec.describe(cfg) if spec is not None else "?"
     parts = []
+    if cfg.get("encoding", "onehot") != "onehot":
+        parts.append(str(cfg.get("encoding")) + (f"{cfg.get('kmer')}/{cfg.get('embed_size')}" if cfg.get(
+            "encoding") == "kmer" else f"/{cfg.get('embed_size')}" if cfg.get("encoding") == "embedding" else ""))
     if cfg.get("conv"):
         parts.append(f"conv{cfg.get('conv_filters')}/{cfg.get('conv_width')} pool{cfg.get('conv_pool')}")
     extras = [x for x in (cfg.get("norm") if cfg.get("norm") != "none" else None,
@@ -79,6 +82,7 @@ def card_html(bundle, metrics: dict | None = None, extra: dict | None = None) ->
     figures = _validation(bundle, metrics)
     if figures:
         rows["validation"] = "  ".join(f"{k} {_figure(v)}" for k, v in figures)
+    rows.update(bundled.card_rows(meta))
     rows.update(extra or {})
     body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
                    f"{html.escape(str(v))}</td></tr>" for k, v in rows.items())

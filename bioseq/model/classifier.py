@@ -3,6 +3,8 @@
 Data flow and shapes (B = batch, T = longest length in the batch, K = alphabet size):
 
 * input ``x (B, T, K)`` one-hot, ``lengths (B,)``; rows past a length are zero;
+* optional input encoding (``encoding``, :mod:`bioseq.model.encodings`): each position's one-hot row mapped
+  to ``E`` features (BLOSUM62, physicochemical, learned, k-mer), so attributions still see one-hot input;
 * optional convolutional front end: ``Conv1d`` + ReLU + max-pool of width ``conv_pool`` over valid
   positions only, giving ``(B, ceil(T / conv_pool), conv_filters)``;
 * the sequence is packed once; every recurrent layer reads and writes a ``PackedSequence`` whose
@@ -29,10 +31,10 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..task import task_of
-from . import cells
+from . import cells, encodings
 from .config import ModelConfig
 from .recurrence import packed_like, padded_layer, padded_ok, reversal_index, run_layer
-from .strands import reverse_complement
+from .strands import reverse, reverse_complement
 
 
 def make_rnn(cfg: ModelConfig, input_size: int) -> nn.Module:
@@ -59,7 +61,8 @@ class ConvFrontEnd(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.width, self.pool = cfg.conv_width, cfg.conv_pool
-        self.conv = SameConv1d(cfg.alphabet_size, cfg.conv_filters, cfg.conv_width)
+        self.reach = encodings.reach(cfg)  # the letters a k-mer encoding adds on each side
+        self.conv = SameConv1d(encodings.out_size(cfg), cfg.conv_filters, cfg.conv_width)
         self.relu = nn.ReLU()  # a module (no parameters), so Captum's DeepLift applies its rescale rule here
 
     def out_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
@@ -68,8 +71,8 @@ class ConvFrontEnd(nn.Module):
     def span(self, step: int, length: int) -> tuple[int, int]:
         """1-based inclusive range of sequence positions that output step ``step`` (0-based) sees."""
         left = (self.width - 1) // 2
-        lo = step * self.pool - left
-        hi = step * self.pool + self.pool - 1 + (self.width - 1 - left)
+        lo = step * self.pool - left - self.reach[0]
+        hi = step * self.pool + self.pool - 1 + (self.width - 1 - left) + self.reach[1]
         return max(lo, 0) + 1, min(hi, length - 1) + 1
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,8 +98,9 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg.validate()
         self.each_position = task_of(cfg).per_position  # a labeller: no read-out, the head at every position
+        self.encode = encodings.build(cfg)  # None for one-hot: no module, the weights of earlier versions
         self.front = ConvFrontEnd(cfg) if cfg.conv else None
-        size = cfg.conv_filters if cfg.conv else cfg.alphabet_size
+        size = cfg.conv_filters if cfg.conv else encodings.out_size(cfg)
         self.rnns = nn.ModuleList()
         self.norms = nn.ModuleList()
         for i in range(cfg.layers):
@@ -111,6 +115,8 @@ class SequenceClassifier(nn.Module):
     def features(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Input to the first recurrent layer: ``(B, T', F)`` and lengths ``(B,)`` (CPU)."""
         lengths = lengths.cpu()
+        if self.encode is not None:
+            x = self.encode(x, lengths)
         if self.front is not None:
             x, lengths = self.front(x, lengths)
         return x, lengths
@@ -159,12 +165,19 @@ class SequenceClassifier(nn.Module):
         """Logits ``(B, n_classes)``, or ``(B, T, n_classes)`` for a labeller. ``keep`` collects per-layer
         packed inputs and outputs. ``scored (B, T)`` bool (labellers): only these positions enter batch-norm
         statistics in training; outputs at every position are computed as usual. With ``strand="both"`` an
-        evaluating classifier averages the probabilities of ``x`` and its reverse complement."""
-        if self.cfg.strand == "both" and not self.training and not self.each_position and keep is None:
+        evaluating model averages the probabilities of ``x`` and its reverse complement (a labeller's, position
+        by position: the reverse complement's outputs reversed back)."""
+        if self.cfg.strand == "both" and not self.training and keep is None:
             # the average of the probabilities on both strands, as logits: softmax(log mean p) = mean p
-            p = (torch.softmax(self.strand_logits(x, lengths), -1)
-                 + torch.softmax(self.strand_logits(reverse_complement(x, lengths), lengths), -1)) / 2
-            return torch.log(p.clamp_min(1e-12))
+            other = self.strand_logits(reverse_complement(x, lengths), lengths)
+            if self.each_position:
+                other = reverse(other, lengths)
+            p = (torch.softmax(self.strand_logits(x, lengths), -1) + torch.softmax(other, -1)) / 2
+            logits = torch.log(p.clamp_min(1e-12))
+            if self.each_position:  # exactly zero past each length, as every labeller's logits
+                inside = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
+                logits = logits.masked_fill(~inside[:, :, None], 0.0)
+            return logits
         return self.strand_logits(x, lengths, keep, scored)
 
     def strand_logits(self, x: torch.Tensor, lengths: torch.Tensor, keep: list | None = None,

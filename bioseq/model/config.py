@@ -19,6 +19,9 @@ NORMS = ("none", "batch", "layer")
 POOLINGS = ("last", "mean", "max", "attention")
 TASKS = NAMES  # the task names, from the Task module
 STRANDS = ("forward", "augment", "both")  # see bioseq.model.strands
+ENCODINGS = ("onehot", "blosum62", "physchem", "embedding", "kmer")  # see bioseq.model.encodings
+PROTEIN_ONLY = ("blosum62", "physchem")  # fixed maps over the 20 amino acids
+MAX_KMERS = 4096  # the most k-mers a kmer encoding embeds (alphabet size ** kmer)
 
 
 @declare("model")
@@ -60,11 +63,20 @@ class ModelConfig:
                        help="how positions become one vector: last state, mean, max or learned attention")
     strand: str = opt("forward", label="DNA strands", choices=STRANDS, alphabets=("dna",),
                       help="DNA only: forward reads the sequences as given; augment trains on random reverse "
-                      "complements too; both also predicts the average over a sequence and its reverse complement "
-                      "(for signals that can sit on either strand)")
+                      "complements too (a labeller's labels reversed with them); both also predicts the average "
+                      "over a sequence and its reverse complement (a labeller's position by position; for "
+                      "signals that can sit on either strand)")
     forget_bias: float = opt(1.0, label="Forget-gate bias", step=0.5,
                              help="LSTM only: start with the forget gate open (bias 1, as in Keras), so the cell "
                              "remembers by default")
+    encoding: str = opt("onehot", label="Input encoding", choices=ENCODINGS,
+                        help="the model's first layer, over the one-hot letters: onehot (none); blosum62 or physchem "
+                        "(protein: BLOSUM62 rows, or one-hot plus hydropathy, charge, volume and polarity); "
+                        "embedding (learned); kmer (a learned embedding of the k-mer around each position)")
+    embed_size: int = opt(16, label="Embedding size", min=1, max=256,
+                          help="embedding and kmer encodings: the size of each position's learned vector")
+    kmer: int = opt(3, label="k-mer length", min=1, max=12, help="kmer encoding: letters per k-mer (the alphabet "
+                    f"size to this power is at most {MAX_KMERS:,})")
 
     def validate(self) -> ModelConfig:
         """``self`` if every field is valid: each option's type, choices and range (one rule,
@@ -77,9 +89,13 @@ class ModelConfig:
         if task.per_position and self.conv and self.conv_pool > 1:
             raise ValueError(f"a labeller gives one output per position, so the conv front end cannot pool: "
                              f"conv_pool is {self.conv_pool}; use {ref('conv_pool', 1)}")
-        if task.per_position and self.strand != "forward":
-            raise ValueError(f"strand {self.strand!r} is for classifiers: a labeller's labels would have to be "
-                             f"reversed too; use {ref('strand', 'forward')}")
+        if self.encoding in PROTEIN_ONLY and self.alphabet_size != 20:
+            raise ValueError(f"the {self.encoding} encoding is for protein (20 letters), not {self.alphabet_size} "
+                             f"letters; use {ref('encoding', 'embedding')} or {ref('encoding', 'onehot')}")
+        if self.encoding == "kmer" and self.alphabet_size ** self.kmer > MAX_KMERS:
+            raise ValueError(f"a {self.kmer}-mer encoding of {self.alphabet_size} letters has "
+                             f"{self.alphabet_size ** self.kmer:,} k-mers, more than {MAX_KMERS:,}; use a smaller "
+                             f"{ref('kmer')} or {ref('encoding', 'embedding')}")
         return self
 
     @property
@@ -103,7 +119,8 @@ class ModelConfig:
         """The whole-number options that are a dimension of some weight of the model built from this config
         (so no larger than the largest dimension of those weights); ``layers`` counts layers, ``conv_pool``
         and an unused front end's sizes size nothing."""
-        return ("alphabet_size", "n_classes", "hidden", *(("conv_filters", "conv_width") if self.conv else ()))
+        return ("alphabet_size", "n_classes", "hidden", *(("conv_filters", "conv_width") if self.conv else ()),
+                *(("embed_size",) if self.encoding in ("embedding", "kmer") else ()))
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "") -> ModelConfig:

@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     import torch
 
 AMP_CHOICES = ("auto", "off", "bf16", "fp16")
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 instructions that compute bfloat16 natively (Linux cpuinfo)
+
+
+def cpu_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has native bfloat16 instructions (one of :data:`BF16_CPU_FLAGS` among the ``flags`` of
+    ``/proc/cpuinfo``); ``False`` where that file cannot be read (another OS): bf16 is then never chosen
+    for a CPU by itself, only when asked for with ``--amp bf16``."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
 def amp_dtype(amp: str | None, device: torch.device | str) -> torch.dtype | None:

@@ -39,7 +39,7 @@ from ..errors import ModelFileError, shown
 from ..task import task_of
 from ..version import __version__
 from ..workspace import NAME_RE, atomic_write, check_name, holding, models_dir, workspace
-from . import ensemble, filecheck
+from . import bundled, ensemble, filecheck
 from .card import card_html, describe_model, short
 from .classifier import ModelConfig, SequenceClassifier
 
@@ -212,13 +212,16 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def _file_config(cfg: ModelConfig) -> dict:
-    """A config as the file stores it: a classifier's ``task`` and a forward ``strand`` are left out, so
-    such files stay readable by earlier versions."""
+    """A config as the file stores it: a classifier's ``task``, a forward ``strand`` and a one-hot ``encoding``
+    (with its unused sizes) are left out, so such files stay readable by earlier versions."""
     config = cfg.to_dict()
     if config["task"] == "classify":
         del config["task"]
     if config.get("strand") == "forward":
         del config["strand"]
+    if config.get("encoding") == "onehot":
+        for key in ("encoding", "embed_size", "kmer"):
+            del config[key]
     return config
 
 
@@ -286,14 +289,20 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
 
 
 def model_path(name: str) -> Path:
-    return models_dir() / f"{check_name(name)}{SUFFIX}"
+    """The registry path of model ``name``: the path of every model saved, renamed or deleted by name, so a
+    bundled model's name is refused here (:func:`bioseq.model.bundled.read_only`)."""
+    if bundled.is_bundled(check_name(name)):
+        raise bundled.read_only(name)
+    return models_dir() / f"{name}{SUFFIX}"
 
 
 def resolve(name_or_path: str) -> Path:
-    """A model path from a file path or a registry name."""
+    """A model path from a file path, a bundled model's name (:mod:`bioseq.model.bundled`) or a registry name."""
     p = Path(name_or_path)
     if p.is_file():
         return p
+    if bundled.is_bundled(name_or_path):
+        return bundled.path(name_or_path)
     if NAME_RE.fullmatch(name_or_path):
         reg = models_dir() / f"{name_or_path.removesuffix(SUFFIX)}{SUFFIX}"
         if reg.is_file():
@@ -301,11 +310,26 @@ def resolve(name_or_path: str) -> Path:
     raise ModelFileError(f"{name_or_path}: no such model file or registry name (workspace {workspace()})")
 
 
-def list_models() -> list[dict]:
-    """One summary per readable model in the registry, newest first; damaged files are marked."""
-    out = []
+def list_models(include_bundled: bool = False) -> list[dict]:
+    """One summary per readable model in the registry, newest first; damaged files are marked. With
+    ``include_bundled``, the bundled models follow (each row then says ``bundled`` true or false), and a registry
+    file with a bundled model's name is marked as hidden by it."""
     folder = models_dir()
-    for p in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+    out = sorted(_summaries(sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []),
+                 key=lambda r: r.get("created") or "", reverse=True)
+    if not include_bundled:
+        return out
+    for r in out:
+        if bundled.is_bundled(r["name"]):
+            r["error"] = (f"{r['path']}: has the name of a bundled model, which takes that name's place; load this "
+                          "file by its path, or save it under another name")
+    return [{**r, "bundled": False} for r in out] + [{**r, "bundled": True} for r in
+                                                      _summaries([bundled.path(n) for n in bundled.names()])]
+
+
+def _summaries(paths: Sequence[Path]) -> list[dict]:
+    out = []
+    for p in paths:
         try:
             m = read_meta(p)
         except ModelFileError as e:
@@ -319,7 +343,7 @@ def list_models() -> list[dict]:
             "classes": m.get("classes"), "val_accuracy": val.get("accuracy"), "val_auroc": val.get("auroc"),
             "val_mcc": val.get("mcc"), "created": m.get("created"),
         })
-    return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
+    return out
 
 
 def register_model(src: str | os.PathLike, name: str, *, overwrite: bool = False) -> Path:

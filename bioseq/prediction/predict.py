@@ -22,7 +22,7 @@ from ..data.alphabets import detect_alphabet
 from ..data.encoding import clean, encode, length_batches, pad_batch
 from ..data.io import LongRecord, Record, chunked
 from ..errors import InputError
-from ..model import cells
+from ..model import cells, encodings
 from ..model.classifier import SequenceClassifier
 from ..model.recurrence import padded_ok
 from ..model.store import ModelBundle
@@ -116,9 +116,10 @@ def _member_bytes(cfg, fused: bool) -> int:
     # a fused (oneDNN) layer's gates and outputs; an unrolled cell's per-step tensors cost about 1.6 kB a step
     rnn = 4 * dirs * (gates + 2) * hidden + 640 if fused else 4 * dirs * (gates + 4) * hidden + 1600 * dirs
     rnn += 8 * dirs * hidden * (cfg.layers - 1)  # the outputs a layer hands on
-    feats, pool = (cfg.conv_filters, cfg.conv_pool) if cfg.conv else (cfg.alphabet_size, 1)
-    front = 4 * (cfg.alphabet_size + 3 * cfg.conv_filters) if cfg.conv else 0
-    return 8 * cfg.alphabet_size + 12 * cfg.n_classes + max(front, (rnn + 4 * feats) // pool)
+    feats, pool = (cfg.conv_filters, cfg.conv_pool) if cfg.conv else (encodings.out_size(cfg), 1)
+    front = 4 * (encodings.out_size(cfg) + 3 * cfg.conv_filters) if cfg.conv else 0
+    return (8 * cfg.alphabet_size + 12 * cfg.n_classes + encodings.position_bytes(cfg)
+            + max(front, (rnn + 4 * feats) // pool))
 
 
 def position_bytes(bundle: ModelBundle) -> int:

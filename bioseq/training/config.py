@@ -48,6 +48,16 @@ class TrainConfig:
                    "validation; auto is bf16 on a CUDA GPU that supports it and off on a CPU (float32, the "
                    "measured baseline there; fp16 needs CUDA)")
 
+    schedule: str = opt("constant", label="Learning-rate schedule", choices=("constant", "onecycle", "cosine"),
+                        help="constant keeps the learning rate; onecycle warms up to it over the first 30% of the "
+                        "steps and anneals to 1/250000 of it; cosine anneals from it to zero over the epochs")
+    swa: bool = opt(False, label="Weight averaging (SWA)", help="stochastic weight averaging: average the weights "
+                    "of every epoch from the first that does not improve the validation loss, and keep the "
+                    "average when its validation loss is lower than the best epoch's")
+    label_smoothing: float = opt(0.0, label="Label smoothing", min=0.0, max=0.5, step=0.05,
+                                 help="train towards (1 - s) on the true class and s spread over all classes, "
+                                 "against over-confidence; the validation loss stays unsmoothed")
+
     def validate(self) -> TrainConfig:
         """``self`` if every option's value is valid (type, choices, range), else :class:`InputError`
         naming the first that is not."""

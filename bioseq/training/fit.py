@@ -33,7 +33,7 @@ from ..data.source import DataOptions
 from ..data.splits import files_rule, split
 from ..errors import InputError, TrainingError, ref
 from ..model.classifier import SequenceClassifier
-from ..model.config import ModelConfig
+from ..model.config import PROTEIN_ONLY, ModelConfig
 from ..model.store import ModelBundle, model_path, save_model
 from ..options import alphabet_defaults, option
 from ..outputs import check_output
@@ -59,6 +59,9 @@ def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **ov
     if given.get("strand", "forward") != "forward" and alphabet != "dna":
         raise InputError(f"{ref('strand', given['strand'])} reads both DNA strands; {alphabet.upper()} has one "
                          f"strand to read (drop the option or use {ref('strand', 'forward')})")
+    if given.get("encoding") in PROTEIN_ONLY and alphabet != "protein":
+        raise InputError(f"{ref('encoding', given['encoding'])} encodes amino acids; this data is {alphabet.upper()} "
+                         f"(use {ref('encoding', 'embedding')}, {ref('encoding', 'kmer')} or drop the option)")
     opts = alphabet_defaults(alphabet, given.get("task"))
     opts.update(given)
     return ModelConfig(alphabet_size=alphabet_size, n_classes=n_classes, **opts).validate()
@@ -207,7 +210,7 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
         out: str | os.PathLike | None = None, name: str | None = None, log_dir: str | os.PathLike | None = None,
         resume: bool = False, overwrite: bool = False, callback: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None, launcher: str = "python",
-        claimed: Claim | None = None) -> FitResult:
+        claimed: Claim | None = None, rank_timeout: float = runtime.RANK_TIMEOUT) -> FitResult:
     """Train a model on ``data`` and save it to ``out`` or the registry under ``name``.
 
     The name is claimed first (:mod:`bioseq.training.claims`): a model or run of that name is refused unless
@@ -215,7 +218,8 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
     name being trained right now; ``claimed`` is a claim the caller already holds (the dashboard's). Before
     training, the model path must be writable and the model's metadata within the format's limits; when the
     save still fails, the run is marked failed and its checkpoint kept for ``--resume``.
-    ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``.
+    ``launcher`` (``cli``, ``dashboard``, ``python``) is recorded in ``run.json``. ``rank_timeout``: under
+    torchrun, minutes a process waits for the others (``--rank-timeout``) before the run stops with one line.
     """
     train_cfg = train_cfg or TrainConfig()
     model_options = dict(model_options or {})
@@ -225,8 +229,9 @@ def fit(data: DataOptions, model_options: dict | None = None, train_cfg: TrainCo
             name, path, run = _destination(name, out, log_dir)
             check_output(path, data.inputs())  # never onto an input
             held = held or _claim(name, path, run, resume, overwrite, out)
-        return _fit(data, model_options, train_cfg, out, name, log_dir, resume, overwrite, callback, should_stop,
-                    launcher)
+        with runtime.watching(rank_timeout, "training stopped, no model written"):
+            return _fit(data, model_options, train_cfg, out, name, log_dir, resume, overwrite, callback, should_stop,
+                        launcher, rank_timeout)
     finally:
         if held is not None:
             held.release()
@@ -252,7 +257,7 @@ def _claim(name: str, path: Path, run: RunFolder, resume: bool, overwrite: bool,
 
 
 def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, name, log_dir, resume: bool,
-         overwrite: bool, callback, should_stop, launcher: str) -> FitResult:
+         overwrite: bool, callback, should_stop, launcher: str, rank_timeout: float) -> FitResult:
     task = detect_task(data, model_options.get("task"))
     model_options["task"], each_position = task.name, task.per_position
     load = loader(data, each_position)
@@ -295,7 +300,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
                   data=asdict(data), summary=summary, split=split_rule, leakage=leak, fingerprint=print_)
         try:
             nets, results = _train(cfg, train_cfg, train_ds, val_ds, train_arrays, val_arrays, run, resume,
-                                   callback, should_stop)
+                                   callback, should_stop, rank_timeout)
             model, result = (nets[0], results[0]) if len(nets) == 1 else ensemble_result(
                 nets, results, val_arrays, targets_of(val_ds))
             bundle = card.bundle(model.cpu().eval(), result, results)
@@ -312,7 +317,7 @@ def _fit(data: DataOptions, model_options: dict, train_cfg: TrainConfig, out, na
 
 
 def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arrays, val_arrays, run, resume: bool,
-           callback, should_stop) -> tuple[list, list[TrainResult]]:
+           callback, should_stop, rank_timeout: float) -> tuple[list, list[TrainResult]]:
     """One network per seed (an ensemble when ``seeds`` > 1), each with its checkpoint in the run folder."""
     def on_progress(p: Progress) -> None:
         run.progress(p)
@@ -329,7 +334,7 @@ def _train(cfg: ModelConfig, train_cfg: TrainConfig, train_ds, val_ds, train_arr
         ckpt = run.checkpoint_path if k == 0 else run.path / f"checkpoint-{k + 1}.safetensors"
         results.append(train(nets[-1], train_arrays, targets_of(train_ds), val_arrays, targets_of(val_ds),
                              member_cfg, callback=on_progress, checkpoint_path=ckpt, resume=resume,
-                             should_stop=should_stop))
+                             should_stop=should_stop, rank_timeout=rank_timeout))
         if results[-1].interrupted:
             break
     return nets, results

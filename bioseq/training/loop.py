@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.encoding import encoded_lengths, length_batches, pad_batch, take_batch
+from ..data.encoding import encoded_lengths, length_batches, take_batch
 from ..errors import TrainingError, ref
 from ..model import strands
 from ..model.precision import autocast, grad_scaler
-from ..runtime import device_for, init, is_main, resolve_device
+from ..runtime import RANK_TIMEOUT, device_for, init, is_main, resolve_device
 from ..task import class_weight_vector, task_of
-from . import checkpoint, distributed
+from . import checkpoint, distributed, recipes
 from .config import TrainConfig, seed_everything
 from .recorder import GradientRecorder
 
@@ -134,28 +134,31 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
           val_arrays: Sequence[np.ndarray], val_labels, cfg: TrainConfig, *,
           callback: Callable[[Progress], None] | None = None,
           checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          should_stop: Callable[[], bool] | None = None, rank_timeout: float = RANK_TIMEOUT) -> TrainResult:
     """Train ``model`` in place, restore its best weights (lowest validation loss) and report.
 
     A checkpoint is saved to ``checkpoint_path`` (a run folder's, :mod:`bioseq.training.runs`) after
     each epoch; with ``resume`` the run continues from it. ``should_stop`` is polled between batches
-    (the dashboard's Stop button).
+    (the dashboard's Stop button). ``rank_timeout``: under torchrun, minutes to wait for the other processes.
     """
     seed_everything(cfg.seed, cfg.deterministic)
     device = device_for(resolve_device(cfg.device))
-    init(device)
+    init(device, rank_timeout)
     model.to(device)
     net = distributed.wrap(model, device)  # DDP under torchrun: gradients all-reduced in backward
     n_classes, kind = model.cfg.n_classes, task_of(model)
     weights = class_weight_vector(kind.flat(train_labels), n_classes) if cfg.class_weights else None
     weights = weights.to(device) if weights is not None else None
     task = kind.bind(train_labels, n_classes, weights)
+    val_loss_fn = getattr(task, "loss_fn", None)  # validation keeps the unsmoothed loss
+    task = recipes.smooth(task, cfg.label_smoothing)
     opt = adamw(model, cfg.lr, cfg.weight_decay)
     recorder = GradientRecorder(model, cfg.grad_every)
     scaler = grad_scaler(cfg.amp, device)
     params = list(model.parameters())
     lengths = encoded_lengths(train_arrays)
     steps_per_epoch = min(math.ceil(len(train_arrays) / cfg.batch_size), cfg.max_steps or math.inf)
+    average = recipes.WeightAverage(model) if cfg.swa else None
     history: list[dict] = []
     best = {"loss": math.inf, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     best_val = None  # the best epoch's validation metrics and probabilities: no second pass at the end
@@ -184,17 +187,24 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             if should_stop is not None and should_stop():
                 interrupted = True
                 break
-            x, lens = (pad_batch(strands.augment([train_arrays[i] for i in idx], rng))
-                       if model.cfg.strand != "forward" else take_batch(train_arrays, idx))
+            flip = strands.flips(len(idx), rng) if model.cfg.strand != "forward" else None
+            x, lens = take_batch(train_arrays, idx)
             y = task.targets(idx, x.shape[1], device)
+            if flip is not None:  # random reverse complements; a labeller's labels reversed with them
+                x, flipped_y = strands.flip_batch(x, lens, flip, y if kind.per_position else None)
+                y = flipped_y if kind.per_position else y
             with autocast(cfg.amp, device):
                 logits = task.run(net, to_device(x, device), lens, y)
                 loss, n = task.loss(logits, y)
             value = loss.item()  # the step's one wait for the device; the probabilities are ready with it
             if not math.isfinite(value):
                 raise TrainingError(NAN_ADVICE.format(value=value, epoch=epoch, step=b))
+            if flip is not None and kind.per_position:  # each position's probabilities kept at its own place
+                logits = torch.where(torch.as_tensor(flip, device=logits.device)[:, None, None],
+                                     strands.reverse(logits, lens), logits)
             task.keep(probs, idx, logits, lens)
             opt.zero_grad(set_to_none=True)
+            recipes.set_lr(opt, cfg.lr, cfg.schedule, step, cfg.epochs * steps_per_epoch)
             step += 1
             if scaler is None:
                 loss.backward()
@@ -212,14 +222,17 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
         scored, probs = task.visited(probs, batches) if cfg.max_steps else (task, probs)
         train_m = scored.metrics(probs, run_loss / max(seen, 1e-12))
         val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
-                                loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
+                                loss_fn=val_loss_fn, amp=cfg.amp)
         history.append({"epoch": epoch, "split": "train", **train_m})
         history.append({"epoch": epoch, "split": "val", **val_m})
-        if val_m["loss"] < best["loss"] - 1e-4:
+        improved = val_m["loss"] < best["loss"] - 1e-4
+        if improved:
             best = {"loss": val_m["loss"], "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
             best_val, waited = (val_m, val_p), 0
         else:
             waited += 1
+        if average is not None:
+            average.update(epoch, improved)
         if ckpt_path and is_main():
             checkpoint.save(ckpt_path, model, opt, {"epoch": epoch, "step": step, "history": history,
                                                      "best": best, "waited": waited,
@@ -228,11 +241,19 @@ def train(model: nn.Module, train_arrays: Sequence[np.ndarray], train_labels,
             callback(Progress("epoch", epoch, cfg.epochs, steps_per_epoch, steps_per_epoch,
                               train_m["loss"], time.perf_counter() - t0, history))
     model.load_state_dict(best["state"])
+    if average is not None and not interrupted:
+        def batches():  # the training set once, for the average's batch-norm statistics
+            for i in length_batches(lengths, cfg.batch_size):
+                x, lens = take_batch(train_arrays, i)
+                yield to_device(x, device), lens, task.targets(i, x.shape[1], device)
+
+        best, best_val = average.choose(best, best_val, batches, task.run, lambda m: evaluate(
+            m, val_arrays, val_labels, device=device, weight=weights, loss_fn=val_loss_fn, amp=cfg.amp))
     if best_val is not None:  # evaluated with exactly these weights (evaluation changes no state)
         val_m, val_p = best_val
     else:  # a resumed run's best epoch, or no finished epoch
         val_m, val_p = evaluate(model, val_arrays, val_labels, device=device, weight=weights,
-                                loss_fn=getattr(task, "loss_fn", None), amp=cfg.amp)
+                                loss_fn=val_loss_fn, amp=cfg.amp)
     return TrainResult(history, recorder.table(), best["epoch"],
                        kind.bind(val_labels, n_classes).confusion(val_p), val_m,
                        time.perf_counter() - t0, stopped_early, interrupted)

@@ -24,6 +24,9 @@ from ..model.store import ModelBundle, check_header, check_writable, file_meta, 
 from .config import TrainConfig
 from .loop import TrainResult
 
+# how genome regions were read into windows: what ``bioseq evaluate --regions`` reads them with again
+REGION_READING = ("width", "flank", "background", "bed_label_column", "val_chroms", "test_chroms")
+
 _WIDEST_FLOAT = -1.2345678901234567e-300  # the longest a float64 prints in JSON (24 characters)
 
 
@@ -65,6 +68,7 @@ class Card:
                 "history": result.history, "seconds": result.seconds,
                 "stopped_early": result.stopped_early, "interrupted": result.interrupted,
                 "run_dir": self.run_dir,
+                **({"regions": {k: getattr(data, k) for k in REGION_READING}} if data.regions else {}),
             },
         }
 

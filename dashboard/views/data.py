@@ -91,6 +91,10 @@ with regions_tab:
                "up to its first dot), or a label column; with one class, negatives are drawn. The genome is read by "
                "random access (plain or bgzipped FASTA), never whole.")
     beds = st.file_uploader("BED files (plain or .gz)", accept_multiple_files=True, key="data_region_beds")
+    label_beds = st.file_uploader("Per-position labels (optional): BED files of features, to train a labeller",
+                                  accept_multiple_files=True, key="data_region_labels",
+                                  help="each letter of a region's window is labelled 1 where a feature of these "
+                                  "files covers it, else 0 (--regions-labels); no negatives are drawn")
     g1, g2 = st.columns(2)
     genome_path = g1.text_input("Genome FASTA: a path on this machine", key="data_region_genome_path",
                                 placeholder="/data/hg38.fa.gz")
@@ -101,7 +105,8 @@ with regions_tab:
         "flank": r2.number_input("Flank each side", 0, 100_000, 0, 10, key="data_region_flank") or None,
         "bed_label_column": r3.number_input("Label column (0 = one class per file)", 0, 100, 0,
                                             key="data_region_label_column") or None,
-        "background": r4.selectbox("Negatives (one class)", ["shuffled", "flanks"], key="data_region_background"),
+        "background": None if label_beds else r4.selectbox("Negatives (one class)", ["shuffled", "flanks"],
+                                                           key="data_region_background"),
         "val_chroms": g1.text_input("Validation chromosomes", key="data_region_val_chroms", placeholder="chr8"),
         "test_chroms": g2.text_input("Test chromosomes (never trained on)", key="data_region_test_chroms",
                                      placeholder="chr9")}
@@ -109,7 +114,7 @@ with regions_tab:
         genome = widgets.uploaded(genome_file)[0] if genome_file else genome_path
         try:
             state.set_source(uploads.region_source(widgets.uploaded(beds), genome, region_opts,
-                                                   check=loaders.data_report))
+                                                   check=loaders.data_report, label_beds=widgets.uploaded(label_beds)))
         except BioseqError as e:
             widgets.error(e)
             st.caption("Fix the file (the message names it, the line and the region); nothing was kept.")

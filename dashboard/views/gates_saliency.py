@@ -245,7 +245,8 @@ def _motifs() -> None:
     if st.session_state.get("gates_motif_request") != request:
         return
     try:
-        found = loaders.explain("motifs", path, records[:n], target, method=by, **options)
+        with st.spinner(_motif_wait(named)):
+            found = loaders.explain("motifs", path, records[:n], target, method=by, **options)
     except BioseqError as e:  # e.g. a record longer than the method's limit, or no motif found
         widgets.error(e)
         return
@@ -262,11 +263,28 @@ def _motifs() -> None:
                       f"logo_{motif}")
 
 
+def _motif_wait(named: bool) -> str:
+    """What the spinner says while the motifs are found (TomTom's first run compiles it: about a minute)."""
+    if not named:
+        return "Finding the k-mers at the attribution peaks…"
+    return "Running TF-MoDISco and naming its motifs with TomTom…" + (
+        "" if jaspar.compiled() else " The first run on a fresh install compiles TomTom, about a minute.")
+
+
 def _named(found) -> None:
-    """The named motif table (TF-MoDISco, TomTom against JASPAR), a motif's logo, where the motifs sit."""
+    """The named motif table (TF-MoDISco, TomTom against JASPAR), its downloads (the full table as CSV and the
+    motifs as a MEME file, the bytes the CLI writes), a motif's logo, where the motifs sit."""
     st.caption(f"TF-MoDISco found {len(found)} motif(s) in the attribution maps; each is matched against "
                f"{found.attrs.get('reference', 'JASPAR')} by TomTom (q-value: the false discovery rate of the match).")
-    widgets.table(found.drop(columns=["ppm", "positions"]), "gates_motif_table", "named_motifs", hide_index=True)
+    for note in found.attrs.get("notes", ()):  # a class without motifs while another has some
+        st.info(f"No motif for {note}", icon=":material/info:")
+    widgets.table(found.drop(columns=["ppm", "positions"]), "gates_motif_table", "named_motifs", hide_index=True,
+                  download=found, download_help="every column, as `bioseq inspect motifs` writes it (with each "
+                  "motif's matrix `ppm` and its seqlets' `positions` as JSON)")
+    st.download_button("Download motifs (MEME)", data=named_motifs.meme_bytes(found), file_name="named_motifs.meme",
+                       mime="text/plain", key="gates_motif_meme", on_click="ignore", icon=":material/download:",
+                       help="the motifs as a MEME file, as `bioseq inspect motifs --meme-out` writes it (for TomTom, "
+                       "FIMO or another motif tool)")
     labels = [f"{r.target} {r.motif}" for r in found.itertuples()]
     shown = st.selectbox("Logo of", range(len(found)), key="gates_logo_motif", format_func=labels.__getitem__)
     widgets.chart(plots.named_logo(found.iloc[shown], bundle.alphabet.letters), "gates_logo", f"logo_{labels[shown]}")

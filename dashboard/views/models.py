@@ -25,23 +25,26 @@ with st.expander("Upload a model file", icon=":material/upload:"):
             widgets.error(e)
 
 manage.message("models")
-models = store.list_models()
+models = store.list_models(include_bundled=True)
 for bad in (m for m in models if "error" in m):
     st.warning(f"Damaged model file: {bad['error']}", icon=":material/warning:")
 models = [m for m in models if "error" not in m]
+if not any(not m["bundled"] for m in models):
+    st.info("No models yet: train one on the Train page, run `bioseq train ... --name NAME`, or upload a file."
+            + (" The bundled models below are ready to use." if models else ""), icon=":material/info:")
 if not models:
-    st.info("No models yet: train one on the Train page, run `bioseq train ... --name NAME`, or upload a file.",
-            icon=":material/info:")
     st.stop()
 
 registry = pd.DataFrame(models).assign(classes=lambda d: d["classes"].map(", ".join))
 if "task" not in registry:
     registry["task"] = "classify"
 widgets.table(registry[["name", "task", "architecture", "alphabet", "classes", "val_accuracy", "val_auroc", "val_mcc",
-                        "created"]], "models_registry", "models", hide_index=True,
+                        "created", "bundled"]], "models_registry", "models", hide_index=True,
               column_config={"task": st.column_config.TextColumn("task", help="classify: one label per sequence; "
                                                                   "label: one label per position"),
-                             "classes": st.column_config.TextColumn("classes / labels")})
+                             "classes": st.column_config.TextColumn("classes / labels"),
+                             "bundled": st.column_config.CheckboxColumn("bundled", help="ships with bioseq; "
+                                                                        "read-only")})
 
 names = [m["name"] for m in models]
 current = state.current_model()
@@ -110,5 +113,9 @@ def _renamed(new: str) -> None:
     state.set_model(new)
 
 
-manage.controls("model", name, "models", rename=store.rename_model, delete=store.delete_model, renamed=_renamed,
-                deleted=_forget)
+if next(m["bundled"] for m in models if m["name"] == name):
+    st.caption(f"**{name}** ships with bioseq and is read-only: it cannot be renamed or deleted, and no other model "
+               "can take its name.")
+else:
+    manage.controls("model", name, "models", rename=store.rename_model, delete=store.delete_model,
+                    renamed=_renamed, deleted=_forget)
