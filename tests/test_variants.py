@@ -223,3 +223,40 @@ def test_many_mismatches_are_counted_and_the_first_ten_listed(files, capsys):
     err = capsys.readouterr().err
     assert "at 58 alleles: lines 3 (chr1:1 REF A, genome C), 4 (chr1:2 REF A, genome G)" in err
     assert err.count("REF A, genome") == 10 and "and 48 more; is it the same assembly?" in err
+
+
+def test_general_vcfs_score_or_say_why(files, capsys):
+    """An indel at a chromosome's start, a deletion longer than the window, REF in lower case or with N, a
+    ``##contig`` header naming the chromosome without 'chr', a multi-allelic line mixing letters, ``*`` and a
+    symbolic ALT: each is scored exactly or counted in a note."""
+    tmp, model, genome, vcf = files
+    long_del = CHR1[1:40]  # 39 letters from position 2: GATTA deleted, but only 11 letters fit the window
+    vcf.write_text(HEAD.replace("#CHROM", "##contig=<ID=1,length=60>\n#CHROM") + "".join(
+        "\t".join(r.split()) + "\t.\t.\t.\n" for r in (
+            "chr1 1 st CG C", f"1 2 long {long_del} G", "chr1 23 low t c", "chr1 21 n GNTTA G",
+            "chr1 23 multi T a,*,<NON_REF>")))
+    assert cli(["variants", model, "--vcf", str(vcf), "--genome", str(genome), "--class", "motif"]) == 0
+    out = capsys.readouterr()
+    assert out.out == (
+        "chrom,pos,id,ref,alt,class,ref_score,alt_score,diff,log_odds_ratio\n"
+        "chr1,1,st,CG,C,motif,0.5,0.5,0,0\n"
+        f"1,2,long,{long_del},G,motif,0.5,0.5,0,0\n"
+        "chr1,23,low,T,C,motif,0.880797,0.5,-0.380797,-2\n"
+        "chr1,21,n,GNTTA,G,motif,0.880797,0.5,-0.380797,-2\n"
+        "chr1,23,multi,T,A,motif,0.880797,0.5,-0.380797,-2\n")
+    assert out.err == (
+        "bioseq: note: skipped 2 alleles with symbolic or structural ALT (<DEL>, breakend, *)\n"
+        "bioseq: note: 1 allele (REF or ALT) longer than the 10 letters the window holds from the variant on: "
+        "scored on the part inside the window (a larger window holds more)\n")
+
+
+@pytest.mark.parametrize("rows, note", [((), ""), (("chr1 3 sv G <DEL>", "chr1 4 sp C *"),
+                                                   "bioseq: note: skipped 2 alleles with symbolic or structural "
+                                                   "ALT (<DEL>, breakend, *)\n")])
+def test_a_vcf_with_nothing_to_score_gives_the_header_only(files, capsys, rows, note):
+    tmp, model, genome, vcf = files
+    vcf.write_text(vcf_text(*rows))
+    out = tmp / "e.csv"
+    assert cli(["variants", model, "--vcf", str(vcf), "--genome", str(genome), "-o", str(out)]) == 0
+    assert out.read_text() == ",".join(variants.COLUMNS) + "\n"
+    assert capsys.readouterr().err == note + f"wrote the effects of 0 variant alleles to {out}\n"

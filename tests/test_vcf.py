@@ -58,3 +58,24 @@ def test_errors_name_the_file_and_line(tmp_path):
         list(read_variants(bad))
     with pytest.raises(InputError, match=r"none\.vcf: no such VCF file"):
         list(read_variants(tmp_path / "none.vcf"))
+
+
+def test_blank_lines_never_shift_the_line_numbers(tmp_path):
+    """pysam reads blank lines in the header but stops on one among the records: the header's count them,
+    a blank record line is named as such, and blank lines at the very end are harmless."""
+    path = tmp_path / "b.vcf"
+    head = "##fileformat=VCFv4.2\n\n##source=x\n\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    path.write_text(head + "chr1\t10\ta\tA\tG\t.\t.\t.\nchr1\t11\tb\tAX\tG\t.\t.\t.\n")
+    with pytest.raises(InputError, match=r"b\.vcf: line 7: REF 'AX'"):
+        list(read_variants(path))
+    path.write_text(vcf_text("chr1 10 a A G") + "\n \n")
+    assert list(read_variants(path)) == [Variant("chr1", 10, "a", "A", "G", 3)]
+    for blank in ("\n", "\t\n"):
+        path.write_text(vcf_text("chr1 10 a A G") + blank + "chr1\t11\tb\tA\tG\t.\t.\t.\n")
+        with pytest.raises(InputError, match=r"^.*b\.vcf: line 4: a blank line among the records \(a VCF has "
+                                             r"none: remove it\)$"):
+            list(read_variants(path))
+    gz = tmp_path / "b.vcf.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    with pytest.raises(InputError, match=r"b\.vcf\.gz: line 4: a blank line among the records"):
+        list(read_variants(gz))

@@ -2,7 +2,8 @@
 
 SNPs and short indels are kept (ALT alleles of A, C, G, T and N letters); symbolic and structural ALTs
 (``<DEL>``, breakends, ``*``) and lines without an ALT (``.``) are skipped and counted in :class:`Skipped`.
-Every problem names the VCF file and line (1-based, counting the header lines): a line pysam cannot parse,
+Every problem names the VCF file and line (1-based, counting the header lines, blank ones included): a line
+pysam cannot parse, a blank line among the records (pysam stops on it; blank lines at the very end are ignored),
 a file that is not a VCF. A gzipped VCF that is not bgzipped (pysam needs BGZF) is read through a
 decompressed temporary copy, streamed.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import os
 import re
 import shutil
@@ -77,15 +79,32 @@ def _readable(path: str) -> Iterator[str]:
         os.remove(tmp)
 
 
+def _lines(path: str):
+    return gzip.open(path, "rb") if _is_bgzf(path) else open(path, "rb")
+
+
 def _header_lines(path: str) -> int:
-    """How many lines the VCF's header holds (pysam's own header adds lines of its own)."""
+    """How many lines the VCF's header holds, up to its ``#CHROM`` line, blank lines among them included
+    (pysam's own header adds lines of its own)."""
     n = 0
-    with (gzip.open(path, "rb") if _is_bgzf(path) else open(path, "rb")) as fh:
+    with _lines(path) as fh:
         for raw in fh:
-            if not raw.startswith(b"#"):
-                break
             n += 1
+            if raw.startswith(b"#CHROM"):
+                return n
+            if raw.strip() and not raw.startswith(b"#"):
+                return n - 1
     return n
+
+
+def _blank_at(path: str, line: int) -> bool | None:
+    """Whether line ``line`` (1-based) is blank: ``None`` when it is not, ``True`` when it and every line after it
+    are blank (a harmless end of file), ``False`` when records follow it."""
+    with _lines(path) as fh:
+        rest = itertools.islice(fh, line - 1, None)
+        if next(rest, b"").strip():
+            return None
+        return not any(raw.strip() for raw in rest)
 
 
 def read_variants(path: str | os.PathLike, skipped: Skipped | None = None) -> Iterator[Variant]:
@@ -113,6 +132,12 @@ def read_variants(path: str | os.PathLike, skipped: Skipped | None = None) -> It
                 except StopIteration:
                     return
                 except (ValueError, OSError) as e:
+                    blank = _blank_at(readable, line)
+                    if blank:  # blank lines at the end of the file: pysam stops on them, nothing is lost
+                        return
+                    if blank is False:
+                        raise InputError(f"line {line}: a blank line among the records (a VCF has none: remove "
+                                         "it)", path) from None
                     raise InputError(f"line {line}: cannot be read as a VCF record ({_why(e)})", path) from None
                 yield from _alleles(rec, path, line, skipped)
 

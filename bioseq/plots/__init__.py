@@ -22,6 +22,7 @@ from .positions import (
 from .predictions import prediction_summary
 from .scan import scan_track
 from .sequence import (
+    allele_logos,
     gate_heatmaps,
     gate_saliency_tracks,
     ism_heatmap,
@@ -37,7 +38,7 @@ __all__ = ["AA_COLORS", "NUC_COLORS", "WIDTH", "ambiguous_histogram", "class_cou
            "confusion_matrix", "gate_heatmaps", "gate_saliency_tracks", "ism_heatmap", "layer_gradients",
            "layer_means", "length_histogram", "letter_scale", "letter_track", "memory_curve", "motif_bars",
            "motif_logo", "motif_positions", "named_logo", "pr_curve", "prediction_summary", "roc_curve",
-           "saliency_logo", "scan_track", "thin_steps",
+           "saliency_logo", "allele_logos", "scan_track", "thin_steps",
            "threshold_effect", "time_profile", "training_curves", "training_panels", "importances", "tuning_history",
            "flow_heatmap",
            "label_composition", "label_metrics", "label_tracks", "position_memory", "position_profile",

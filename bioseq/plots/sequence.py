@@ -93,6 +93,21 @@ def saliency_logo(df: pd.DataFrame, score: str = "score", title: str = "Saliency
     return (bars + letters).properties(width=track_width(len(df)), height=280)
 
 
+def allele_logos(df: pd.DataFrame, position: int, title: str = "", window=None) -> alt.VConcatChart:
+    """A variant's reference and alternative windows as two saliency logos, one above the other on the same
+    x axis and y scale, the variant's first letter (``position``, 1-based) marked by a rule in both.
+
+    ``df``: :func:`bioseq.app.variant_effects.compare_alleles`'s table (``allele, position, letter, score``)."""
+    panels = []
+    for allele, d in df.groupby("allele", sort=False):
+        logo = saliency_logo(d, title=f"{title}{allele}", window=window)
+        _, domain = _window(d, window)
+        rule = alt.Chart(pd.DataFrame({"position": [position]})).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(
+            x=position_axis(domain), tooltip=[alt.Tooltip("position:Q", title="variant at")])
+        panels.append(logo + rule)
+    return alt.vconcat(*panels, spacing=8).resolve_scale(x="shared", y="shared")
+
+
 def ism_heatmap(df: pd.DataFrame, window=None) -> alt.VConcatChart:
     """Score change for every single-letter substitution: positions × replacement letter, under the
     reference letters (the same position axis as the gates and saliency views)."""

@@ -7,7 +7,7 @@ reference window is the genome's ``[p − c, p − c + W)``: the REF allele star
 window keeps the same ``c`` letters on the left, then the ALT allele, then the genome from the end of the REF
 allele on, cut to ``W`` letters: so for an indel both windows are ``W`` letters, aligned on the left flank
 (a deletion pulls letters in from the right, an insertion pushes them out; an allele longer than ``W − c`` is
-cut at the window's end). Letters beyond a chromosome's ends are ``N``.
+cut at the window's end, and such alleles are counted in a note). Letters beyond a chromosome's ends are ``N``.
 
 The REF allele is checked against the genome before any scoring (:func:`check_variants`): every mismatch is
 listed by VCF line in one error, or with ``skip_mismatch`` left out and counted, never scored. A chromosome the
@@ -63,6 +63,8 @@ class Checked:
     skipped: Skipped = field(default_factory=Skipped)
     mismatches: list[tuple[int, str]] = field(default_factory=list)
     mismatched: int = 0
+    cut: int = 0  # scored alleles (REF or ALT) longer than the window's right half: only partly in their windows
+    half: int = 0  # that right half, W - W // 2 letters
 
     def notes(self) -> list[str]:
         out = [f"skipped {self.skipped.words()}"] if self.skipped else []
@@ -70,6 +72,11 @@ class Checked:
             n = self.mismatched
             out.append(f"left out {n:,} {'allele' if n == 1 else 'alleles'} whose REF does not match the genome "
                        f"({'line' if n == 1 else 'lines'} {_lines(self.mismatches, n)})")
+        if self.cut:
+            n = self.cut
+            out.append(f"{n:,} {'allele' if n == 1 else 'alleles'} (REF or ALT) longer than the {self.half:,} letters "
+                       "the window holds from the variant on: scored on the part inside the window (a larger "
+                       "window holds more)")
         return out
 
 
@@ -79,8 +86,10 @@ def _lines(found: list[tuple[int, str]], n: int) -> str:
 
 
 def _chunks(variants: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
-    it = iter(variants)
-    while chunk := list(itertools.islice(it, size)):
+    """Lists of ``size`` variants; one empty list when there are none (the output still gets its header)."""
+    it, first = iter(variants), True
+    while (chunk := list(itertools.islice(it, size))) or first:
+        first = False
         yield chunk
 
 
@@ -144,13 +153,16 @@ def matches(found: str, ref: str) -> bool:
     return len(found) == len(ref) and all(a == b or "N" in (a, b) for a, b in zip(found, ref))
 
 
-def variants_of(genome: Genome, vcf: str, checked: Checked | None = None) -> Iterator[Variant]:
-    """The VCF's scorable alleles whose REF matches the genome; mismatches go to ``checked``."""
+def variants_of(genome: Genome, vcf: str, checked: Checked | None = None, window: int = 0) -> Iterator[Variant]:
+    """The VCF's scorable alleles whose REF matches the genome; mismatches go to ``checked``, and with
+    ``window`` the alleles longer than its right half are counted."""
     checked = Checked() if checked is None else checked
+    checked.half = window - window // 2
     for v in read_variants(vcf, checked.skipped):
         found = _place(genome, vcf, v)
         if matches(found, v.ref):
             checked.scored += 1
+            checked.cut += bool(window) and max(len(v.ref), len(v.alt)) > checked.half
             yield v
         else:
             checked.mismatched += 1
@@ -158,11 +170,11 @@ def variants_of(genome: Genome, vcf: str, checked: Checked | None = None) -> Ite
                 checked.mismatches.append((v.line, f"{v.chrom}:{v.pos} REF {v.ref}, genome {found}"))
 
 
-def check_variants(genome: Genome, vcf: str, skip_mismatch: bool = False) -> Checked:
+def check_variants(genome: Genome, vcf: str, skip_mismatch: bool = False, window: int = 0) -> Checked:
     """Read the whole VCF once (streamed) before scoring: the REF of every allele against the genome. Refuses
-    mismatches, listed by line, unless ``skip_mismatch``."""
+    mismatches, listed by line, unless ``skip_mismatch``; counts the alleles longer than ``window``'s right half."""
     checked = Checked()
-    for _ in variants_of(genome, vcf, checked):
+    for _ in variants_of(genome, vcf, checked, window):
         pass
     if checked.mismatched and not skip_mismatch:
         n = checked.mismatched
@@ -278,12 +290,14 @@ def variant_files(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
             check_output(path, others)
     with Genome(genome) as g:
         try:
-            checked = check_variants(g, vcf, skip_mismatch)
+            checked = check_variants(g, vcf, skip_mismatch, W)
         except InputError as e:
             e.quiet = runtime.active() and not runtime.is_main()  # type: ignore[attr-defined]
             raise
 
         def scored(chunk: list[Variant]):
+            if not chunk:  # a VCF with nothing to score: the header alone
+                return np.zeros((0, len(idx))), np.zeros((0, len(idx))), []
             ref, alt, positions = score_variants(bundle, g, chunk, W, batch_size)
             return ref[:, idx], alt[:, idx], positions
 
@@ -311,15 +325,35 @@ def variant_frame(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.
                   window: int | None = None, skip_mismatch: bool = False, batch_size: int = 256,
                   progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, Checked]:
     """Every allele's effects as one table (held in memory: for the dashboard), and what was checked."""
+    table, _, checked = variant_tables(bundle, vcf, genome, window=window, skip_mismatch=skip_mismatch,
+                                       batch_size=batch_size, progress=progress)
+    return table, checked
+
+
+def variant_tables(bundle: ModelBundle, vcf: str | os.PathLike, genome: str | os.PathLike, *,
+                   window: int | None = None, skip_mismatch: bool = False, batch_size: int = 256,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame | None, Checked]:
+    """``(effects, positions, checked)`` held in memory (for the dashboard): every allele's effects, and where the
+    model's Task has an output per position the change at every position of each window (``--positions-out``'s
+    table; ``None`` for a classifier)."""
     W = variant_window(bundle, window)
+    classes = list(bundle.classes)
+    frames, position_frames, done = [], [], 0
     with Genome(genome) as g:
-        checked = check_variants(g, str(vcf), skip_mismatch)
-        frames, done = [], 0
+        checked = check_variants(g, str(vcf), skip_mismatch, W)
         for chunk in _chunks(variants_of(g, str(vcf)), max(1, min(batch_size, CHUNK_LETTERS // (2 * W)))):
-            ref, alt, _ = score_variants(bundle, g, chunk, W, batch_size)
-            frames.append(effect_table(chunk, list(bundle.classes), ref, alt))
+            if not chunk:
+                break
+            ref, alt, positions = score_variants(bundle, g, chunk, W, batch_size)
+            frames.append(effect_table(chunk, classes, ref, alt))
+            if positions is not None:
+                position_frames.append(position_table(chunk, classes, positions, W))
             done += len(chunk)
             if progress:
                 progress(done, checked.scored)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    return table, checked
+    if not task_of(bundle).per_position:
+        return table, None, checked
+    return table, (pd.concat(position_frames, ignore_index=True) if position_frames
+                   else pd.DataFrame(columns=POSITION_COLUMNS)), checked

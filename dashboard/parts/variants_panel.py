@@ -1,6 +1,8 @@
-"""The Predict page's Variants panel: upload a VCF and a genome (or give the genome's path), score every SNP and
-short indel, sort by effect, download the CSV; a row's reference and alternative windows side by side (saliency),
-or opened in Gates & saliency. The work is ``bioseq.app.variant_effects``'s (``bioseq variants``'s scores).
+"""The Predict page's Variants panel, for a classifier and a labeller alike: upload a VCF and a genome (or give the
+genome's path), score every SNP and short indel, sort by effect, download the CSV (and, for a model with an output
+per position, the change at every position); a row's reference and alternative windows one above the other
+(saliency), or opened side by side in Gates & saliency. The work is ``bioseq.app.variant_effects``'s
+(``bioseq variants``'s scores).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from bioseq.app import downloads
 from bioseq.app import variant_effects as effects
 from bioseq.errors import BioseqError
 from bioseq.prediction import variants
-from dashboard import loaders, state, widgets
+from dashboard import state, widgets
 
 GATES_PAGE = "dashboard/views/gates_saliency.py"
 OPEN_KEY = "gates_open"  # FASTA text the Gates & saliency page takes as its pasted sequences
+VARIANT_KEY = "gates_variant"  # the variant's class and name: Gates & saliency sets its two windows side by side
 
 
 def _inputs(bundle):
@@ -42,7 +45,7 @@ def _inputs(bundle):
 def _score(bundle, vcf, genome, window: int, skip: bool) -> None:
     bar = st.progress(0.0, text="Scoring variants…")
     try:
-        table, checked, where = effects.score_uploads(
+        table, positions, checked, where = effects.score_uploads(
             bundle, widgets.uploaded(vcf)[0], genome, window=window, skip_mismatch=skip,
             progress=lambda done, total: bar.progress(done / max(total, 1),
                                                       text=f"Scored {done:,} of {total:,} variants"))
@@ -51,36 +54,54 @@ def _score(bundle, vcf, genome, window: int, skip: bool) -> None:
         return
     finally:
         bar.empty()
-    st.session_state.update(variants_frame=table, variants_notes=checked.notes(), variants_genome_file=where,
-                            variants_used_window=window)
+    st.session_state.update(variants_frame=table, variants_positions=positions, variants_notes=checked.notes(),
+                            variants_genome_file=where, variants_used_window=window)
 
 
-def _variant(bundle, row, path: str) -> None:
-    """One variant: the reference and alternative windows' saliency side by side, and a link to Gates & saliency."""
+def _positions(row) -> None:
+    """A model with an output per position: the change at every position of the variant's windows, and the
+    whole table as ``bioseq variants --positions-out`` writes it."""
+    positions = st.session_state.get("variants_positions")
+    if positions is None:
+        return
+    st.caption(f"The change in p({row['class']}) at every position of the window (offset 0: the variant's first "
+               "letter).")
+    widgets.table(effects.variant_positions(positions, row), "variants_positions", "variant_positions",
+                  hide_index=True, download_help="this variant allele's rows")
+    st.download_button("Download the change at every position (CSV)", downloads.table_csv(positions),
+                       file_name="positions.csv", mime="text/csv", key="variants_positions_download",
+                       on_click="ignore", icon=":material/download:", help="every variant allele, position and "
+                       "label: chrom, pos, id, ref, alt, offset, class, ref_score, alt_score, diff (bioseq variants "
+                       "--positions-out)")
+
+
+def _variant(bundle, row) -> None:
+    """One variant: the reference and alternative windows' saliency one above the other, a labeller's change at
+    every position, and a link to Gates & saliency."""
     try:
         records = effects.allele_records(bundle, st.session_state["variants_genome_file"], row,
                                          st.session_state["variants_used_window"])
     except BioseqError as e:
         widgets.error(e)
         return
-    st.subheader(f"{records[0].id.split('|', 1)[1]}: reference and alternative")
-    columns = st.columns(2)
-    for col, record, word in zip(columns, records, ("reference", "alternative")):
-        with col:
-            try:
-                sal = loaders.explain("saliency", path, [record], target=row["class"])
-            except BioseqError as e:
-                widgets.error(e)
-                continue
-            widgets.chart(plots.saliency_logo(sal, title=f"{word}: gradient × input for '{row['class']}'"),
-                          f"variants_saliency_{word}", f"variant_{word}_saliency")
+    name = records[0].id.split("|", 1)[1]
+    st.subheader(f"{name}: reference and alternative")
+    try:
+        table, s = effects.compare_alleles(bundle, records, "saliency", row["class"])
+    except BioseqError as e:
+        widgets.error(e)
+        return
+    widgets.chart(plots.allele_logos(table, s["position"], f"gradient × input for '{row['class']}', "),
+                  "variants_saliency", f"variant_{name}_saliency")
+    _positions(row)
     if st.button("Open both in Gates & saliency", key="variants_open", icon=":material/grid_on:"):
         st.session_state[OPEN_KEY] = effects.fasta_text(records)
+        st.session_state[VARIANT_KEY] = {"fasta": st.session_state[OPEN_KEY], "target": row["class"], "label": name}
         state.set_model(bundle.name)
         st.switch_page(GATES_PAGE)
 
 
-def show(bundle, path: str) -> None:
+def show(bundle) -> None:
     with st.expander("Variant effects (VCF)", icon=":material/genetics:"):
         vcf, genome, window, skip = _inputs(bundle)
         if vcf is None or genome is None:
@@ -110,4 +131,4 @@ def show(bundle, path: str) -> None:
             st.caption(f"{len(shown):,} variant allele(s), largest |diff| first. Click a row to compare its "
                        "reference and alternative windows.")
             return
-        _variant(bundle, shown.iloc[rows[0]], path)
+        _variant(bundle, shown.iloc[rows[0]])

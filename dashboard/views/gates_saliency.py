@@ -10,12 +10,14 @@ layers and gates) follows it through :func:`dashboard.state.follow`: a model pic
 defaults, never on the last model's choices. A long record opens on its strongest region
 (:func:`bioseq.interpret.regions.strongest_region`), and the page offers to jump back there. Another page opens
 sequences here through ``st.session_state["gates_open"]`` (FASTA text, taken as pasted: the Variants panel's
-reference and alternative windows)."""
+reference and alternative windows); with ``st.session_state["gates_variant"]`` (the variant's class and name) a
+first tab sets the two windows side by side (:func:`bioseq.app.variant_effects.compare_alleles`) while the pasted
+text is still the variant's."""
 
 import streamlit as st
 
 from bioseq import plots
-from bioseq.app import glossary, readable
+from bioseq.app import glossary, readable, variant_effects
 from bioseq.app import records as records_lib
 from bioseq.data import io
 from bioseq.errors import BioseqError
@@ -63,6 +65,9 @@ origins = {"data": "the model's training data", "dataset": "the dataset on the D
            "upload": words["upload"]}
 origin = st.radio("Sequence from", list(origins), key="gates_origin", horizontal=True, format_func=origins.get)
 source = state.current_source()
+variant = st.session_state.get("gates_variant")  # {"fasta", "target", "label"}: the variant opened here, if any
+if not variant or origin != "paste" or st.session_state.get("gates_paste") != variant["fasta"]:
+    variant = None
 
 
 def _load() -> tuple[list, list | None, object]:
@@ -181,6 +186,31 @@ def _saliency() -> None:
                    f"{w['mass']:.0%} of the attribution lies within {int(w['back'])} letters before and "
                    f"{int(w['ahead'])} after" for _, w in used.dropna(subset=["back"]).iterrows()) + ".")
     widgets.table(readable.window_table(used), "gates_window", f"{record.id}_window{suffix}", hide_index=True)
+
+
+def _alleles() -> None:
+    """The variant opened from the Variants panel: its reference and alternative windows, one above the other on
+    the same positions, the variant marked, with the score of each and the difference, for one method."""
+    methods = attribution.METHODS
+    method = st.radio("Method", list(methods), key="gates_variant_method", horizontal=True,
+                      format_func=lambda m: methods[m].label, help="  \n".join(
+                          f"**{m.label}**: {m.help}" for m in methods.values()))
+    try:
+        table, s = variant_effects.compare_alleles(bundle, records, method, target or variant["target"])
+    except BioseqError as e:
+        widgets.error(e)
+        return
+    c1, c2, c3 = st.columns(3)
+    at = f" at {s['position']}" if task.per_position else ""
+    c1.metric(f"p({s['target']}){at}, reference", f"{s['ref_score']:.4f}")
+    c2.metric(f"p({s['target']}){at}, alternative", f"{s['alt_score']:.4f}")
+    c3.metric("Difference (alternative − reference)", f"{s['diff']:+.4f}",
+              help=f"log odds ratio {s['log_odds_ratio']:+.3f}, as `bioseq variants` writes it")
+    st.caption(f"{methods[method].heading} of both windows for {task.word} **{s['target']}**{at}, on the same "
+               f"positions: the variant's first letter is at {s['position']} (dashed line). Tall letters push the "
+               "score up, letters below the line push it down.")
+    widgets.chart(plots.allele_logos(table, s["position"], f"{variant['label']}: {methods[method].label}, ", window),
+                  "gates_variant_chart", f"{variant['label']}_{method}")
 
 
 def _mutagenesis() -> None:
@@ -312,7 +342,8 @@ _metrics(found.iloc[index], t, label_tracks)
 member = widgets.member_choice(path, "gates_member")
 
 at = f" at {t}" if t else ""
-sections = {"Gates": _gates, f"Gate saliency{at}": _gate_saliency, f"Saliency{at}": _saliency,
+opened_variant = {"Reference vs alternative": _alleles} if variant else {}
+sections = {**opened_variant, "Gates": _gates, f"Gate saliency{at}": _gate_saliency, f"Saliency{at}": _saliency,
             f"Mutagenesis{at}": _mutagenesis, **({"Motifs": _motifs} if views.get_view("motifs").fits(bundle) else {})}
 for tab, draw in zip(st.tabs(list(sections)), sections.values()):
     with tab:

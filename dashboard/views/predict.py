@@ -56,7 +56,7 @@ def labeller_page(path: str, bundle) -> None:
     if not files:
         st.info("Upload one or more FASTA files. Three-line FASTA (header, sequence, label string), or a label "
                 "FASTA beside the sequences, is also evaluated.", icon=":material/info:")
-        st.stop()
+        return
     pairs, label_pairs, mask_pairs = widgets.uploaded(files), widgets.uploaded(labels_fasta), widgets.uploaded(mask)
     key = (path, widgets.digest(pairs + label_pairs + mask_pairs))
     slot = st.empty()
@@ -259,10 +259,10 @@ else:
         widgets.error(e)
         st.stop()
 bundle = widgets.bundle_or_stop(path)
-if task_of(bundle).per_position:  # one label per position: the sections below are a classifier's
+if task_of(bundle).per_position:  # one label per position: the classifier's sections do not apply
     labeller_page(path, bundle)
-    st.stop()
-st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
-classifier_page(path, bundle)
-scan_panel.show(bundle)  # below the main results: the page's own uploader comes first
-variants_panel.show(bundle, path)
+else:
+    st.caption(f"**{bundle.name}**: {bundle.alphabet.name.upper()} model; classes {', '.join(bundle.classes)}.")
+    classifier_page(path, bundle)
+    scan_panel.show(bundle)  # below the main results: the page's own uploader comes first
+variants_panel.show(bundle)  # any task: its scores come from the model's Task
