@@ -236,7 +236,7 @@ def check_fields(config, error: type[Exception] = ValueError) -> None:
 
 def undeclared(*classes) -> list[str]:
     """``Class.field`` for each field of ``classes`` not declared with :func:`opt` (it would have no CLI
-    flag, no form field and no README row)."""
+    flag, no form field and no row in docs/options.md)."""
     return [f"{cls.__name__}.{f.name}" for cls in classes for f in dataclasses.fields(cls)
             if "option" not in f.metadata]
 

@@ -7,8 +7,8 @@ visit every page of ``dashboard/pages.py``. On every page
 visited, a Streamlit exception box, a "Traceback" or a JavaScript error fails the test; so does any request
 to an address off this machine (every request is recorded, and the dashboard is a local, offline tool:
 an off-machine request is also refused, so a machine without a network behaves the same). A screenshot of
-every page goes to
-``$BIOSEQ_SCREENSHOTS/<page>.png`` (set it to ``docs/screenshots`` to refresh the README's).
+every page goes to ``$BIOSEQ_SCREENSHOTS/<page>.png`` (set it to ``docs/screenshots`` to refresh the docs';
+``python scripts/screenshots.py`` retakes them all without the tests).
 
 Run it with ``pytest -m browser tests/test_browser.py``; it is skipped without ``/usr/bin/chromium``.
 """
@@ -34,7 +34,7 @@ from dashboard import pages
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-# Screenshots refresh the README's only when asked: BIOSEQ_SCREENSHOTS=docs/screenshots pytest -m browser
+# Screenshots refresh the docs' only when asked: BIOSEQ_SCREENSHOTS=docs/screenshots pytest -m browser
 SHOTS = Path(os.environ.get("BIOSEQ_SCREENSHOTS") or Path(tempfile.gettempdir()) / "bioseq-screenshots").resolve()
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]

@@ -1,4 +1,4 @@
-"""The options table: one declaration per option generates the CLI, the form and the README's table."""
+"""The options table: one declaration per option generates the CLI, the form and the table in docs/options.md."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from bioseq.training.config import TrainConfig
 from bioseq.training.fit import default_model_config
 from bioseq.training.runs import read_run
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+OPTIONS_PAGE = ROOT / "docs" / "options.md"
 RUN_ARGS = {"help", "log_dir", "resume", "overwrite", "quiet", "out", "name", "rank_timeout"}  # how to run, not what
 CONFIGS = {"data": DataOptions, "model": ModelConfig, "training": TrainConfig}
 
@@ -211,7 +212,7 @@ def test_help_loads_no_pytorch():
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": str(README.parent)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for argv in (["train", "--help"], ["--help"]):
         r = subprocess.run([sys.executable, "-X", "importtime", "-m", "bioseq", *argv], capture_output=True,
                            text=True, env=env, timeout=120)
@@ -259,12 +260,12 @@ def test_split_options_refuses_unknown_and_invalid_options():
     assert options.split_options(["a.fa"], {"val_fraction": 0.5, "val": ["v.fa"]})[0].val == ["v.fa"]
 
 
-def test_readme_table_is_generated():
-    text = README.read_text()
+def test_docs_table_is_generated():
+    text = OPTIONS_PAGE.read_text()
     start, end = options.MARKERS
-    assert start in text and end in text, "README.md has lost the options table markers"
+    assert start in text and end in text, "docs/options.md has lost the options table markers"
     assert text.split(start, 1)[1].split(end, 1)[0] == "\n" + options.markdown(), (
-        "README.md's options table is out of date: run `python -m bioseq.options --update README.md`")
+        "docs/options.md's options table is out of date: run `python scripts/docs.py`")
 
 
 def test_markdown_rows():

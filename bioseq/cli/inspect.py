@@ -63,8 +63,8 @@ def _max_records(kind: str) -> int | None:
 
 
 def add_inspect_arguments(p, func) -> None:
-    p.description = ("Compute one view of a trained model on sequence files. Writes a tidy CSV (see README) and "
-                     "prints a short summary.")
+    p.description = ("Compute one view of a trained model on sequence files. Writes a tidy CSV (see docs/inspect.md) "
+                     "and prints a short summary.")
     p.epilog, p.formatter_class = _kind_help(), argparse.RawDescriptionHelpFormatter
     p.add_argument("kind", choices=KINDS, metavar="KIND", help="one of: " + ", ".join(KINDS))
     p.add_argument("model", metavar="MODEL", help="model file or registry name")

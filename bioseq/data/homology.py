@@ -24,7 +24,7 @@ Settings, chosen so that "no validation sequence has a training sequence at X or
   its word size and finds nothing through shared words in very short ones.
 
 Whatever the tool, identical sequences are always found. Mind the noise: unrelated *short* sequences
-reach low identities by chance, and an exhaustive search finds those pairs too (README, "Homology":
+reach low identities by chance, and an exhaustive search finds those pairs too (docs/homology.md:
 shuffled AMP peptides against real ones at 40%).
 
 Inputs are lists of sequence strings; results are indices into them. The tools run in a temporary

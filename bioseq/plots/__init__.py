@@ -1,4 +1,4 @@
-"""Altair charts for the dashboard and the README experiments.
+"""Altair charts for the dashboard and the experiments (docs/experiments.md).
 
 Every function returns an ``alt.Chart`` (or a layered / concatenated chart) with tooltips, and takes
 the DataFrames that the library's readers and interpretation functions return. No chart computes

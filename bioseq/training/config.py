@@ -17,7 +17,7 @@ from ..option_spec import check_fields, declare, opt
 @declare("training")
 @dataclass
 class TrainConfig:
-    """Training options; the defaults are the ones measured to learn (see README)."""
+    """Training options; the defaults are the ones measured to learn (see docs/training.md)."""
 
     epochs: int = opt(20, label="Epochs", min=1, max=1000, help="maximum passes over the training data")
     batch_size: int = opt(32, label="Batch size", min=1, max=4096, help="sequences per optimiser step")

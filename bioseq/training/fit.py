@@ -50,7 +50,7 @@ from .runs import RunFolder, error_message
 def default_model_config(alphabet: str, alphabet_size: int, n_classes: int, **overrides) -> ModelConfig:
     """The default architecture for an alphabet (and task); ``overrides`` that are ``None`` are ignored.
 
-    The defaults were measured (README, "Defaults"): a small conv front end finds short motifs anywhere;
+    The defaults were measured (docs/training.md, "Defaults"): a small conv front end finds short motifs anywhere;
     a BiLSTM with forget-gate bias 1 carries them; the read-out differs by alphabet; a labeller keeps one
     output per position (no pooling). Each default, and where it differs by alphabet or task, is declared
     with its :class:`ModelConfig` field (:mod:`bioseq.options`).

@@ -21,7 +21,7 @@ then TPE. A trial that would run past the budget is stopped early and keeps its 
 model found so far. At the end, the best ``ensemble`` trials become one ensemble model when that is better on
 validation (:mod:`bioseq.training.top_trials`).
 
-The search space (:data:`SPACE`, README "Tuning") leaves out what the Task says does not apply (a labeller's read-out).
+The search space (:data:`SPACE`, docs/tuning.md) leaves out what the Task says does not apply (a labeller's read-out).
 """
 
 from __future__ import annotations
