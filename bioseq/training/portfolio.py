@@ -30,7 +30,7 @@ PORTFOLIO: list[dict] = [
      "BLOSUM62 input + SWA, validation accuracy 91.4% (seeds 0, 1) against 89.6% for one-hot",
      "params": {"encoding": "blosum62", "swa": True}},
     {"kind": "protein", "source": "AMP Scanner v2: best trial (7) of bioseq tune, seed 2, 3 CPU-min "
-     "(bench/results/tuned.json); validation loss 0.2196, accuracy 91.2%",
+     "(bench/results/tuned_3min.json); validation loss 0.2196, accuracy 91.2%",
      "params": {"cell": "gru", "layers": 1, "hidden": 19, "conv": True, "conv_filters": 28, "conv_width": 9,
                 "conv_pool": 3, "pooling": "mean", "dropout": 0.32, "forget_bias": 0.32, "lr": 6.3e-3,
                 "batch_size": 32, "weight_decay": 1.6e-2}},
@@ -38,7 +38,7 @@ PORTFOLIO: list[dict] = [
      "benchmarks.json); validation accuracy 90.7%",
      "params": {"conv_width": 9, "pooling": "max"}},
     {"kind": "dna", "source": "iEnhancer-2L layer 1: best trial (2) of bioseq tune, seed 2, 3 CPU-min "
-     "(bench/results/tuned.json); validation loss 0.5276, accuracy 75.1% (defaults: 72.2%)",
+     "(bench/results/tuned_3min.json); validation loss 0.5276, accuracy 75.1% (defaults: 72.2%)",
      "params": {"cell": "gru", "layers": 1, "hidden": 55, "conv": True, "conv_filters": 25, "conv_width": 7,
                 "conv_pool": 2, "pooling": "mean", "dropout": 0.19, "forget_bias": 1.59, "lr": 2.3e-3,
                 "batch_size": 64, "weight_decay": 1.0e-3}},
@@ -49,7 +49,7 @@ PORTFOLIO: list[dict] = [
      "max, dropout 0.3' (bench/results/benchmarks.json); validation accuracy 65.2% (defaults: 63.2%)",
      "params": {"conv_pool": 4, "pooling": "max", "dropout": 0.3}},
     {"kind": "dna", "source": "iEnhancer-2L layer 2: best trial (3) of bioseq tune, seed 2, 3 CPU-min "
-     "(bench/results/tuned.json); validation accuracy 63.9%",
+     "(bench/results/tuned_3min.json); validation accuracy 63.9%",
      "params": {"cell": "lstm", "layers": 2, "hidden": 39, "conv": True, "conv_filters": 117, "conv_width": 10,
                 "conv_pool": 1, "pooling": "mean", "dropout": 0.12, "forget_bias": 0.13, "lr": 9.8e-3,
                 "batch_size": 16, "weight_decay": 1.1e-2}},
