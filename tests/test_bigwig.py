@@ -56,3 +56,17 @@ def test_bigwig_needs_an_output_file_and_unique_record_names(tmp_path, model, ca
     assert cli(["scan", model, str(fasta), "--format", "bigwig", "-o", str(out)]) == 2
     assert "the record name 'r' occurs twice" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fa", "motif.safetensors"]  # nothing left behind
+
+
+def test_bigwig_bytes_are_the_file_the_cli_writes(tmp_path, model):  # noqa: F811
+    """The dashboard's bigWig download: the same bigWig as ``scan --format bigwig``, read back by pyBigWig."""
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">chrA\n" + plant(300, [40, 250]) + "\n")
+    bg, bw = tmp_path / "o.bedgraph", tmp_path / "o.bw"
+    args = ["scan", model, str(fasta), "--window", "20", "--stride", "10"]
+    assert cli([*args, "-o", str(bg)]) == 0 and cli([*args, "--format", "bigwig", "-o", str(bw)]) == 0
+    data = bigwig.bigwig_bytes(bg.read_text())
+    (tmp_path / "d.bw").write_bytes(data)
+    with pyBigWig.open(str(tmp_path / "d.bw")) as got, pyBigWig.open(str(bw)) as want:
+        assert got.chroms() == want.chroms() == {"chrA": 300}
+        assert got.intervals("chrA") == want.intervals("chrA")

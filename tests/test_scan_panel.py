@@ -41,6 +41,8 @@ def test_scan_panel_draws_the_track_of_an_uploaded_long_sequence():
     assert hits == [490, 500, 2_190, 2_200]  # exactly the windows that hold all of GATTA (at 500 and 2,200)
     assert charts(at) >= 1 and "299 windows of 1 record(s)" in texts(at.caption)
     assert at.get("download_button")  # the bedGraph
+    bigwig_button = [b for b in at.get("download_button") if "bigWig" in b.proto.label]
+    assert len(bigwig_button) == 1  # and the bigWig, for genome browsers
     at.selectbox(key="scan_class").set_value("background").run()  # another class: the same scan, redrawn
     ok(at)
     assert at.session_state["scan_frame"] is frame and charts(at) >= 1

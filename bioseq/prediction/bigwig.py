@@ -78,6 +78,20 @@ def write_bigwig(bedgraph: str, out: str) -> None:
         bw.close()
 
 
+def bigwig_bytes(bedgraph_text: str) -> bytes:
+    """The bigWig of a scan's bedGraph text, as bytes (the dashboard's download): pyBigWig writes only to a
+    path, so through a private temporary folder that is removed afterwards."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bioseq-bigwig-") as tmp:
+        bedgraph, out = os.path.join(tmp, "scan.bedgraph"), os.path.join(tmp, "scan.bw")
+        with open(bedgraph, "w", encoding="utf-8") as fh:
+            fh.write(bedgraph_text)
+        write_bigwig(bedgraph, out)
+        with open(out, "rb") as fh:
+            return fh.read()
+
+
 def _add(bw, block: list[tuple[str, int, int, float]]) -> None:
     if block:
         chroms, starts, ends, values = (list(x) for x in zip(*block))

@@ -1,7 +1,7 @@
 """The Predict page's scan panel: slide the model along an uploaded long sequence and draw the score as a track.
 
 ``show(bundle)`` puts an expander on the page: an upload, the window, stride and class, a Scan button, then the
-track (``bioseq.plots.scan_track``) and a bedGraph download. The work is ``bioseq.prediction.scan``'s, as in
+track (``bioseq.plots.scan_track``) and bedGraph and bigWig downloads. The work is ``bioseq.prediction.scan``'s, as in
 ``bioseq scan``.
 """
 
@@ -11,7 +11,7 @@ import streamlit as st
 
 from bioseq import plots
 from bioseq.errors import BioseqError
-from bioseq.prediction import scan
+from bioseq.prediction import bigwig, scan
 from dashboard import loaders, widgets
 
 
@@ -53,6 +53,17 @@ def show(bundle) -> None:
         frame, column = st.session_state["scan_frame"], f"p_{target}"
         st.caption(f"{len(frame):,} windows of {frame['record'].nunique():,} record(s).")
         widgets.chart(plots.scan_track(frame, column), "scan_track", "scan_track")
-        st.download_button("Download the scan (bedGraph)", scan.bedgraph_text(frame, column),
-                           file_name="scan.bedgraph", mime="text/plain", key="scan_download", on_click="ignore",
-                           icon=":material/download:")
+        text = scan.bedgraph_text(frame, column)
+        left, right = st.columns(2)
+        left.download_button("Download the scan (bedGraph)", text, file_name="scan.bedgraph", mime="text/plain",
+                             key="scan_download", on_click="ignore", icon=":material/download:",
+                             help="one window per line, with a track line: opens in IGV or the UCSC browser")
+        try:
+            track = bigwig.bigwig_bytes(text)
+        except BioseqError as e:  # a record name met twice: a bigWig names each chromosome once
+            right.caption(f"No bigWig: {e}")
+        else:
+            right.download_button("Download the scan (bigWig)", track, file_name="scan.bw",
+                                  mime="application/octet-stream", key="scan_download_bigwig", on_click="ignore",
+                                  icon=":material/download:", help="the same scores as a binary, indexed track "
+                                  "for genome browsers (overlapping windows cut at the midpoints between centres)")
