@@ -22,13 +22,16 @@ def form(key: str, **kw):
 
 def scroll_to(anchor: str) -> None:
     """Scroll the page to the element with id ``anchor`` (a header's anchor), once: a script in an empty frame
-    of the page itself (no request leaves the machine)."""
+    of the page itself (no request leaves the machine). It waits up to 10 s for the element (the frame may load
+    before the page has drawn it) and jumps there at once (a smooth scroll can be cut short by a rerun)."""
     import json
 
     import streamlit.components.v1 as components
 
-    components.html(f"<script>const el = window.parent.document.getElementById({json.dumps(anchor)}); "
-                    "if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>", height=0)
+    components.html(f"<script>const id = {json.dumps(anchor)}; let tries = 0;"
+                    "function go() { const el = window.parent.document.getElementById(id);"
+                    " if (el) el.scrollIntoView({block: 'start'}); else if (tries++ < 50) setTimeout(go, 200); }"
+                    "go();</script>", height=0)
 
 
 def uploaded(files) -> tuple[tuple[str, bytes], ...]:
