@@ -92,13 +92,31 @@ def test_bgzipped_genome(genome_fa, tmp_path, bioseq_home):
     assert sorted(os.listdir(tmp_path)) == sorted(["g", "genome.fa.gz", "home"])
 
 
-def test_plain_gzip_is_refused_with_what_to_do(genome_fa, tmp_path):
+def test_plain_gzip_is_read_through_a_bgzipped_copy_in_the_workspace(genome_fa, tmp_path, bioseq_home):
     gz = tmp_path / "genome.fa.gz"
     gz.write_bytes(gzip.compress(genome_fa.read_bytes()))
     assert compression(gz) == "gzip"
-    with pytest.raises(InputError, match=r"genome.fa.gz: is compressed with plain gzip, which cannot be read at random "
-                                         r"places: compress it with bgzip"):
+    before = sorted(os.listdir(tmp_path))
+    g = Genome(gz)
+    before.append("home")  # the workspace, made by the copy
+    assert g.fetch("chr1", 4, 12) == "ACGTNNNN" and g.fetch("2", 5, 10) == "CCCCC"
+    assert g.compressed and g.copied is not None and compression(g.copied) == "bgzip"
+    assert g.copied.is_relative_to(bioseq_home / "genome-index")
+    assert any("plain gzip" in n and "bgzipped copy" in n for n in g.notes())
+    assert sorted(os.listdir(tmp_path)) == sorted(before)  # nothing written beside the user's file
+    made = g.copied.stat().st_mtime_ns
+    g.close()
+    with Genome(gz) as again:  # the copy is made once
+        assert again.copied == g.copied and again.copied.stat().st_mtime_ns == made
+        assert again.fetch("chr1", 4, 12) == "ACGTNNNN"
+
+
+def test_a_broken_gzip_genome_is_one_line(tmp_path, bioseq_home):
+    gz = tmp_path / "genome.fa.gz"
+    gz.write_bytes(gzip.compress(b">a\nACGT\n" * 100)[:-20])  # cut short
+    with pytest.raises(InputError, match=r"genome.fa.gz: cannot read the gzipped genome"):
         Genome(gz)
+    assert not [p for p in (bioseq_home / "genome-index").rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize(("content", "problem"), [

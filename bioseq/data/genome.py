@@ -1,9 +1,10 @@
 """A reference genome read by random access (:class:`Genome`), through ``pyfaidx``: never the whole genome in memory.
 
 ``Genome(path)`` opens a plain FASTA or a bgzipped FASTA (``bgzip``; ``pysam.tabix_compress`` makes one). A FASTA
-compressed with plain gzip cannot be read at random places: it is refused with a message saying to bgzip it or
-decompress it. ``fetch(chrom, start, end)`` gives the letters of ``[start, end)`` (0-based, half-open) in upper
-case (soft-masked lower-case letters read as upper case); runs of ``N`` stay ``N``.
+compressed with plain gzip cannot be read at random places: it is recompressed once, streamed (bounded memory),
+into a bgzipped copy in the workspace (``$BIOSEQ_HOME/genome-index/<key>/``, keyed like the index below), with a
+note saying so; later runs reuse the copy. ``fetch(chrom, start, end)`` gives the letters of ``[start, end)``
+(0-based, half-open) in upper case (soft-masked lower-case letters read as upper case); runs of ``N`` stay ``N``.
 
 **The index.** pyfaidx needs a ``.fai`` index (and a ``.gzi`` for bgzip). An index beside the FASTA
 (``genome.fa.fai``, ``genome.fa.gz.gzi``) that is not older than the FASTA is used as it is. Otherwise the index is
@@ -30,8 +31,6 @@ from ..errors import InputError
 from ..workspace import workspace
 
 GZIP_MAGIC = b"\x1f\x8b"
-PLAIN_GZIP = ("is compressed with plain gzip, which cannot be read at random places: compress it with bgzip "
-              "instead (bgzip -c genome.fa > genome.fa.gz, or pysam.tabix_compress), or decompress it")
 MITO = ("chrM", "MT", "chrMT", "M", "ChrM")  # the mitochondrion's names, tried for any of them
 MITO_BASES = ("M", "MT")
 
@@ -72,9 +71,10 @@ class Genome:
         if not p.is_file():
             raise InputError("the genome is not a file", self.path)
         kind = compression(p)
-        if kind == "gzip":
-            raise InputError(PLAIN_GZIP, self.path)
-        self.compressed = kind == "bgzip"
+        self.copied: Path | None = None
+        if kind == "gzip":  # plain gzip: read through a bgzipped copy in the workspace
+            self.copied = p = self._bgzipped_copy(p)
+        self.compressed = kind != "plain"
         self._fasta = self._open(p)
         self.lengths: Mapping[str, int] = MappingProxyType({k: len(v) for k, v in self._fasta.items()})
         if not self.lengths:
@@ -92,6 +92,33 @@ class Genome:
             raise InputError(f"cannot index the genome: {_first_line(e)}", self.path) from None
         except (pyfaidx.UnsupportedCompressionFormat, ValueError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read the genome: {_first_line(e)}", self.path) from None
+
+    def _bgzipped_copy(self, p: Path) -> Path:
+        """A bgzipped copy of a plain-gzip FASTA in the workspace, made once (streamed, into a private folder,
+        then moved in place)."""
+        import gzip
+        import zlib
+
+        from Bio import bgzf
+
+        st = p.stat()
+        key = hashlib.sha256(f"{p.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:20]
+        folder = workspace() / "genome-index" / key
+        copy = folder / (p.name + ".bgz")
+        if copy.exists():
+            return copy
+        tmp = folder / f"copying-{os.getpid()}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            with gzip.open(p, "rb") as src, bgzf.BgzfWriter(str(tmp / copy.name), "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.replace(tmp / copy.name, copy)
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(f"cannot read the gzipped genome: {_first_line(e)}", self.path) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return copy
 
     def _index_paths(self, p: Path) -> tuple[Path, Path]:
         """The ``.fai`` (and ``.gzi``) to use: beside the FASTA when there and up to date, else in the workspace,
@@ -155,8 +182,12 @@ class Genome:
         return str(self._fasta[name][start:end])
 
     def notes(self) -> list[str]:
-        """One line per chromosome name matched under another spelling."""
-        return [f"chromosome {a!r} read as {b!r} of the genome {self.path}" for a, b in sorted(self.renamed.items())]
+        """One line per chromosome name matched under another spelling, and one if a plain-gzip genome was read
+        through a bgzipped copy."""
+        copied = [f"the genome {self.path} is compressed with plain gzip, which cannot be read at random places: "
+                  f"it is read through a bgzipped copy in the workspace ({self.copied})"] if self.copied else []
+        return copied + [f"chromosome {a!r} read as {b!r} of the genome {self.path}"
+                         for a, b in sorted(self.renamed.items())]
 
     def close(self) -> None:
         self._fasta.close()
