@@ -25,7 +25,8 @@ def add_variants_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL", help="model file or registry name (a DNA classifier or labeller)")
     p.add_argument("--vcf", required=True, metavar="VCF", help="variants: VCF, plain, gzipped or bgzipped")
     p.add_argument("--genome", required=True, metavar="FASTA",
-                   help="the reference genome (FASTA: plain, gzipped or bgzipped; chromosome names with or without 'chr')")
+                   help="the reference genome (FASTA: plain, gzipped or bgzipped; chromosome names with or "
+                   "without 'chr')")
     p.add_argument("-o", "--output", metavar="OUT.csv",
                    help="output file (default or '-': standard output; a file is required under torchrun)")
     p.add_argument("--window", type=positive, metavar="W", help="letters per window (default: the model's "

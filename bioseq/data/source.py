@@ -85,8 +85,8 @@ class DataOptions:
     regions: Sequence[str] | None = opt(None, help="genome regions instead of sequence files: BED files (one class per "
                                         "file, named up to its first dot, or a label column), read from --genome",
                                         internal=True, metavar="BED", unset="sequence files", where=_REGIONS)
-    genome: str | None = opt(None, help="the genome FASTA (plain, gzipped or bgzipped) that --regions read from", internal=True,
-                             metavar="FASTA", unset="none", where=_REGIONS)
+    genome: str | None = opt(None, help="the genome FASTA (plain, gzipped or bgzipped) that --regions read from",
+                             internal=True, metavar="FASTA", unset="none", where=_REGIONS)
     bed_label_column: int | None = opt(None, help="the BED column (1-based, e.g. 4) that holds each region's class",
                                        internal=True, min=4, metavar="N", unset="one class per BED file",
                                        where=_REGIONS)
