@@ -307,3 +307,22 @@ def test_a_worker_stops_when_the_process_that_started_it_is_gone(monkeypatch):
 
     searcher_mod.run_worker(FakeSearcher(), 1, None)
     assert seen == {"alive": False, "orphan": True}
+
+
+@pytest.mark.slow
+def test_workers_never_rerun_the_script_that_started_the_search(dna_fasta, bioseq_home, tmp_path, monkeypatch):
+    """A spawned child re-runs the parent's ``__main__`` file: a user's script without a main guard (or a Streamlit
+    page, which AppTest leaves as ``__main__``) must not run again in the workers, nor stop them from searching."""
+    import sys
+    import types
+
+    script = tmp_path / "user_script.py"
+    marker = tmp_path / "ran-again"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('the script ran in a worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    r = tune(DataOptions([str(dna_fasta)]), "guard", "5m", max_trials=3, train_cfg=TRIAL, jobs=2, ensemble=1)
+    assert sys.modules["__main__"] is main  # put back
+    assert not marker.exists()
+    assert len(r.trials) == 3 and {t["worker"] for t in r.trials} == {0, 1}

@@ -239,14 +239,27 @@ def _quotas(remaining: int | None, jobs: int) -> list[int | None]:
 
 
 def _spawn(searcher: Searcher, quotas: list[int | None]) -> list:
-    """Worker processes 1… (spawned: a fresh interpreter, no forked threads), those with trials to run."""
+    """Worker processes 1… (spawned: a fresh interpreter, no forked threads), those with trials to run.
+
+    A spawned child re-runs the parent's ``__main__`` script unless it has none: a user's script that calls
+    ``tune`` without an ``if __name__ == "__main__"`` guard would start a search in every worker, and a Streamlit
+    page (the dashboard, AppTest) leaves its page as ``__main__``. The workers need nothing from it (``run_worker``
+    and the searcher come from bioseq), so they are started with a ``__main__`` that names no file."""
     import multiprocessing
+    import sys
+    import types
 
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=run_worker, args=(searcher, w, q), name=f"bioseq-tune-{searcher.name}-{w}")
              for w, q in enumerate(quotas) if w > 0 and q != 0]
-    for p in procs:
-        p.start()
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
     return procs
 
 
