@@ -181,6 +181,14 @@ class Genome:
             raise InputError(f"{chrom}:{start}-{end} is outside {name} (length {self.lengths[name]})", self.path)
         return str(self._fasta[name][start:end])
 
+    def padded(self, chrom: str, start: int, end: int) -> str:
+        """The letters of ``[start, end)`` like :meth:`fetch`, with ``N`` for the part before 0 or past the
+        chromosome's end (windows centred near a chromosome's ends)."""
+        n = self.length(chrom)
+        lo, hi = max(0, start), min(n, end)
+        inner = self.fetch(chrom, lo, hi) if hi > lo else ""
+        return "N" * (lo - start) + inner + "N" * (end - max(hi, lo, start))
+
     def notes(self) -> list[str]:
         """One line per chromosome name matched under another spelling, and one if a plain-gzip genome was read
         through a bgzipped copy."""

@@ -28,12 +28,13 @@ from ..errors import InputError, ref
 from .bed import Region, check_regions, read_bed
 from .dataset import Dataset, class_from_filename
 from .genome import Genome
+from .region_windows import BACKGROUND, dinucleotide_shuffle, flank_regions, reverse_complement, window
+
+fetch_padded = Genome.padded  # fetch_padded(genome, chrom, start, end), under its earlier name
 
 if TYPE_CHECKING:  # source.py calls check_region_options: no import loop
     from .source import DataOptions
 
-COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-BACKGROUND = "background"  # the class of drawn negatives
 FEATURE, OUTSIDE = "1", "0"  # per-position labels from BED
 SEQUENCE_ONLY = ("labels", "labels_fasta", "mask", "val")
 
@@ -65,68 +66,6 @@ def chrom_list(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
-def window(r: Region, width: int | None, flank: int | None) -> tuple[int, int]:
-    """``[start, end)`` of the window read for ``r``: recentred to ``width``, then ``flank`` added each side (it may
-    reach past the chromosome: :func:`fetch_padded` pads it)."""
-    start, end = r.start, r.end
-    if width:
-        start = (r.start + r.end) // 2 - width // 2
-        end = start + width
-    return start - (flank or 0), end + (flank or 0)
-
-
-def fetch_padded(genome: Genome, chrom: str, start: int, end: int) -> str:
-    """The letters of ``[start, end)``, upper case, with ``N`` for the part before 0 or past the chromosome's end."""
-    size = genome.lengths[chrom]
-    a, b = max(start, 0), min(end, size)
-    inner = genome.fetch(chrom, a, b) if b > a else ""
-    return "N" * (a - start) + inner + "N" * (end - max(b, a, start))
-
-
-def reverse_complement(seq: str) -> str:
-    return seq.translate(COMPLEMENT)[::-1]
-
-
-def dinucleotide_shuffle(seq: str, rng: np.random.Generator) -> str:
-    """``seq`` shuffled keeping its first letter and every dinucleotide count (the Altschul-Erikson shuffle as
-    DeepLIFT writes it: each letter's following letters are permuted, the last one kept, which keeps the walk
-    through them whole)."""
-    if len(seq) < 3:
-        return seq
-    follows: dict[str, list[int]] = {}
-    for i, c in enumerate(seq[:-1]):
-        follows.setdefault(c, []).append(i + 1)
-    for c, nxt in follows.items():
-        if len(nxt) > 1:
-            head = [nxt[k] for k in rng.permutation(len(nxt) - 1)]
-            follows[c] = head + nxt[-1:]
-    used = dict.fromkeys(follows, 0)
-    out, at = [seq[0]], 0
-    for _ in range(len(seq) - 1):
-        c = seq[at]
-        at = follows[c][used[c]]
-        used[c] += 1
-        out.append(seq[at])
-    return "".join(out)
-
-
-def flank_regions(regions: Sequence[Region], lengths) -> list[Region]:
-    """One negative per region: the window of its width just left of it (even places) or right (odd), else the
-    other side; a side past the chromosome or overlapping any of ``regions`` is not taken."""
-    by_chrom: dict[str, np.ndarray] = {}
-    for c in {r.chrom for r in regions}:
-        by_chrom[c] = np.array([(r.start, r.end) for r in regions if r.chrom == c], dtype=np.int64)
-    out = []
-    for k, r in enumerate(regions):
-        w, spans = r.width, by_chrom[r.chrom]
-        sides = [(r.start - w, r.start), (r.end, r.end + w)]
-        for a, b in sides[::1 if k % 2 == 0 else -1]:
-            if a >= 0 and b <= lengths[r.chrom] and not ((spans[:, 0] < b) & (spans[:, 1] > a)).any():
-                out.append(Region(r.chrom, a, b, f"{r.name or r.text} flank", r.strand, BACKGROUND, r.file, r.line))
-                break
-    return out
-
-
 class RegionReader:
     """The regions of ``opts`` read against its genome: :meth:`classified` (one class per region) or
     :meth:`labelled` (a label per letter), each with the chromosome of every record."""
@@ -146,7 +85,7 @@ class RegionReader:
 
     def _read(self, r: Region) -> str:
         a, b = window(r, self.opts.width, self.opts.flank)
-        seq = fetch_padded(self.genome, r.chrom, a, b)
+        seq = self.genome.padded(r.chrom, a, b)
         return reverse_complement(seq) if r.strand == "-" else seq
 
     def _negatives(self, seed: int) -> list[tuple[Region, str]]:
@@ -159,7 +98,7 @@ class RegionReader:
             wins = [Region(r.chrom, *window(r, self.opts.width, self.opts.flank), r.name, r.strand, r.label, r.file,
                            r.line) for r in self.regions]
             found = flank_regions(wins, self.genome.lengths)
-            return [(r, fetch_padded(self.genome, r.chrom, r.start, r.end)) for r in found]
+            return [(r, self.genome.padded(r.chrom, r.start, r.end)) for r in found]
         found = [_relabel(r, BACKGROUND) for p in self.opts.background_bed
                  for r in check_regions(read_bed(p, notes=self.notes), self.genome)]
         return [(r, self._read(r)) for r in found]

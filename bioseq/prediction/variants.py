@@ -115,12 +115,7 @@ def variant_window(bundle: ModelBundle, window: int | None = None) -> int:
     return window
 
 
-def padded(genome: Genome, chrom: str, start: int, end: int) -> str:
-    """Letters ``[start, end)`` of ``chrom``, with ``N`` for the letters beyond either end of the chromosome."""
-    n = genome.length(chrom)
-    lo, hi = max(0, start), min(n, end)
-    inner = genome.fetch(chrom, lo, hi) if hi > lo else ""
-    return "N" * (lo - start) + inner + "N" * (end - max(hi, lo))
+padded = Genome.padded  # padded(genome, chrom, start, end): the genome's one padded read
 
 
 def allele_windows(genome: Genome, v: Variant, window: int) -> tuple[str, str]:
